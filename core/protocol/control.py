@@ -1,0 +1,276 @@
+"""Messages of the relay layer: enrolment, host control channel, viewer login.
+
+Each message is a frozen dataclass; its payload on the wire is a compact JSON object. JSON is
+fine here: these frames are rare and small, and :func:`decode_control` validates every field's
+type and size against the dataclass before anything else sees it. Unknown fields are ignored
+(forward compatibility); missing or mistyped ones are a :class:`ProtocolError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import typing
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from core.errors import ProtocolError
+from core.protocol.framing import MAX_CONTROL_PAYLOAD, Frame, encode_frame
+
+# A PEM certificate is the longest string we carry (~1 kB for EC keys); 8 kB bounds it.
+MAX_STRING_CHARS = 8 * 1024
+# MAC addresses reported by a viewer: real machines have a handful of interfaces.
+MAX_LIST_ITEMS = 32
+# Policies are small flat objects; this bounds their nesting and size on top of the frame limit.
+MAX_OBJECT_KEYS = 64
+
+
+class ControlType(enum.IntEnum):
+    ENROLL = 0x01
+    ENROLLED = 0x02
+    HOST_AUTH = 0x03
+    HOST_READY = 0x04
+    PING = 0x05
+    PONG = 0x06
+    SESSION_OFFER = 0x07
+    SESSION_ANSWER = 0x08
+    SESSION_END = 0x09
+    POLICY = 0x0A
+    ATTACH = 0x0B
+    ATTACHED = 0x0C
+    LOGIN = 0x0D
+    PROGRESS = 0x0E
+    LOGIN_OK = 0x0F
+    REFUSED = 0x10
+
+
+class RefusalReason(enum.StrEnum):
+    """Every refusal the relay or a host can give; the apps translate these codes for users.
+
+    ``WRONG_OTP`` covers unknown users too, so a login never tells which user names exist.
+    """
+
+    WRONG_OTP = "wrong_otp"
+    LOCKED_OUT = "locked_out"
+    NOT_GRANTED = "not_granted"
+    HOST_OFFLINE = "host_offline"
+    HOST_BUSY = "host_busy"
+    REFUSED_BY_HOST = "refused_by_host"
+    MAC_NOT_REGISTERED = "mac_not_registered"
+    OUTSIDE_HOURS = "outside_hours"
+    HOST_PAUSED = "host_paused"
+    HOST_TIMEOUT = "host_timeout"
+    BAD_ENROLLMENT_TOKEN = "bad_enrollment_token"  # noqa: S105 - a reason code, not a secret
+    BAD_HOST_CREDENTIAL = "bad_host_credential"
+    BAD_RESUME_TICKET = "bad_resume_ticket"
+    TOO_MANY_CONNECTIONS = "too_many_connections"
+    PROTOCOL_ERROR = "protocol_error"
+    SERVER_ERROR = "server_error"
+    SHUTTING_DOWN = "shutting_down"
+
+
+class ControlMessage:
+    TYPE: ClassVar[ControlType]
+
+
+@dataclass(frozen=True, slots=True)
+class Enroll(ControlMessage):
+    TYPE = ControlType.ENROLL
+    token: str
+    name: str
+    agent_version: str
+    cert_pem: str
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolled(ControlMessage):
+    TYPE = ControlType.ENROLLED
+    host_id: str
+    secret: str
+    tenant: str
+
+
+@dataclass(frozen=True, slots=True)
+class HostAuth(ControlMessage):
+    TYPE = ControlType.HOST_AUTH
+    host_id: str
+    secret: str
+    agent_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class HostReady(ControlMessage):
+    TYPE = ControlType.HOST_READY
+    host_id: str
+    tenant: str
+    keepalive_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ping(ControlMessage):
+    TYPE = ControlType.PING
+    nonce: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pong(ControlMessage):
+    TYPE = ControlType.PONG
+    nonce: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOffer(ControlMessage):
+    """Relay asks a host whether it accepts this viewer. The host decides by its own rules."""
+
+    TYPE = ControlType.SESSION_OFFER
+    session_id: str
+    tenant: str
+    user: str
+    device_fingerprint: str
+    macs: list[str]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionAnswer(ControlMessage):
+    TYPE = ControlType.SESSION_ANSWER
+    session_id: str
+    accept: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnd(ControlMessage):
+    TYPE = ControlType.SESSION_END
+    session_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Policy(ControlMessage):
+    TYPE = ControlType.POLICY
+    policy: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Attach(ControlMessage):
+    """A host's data connection for one accepted session, authenticated like its control one."""
+
+    TYPE = ControlType.ATTACH
+    host_id: str
+    secret: str
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attached(ControlMessage):
+    TYPE = ControlType.ATTACHED
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Login(ControlMessage):
+    TYPE = ControlType.LOGIN
+    tenant: str
+    user: str
+    otp: str
+    host_id: str
+    device_fingerprint: str
+    macs: list[str]
+    resume_ticket: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Progress(ControlMessage):
+    TYPE = ControlType.PROGRESS
+    stage: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoginOk(ControlMessage):
+    TYPE = ControlType.LOGIN_OK
+    session_id: str
+    resume_ticket: str
+    resume_ttl_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class Refused(ControlMessage):
+    TYPE = ControlType.REFUSED
+    reason: str
+    retry_after: int = 0  # epoch seconds when a lockout ends, 0 when not locked
+
+
+MESSAGE_CLASSES: dict[int, type[ControlMessage]] = {
+    cls.TYPE: cls
+    for cls in (Enroll, Enrolled, HostAuth, HostReady, Ping, Pong, SessionOffer, SessionAnswer,
+                SessionEnd, Policy, Attach, Attached, Login, Progress, LoginOk, Refused)
+}
+
+
+def encode_control(message: ControlMessage) -> bytes:
+    body = {f.name: getattr(message, f.name) for f in dataclasses.fields(message)}  # type: ignore[arg-type]
+    payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return encode_frame(message.TYPE, payload, MAX_CONTROL_PAYLOAD)
+
+
+def decode_control(frame: Frame) -> ControlMessage:
+    cls = MESSAGE_CLASSES.get(frame.type)
+    if cls is None:
+        raise ProtocolError(f"unknown control message type {frame.type:#04x}")
+    try:
+        body = json.loads(frame.payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ProtocolError(f"{cls.__name__}: payload is not JSON") from exc
+    if not isinstance(body, dict):
+        raise ProtocolError(f"{cls.__name__}: payload is not an object")
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name not in body:
+            if f.default is dataclasses.MISSING:
+                raise ProtocolError(f"{cls.__name__}: missing field {f.name!r}")
+            continue
+        values[f.name] = _checked(cls.__name__, f.name, _hints(cls)[f.name], body[f.name])
+    return cls(**values)
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    cached: dict[str, Any] | None = _HINTS.get(cls)
+    if cached is None:
+        cached = _HINTS[cls] = typing.get_type_hints(cls)
+    return cached
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _checked(message: str, name: str, hint: Any, value: Any) -> Any:
+    where = f"{message}.{name}"
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ProtocolError(f"{where}: expected a boolean")
+    elif hint is int:
+        if not isinstance(value, int) or isinstance(value, bool) or not -(2**63) <= value < 2**63:
+            raise ProtocolError(f"{where}: expected a 64-bit integer")
+    elif hint is str:
+        _check_string(where, value)
+    elif hint == list[str]:
+        if not isinstance(value, list) or len(value) > MAX_LIST_ITEMS:
+            raise ProtocolError(f"{where}: expected a list of at most {MAX_LIST_ITEMS} strings")
+        for item in value:
+            _check_string(where, item)
+    elif hint == dict[str, Any]:
+        if not isinstance(value, dict) or len(value) > MAX_OBJECT_KEYS:
+            raise ProtocolError(f"{where}: expected an object of at most {MAX_OBJECT_KEYS} keys")
+    else:  # pragma: no cover - a programming error in this module, caught by its tests
+        raise TypeError(f"unsupported field type {hint!r} for {where}")
+    return value
+
+
+def _check_string(where: str, value: Any) -> None:
+    if not isinstance(value, str) or len(value) > MAX_STRING_CHARS:
+        raise ProtocolError(f"{where}: expected a string of at most {MAX_STRING_CHARS} characters")
+
+
+

@@ -1,0 +1,409 @@
+"""Messages of the end-to-end session between viewer and host (inside the inner TLS channel).
+
+Binary and fixed-layout, because video and input are frequent and the budget is 0.1 Mbps: a
+pointer move costs 6 bytes of payload. There is deliberately no message type for clipboard,
+files or printing: the host has no way to send them and the viewer no way to ask.
+
+Who may send what is the table :data:`SENDERS`; :class:`SessionChannel` enforces it.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import struct
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from core.errors import LocalError, ProtocolError
+from core.protocol.framing import MAX_SESSION_PAYLOAD, Frame, FrameDecoder, encode_frame
+
+# Text a key event may carry (one grapheme cluster from an IME-less keyboard, in UTF-8).
+MAX_KEY_TEXT_BYTES = 32
+# Session notices (policy, screen layout) are small JSON objects.
+MAX_NOTICE_BYTES = 4 * 1024
+MAX_REASON_BYTES = 256
+
+
+class SessionType(enum.IntEnum):
+    VIDEO = 0x40
+    CURSOR_POSITION = 0x41
+    CURSOR_SHAPE = 0x42
+    KEY = 0x43
+    POINTER = 0x44
+    BUTTON = 0x45
+    WHEEL = 0x46
+    FEEDBACK = 0x47
+    KEYFRAME_REQUEST = 0x48
+    NOTICE = 0x49
+    SCREEN_INFO = 0x4A
+    CLOSE = 0x4B
+    SPECIAL_KEYS = 0x4C
+
+
+class Role(enum.Enum):
+    HOST = "host"
+    VIEWER = "viewer"
+
+
+class SessionMessage:
+    TYPE: ClassVar[SessionType]
+
+    def payload(self) -> bytes:
+        raise NotImplementedError
+
+    @classmethod
+    def parse(cls, payload: bytes) -> SessionMessage:
+        raise NotImplementedError
+
+
+def _unpack(fmt: struct.Struct, payload: bytes, name: str) -> tuple[Any, ...]:
+    if len(payload) < fmt.size:
+        raise ProtocolError(f"{name}: {len(payload)} bytes, need at least {fmt.size}")
+    return fmt.unpack_from(payload)
+
+
+def _utf8(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(f"{name}: text is not UTF-8") from exc
+
+
+def _json_object(data: bytes, name: str) -> dict[str, Any]:
+    if len(data) > MAX_NOTICE_BYTES:
+        raise ProtocolError(f"{name}: longer than {MAX_NOTICE_BYTES} bytes")
+    try:
+        value = json.loads(_utf8(data, name))
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(f"{name}: not JSON") from exc
+    if not isinstance(value, dict):
+        raise ProtocolError(f"{name}: not a JSON object")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Video(SessionMessage):
+    """One H.264 access unit. ``capture_us`` is the host's monotonic capture time (latency)."""
+
+    TYPE = SessionType.VIDEO
+    HEADER: ClassVar = struct.Struct(">BIQHH")
+    FLAG_KEYFRAME: ClassVar = 0x01
+    keyframe: bool
+    seq: int
+    capture_us: int
+    width: int
+    height: int
+    data: bytes
+
+    def payload(self) -> bytes:
+        flags = self.FLAG_KEYFRAME if self.keyframe else 0
+        return self.HEADER.pack(flags, self.seq, self.capture_us, self.width, self.height) + self.data
+
+    @classmethod
+    def parse(cls, payload: bytes) -> Video:
+        flags, seq, capture_us, width, height = _unpack(cls.HEADER, payload, "Video")
+        return cls(bool(flags & cls.FLAG_KEYFRAME), seq, capture_us, width, height,
+                   payload[cls.HEADER.size:])
+
+
+@dataclass(frozen=True, slots=True)
+class CursorPosition(SessionMessage):
+    TYPE = SessionType.CURSOR_POSITION
+    FORMAT: ClassVar = struct.Struct(">HHB")
+    x: int
+    y: int
+    visible: bool
+
+    def payload(self) -> bytes:
+        return self.FORMAT.pack(self.x, self.y, int(self.visible))
+
+    @classmethod
+    def parse(cls, payload: bytes) -> CursorPosition:
+        x, y, visible = _unpack(cls.FORMAT, payload, "CursorPosition")
+        return cls(x, y, bool(visible))
+
+
+@dataclass(frozen=True, slots=True)
+class CursorShape(SessionMessage):
+    """A cursor image as premultiplied-free RGBA rows, sent only when the shape changes."""
+
+    TYPE = SessionType.CURSOR_SHAPE
+    HEADER: ClassVar = struct.Struct(">HHHH")
+    MAX_SIDE: ClassVar = 256
+    width: int
+    height: int
+    hot_x: int
+    hot_y: int
+    rgba: bytes
+
+    def payload(self) -> bytes:
+        return self.HEADER.pack(self.width, self.height, self.hot_x, self.hot_y) + self.rgba
+
+    @classmethod
+    def parse(cls, payload: bytes) -> CursorShape:
+        width, height, hot_x, hot_y = _unpack(cls.HEADER, payload, "CursorShape")
+        rgba = payload[cls.HEADER.size:]
+        if width > cls.MAX_SIDE or height > cls.MAX_SIDE:
+            raise ProtocolError(f"CursorShape: larger than {cls.MAX_SIDE} pixels a side")
+        if len(rgba) != width * height * 4:
+            raise ProtocolError("CursorShape: pixel data does not match its size")
+        if hot_x >= max(width, 1) or hot_y >= max(height, 1):
+            raise ProtocolError("CursorShape: hot spot outside the image")
+        return cls(width, height, hot_x, hot_y, rgba)
+
+
+@dataclass(frozen=True, slots=True)
+class Key(SessionMessage):
+    """A key press or release: ``keysym`` (X11 keysym space, layout-independent) for the
+    office PC's IME to interpret, the hardware ``scancode`` when known (JIS keys), the
+    modifiers held, and the text the key would type on the viewer side, if any."""
+
+    TYPE = SessionType.KEY
+    HEADER: ClassVar = struct.Struct(">BIIH")
+    down: bool
+    keysym: int
+    scancode: int
+    modifiers: int
+    text: str = ""
+
+    def payload(self) -> bytes:
+        text = self.text.encode("utf-8")
+        if len(text) > MAX_KEY_TEXT_BYTES:
+            raise LocalError("key text too long")
+        return self.HEADER.pack(int(self.down), self.keysym, self.scancode, self.modifiers) + text
+
+    @classmethod
+    def parse(cls, payload: bytes) -> Key:
+        down, keysym, scancode, modifiers = _unpack(cls.HEADER, payload, "Key")
+        text = payload[cls.HEADER.size:]
+        if len(text) > MAX_KEY_TEXT_BYTES:
+            raise ProtocolError(f"Key: text longer than {MAX_KEY_TEXT_BYTES} bytes")
+        return cls(bool(down), keysym, scancode, modifiers, _utf8(text, "Key"))
+
+
+@dataclass(frozen=True, slots=True)
+class Pointer(SessionMessage):
+    """Absolute pointer position in the picture's pixel coordinates."""
+
+    TYPE = SessionType.POINTER
+    FORMAT: ClassVar = struct.Struct(">HH")
+    x: int
+    y: int
+
+    def payload(self) -> bytes:
+        return self.FORMAT.pack(self.x, self.y)
+
+    @classmethod
+    def parse(cls, payload: bytes) -> Pointer:
+        return cls(*_unpack(cls.FORMAT, payload, "Pointer"))
+
+
+class MouseButton(enum.IntEnum):
+    LEFT = 1
+    MIDDLE = 2
+    RIGHT = 3
+    BACK = 8
+    FORWARD = 9
+
+
+@dataclass(frozen=True, slots=True)
+class Button(SessionMessage):
+    TYPE = SessionType.BUTTON
+    FORMAT: ClassVar = struct.Struct(">BBHH")
+    button: MouseButton
+    down: bool
+    x: int
+    y: int
+
+    def payload(self) -> bytes:
+        return self.FORMAT.pack(self.button, int(self.down), self.x, self.y)
+
+    @classmethod
+    def parse(cls, payload: bytes) -> Button:
+        button, down, x, y = _unpack(cls.FORMAT, payload, "Button")
+        try:
+            return cls(MouseButton(button), bool(down), x, y)
+        except ValueError as exc:
+            raise ProtocolError(f"Button: unknown button {button}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Wheel(SessionMessage):
+    """Wheel steps in 1/120 units (as Qt and Windows report them), signed."""
+
+    TYPE = SessionType.WHEEL
+    FORMAT: ClassVar = struct.Struct(">hh")
+    dx: int
+    dy: int
+
+    def payload(self) -> bytes:
+        return self.FORMAT.pack(self.dx, self.dy)
+
+    @classmethod
+    def parse(cls, payload: bytes) -> Wheel:
+        return cls(*_unpack(cls.FORMAT, payload, "Wheel"))
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback(SessionMessage):
+    """Receiver report for rate control: what arrived, how late, how fast."""
+
+    TYPE = SessionType.FEEDBACK
+    FORMAT: ClassVar = struct.Struct(">IIHH")
+    highest_seq: int
+    received_bytes: int
+    delay_ms: int
+    receive_kbps: int
+
+    def payload(self) -> bytes:
+        return self.FORMAT.pack(self.highest_seq, self.received_bytes,
+                                min(self.delay_ms, 0xFFFF), min(self.receive_kbps, 0xFFFF))
+
+    @classmethod
+    def parse(cls, payload: bytes) -> Feedback:
+        return cls(*_unpack(cls.FORMAT, payload, "Feedback"))
+
+
+@dataclass(frozen=True, slots=True)
+class KeyframeRequest(SessionMessage):
+    TYPE = SessionType.KEYFRAME_REQUEST
+    FORMAT: ClassVar = struct.Struct(">I")
+    last_good_seq: int
+
+    def payload(self) -> bytes:
+        return self.FORMAT.pack(self.last_good_seq)
+
+    @classmethod
+    def parse(cls, payload: bytes) -> KeyframeRequest:
+        return cls(*_unpack(cls.FORMAT, payload, "KeyframeRequest"))
+
+
+class _JsonMessage(SessionMessage):
+    body: dict[str, Any]
+
+    def payload(self) -> bytes:
+        data = json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
+        if len(data) > MAX_NOTICE_BYTES:
+            raise LocalError(f"{type(self).__name__} longer than {MAX_NOTICE_BYTES} bytes")
+        return data
+
+    @classmethod
+    def parse(cls, payload: bytes) -> SessionMessage:
+        return cls(_json_object(payload, cls.__name__))  # type: ignore[call-arg]
+
+
+@dataclass(frozen=True, slots=True)
+class Notice(_JsonMessage):
+    """Policy notices from host to viewer: watermark text, idle timeout, shutdown warning."""
+
+    TYPE = SessionType.NOTICE
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenInfo(_JsonMessage):
+    """The office PC's monitors (viewer side: choose one) or the viewer's choice (host side)."""
+
+    TYPE = SessionType.SCREEN_INFO
+    body: dict[str, Any]
+
+
+class SpecialKey(enum.IntEnum):
+    CTRL_ALT_DEL = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SpecialKeys(SessionMessage):
+    """A key combination the viewer's OS would intercept, sent as a request (menu action)."""
+
+    TYPE = SessionType.SPECIAL_KEYS
+    FORMAT: ClassVar = struct.Struct(">B")
+    which: SpecialKey
+
+    def payload(self) -> bytes:
+        return self.FORMAT.pack(self.which)
+
+    @classmethod
+    def parse(cls, payload: bytes) -> SpecialKeys:
+        (which,) = _unpack(cls.FORMAT, payload, "SpecialKeys")
+        try:
+            return cls(SpecialKey(which))
+        except ValueError as exc:
+            raise ProtocolError(f"SpecialKeys: unknown combination {which}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Close(SessionMessage):
+    TYPE = SessionType.CLOSE
+    reason: str
+
+    def payload(self) -> bytes:
+        return self.reason.encode("utf-8")[:MAX_REASON_BYTES]
+
+    @classmethod
+    def parse(cls, payload: bytes) -> Close:
+        if len(payload) > MAX_REASON_BYTES:
+            raise ProtocolError(f"Close: reason longer than {MAX_REASON_BYTES} bytes")
+        return cls(_utf8(payload, "Close"))
+
+
+H, V = Role.HOST, Role.VIEWER
+SENDERS: dict[SessionType, frozenset[Role]] = {
+    SessionType.VIDEO: frozenset({H}),
+    SessionType.CURSOR_POSITION: frozenset({H}),
+    SessionType.CURSOR_SHAPE: frozenset({H}),
+    SessionType.NOTICE: frozenset({H}),
+    SessionType.KEY: frozenset({V}),
+    SessionType.POINTER: frozenset({V}),
+    SessionType.BUTTON: frozenset({V}),
+    SessionType.WHEEL: frozenset({V}),
+    SessionType.FEEDBACK: frozenset({V}),
+    SessionType.KEYFRAME_REQUEST: frozenset({V}),
+    SessionType.SPECIAL_KEYS: frozenset({V}),
+    SessionType.SCREEN_INFO: frozenset({H, V}),
+    SessionType.CLOSE: frozenset({H, V}),
+}
+
+MESSAGE_CLASSES: dict[int, type[SessionMessage]] = {
+    cls.TYPE: cls
+    for cls in (Video, CursorPosition, CursorShape, Key, Pointer, Button, Wheel, Feedback,
+                KeyframeRequest, Notice, ScreenInfo, SpecialKeys, Close)
+}
+
+
+def encode_session(message: SessionMessage) -> bytes:
+    return encode_frame(message.TYPE, message.payload(), MAX_SESSION_PAYLOAD)
+
+
+def decode_session(frame: Frame) -> SessionMessage:
+    cls = MESSAGE_CLASSES.get(frame.type)
+    if cls is None:
+        raise ProtocolError(f"unknown session message type {frame.type:#04x}")
+    try:
+        return cls.parse(frame.payload)
+    except (struct.error, OverflowError) as exc:  # pragma: no cover - guarded by _unpack
+        raise ProtocolError(f"{cls.__name__}: malformed") from exc
+
+
+class SessionChannel:
+    """One end of the session. Enforces who may send what, in both directions."""
+
+    def __init__(self, role: Role) -> None:
+        self.role = role
+        self._peer = Role.VIEWER if role is Role.HOST else Role.HOST
+        self._decoder = FrameDecoder(MAX_SESSION_PAYLOAD)
+
+    def send(self, message: SessionMessage) -> bytes:
+        if self.role not in SENDERS[message.TYPE]:
+            raise LocalError(f"a {self.role.value} does not send {message.TYPE.name}")
+        return encode_session(message)
+
+    def receive_data(self, data: bytes) -> list[SessionMessage]:
+        messages = []
+        for frame in self._decoder.feed(data):
+            message = decode_session(frame)
+            if self._peer not in SENDERS[message.TYPE]:
+                raise ProtocolError(f"a {self._peer.value} may not send {message.TYPE.name}")
+            messages.append(message)
+        return messages
