@@ -1,0 +1,109 @@
+"""Lockout: sliding window, lock duration, success, eviction — all on a fake clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.auth.errors import AuthArgumentError
+from core.auth.lockout import (
+    SOURCE_MAX_FAILURES,
+    USER_LOCK_S,
+    USER_MAX_FAILURES,
+    USER_WINDOW_S,
+    Lockout,
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def test_defaults() -> None:
+    assert (USER_MAX_FAILURES, USER_WINDOW_S, USER_LOCK_S) == (5, 900.0, 900.0)
+    assert SOURCE_MAX_FAILURES == 20
+
+
+def test_locks_after_max_failures_in_window(clock: Clock) -> None:
+    lockout = Lockout.per_user(clock)
+    for _ in range(USER_MAX_FAILURES - 1):
+        assert lockout.record_failure("alice") is None
+        clock.now += 10
+    assert lockout.locked_until("alice") is None
+    until = lockout.record_failure("alice")
+    assert until == clock.now + USER_LOCK_S
+    assert lockout.locked_until("alice") == until
+    assert lockout.locked_until("bob") is None
+
+
+def test_failures_while_locked_do_not_extend(clock: Clock) -> None:
+    lockout = Lockout(2, 60, 100, clock, 10)
+    lockout.record_failure("k")
+    until = lockout.record_failure("k")
+    clock.now += 50
+    assert lockout.record_failure("k") == until
+
+
+def test_lock_expires(clock: Clock) -> None:
+    lockout = Lockout(2, 60, 100, clock, 10)
+    lockout.record_failure("k")
+    lockout.record_failure("k")
+    clock.now += 100
+    assert lockout.locked_until("k") is None
+    assert lockout.record_failure("k") is None  # counting starts afresh after a lock
+    assert len(lockout) == 1
+
+
+def test_window_slides(clock: Clock) -> None:
+    lockout = Lockout(3, 60, 100, clock, 10)
+    lockout.record_failure("k")  # t=0
+    clock.now += 40
+    lockout.record_failure("k")  # t=40
+    clock.now += 30
+    assert lockout.record_failure("k") is None  # t=70: the t=0 failure has left the window
+    clock.now += 20
+    assert lockout.record_failure("k") == clock.now + 100  # t=90: 40, 70, 90
+
+
+def test_success_clears_failures_but_not_a_lock(clock: Clock) -> None:
+    lockout = Lockout(2, 60, 100, clock, 10)
+    lockout.record_failure("k")
+    lockout.record_success("k")
+    assert lockout.record_failure("k") is None
+    assert len(lockout) == 1
+    until = lockout.record_failure("k")
+    lockout.record_success("k")
+    assert lockout.locked_until("k") == until
+    lockout.record_success("unknown")
+
+
+def test_oldest_keys_are_evicted(clock: Clock) -> None:
+    lockout = Lockout(2, 60, 100, clock, max_keys=3)
+    for key in ("a", "b", "c"):
+        lockout.record_failure(key)
+    lockout.record_failure("a")  # locks a and makes it the most recently used
+    lockout.record_failure("d")  # evicts b, the least recently touched
+    assert len(lockout) == 3
+    assert lockout.record_failure("b") is None  # b starts from zero again
+    assert lockout.locked_until("a") is not None
+
+
+def test_memory_stays_bounded(clock: Clock) -> None:
+    lockout = Lockout(5, 60, 100, clock, max_keys=100)
+    for i in range(10_000):
+        lockout.record_failure(f"10.0.{i // 256}.{i % 256}")
+    assert len(lockout) == 100
+
+
+@pytest.mark.parametrize("args", [(0, 1, 1, 1), (1, 0, 1, 1), (1, 1, 0, 1), (1, 1, 1, 0)])
+def test_bad_limits(args: tuple[int, int, int, int]) -> None:
+    with pytest.raises(AuthArgumentError):
+        Lockout(args[0], args[1], args[2], Clock(), args[3])
