@@ -127,7 +127,7 @@ class SessionOffer(ControlMessage):
     session_id: str
     tenant: str
     user: str
-    device_fingerprint: str
+    device_cert: str  # the viewer's self-signed device certificate (PEM); its key signs in E2E TLS
     macs: list[str]
     source: str
 
@@ -176,7 +176,7 @@ class Login(ControlMessage):
     user: str
     otp: str
     host_id: str
-    device_fingerprint: str
+    device_cert: str  # PEM; the device fingerprint is the SHA-256 of its DER form
     macs: list[str]
     resume_ticket: str = ""
 

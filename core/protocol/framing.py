@@ -47,21 +47,42 @@ class FrameDecoder:
         self._max_payload = max_payload
         self._buffer = bytearray()
 
-    def feed(self, data: bytes) -> list[Frame]:
+    def feed(self, data: bytes) -> None:
+        """Buffer ``data``; frames are taken out one at a time with :meth:`next_frame`."""
         self._buffer += data
-        frames: list[Frame] = []
-        while len(self._buffer) >= HEADER_SIZE:
-            length, version, frame_type = HEADER.unpack_from(self._buffer)
-            if version != PROTOCOL_VERSION:
-                raise UnsupportedVersion(f"protocol version {version}, expected {PROTOCOL_VERSION}")
-            if length > self._max_payload:
-                raise FrameTooLarge(f"frame announces {length} bytes, limit {self._max_payload}")
-            end = HEADER_SIZE + length
-            if len(self._buffer) < end:
-                break
-            frames.append(Frame(frame_type, bytes(self._buffer[HEADER_SIZE:end])))
-            del self._buffer[:end]
+        self._check_header()
+
+    def next_frame(self) -> Frame | None:
+        """The next whole frame, or ``None`` until more bytes arrive. Taking frames one at a
+        time lets a caller stop parsing mid-buffer (a link that switches to forwarding)."""
+        self._check_header()
+        if len(self._buffer) < HEADER_SIZE:
+            return None
+        length, _, frame_type = HEADER.unpack_from(self._buffer)
+        end = HEADER_SIZE + length
+        if len(self._buffer) < end:
+            return None
+        frame = Frame(frame_type, bytes(self._buffer[HEADER_SIZE:end]))
+        del self._buffer[:end]
+        return frame
+
+    def frames(self, data: bytes) -> list[Frame]:
+        """Feed ``data`` and take every whole frame: for links that never stop parsing."""
+        self.feed(data)
+        frames = []
+        while (frame := self.next_frame()) is not None:
+            frames.append(frame)
         return frames
+
+    def _check_header(self) -> None:
+        # Refuse a bad header as soon as it is complete, before its payload is buffered.
+        if len(self._buffer) < HEADER_SIZE:
+            return
+        length, version, _ = HEADER.unpack_from(self._buffer)
+        if version != PROTOCOL_VERSION:
+            raise UnsupportedVersion(f"protocol version {version}, expected {PROTOCOL_VERSION}")
+        if length > self._max_payload:
+            raise FrameTooLarge(f"frame announces {length} bytes, limit {self._max_payload}")
 
     def take_buffered(self) -> bytes:
         """Hand over bytes not yet decoded (used when a link switches to raw forwarding)."""

@@ -93,7 +93,8 @@ class RelayLink:
         if self.state is LinkState.CLOSED:
             raise ProtocolError("data after the link was closed")
         messages: list[ControlMessage] = []
-        for frame in self._decoder.feed(data):
+        self._decoder.feed(data)
+        while (frame := self._decoder.next_frame()) is not None:
             message = decode_control(frame)
             key = (self.state, self.their_side, message.TYPE)
             if key not in TRANSITIONS:

@@ -401,7 +401,7 @@ class SessionChannel:
 
     def receive_data(self, data: bytes) -> list[SessionMessage]:
         messages = []
-        for frame in self._decoder.feed(data):
+        for frame in self._decoder.frames(data):
             message = decode_session(frame)
             if self._peer not in SENDERS[message.TYPE]:
                 raise ProtocolError(f"a {self._peer.value} may not send {message.TYPE.name}")

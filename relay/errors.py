@@ -1,0 +1,19 @@
+"""Errors of the relay package: each maps to a refusal code sent to the peer."""
+
+from __future__ import annotations
+
+from core.errors import Error
+from core.protocol.control import RefusalReason
+
+
+class RelayError(Error):
+    """Base of errors raised on purpose by the relay."""
+
+
+class Refusal(RelayError):
+    """End the handshake with this reason (and, for a lockout, when to retry)."""
+
+    def __init__(self, reason: RefusalReason, retry_after: int = 0) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.retry_after = retry_after

@@ -1,0 +1,58 @@
+"""Relay metrics in the Prometheus text format, served on a separate loopback port."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+
+@dataclass
+class RelayMetrics:
+    bytes_to_viewer: int = 0
+    bytes_to_host: int = 0
+    logins: int = 0
+    sessions_started: int = 0
+    refusals: Counter[str] = field(default_factory=Counter)
+    # Gauges are read live from the server at scrape time.
+    live_sessions: Callable[[], int] = lambda: 0
+    hosts_online: Callable[[], int] = lambda: 0
+
+    def render(self) -> str:
+        lines = [
+            "# HELP telework_live_sessions Sessions currently forwarding.",
+            "# TYPE telework_live_sessions gauge",
+            f"telework_live_sessions {self.live_sessions()}",
+            "# HELP telework_hosts_online Host agents with a live control channel.",
+            "# TYPE telework_hosts_online gauge",
+            f"telework_hosts_online {self.hosts_online()}",
+            "# HELP telework_forwarded_bytes_total Bytes forwarded between viewers and hosts.",
+            "# TYPE telework_forwarded_bytes_total counter",
+            f'telework_forwarded_bytes_total{{direction="to_viewer"}} {self.bytes_to_viewer}',
+            f'telework_forwarded_bytes_total{{direction="to_host"}} {self.bytes_to_host}',
+            "# HELP telework_logins_total Successful viewer logins.",
+            "# TYPE telework_logins_total counter",
+            f"telework_logins_total {self.logins}",
+            "# HELP telework_sessions_started_total Sessions joined and forwarding.",
+            "# TYPE telework_sessions_started_total counter",
+            f"telework_sessions_started_total {self.sessions_started}",
+            "# HELP telework_refusals_total Refused logins, enrolments and host connections.",
+            "# TYPE telework_refusals_total counter",
+        ]
+        lines += [f'telework_refusals_total{{reason="{reason}"}} {count}'
+                  for reason, count in sorted(self.refusals.items())]
+        return "\n".join(lines) + "\n"
+
+
+async def start_metrics_server(metrics: RelayMetrics, host: str, port: int) -> web.AppRunner:
+    async def handle(_request: web.Request) -> web.Response:
+        return web.Response(text=metrics.render(), content_type="text/plain", charset="utf-8")
+
+    app = web.Application()
+    app.router.add_get("/metrics", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner

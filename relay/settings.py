@@ -1,0 +1,51 @@
+"""Every limit and timeout of the relay, named in one place (SECURITY.md lists them).
+
+The values are defaults for :class:`RelaySettings`; tests scale the timeouts down instead of
+sleeping for real.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Per-session budget: the office network allots 0.1 Mbps to each session, each direction.
+SESSION_RATE_BPS = 100_000
+# Burst above the average the bucket lets through at once: one coarse first frame (~8 kB)
+# plus cursor and input traffic, without adding queueing delay to it.
+SESSION_BURST_BYTES = 16 * 1024
+# A connection must finish TLS and send its first message within this time, or it is dropped.
+HANDSHAKE_TIMEOUT_S = 10.0
+# Connections that have not yet authenticated (TLS or first message pending), in total.
+MAX_HALF_OPEN = 512
+# Open connections from one source address (a municipality's NAT hides many hosts behind one
+# address, so this is generous; it stops one client from exhausting the relay).
+MAX_CONNECTIONS_PER_SOURCE = 4096
+# Host control channel keepalive, as IPA's gates do: ping every 10 s, dead after 30 s silent.
+KEEPALIVE_INTERVAL_S = 10.0
+DEAD_AFTER_S = 30.0
+# How long a host may take to accept or refuse a viewer, and to attach its data connection.
+HOST_ANSWER_TIMEOUT_S = 15.0
+ATTACH_TIMEOUT_S = 10.0
+# A resume ticket lets a viewer reconnect after a network drop without a new OTP.
+RESUME_TICKET_TTL_S = 10 * 60
+# Bytes read from one side before writing them on: small enough to keep per-session memory
+# bounded, large enough to move a keyframe in a few reads.
+FORWARD_CHUNK_BYTES = 16 * 1024
+# Transport write buffer high-water mark: past it, drain() waits and the reader stops reading.
+WRITE_HIGH_WATER_BYTES = 64 * 1024
+# Enrolment tokens the relay's CLI issues, if the operator gives no other lifetime.
+DEFAULT_ENROLLMENT_TTL_S = 24 * 3600
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    session_rate_bps: int = SESSION_RATE_BPS
+    session_burst_bytes: int = SESSION_BURST_BYTES
+    handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S
+    max_half_open: int = MAX_HALF_OPEN
+    max_connections_per_source: int = MAX_CONNECTIONS_PER_SOURCE
+    keepalive_interval_s: float = KEEPALIVE_INTERVAL_S
+    dead_after_s: float = DEAD_AFTER_S
+    host_answer_timeout_s: float = HOST_ANSWER_TIMEOUT_S
+    attach_timeout_s: float = ATTACH_TIMEOUT_S
+    resume_ticket_ttl_s: int = RESUME_TICKET_TTL_S

@@ -1,0 +1,46 @@
+import pytest
+
+from core.crypto.certs import (
+    format_host_id,
+    generate_identity,
+    host_id_for_certificate,
+    load_or_create_identity,
+    parse_fingerprint,
+    parse_host_id,
+    pem_to_der,
+)
+from core.errors import CryptoError
+
+
+def test_host_id_is_stable_and_tied_to_the_key(tmp_path):
+    first = load_or_create_identity(tmp_path, "host", "pc-01")
+    again = load_or_create_identity(tmp_path, "host", "pc-01")
+    assert first == again
+    assert (tmp_path / "host.key").stat().st_mode & 0o777 == 0o600
+    host_id = host_id_for_certificate(first.cert_der)
+    assert len(host_id) == 20 and host_id == host_id_for_certificate(pem_to_der(first.cert_pem))
+    assert host_id != host_id_for_certificate(generate_identity("pc-01").cert_der)
+
+
+def test_host_id_parsing_accepts_display_forms():
+    host_id = host_id_for_certificate(generate_identity("x").cert_der)
+    shown = format_host_id(host_id)
+    assert shown.count("-") == 3
+    assert parse_host_id(shown) == parse_host_id(shown.lower()) == parse_host_id(host_id)
+    for bad in ("", "ABC", "1" * 20, host_id + "A"):
+        with pytest.raises(CryptoError):
+            parse_host_id(bad)
+
+
+def test_fingerprint_forms():
+    fp = "ab" * 32
+    colons = ":".join(["AB"] * 32)
+    assert parse_fingerprint(fp) == parse_fingerprint(colons) == parse_fingerprint("sha256:" + fp) == fp
+    for bad in ("ab" * 31, "zz" * 32, "ab" * 33):
+        with pytest.raises(CryptoError):
+            parse_fingerprint(bad)
+
+
+def test_pem_to_der_rejects_garbage():
+    with pytest.raises(CryptoError):
+        pem_to_der("not a certificate")

@@ -1,0 +1,167 @@
+"""The relay's client side, for the host agent and the viewer: enrol, log in, attach, serve.
+
+Each call opens its own TLS link (pinned), walks the handshake through the shared state table
+and returns either a message stream (a host's control channel) or the end-to-end channel.
+Refusals come back as :class:`Refused` with the relay's reason code, for the apps to translate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from core.crypto.certs import Identity
+from core.errors import Error, ProtocolError
+from core.protocol.control import (
+    Attach,
+    Attached,
+    ControlMessage,
+    Enroll,
+    Enrolled,
+    HostAuth,
+    HostReady,
+    Login,
+    LoginOk,
+    Ping,
+    Policy,
+    Pong,
+    Progress,
+    Refused,
+    SessionAnswer,
+    SessionEnd,
+    SessionOffer,
+)
+from transport.connect import RelayEndpoint, open_link
+from transport.e2e import SecureChannel
+from transport.link_stream import LinkStream, PeerGone
+
+log = logging.getLogger("telework.client")
+
+# How long we wait for the relay's answer to a handshake message. A viewer's login includes
+# the host's decision, which the relay bounds itself; this is the outer bound.
+HANDSHAKE_REPLY_TIMEOUT_S = 60.0
+
+
+class RefusedByRelay(Error):
+    """The relay (or the host through it) said no. ``reason`` is a RefusalReason value."""
+
+    def __init__(self, reason: str, retry_after: int = 0) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+async def _reply(stream: LinkStream, timeout: float = HANDSHAKE_REPLY_TIMEOUT_S) -> ControlMessage:
+    message = await stream.next_message(timeout)
+    if isinstance(message, Refused):
+        await stream.close()
+        raise RefusedByRelay(message.reason, message.retry_after)
+    return message
+
+
+async def enroll(endpoint: RelayEndpoint, token: str, identity: Identity, name: str,
+                 agent_version: str) -> tuple[LinkStream, Enrolled]:
+    """Redeem an enrolment token; the link stays open as the new host's control channel."""
+    stream = await open_link(endpoint)
+    await stream.send(Enroll(token, name, agent_version, identity.cert_pem.decode()))
+    reply = await _reply(stream)
+    assert isinstance(reply, Enrolled)  # guaranteed by the link's state table
+    return stream, reply
+
+
+async def host_login(endpoint: RelayEndpoint, host_id: str, secret: str,
+                     agent_version: str) -> tuple[LinkStream, HostReady]:
+    stream = await open_link(endpoint)
+    await stream.send(HostAuth(host_id, secret, agent_version))
+    reply = await _reply(stream)
+    assert isinstance(reply, HostReady)
+    return stream, reply
+
+
+async def attach(endpoint: RelayEndpoint, host_id: str, secret: str, session_id: str,
+                 identity: Identity, viewer_cert_pem: bytes) -> SecureChannel:
+    """Open the host's data connection for an accepted session and secure it end to end."""
+    stream = await open_link(endpoint)
+    await stream.send(Attach(host_id, secret, session_id))
+    reply = await _reply(stream)
+    assert isinstance(reply, Attached)
+    return await SecureChannel.as_host(stream.reader, stream.writer, stream.take_trailing(),
+                                       identity, viewer_cert_pem)
+
+
+async def viewer_login(endpoint: RelayEndpoint, login: Login, device: Identity,
+                       on_progress: Callable[[str], None] = lambda stage: None,
+                       ) -> tuple[SecureChannel, LoginOk]:
+    """Log in and return the end-to-end channel to the office PC, its identity checked."""
+    on_progress("connecting_to_relay")
+    stream = await open_link(endpoint)
+    try:
+        await stream.send(login)
+        while True:
+            reply = await _reply(stream)
+            if isinstance(reply, Progress):
+                on_progress(reply.stage)
+                continue
+            assert isinstance(reply, LoginOk)
+            break
+        on_progress("securing_channel")
+        channel = await SecureChannel.as_viewer(stream.reader, stream.writer,
+                                                stream.take_trailing(), device, login.host_id)
+    except BaseException:
+        await stream.close()
+        raise
+    return channel, reply
+
+
+Decide = Callable[[SessionOffer], Awaitable[str | None]]
+"""A host's decision on an offer: ``None`` accepts, a RefusalReason value refuses."""
+RunSession = Callable[[SessionOffer, SecureChannel], Awaitable[None]]
+
+
+async def serve_control(stream: LinkStream, endpoint: RelayEndpoint, host_id: str, secret: str,
+                        identity: Identity, decide: Decide, run_session: RunSession,
+                        on_policy: Callable[[dict[str, object]], None] = lambda policy: None,
+                        on_session_end: Callable[[str, str], None] = lambda sid, reason: None,
+                        dead_after_s: float = 30.0) -> None:
+    """Run a host's control channel until the relay goes away (then :class:`PeerGone`)."""
+    sessions: set[asyncio.Task[None]] = set()
+
+    async def handle_offer(offer: SessionOffer) -> None:
+        reason = await decide(offer)
+        await stream.send(SessionAnswer(offer.session_id, reason is None, reason or ""))
+        if reason is not None:
+            return
+        channel = await attach(endpoint, host_id, secret, offer.session_id, identity,
+                               offer.device_cert.encode())
+        try:
+            await run_session(offer, channel)
+        finally:
+            channel.close()
+
+    try:
+        while True:
+            message = await stream.next_message(dead_after_s)
+            if isinstance(message, Ping):
+                await stream.send(Pong(message.nonce))
+            elif isinstance(message, SessionOffer):
+                task = asyncio.create_task(_logged(handle_offer(message), message.session_id))
+                sessions.add(task)
+                task.add_done_callback(sessions.discard)
+            elif isinstance(message, Policy):
+                on_policy(message.policy)
+            elif isinstance(message, SessionEnd):
+                on_session_end(message.session_id, message.reason)
+    finally:
+        for task in sessions:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await stream.close()
+
+
+async def _logged(work: Awaitable[None], session_id: str) -> None:
+    try:
+        await work
+    except (PeerGone, ProtocolError, RefusedByRelay, ConnectionError, OSError) as exc:
+        log.info("session %s ended: %s", session_id[:8], type(exc).__name__)

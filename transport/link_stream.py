@@ -1,0 +1,60 @@
+"""Asyncio adapter over :class:`core.protocol.relay_link.RelayLink`: read messages, send them.
+
+It only moves bytes between the socket and the sans-I/O link; all rules live in the link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from core.protocol.control import ControlMessage
+from core.errors import Error
+from core.protocol.relay_link import LinkState, RelayLink, Side
+
+READ_CHUNK_BYTES = 16 * 1024
+
+
+class PeerGone(Error):
+    """The peer closed the connection or went silent past its timeout."""
+
+
+class LinkStream:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, side: Side) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.link = RelayLink(side)
+        self._pending: list[ControlMessage] = []
+        self.source = _peer_address(writer)
+
+    async def next_message(self, timeout: float | None) -> ControlMessage:
+        """The next validated message; :class:`PeerGone` on close or silence past ``timeout``."""
+        while not self._pending:
+            if self.link.state in (LinkState.FORWARDING, LinkState.CLOSED):
+                raise PeerGone("link no longer carries messages")
+            try:
+                data = await asyncio.wait_for(self.reader.read(READ_CHUNK_BYTES), timeout)
+            except (TimeoutError, ConnectionError) as exc:
+                raise PeerGone("peer silent or reset") from exc
+            if not data:
+                raise PeerGone("peer closed the connection")
+            self._pending.extend(self.link.receive_data(data))
+        return self._pending.pop(0)
+
+    async def send(self, message: ControlMessage) -> None:
+        self.writer.write(self.link.send(message))
+        await self.writer.drain()
+
+    def take_trailing(self) -> bytes:
+        return self.link.take_trailing()
+
+    async def close(self) -> None:
+        if not self.writer.is_closing():
+            self.writer.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.writer.wait_closed(), 2.0)
+
+
+def _peer_address(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
