@@ -1,0 +1,162 @@
+"""The directory's tables, as SQLAlchemy Core metadata (portable: SQLite and PostgreSQL).
+
+This describes the schema for queries; the schema itself is created only by the Alembic
+migrations in ``migrations/versions`` (a test checks the two agree). Timestamps are POSIX
+seconds as double precision; secrets are never stored in plaintext: TOTP seeds are sealed with
+the SecretBox, codes and tokens are hashed.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+# Length limits of the columns; the Directory checks input against these before writing.
+# Tenant names: municipality names ("横浜市") or codes, 64 characters is ample.
+MAX_TENANT_NAME_LEN = 64
+# Staff logins: 64 characters like most directory services.
+MAX_LOGIN_LEN = 64
+# Host IDs are computed by the relay (a certificate fingerprint in text form): 128 fits SHA-256 hex
+# with separators and a prefix.
+MAX_HOST_ID_LEN = 128
+# Human names of office PCs.
+MAX_HOST_NAME_LEN = 128
+# Agent version strings ("1.2.3+build").
+MAX_AGENT_VERSION_LEN = 64
+# A PEM certificate of the kind we generate is ~1 KiB; 16 KiB allows long chains of names.
+MAX_CERT_PEM_LEN = 16 * 1024
+# Device fingerprints reported by viewers (hash text).
+MAX_DEVICE_FINGERPRINT_LEN = 128
+# Audit fields.
+MAX_AUDIT_EVENT_LEN = 64
+MAX_AUDIT_SOURCE_LEN = 128
+# Encoded secret hashes: scrypt encodings are ~90 characters, SHA-256 hex 64.
+MAX_HASH_LEN = 200
+# Sealed TOTP seed: 1 + 12 + 32 + 16 bytes today; room for a longer format later.
+MAX_SEALED_LEN = 512
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+# Surrogate keys: 64-bit on PostgreSQL, SQLite's rowid alias INTEGER PRIMARY KEY there.
+_Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(MAX_TENANT_NAME_LEN), nullable=False, unique=True),
+    sa.Column("created_at", sa.Double(), nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column(
+        "tenant_id", _Id, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("login", sa.String(MAX_LOGIN_LEN), nullable=False),
+    sa.Column("totp_secret_sealed", sa.LargeBinary(MAX_SEALED_LEN), nullable=False),
+    sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
+    sa.Column("disabled", sa.Boolean(), nullable=False),
+    sa.Column("created_at", sa.Double(), nullable=False),
+    sa.Column("last_login_at", sa.Double(), nullable=True),
+    sa.UniqueConstraint("tenant_id", "login"),
+)
+
+one_time_codes = sa.Table(
+    "one_time_codes",
+    metadata,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("user_id", _Id, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("code_hash", sa.String(MAX_HASH_LEN), nullable=False),
+    sa.Column("created_at", sa.Double(), nullable=False),
+    sa.Column("used_at", sa.Double(), nullable=True),
+    sa.Index(None, "user_id", "used_at"),
+)
+
+enrollment_tokens = sa.Table(
+    "enrollment_tokens",
+    metadata,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.String(MAX_HASH_LEN), nullable=False, unique=True),
+    sa.Column(
+        "tenant_id", _Id, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("created_at", sa.Double(), nullable=False),
+    sa.Column("expires_at", sa.Double(), nullable=False),
+    sa.Column("used_at", sa.Double(), nullable=True),
+    sa.Column("host_id", sa.String(MAX_HOST_ID_LEN), nullable=True),
+)
+
+hosts = sa.Table(
+    "hosts",
+    metadata,
+    sa.Column("host_id", sa.String(MAX_HOST_ID_LEN), primary_key=True),
+    sa.Column(
+        "tenant_id", _Id, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("name", sa.String(MAX_HOST_NAME_LEN), nullable=False),
+    sa.Column("cert_pem", sa.Text(), nullable=False),
+    sa.Column("secret_hash", sa.String(MAX_HASH_LEN), nullable=False),
+    sa.Column("agent_version", sa.String(MAX_AGENT_VERSION_LEN), nullable=False),
+    sa.Column("created_at", sa.Double(), nullable=False),
+    sa.Column("last_seen_at", sa.Double(), nullable=True),
+    sa.Column("retired", sa.Boolean(), nullable=False),
+    sa.Index(None, "tenant_id"),
+)
+
+grants = sa.Table(
+    "grants",
+    metadata,
+    sa.Column(
+        "user_id", _Id, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "host_id",
+        sa.String(MAX_HOST_ID_LEN),
+        sa.ForeignKey("hosts.host_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("created_at", sa.Double(), nullable=False),
+)
+
+resume_tickets = sa.Table(
+    "resume_tickets",
+    metadata,
+    sa.Column("ticket_hash", sa.String(MAX_HASH_LEN), primary_key=True),
+    sa.Column("user_id", _Id, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "host_id",
+        sa.String(MAX_HOST_ID_LEN),
+        sa.ForeignKey("hosts.host_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("device_fingerprint", sa.String(MAX_DEVICE_FINGERPRINT_LEN), nullable=False),
+    sa.Column("created_at", sa.Double(), nullable=False),
+    sa.Column("expires_at", sa.Double(), nullable=False),
+    sa.Index(None, "expires_at"),
+)
+
+# Audit rows name tenants, users and hosts as text, not foreign keys: the log must keep records
+# of attempts on names that never existed and of things deleted since.
+audit = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("ts", sa.Double(), nullable=False),
+    sa.Column("tenant", sa.String(MAX_TENANT_NAME_LEN), nullable=True),
+    sa.Column("event", sa.String(MAX_AUDIT_EVENT_LEN), nullable=False),
+    sa.Column("login", sa.String(MAX_LOGIN_LEN), nullable=True),
+    sa.Column("host_id", sa.String(MAX_HOST_ID_LEN), nullable=True),
+    sa.Column("source", sa.String(MAX_AUDIT_SOURCE_LEN), nullable=True),
+    sa.Column("detail", sa.Text(), nullable=False),
+    sa.Index(None, "ts"),
+    sa.Index(None, "tenant", "ts"),
+)
