@@ -33,8 +33,7 @@ MAX_CODE_INPUT_CHARS = 64
 
 # A hash of a code nobody holds, at CODE_COST, for equal work when a user has fewer live codes.
 DUMMY_CODE_HASH = (
-    "scrypt$ln=12,r=8,p=1$Cl7hMFoRY20lQUK3t27o4w==$"
-    "qU2z7mo2YBKivIMmkLbIt84x1vnLgdBZmhzgauWMzKk="
+    "scrypt$ln=12,r=8,p=1$Cl7hMFoRY20lQUK3t27o4w==$qU2z7mo2YBKivIMmkLbIt84x1vnLgdBZmhzgauWMzKk="
 )
 
 

@@ -75,8 +75,7 @@ DEFAULT_COST = ScryptCost()
 # A hash of a random password nobody knows, at DEFAULT_COST: verify against it when the user does
 # not exist so that the answer takes as long as for a real user. (A test checks its cost matches.)
 DUMMY_HASH = (
-    "scrypt$ln=15,r=8,p=1$z4tEXogYE+gg4qaUfksRNw==$"
-    "nTy/i/rHg0PyN1k3sbzu9Z4K18xVDHWTj19vpolPcOA="
+    "scrypt$ln=15,r=8,p=1$z4tEXogYE+gg4qaUfksRNw==$nTy/i/rHg0PyN1k3sbzu9Z4K18xVDHWTj19vpolPcOA="
 )
 
 
@@ -104,8 +103,7 @@ def hash_password(password: str, *, cost: ScryptCost = DEFAULT_COST) -> str:
     digest = _scrypt(data, salt, cost, HASH_BYTES)
     b64 = base64.b64encode
     return (
-        f"scrypt$ln={cost.log2_n},r={cost.r},p={cost.p}"
-        f"${b64(salt).decode()}${b64(digest).decode()}"
+        f"scrypt$ln={cost.log2_n},r={cost.r},p={cost.p}${b64(salt).decode()}${b64(digest).decode()}"
     )
 
 

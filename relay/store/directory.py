@@ -429,9 +429,7 @@ class Directory:
             if row is not None and shape is OtpShape.CODE:
                 live_codes = conn.execute(
                     sa.select(one_time_codes.c.id, one_time_codes.c.code_hash)
-                    .where(
-                        one_time_codes.c.user_id == row.id, one_time_codes.c.used_at.is_(None)
-                    )
+                    .where(one_time_codes.c.user_id == row.id, one_time_codes.c.used_at.is_(None))
                     .order_by(one_time_codes.c.id)
                     .limit(MAX_CODES_PER_ISSUE)
                 ).all()
@@ -491,9 +489,7 @@ class Directory:
                 .values(used_at=now)
             ).rowcount
             if consumed == 1:
-                conn.execute(
-                    sa.update(users).where(users.c.id == row.id).values(last_login_at=now)
-                )
+                conn.execute(sa.update(users).where(users.c.id == row.id).values(last_login_at=now))
         return OtpResult.CODE_OK if consumed == 1 else OtpResult.WRONG
 
     # --- hosts ----------------------------------------------------------------------------------

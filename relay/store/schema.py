@@ -58,9 +58,7 @@ users = sa.Table(
     "users",
     metadata,
     sa.Column("id", _Id, primary_key=True, autoincrement=True),
-    sa.Column(
-        "tenant_id", _Id, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("tenant_id", _Id, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     sa.Column("login", sa.String(MAX_LOGIN_LEN), nullable=False),
     sa.Column("totp_secret_sealed", sa.LargeBinary(MAX_SEALED_LEN), nullable=False),
     sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
@@ -86,9 +84,7 @@ enrollment_tokens = sa.Table(
     metadata,
     sa.Column("id", _Id, primary_key=True, autoincrement=True),
     sa.Column("token_hash", sa.String(MAX_HASH_LEN), nullable=False, unique=True),
-    sa.Column(
-        "tenant_id", _Id, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("tenant_id", _Id, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     sa.Column("created_at", sa.Double(), nullable=False),
     sa.Column("expires_at", sa.Double(), nullable=False),
     sa.Column("used_at", sa.Double(), nullable=True),
@@ -99,9 +95,7 @@ hosts = sa.Table(
     "hosts",
     metadata,
     sa.Column("host_id", sa.String(MAX_HOST_ID_LEN), primary_key=True),
-    sa.Column(
-        "tenant_id", _Id, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("tenant_id", _Id, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     sa.Column("name", sa.String(MAX_HOST_NAME_LEN), nullable=False),
     sa.Column("cert_pem", sa.Text(), nullable=False),
     sa.Column("secret_hash", sa.String(MAX_HASH_LEN), nullable=False),
@@ -115,9 +109,7 @@ hosts = sa.Table(
 grants = sa.Table(
     "grants",
     metadata,
-    sa.Column(
-        "user_id", _Id, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("user_id", _Id, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     sa.Column(
         "host_id",
         sa.String(MAX_HOST_ID_LEN),

@@ -72,9 +72,7 @@ def upgrade() -> None:
         sa.Column("used_at", sa.Double(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_one_time_codes"),
     )
-    op.create_index(
-        "ix_one_time_codes_user_id_used_at", "one_time_codes", ["user_id", "used_at"]
-    )
+    op.create_index("ix_one_time_codes_user_id_used_at", "one_time_codes", ["user_id", "used_at"])
     op.create_table(
         "enrollment_tokens",
         _id(),
