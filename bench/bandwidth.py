@@ -1,0 +1,298 @@
+"""Bandwidth benchmark: capture -> encode -> modelled link -> decode, with quality measured.
+
+    python bench/bandwidth.py [--scene office] [--seconds S] [--link-kbps 100]
+    python bench/bandwidth.py --display :N --seconds S [--link-kbps 100]
+
+The office scene (bench/scenes/office.py) is replayed on a simulated clock: frames are rendered
+for the scene time, the pipeline's real CPU and encode times are measured, and every packet
+crosses a first-in first-out link of ``--link-kbps`` with its full wire overhead. The receiver
+reports back (as the viewer would) after ``FEEDBACK_DELAY_S``. With ``--display`` a live X
+display is captured with mss in real time instead, and quality is judged against the captured
+frames. The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import heapq
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.media.cursor import CursorPosition, CursorShape, CursorTracker  # noqa: E402
+from core.media.decoder import H264Decoder  # noqa: E402
+from core.media.encoder import VideoPacket  # noqa: E402
+from core.media.quality import ssim  # noqa: E402
+from core.media.rate import ReceiverReport  # noqa: E402
+from core.media.sender import VIDEO_WIRE_OVERHEAD_BYTES, VideoSender  # noqa: E402
+
+CURSOR_WIRE_OVERHEAD_BYTES = 6 + 44  # frame header and two TLS records; no video header
+FEEDBACK_DELAY_S = 0.03  # one-way trip of a receiver report back to the host
+CURSOR_HZ = 30  # how often the host samples the pointer
+LEGIBLE_SSIM = 0.80  # text SSIM at which 15 px Japanese can be read (checked by eye)
+CRISP_SSIM = 0.95  # the issue's "crisp again"
+STEADY_AFTER_S = 5.0  # text counts as steady this long after a switch, scroll or start
+STEADY_SAMPLE_S = 1.0  # how often steady text quality is sampled
+BIG_CHANGE = 0.3  # live mode: a frame changing this share of tiles counts as a switch
+
+
+@dataclass
+class Link:
+    """A FIFO link of fixed rate: each packet leaves when the previous one has."""
+
+    bps: float
+    free_at: float = 0.0
+    total: int = 0
+    sent: list[tuple[float, int]] = field(default_factory=list)
+
+    def send(self, at: float, wire_bytes: int) -> float:
+        self.sent.append((at, wire_bytes))
+        self.total += wire_bytes
+        start = max(at, self.free_at)
+        self.free_at = start + wire_bytes * 8 / self.bps
+        return self.free_at
+
+
+@dataclass
+class Shown:
+    """A decoded picture and when the viewer had it."""
+
+    at: float
+    capture_t: float
+    image: np.ndarray
+
+
+def shape_for(name: str) -> CursorShape:
+    """Small synthetic arrow and I-beam shapes for the scene's pointer."""
+    img = np.zeros((20, 12, 4), np.uint8)
+    if name == "ibeam":
+        img[1:19, 5:7] = (0, 0, 0, 255)
+    else:
+        for r in range(16):
+            img[r, : r // 2 + 1] = (255, 255, 255, 255)
+    return CursorShape(width=12, height=20, hot_x=6 if name == "ibeam" else 0,
+                       hot_y=10 if name == "ibeam" else 0, pixels=img.tobytes())
+
+
+def max_window(events: list[tuple[float, int]], window: float) -> float:
+    """Largest number of bytes sent in any ``window``-second interval."""
+    times = [t for t, _ in events]
+    sizes = np.cumsum([0] + [b for _, b in events])
+    best = 0
+    for i, t in enumerate(times):
+        j = bisect.bisect_left(times, t + window)
+        best = max(best, int(sizes[j] - sizes[i]))
+    return float(best)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else 0.0
+
+
+class Run:
+    """One benchmark run over a frame source with ground truth."""
+
+    def __init__(self, width: int, height: int, link_kbps: float) -> None:
+        self.sender = VideoSender(width, height, budget_bps=100_000)
+        self.decoder = H264Decoder()
+        self.link = Link(link_kbps * 1000)
+        self.cursor = CursorTracker()
+        self.reports: list[tuple[float, int, ReceiverReport]] = []  # heap: due, seq, report
+        self.shown: list[Shown] = []
+        self.latencies: list[float] = []
+        self.encode_ms: list[float] = []
+        self.cpu_s = 0.0
+        self.first_frame_bytes = 0
+        self.frames = 0
+        self.keyframes = 0
+
+    def deliver_reports(self, now: float) -> None:
+        while self.reports and self.reports[0][0] <= now:
+            _, _, report = heapq.heappop(self.reports)
+            self.sender.apply_feedback(now, report)
+
+    def _arrive(self, arrival: float, index: int, need_key: bool) -> None:
+        # FIFO: when this packet arrives, everything sent before it has arrived too.
+        report = ReceiverReport(self.link.total, index, need_key)
+        heapq.heappush(self.reports, (arrival + FEEDBACK_DELAY_S, index, report))
+
+    def video_tick(self, now: float, frame: np.ndarray, focus: tuple[int, int, int, int] | None,
+                   extra_cpu_s: float = 0.0) -> VideoPacket | None:
+        self.deliver_reports(now)
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        packet = self.sender.offer(frame, now, focus=focus)
+        self.cpu_s += time.process_time() - cpu0 + extra_cpu_s
+        if packet is None:
+            return None
+        enc_s = time.perf_counter() - wall0
+        self.encode_ms.append(enc_s * 1000)
+        self.frames += 1
+        self.keyframes += packet.keyframe
+        if not self.first_frame_bytes:
+            self.first_frame_bytes = len(packet.data)
+        wire = len(packet.data) + VIDEO_WIRE_OVERHEAD_BYTES
+        arrival = self.link.send(now + enc_s, wire)
+        d0 = time.perf_counter()
+        result = self.decoder.decode(packet)
+        decoded_at = arrival + (time.perf_counter() - d0)
+        self._arrive(arrival, packet.frame_index, result.need_keyframe)
+        if result.image is not None:
+            self.latencies.append((decoded_at - now) * 1000)
+            self.shown.append(Shown(decoded_at, now, result.image))
+        return packet
+
+    def cursor_tick(self, now: float, x: int, y: int, shape: str) -> None:
+        for message in self.cursor.update(CursorPosition(x, y, True), shape_for(shape)):
+            wire = len(message.to_bytes()) + CURSOR_WIRE_OVERHEAD_BYTES
+            self.sender.on_other_sent(now, wire)
+            self.link.send(now, wire)
+
+    def shown_at(self, t: float) -> Shown | None:
+        i = bisect.bisect_right([s.at for s in self.shown], t) - 1
+        return self.shown[i] if i >= 0 else None
+
+    def results(self, duration: float) -> dict[str, float]:
+        total = sum(b for _, b in self.link.sent)
+        return {
+            "kbps_mean": round(total * 8 / duration / 1000, 1),
+            "kbps_max_10s": round(max_window(self.link.sent, 10.0) * 8 / 10 / 1000, 1),
+            "first_frame_bytes": self.first_frame_bytes,
+            "latency_ms_p50": round(percentile(self.latencies, 50), 1),
+            "latency_ms_p95": round(percentile(self.latencies, 95), 1),
+            "encode_ms_p95": round(percentile(self.encode_ms, 95), 1),
+            "host_cpu_percent": round(self.cpu_s / duration * 100, 1),
+            "fps_mean": round(self.frames / duration, 2),
+        }
+
+
+def judge(run: Run, truth, rect_at, starts: list[float], switches: list[float],
+          duration: float) -> dict[str, float | None]:
+    """Quality figures from what the viewer showed against the ground truth."""
+    shown_times = [s.at for s in run.shown]
+
+    def quality(s: Shown, t: float) -> float:
+        return ssim(truth(t), s.image, rect_at(t))
+
+    first_legible = None
+    for s in run.shown:
+        if quality(s, s.at) >= LEGIBLE_SSIM:
+            first_legible = s.at
+            break
+    recover = []
+    for ts in switches:
+        got = None
+        for s in run.shown[bisect.bisect_right(shown_times, ts):]:
+            if s.capture_t >= ts and quality(s, s.at) >= CRISP_SSIM:
+                got = s.at - ts
+                break
+            if s.at - ts > 30:
+                break
+        recover.append(got if got is not None else float("inf"))
+        print(f"switch at {ts:.1f}s: crisp after {recover[-1]:.2f}s", file=sys.stderr)
+    steady = []
+    t = STEADY_AFTER_S
+    while t < duration:
+        last = max([x for x in starts if x <= t], default=0.0)
+        if t - last >= STEADY_AFTER_S:
+            s = run.shown_at(t)
+            if s is not None:
+                steady.append(quality(s, t))
+        t += STEADY_SAMPLE_S
+    return {
+        "first_legible_s": None if first_legible is None else round(first_legible, 2),
+        "text_ssim_steady": round(float(np.mean(steady)), 4) if steady else None,
+        "recover_crisp_s": round(max(recover), 2) if recover else None,
+    }
+
+
+def run_office(seconds: float, link_kbps: float) -> dict[str, float | None]:
+    from bench.scenes.office import OfficeScene
+
+    scene = OfficeScene(seconds)
+    duration = scene.duration_s
+    run = Run(scene.width, scene.height, link_kbps)
+    now, next_cursor = 0.0, 0.0
+    while now < duration:
+        if next_cursor <= now:
+            p = scene.pointer(next_cursor)
+            run.cursor_tick(next_cursor, p.x, p.y, p.shape)
+            next_cursor += 1 / CURSOR_HZ
+        run.video_tick(now, scene.render(now), scene.focus_rect(now))
+        now += run.sender.next_poll_delay(now)
+        if run.frames % 200 == 0:
+            pass
+    print(f"frames {run.frames}, keyframes {run.keyframes}, link estimate "
+          f"{run.sender.rate.link_bps / 1000:.0f} kbit/s", file=sys.stderr)
+    out: dict[str, float | None] = {**run.results(duration)}
+    big = sorted(set(scene.switch_times) | set(scene.scroll_times))
+    out.update(judge(run, scene.render, scene.text_rect, big, scene.switch_times, duration))
+    return out
+
+
+def run_display(display: str, seconds: float, link_kbps: float) -> dict[str, float | None]:
+    from core.media.capture import ScreenCapture, VirtualDesktop
+
+    with ScreenCapture(VirtualDesktop(), display=display) as cap:
+        width, height = cap.size
+        run = Run(width, height, link_kbps)
+        captured: list[tuple[float, np.ndarray]] = []
+        switches: list[float] = []
+        prev = None
+        from core.media.damage import tile_damage
+
+        t0 = time.perf_counter()
+        now = 0.0
+        while now < seconds:
+            c0 = time.process_time()
+            frame = np.array(cap.grab(), copy=True)
+            grab_cpu = time.process_time() - c0
+            dmg = tile_damage(prev, frame)
+            if prev is not None and dmg.fraction >= BIG_CHANGE:
+                switches.append(now)
+            if dmg.changed or prev is None:
+                captured.append((now, frame))
+            prev = frame
+            run.video_tick(now, frame, None, extra_cpu_s=grab_cpu)
+            now += run.sender.next_poll_delay(now)
+            delay = t0 + now - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+    times = [t for t, _ in captured]
+
+    def truth(t: float) -> np.ndarray:
+        return captured[max(0, bisect.bisect_right(times, t) - 1)][1]
+
+    out: dict[str, float | None] = {**run.results(seconds)}
+    out.update(judge(run, truth, lambda t: None, switches, switches, seconds))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scene", default="office", choices=["office"])
+    parser.add_argument("--display", help="capture this live X display instead of the scene")
+    parser.add_argument("--seconds", type=float, help="run length (default: the whole scene)")
+    parser.add_argument("--link-kbps", type=float, default=100.0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if args.display:
+        result = run_display(args.display, args.seconds or 30.0, args.link_kbps)
+    else:
+        result = run_office(args.seconds or 1e9, args.link_kbps)
+    keys = ["kbps_mean", "kbps_max_10s", "first_frame_bytes", "first_legible_s",
+            "text_ssim_steady", "recover_crisp_s", "latency_ms_p50", "latency_ms_p95",
+            "encode_ms_p95", "host_cpu_percent", "fps_mean"]
+    print(json.dumps({k: result[k] for k in keys}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Deterministic desktop workloads for the media benchmarks (rendered offscreen with Qt)."""

@@ -1,0 +1,75 @@
+"""H.264 decoding for the viewer: one picture out per packet, straight into a QImage-ready buffer.
+
+Frame threading is off (it would hold pictures back by a frame per thread). Anything wrong with
+the stream, a lost packet (a gap in ``frame_index``), bytes the decoder rejects or a picture it
+flags as corrupt, ends in ``need_keyframe``: the viewer asks the host for an IDR and keeps
+showing the last good picture until one arrives. Nothing here raises on bad input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+from core.media.encoder import VideoPacket
+
+DECODER_THREADS = 1  # slice threads are useless on x264's single-slice stream; frame threads add delay
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """What one packet gave.
+
+    ``image`` is an (h, w, 4) C-contiguous BGRA array (wrap it with
+    ``QImage(image.data, w, h, image.strides[0], QImage.Format_RGB32)``), or None when there is
+    nothing new to show; ``need_keyframe`` asks the host for an IDR.
+    """
+
+    image: npt.NDArray[np.uint8] | None
+    need_keyframe: bool
+
+
+class H264Decoder:
+    """Decodes the packets of one session in order."""
+
+    def __init__(self) -> None:
+        self._ctx = self._new_context()
+        self._expected_index: int | None = None  # None: waiting for a keyframe
+
+    @staticmethod
+    def _new_context() -> av.VideoCodecContext:
+        ctx = av.CodecContext.create("h264", "r")
+        assert isinstance(ctx, av.VideoCodecContext)
+        ctx.thread_count = DECODER_THREADS
+        ctx.thread_type = "SLICE"
+        return ctx
+
+    @property
+    def waiting_for_keyframe(self) -> bool:
+        return self._expected_index is None
+
+    def decode(self, packet: VideoPacket) -> Decoded:
+        """Decode ``packet``; a broken stream yields ``need_keyframe`` and never an exception."""
+        if self._expected_index is None and not packet.keyframe:
+            return Decoded(None, need_keyframe=True)  # P-frames before an IDR are useless
+        if self._expected_index is not None and packet.frame_index != self._expected_index:
+            return self._broken()
+        if packet.keyframe:
+            self._ctx = self._new_context()  # drop every reference from before
+        try:
+            frames = self._ctx.decode(av.Packet(packet.data))
+        except (av.error.FFmpegError, ValueError):
+            return self._broken()
+        good = [f for f in frames if not f.is_corrupt]
+        if not good or len(good) != len(frames):
+            return self._broken()
+        self._expected_index = packet.frame_index + 1
+        image = good[-1].to_ndarray(format="bgra")
+        return Decoded(np.ascontiguousarray(image), need_keyframe=False)
+
+    def _broken(self) -> Decoded:
+        self._expected_index = None
+        return Decoded(None, need_keyframe=True)

@@ -1,0 +1,131 @@
+"""H.264 encoding with libx264 through PyAV, tuned for text over a 0.1 Mbit/s link.
+
+Settings come from the measurements in ARCHITECTURE.md: zero-latency (one packet out per frame
+in, no lookahead), no periodic keyframes or scene cuts (an IDR only when the viewer asks), CRF
+with a quantiser floor (``qpmin``: without it an unchanged screen keeps spending ~34 kbit/s on
+invisible refinements) and a VBV cap that the rate controller moves frame by frame, and a wide
+motion search so scrolled text is predicted instead of re-sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+from core.errors import LocalError
+
+PRESET = "veryfast"  # ~10 ms per refinement frame at 1080p on 2 cores; slower presets buy little
+# "ssim" turns off psycho-visual noise shaping, which spends bits on grain text does not have.
+TUNE = "zerolatency,ssim"
+CRF = 30.0  # full-screen text at SSIM ~0.97 for ~100 kB of intra; lower costs more per keystroke
+QP_MIN = 21  # below this x264 polishes invisible detail forever on a static screen
+MAX_FPS = 15  # the most the rate controller ever asks for; x264's VBV counts time in these frames
+# umh with a 64-pixel range finds a wheel-notch scroll (3 lines, ~75 px with the predictors).
+MOTION = "me=umh:merange=64"
+# aq-mode 2 (auto-variance) moves bits from flat background to glyph edges.
+X264_PARAMS = f"keyint=infinite:scenecut=0:{MOTION}:aq-mode=2:ref=3"
+ENCODER_THREADS = 2  # the host PC has other work to do; two threads keep encode under ~40 ms
+
+INITIAL_MAXRATE_BPS = 80_000
+INITIAL_BUFSIZE_BITS = 80_000
+
+
+@dataclass(frozen=True)
+class VideoPacket:
+    """One encoded frame (an H.264 access unit in Annex B form) and what the viewer needs to know.
+
+    ``frame_index`` counts encoded frames from 0 with no gaps, so the viewer sees a lost packet;
+    ``capture_ms`` is the host's capture time, for latency reports; ``keyframe`` marks an IDR.
+    """
+
+    data: bytes
+    frame_index: int
+    capture_ms: int
+    keyframe: bool
+    width: int
+    height: int
+
+
+class H264Encoder:
+    """Turns BGRA frames of one fixed size into :class:`VideoPacket`s, one per frame."""
+
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        *,
+        output_size: tuple[int, int] | None = None,
+        crf: float = CRF,
+        qp_min: int = QP_MIN,
+    ) -> None:
+        if width % 2 or height % 2 or width < 16 or height < 16:
+            raise LocalError(f"frame size {width}x{height} must be even and at least 16x16")
+        self.input_size = (width, height)
+        out_w, out_h = output_size or (width, height)
+        if out_w % 2 or out_h % 2:
+            raise LocalError(f"output size {out_w}x{out_h} must be even")
+        self.output_size = (out_w, out_h)
+        ctx = av.CodecContext.create("libx264", "w")
+        assert isinstance(ctx, av.VideoCodecContext)
+        ctx.width, ctx.height = out_w, out_h
+        ctx.pix_fmt = "yuv420p"  # 4:4:4 costs +60 % encode time for little gain on black text
+        ctx.time_base = Fraction(1, MAX_FPS)
+        ctx.framerate = Fraction(MAX_FPS, 1)
+        ctx.thread_count = ENCODER_THREADS
+        ctx.max_bit_rate = INITIAL_MAXRATE_BPS
+        ctx.rc_buffer_size = INITIAL_BUFSIZE_BITS
+        ctx.options = {
+            "preset": PRESET,
+            "tune": TUNE,
+            "crf": f"{crf:g}",
+            "forced-idr": "1",  # a requested keyframe must be an IDR the viewer can start from
+            "x264-params": f"{X264_PARAMS}:qpmin={qp_min}",
+        }
+        ctx.open()
+        self._ctx = ctx
+        self._frame_index = 0
+        self._keyframe_requested = True  # the first frame is an IDR anyway
+
+    @property
+    def frames_encoded(self) -> int:
+        return self._frame_index
+
+    def request_keyframe(self) -> None:
+        """Make the next frame an IDR (the viewer started, lost a packet, or resumed)."""
+        self._keyframe_requested = True
+
+    def set_vbv(self, maxrate_bps: int, bufsize_bits: int) -> None:
+        """Move the VBV cap; libx264 reconfigures itself before the next frame, no IDR needed."""
+        self._ctx.max_bit_rate = max(1_000, int(maxrate_bps))
+        self._ctx.rc_buffer_size = max(1_000, int(bufsize_bits))
+
+    def encode(self, frame: npt.NDArray[np.uint8], capture_ms: int) -> VideoPacket:
+        """Encode one (h, w, 4) BGRA frame of the input size; always returns its packet."""
+        h, w = frame.shape[:2]
+        if (w, h) != self.input_size or frame.ndim != 3 or frame.shape[2] != 4:
+            raise LocalError(f"frame {frame.shape} does not match encoder input {self.input_size}")
+        src = av.VideoFrame.from_numpy_buffer(frame, format="bgra")  # zero-copy
+        out_w, out_h = self.output_size
+        yuv = src.reformat(width=out_w, height=out_h, format="yuv420p", interpolation="AREA")
+        yuv.pts = self._frame_index
+        keyframe = self._keyframe_requested
+        if keyframe:
+            yuv.pict_type = av.video.frame.PictureType.I
+            self._keyframe_requested = False
+        packets = self._ctx.encode(yuv)
+        if not packets:
+            raise LocalError("libx264 held a frame back; zerolatency must be in effect")
+        packet = VideoPacket(
+            data=b"".join(bytes(p) for p in packets),
+            frame_index=self._frame_index,
+            capture_ms=capture_ms,
+            keyframe=keyframe or any(p.is_keyframe for p in packets),
+            width=out_w,
+            height=out_h,
+        )
+        self._frame_index += 1
+        return packet

@@ -1,0 +1,170 @@
+"""Rate control: keep every 10-second window inside the session budget and the queue short.
+
+Three things bound what the host may send, all in wire bytes (framing and both TLS layers
+included):
+
+* the **budget window**: bytes sent in any ``WINDOW_S`` seconds, session start included, stay
+  under ``budget * WINDOW_S * WINDOW_SHARE``;
+* the **link**: receiver reports say how many bytes have arrived; what is still in flight, at the
+  link rate those reports reveal, is queueing delay, and no frame is encoded while that delay is
+  above ``MAX_QUEUE_DELAY_S`` (so latency stays bounded and no queue grows);
+* the **encoder's VBV**: the rate controller turns the two above into libx264's VBV maxrate and
+  buffer for the next frame, so one frame can never overrun them.
+
+Nothing here reads a clock: every call takes ``now`` (seconds, any monotonic origin).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+from dataclasses import dataclass
+
+from core.errors import ProtocolError
+
+WINDOW_S = 10.0  # the budget is promised over any window of this length
+WINDOW_SHARE = 0.92  # x264's VBV can overshoot by a few percent; keep that much in reserve
+LINK_SHARE = 0.88  # of the measured link for video; cursor, input and reports need the rest
+MAX_QUEUE_DELAY_S = 0.15  # don't start a frame while older ones would still queue this long
+FIRST_FRAME_MAX_BYTES = 10_500  # ~0.85 s at 100 kbit/s: the first picture is up within 1 s
+BURST_MAX_BYTES = 26_000  # largest single frame later (a window switch): ~2 s at 100 kbit/s
+MIN_FRAME_BYTES = 600  # below this much room there is no point encoding; wait instead
+LINK_PROBE_BYTES = 1_500  # in flight needed before an arrival rate counts as a link measurement
+LINK_EWMA = 0.3  # weight of a new link measurement; the link changes on a scale of seconds
+MIN_LINK_BPS = 8_000  # never believe a link slower than this (one bad sample must not stall us)
+MAX_FPS = 15  # when things move
+REFINE_FPS = 5  # while x264 sharpens a still picture: fewer, larger frames waste less on headers
+IDLE_POLL_FPS = 4  # how often an idle screen is looked at (first change shows within 250 ms)
+ACTIVE_HOLD_S = 1.5  # keep polling fast this long after the last change
+ECONOMY_BELOW_BPS = 40_000  # below this link rate, downscale (see core.media.sender)
+
+
+@dataclass(frozen=True)
+class ReceiverReport:
+    """What the viewer tells the host, a few times a second and at once on trouble.
+
+    ``bytes_received`` counts every video and cursor wire byte since the session began (mod
+    2**32); ``last_frame_index`` is the newest packet decoded; ``need_keyframe`` asks for an IDR.
+    """
+
+    bytes_received: int
+    last_frame_index: int
+    need_keyframe: bool
+
+    _FORMAT = struct.Struct(">IIB")
+    SIZE = _FORMAT.size
+
+    def to_bytes(self) -> bytes:
+        return self._FORMAT.pack(
+            self.bytes_received & 0xFFFFFFFF, self.last_frame_index & 0xFFFFFFFF,
+            1 if self.need_keyframe else 0,
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ReceiverReport:
+        if len(data) != cls.SIZE:
+            raise ProtocolError("bad receiver report length")
+        received, index, flags = cls._FORMAT.unpack(data)
+        if flags > 1:
+            raise ProtocolError("bad receiver report flags")
+        return cls(received, index, bool(flags))
+
+
+@dataclass(frozen=True)
+class Vbv:
+    """libx264 VBV settings for the next frame (see ``H264Encoder.set_vbv``)."""
+
+    maxrate_bps: int
+    bufsize_bits: int
+
+
+class RateController:
+    """Budget, link and pacing bookkeeping for one session's video."""
+
+    def __init__(self, budget_bps: int = 100_000) -> None:
+        self.budget_bps = budget_bps
+        self.link_bps = float(budget_bps)  # until reports say otherwise
+        self._sent: deque[tuple[float, int]] = deque()  # (time, wire bytes) inside the window
+        self._sent_in_window = 0
+        self._sent_total = 0
+        self._acked_total = 0
+        self._last_report: tuple[float, int, int] | None = None  # time, received, in flight
+        self._last_frame_at: float | None = None
+
+    # ----- accounting --------------------------------------------------------------------
+    def on_sent(self, now: float, wire_bytes: int) -> None:
+        """Count bytes handed to the connection (video, cursor, anything of this session)."""
+        self._sent.append((now, wire_bytes))
+        self._sent_in_window += wire_bytes
+        self._sent_total += wire_bytes
+
+    def on_frame(self, now: float) -> None:
+        self._last_frame_at = now
+
+    def _expire(self, now: float) -> None:
+        while self._sent and self._sent[0][0] <= now - WINDOW_S:
+            self._sent_in_window -= self._sent.popleft()[1]
+
+    def window_room(self, now: float) -> int:
+        """Bytes that may still be sent now without any window exceeding its share."""
+        self._expire(now)
+        allowed = self.budget_bps / 8 * WINDOW_S * WINDOW_SHARE
+        return max(0, int(allowed) - self._sent_in_window)
+
+    @property
+    def in_flight(self) -> int:
+        """Bytes sent that the receiver has not reported yet."""
+        return max(0, self._sent_total - self._acked_total)
+
+    # ----- feedback ----------------------------------------------------------------------
+    def apply_feedback(self, now: float, report: ReceiverReport) -> None:
+        """Learn the link rate and the queue from a receiver report."""
+        received = self._unwrap(report.bytes_received)
+        self._acked_total = max(self._acked_total, received)
+        if self._last_report is not None:
+            t0, r0, in_flight0 = self._last_report
+            dt = now - t0
+            # Only a busy link shows its rate; an idle one shows how little we sent.
+            if dt > 0 and in_flight0 >= LINK_PROBE_BYTES and received > r0:
+                sample = (received - r0) * 8 / dt
+                self.link_bps += LINK_EWMA * (sample - self.link_bps)
+                self.link_bps = min(float(self.budget_bps), max(float(MIN_LINK_BPS), self.link_bps))
+        self._last_report = (now, received, self.in_flight)
+
+    def _unwrap(self, received32: int) -> int:
+        """Undo the 32-bit wrap of ``bytes_received`` using our own send count."""
+        base = self._acked_total & ~0xFFFFFFFF
+        value = base | received32
+        if value < self._acked_total - 0x80000000:
+            value += 1 << 32
+        return value
+
+    # ----- decisions ---------------------------------------------------------------------
+    @property
+    def video_bps(self) -> float:
+        """The rate video may use now."""
+        return min(self.link_bps * LINK_SHARE, self.budget_bps * WINDOW_SHARE)
+
+    @property
+    def economy(self) -> bool:
+        """True when the link is so slow that a smaller picture reads better than a blurred one."""
+        return self.link_bps < ECONOMY_BELOW_BPS
+
+    def queue_delay(self) -> float:
+        """Seconds the bytes in flight need to drain at the measured link rate."""
+        return self.in_flight * 8 / self.link_bps
+
+    def may_encode(self, now: float) -> bool:
+        """Whether a frame may be started now (queue short and budget left)."""
+        return self.queue_delay() <= MAX_QUEUE_DELAY_S and self.window_room(now) >= MIN_FRAME_BYTES
+
+    def vbv(self, now: float, first: bool) -> Vbv:
+        """VBV for a frame encoded now: refill for the time since the last frame, and a buffer
+        no larger than the window room, the burst limit (or the first-frame limit)."""
+        since = 1.0 / MAX_FPS if self._last_frame_at is None else now - self._last_frame_at
+        since = min(max(since, 1.0 / MAX_FPS), 1.0)
+        # x264 refills its buffer by maxrate / MAX_FPS per frame: scale so that is rate * since.
+        maxrate = self.video_bps * since * MAX_FPS
+        cap = FIRST_FRAME_MAX_BYTES if first else BURST_MAX_BYTES
+        bufsize = min(cap, self.window_room(now)) * 8
+        return Vbv(int(maxrate), max(int(bufsize), MIN_FRAME_BYTES * 8))

@@ -1,0 +1,170 @@
+"""The host's video pipeline: change detection, rate control and the encoder, in one object.
+
+The host app captures frames when :meth:`VideoSender.next_poll_delay` says, hands each to
+:meth:`VideoSender.offer` with the current time, and sends any packet it gets back. Receiver
+reports go to :meth:`apply_feedback`, keyframe requests to :meth:`request_keyframe`, and the
+bytes of other session messages (cursor) to :meth:`on_other_sent`, so the budget sees them.
+
+Frames are encoded when something changed, and afterwards at ``REFINE_FPS`` while x264 is still
+sharpening the picture (its packets are not yet tiny): skipping those would starve refinement.
+Once packets are tiny an unchanged screen costs nothing at all.
+
+A fresh picture (session start, keyframe request) is sent *focus first*: if the app says where
+the user's attention is (the active window), everything outside it is replaced by flat 16x16
+block averages, which cost x264 almost nothing, so the first frame's few kilobytes go to the
+text the user reads. The rest is revealed once the focus area is sharp.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from core.media.damage import DamageTracker, Rect
+from core.media.encoder import H264Encoder, VideoPacket
+from core.media.rate import (
+    ACTIVE_HOLD_S,
+    IDLE_POLL_FPS,
+    MAX_FPS,
+    REFINE_FPS,
+    RateController,
+    ReceiverReport,
+)
+
+# Wire cost of one video message on top of its H.264 bytes: the 6-byte frame header, the 17-byte
+# video message header, and two TLS 1.3 records' overhead (22 bytes each, TLS inside TLS).
+VIDEO_WIRE_OVERHEAD_BYTES = 6 + 17 + 2 * 22
+TINY_PACKET_BYTES = 160  # x264 refinement below this is invisible; stop feeding still frames
+TINY_STREAK = 2  # this many tiny packets in a row end refinement
+ECONOMY_SIZE = (1280, 720)  # for links under rate.ECONOMY_BELOW_BPS
+PREVIEW_BLOCK = 16  # one macroblock: a flat block costs x264 a few bits
+REVEAL_AFTER_S = 4.0  # reveal the rest even if the focus area is still refining
+
+
+def flatten_outside(frame: npt.NDArray[np.uint8], keep: Rect) -> npt.NDArray[np.uint8]:
+    """A copy of ``frame`` with everything outside ``keep`` as flat block averages."""
+    h, w = frame.shape[:2]
+    bh, bw = h // PREVIEW_BLOCK * PREVIEW_BLOCK, w // PREVIEW_BLOCK * PREVIEW_BLOCK
+    out = np.array(frame, copy=True)
+    blocks = out[:bh, :bw].reshape(bh // PREVIEW_BLOCK, PREVIEW_BLOCK, bw // PREVIEW_BLOCK,
+                                   PREVIEW_BLOCK, 4)
+    means = blocks.mean(axis=(1, 3), dtype=np.float32).astype(np.uint8)
+    blocks[...] = means[:, None, :, None, :]
+    x, y, kw, kh = keep
+    x0, y0 = max(0, x), max(0, y)
+    x1, y1 = min(w, x + kw), min(h, y + kh)
+    if x1 > x0 and y1 > y0:
+        out[y0:y1, x0:x1] = frame[y0:y1, x0:x1]
+    return out
+
+
+class VideoSender:
+    """One session's outgoing video at a fixed capture size."""
+
+    def __init__(self, width: int, height: int, budget_bps: int = 100_000,
+                 *, allow_economy: bool = True) -> None:
+        self.size = (width, height)
+        self.rate = RateController(budget_bps)
+        self.allow_economy = allow_economy
+        self._damage = DamageTracker()
+        self._encoder = H264Encoder(width, height)
+        self._economy = False
+        self._dirty = True  # something changed that no packet carries yet
+        self._tiny_streak = 0
+        self._refining = False
+        self._last_frame_at: float | None = None
+        self._last_change_at = -1e9
+        self._fresh = True  # the next frame is a keyframe starting a picture from scratch
+        self._reveal_pending = False
+        self._reveal_started = 0.0
+
+    # ----- app-facing API ----------------------------------------------------------------
+    @property
+    def economy(self) -> bool:
+        return self._economy
+
+    def request_keyframe(self) -> None:
+        """The viewer asked for an IDR (start, decode error, resume)."""
+        self._encoder.request_keyframe()
+        self._fresh = True
+        self._dirty = True
+
+    def apply_feedback(self, now: float, report: ReceiverReport) -> None:
+        self.rate.apply_feedback(now, report)
+        if report.need_keyframe:
+            self.request_keyframe()
+
+    def on_other_sent(self, now: float, wire_bytes: int) -> None:
+        """Count another message of this session (cursor, policy) against the budget."""
+        self.rate.on_sent(now, wire_bytes)
+
+    def next_poll_delay(self, now: float) -> float:
+        """Seconds until the screen should be captured again."""
+        if self._dirty or now - self._last_change_at < ACTIVE_HOLD_S:
+            return 1.0 / MAX_FPS
+        if self._refining or self._reveal_pending:
+            return 1.0 / REFINE_FPS
+        return 1.0 / IDLE_POLL_FPS
+
+    def offer(self, frame: npt.NDArray[np.uint8], now: float, *,
+              focus: Rect | None = None) -> VideoPacket | None:
+        """Consider a captured frame; returns the packet to send, or None to send nothing."""
+        damage = self._damage.update(frame)
+        if damage.changed:
+            self._dirty = True
+            self._last_change_at = now
+        self._check_economy()
+        if not self._wants_frame(now) or not self.rate.may_encode(now):
+            return None
+        source = self._source(frame, now, focus)
+        vbv = self.rate.vbv(now, first=self._fresh)
+        self._encoder.set_vbv(vbv.maxrate_bps, vbv.bufsize_bits)
+        packet = self._encoder.encode(source, capture_ms=int(now * 1000))
+        self.rate.on_sent(now, len(packet.data) + VIDEO_WIRE_OVERHEAD_BYTES)
+        self.rate.on_frame(now)
+        self._last_frame_at = now
+        self._dirty = False
+        self._fresh = False
+        tiny = len(packet.data) < TINY_PACKET_BYTES
+        self._tiny_streak = self._tiny_streak + 1 if tiny else 0
+        self._refining = self._tiny_streak < TINY_STREAK
+        return packet
+
+    # ----- internals ---------------------------------------------------------------------
+    def _wants_frame(self, now: float) -> bool:
+        since = 1e9 if self._last_frame_at is None else now - self._last_frame_at
+        if since < 1.0 / MAX_FPS - 1e-6:
+            return False
+        if self._dirty:
+            return True
+        if self._reveal_pending and (not self._refining or now - self._reveal_started
+                                     >= REVEAL_AFTER_S):
+            return True
+        return self._refining and since >= 1.0 / REFINE_FPS - 1e-6
+
+    def _source(self, frame: npt.NDArray[np.uint8], now: float,
+                focus: Rect | None) -> npt.NDArray[np.uint8]:
+        """The frame as the encoder should see it: focus first on a fresh picture."""
+        if self._fresh and focus is not None:
+            self._reveal_pending = True
+            self._reveal_started = now
+            self._refining = True
+            self._tiny_streak = 0
+            return flatten_outside(frame, focus)
+        if self._reveal_pending:
+            if not self._refining or now - self._reveal_started >= REVEAL_AFTER_S:
+                self._reveal_pending = False
+                self._refining = True
+                self._tiny_streak = 0
+                return frame
+            return flatten_outside(frame, focus) if focus is not None else frame
+        return frame
+
+    def _check_economy(self) -> None:
+        want = self.allow_economy and self.rate.economy
+        if want != self._economy:
+            self._economy = want
+            w, h = self.size
+            out = ECONOMY_SIZE if want and w > ECONOMY_SIZE[0] else None
+            self._encoder = H264Encoder(w, h, output_size=out)
+            self.request_keyframe()
