@@ -1,0 +1,312 @@
+"""``telework-relay manage``: the local operator CLI for a relay's data directory.
+
+Works while the relay runs (the directory is SQLite in WAL mode; writers wait for each other).
+Every action is written to the audit log. Secrets (TOTP seeds, one-time codes, enrolment
+tokens) are printed exactly once, here, and stored only sealed or hashed. Errors print one line
+to stderr and exit with status 2; ``--json`` prints one JSON object on stdout instead of text.
+
+Also runnable as ``python -m relay.manage --data-dir DIR ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import getpass
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from core.auth.totp import provisioning_uri
+from core.errors import Error
+from relay.store.directory import MAX_ENROLLMENT_TTL_S, Directory
+
+PROG = "telework-relay manage"
+# Issuer shown by authenticator apps next to the account.
+TOTP_ISSUER = "Telework"
+# Default life of a host enrolment token: long enough to walk to the office PC the next day.
+DEFAULT_HOST_TOKEN_TTL_HOURS = 24.0
+MAX_HOST_TOKEN_TTL_HOURS = MAX_ENROLLMENT_TTL_S / 3600
+# Records `audit` shows by default: a screenful; --limit asks for more.
+DEFAULT_AUDIT_SHOW = 50
+# Exit status for any refused command (argparse uses the same for usage errors).
+EXIT_ERROR = 2
+# How this CLI names itself in the audit log's source column.
+AUDIT_SOURCE = "manage-cli"
+
+
+class ManageError(Error):
+    """An operator mistake caught by the CLI itself (e.g. a missing data directory)."""
+
+
+@dataclass
+class Outcome:
+    """What an action reports: a JSON object and the text lines for a person."""
+
+    result: dict[str, Any]
+    lines: list[str] = field(default_factory=list)
+
+
+Action = Callable[[Directory, argparse.Namespace, float], Outcome]
+
+
+# --- actions ------------------------------------------------------------------------------------
+
+
+def _tenant_add(directory: Directory, args: argparse.Namespace, now: float) -> Outcome:
+    tenant = directory.add_tenant(args.name, now=now)
+    _audit(directory, "manage.tenant_add", now, tenant=tenant.name)
+    return Outcome(
+        {"tenant": tenant.name, "created_at": tenant.created_at}, [f"tenant {tenant.name} added"]
+    )
+
+
+def _user_add(directory: Directory, args: argparse.Namespace, now: float) -> Outcome:
+    user, secret = directory.add_user(args.tenant, args.login, now=now)
+    uri = provisioning_uri(secret, f"{user.login}@{user.tenant}", TOTP_ISSUER)
+    _audit(directory, "manage.user_add", now, tenant=user.tenant, user=user.login)
+    return Outcome(
+        {"tenant": user.tenant, "login": user.login, "totp_secret": secret, "otpauth_uri": uri},
+        [
+            f"user {user.login} added to tenant {user.tenant}",
+            f"TOTP secret: {secret}",
+            f"otpauth URI: {uri}",
+            "(shown once: give it to the user now, e.g. as a QR code of the URI)",
+        ],
+    )
+
+
+def _user_codes(directory: Directory, args: argparse.Namespace, now: float) -> Outcome:
+    codes = directory.issue_codes(args.tenant, args.login, args.count, now=now)
+    user = directory.get_user(args.tenant, args.login)
+    tenant, login = (user.tenant, user.login) if user else (args.tenant, args.login)
+    _audit(
+        directory, "manage.user_codes", now, tenant=tenant, user=login, detail={"count": len(codes)}
+    )
+    return Outcome(
+        {"tenant": tenant, "login": login, "codes": codes},
+        [
+            f"{len(codes)} single-use codes for {login} in {tenant}"
+            " (earlier unused codes revoked):",
+            *codes,
+        ],
+    )
+
+
+def _host_token(directory: Directory, args: argparse.Namespace, now: float) -> Outcome:
+    hours = args.ttl_hours
+    if not 0 < hours <= MAX_HOST_TOKEN_TTL_HOURS:
+        raise ManageError(
+            f"--ttl-hours must be more than 0 and at most {MAX_HOST_TOKEN_TTL_HOURS:g}"
+        )
+    ttl_s = hours * 3600
+    token = directory.issue_enrollment_token(args.tenant, ttl_s, now)
+    tenant = directory.get_tenant(args.tenant)
+    name = tenant.name if tenant else args.tenant
+    expires_at = now + ttl_s
+    _audit(directory, "manage.host_token", now, tenant=name, detail={"expires_at": expires_at})
+    return Outcome(
+        {"tenant": name, "token": token, "expires_at": expires_at},
+        [f"enrolment token for tenant {name} (single use, expires {_when(expires_at)}):", token],
+    )
+
+
+def _grant(directory: Directory, args: argparse.Namespace, now: float) -> Outcome:
+    directory.grant(args.tenant, args.login, args.host_id, now=now)
+    user = directory.get_user(args.tenant, args.login)
+    tenant, login = (user.tenant, user.login) if user else (args.tenant, args.login)
+    _audit(directory, "manage.grant", now, tenant=tenant, user=login, host_id=args.host_id)
+    return Outcome(
+        {"tenant": tenant, "login": login, "host_id": args.host_id, "granted": True},
+        [f"{login} in {tenant} may now use host {args.host_id}"],
+    )
+
+
+def _audit_show(directory: Directory, args: argparse.Namespace, now: float) -> Outcome:
+    records = directory.list_audit(tenant=args.tenant, limit=args.limit)
+    _audit(
+        directory,
+        "manage.audit_read",
+        now,
+        tenant=args.tenant,
+        detail={"limit": args.limit, "returned": len(records)},
+    )
+    rows = [
+        {
+            "id": r.id,
+            "ts": r.ts,
+            "event": r.event,
+            "tenant": r.tenant,
+            "user": r.user,
+            "host_id": r.host_id,
+            "source": r.source,
+            "detail": r.detail,
+        }
+        for r in records
+    ]
+    lines = []
+    for r in records:
+        fields = [_when(r.ts), r.event]
+        for label, value in (
+            ("tenant", r.tenant),
+            ("user", r.user),
+            ("host", r.host_id),
+            ("source", r.source),
+        ):
+            if value is not None:
+                fields.append(f"{label}={_printable(value)}")
+        if r.detail:
+            fields.append(_printable(json.dumps(r.detail, ensure_ascii=False, sort_keys=True)))
+        lines.append(" ".join(fields))
+    return Outcome({"records": rows}, lines)
+
+
+# --- parser -------------------------------------------------------------------------------------
+
+
+def add_manage_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``manage`` sub-command to ``telework-relay``'s sub-parsers."""
+    parser = subparsers.add_parser(
+        "manage",
+        help="administer tenants, users, hosts and grants",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    configure_parser(parser)
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Put the manage options and actions on ``parser``."""
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        required=True,
+        help="the relay's data directory (holds the directory database)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    actions = parser.add_subparsers(dest="manage_action", required=True, metavar="ACTION")
+
+    tenant = actions.add_parser("tenant", help="manage tenants (municipalities)")
+    tenant_actions = tenant.add_subparsers(dest="manage_tenant_action", required=True)
+    tenant_add = tenant_actions.add_parser("add", help="add a tenant")
+    tenant_add.add_argument("name")
+    tenant_add.set_defaults(manage_handler=_tenant_add)
+
+    user = actions.add_parser("user", help="manage staff users")
+    user_actions = user.add_subparsers(dest="manage_user_action", required=True)
+    user_add = user_actions.add_parser("add", help="add a user; prints their TOTP secret")
+    user_add.add_argument("--tenant", required=True)
+    user_add.add_argument("login")
+    user_add.set_defaults(manage_handler=_user_add)
+    user_codes = user_actions.add_parser(
+        "codes", help="issue single-use codes (replaces the user's unused ones)"
+    )
+    user_codes.add_argument("--tenant", required=True)
+    user_codes.add_argument("--count", type=int, required=True)
+    user_codes.add_argument("login")
+    user_codes.set_defaults(manage_handler=_user_codes)
+
+    host_token = actions.add_parser("host-token", help="issue a host enrolment token")
+    host_token.add_argument("--tenant", required=True)
+    host_token.add_argument(
+        "--ttl-hours",
+        type=float,
+        default=DEFAULT_HOST_TOKEN_TTL_HOURS,
+        help=f"lifetime (default {DEFAULT_HOST_TOKEN_TTL_HOURS:g}, "
+        f"at most {MAX_HOST_TOKEN_TTL_HOURS:g})",
+    )
+    host_token.set_defaults(manage_handler=_host_token)
+
+    grant = actions.add_parser("grant", help="let a user use a host of the same tenant")
+    grant.add_argument("--tenant", required=True)
+    grant.add_argument("login")
+    grant.add_argument("host_id")
+    grant.set_defaults(manage_handler=_grant)
+
+    audit = actions.add_parser("audit", help="show the newest audit records")
+    audit.add_argument("--tenant")
+    audit.add_argument("--limit", type=int, default=DEFAULT_AUDIT_SHOW)
+    audit.set_defaults(manage_handler=_audit_show)
+
+
+# --- running ------------------------------------------------------------------------------------
+
+
+def run_manage(args: argparse.Namespace) -> int:
+    """Run the parsed manage command; returns the exit status."""
+    handler: Action = args.manage_handler
+    try:
+        data_dir: Path = args.data_dir
+        if not data_dir.is_dir():
+            raise ManageError(f"data directory {data_dir} does not exist")
+        with Directory.open(data_dir) as directory:
+            now = time.time()
+            try:
+                outcome = handler(directory, args, now)
+            except Error as exc:
+                # Refused operator actions are audited too (what was tried, and why not).
+                action = handler.__name__.lstrip("_")
+                _audit(
+                    directory,
+                    "manage.refused",
+                    now,
+                    detail={"action": action, "error": str(exc)[:500]},
+                )
+                raise
+    except (Error, OSError) as exc:
+        return _fail(str(exc) or type(exc).__name__)
+    except sa.exc.SQLAlchemyError as exc:
+        return _fail(f"database error: {type(exc).__name__}: {exc.args[0] if exc.args else ''}")
+    if args.json:
+        print(json.dumps(outcome.result, ensure_ascii=False))
+    else:
+        for line in outcome.lines:
+            print(line)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    configure_parser(parser)
+    return run_manage(parser.parse_args(argv))
+
+
+def _fail(message: str) -> int:
+    print(
+        f"{PROG}: error: {_printable(message.splitlines()[0] if message else message)}",
+        file=sys.stderr,
+    )
+    return EXIT_ERROR
+
+
+def _audit(directory: Directory, event: str, now: float, **fields: Any) -> None:
+    detail = {"os_user": _os_user(), **fields.pop("detail", {})}
+    directory.audit(event, source=AUDIT_SOURCE, detail=detail, now=now, **fields)
+
+
+def _os_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers) and no USER variable
+        return None
+
+
+def _when(ts: float) -> str:
+    return datetime.datetime.fromtimestamp(ts).astimezone().isoformat(timespec="seconds")
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped, so stored names cannot forge terminal output."""
+    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

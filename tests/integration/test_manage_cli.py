@@ -1,0 +1,179 @@
+"""The manage CLI: each action through main(argv), a few through a real subprocess."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+
+from relay.manage import add_manage_parser, main, run_manage
+from relay.store.directory import Directory, OtpResult
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "relay"
+    path.mkdir()
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> tuple[int, str, str]:
+    status = main(["--data-dir", str(data_dir), *args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> Any:
+    status, out, err = run(capsys, data_dir, "--json", *args)
+    assert (status, err) == (0, "")
+    return json.loads(out)
+
+
+def test_tenant_user_codes_token_grant_flow(
+    capsys: pytest.CaptureFixture[str], data_dir: Path
+) -> None:
+    assert run_json(capsys, data_dir, "tenant", "add", "横浜市")["tenant"] == "横浜市"
+    user = run_json(capsys, data_dir, "user", "add", "--tenant", "横浜市", "taro")
+    assert user["login"] == "taro"
+    assert user["otpauth_uri"].startswith("otpauth://totp/Telework:")
+    assert f"secret={user['totp_secret']}" in user["otpauth_uri"]
+    codes = run_json(
+        capsys, data_dir, "user", "codes", "--tenant", "横浜市", "--count", "3", "taro"
+    )["codes"]
+    assert len(codes) == 3
+    token = run_json(capsys, data_dir, "host-token", "--tenant", "横浜市", "--ttl-hours", "2")
+    assert token["expires_at"] == pytest.approx(time.time() + 7200, abs=60)
+
+    with Directory.open(data_dir) as directory:
+        now = time.time()
+        code = pyotp.TOTP(user["totp_secret"]).at(now)
+        assert directory.verify_otp("横浜市", "taro", code, now) is OtpResult.TOTP_OK
+        assert directory.verify_otp("横浜市", "taro", codes[0], now) is OtpResult.CODE_OK
+        directory.redeem_enrollment_token(token["token"], "h-1", "PEM", "PC", "1", now)
+
+    granted = run_json(capsys, data_dir, "grant", "--tenant", "横浜市", "taro", "h-1")
+    assert granted == {"tenant": "横浜市", "login": "taro", "host_id": "h-1", "granted": True}
+    with Directory.open(data_dir) as directory:
+        assert directory.is_granted("横浜市", "taro", "h-1")
+
+
+def test_every_action_is_audited_without_secrets(
+    capsys: pytest.CaptureFixture[str], data_dir: Path
+) -> None:
+    run_json(capsys, data_dir, "tenant", "add", "t")
+    user = run_json(capsys, data_dir, "user", "add", "--tenant", "t", "u")
+    codes = run_json(capsys, data_dir, "user", "codes", "--tenant", "t", "--count", "2", "u")
+    token = run_json(capsys, data_dir, "host-token", "--tenant", "t")
+    records = run_json(capsys, data_dir, "audit", "--tenant", "t")["records"]
+    assert [r["event"] for r in records] == [
+        "manage.tenant_add",
+        "manage.user_add",
+        "manage.user_codes",
+        "manage.host_token",
+    ]
+    assert all(r["source"] == "manage-cli" for r in records)
+    dumped = json.dumps(records)
+    for secret in (user["totp_secret"], token["token"], *codes["codes"]):
+        assert secret not in dumped
+    later = run_json(capsys, data_dir, "audit", "--limit", "1")["records"]
+    assert [r["event"] for r in later] == ["manage.audit_read"]
+
+
+def test_text_output(capsys: pytest.CaptureFixture[str], data_dir: Path) -> None:
+    assert run(capsys, data_dir, "tenant", "add", "t")[:2] == (0, "tenant t added\n")
+    status, out, _ = run(capsys, data_dir, "user", "add", "--tenant", "t", "u")
+    assert status == 0 and "TOTP secret: " in out and "otpauth://" in out
+    status, out, _ = run(capsys, data_dir, "user", "codes", "--tenant", "t", "--count", "2", "u")
+    assert status == 0 and len(out.splitlines()) == 3
+    status, out, _ = run(capsys, data_dir, "host-token", "--tenant", "t")
+    assert status == 0 and len(out.splitlines()[1]) >= 40
+    status, out, _ = run(capsys, data_dir, "audit")
+    assert status == 0 and "manage.user_add tenant=t user=u" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["tenant", "add", "t"], "already exists"),
+        (["tenant", "add", ""], "must not be empty"),
+        (["user", "add", "--tenant", "nowhere", "u"], "no tenant 'nowhere'"),
+        (["user", "codes", "--tenant", "t", "--count", "99", "u"], "between 1 and"),
+        (["user", "codes", "--tenant", "t", "--count", "1", "ghost"], "no user 'ghost'"),
+        (["host-token", "--tenant", "t", "--ttl-hours", "0"], "--ttl-hours"),
+        (["host-token", "--tenant", "nowhere"], "no tenant"),
+        (["grant", "--tenant", "t", "u", "no-such-host"], "no host 'no-such-host'"),
+        (["audit", "--limit", "0"], "limit"),
+    ],
+)
+def test_errors_are_one_line_exit_2_and_change_nothing(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, args: list[str], message: str
+) -> None:
+    run_json(capsys, data_dir, "tenant", "add", "t")
+    run_json(capsys, data_dir, "user", "add", "--tenant", "t", "u")
+    status, out, err = run(capsys, data_dir, *args)
+    assert status == 2 and out == ""
+    assert err.startswith("telework-relay manage: error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    with Directory.open(data_dir) as directory:
+        assert [t.name for t in directory.list_tenants()] == ["t"]
+        assert [u.login for u in directory.list_users("t")] == ["u"]
+        assert directory.list_hosts("t") == []
+        refused = directory.list_audit(event="manage.refused")
+    assert len(refused) == 1  # the refusal itself is audited
+
+
+def test_missing_data_dir(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, _, err = run(capsys, tmp_path / "typo", "tenant", "add", "t")
+    assert status == 2 and "does not exist" in err
+    assert not (tmp_path / "typo").exists()
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], data_dir: Path) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--data-dir", str(data_dir), "user", "add", "u"])  # no --tenant
+    assert exited.value.code == 2
+
+
+def test_plugs_into_a_parent_parser(capsys: pytest.CaptureFixture[str], data_dir: Path) -> None:
+    parser = argparse.ArgumentParser(prog="telework-relay")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_manage_parser(commands)
+    args = parser.parse_args(["manage", "--data-dir", str(data_dir), "tenant", "add", "t"])
+    assert args.command == "manage"
+    assert run_manage(args) == 0
+    assert capsys.readouterr().out == "tenant t added\n"
+
+
+def _subprocess(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "relay.manage", "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_runs_as_a_module_while_the_relay_holds_the_store(data_dir: Path) -> None:
+    with Directory.open(data_dir) as relay_side:  # the running relay keeps its store open
+        relay_side.add_tenant("t")
+        done = _subprocess(data_dir, "--json", "user", "add", "--tenant", "t", "u")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["login"] == "u"
+        assert relay_side.get_user("t", "u") is not None
+        failed = _subprocess(data_dir, "tenant", "add", "t")
+        assert failed.returncode == 2
+        assert failed.stderr.strip() == "telework-relay manage: error: tenant 't' already exists"
