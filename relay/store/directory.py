@@ -25,6 +25,7 @@ import enum
 import hashlib
 import hmac
 import json
+import os
 import re
 import secrets
 import time
@@ -75,6 +76,9 @@ from relay.store.schema import (
 # File names inside the data directory.
 DB_FILENAME = "directory.sqlite3"
 SECRET_KEY_FILENAME = "directory.key"  # noqa: S105 (a file name, not a secret)
+# Owner-only permissions: the database holds hashes, sealed seeds and the audit log.
+DATA_DIR_MODE = 0o700
+DB_FILE_MODE = 0o600
 # How long a writer waits for another (the relay vs. the manage CLI) before giving up; writes
 # take milliseconds, so 30 s only ever runs out if something is badly stuck.
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -240,9 +244,13 @@ class Directory:
     def open(cls, data_dir: Path) -> Directory:
         """The default store: ``directory.sqlite3`` and its key file in ``data_dir`` (created)."""
         data_dir = Path(data_dir)
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        data_dir.mkdir(parents=True, exist_ok=True, mode=DATA_DIR_MODE)
         box = SecretBox.load_or_create(data_dir / SECRET_KEY_FILENAME)
-        url = sa.URL.create("sqlite", database=str(data_dir / DB_FILENAME))
+        db_path = data_dir / DB_FILENAME
+        # Create the file ourselves so it is private from the start; SQLite gives its -wal and
+        # -shm files the same permissions as the database.
+        os.close(os.open(db_path, os.O_WRONLY | os.O_CREAT, DB_FILE_MODE))
+        url = sa.URL.create("sqlite", database=str(db_path))
         return cls.from_url(url.render_as_string(hide_password=False), box)
 
     @classmethod

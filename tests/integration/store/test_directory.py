@@ -79,6 +79,7 @@ def test_open_creates_files_and_sqlite_settings(data_dir: Path) -> None:
     Directory.open(data_dir).close()
     assert (data_dir / DB_FILENAME).exists()
     assert stat.S_IMODE((data_dir / SECRET_KEY_FILENAME).stat().st_mode) == 0o600
+    assert stat.S_IMODE((data_dir / DB_FILENAME).stat().st_mode) == 0o600
     conn = sqlite3.connect(data_dir / DB_FILENAME)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -61,8 +63,6 @@ def test_downgrade_to_base_and_up_again(tmp_path: Path) -> None:
         with engine.begin() as conn:
             migrate.upgrade(conn)
         with engine.begin() as conn:
-            from alembic import command
-
             command.downgrade(migrate.alembic_config(conn), "base")
         with engine.connect() as conn:
             assert set(sa.inspect(conn).get_table_names()) == {"alembic_version"}
@@ -72,6 +72,18 @@ def test_downgrade_to_base_and_up_again(tmp_path: Path) -> None:
             assert set(sa.inspect(conn).get_table_names()) == TABLES
     finally:
         engine.dispose()
+
+
+def test_migrations_render_for_postgresql() -> None:
+    """Offline SQL for PostgreSQL: the migrations use nothing SQLite-only."""
+    config = migrate.alembic_config()
+    config.set_main_option("sqlalchemy.url", "postgresql://")
+    config.output_buffer = io.StringIO()
+    command.upgrade(config, "head", sql=True)
+    sql = config.output_buffer.getvalue()
+    for table in TABLES - {"alembic_version"}:
+        assert f"CREATE TABLE {table} (" in sql
+    assert "BIGSERIAL" in sql and "DOUBLE PRECISION" in sql and "ON DELETE CASCADE" in sql
 
 
 def test_open_is_idempotent(tmp_path: Path) -> None:
