@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.auth.errors import AuthArgumentError
 from core.auth.one_time_codes import (
@@ -83,3 +85,9 @@ def test_default_code_cost_and_dummy() -> None:
     assert verify_code(code, hash_code(code))
     assert not needs_rehash(DUMMY_CODE_HASH, CODE_COST)
     assert not verify_code(code, DUMMY_CODE_HASH)
+
+
+@given(st.text(max_size=80))
+def test_shape_and_normalise_never_raise(text: str) -> None:
+    assert isinstance(shape_of(text), OtpShape)
+    assert isinstance(normalise_code(text), str)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.auth.errors import AuthArgumentError
 from core.auth.passwords import (
@@ -88,3 +90,13 @@ def test_overlong_password() -> None:
 def test_cost_out_of_range(cost: tuple[int, int, int]) -> None:
     with pytest.raises(AuthArgumentError):
         ScryptCost(*cost)
+
+
+@given(st.text(max_size=200))
+def test_any_text_as_encoding_is_false_not_error(encoded: str) -> None:
+    assert verify_password("pw", encoded) is False
+
+
+@given(st.text(max_size=50))
+def test_any_password_round_trips(password: str) -> None:
+    assert verify_password(password, hash_password(password, cost=CHEAP))

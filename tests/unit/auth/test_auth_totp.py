@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pyotp
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.auth.errors import AuthArgumentError
 from core.auth.totp import (
@@ -83,3 +85,9 @@ def test_non_ascii_digits_are_refused() -> None:
 def test_bad_secret_is_a_local_error() -> None:
     with pytest.raises(AuthArgumentError):
         verify_totp("not base32 !!", "123456", NOW, None)
+
+
+@given(st.text(max_size=40))
+def test_any_input_is_none_or_a_step(code: str) -> None:
+    result = verify_totp(SECRET, code, NOW, None)
+    assert result is None or STEP - 1 <= result <= STEP + 1
