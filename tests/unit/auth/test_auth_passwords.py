@@ -97,6 +97,6 @@ def test_any_text_as_encoding_is_false_not_error(encoded: str) -> None:
     assert verify_password("pw", encoded) is False
 
 
-@given(st.text(max_size=50))
+@given(st.text(max_size=18))  # NFKC can grow a character to 54 bytes: stay under the cap
 def test_any_password_round_trips(password: str) -> None:
     assert verify_password(password, hash_password(password, cost=CHEAP))
