@@ -24,7 +24,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from core.auth.totp import provisioning_uri
+from core.crypto.certs import fingerprint, load_or_create_identity, parse_host_id
 from core.errors import Error
+from relay.settings import RELAY_COMMON_NAME, RELAY_IDENTITY_STEM
 from relay.store.directory import MAX_ENROLLMENT_TTL_S, Directory
 
 PROG = "telework-relay manage"
@@ -118,6 +120,7 @@ def _host_token(directory: Directory, args: argparse.Namespace, now: float) -> O
 
 
 def _grant(directory: Directory, args: argparse.Namespace, now: float) -> Outcome:
+    args.host_id = parse_host_id(args.host_id)  # accept the grouped form admins write down
     directory.grant(args.tenant, args.login, args.host_id, now=now)
     user = directory.get_user(args.tenant, args.login)
     tenant, login = (user.tenant, user.login) if user else (args.tenant, args.login)
@@ -126,6 +129,12 @@ def _grant(directory: Directory, args: argparse.Namespace, now: float) -> Outcom
         {"tenant": tenant, "login": login, "host_id": args.host_id, "granted": True},
         [f"{login} in {tenant} may now use host {args.host_id}"],
     )
+
+
+def _fingerprint(directory: Directory, args: argparse.Namespace, now: float) -> Outcome:
+    identity = load_or_create_identity(args.data_dir, RELAY_IDENTITY_STEM, RELAY_COMMON_NAME)
+    value = fingerprint(identity.cert_der)
+    return Outcome({"fingerprint": value}, [value])
 
 
 def _audit_show(directory: Directory, args: argparse.Namespace, now: float) -> Outcome:
@@ -228,6 +237,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     grant.add_argument("login")
     grant.add_argument("host_id")
     grant.set_defaults(manage_handler=_grant)
+
+    fp = actions.add_parser(
+        "fingerprint",
+        help="print the relay certificate's SHA-256 fingerprint, as --relay-fingerprint takes it",
+    )
+    fp.set_defaults(manage_handler=_fingerprint)
 
     audit = actions.add_parser("audit", help="show the newest audit records")
     audit.add_argument("--tenant")

@@ -41,8 +41,10 @@ class RelayMetrics:
             "# HELP telework_refusals_total Refused logins, enrolments and host connections.",
             "# TYPE telework_refusals_total counter",
         ]
-        lines += [f'telework_refusals_total{{reason="{reason}"}} {count}'
-                  for reason, count in sorted(self.refusals.items())]
+        lines += [
+            f'telework_refusals_total{{reason="{reason}"}} {count}'
+            for reason, count in sorted(self.refusals.items())
+        ]
         return "\n".join(lines) + "\n"
 
 

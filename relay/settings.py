@@ -33,8 +33,9 @@ RESUME_TICKET_TTL_S = 10 * 60
 FORWARD_CHUNK_BYTES = 16 * 1024
 # Transport write buffer high-water mark: past it, drain() waits and the reader stops reading.
 WRITE_HIGH_WATER_BYTES = 64 * 1024
-# Enrolment tokens the relay's CLI issues, if the operator gives no other lifetime.
-DEFAULT_ENROLLMENT_TTL_S = 24 * 3600
+# The relay's key and self-signed certificate in its data directory: relay.key, relay.crt.
+RELAY_IDENTITY_STEM = "relay"
+RELAY_COMMON_NAME = "telework-relay"
 
 
 @dataclass(frozen=True)

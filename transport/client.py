@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from core.crypto.certs import Identity
 from core.errors import Error, ProtocolError
@@ -56,48 +56,68 @@ class RefusedByRelay(Error):
 async def _reply(stream: LinkStream, timeout: float = HANDSHAKE_REPLY_TIMEOUT_S) -> ControlMessage:
     message = await stream.next_message(timeout)
     if isinstance(message, Refused):
-        await stream.close()
         raise RefusedByRelay(message.reason, message.retry_after)
     return message
 
 
-async def enroll(endpoint: RelayEndpoint, token: str, identity: Identity, name: str,
-                 agent_version: str) -> tuple[LinkStream, Enrolled]:
+@contextlib.asynccontextmanager
+async def _closed_on_error(stream: LinkStream) -> AsyncIterator[LinkStream]:
+    """Hand the stream to the caller on success; close it on any failure or cancellation."""
+    try:
+        yield stream
+    except BaseException:
+        await asyncio.shield(stream.close())
+        raise
+
+
+async def enroll(
+    endpoint: RelayEndpoint, token: str, identity: Identity, name: str, agent_version: str
+) -> tuple[LinkStream, Enrolled]:
     """Redeem an enrolment token; the link stays open as the new host's control channel."""
-    stream = await open_link(endpoint)
-    await stream.send(Enroll(token, name, agent_version, identity.cert_pem.decode()))
-    reply = await _reply(stream)
-    assert isinstance(reply, Enrolled)  # guaranteed by the link's state table
-    return stream, reply
+    async with _closed_on_error(await open_link(endpoint)) as stream:
+        await stream.send(Enroll(token, name, agent_version, identity.cert_pem.decode()))
+        reply = await _reply(stream)
+        assert isinstance(reply, Enrolled)  # guaranteed by the link's state table
+        return stream, reply
 
 
-async def host_login(endpoint: RelayEndpoint, host_id: str, secret: str,
-                     agent_version: str) -> tuple[LinkStream, HostReady]:
-    stream = await open_link(endpoint)
-    await stream.send(HostAuth(host_id, secret, agent_version))
-    reply = await _reply(stream)
-    assert isinstance(reply, HostReady)
-    return stream, reply
+async def host_login(
+    endpoint: RelayEndpoint, host_id: str, secret: str, agent_version: str
+) -> tuple[LinkStream, HostReady]:
+    async with _closed_on_error(await open_link(endpoint)) as stream:
+        await stream.send(HostAuth(host_id, secret, agent_version))
+        reply = await _reply(stream)
+        assert isinstance(reply, HostReady)
+        return stream, reply
 
 
-async def attach(endpoint: RelayEndpoint, host_id: str, secret: str, session_id: str,
-                 identity: Identity, viewer_cert_pem: bytes) -> SecureChannel:
+async def attach(
+    endpoint: RelayEndpoint,
+    host_id: str,
+    secret: str,
+    session_id: str,
+    identity: Identity,
+    viewer_cert_pem: bytes,
+) -> SecureChannel:
     """Open the host's data connection for an accepted session and secure it end to end."""
-    stream = await open_link(endpoint)
-    await stream.send(Attach(host_id, secret, session_id))
-    reply = await _reply(stream)
-    assert isinstance(reply, Attached)
-    return await SecureChannel.as_host(stream.reader, stream.writer, stream.take_trailing(),
-                                       identity, viewer_cert_pem)
+    async with _closed_on_error(await open_link(endpoint)) as stream:
+        await stream.send(Attach(host_id, secret, session_id))
+        reply = await _reply(stream)
+        assert isinstance(reply, Attached)
+        return await SecureChannel.as_host(
+            stream.reader, stream.writer, stream.take_trailing(), identity, viewer_cert_pem
+        )
 
 
-async def viewer_login(endpoint: RelayEndpoint, login: Login, device: Identity,
-                       on_progress: Callable[[str], None] = lambda stage: None,
-                       ) -> tuple[SecureChannel, LoginOk]:
+async def viewer_login(
+    endpoint: RelayEndpoint,
+    login: Login,
+    device: Identity,
+    on_progress: Callable[[str], None] = lambda stage: None,
+) -> tuple[SecureChannel, LoginOk]:
     """Log in and return the end-to-end channel to the office PC, its identity checked."""
     on_progress("connecting_to_relay")
-    stream = await open_link(endpoint)
-    try:
+    async with _closed_on_error(await open_link(endpoint)) as stream:
         await stream.send(login)
         while True:
             reply = await _reply(stream)
@@ -107,12 +127,10 @@ async def viewer_login(endpoint: RelayEndpoint, login: Login, device: Identity,
             assert isinstance(reply, LoginOk)
             break
         on_progress("securing_channel")
-        channel = await SecureChannel.as_viewer(stream.reader, stream.writer,
-                                                stream.take_trailing(), device, login.host_id)
-    except BaseException:
-        await stream.close()
-        raise
-    return channel, reply
+        channel = await SecureChannel.as_viewer(
+            stream.reader, stream.writer, stream.take_trailing(), device, login.host_id
+        )
+        return channel, reply
 
 
 Decide = Callable[[SessionOffer], Awaitable[str | None]]
@@ -120,11 +138,18 @@ Decide = Callable[[SessionOffer], Awaitable[str | None]]
 RunSession = Callable[[SessionOffer, SecureChannel], Awaitable[None]]
 
 
-async def serve_control(stream: LinkStream, endpoint: RelayEndpoint, host_id: str, secret: str,
-                        identity: Identity, decide: Decide, run_session: RunSession,
-                        on_policy: Callable[[dict[str, object]], None] = lambda policy: None,
-                        on_session_end: Callable[[str, str], None] = lambda sid, reason: None,
-                        dead_after_s: float = 30.0) -> None:
+async def serve_control(
+    stream: LinkStream,
+    endpoint: RelayEndpoint,
+    host_id: str,
+    secret: str,
+    identity: Identity,
+    decide: Decide,
+    run_session: RunSession,
+    on_policy: Callable[[dict[str, object]], None] = lambda policy: None,
+    on_session_end: Callable[[str, str], None] = lambda sid, reason: None,
+    dead_after_s: float = 30.0,
+) -> None:
     """Run a host's control channel until the relay goes away (then :class:`PeerGone`)."""
     sessions: set[asyncio.Task[None]] = set()
 
@@ -133,8 +158,9 @@ async def serve_control(stream: LinkStream, endpoint: RelayEndpoint, host_id: st
         await stream.send(SessionAnswer(offer.session_id, reason is None, reason or ""))
         if reason is not None:
             return
-        channel = await attach(endpoint, host_id, secret, offer.session_id, identity,
-                               offer.device_cert.encode())
+        channel = await attach(
+            endpoint, host_id, secret, offer.session_id, identity, offer.device_cert.encode()
+        )
         try:
             await run_session(offer, channel)
         finally:

@@ -15,7 +15,9 @@ from transport.link_stream import LinkStream
 
 # TCP connect plus TLS handshake; a relay slower than this is treated as unreachable.
 CONNECT_TIMEOUT_S = 10.0
-_ADDRESS_RE = re.compile(r"^(?:\[(?P<v6>[0-9a-fA-F:.]+)\]|(?P<host>[^:\s\[\]]+)):(?P<port>\d{1,5})$")
+_ADDRESS_RE = re.compile(
+    r"^(?:\[(?P<v6>[0-9a-fA-F:.]+)\]|(?P<host>[^:\s\[\]]+)):(?P<port>\d{1,5})$"
+)
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,9 @@ class RelayEndpoint:
             raise LocalError("give the relay's certificate fingerprint or a CA file (exactly one)")
 
     @classmethod
-    def parse(cls, address: str, fingerprint: str | None = None, cafile: Path | None = None) -> RelayEndpoint:
+    def parse(
+        cls, address: str, fingerprint: str | None = None, cafile: Path | None = None
+    ) -> RelayEndpoint:
         match = _ADDRESS_RE.match(address.strip())
         if not match or not 0 < int(match["port"]) < 65536:
             raise LocalError(f"relay address must be HOST:PORT, got {address!r}")
@@ -52,8 +56,9 @@ async def open_link(endpoint: RelayEndpoint, timeout: float = CONNECT_TIMEOUT_S)
         context = pinned_client_context()
         server_hostname = None
     reader, writer = await asyncio.wait_for(
-        asyncio.open_connection(endpoint.host, endpoint.port, ssl=context,
-                                server_hostname=server_hostname or ""),
+        asyncio.open_connection(
+            endpoint.host, endpoint.port, ssl=context, server_hostname=server_hostname or ""
+        ),
         timeout,
     )
     if endpoint.fingerprint is not None:

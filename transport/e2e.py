@@ -22,8 +22,14 @@ READ_CHUNK_BYTES = 64 * 1024
 
 
 class SecureChannel:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 ssl_object: ssl.SSLObject, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO) -> None:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        ssl_object: ssl.SSLObject,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+    ) -> None:
         self._reader = reader
         self._writer = writer
         self._ssl = ssl_object
@@ -33,26 +39,43 @@ class SecureChannel:
         self.bytes_out = 0
 
     @classmethod
-    async def as_host(cls, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                      first: bytes, identity: Identity, viewer_cert_pem: bytes,
-                      timeout: float = E2E_HANDSHAKE_TIMEOUT_S) -> SecureChannel:
+    async def as_host(
+        cls,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        first: bytes,
+        identity: Identity,
+        viewer_cert_pem: bytes,
+        timeout: float = E2E_HANDSHAKE_TIMEOUT_S,
+    ) -> SecureChannel:
         context = server_context(identity, client_cert_pem=viewer_cert_pem)
         channel = cls._wrap(reader, writer, context, server_side=True)
         await channel._handshake(first, timeout)
         return channel
 
     @classmethod
-    async def as_viewer(cls, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                        first: bytes, device: Identity, host_id: str,
-                        timeout: float = E2E_HANDSHAKE_TIMEOUT_S) -> SecureChannel:
+    async def as_viewer(
+        cls,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        first: bytes,
+        device: Identity,
+        host_id: str,
+        timeout: float = E2E_HANDSHAKE_TIMEOUT_S,
+    ) -> SecureChannel:
         channel = cls._wrap(reader, writer, pinned_client_context(device), server_side=False)
         await channel._handshake(first, timeout)
         check_host_id(channel._ssl, host_id)  # before a single byte of session data
         return channel
 
     @classmethod
-    def _wrap(cls, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-              context: ssl.SSLContext, server_side: bool) -> SecureChannel:
+    def _wrap(
+        cls,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        context: ssl.SSLContext,
+        server_side: bool,
+    ) -> SecureChannel:
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         ssl_object = context.wrap_bio(incoming, outgoing, server_side=server_side)
         return cls(reader, writer, ssl_object, incoming, outgoing)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from core.protocol.control import ControlMessage
 from core.errors import Error
+from core.protocol.control import ControlMessage
 from core.protocol.relay_link import LinkState, RelayLink, Side
 
 READ_CHUNK_BYTES = 16 * 1024
@@ -20,7 +20,9 @@ class PeerGone(Error):
 
 
 class LinkStream:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, side: Side) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, side: Side
+    ) -> None:
         self.reader = reader
         self.writer = writer
         self.link = RelayLink(side)

@@ -45,7 +45,9 @@ class Identity:
 
     @property
     def cert_der(self) -> bytes:
-        return x509.load_pem_x509_certificate(self.cert_pem).public_bytes(serialization.Encoding.DER)
+        return x509.load_pem_x509_certificate(self.cert_pem).public_bytes(
+            serialization.Encoding.DER
+        )
 
 
 def generate_identity(common_name: str) -> Identity:

@@ -204,8 +204,24 @@ class Refused(ControlMessage):
 
 MESSAGE_CLASSES: dict[int, type[ControlMessage]] = {
     cls.TYPE: cls
-    for cls in (Enroll, Enrolled, HostAuth, HostReady, Ping, Pong, SessionOffer, SessionAnswer,
-                SessionEnd, Policy, Attach, Attached, Login, Progress, LoginOk, Refused)
+    for cls in (
+        Enroll,
+        Enrolled,
+        HostAuth,
+        HostReady,
+        Ping,
+        Pong,
+        SessionOffer,
+        SessionAnswer,
+        SessionEnd,
+        Policy,
+        Attach,
+        Attached,
+        Login,
+        Progress,
+        LoginOk,
+        Refused,
+    )
 }
 
 
@@ -271,6 +287,3 @@ def _checked(message: str, name: str, hint: Any, value: Any) -> Any:
 def _check_string(where: str, value: Any) -> None:
     if not isinstance(value, str) or len(value) > MAX_STRING_CHARS:
         raise ProtocolError(f"{where}: expected a string of at most {MAX_STRING_CHARS} characters")
-
-
-

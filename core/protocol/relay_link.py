@@ -81,7 +81,9 @@ class RelayLink:
         """Check that we may send ``message`` now, advance, and return its bytes."""
         key = (self.state, self.our_side, message.TYPE)
         if key not in TRANSITIONS:
-            raise LocalError(f"{self.our_side.value} may not send {message.TYPE.name} in {self.state.value}")
+            raise LocalError(
+                f"{self.our_side.value} may not send {message.TYPE.name} in {self.state.value}"
+            )
         self.state = TRANSITIONS[key]
         return encode_control(message)
 

@@ -98,13 +98,21 @@ class Video(SessionMessage):
 
     def payload(self) -> bytes:
         flags = self.FLAG_KEYFRAME if self.keyframe else 0
-        return self.HEADER.pack(flags, self.seq, self.capture_us, self.width, self.height) + self.data
+        return (
+            self.HEADER.pack(flags, self.seq, self.capture_us, self.width, self.height) + self.data
+        )
 
     @classmethod
     def parse(cls, payload: bytes) -> Video:
         flags, seq, capture_us, width, height = _unpack(cls.HEADER, payload, "Video")
-        return cls(bool(flags & cls.FLAG_KEYFRAME), seq, capture_us, width, height,
-                   payload[cls.HEADER.size:])
+        return cls(
+            bool(flags & cls.FLAG_KEYFRAME),
+            seq,
+            capture_us,
+            width,
+            height,
+            payload[cls.HEADER.size :],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +151,7 @@ class CursorShape(SessionMessage):
     @classmethod
     def parse(cls, payload: bytes) -> CursorShape:
         width, height, hot_x, hot_y = _unpack(cls.HEADER, payload, "CursorShape")
-        rgba = payload[cls.HEADER.size:]
+        rgba = payload[cls.HEADER.size :]
         if width > cls.MAX_SIDE or height > cls.MAX_SIDE:
             raise ProtocolError(f"CursorShape: larger than {cls.MAX_SIDE} pixels a side")
         if len(rgba) != width * height * 4:
@@ -176,7 +184,7 @@ class Key(SessionMessage):
     @classmethod
     def parse(cls, payload: bytes) -> Key:
         down, keysym, scancode, modifiers = _unpack(cls.HEADER, payload, "Key")
-        text = payload[cls.HEADER.size:]
+        text = payload[cls.HEADER.size :]
         if len(text) > MAX_KEY_TEXT_BYTES:
             raise ProtocolError(f"Key: text longer than {MAX_KEY_TEXT_BYTES} bytes")
         return cls(bool(down), keysym, scancode, modifiers, _utf8(text, "Key"))
@@ -257,8 +265,12 @@ class Feedback(SessionMessage):
     receive_kbps: int
 
     def payload(self) -> bytes:
-        return self.FORMAT.pack(self.highest_seq, self.received_bytes,
-                                min(self.delay_ms, 0xFFFF), min(self.receive_kbps, 0xFFFF))
+        return self.FORMAT.pack(
+            self.highest_seq,
+            self.received_bytes,
+            min(self.delay_ms, 0xFFFF),
+            min(self.receive_kbps, 0xFFFF),
+        )
 
     @classmethod
     def parse(cls, payload: bytes) -> Feedback:
@@ -367,8 +379,21 @@ SENDERS: dict[SessionType, frozenset[Role]] = {
 
 MESSAGE_CLASSES: dict[int, type[SessionMessage]] = {
     cls.TYPE: cls
-    for cls in (Video, CursorPosition, CursorShape, Key, Pointer, Button, Wheel, Feedback,
-                KeyframeRequest, Notice, ScreenInfo, SpecialKeys, Close)
+    for cls in (
+        Video,
+        CursorPosition,
+        CursorShape,
+        Key,
+        Pointer,
+        Button,
+        Wheel,
+        Feedback,
+        KeyframeRequest,
+        Notice,
+        ScreenInfo,
+        SpecialKeys,
+        Close,
+    )
 }
 
 

@@ -27,6 +27,9 @@ def data_dir(tmp_path: Path) -> Path:
     return path
 
 
+HOST_ID = "AAAAABBBBBCCCCCDDDDD"
+
+
 def run(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> tuple[int, str, str]:
     status = main(["--data-dir", str(data_dir), *args])
     out, err = capsys.readouterr()
@@ -59,12 +62,13 @@ def test_tenant_user_codes_token_grant_flow(
         code = pyotp.TOTP(user["totp_secret"]).at(now)
         assert directory.verify_otp("横浜市", "taro", code, now) is OtpResult.TOTP_OK
         assert directory.verify_otp("横浜市", "taro", codes[0], now) is OtpResult.CODE_OK
-        directory.redeem_enrollment_token(token["token"], "h-1", "PEM", "PC", "1", now)
+        directory.redeem_enrollment_token(token["token"], HOST_ID, "PEM", "PC", "1", now)
 
-    granted = run_json(capsys, data_dir, "grant", "--tenant", "横浜市", "taro", "h-1")
-    assert granted == {"tenant": "横浜市", "login": "taro", "host_id": "h-1", "granted": True}
+    # Admins write host IDs down grouped; the CLI takes that form too.
+    granted = run_json(capsys, data_dir, "grant", "--tenant", "横浜市", "taro", "aaaaa-BBBBB-CCCCC-DDDDD")
+    assert granted == {"tenant": "横浜市", "login": "taro", "host_id": HOST_ID, "granted": True}
     with Directory.open(data_dir) as directory:
-        assert directory.is_granted("横浜市", "taro", "h-1")
+        assert directory.is_granted("横浜市", "taro", HOST_ID)
 
 
 def test_every_action_is_audited_without_secrets(
@@ -111,7 +115,8 @@ def test_text_output(capsys: pytest.CaptureFixture[str], data_dir: Path) -> None
         (["user", "codes", "--tenant", "t", "--count", "1", "ghost"], "no user 'ghost'"),
         (["host-token", "--tenant", "t", "--ttl-hours", "0"], "--ttl-hours"),
         (["host-token", "--tenant", "nowhere"], "no tenant"),
-        (["grant", "--tenant", "t", "u", "no-such-host"], "no host 'no-such-host'"),
+        (["grant", "--tenant", "t", "u", "no-such-host"], "a host ID is 20 letters"),
+        (["grant", "--tenant", "t", "u", "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ"], "no host 'ZZZZZZZZZZZZZZZZZZZZ'"),
         (["audit", "--limit", "0"], "limit"),
     ],
 )

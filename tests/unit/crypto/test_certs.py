@@ -35,7 +35,12 @@ def test_host_id_parsing_accepts_display_forms():
 def test_fingerprint_forms():
     fp = "ab" * 32
     colons = ":".join(["AB"] * 32)
-    assert parse_fingerprint(fp) == parse_fingerprint(colons) == parse_fingerprint("sha256:" + fp) == fp
+    assert (
+        parse_fingerprint(fp)
+        == parse_fingerprint(colons)
+        == parse_fingerprint("sha256:" + fp)
+        == fp
+    )
     for bad in ("ab" * 31, "zz" * 32, "ab" * 33):
         with pytest.raises(CryptoError):
             parse_fingerprint(bad)

@@ -29,38 +29,52 @@ def test_every_type_is_registered_once():
     assert set(MESSAGE_CLASSES) == set(ControlType)
 
 
-@pytest.mark.parametrize("message", [
-    Login("city", "tanaka", "123456", "ABCDEFGHIJKLMNOPQRST", "-----PEM-----", ["aa:bb"], ""),
-    SessionAnswer("s1", False, "mac_not_registered"),
-    Refused("locked_out", 1_800_000_000),
-    Policy({"idle_timeout_s": 600, "watermark": True}),
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        Login("city", "tanaka", "123456", "ABCDEFGHIJKLMNOPQRST", "-----PEM-----", ["aa:bb"], ""),
+        SessionAnswer("s1", False, "mac_not_registered"),
+        Refused("locked_out", 1_800_000_000),
+        Policy({"idle_timeout_s": 600, "watermark": True}),
+    ],
+)
 def test_round_trip(message):
     assert roundtrip(message) == message
 
 
 def test_optional_field_defaults_when_absent():
-    frame = Frame(ControlType.SESSION_ANSWER, json.dumps({"session_id": "s", "accept": True}).encode())
+    frame = Frame(
+        ControlType.SESSION_ANSWER, json.dumps({"session_id": "s", "accept": True}).encode()
+    )
     assert decode_control(frame) == SessionAnswer("s", True, "")
 
 
-@pytest.mark.parametrize("payload", [
-    b"\xff\xfe",                                 # not UTF-8
-    b"[1, 2]",                                   # not an object
-    b'{"session_id": "s"}',                      # missing field
-    b'{"session_id": 5, "accept": true}',        # wrong type
-    b'{"session_id": "s", "accept": 1}',         # int is not a bool
-    b"[" * 5000 + b"]" * 5000,                   # nesting bomb
-    b'{"session_id": "s", "accept": true, "reason": "' + b"x" * (MAX_STRING_CHARS + 1) + b'"}',
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"\xff\xfe",  # not UTF-8
+        b"[1, 2]",  # not an object
+        b'{"session_id": "s"}',  # missing field
+        b'{"session_id": 5, "accept": true}',  # wrong type
+        b'{"session_id": "s", "accept": 1}',  # int is not a bool
+        b"[" * 5000 + b"]" * 5000,  # nesting bomb
+        b'{"session_id": "s", "accept": true, "reason": "' + b"x" * (MAX_STRING_CHARS + 1) + b'"}',
+    ],
+)
 def test_bad_payloads_raise_protocol_error(payload):
     with pytest.raises(ProtocolError):
         decode_control(Frame(ControlType.SESSION_ANSWER, payload))
 
 
 def test_too_many_macs_refused():
-    body = {"tenant": "t", "user": "u", "otp": "1", "host_id": "h", "device_cert": "c",
-            "macs": ["m"] * (MAX_LIST_ITEMS + 1)}
+    body = {
+        "tenant": "t",
+        "user": "u",
+        "otp": "1",
+        "host_id": "h",
+        "device_cert": "c",
+        "macs": ["m"] * (MAX_LIST_ITEMS + 1),
+    }
     with pytest.raises(ProtocolError):
         decode_control(Frame(ControlType.LOGIN, json.dumps(body).encode()))
 
@@ -78,9 +92,19 @@ def test_decoder_raises_only_protocol_errors(frame_type, payload):
         pass
 
 
-@given(st.dictionaries(st.sampled_from(["session_id", "accept", "reason", "x"]),
-                       st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
-                                 st.text(max_size=20), st.lists(st.integers(), max_size=3))))
+@given(
+    st.dictionaries(
+        st.sampled_from(["session_id", "accept", "reason", "x"]),
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.floats(allow_nan=True),
+            st.text(max_size=20),
+            st.lists(st.integers(), max_size=3),
+        ),
+    )
+)
 def test_structured_garbage_raises_only_protocol_errors(body):
     try:
         decoded = decode_control(Frame(ControlType.SESSION_ANSWER, json.dumps(body).encode()))

@@ -13,7 +13,9 @@ def test_frame_round_trip_exact_bytes():
 
 
 def test_decoder_reassembles_any_split():
-    data = encode_frame(1, b"hello", 100) + encode_frame(2, b"", 100) + encode_frame(3, b"x" * 50, 100)
+    data = (
+        encode_frame(1, b"hello", 100) + encode_frame(2, b"", 100) + encode_frame(3, b"x" * 50, 100)
+    )
     for cut in range(len(data) + 1):
         decoder = FrameDecoder(100)
         frames = decoder.frames(data[:cut]) + decoder.frames(data[cut:])

@@ -64,11 +64,13 @@ def test_refusal_closes_and_later_data_is_an_error():
 
 @pytest.mark.parametrize("first", [Ping(1), LoginOk("s", "t", 1), HostReady("H", "t", 10)])
 def test_illegal_first_message_from_client(first):
-    client, relay = pair()
+    _, relay = pair()
     # A hostile client can put anything on the wire: fake it by encoding with a relay-side link.
     forged = RelayLink(Side.CLIENT)
     forged.our_side = Side.RELAY  # bypass our own send-side check to produce the bytes
-    forged.state = LinkState.CONTROL_READY if not isinstance(first, LoginOk) else LinkState.LOGGING_IN
+    forged.state = (
+        LinkState.CONTROL_READY if not isinstance(first, LoginOk) else LinkState.LOGGING_IN
+    )
     with pytest.raises(ProtocolError):
         relay.receive_data(forged.send(first))
 
@@ -96,5 +98,7 @@ def test_every_state_but_closed_and_forwarding_has_a_way_out():
     sources = {state for state, _, _ in TRANSITIONS}
     assert sources == set(LinkState) - {LinkState.CLOSED, LinkState.FORWARDING}
     for state in sources - {LinkState.NEW}:
-        assert any(s is state and new in (LinkState.CLOSED, LinkState.FORWARDING, LinkState.CONTROL_READY)
-                   for (s, _, _), new in TRANSITIONS.items())
+        assert any(
+            s is state and new in (LinkState.CLOSED, LinkState.FORWARDING, LinkState.CONTROL_READY)
+            for (s, _, _), new in TRANSITIONS.items()
+        )

@@ -89,17 +89,20 @@ def test_no_clipboard_file_or_print_message_exists():
         assert word not in names
 
 
-@pytest.mark.parametrize("frame", [
-    Frame(SessionType.VIDEO, b"\x01"),
-    Frame(SessionType.CURSOR_SHAPE, b"\x00\x02\x00\x02\x00\x00\x00\x00" + b"x" * 15),
-    Frame(SessionType.CURSOR_SHAPE, b"\x01\x01\x00\x01\x00\x00\x00\x00"),  # 257 px wide
-    Frame(SessionType.CURSOR_SHAPE, b"\x00\x01\x00\x01\x00\x05\x00\x00" + b"x" * 4),  # hot spot
-    Frame(SessionType.KEY, b"\x01\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\xff"),  # bad UTF-8
-    Frame(SessionType.BUTTON, b"\x07\x01\x00\x00\x00\x00"),
-    Frame(SessionType.NOTICE, b"[]"),
-    Frame(SessionType.SPECIAL_KEYS, b"\x09"),
-    Frame(0x7F, b""),
-])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        Frame(SessionType.VIDEO, b"\x01"),
+        Frame(SessionType.CURSOR_SHAPE, b"\x00\x02\x00\x02\x00\x00\x00\x00" + b"x" * 15),
+        Frame(SessionType.CURSOR_SHAPE, b"\x01\x01\x00\x01\x00\x00\x00\x00"),  # 257 px wide
+        Frame(SessionType.CURSOR_SHAPE, b"\x00\x01\x00\x01\x00\x05\x00\x00" + b"x" * 4),  # hot spot
+        Frame(SessionType.KEY, b"\x01\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\xff"),  # bad UTF-8
+        Frame(SessionType.BUTTON, b"\x07\x01\x00\x00\x00\x00"),
+        Frame(SessionType.NOTICE, b"[]"),
+        Frame(SessionType.SPECIAL_KEYS, b"\x09"),
+        Frame(0x7F, b""),
+    ],
+)
 def test_malformed_messages_raise_protocol_error(frame):
     with pytest.raises(ProtocolError):
         decode_session(frame)

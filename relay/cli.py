@@ -1,0 +1,105 @@
+"""``telework-relay``: run the relay (``serve``) or administer its data directory (``manage``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from core.crypto.certs import load_or_create_identity
+from core.errors import Error
+from relay.manage import add_manage_parser, run_manage
+from relay.metrics import start_metrics_server
+from relay.server import RelayServer
+from relay.settings import RELAY_COMMON_NAME, RELAY_IDENTITY_STEM
+from relay.store.directory import Directory
+from transport.connect import RelayEndpoint
+
+DEFAULT_LISTEN = "127.0.0.1:8443"
+DEFAULT_METRICS_LISTEN = "127.0.0.1:9464"
+
+log = logging.getLogger("telework.relay")
+
+
+def _address(text: str) -> tuple[str, int]:
+    try:
+        # Reuse the one address parser; the fingerprint is irrelevant for a listen address.
+        endpoint = RelayEndpoint.parse(text, fingerprint="0" * 64)
+    except Error as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return endpoint.host, endpoint.port
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="telework-relay", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the relay")
+    serve.add_argument(
+        "--data-dir",
+        type=Path,
+        required=True,
+        help="certificate, key and directory database live here",
+    )
+    serve.add_argument(
+        "--listen",
+        type=_address,
+        default=DEFAULT_LISTEN,
+        help=f"HOST:PORT for hosts and viewers (default {DEFAULT_LISTEN})",
+    )
+    serve.add_argument(
+        "--metrics-listen",
+        type=_address,
+        default=DEFAULT_METRICS_LISTEN,
+        help=f"HOST:PORT for Prometheus metrics (default {DEFAULT_METRICS_LISTEN})",
+    )
+    serve.add_argument("--log-level", default="INFO")
+
+    add_manage_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        logging.basicConfig(
+            level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        try:
+            return asyncio.run(_serve(args))
+        except KeyboardInterrupt:
+            return 0
+    return run_manage(args)
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    data_dir: Path = args.data_dir
+    identity = load_or_create_identity(data_dir, RELAY_IDENTITY_STEM, RELAY_COMMON_NAME)
+    directory = Directory.open(data_dir)
+    server = RelayServer(directory, identity)
+    host, port = await server.start(*args.listen)
+    metrics_runner = await start_metrics_server(server.metrics, *args.metrics_listen)
+    print(f"relay listening on {host}:{port} (TLS 1.3)", flush=True)
+    print(f"certificate fingerprint (SHA-256): {server.fingerprint}", flush=True)
+    print(
+        f"metrics on http://{args.metrics_listen[0]}:{args.metrics_listen[1]}/metrics", flush=True
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print("relay stopping", flush=True)
+    await server.close()
+    await metrics_runner.cleanup()
+    directory.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""A real relay on loopback with a real directory, plus a scripted host agent and viewer.
+
+Timeouts are scaled down through :class:`RelaySettings` so tests never wait for real ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyotp
+
+from core.crypto.certs import Identity, generate_identity
+from core.protocol.control import Login, SessionOffer
+from relay.server import RelayServer
+from relay.settings import RelaySettings
+from relay.store.directory import Directory
+from transport.client import enroll, serve_control, viewer_login
+from transport.connect import RelayEndpoint
+from transport.e2e import SecureChannel
+from transport.link_stream import LinkStream
+
+FAST = RelaySettings(
+    handshake_timeout_s=1.0,
+    keepalive_interval_s=0.2,
+    dead_after_s=1.0,
+    host_answer_timeout_s=2.0,
+    attach_timeout_s=2.0,
+)
+TENANT = "example-city"
+USER = "tanaka"
+
+
+@dataclass
+class Relay:
+    server: RelayServer
+    directory: Directory
+    endpoint: RelayEndpoint
+    totp_secret: str
+
+    def totp_now(self) -> str:
+        return pyotp.TOTP(self.totp_secret).now()
+
+    def audit_events(self) -> list[str]:
+        return [r.event for r in self.directory.list_audit(limit=10_000)]
+
+
+async def start_relay(data_dir: Path, settings: RelaySettings = FAST) -> Relay:
+    directory = Directory.open(data_dir)
+    directory.add_tenant(TENANT)
+    _, secret = directory.add_user(TENANT, USER)
+    server = RelayServer(directory, generate_identity("relay"), settings)
+    host, port = await server.start("127.0.0.1", 0)
+    return Relay(
+        server, directory, RelayEndpoint(host, port, fingerprint=server.fingerprint), secret
+    )
+
+
+async def echo_session(offer: SessionOffer, channel: SecureChannel) -> None:
+    while data := await channel.read():
+        await channel.write(b"echo:" + data)
+
+
+@dataclass
+class HostAgent:
+    """A minimal scripted host: enrols, serves its control channel, runs ``session``."""
+
+    relay: Relay
+    identity: Identity = field(default_factory=lambda: generate_identity("office-pc"))
+    refuse_with: str | None = None
+    session: Callable[[SessionOffer, SecureChannel], Awaitable[None]] = echo_session
+    host_id: str = ""
+    secret: str = ""
+    offers: list[SessionOffer] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+    stream: LinkStream | None = None
+
+    async def start(self) -> HostAgent:
+        token = self.relay.directory.issue_enrollment_token(TENANT, 600, time.time())
+        stream, enrolled = await enroll(self.relay.endpoint, token, self.identity, "PC-01", "test")
+        self.host_id, self.secret = enrolled.host_id, enrolled.secret
+        self.stream = stream
+        self.task = asyncio.create_task(
+            serve_control(
+                stream,
+                self.relay.endpoint,
+                self.host_id,
+                self.secret,
+                self.identity,
+                self._decide,
+                self.session,
+            )
+        )
+        await wait_until(lambda: self.host_id in self.relay.server.hosts)
+        return self
+
+    async def _decide(self, offer: SessionOffer) -> str | None:
+        self.offers.append(offer)
+        return self.refuse_with
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(BaseException):
+                await self.task
+        if self.stream is not None:  # the task may have been cancelled before it started
+            await self.stream.close()
+
+
+def login_message(
+    relay: Relay,
+    host_id: str,
+    otp: str,
+    device: Identity,
+    user: str = USER,
+    macs: list[str] | None = None,
+    resume_ticket: str = "",
+) -> Login:
+    return Login(
+        TENANT,
+        user,
+        otp,
+        host_id,
+        device.cert_pem.decode(),
+        macs if macs is not None else ["02:00:00:00:00:01"],
+        resume_ticket,
+    )
+
+
+async def login(relay: Relay, host_id: str, otp: str, device: Identity | None = None, **kw):
+    device = device or generate_identity("home-pc")
+    return await viewer_login(
+        relay.endpoint, login_message(relay, host_id, otp, device, **kw), device
+    )
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)

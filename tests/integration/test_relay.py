@@ -1,0 +1,239 @@
+"""The relay on real loopback sockets: enrolment, login, pairing, refusals, hostile input."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import time
+
+import pyotp
+import pytest
+
+from core.crypto.certs import generate_identity
+from core.protocol.control import RefusalReason
+from core.protocol.framing import HEADER, MAX_CONTROL_PAYLOAD, PROTOCOL_VERSION
+from relay import server as relay_server_module
+from tests.integration.relay_harness import (
+    TENANT,
+    USER,
+    HostAgent,
+    login,
+    start_relay,
+    wait_until,
+)
+from transport.client import RefusedByRelay
+
+
+@pytest.fixture
+async def relay(tmp_path):
+    relay = await start_relay(tmp_path)
+    yield relay
+    await relay.server.close()
+    relay.directory.close()
+
+
+@pytest.fixture
+async def host(relay):
+    agent = await HostAgent(relay).start()
+    relay.directory.grant(TENANT, USER, agent.host_id)
+    yield agent
+    await agent.stop()
+
+
+async def expect_refusal(reason: RefusalReason, coro):
+    with pytest.raises(RefusedByRelay) as caught:
+        channel, _ = await coro
+        channel.close()
+    assert caught.value.reason == reason.value
+    return caught.value
+
+
+async def test_login_with_totp_pairs_and_exchanges_data_end_to_end(relay, host):
+    channel, ok = await login(relay, host.host_id, relay.totp_now())
+    await channel.write(b"hello office")
+    assert await channel.read() == b"echo:hello office"
+    assert ok.resume_ticket and ok.resume_ttl_s > 0
+    assert len(relay.server.sessions) == 1
+    (offer,) = host.offers
+    assert offer.user == USER and offer.macs == ["02:00:00:00:00:01"]
+    channel.close()
+    await wait_until(lambda: not relay.server.sessions)
+    events = relay.audit_events()
+    for event in ("host_enrolled", "host_online", "login", "session_start", "session_end"):
+        assert event in events
+    end = relay.directory.list_audit(event="session_end")[0]
+    assert end.detail["bytes_to_viewer"] > 0 and end.detail["bytes_to_host"] > 0
+
+
+async def test_login_with_single_use_code(relay, host):
+    (code,) = relay.directory.issue_codes(TENANT, USER, 1)
+    channel, _ = await login(relay, host.host_id, code)
+    channel.close()
+    await expect_refusal(RefusalReason.WRONG_OTP, login(relay, host.host_id, code))
+
+
+async def test_wrong_otp_refused_and_nothing_joined(relay, host):
+    await expect_refusal(RefusalReason.WRONG_OTP, login(relay, host.host_id, "000000"))
+    assert host.offers == [] and not relay.server.sessions
+    assert "login_refused" in relay.audit_events()
+
+
+async def test_unknown_user_looks_like_wrong_otp(relay, host):
+    await expect_refusal(
+        RefusalReason.WRONG_OTP, login(relay, host.host_id, relay.totp_now(), user="nobody")
+    )
+
+
+async def test_replayed_totp_refused(relay, host):
+    code = relay.totp_now()
+    channel, _ = await login(relay, host.host_id, code)
+    channel.close()
+    await expect_refusal(RefusalReason.WRONG_OTP, login(relay, host.host_id, code))
+
+
+async def test_lockout_after_repeated_failures_even_with_right_code(relay, host):
+    for _ in range(4):
+        await expect_refusal(RefusalReason.WRONG_OTP, login(relay, host.host_id, "000000"))
+    refusal = await expect_refusal(RefusalReason.LOCKED_OUT, login(relay, host.host_id, "000000"))
+    assert refusal.retry_after > time.time()
+    await expect_refusal(RefusalReason.LOCKED_OUT, login(relay, host.host_id, relay.totp_now()))
+    assert host.offers == []
+
+
+async def test_ungranted_host_refused(relay, host):
+    relay.directory.revoke(TENANT, USER, host.host_id)
+    await expect_refusal(RefusalReason.NOT_GRANTED, login(relay, host.host_id, relay.totp_now()))
+    assert host.offers == []
+
+
+async def test_offline_host_refused(relay, host):
+    await host.stop()
+    await wait_until(lambda: host.host_id not in relay.server.hosts)
+    await expect_refusal(RefusalReason.HOST_OFFLINE, login(relay, host.host_id, relay.totp_now()))
+
+
+async def test_host_refusal_reason_reaches_viewer(relay, host):
+    host.refuse_with = RefusalReason.MAC_NOT_REGISTERED.value
+    await expect_refusal(
+        RefusalReason.MAC_NOT_REGISTERED, login(relay, host.host_id, relay.totp_now())
+    )
+    host.refuse_with = "some free text from a host"
+    await expect_refusal(
+        RefusalReason.REFUSED_BY_HOST,
+        login(relay, host.host_id, pyotp.TOTP(relay.totp_secret).at(time.time() + 30)),
+    )
+    assert not relay.server.sessions
+
+
+async def test_resume_ticket_reconnects_without_otp_once(relay, host):
+    device = generate_identity("home-pc")
+    channel, ok = await login(relay, host.host_id, relay.totp_now(), device=device)
+    channel.close()
+    await wait_until(lambda: not relay.server.sessions)
+    again, ok2 = await login(relay, host.host_id, "", device=device, resume_ticket=ok.resume_ticket)
+    await again.write(b"back")
+    assert await again.read() == b"echo:back"
+    again.close()
+    await expect_refusal(
+        RefusalReason.BAD_RESUME_TICKET,
+        login(relay, host.host_id, "", device=device, resume_ticket=ok.resume_ticket),
+    )
+    # A ticket is bound to the device that got it.
+    await expect_refusal(
+        RefusalReason.BAD_RESUME_TICKET,
+        login(relay, host.host_id, "", resume_ticket=ok2.resume_ticket),
+    )
+
+
+async def test_bad_enrollment_token_refused(relay):
+    from transport.client import enroll
+
+    with pytest.raises(RefusedByRelay) as caught:
+        await enroll(relay.endpoint, "not-a-token", generate_identity("pc"), "PC", "test")
+    assert caught.value.reason == RefusalReason.BAD_ENROLLMENT_TOKEN.value
+    assert relay.directory.list_hosts(TENANT) == []
+
+
+def _raw_tls(relay, minimum=ssl.TLSVersion.TLSv1_3, maximum=ssl.TLSVersion.TLSv1_3):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.minimum_version, context.maximum_version = minimum, maximum
+    sock = socket.create_connection((relay.endpoint.host, relay.endpoint.port), timeout=5)
+    return context.wrap_socket(sock)
+
+
+async def test_tls12_client_refused(relay):
+    with pytest.raises(ssl.SSLError):
+        await asyncio.to_thread(_raw_tls, relay, ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2)
+    assert relay.server.metrics.refusals["tls_handshake"] == 1
+
+
+def _send_and_read(relay, data: bytes) -> bytes:
+    with _raw_tls(relay) as tls:
+        tls.sendall(data)
+        chunks = []
+        while chunk := tls.recv(4096):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+async def test_oversized_frame_closes_the_connection(relay, host):
+    header = HEADER.pack(MAX_CONTROL_PAYLOAD + 1, PROTOCOL_VERSION, 0x0D)
+    assert await asyncio.to_thread(_send_and_read, relay, header) == b""
+    assert relay.server.metrics.refusals[RefusalReason.PROTOCOL_ERROR] == 1
+    channel, _ = await login(relay, host.host_id, relay.totp_now())  # the relay still serves
+    channel.close()
+
+
+async def test_garbage_bytes_close_the_connection(relay):
+    assert await asyncio.to_thread(_send_and_read, relay, b"GET / HTTP/1.1\r\n\r\n") == b""
+    assert "protocol_error" in relay.audit_events()
+
+
+async def test_silent_connection_dropped(relay):
+    started = time.monotonic()
+    assert await asyncio.to_thread(_send_and_read, relay, b"") == b""
+    assert time.monotonic() - started < relay.server.settings.handshake_timeout_s + 2
+
+
+async def test_silent_host_control_channel_declared_dead(relay):
+    from transport.client import host_login
+
+    agent = await HostAgent(relay).start()
+    await agent.stop()
+    stream, _ = await host_login(relay.endpoint, agent.host_id, agent.secret, "test")
+    await wait_until(lambda: agent.host_id in relay.server.hosts)
+    # We never answer pings: the relay must give up within dead_after_s.
+    await wait_until(
+        lambda: agent.host_id not in relay.server.hosts,
+        timeout=relay.server.settings.dead_after_s + 2,
+    )
+    await stream.close()
+
+
+async def test_relay_forwards_no_plaintext(relay, host, monkeypatch):
+    seen = bytearray()
+    real_pump = relay_server_module.pump
+
+    async def tapping_pump(source, destination, bucket, count, first=b"", **kw):
+        class Tap:
+            def write(self, data):
+                seen.extend(data)
+                destination.write(data)
+
+            async def drain(self):
+                await destination.drain()
+
+        return await real_pump(source, Tap(), bucket, count, first, **kw)
+
+    monkeypatch.setattr(relay_server_module, "pump", tapping_pump)
+    channel, _ = await login(relay, host.host_id, relay.totp_now())
+    secret_text = b"TOP-SECRET residents register 12345"
+    await channel.write(secret_text)
+    assert await channel.read() == b"echo:" + secret_text
+    channel.close()
+    await wait_until(lambda: not relay.server.sessions)
+    assert len(seen) > 1000  # the handshakes and both messages went through the tap
+    assert secret_text not in seen and b"TOP-SECRET" not in seen and b"echo:" not in seen
