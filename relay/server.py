@@ -41,6 +41,7 @@ from core.protocol.control import (
     Login,
     LoginOk,
     Ping,
+    Policy,
     Pong,
     Progress,
     RefusalReason,
@@ -129,6 +130,46 @@ class RelayServer:
             await asyncio.gather(*self._connections, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
+
+    # -- hooks for the admin API -----------------------------------------------------------
+
+    def policy_for_host(self, host_id: str) -> dict[str, Any]:
+        """The policy to push when a host connects (blocking; run off the loop). The admin
+        layer replaces this with one that reads the directory; none by default."""
+        return {}
+
+    def session_rate_bps(self, tenant: str) -> int:
+        """Per-session budget for a tenant's new sessions. The admin layer may lower it
+        (a tenant's hard cap); it is never raised above the relay's setting."""
+        return self.settings.session_rate_bps
+
+    async def push_policy(self, host_id: str, policy: dict[str, Any]) -> bool:
+        """Send a policy to a host now; False if the host is not online."""
+        channel = self.hosts.get(host_id)
+        if channel is None:
+            return False
+        try:
+            await channel.stream.send(Policy(policy))
+        except (ConnectionError, OSError, LocalError):
+            return False
+        return True
+
+    def end_session(self, session_id: str, reason: str) -> bool:
+        """Ask a live session to end (an admin's action); False if there is no such session."""
+        session = self.sessions.get(session_id)
+        if session is None:
+            return False
+        session.request_end(reason)
+        return True
+
+    def limit_tenant_rate(self, tenant: str, rate_bps: int) -> None:
+        """Lower (or restore) the pace of a tenant's live sessions, without cutting them."""
+        rate = min(rate_bps, self.settings.session_rate_bps) / 8
+        now = time.monotonic()
+        for session in self.sessions.values():
+            if session.tenant == tenant:
+                for bucket in session.buckets:
+                    bucket.set_rate(rate, now)
 
     # -- connection admission -------------------------------------------------------------
 
@@ -284,6 +325,9 @@ class RelayServer:
             await previous.stream.close()
         self.hosts[host_id] = channel
         await self._audit("host_online", tenant=tenant, host_id=host_id, source=stream.source)
+        policy = await self._db(self.policy_for_host, host_id)
+        if policy:
+            await stream.send(Policy(policy))
         keepalive = asyncio.create_task(self._keepalive(channel))
         try:
             while True:
@@ -475,8 +519,9 @@ class RelayServer:
             detail={"session": session.session_id},
         )
         now = time.monotonic()
-        rate = self.settings.session_rate_bps / 8
+        rate = self.session_rate_bps(session.tenant) / 8
         burst = self.settings.session_burst_bytes
+        session.buckets = (TokenBucket(rate, burst, now), TokenBucket(rate, burst, now))
 
         def to_viewer(n: int) -> None:
             session.count_to_viewer(n)
@@ -491,7 +536,7 @@ class RelayServer:
                 pump(
                     host.reader,
                     viewer.writer,
-                    TokenBucket(rate, burst, now),
+                    session.buckets[0],
                     to_viewer,
                     host.take_trailing(),
                 )
@@ -500,7 +545,7 @@ class RelayServer:
                 pump(
                     viewer.reader,
                     host.writer,
-                    TokenBucket(rate, burst, now),
+                    session.buckets[1],
                     to_host,
                     viewer.take_trailing(),
                 )

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from core.protocol.control import SessionAnswer
+from core.ratelimit import TokenBucket
 from transport.link_stream import LinkStream, PeerGone
 
 
@@ -51,6 +52,7 @@ class LiveSession:
     bytes_to_host: int = 0
     end_requested: asyncio.Event = field(default_factory=asyncio.Event)
     end_reason: str = ""
+    buckets: tuple[TokenBucket, ...] = ()  # (to viewer, to host), set when forwarding starts
 
     def count_to_viewer(self, nbytes: int) -> None:
         self.bytes_to_viewer += nbytes

@@ -76,6 +76,8 @@ class HostAgent:
     host_id: str = ""
     secret: str = ""
     offers: list[SessionOffer] = field(default_factory=list)
+    policies: list[dict[str, object]] = field(default_factory=list)
+    ended: list[tuple[str, str]] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
     stream: LinkStream | None = None
 
@@ -93,6 +95,8 @@ class HostAgent:
                 self.identity,
                 self._decide,
                 self.session,
+                on_policy=self.policies.append,
+                on_session_end=lambda sid, reason: self.ended.append((sid, reason)),
             )
         )
         await wait_until(lambda: self.host_id in self.relay.server.hosts)

@@ -237,3 +237,37 @@ async def test_relay_forwards_no_plaintext(relay, host, monkeypatch):
     await wait_until(lambda: not relay.server.sessions)
     assert len(seen) > 1000  # the handshakes and both messages went through the tap
     assert secret_text not in seen and b"TOP-SECRET" not in seen and b"echo:" not in seen
+
+
+async def test_policy_pushed_on_connect_and_on_demand(relay):
+    relay.server.policy_for_host = lambda host_id: {"idle_timeout_s": 600}
+    agent = await HostAgent(relay).start()
+    try:
+        await wait_until(lambda: agent.policies == [{"idle_timeout_s": 600}])
+        assert await relay.server.push_policy(agent.host_id, {"view_only": True})
+        await wait_until(lambda: agent.policies[-1] == {"view_only": True})
+        assert not await relay.server.push_policy("NOSUCHHOSTAAAAAAAAAA", {})
+    finally:
+        await agent.stop()
+
+
+async def test_admin_can_end_a_live_session(relay, host):
+    channel, _ = await login(relay, host.host_id, relay.totp_now())
+    (session_id,) = relay.server.sessions
+    assert relay.server.end_session(session_id, "ended_by_admin")
+    assert await channel.read() == b""  # the viewer sees the stream end
+    channel.close()
+    await wait_until(lambda: host.ended == [(session_id, "ended_by_admin")])
+    assert not relay.server.end_session(session_id, "again")
+    end = relay.directory.list_audit(event="session_end")[0]
+    assert end.detail["reason"] == "ended_by_admin"
+
+
+async def test_tenant_rate_limit_lowers_live_session_pace(relay, host):
+    channel, _ = await login(relay, host.host_id, relay.totp_now())
+    (session,) = relay.server.sessions.values()
+    relay.server.limit_tenant_rate(TENANT, 50_000)
+    assert [b.rate for b in session.buckets] == [50_000 / 8, 50_000 / 8]
+    relay.server.limit_tenant_rate(TENANT, 10**9)  # never above the relay's own setting
+    assert session.buckets[0].rate == relay.server.settings.session_rate_bps / 8
+    channel.close()
