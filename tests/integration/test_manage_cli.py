@@ -65,7 +65,9 @@ def test_tenant_user_codes_token_grant_flow(
         directory.redeem_enrollment_token(token["token"], HOST_ID, "PEM", "PC", "1", now)
 
     # Admins write host IDs down grouped; the CLI takes that form too.
-    granted = run_json(capsys, data_dir, "grant", "--tenant", "横浜市", "taro", "aaaaa-BBBBB-CCCCC-DDDDD")
+    granted = run_json(
+        capsys, data_dir, "grant", "--tenant", "横浜市", "taro", "aaaaa-BBBBB-CCCCC-DDDDD"
+    )
     assert granted == {"tenant": "横浜市", "login": "taro", "host_id": HOST_ID, "granted": True}
     with Directory.open(data_dir) as directory:
         assert directory.is_granted("横浜市", "taro", HOST_ID)
@@ -116,7 +118,10 @@ def test_text_output(capsys: pytest.CaptureFixture[str], data_dir: Path) -> None
         (["host-token", "--tenant", "t", "--ttl-hours", "0"], "--ttl-hours"),
         (["host-token", "--tenant", "nowhere"], "no tenant"),
         (["grant", "--tenant", "t", "u", "no-such-host"], "a host ID is 20 letters"),
-        (["grant", "--tenant", "t", "u", "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ"], "no host 'ZZZZZZZZZZZZZZZZZZZZ'"),
+        (
+            ["grant", "--tenant", "t", "u", "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ"],
+            "no host 'ZZZZZZZZZZZZZZZZZZZZ'",
+        ),
         (["audit", "--limit", "0"], "limit"),
     ],
 )
