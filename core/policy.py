@@ -1,0 +1,233 @@
+"""The session policy an admin sets for a tenant or an office PC, as the host applies it.
+
+One model for every party: the admin API validates and stores it, the relay pushes it to the
+host as a plain dict (:meth:`Policy.to_dict`), the host parses it (:meth:`Policy.from_dict`)
+and combines it with its own local settings by :meth:`Policy.stricter` — a pushed policy can
+only make the host stricter, never looser. Bad input raises :class:`PolicyError` with a
+message fit for an admin.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from core.errors import Error
+
+# IPA's Thin Telework sets idle disconnect at 300 s at the least: shorter cuts people off mid-
+# thought; the host refuses anything lower.
+MIN_IDLE_TIMEOUT_S = 300
+MAX_IDLE_TIMEOUT_S = 24 * 3600
+MIN_SESSION_S = 60
+MAX_SESSION_S = 24 * 3600
+MIN_SHUTDOWN_WARNING_MIN = 1
+MAX_SHUTDOWN_WARNING_MIN = 60
+DEFAULT_SHUTDOWN_WARNING_MIN = 10
+MAX_MACS = 64
+MAX_WATERMARK_TEXT = 64
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_MAC = re.compile(r"^[0-9A-F]{2}([:-]?)[0-9A-F]{2}(\1[0-9A-F]{2}){4}$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class PolicyError(Error):
+    """A policy value is malformed or out of range; the message says which and why."""
+
+
+def normalise_mac(text: str) -> str:
+    """``aa-bb-cc-dd-ee-ff`` / ``AABBCCDDEEFF`` / any case -> ``AA:BB:CC:DD:EE:FF``."""
+    value = text.strip().upper() if isinstance(text, str) else ""
+    if not _MAC.match(value):
+        raise PolicyError(f"not a MAC address: {str(text)[:40]!r} (expected AA:BB:CC:DD:EE:FF)")
+    digits = re.sub(r"[:-]", "", value)
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+
+
+def _minutes(text: Any, what: str) -> int:
+    if not isinstance(text, str) or not (match := _HHMM.match(text)):
+        raise PolicyError(f"{what} must be a time as HH:MM (24-hour), got {text!r}")
+    return int(match[1]) * 60 + int(match[2])
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+@dataclass(frozen=True)
+class AllowedHours:
+    """Days and a daily window (start < end, same day) in which sessions may run."""
+
+    days: frozenset[str] = frozenset(WEEKDAYS)
+    start_min: int = 0
+    end_min: int = 24 * 60
+
+    def allows(self, when: dt.datetime) -> bool:
+        minute = when.hour * 60 + when.minute
+        return WEEKDAYS[when.weekday()] in self.days and self.start_min <= minute < self.end_min
+
+    def intersect(self, other: AllowedHours) -> AllowedHours:
+        start, end = max(self.start_min, other.start_min), min(self.end_min, other.end_min)
+        return AllowedHours(self.days & other.days, start, max(start, end))
+
+    def to_dict(self) -> dict[str, Any]:
+        end = "24:00" if self.end_min == 24 * 60 else _hhmm(self.end_min)
+        return {
+            "days": [d for d in WEEKDAYS if d in self.days],
+            "start": _hhmm(self.start_min),
+            "end": end,
+        }
+
+    @classmethod
+    def from_dict(cls, value: Any) -> AllowedHours:
+        if not isinstance(value, dict):
+            raise PolicyError("allowed_hours must be an object with days, start and end")
+        days = value.get("days", list(WEEKDAYS))
+        if not isinstance(days, list) or not all(d in WEEKDAYS for d in days):
+            raise PolicyError(f"allowed_hours.days must be a list of {', '.join(WEEKDAYS)}")
+        start = _minutes(value.get("start", "00:00"), "allowed_hours.start")
+        end_text = value.get("end", "24:00")
+        end = 24 * 60 if end_text == "24:00" else _minutes(end_text, "allowed_hours.end")
+        if start >= end:
+            raise PolicyError("allowed_hours.start must be before allowed_hours.end")
+        return cls(frozenset(days), start, end)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Everything optional; ``None`` means "no limit from this source"."""
+
+    allowed_hours: AllowedHours | None = None
+    shutdown_at_min: int | None = None  # minutes after midnight, local time of the office PC
+    shutdown_warning_min: int = DEFAULT_SHUTDOWN_WARNING_MIN
+    idle_timeout_s: int | None = None
+    max_session_s: int | None = None
+    watermark: bool = False
+    view_only: bool = False
+    allowed_macs: frozenset[str] | None = None  # the admin's central list of home PCs
+
+    # -- parsing ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Policy:
+        if not isinstance(data, dict):
+            raise PolicyError("a policy is a JSON object")
+        unknown = set(data) - _KEYS
+        if unknown:
+            raise PolicyError(f"unknown policy settings: {', '.join(sorted(unknown))}")
+        hours = data.get("allowed_hours")
+        shutdown = data.get("shutdown_at")
+        macs = data.get("allowed_macs")
+        if macs is not None and (not isinstance(macs, list) or len(macs) > MAX_MACS):
+            raise PolicyError(f"allowed_macs must be a list of at most {MAX_MACS} MAC addresses")
+        return cls(
+            allowed_hours=AllowedHours.from_dict(hours) if hours is not None else None,
+            shutdown_at_min=_minutes(shutdown, "shutdown_at") if shutdown is not None else None,
+            shutdown_warning_min=_int(
+                data.get("shutdown_warning_min", DEFAULT_SHUTDOWN_WARNING_MIN),
+                "shutdown_warning_min",
+                MIN_SHUTDOWN_WARNING_MIN,
+                MAX_SHUTDOWN_WARNING_MIN,
+            ),
+            idle_timeout_s=_optional_int(
+                data.get("idle_timeout_s"), "idle_timeout_s", MIN_IDLE_TIMEOUT_S, MAX_IDLE_TIMEOUT_S
+            ),
+            max_session_s=_optional_int(
+                data.get("max_session_s"), "max_session_s", MIN_SESSION_S, MAX_SESSION_S
+            ),
+            watermark=_bool(data.get("watermark", False), "watermark"),
+            view_only=_bool(data.get("view_only", False), "view_only"),
+            allowed_macs=frozenset(normalise_mac(m) for m in macs) if macs is not None else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "watermark": self.watermark,
+            "view_only": self.view_only,
+            "shutdown_warning_min": self.shutdown_warning_min,
+        }
+        if self.allowed_hours is not None:
+            out["allowed_hours"] = self.allowed_hours.to_dict()
+        if self.shutdown_at_min is not None:
+            out["shutdown_at"] = _hhmm(self.shutdown_at_min)
+        if self.idle_timeout_s is not None:
+            out["idle_timeout_s"] = self.idle_timeout_s
+        if self.max_session_s is not None:
+            out["max_session_s"] = self.max_session_s
+        if self.allowed_macs is not None:
+            out["allowed_macs"] = sorted(self.allowed_macs)
+        return out
+
+    # -- combining -------------------------------------------------------------------------
+
+    def stricter(self, other: Policy) -> Policy:
+        """The policy that obeys both: tighter hours, earlier shutdown, shorter timeouts."""
+        hours = _both(self.allowed_hours, other.allowed_hours, AllowedHours.intersect)
+        macs = _both(self.allowed_macs, other.allowed_macs, frozenset.intersection)
+        return replace(
+            self,
+            allowed_hours=hours,
+            shutdown_at_min=_both(self.shutdown_at_min, other.shutdown_at_min, min),
+            shutdown_warning_min=max(self.shutdown_warning_min, other.shutdown_warning_min),
+            idle_timeout_s=_both(self.idle_timeout_s, other.idle_timeout_s, min),
+            max_session_s=_both(self.max_session_s, other.max_session_s, min),
+            watermark=self.watermark or other.watermark,
+            view_only=self.view_only or other.view_only,
+            allowed_macs=macs,
+        )
+
+    # -- questions the host asks ------------------------------------------------------------
+
+    def allows_time(self, when: dt.datetime) -> bool:
+        return self.allowed_hours is None or self.allowed_hours.allows(when)
+
+    def allows_mac(self, macs: list[str]) -> bool:
+        """True when the central list is unset or holds one of the viewer's MACs."""
+        if self.allowed_macs is None:
+            return True
+        return any(_safe_mac(m) in self.allowed_macs for m in macs)
+
+
+_KEYS = {
+    "allowed_hours",
+    "shutdown_at",
+    "shutdown_warning_min",
+    "idle_timeout_s",
+    "max_session_s",
+    "watermark",
+    "view_only",
+    "allowed_macs",
+}
+
+
+def _both(a: Any, b: Any, combine: Any) -> Any:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return combine(a, b)
+
+
+def _safe_mac(text: str) -> str | None:
+    try:
+        return normalise_mac(text)
+    except PolicyError:
+        return None
+
+
+def _bool(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise PolicyError(f"{what} must be true or false")
+    return value
+
+
+def _int(value: Any, what: str, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise PolicyError(f"{what} must be a whole number from {low} to {high}")
+    return value
+
+
+def _optional_int(value: Any, what: str, low: int, high: int) -> int | None:
+    return None if value is None else _int(value, what, low, high)

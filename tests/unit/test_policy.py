@@ -1,0 +1,110 @@
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.policy import MIN_IDLE_TIMEOUT_S, AllowedHours, Policy, PolicyError, normalise_mac
+
+MONDAY_9 = dt.datetime(2026, 11, 23, 9, 0)
+SUNDAY_9 = dt.datetime(2026, 11, 29, 9, 0)
+
+
+@pytest.mark.parametrize(
+    "text", ["aa:bb:cc:dd:ee:ff", "AA-BB-CC-DD-EE-FF", "aabbccddeeff", " Aa:bB:cc:dd:ee:ff "]
+)
+def test_mac_forms_normalise(text):
+    assert normalise_mac(text) == "AA:BB:CC:DD:EE:FF"
+
+
+@pytest.mark.parametrize(
+    "text", ["", "aa:bb:cc:dd:ee", "aa:bb-cc:dd:ee:ff", "gg:bb:cc:dd:ee:ff", 5, None]
+)
+def test_bad_macs_refused(text):
+    with pytest.raises(PolicyError):
+        normalise_mac(text)
+
+
+def test_round_trip_and_questions():
+    policy = Policy.from_dict(
+        {
+            "allowed_hours": {
+                "days": ["mon", "tue", "wed", "thu", "fri"],
+                "start": "08:00",
+                "end": "20:00",
+            },
+            "shutdown_at": "22:00",
+            "idle_timeout_s": 600,
+            "max_session_s": 36000,
+            "watermark": True,
+            "allowed_macs": ["aa-bb-cc-dd-ee-ff"],
+        }
+    )
+    assert Policy.from_dict(policy.to_dict()) == policy
+    assert policy.allows_time(MONDAY_9) and not policy.allows_time(SUNDAY_9)
+    assert not policy.allows_time(MONDAY_9.replace(hour=20))
+    assert policy.allows_mac(["02:00:00:00:00:01", "aa:bb:cc:dd:ee:ff"])
+    assert not policy.allows_mac(["02:00:00:00:00:01", "garbage"])
+    assert Policy().allows_mac([]) and Policy().allows_time(SUNDAY_9)
+
+
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        ({"idle_timeout_s": MIN_IDLE_TIMEOUT_S - 1}, "idle_timeout_s"),
+        ({"idle_timeout_s": True}, "idle_timeout_s"),
+        ({"shutdown_at": "25:00"}, "shutdown_at"),
+        ({"allowed_hours": {"start": "20:00", "end": "08:00"}}, "before"),
+        ({"allowed_hours": {"days": ["someday"]}}, "days"),
+        ({"watermark": "yes"}, "watermark"),
+        ({"allowed_macs": ["zz"]}, "MAC"),
+        ({"allowed_macs": "aa:bb:cc:dd:ee:ff"}, "allowed_macs"),
+        ({"clipboard": True}, "unknown"),
+        ([], "object"),
+    ],
+)
+def test_bad_policies_refused_with_a_reason(data, words):
+    with pytest.raises(PolicyError, match=words):
+        Policy.from_dict(data)
+
+
+def test_stricter_takes_the_tighter_of_each():
+    local = Policy(
+        idle_timeout_s=1800, allowed_hours=AllowedHours(start_min=7 * 60, end_min=22 * 60)
+    )
+    pushed = Policy.from_dict(
+        {
+            "idle_timeout_s": 600,
+            "shutdown_at": "21:00",
+            "view_only": True,
+            "allowed_hours": {"start": "08:00", "end": "23:00"},
+        }
+    )
+    both = local.stricter(pushed)
+    assert both.idle_timeout_s == 600 and both.shutdown_at_min == 21 * 60 and both.view_only
+    assert (both.allowed_hours.start_min, both.allowed_hours.end_min) == (8 * 60, 22 * 60)
+
+
+policies = st.builds(
+    Policy,
+    idle_timeout_s=st.none() | st.integers(300, 86400),
+    max_session_s=st.none() | st.integers(60, 86400),
+    shutdown_at_min=st.none() | st.integers(0, 1439),
+    watermark=st.booleans(),
+    view_only=st.booleans(),
+    allowed_macs=st.none()
+    | st.frozensets(st.sampled_from(["AA:BB:CC:DD:EE:01", "AA:BB:CC:DD:EE:02"])),
+)
+
+
+@given(policies, policies)
+def test_a_pushed_policy_never_loosens(local, pushed):
+    both = local.stricter(pushed)
+    for mine in (local, pushed):
+        if mine.idle_timeout_s is not None:
+            assert both.idle_timeout_s <= mine.idle_timeout_s
+        if mine.max_session_s is not None:
+            assert both.max_session_s <= mine.max_session_s
+        if mine.allowed_macs is not None:
+            assert both.allowed_macs <= mine.allowed_macs
+        assert both.watermark >= mine.watermark and both.view_only >= mine.view_only
