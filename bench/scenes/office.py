@@ -12,6 +12,7 @@ the same layout ``mss`` gives, so the benchmark feeds it to the pipeline as a ca
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 from dataclasses import dataclass
@@ -21,8 +22,8 @@ import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QRect, Qt  # noqa: E402
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QImage, QPainter  # noqa: E402
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QImage, QPainter
 
 WIDTH, HEIGHT = 1920, 1080
 TASKBAR_H = 40
@@ -55,8 +56,7 @@ DOC_PARAGRAPHS = [
     "本人及び端末を確認する。連続して5回失敗した場合は5分間利用を停止する。",
     "5. 帯域 一セッション当たりの帯域は0.1Mbpsを上限とし、"
     "文字が読みやすいことを最優先とする。Text must stay crisp within 0.1 Mbps.",
-    "6. 利用時間 原則として平日8時30分から17時15分までとし、"
-    "時間外の利用は所属長の承認を要する。",
+    "6. 利用時間 原則として平日8時30分から17時15分までとし、時間外の利用は所属長の承認を要する。",
     "7. 記録 接続の開始及び終了の時刻、利用者、端末を記録し、"
     "月ごとに情報政策課へ報告する。Usage statistics are reported every five minutes.",
     "8. 緊急時 災害その他の緊急時には、情報政策課長が別に定めるところにより"
@@ -78,8 +78,21 @@ TYPED_DOC = (
 
 SHEET_HEADERS = ["課名", "4月", "5月", "6月", "7月", "8月", "9月", "合計", "前年比", "備考"]
 SHEET_ROWS = [
-    "総務課", "企画課", "財政課", "税務課", "市民課", "福祉課", "保健課", "環境課",
-    "建設課", "水道課", "教育課", "議会事務局", "会計課", "消防本部", "情報政策課",
+    "総務課",
+    "企画課",
+    "財政課",
+    "税務課",
+    "市民課",
+    "福祉課",
+    "保健課",
+    "環境課",
+    "建設課",
+    "水道課",
+    "教育課",
+    "議会事務局",
+    "会計課",
+    "消防本部",
+    "情報政策課",
 ]
 TYPED_SHEET = "1250 3380 4120 990 2760 3315 8800 1045 2210 5530 " * 40
 
@@ -163,7 +176,7 @@ class OfficeScene:
     def switch_times(self) -> list[float]:
         """Scene times at which the other window comes to the front."""
         out = []
-        for prev, seg in zip(SCRIPT, SCRIPT[1:], strict=False):
+        for prev, seg in itertools.pairwise(SCRIPT):
             if seg.window != prev.window and seg.start < self.duration_s:
                 out.append(seg.start)
         return out
@@ -264,7 +277,9 @@ class OfficeScene:
         finally:
             p.end()
 
-    def _frame(self, p: QPainter, rect: tuple[int, int, int, int], title: str, active: bool) -> None:
+    def _frame(
+        self, p: QPainter, rect: tuple[int, int, int, int], title: str, active: bool
+    ) -> None:
         x, y, w, h = rect
         p.fillRect(x - 1, y - 1, w + 2, h + 2, QColor(90, 90, 90))
         p.fillRect(x, y, w, h, QColor(255, 255, 255))
@@ -273,7 +288,9 @@ class OfficeScene:
         p.setPen(QColor(255, 255, 255) if active else QColor(60, 60, 60))
         p.drawText(QRect(x + 10, y, w - 120, TITLE_H), Qt.AlignmentFlag.AlignVCenter, title)
         for i, glyph in enumerate(("—", "□", "×")):
-            p.drawText(QRect(x + w - 120 + 40 * i, y, 40, TITLE_H), Qt.AlignmentFlag.AlignCenter, glyph)
+            p.drawText(
+                QRect(x + w - 120 + 40 * i, y, 40, TITLE_H), Qt.AlignmentFlag.AlignCenter, glyph
+            )
         p.fillRect(x, y + TITLE_H, w, RIBBON_H, QColor(243, 243, 243))
         p.setPen(QColor(40, 40, 40))
         tabs = ["ファイル", "ホーム", "挿入", "レイアウト", "参考資料", "校閲", "表示", "ヘルプ"]
@@ -320,7 +337,9 @@ class OfficeScene:
         content_top = y + TITLE_H + RIBBON_H
         p.fillRect(x, content_top, w, h - TITLE_H - RIBBON_H, QColor(232, 232, 232))
         page_x = x + (w - PAGE_W) // 2
-        p.fillRect(page_x, content_top + 10, PAGE_W, h - TITLE_H - RIBBON_H - 10, QColor(255, 255, 255))
+        p.fillRect(
+            page_x, content_top + 10, PAGE_W, h - TITLE_H - RIBBON_H - 10, QColor(255, 255, 255)
+        )
         p.setFont(self.font)
         p.setPen(QColor(20, 20, 20))
         # The caret sits after the last typed character of the inserted paragraph.
@@ -358,8 +377,11 @@ class OfficeScene:
         cols = (w - head_w) // col_w
         for c in range(cols):
             p.setPen(QColor(60, 60, 60))
-            p.drawText(QRect(x + head_w + c * col_w, grid_top, col_w, row_h),
-                       Qt.AlignmentFlag.AlignCenter, chr(ord("A") + c))
+            p.drawText(
+                QRect(x + head_w + c * col_w, grid_top, col_w, row_h),
+                Qt.AlignmentFlag.AlignCenter,
+                chr(ord("A") + c),
+            )
         done = words[:-1]
         for r in range(rows):
             ry = grid_top + (r + 1) * row_h
@@ -370,9 +392,14 @@ class OfficeScene:
                 text = self._cell(r, c, done)
                 if text:
                     p.setPen(QColor(20, 20, 20) if c != 8 else QColor(192, 0, 0))
-                    align = Qt.AlignmentFlag.AlignLeft if c in (0, 9) else Qt.AlignmentFlag.AlignRight
-                    p.drawText(QRect(cx + 4, ry, col_w - 8, row_h),
-                               align | Qt.AlignmentFlag.AlignVCenter, text)
+                    align = (
+                        Qt.AlignmentFlag.AlignLeft if c in (0, 9) else Qt.AlignmentFlag.AlignRight
+                    )
+                    p.drawText(
+                        QRect(cx + 4, ry, col_w - 8, row_h),
+                        align | Qt.AlignmentFlag.AlignVCenter,
+                        text,
+                    )
         p.setPen(QColor(218, 218, 218))
         for r in range(rows + 2):
             p.drawLine(x, grid_top + r * row_h, x + w, grid_top + r * row_h)

@@ -84,8 +84,9 @@ class CursorShape:
         return zlib.crc32(self.pixels, zlib.crc32(head))
 
     def to_bytes(self) -> bytes:
-        head = _SHAPE_HEAD.pack(TAG_SHAPE, self.shape_id, self.width, self.height,
-                                self.hot_x, self.hot_y)
+        head = _SHAPE_HEAD.pack(
+            TAG_SHAPE, self.shape_id, self.width, self.height, self.hot_x, self.hot_y
+        )
         return head + zlib.compress(self.pixels, SHAPE_COMPRESSION)
 
     @classmethod
@@ -170,8 +171,9 @@ class CursorTracker:
         self._shape_id: int | None = None
         self._sent = _ShapeMemory()
 
-    def update(self, position: CursorPosition,
-               shape: CursorShape | None = None) -> list[CursorMessage]:
+    def update(
+        self, position: CursorPosition, shape: CursorShape | None = None
+    ) -> list[CursorMessage]:
         out: list[CursorMessage] = []
         if shape is not None and shape.shape_id != self._shape_id:
             sid = shape.shape_id
@@ -209,7 +211,7 @@ class CursorState:
 
 
 class _XFixesCursorImage(ctypes.Structure):
-    _fields_ = [  # noqa: RUF012 - ctypes wants a plain list
+    _fields_ = [
         ("x", ctypes.c_short),
         ("y", ctypes.c_short),
         ("width", ctypes.c_ushort),

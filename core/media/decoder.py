@@ -16,7 +16,8 @@ import numpy.typing as npt
 
 from core.media.encoder import VideoPacket
 
-DECODER_THREADS = 1  # slice threads are useless on x264's single-slice stream; frame threads add delay
+# Slice threads are useless on x264's single-slice stream; frame threads add a frame of delay.
+DECODER_THREADS = 1
 
 
 @dataclass(frozen=True)

@@ -85,8 +85,7 @@ class H264Encoder:
             "forced-idr": "1",  # a requested keyframe must be an IDR the viewer can start from
             "x264-params": f"{X264_PARAMS}:qpmin={qp_min}",
         }
-        ctx.open()
-        self._ctx = ctx
+        self._ctx = ctx  # opened on the first frame, so a set_vbv() before it counts from frame 0
         self._frame_index = 0
         self._keyframe_requested = True  # the first frame is an IDR anyway
 
@@ -116,6 +115,8 @@ class H264Encoder:
         if keyframe:
             yuv.pict_type = av.video.frame.PictureType.I
             self._keyframe_requested = False
+        if not self._ctx.is_open:
+            self._ctx.open()
         packets = self._ctx.encode(yuv)
         if not packets:
             raise LocalError("libx264 held a frame back; zerolatency must be in effect")

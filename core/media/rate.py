@@ -27,7 +27,11 @@ WINDOW_SHARE = 0.92  # x264's VBV can overshoot by a few percent; keep that much
 LINK_SHARE = 0.88  # of the measured link for video; cursor, input and reports need the rest
 MAX_QUEUE_DELAY_S = 0.15  # don't start a frame while older ones would still queue this long
 FIRST_FRAME_MAX_BYTES = 10_500  # ~0.85 s at 100 kbit/s: the first picture is up within 1 s
-BURST_MAX_BYTES = 26_000  # largest single frame later (a window switch): ~2 s at 100 kbit/s
+BURST_MAX_BYTES = 32_000  # largest frame for a big change (window switch): ~2.6 s at 100 kbit/s
+# x264's VBV buffer refills by at most this much time per frame: a quiet screen fills it up for
+# the next big change, but after a big frame the refinement frames stay small (~2 kB), so a
+# keystroke typed meanwhile never waits long behind one.
+REFILL_MAX_S = 0.2
 MIN_FRAME_BYTES = 600  # below this much room there is no point encoding; wait instead
 LINK_PROBE_BYTES = 1_500  # in flight needed before an arrival rate counts as a link measurement
 LINK_EWMA = 0.3  # weight of a new link measurement; the link changes on a scale of seconds
@@ -56,7 +60,8 @@ class ReceiverReport:
 
     def to_bytes(self) -> bytes:
         return self._FORMAT.pack(
-            self.bytes_received & 0xFFFFFFFF, self.last_frame_index & 0xFFFFFFFF,
+            self.bytes_received & 0xFFFFFFFF,
+            self.last_frame_index & 0xFFFFFFFF,
             1 if self.need_keyframe else 0,
         )
 
@@ -158,13 +163,12 @@ class RateController:
         """Whether a frame may be started now (queue short and budget left)."""
         return self.queue_delay() <= MAX_QUEUE_DELAY_S and self.window_room(now) >= MIN_FRAME_BYTES
 
-    def vbv(self, now: float, first: bool) -> Vbv:
+    def vbv(self, now: float, cap_bytes: int) -> Vbv:
         """VBV for a frame encoded now: refill for the time since the last frame, and a buffer
-        no larger than the window room, the burst limit (or the first-frame limit)."""
+        no larger than the window room or ``cap_bytes`` (the largest frame wanted now)."""
         since = 1.0 / MAX_FPS if self._last_frame_at is None else now - self._last_frame_at
-        since = min(max(since, 1.0 / MAX_FPS), 1.0)
+        since = min(max(since, 1.0 / MAX_FPS), REFILL_MAX_S)
         # x264 refills its buffer by maxrate / MAX_FPS per frame: scale so that is rate * since.
         maxrate = self.video_bps * since * MAX_FPS
-        cap = FIRST_FRAME_MAX_BYTES if first else BURST_MAX_BYTES
-        bufsize = min(cap, self.window_room(now)) * 8
+        bufsize = min(cap_bytes, self.window_room(now)) * 8
         return Vbv(int(maxrate), max(int(bufsize), MIN_FRAME_BYTES * 8))

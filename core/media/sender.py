@@ -24,6 +24,8 @@ from core.media.damage import DamageTracker, Rect
 from core.media.encoder import H264Encoder, VideoPacket
 from core.media.rate import (
     ACTIVE_HOLD_S,
+    BURST_MAX_BYTES,
+    FIRST_FRAME_MAX_BYTES,
     IDLE_POLL_FPS,
     MAX_FPS,
     REFINE_FPS,
@@ -46,8 +48,9 @@ def flatten_outside(frame: npt.NDArray[np.uint8], keep: Rect) -> npt.NDArray[np.
     h, w = frame.shape[:2]
     bh, bw = h // PREVIEW_BLOCK * PREVIEW_BLOCK, w // PREVIEW_BLOCK * PREVIEW_BLOCK
     out = np.array(frame, copy=True)
-    blocks = out[:bh, :bw].reshape(bh // PREVIEW_BLOCK, PREVIEW_BLOCK, bw // PREVIEW_BLOCK,
-                                   PREVIEW_BLOCK, 4)
+    blocks = out[:bh, :bw].reshape(
+        bh // PREVIEW_BLOCK, PREVIEW_BLOCK, bw // PREVIEW_BLOCK, PREVIEW_BLOCK, 4
+    )
     means = blocks.mean(axis=(1, 3), dtype=np.float32).astype(np.uint8)
     blocks[...] = means[:, None, :, None, :]
     x, y, kw, kh = keep
@@ -61,8 +64,9 @@ def flatten_outside(frame: npt.NDArray[np.uint8], keep: Rect) -> npt.NDArray[np.
 class VideoSender:
     """One session's outgoing video at a fixed capture size."""
 
-    def __init__(self, width: int, height: int, budget_bps: int = 100_000,
-                 *, allow_economy: bool = True) -> None:
+    def __init__(
+        self, width: int, height: int, budget_bps: int = 100_000, *, allow_economy: bool = True
+    ) -> None:
         self.size = (width, height)
         self.rate = RateController(budget_bps)
         self.allow_economy = allow_economy
@@ -106,8 +110,9 @@ class VideoSender:
             return 1.0 / REFINE_FPS
         return 1.0 / IDLE_POLL_FPS
 
-    def offer(self, frame: npt.NDArray[np.uint8], now: float, *,
-              focus: Rect | None = None) -> VideoPacket | None:
+    def offer(
+        self, frame: npt.NDArray[np.uint8], now: float, *, focus: Rect | None = None
+    ) -> VideoPacket | None:
         """Consider a captured frame; returns the packet to send, or None to send nothing."""
         damage = self._damage.update(frame)
         if damage.changed:
@@ -117,7 +122,7 @@ class VideoSender:
         if not self._wants_frame(now) or not self.rate.may_encode(now):
             return None
         source = self._source(frame, now, focus)
-        vbv = self.rate.vbv(now, first=self._fresh)
+        vbv = self.rate.vbv(now, FIRST_FRAME_MAX_BYTES if self._fresh else BURST_MAX_BYTES)
         self._encoder.set_vbv(vbv.maxrate_bps, vbv.bufsize_bits)
         packet = self._encoder.encode(source, capture_ms=int(now * 1000))
         self.rate.on_sent(now, len(packet.data) + VIDEO_WIRE_OVERHEAD_BYTES)
@@ -125,6 +130,7 @@ class VideoSender:
         self._last_frame_at = now
         self._dirty = False
         self._fresh = False
+
         tiny = len(packet.data) < TINY_PACKET_BYTES
         self._tiny_streak = self._tiny_streak + 1 if tiny else 0
         self._refining = self._tiny_streak < TINY_STREAK
@@ -137,13 +143,15 @@ class VideoSender:
             return False
         if self._dirty:
             return True
-        if self._reveal_pending and (not self._refining or now - self._reveal_started
-                                     >= REVEAL_AFTER_S):
+        if self._reveal_pending and (
+            not self._refining or now - self._reveal_started >= REVEAL_AFTER_S
+        ):
             return True
         return self._refining and since >= 1.0 / REFINE_FPS - 1e-6
 
-    def _source(self, frame: npt.NDArray[np.uint8], now: float,
-                focus: Rect | None) -> npt.NDArray[np.uint8]:
+    def _source(
+        self, frame: npt.NDArray[np.uint8], now: float, focus: Rect | None
+    ) -> npt.NDArray[np.uint8]:
         """The frame as the encoder should see it: focus first on a fresh picture."""
         if self._fresh and focus is not None:
             self._reveal_pending = True
