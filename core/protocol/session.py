@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from core.errors import LocalError, ProtocolError
+from core.media.cursor import CursorMessage, parse_cursor_message
 from core.protocol.framing import MAX_SESSION_PAYLOAD, Frame, FrameDecoder, encode_frame
 
 # Text a key event may carry (one grapheme cluster from an IME-less keyboard, in UTF-8).
@@ -27,8 +28,7 @@ MAX_REASON_BYTES = 256
 
 class SessionType(enum.IntEnum):
     VIDEO = 0x40
-    CURSOR_POSITION = 0x41
-    CURSOR_SHAPE = 0x42
+    CURSOR = 0x41
     KEY = 0x43
     POINTER = 0x44
     BUTTON = 0x45
@@ -116,56 +116,36 @@ class Video(SessionMessage):
 
 
 @dataclass(frozen=True, slots=True)
-class CursorPosition(SessionMessage):
-    TYPE = SessionType.CURSOR_POSITION
-    FORMAT: ClassVar = struct.Struct(">HHB")
-    x: int
-    y: int
-    visible: bool
+class Cursor(SessionMessage):
+    """Pointer position, shape or shape reference, in :mod:`core.media.cursor`'s encoding.
+
+    Apart from the video, so a moving pointer costs a few bytes; shapes go only on change."""
+
+    TYPE = SessionType.CURSOR
+    message: CursorMessage
 
     def payload(self) -> bytes:
-        return self.FORMAT.pack(self.x, self.y, int(self.visible))
+        return self.message.to_bytes()
 
     @classmethod
-    def parse(cls, payload: bytes) -> CursorPosition:
-        x, y, visible = _unpack(cls.FORMAT, payload, "CursorPosition")
-        return cls(x, y, bool(visible))
+    def parse(cls, payload: bytes) -> Cursor:
+        return cls(parse_cursor_message(payload))
 
 
-@dataclass(frozen=True, slots=True)
-class CursorShape(SessionMessage):
-    """A cursor image as premultiplied-free RGBA rows, sent only when the shape changes."""
-
-    TYPE = SessionType.CURSOR_SHAPE
-    HEADER: ClassVar = struct.Struct(">HHHH")
-    MAX_SIDE: ClassVar = 256
-    width: int
-    height: int
-    hot_x: int
-    hot_y: int
-    rgba: bytes
-
-    def payload(self) -> bytes:
-        return self.HEADER.pack(self.width, self.height, self.hot_x, self.hot_y) + self.rgba
-
-    @classmethod
-    def parse(cls, payload: bytes) -> CursorShape:
-        width, height, hot_x, hot_y = _unpack(cls.HEADER, payload, "CursorShape")
-        rgba = payload[cls.HEADER.size :]
-        if width > cls.MAX_SIDE or height > cls.MAX_SIDE:
-            raise ProtocolError(f"CursorShape: larger than {cls.MAX_SIDE} pixels a side")
-        if len(rgba) != width * height * 4:
-            raise ProtocolError("CursorShape: pixel data does not match its size")
-        if hot_x >= max(width, 1) or hot_y >= max(height, 1):
-            raise ProtocolError("CursorShape: hot spot outside the image")
-        return cls(width, height, hot_x, hot_y, rgba)
+class Modifier(enum.IntFlag):
+    SHIFT = 1
+    CONTROL = 2
+    ALT = 4
+    META = 8  # Windows / Super key
 
 
 @dataclass(frozen=True, slots=True)
 class Key(SessionMessage):
-    """A key press or release: ``keysym`` (X11 keysym space, layout-independent) for the
-    office PC's IME to interpret, the hardware ``scancode`` when known (JIS keys), the
-    modifiers held, and the text the key would type on the viewer side, if any."""
+    """A key press or release: ``keysym`` in the X11 keysym space (layout-independent, and
+    it names the Japanese keys: Zenkaku_Hankaku 0xFF2A, Henkan 0xFF23, Muhenkan 0xFF22,
+    Hiragana_Katakana 0xFF27, Eisu_toggle 0xFF30) for the office PC's IME to interpret; the
+    viewer's native ``scancode`` when known (0 otherwise); the :class:`Modifier` bits held;
+    and the text the key would type on the viewer side, if any."""
 
     TYPE = SessionType.KEY
     HEADER: ClassVar = struct.Struct(">BIIH")
@@ -363,8 +343,7 @@ class Close(SessionMessage):
 H, V = Role.HOST, Role.VIEWER
 SENDERS: dict[SessionType, frozenset[Role]] = {
     SessionType.VIDEO: frozenset({H}),
-    SessionType.CURSOR_POSITION: frozenset({H}),
-    SessionType.CURSOR_SHAPE: frozenset({H}),
+    SessionType.CURSOR: frozenset({H}),
     SessionType.NOTICE: frozenset({H}),
     SessionType.KEY: frozenset({V}),
     SessionType.POINTER: frozenset({V}),
@@ -381,8 +360,7 @@ MESSAGE_CLASSES: dict[int, type[SessionMessage]] = {
     cls.TYPE: cls
     for cls in (
         Video,
-        CursorPosition,
-        CursorShape,
+        Cursor,
         Key,
         Pointer,
         Button,

@@ -3,14 +3,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import LocalError, ProtocolError
+from core.media.cursor import CursorPosition, CursorShape, CursorShapeRef
 from core.protocol.framing import Frame
 from core.protocol.session import (
     MESSAGE_CLASSES,
     SENDERS,
     Button,
     Close,
-    CursorPosition,
-    CursorShape,
+    Cursor,
     Feedback,
     Key,
     KeyframeRequest,
@@ -30,8 +30,9 @@ from core.protocol.session import (
 
 HOST_MESSAGES = [
     Video(True, 7, 123456789, 1920, 1080, b"\x00\x00\x00\x01\x67"),
-    CursorPosition(100, 200, True),
-    CursorShape(2, 1, 1, 0, bytes(range(8))),
+    Cursor(CursorPosition(100, 200, True)),
+    Cursor(CursorShape(2, 1, 1, 0, bytes(range(8)))),
+    Cursor(CursorShapeRef(0x1234)),
     Notice({"watermark": "2026-11-26 tanaka PC-01 3f2a"}),
 ]
 VIEWER_MESSAGES = [
@@ -93,9 +94,9 @@ def test_no_clipboard_file_or_print_message_exists():
     "frame",
     [
         Frame(SessionType.VIDEO, b"\x01"),
-        Frame(SessionType.CURSOR_SHAPE, b"\x00\x02\x00\x02\x00\x00\x00\x00" + b"x" * 15),
-        Frame(SessionType.CURSOR_SHAPE, b"\x01\x01\x00\x01\x00\x00\x00\x00"),  # 257 px wide
-        Frame(SessionType.CURSOR_SHAPE, b"\x00\x01\x00\x01\x00\x05\x00\x00" + b"x" * 4),  # hot spot
+        Frame(SessionType.CURSOR, b""),
+        Frame(SessionType.CURSOR, b"\x01\x00"),
+        Frame(SessionType.CURSOR, b"\x02" + b"\x00" * 12 + b"garbage"),
         Frame(SessionType.KEY, b"\x01\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\xff"),  # bad UTF-8
         Frame(SessionType.BUTTON, b"\x07\x01\x00\x00\x00\x00"),
         Frame(SessionType.NOTICE, b"[]"),
