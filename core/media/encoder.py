@@ -39,12 +39,12 @@ class VideoPacket:
     """One encoded frame (an H.264 access unit in Annex B form) and what the viewer needs to know.
 
     ``frame_index`` counts encoded frames from 0 with no gaps, so the viewer sees a lost packet;
-    ``capture_ms`` is the host's capture time, for latency reports; ``keyframe`` marks an IDR.
+    ``capture_us`` is the host's capture time, for latency reports; ``keyframe`` marks an IDR.
     """
 
     data: bytes
     frame_index: int
-    capture_ms: int
+    capture_us: int
     keyframe: bool
     width: int
     height: int
@@ -102,7 +102,7 @@ class H264Encoder:
         self._ctx.max_bit_rate = max(1_000, int(maxrate_bps))
         self._ctx.rc_buffer_size = max(1_000, int(bufsize_bits))
 
-    def encode(self, frame: npt.NDArray[np.uint8], capture_ms: int) -> VideoPacket:
+    def encode(self, frame: npt.NDArray[np.uint8], capture_us: int) -> VideoPacket:
         """Encode one (h, w, 4) BGRA frame of the input size; always returns its packet."""
         h, w = frame.shape[:2]
         if (w, h) != self.input_size or frame.ndim != 3 or frame.shape[2] != 4:
@@ -123,7 +123,7 @@ class H264Encoder:
         packet = VideoPacket(
             data=b"".join(bytes(p) for p in packets),
             frame_index=self._frame_index,
-            capture_ms=capture_ms,
+            capture_us=capture_us,
             keyframe=keyframe or any(p.is_keyframe for p in packets),
             width=out_w,
             height=out_h,

@@ -16,18 +16,17 @@ Nothing here reads a clock: every call takes ``now`` (seconds, any monotonic ori
 
 from __future__ import annotations
 
-import struct
 from collections import deque
 from dataclasses import dataclass
-
-from core.errors import ProtocolError
 
 WINDOW_S = 10.0  # the budget is promised over any window of this length
 WINDOW_SHARE = 0.92  # x264's VBV can overshoot by a few percent; keep that much in reserve
 LINK_SHARE = 0.88  # of the measured link for video; cursor, input and reports need the rest
 MAX_QUEUE_DELAY_S = 0.15  # don't start a frame while older ones would still queue this long
-FIRST_FRAME_MAX_BYTES = 10_500  # ~0.85 s at 100 kbit/s: the first picture is up within 1 s
-BURST_MAX_BYTES = 32_000  # largest frame for a big change (window switch): ~2.6 s at 100 kbit/s
+# Frame size caps at the full budget; on a slower link they shrink with it, so a frame never
+# occupies the link longer than at full rate.
+FIRST_FRAME_MAX_BYTES = 22_000  # ~1.8 s at 100 kbit/s: one frame makes the focus window legible
+BURST_MAX_BYTES = 36_000  # largest frame for a big change (window switch): ~2.9 s at 100 kbit/s
 # x264's VBV buffer refills by at most this much time per frame: a quiet screen fills it up for
 # the next big change, but after a big frame the refinement frames stay small (~2 kB), so a
 # keystroke typed meanwhile never waits long behind one.
@@ -41,6 +40,7 @@ REFINE_FPS = 5  # while x264 sharpens a still picture: fewer, larger frames wast
 IDLE_POLL_FPS = 4  # how often an idle screen is looked at (first change shows within 250 ms)
 ACTIVE_HOLD_S = 1.5  # keep polling fast this long after the last change
 ECONOMY_BELOW_BPS = 40_000  # below this link rate, downscale (see core.media.sender)
+ECONOMY_UNTIL_BPS = 60_000  # and keep downscaling until the link is this fast (each switch = IDR)
 
 
 @dataclass(frozen=True)
@@ -49,30 +49,13 @@ class ReceiverReport:
 
     ``bytes_received`` counts every video and cursor wire byte since the session began (mod
     2**32); ``last_frame_index`` is the newest packet decoded; ``need_keyframe`` asks for an IDR.
+    On the wire this is ``core.protocol.session.Feedback`` (``received_bytes``, ``highest_seq``)
+    and ``KeyframeRequest``.
     """
 
     bytes_received: int
     last_frame_index: int
     need_keyframe: bool
-
-    _FORMAT = struct.Struct(">IIB")
-    SIZE = _FORMAT.size
-
-    def to_bytes(self) -> bytes:
-        return self._FORMAT.pack(
-            self.bytes_received & 0xFFFFFFFF,
-            self.last_frame_index & 0xFFFFFFFF,
-            1 if self.need_keyframe else 0,
-        )
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> ReceiverReport:
-        if len(data) != cls.SIZE:
-            raise ProtocolError("bad receiver report length")
-        received, index, flags = cls._FORMAT.unpack(data)
-        if flags > 1:
-            raise ProtocolError("bad receiver report flags")
-        return cls(received, index, bool(flags))
 
 
 @dataclass(frozen=True)
@@ -150,10 +133,10 @@ class RateController:
         """The rate video may use now."""
         return min(self.link_bps * LINK_SHARE, self.budget_bps * WINDOW_SHARE)
 
-    @property
-    def economy(self) -> bool:
-        """True when the link is so slow that a smaller picture reads better than a blurred one."""
-        return self.link_bps < ECONOMY_BELOW_BPS
+    def economy(self, now_in_economy: bool) -> bool:
+        """Whether the link is so slow that a smaller picture reads better than a blurred one."""
+        limit = ECONOMY_UNTIL_BPS if now_in_economy else ECONOMY_BELOW_BPS
+        return self.link_bps < limit
 
     def queue_delay(self) -> float:
         """Seconds the bytes in flight need to drain at the measured link rate."""
@@ -170,5 +153,6 @@ class RateController:
         since = min(max(since, 1.0 / MAX_FPS), REFILL_MAX_S)
         # x264 refills its buffer by maxrate / MAX_FPS per frame: scale so that is rate * since.
         maxrate = self.video_bps * since * MAX_FPS
-        bufsize = min(cap_bytes, self.window_room(now)) * 8
+        link_scale = min(1.0, self.link_bps / self.budget_bps)
+        bufsize = min(cap_bytes * link_scale, self.window_room(now)) * 8
         return Vbv(int(maxrate), max(int(bufsize), MIN_FRAME_BYTES * 8))

@@ -38,7 +38,9 @@ from core.media.rate import (
 VIDEO_WIRE_OVERHEAD_BYTES = 6 + 17 + 2 * 22
 TINY_PACKET_BYTES = 160  # x264 refinement below this is invisible; stop feeding still frames
 TINY_STREAK = 2  # this many tiny packets in a row end refinement
-ECONOMY_SIZE = (1280, 720)  # for links under rate.ECONOMY_BELOW_BPS
+# Economy mode (links under rate.ECONOMY_BELOW_BPS) scales by this much: 1920x1080 -> 1280x720.
+ECONOMY_SCALE = 2 / 3
+ECONOMY_MIN_WIDTH = 1280  # screens this narrow already are small enough
 PREVIEW_BLOCK = 16  # one macroblock: a flat block costs x264 a few bits
 REVEAL_AFTER_S = 4.0  # reveal the rest even if the focus area is still refining
 
@@ -59,6 +61,11 @@ def flatten_outside(frame: npt.NDArray[np.uint8], keep: Rect) -> npt.NDArray[np.
     if x1 > x0 and y1 > y0:
         out[y0:y1, x0:x1] = frame[y0:y1, x0:x1]
     return out
+
+
+def economy_size(width: int, height: int) -> tuple[int, int]:
+    """The downscaled, still even, picture size of economy mode."""
+    return (round(width * ECONOMY_SCALE) & ~1, round(height * ECONOMY_SCALE) & ~1)
 
 
 class VideoSender:
@@ -124,7 +131,7 @@ class VideoSender:
         source = self._source(frame, now, focus)
         vbv = self.rate.vbv(now, FIRST_FRAME_MAX_BYTES if self._fresh else BURST_MAX_BYTES)
         self._encoder.set_vbv(vbv.maxrate_bps, vbv.bufsize_bits)
-        packet = self._encoder.encode(source, capture_ms=int(now * 1000))
+        packet = self._encoder.encode(source, capture_us=int(now * 1_000_000))
         self.rate.on_sent(now, len(packet.data) + VIDEO_WIRE_OVERHEAD_BYTES)
         self.rate.on_frame(now)
         self._last_frame_at = now
@@ -169,10 +176,10 @@ class VideoSender:
         return frame
 
     def _check_economy(self) -> None:
-        want = self.allow_economy and self.rate.economy
+        want = self.allow_economy and self.rate.economy(self._economy)
         if want != self._economy:
             self._economy = want
             w, h = self.size
-            out = ECONOMY_SIZE if want and w > ECONOMY_SIZE[0] else None
+            out = economy_size(w, h) if want and w > ECONOMY_MIN_WIDTH else None
             self._encoder = H264Encoder(w, h, output_size=out)
             self.request_keyframe()
