@@ -17,7 +17,7 @@ from relay.metrics import start_metrics_server
 from relay.server import RelayServer
 from relay.settings import RELAY_COMMON_NAME, RELAY_IDENTITY_STEM
 from relay.store.directory import Directory
-from transport.connect import RelayEndpoint
+from transport.connect import parse_host_port
 
 DEFAULT_LISTEN = "127.0.0.1:8443"
 DEFAULT_METRICS_LISTEN = "127.0.0.1:9464"
@@ -27,11 +27,9 @@ log = logging.getLogger("telework.relay")
 
 def _address(text: str) -> tuple[str, int]:
     try:
-        # Reuse the one address parser; the fingerprint is irrelevant for a listen address.
-        endpoint = RelayEndpoint.parse(text, fingerprint="0" * 64)
+        return parse_host_port(text, allow_any_port=True)
     except Error as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
-    return endpoint.host, endpoint.port
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,12 +80,10 @@ async def _serve(args: argparse.Namespace) -> int:
     directory = Directory.open(data_dir)
     server = RelayServer(directory, identity)
     host, port = await server.start(*args.listen)
-    metrics_runner = await start_metrics_server(server.metrics, *args.metrics_listen)
+    metrics_runner, metrics_port = await start_metrics_server(server.metrics, *args.metrics_listen)
     print(f"relay listening on {host}:{port} (TLS 1.3)", flush=True)
     print(f"certificate fingerprint (SHA-256): {server.fingerprint}", flush=True)
-    print(
-        f"metrics on http://{args.metrics_listen[0]}:{args.metrics_listen[1]}/metrics", flush=True
-    )
+    print(f"metrics on http://{args.metrics_listen[0]}:{metrics_port}/metrics", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

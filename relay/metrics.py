@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,7 +49,11 @@ class RelayMetrics:
         return "\n".join(lines) + "\n"
 
 
-async def start_metrics_server(metrics: RelayMetrics, host: str, port: int) -> web.AppRunner:
+async def start_metrics_server(
+    metrics: RelayMetrics, host: str, port: int
+) -> tuple[web.AppRunner, int]:
+    """Serve ``/metrics``; returns the runner (to clean up) and the port actually bound."""
+
     async def handle(_request: web.Request) -> web.Response:
         return web.Response(text=metrics.render(), content_type="text/plain", charset="utf-8")
 
@@ -56,5 +61,7 @@ async def start_metrics_server(metrics: RelayMetrics, host: str, port: int) -> w
     app.router.add_get("/metrics", handle)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    return runner
+    # Bind the socket ourselves so that port 0 ("any free port") can be reported back.
+    sock = socket.create_server((host, port))
+    await web.SockSite(runner, sock).start()
+    return runner, int(sock.getsockname()[1])

@@ -20,6 +20,15 @@ _ADDRESS_RE = re.compile(
 )
 
 
+def parse_host_port(address: str, allow_any_port: bool = False) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[V6]:PORT``; port 0 ("any free port") only where ``allow_any_port``."""
+    match = _ADDRESS_RE.match(address.strip())
+    lowest = 0 if allow_any_port else 1
+    if not match or not lowest <= int(match["port"]) < 65536:
+        raise LocalError(f"address must be HOST:PORT, got {address!r}")
+    return match["v6"] or match["host"], int(match["port"])
+
+
 @dataclass(frozen=True)
 class RelayEndpoint:
     """Where the relay is and how to trust it: a pinned fingerprint, or a CA bundle."""
@@ -37,11 +46,9 @@ class RelayEndpoint:
     def parse(
         cls, address: str, fingerprint: str | None = None, cafile: Path | None = None
     ) -> RelayEndpoint:
-        match = _ADDRESS_RE.match(address.strip())
-        if not match or not 0 < int(match["port"]) < 65536:
-            raise LocalError(f"relay address must be HOST:PORT, got {address!r}")
+        host, port = parse_host_port(address)
         pin = parse_fingerprint(fingerprint) if fingerprint is not None else None
-        return cls(match["v6"] or match["host"], int(match["port"]), pin, cafile)
+        return cls(host, port, pin, cafile)
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
