@@ -1,0 +1,108 @@
+"""``telework-relay serve`` as a real process: what it prints, metrics, crash-safe audit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pyotp
+import pytest
+
+from core.crypto.certs import generate_identity
+from core.protocol.control import Login
+from relay.store.directory import Directory
+from tests.integration.relay_harness import TENANT, USER
+from transport.client import RefusedByRelay, viewer_login
+from transport.connect import RelayEndpoint
+
+STARTUP_TIMEOUT_S = 30
+
+
+class RelayProcess:
+    def __init__(self, data_dir: Path) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "relay.cli",
+                "serve",
+                "--data-dir",
+                str(data_dir),
+                "--listen",
+                "127.0.0.1:0",
+                "--metrics-listen",
+                "127.0.0.1:0",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.lines: list[str] = []
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if line.startswith("metrics on"):
+                break
+        text = "".join(self.lines)
+        self.port = int(re.search(r"listening on 127\.0\.0\.1:(\d+)", text)[1])
+        self.fingerprint = re.search(r"\(SHA-256\): ([0-9a-f]{64})", text)[1]
+        self.metrics_url = re.search(r"metrics on (\S+)", text)[1]
+
+    def stop(self, sig: int = signal.SIGINT) -> tuple[int, str]:
+        """Signal the relay; return its exit status and what it printed after start-up."""
+        self.process.send_signal(sig)
+        rest, _ = self.process.communicate(timeout=STARTUP_TIMEOUT_S)
+        return self.process.returncode, rest
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    with Directory.open(tmp_path) as directory:
+        directory.add_tenant(TENANT)
+    return tmp_path
+
+
+def manage(data_dir: Path, *args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "relay.cli", "manage", "--data-dir", str(data_dir), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def test_serve_prints_address_and_the_fingerprint_manage_reports(data_dir):
+    relay = RelayProcess(data_dir)
+    try:
+        assert relay.fingerprint == manage(data_dir, "fingerprint")
+        assert (data_dir / "relay.key").stat().st_mode & 0o777 == 0o600
+        metrics = urllib.request.urlopen(relay.metrics_url, timeout=5).read().decode()
+        assert "telework_live_sessions 0" in metrics and "telework_hosts_online 0" in metrics
+    finally:
+        code, printed = relay.stop()
+    assert code == 0 and "relay stopping" in printed  # Ctrl+C stops it cleanly
+
+
+def test_audit_survives_a_crash(data_dir):
+    secret = json.loads(manage(data_dir, "--json", "user", "add", "--tenant", TENANT, USER))[
+        "totp_secret"
+    ]
+    relay = RelayProcess(data_dir)
+    try:
+        endpoint = RelayEndpoint("127.0.0.1", relay.port, fingerprint=relay.fingerprint)
+        device = generate_identity("home-pc")
+        wrong = "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"
+        message = Login(TENANT, USER, wrong, "A" * 20, device.cert_pem.decode(), [])
+        with pytest.raises(RefusedByRelay, match="wrong_otp"):
+            asyncio.run(viewer_login(endpoint, message, device))
+    finally:
+        relay.stop(signal.SIGKILL)  # no shutdown, no flush: a crash
+    with Directory.open(data_dir) as directory:
+        refused = directory.list_audit(event="login_refused")
+    assert refused and refused[-1].detail["reason"] == "wrong"
