@@ -36,6 +36,7 @@ from core.media.sender import VIDEO_WIRE_OVERHEAD_BYTES, VideoSender
 
 CURSOR_WIRE_OVERHEAD_BYTES = 6 + 44  # frame header and two TLS records; no video header
 FEEDBACK_DELAY_S = 0.03  # one-way trip of a receiver report back to the host
+REPORT_INTERVAL_S = 0.5  # the viewer also reports on a timer (docs/contracts.md: ~500 ms)
 CURSOR_HZ = 20  # how often the host samples the pointer (each move costs 56 wire bytes)
 LEGIBLE_SSIM = 0.80  # text SSIM at which 15 px Japanese can be read (checked by eye)
 CRISP_SSIM = 0.95  # the "crisp again"
@@ -52,13 +53,21 @@ class Link:
     free_at: float = 0.0
     total: int = 0
     sent: list[tuple[float, int]] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)  # FIFO: in send order and sorted
+    arrived_total: list[int] = field(default_factory=list)  # bytes arrived by then
 
     def send(self, at: float, wire_bytes: int) -> float:
         self.sent.append((at, wire_bytes))
         self.total += wire_bytes
         start = max(at, self.free_at)
         self.free_at = start + wire_bytes * 8 / self.bps
+        self.arrivals.append(self.free_at)
+        self.arrived_total.append(self.total)
         return self.free_at
+
+    def received_by(self, t: float) -> int:
+        i = bisect.bisect_right(self.arrivals, t)
+        return self.arrived_total[i - 1] if i else 0
 
 
 @dataclass
@@ -112,6 +121,8 @@ class Run:
         self.link = Link(link_kbps * 1000)
         self.cursor = CursorTracker()
         self.reports: list[tuple[float, int, ReceiverReport]] = []  # heap: due, seq, report
+        self.next_timer_report = REPORT_INTERVAL_S
+        self.last_index = 0
         self.shown: list[Shown] = []
         self.latencies: list[float] = []
         self.encode_ms: list[float] = []
@@ -121,6 +132,11 @@ class Run:
         self.keyframes = 0
 
     def deliver_reports(self, now: float) -> None:
+        while self.next_timer_report + FEEDBACK_DELAY_S <= now:
+            t = self.next_timer_report
+            report = ReceiverReport(self.link.received_by(t), self.last_index, False)
+            heapq.heappush(self.reports, (t + FEEDBACK_DELAY_S, -1, report))
+            self.next_timer_report += REPORT_INTERVAL_S
         while self.reports and self.reports[0][0] <= now:
             _, _, report = heapq.heappop(self.reports)
             self.sender.apply_feedback(now, report)
@@ -154,6 +170,7 @@ class Run:
         d0 = time.perf_counter()
         result = self.decoder.decode(packet)
         decoded_at = arrival + (time.perf_counter() - d0)
+        self.last_index = packet.frame_index
         self._arrive(arrival, packet.frame_index, result.need_keyframe)
         if result.image is not None:
             self.latencies.append((decoded_at - now) * 1000)
@@ -221,7 +238,8 @@ def judge(
     return {
         "first_legible_s": None if first_legible is None else round(first_legible, 2),
         "text_ssim_steady": round(float(np.mean(steady)), 4) if steady else None,
-        "recover_crisp_s": round(max(recover), 2) if recover else None,
+        # null when some switch never got crisp again (within 30 s or before the run ended)
+        "recover_crisp_s": round(max(recover), 2) if recover and max(recover) < 1e9 else None,
     }
 
 

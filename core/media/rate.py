@@ -106,17 +106,21 @@ class RateController:
 
     # ----- feedback ----------------------------------------------------------------------
     def apply_feedback(self, now: float, report: ReceiverReport) -> None:
-        """Learn the link rate and the queue from a receiver report."""
+        """Learn the link rate and the queue from a receiver report (late or repeated ones too)."""
         received = self._unwrap(report.bytes_received)
         self._acked_total = max(self._acked_total, received)
-        if self._last_report is not None:
-            t0, r0, in_flight0 = self._last_report
-            dt = now - t0
-            # Only a busy link shows its rate; an idle one shows how little we sent.
-            if dt > 0 and in_flight0 >= LINK_PROBE_BYTES and received > r0:
-                sample = (received - r0) * 8 / dt
-                self.link_bps += LINK_EWMA * (sample - self.link_bps)
-                self.link_bps = min(float(self.budget_bps), max(float(MIN_LINK_BPS), self.link_bps))
+        if self._last_report is None:
+            self._last_report = (now, received, self.in_flight)
+            return
+        t0, r0, in_flight0 = self._last_report
+        if received <= r0:
+            return  # nothing new arrived: keep measuring from the older report
+        dt = now - t0
+        # Only a busy link shows its rate; an idle one shows how little we sent.
+        if dt > 0 and in_flight0 >= LINK_PROBE_BYTES:
+            sample = (received - r0) * 8 / dt
+            self.link_bps += LINK_EWMA * (sample - self.link_bps)
+            self.link_bps = min(float(self.budget_bps), max(float(MIN_LINK_BPS), self.link_bps))
         self._last_report = (now, received, self.in_flight)
 
     def _unwrap(self, received32: int) -> int:
