@@ -1,0 +1,40 @@
+"""Reconnect back-off: growing, randomised, capped.
+
+After a relay restart thousands of hosts notice at once. Each waits a random time from the upper
+half of its current step ("equal jitter"), so their reconnects spread over seconds instead of
+arriving together, and the cap bounds how long any host stays away after the relay is back.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+RECONNECT_FIRST_S = 1.0  # first step: the relay may just have restarted
+RECONNECT_FACTOR = 2.0
+RECONNECT_MAX_S = 30.0  # with the connect itself, every host is back within a minute
+STABLE_AFTER_S = 60.0  # a connection that lasted this long resets the back-off
+
+
+class Backoff:
+    def __init__(
+        self,
+        first_s: float = RECONNECT_FIRST_S,
+        max_s: float = RECONNECT_MAX_S,
+        factor: float = RECONNECT_FACTOR,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.first_s = first_s
+        self.max_s = max_s
+        self.factor = factor
+        self._rand = rand
+        self.attempt = 0
+
+    def next_delay(self) -> float:
+        """Seconds to wait before the next attempt; each call is one more failure."""
+        step = min(self.max_s, self.first_s * self.factor**self.attempt)
+        self.attempt += 1
+        return step / 2 + self._rand() * step / 2
+
+    def reset(self) -> None:
+        self.attempt = 0

@@ -1,0 +1,42 @@
+"""Whether the host accepts a connection request: one pure function over everything it knows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from core.hostpolicy.macs import RegisteredMac
+from core.policy import Policy
+from core.protocol.control import RefusalReason
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``refusal`` None accepts; ``take_over`` says the live session must end first."""
+
+    refusal: RefusalReason | None
+    device: RegisteredMac | None = None
+    take_over: bool = False
+
+
+def decide(
+    *,
+    viewer_macs: list[str],
+    registered: RegisteredMac | None,
+    policy: Policy,
+    paused: bool,
+    busy: bool,
+    allow_take_over: bool,
+    now: dt.datetime,
+) -> Verdict:
+    """Apply the host's rules in order: paused, home PC registered (locally and, when the
+    admin set one, centrally), allowed hours, one session at a time."""
+    if paused:
+        return Verdict(RefusalReason.HOST_PAUSED)
+    if registered is None or not policy.allows_mac(viewer_macs):
+        return Verdict(RefusalReason.MAC_NOT_REGISTERED)
+    if not policy.allows_time(now):
+        return Verdict(RefusalReason.OUTSIDE_HOURS)
+    if busy and not allow_take_over:
+        return Verdict(RefusalReason.HOST_BUSY)
+    return Verdict(None, registered, take_over=busy)

@@ -1,0 +1,202 @@
+"""OS input injection: the only module that imports ``pynput`` (lazily: on X11 it needs a display).
+
+:func:`open_backend` returns the backend for this OS, or None where injection is impossible
+(no display); the host then runs its sessions view-only. Pointer, buttons and wheel go through
+``pynput.mouse``. Keys on X11 go through XTest by keysym (python-xlib, which pynput itself uses):
+a keysym the keyboard map lacks (半角/全角 on a US map, ¥, any Unicode character) is given a
+spare keycode for as long as the agent runs, like ``xdotool`` does, and a printable key is sent
+at the shift level that types it. On Windows keys go through ``pynput.keyboard`` by virtual key
+or character (:func:`core.input.keymap.windows_key`).
+
+Ctrl+Alt+Del (the secure attention sequence) cannot be injected by a user program on Windows
+(only ``SendSAS`` from a SYSTEM service can) and means nothing to an X server, so no backend
+claims it; :class:`core.input.dispatch.InputDispatcher` logs the refusal.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+from core.input.keymap import char_for_keysym, windows_key, x11_keysym
+from core.protocol.session import MouseButton
+
+log = logging.getLogger("telework.host.input")
+
+SHIFT_L = 0xFFE1
+SHIFT_R = 0xFFE2
+MAX_BORROWED_KEYCODES = 16  # spare keycodes we re-map at most; reused least recently first
+
+_BUTTON_NAMES = {
+    MouseButton.LEFT: ("left",),
+    MouseButton.MIDDLE: ("middle",),
+    MouseButton.RIGHT: ("right",),
+    MouseButton.BACK: ("x1", "button8"),
+    MouseButton.FORWARD: ("x2", "button9"),
+}
+
+
+class _PynputMouse:
+    def __init__(self) -> None:
+        from pynput import mouse
+
+        self._mouse = mouse
+        self._controller: Any = mouse.Controller()
+
+    def move(self, x: int, y: int) -> None:
+        self._controller.position = (x, y)
+
+    def button(self, button: MouseButton, down: bool) -> None:
+        target = None
+        for name in _BUTTON_NAMES[button]:
+            target = getattr(self._mouse.Button, name, None)
+            if target is not None:
+                break
+        if target is None:
+            return
+        if down:
+            self._controller.press(target)
+        else:
+            self._controller.release(target)
+
+    def scroll(self, dx: int, dy: int) -> None:
+        self._controller.scroll(dx, dy)
+
+
+class X11Backend(_PynputMouse):
+    """X11: XTest by keysym, spare keycodes for keysyms the map lacks."""
+
+    can_inject_secure_attention = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        import Xlib.display
+
+        self._display: Any = Xlib.display.Display()
+        info = self._display.display.info
+        self._min_keycode, self._max_keycode = info.min_keycode, info.max_keycode
+        self._borrowed: dict[int, int] = {}  # keysym -> keycode, oldest first
+        self._shift_held: set[int] = set()
+
+    def key(self, keysym: int, scancode: int, text: str, down: bool) -> None:
+        target = x11_keysym(keysym, text)
+        if target is None:
+            return
+        keycode, level = self._keycode(target)
+        if not keycode:
+            log.info("no keycode for keysym %#x", target)
+            return
+        if target in (SHIFT_L, SHIFT_R):
+            (self._shift_held.add if down else self._shift_held.discard)(target)
+        shifted = level % 2 == 1
+        if not down or char_for_keysym(target) is None or shifted == bool(self._shift_held):
+            self._fake_key(keycode, down)
+        else:
+            self._with_shift_level(keycode, want_shift=shifted)
+        self._display.sync()
+
+    def _with_shift_level(self, keycode: int, *, want_shift: bool) -> None:
+        """Press ``keycode`` with Shift as the keysym's level needs, then restore Shift."""
+        shift_code = self._display.keysym_to_keycode(SHIFT_L)
+        if want_shift:
+            self._fake_key(shift_code, True)
+            self._fake_key(keycode, True)
+            self._fake_key(shift_code, False)
+        else:
+            held = [self._display.keysym_to_keycode(k) for k in self._shift_held]
+            for code in held:
+                self._fake_key(code, False)
+            self._fake_key(keycode, True)
+            for code in held:
+                self._fake_key(code, True)
+
+    def _fake_key(self, keycode: int, down: bool) -> None:
+        import Xlib.ext.xtest
+        import Xlib.X
+
+        kind = Xlib.X.KeyPress if down else Xlib.X.KeyRelease
+        Xlib.ext.xtest.fake_input(self._display, kind, keycode)
+
+    def _keycode(self, keysym: int) -> tuple[int, int]:
+        """(keycode, level) for ``keysym``, borrowing a spare keycode if the map has none."""
+        if keysym in self._borrowed:
+            return self._borrowed[keysym], 0
+        for keycode, index in self._display.keysym_to_keycodes(keysym):
+            if index < 2:  # group 1 only: levels 0 (plain) and 1 (shifted)
+                return int(keycode), int(index)
+        return self._borrow(keysym), 0
+
+    def _borrow(self, keysym: int) -> int:
+        if len(self._borrowed) >= MAX_BORROWED_KEYCODES:
+            oldest = next(iter(self._borrowed))
+            keycode = self._borrowed.pop(oldest)
+        else:
+            count = self._max_keycode - self._min_keycode + 1
+            mapping = self._display.get_keyboard_mapping(self._min_keycode, count)
+            used = set(self._borrowed.values())
+            spare = [
+                self._min_keycode + i
+                for i, syms in enumerate(mapping)
+                if not any(syms) and self._min_keycode + i not in used
+            ]
+            if not spare:
+                return 0
+            keycode = spare[-1]
+        self._display.change_keyboard_mapping(keycode, [(keysym, keysym)])
+        self._display.sync()
+        self._borrowed[keysym] = keycode
+        return keycode
+
+    def secure_attention(self) -> None:  # pragma: no cover - never claimed on X11
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Give borrowed keycodes back; the X connection closes with the agent."""
+        for keycode in self._borrowed.values():
+            self._display.change_keyboard_mapping(keycode, [(0, 0)])
+        self._borrowed.clear()
+        self._display.close()
+
+
+class WindowsBackend(_PynputMouse):  # pragma: no cover - exercised on Windows only
+    """Windows: SendInput through pynput, by virtual key or Unicode character."""
+
+    can_inject_secure_attention = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        from pynput import keyboard
+
+        self._keyboard = keyboard
+        self._controller_kb: Any = keyboard.Controller()
+
+    def key(self, keysym: int, scancode: int, text: str, down: bool) -> None:
+        target = windows_key(keysym, scancode, text)
+        if target is None:
+            return
+        code = self._keyboard.KeyCode
+        key = code.from_vk(target.vk) if target.vk is not None else code.from_char(target.char)
+        if down:
+            self._controller_kb.press(key)
+        else:
+            self._controller_kb.release(key)
+
+    def secure_attention(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def open_backend() -> X11Backend | WindowsBackend | None:
+    """The injection backend for this OS, or None (the host then runs view-only)."""
+    try:
+        if sys.platform == "win32":  # pragma: no cover
+            return WindowsBackend()
+        if sys.platform.startswith("linux") and os.environ.get("DISPLAY"):
+            return X11Backend()
+    except Exception as exc:  # pynput raises ImportError or Xlib errors of many kinds
+        log.warning("input injection unavailable: %s", type(exc).__name__)
+    return None

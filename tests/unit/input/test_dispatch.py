@@ -1,0 +1,131 @@
+"""The input dispatcher over a recording backend: scaling, view-only, refusals, release."""
+
+from __future__ import annotations
+
+import logging
+
+from core.input.dispatch import InputDispatcher
+from core.input.keymap import ALT_L, CTRL_L, DELETE, ZENKAKU_HANKAKU
+from core.input.pointer import ScreenMap, WheelAccumulator
+from core.protocol.session import (
+    Button,
+    Feedback,
+    Key,
+    MouseButton,
+    Pointer,
+    SpecialKey,
+    SpecialKeys,
+    Wheel,
+)
+
+
+class Recorder:
+    can_inject_secure_attention = False
+
+    def __init__(self):
+        self.calls = []
+
+    def key(self, keysym, scancode, text, down):
+        self.calls.append(("key", keysym, down))
+
+    def move(self, x, y):
+        self.calls.append(("move", x, y))
+
+    def button(self, button, down):
+        self.calls.append(("button", button, down))
+
+    def scroll(self, dx, dy):
+        self.calls.append(("scroll", dx, dy))
+
+    def secure_attention(self):
+        self.calls.append(("sas",))
+
+    def close(self):
+        pass
+
+
+# Second monitor at x=1920, shown to the viewer downscaled to 1280x720.
+SCREEN = ScreenMap(1920, 0, 1920, 1080, 1280, 720)
+
+
+def test_pointer_is_scaled_from_picture_to_monitor_and_clamped():
+    assert SCREEN.to_desktop(0, 0) == (1920, 0)
+    assert SCREEN.to_desktop(640, 360) == (1920 + 960, 540)
+    assert SCREEN.to_desktop(5000, -3) == (1920 + 1918, 0)
+    assert SCREEN.to_picture(1920 + 960, 540) == (640, 360)
+
+
+def test_wheel_keeps_remainders_of_partial_notches():
+    wheel = WheelAccumulator()
+    assert wheel.add(0, 60) == (0, 0)
+    assert wheel.add(0, 60) == (0, 1)
+    assert wheel.add(0, -240) == (0, -2)
+    assert wheel.add(-130, 0) == (-1, 0)
+
+
+def test_input_is_injected_and_counted():
+    rec = Recorder()
+    d = InputDispatcher(rec, SCREEN, view_only=False)
+    assert d.handle(Key(True, ZENKAKU_HANKAKU, 0x29, 0))
+    assert d.handle(Key(False, ZENKAKU_HANKAKU, 0x29, 0))
+    assert d.handle(Pointer(640, 360))
+    assert d.handle(Button(MouseButton.LEFT, True, 0, 0))
+    assert d.handle(Button(MouseButton.LEFT, False, 0, 0))
+    assert d.handle(Wheel(0, 120))
+    assert not d.handle(Feedback(1, 2, 3, 4))
+    assert rec.calls == [
+        ("key", ZENKAKU_HANKAKU, True),
+        ("key", ZENKAKU_HANKAKU, False),
+        ("move", 2880, 540),
+        ("move", 1920, 0),
+        ("button", MouseButton.LEFT, True),
+        ("move", 1920, 0),
+        ("button", MouseButton.LEFT, False),
+        ("scroll", 0, 1),
+    ]
+
+
+def test_view_only_injects_nothing_but_still_counts_as_activity():
+    rec = Recorder()
+    d = InputDispatcher(rec, SCREEN, view_only=True)
+    assert d.handle(Key(True, 0x61, 0, 0))
+    assert d.handle(Pointer(1, 1))
+    assert rec.calls == []
+
+
+def test_ctrl_alt_del_is_refused_with_a_log_line(caplog):
+    rec = Recorder()
+    d = InputDispatcher(rec, SCREEN, view_only=False)
+    with caplog.at_level(logging.WARNING, "telework.host.input"):
+        d.handle(SpecialKeys(SpecialKey.CTRL_ALT_DEL))
+        d.handle(Key(True, CTRL_L, 0, 0))
+        d.handle(Key(True, ALT_L, 0, 0))
+        d.handle(Key(True, DELETE, 0, 0))
+        d.handle(Key(False, DELETE, 0, 0))
+    assert d.refused_secure_attention == 2
+    assert "Ctrl+Alt+Del refused" in caplog.text
+    assert ("key", DELETE, True) not in rec.calls and ("key", DELETE, False) not in rec.calls
+
+
+def test_everything_held_is_released_at_the_end():
+    rec = Recorder()
+    d = InputDispatcher(rec, SCREEN, view_only=False)
+    d.handle(Key(True, 0xFFE1, 0, 0))
+    d.handle(Key(True, 0x61, 0, 0))
+    d.handle(Button(MouseButton.RIGHT, True, 0, 0))
+    d.handle(Button(MouseButton.MIDDLE, False, 0, 0))  # never pressed: not injected
+    rec.calls.clear()
+    d.release_all()
+    assert rec.calls == [
+        ("key", 0x61, False),
+        ("key", 0xFFE1, False),
+        ("button", MouseButton.RIGHT, False),
+    ]
+    d.release_all()
+    assert len(rec.calls) == 3
+
+
+def test_no_backend_means_view_only():
+    d = InputDispatcher(None, SCREEN, view_only=False)
+    assert d.view_only and d.handle(Key(True, 0x61, 0, 0))
+    d.release_all()
