@@ -32,7 +32,7 @@ import time
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +48,11 @@ from core.auth.one_time_codes import (
     shape_of,
     verify_code,
 )
+from core.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from core.auth.totp import new_totp_secret, verify_totp
 from core.crypto.secret_box import SecretBox
 from core.errors import CryptoError
+from core.policy import MAX_MACS, Policy, PolicyError, normalise_mac
 from relay.store import migrate
 from relay.store.errors import AlreadyExists, EnrollmentRefused, InvalidInput, NotFound
 from relay.store.schema import (
@@ -62,13 +64,19 @@ from relay.store.schema import (
     MAX_HOST_ID_LEN,
     MAX_HOST_NAME_LEN,
     MAX_LOGIN_LEN,
+    MAX_MAC_LABEL_LEN,
+    MAX_POLICY_JSON_LEN,
     MAX_TENANT_NAME_LEN,
+    admins,
     audit,
     enrollment_tokens,
     grants,
+    home_macs,
+    host_policies,
     hosts,
     one_time_codes,
     resume_tickets,
+    tenant_settings,
     tenants,
     users,
 )
@@ -98,6 +106,14 @@ MAX_AUDIT_DETAIL_BYTES = 8 * 1024
 # Most audit records one list_audit call returns.
 MAX_AUDIT_LIMIT = 100_000
 DEFAULT_AUDIT_LIMIT = 1000
+# Random bytes of an admin's initial password: 120 bits, 20 URL-safe characters to type once.
+ADMIN_PASSWORD_BYTES = 15
+# Tenant bandwidth limits in bit/s. An alert below one session's share of 0.1 Mbit/s would fire
+# on any use; a cap below it would starve sessions (a cap lowers budgets, it never cuts); 10
+# Gbit/s is beyond any municipal network.
+MIN_TENANT_ALERT_BPS = 1_000
+MIN_TENANT_CAP_BPS = 10_000
+MAX_TENANT_BPS = 10_000_000_000
 
 _HOST_ID_PATTERN = re.compile(rf"[\x21-\x7e]{{1,{MAX_HOST_ID_LEN}}}")
 _EVENT_PATTERN = re.compile(rf"[a-z][a-z0-9_.-]{{0,{MAX_AUDIT_EVENT_LEN - 1}}}")
@@ -142,6 +158,26 @@ class Host:
     created_at: float
     last_seen_at: float | None
     retired: bool
+
+
+@dataclass(frozen=True)
+class Admin:
+    login: str
+    tenant: str | None  # None: an operator, who administers every tenant
+    disabled: bool
+    created_at: float
+    last_login_at: float | None
+
+
+@dataclass(frozen=True)
+class MacRegistration:
+    id: int
+    tenant: str
+    mac: str
+    login: str | None  # owner: a staff user ...
+    host_id: str | None  # ... or an office PC
+    label: str
+    created_at: float
 
 
 @dataclass(frozen=True)
@@ -219,6 +255,29 @@ def _token_digest(token: object) -> str | None:
 def _totp_context(tenant: str, login: str) -> bytes:
     """Associated data binding a sealed TOTP seed to its user: a moved ciphertext won't open."""
     return b"\0".join((b"telework/users.totp_secret/v1", tenant.encode(), login.encode()))
+
+
+def _admin_totp_context(login: str) -> bytes:
+    return b"\0".join((b"telework/admins.totp_secret/v1", login.encode()))
+
+
+def _dump_policy(policy: dict[str, Any]) -> str:
+    """A policy validated by core.policy and in its normal form, as JSON text for the store."""
+    try:
+        parsed = Policy.from_dict(policy)
+    except PolicyError as exc:
+        raise InvalidInput(str(exc)) from None
+    if parsed.allowed_macs is not None:
+        raise InvalidInput("register home PCs instead of setting allowed_macs in a policy")
+    text = json.dumps(parsed.to_dict(), sort_keys=True)
+    if len(text) > MAX_POLICY_JSON_LEN:
+        raise InvalidInput(f"policy is longer than {MAX_POLICY_JSON_LEN} characters")
+    return text
+
+
+def _load_policy(text: str) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(text)
+    return value
 
 
 def _clip(value: str | None, max_len: int) -> str | None:
@@ -843,6 +902,378 @@ class Directory:
             for row in reversed(rows)
         ]
 
+    # --- administrators (admin API and console) -----------------------------------------------
+
+    def add_admin(
+        self, login: str, tenant: str | None, *, now: float | None = None
+    ) -> tuple[Admin, str, str]:
+        """Create an operator (``tenant`` None) or a tenant admin.
+
+        Returns the admin, their initial password and their TOTP secret, each shown once.
+        """
+        login = _login(login)
+        tenant = None if tenant is None else _tenant_name(tenant)
+        created = time.time() if now is None else now
+        password = secrets.token_urlsafe(ADMIN_PASSWORD_BYTES)
+        password_hash = hash_password(password)  # slow: outside any write transaction
+        secret = new_totp_secret()
+        sealed = self._box.seal(secret.encode(), _admin_totp_context(login))
+        try:
+            with self._write() as conn:
+                tenant_id = None if tenant is None else _require_tenant(conn, tenant)
+                if _admin_row(conn, login) is not None:
+                    raise AlreadyExists(f"admin {login!r} already exists")
+                conn.execute(
+                    sa.insert(admins).values(
+                        login=login,
+                        tenant_id=tenant_id,
+                        password_hash=password_hash,
+                        totp_secret_sealed=sealed,
+                        totp_last_step=None,
+                        disabled=False,
+                        created_at=created,
+                        last_login_at=None,
+                    )
+                )
+        except sa.exc.IntegrityError:
+            raise AlreadyExists(f"admin {login!r} already exists") from None
+        return Admin(login, tenant, False, created, None), password, secret
+
+    def get_admin(self, login: str) -> Admin | None:
+        try:
+            login = _login(login)
+        except InvalidInput:
+            return None
+        with self._read() as conn:
+            row = _admin_row(conn, login)
+        return None if row is None else _admin(row)
+
+    def authenticate_admin(self, login: str, password: str, otp: str, now: float) -> Admin | None:
+        """The admin if password and TOTP are right (the TOTP step is consumed); else None.
+
+        Spends the same work on an unknown login (a dummy hash and seed), so the answer time
+        does not tell which logins exist. A disabled admin never authenticates.
+        """
+        try:
+            login = _login(login)
+        except InvalidInput:
+            login = ""
+        row = None
+        if login:
+            with self._read() as conn:
+                row = _admin_row(conn, login)
+        password_ok = verify_password(
+            password if isinstance(password, str) else "",
+            DUMMY_HASH if row is None else row.password_hash,
+        )
+        if row is None:
+            dummy = self._box.open(self._dummy_sealed, b"telework/dummy").decode()
+            verify_totp(dummy, otp if isinstance(otp, str) else "", now, None)
+            return None
+        try:
+            secret = self._box.open(row.totp_secret_sealed, _admin_totp_context(row.login))
+        except CryptoError:
+            return None
+        step = verify_totp(secret.decode(), otp if isinstance(otp, str) else "", now, None)
+        if not password_ok or step is None or row.disabled:
+            return None
+        with self._write() as conn:
+            consumed = conn.execute(
+                sa.update(admins)
+                .where(
+                    admins.c.id == row.id,
+                    sa.or_(admins.c.totp_last_step.is_(None), admins.c.totp_last_step < step),
+                )
+                .values(totp_last_step=step, last_login_at=now)
+            ).rowcount
+        return _admin(row, last_login_at=now) if consumed == 1 else None
+
+    def revoke_staff_credentials(self, tenant: str, login: str) -> None:
+        """Reset a staff user: a new undisclosed TOTP seed, no unused codes, no resume tickets.
+
+        The user cannot log in until an admin issues a new TOTP or codes.
+        """
+        tenant, login = _tenant_name(tenant), _login(login)
+        sealed = self._box.seal(new_totp_secret().encode(), _totp_context(tenant, login))
+        with self._write() as conn:
+            user_id = _require_user(conn, tenant, login)
+            conn.execute(
+                sa.update(users)
+                .where(users.c.id == user_id)
+                .values(totp_secret_sealed=sealed, totp_last_step=None)
+            )
+            conn.execute(
+                sa.delete(one_time_codes).where(
+                    one_time_codes.c.user_id == user_id, one_time_codes.c.used_at.is_(None)
+                )
+            )
+            conn.execute(sa.delete(resume_tickets).where(resume_tickets.c.user_id == user_id))
+
+    def unused_code_count(self, tenant: str, login: str) -> int:
+        tenant, login = _tenant_name(tenant), _login(login)
+        with self._read() as conn:
+            user_id = _require_user(conn, tenant, login)
+            count = conn.execute(
+                sa.select(sa.func.count()).where(
+                    one_time_codes.c.user_id == user_id, one_time_codes.c.used_at.is_(None)
+                )
+            ).scalar()
+        return int(count or 0)
+
+    # --- policies -------------------------------------------------------------------------------
+
+    def get_tenant_policy(self, tenant: str) -> dict[str, Any] | None:
+        tenant = _tenant_name(tenant)
+        with self._read() as conn:
+            tenant_id = _require_tenant(conn, tenant)
+            text = conn.execute(
+                sa.select(tenant_settings.c.policy).where(tenant_settings.c.tenant_id == tenant_id)
+            ).scalar()
+        return None if text is None else _load_policy(text)
+
+    def set_tenant_policy(
+        self, tenant: str, policy: dict[str, Any] | None, *, now: float | None = None
+    ) -> dict[str, Any] | None:
+        """Store (or with None, remove) the tenant's policy; returns it in its normal form."""
+        tenant = _tenant_name(tenant)
+        text = None if policy is None else _dump_policy(policy)
+        with self._write() as conn:
+            tenant_id = _require_tenant(conn, tenant)
+            _upsert_tenant_settings(
+                conn, tenant_id, time.time() if now is None else now, policy=text
+            )
+        return None if text is None else _load_policy(text)
+
+    def get_host_policy(self, tenant: str, host_id: str) -> dict[str, Any] | None:
+        tenant, host_id = _tenant_name(tenant), _host_id(host_id)
+        with self._read() as conn:
+            _require_host(conn, tenant, host_id)
+            text = conn.execute(
+                sa.select(host_policies.c.policy).where(host_policies.c.host_id == host_id)
+            ).scalar()
+        return None if text is None else _load_policy(text)
+
+    def set_host_policy(
+        self,
+        tenant: str,
+        host_id: str,
+        policy: dict[str, Any] | None,
+        *,
+        now: float | None = None,
+    ) -> dict[str, Any] | None:
+        """Store (or with None, remove) an office PC's own policy; returns its normal form."""
+        tenant, host_id = _tenant_name(tenant), _host_id(host_id)
+        text = None if policy is None else _dump_policy(policy)
+        stamp = time.time() if now is None else now
+        with self._write() as conn:
+            _require_host(conn, tenant, host_id)
+            conn.execute(sa.delete(host_policies).where(host_policies.c.host_id == host_id))
+            if text is not None:
+                conn.execute(
+                    sa.insert(host_policies).values(host_id=host_id, policy=text, updated_at=stamp)
+                )
+        return None if text is None else _load_policy(text)
+
+    def effective_policy(self, host_id: str) -> dict[str, Any]:
+        """What the office PC must obey: tenant policy, stricter with its own, plus the central
+        list of home-PC MACs (none registered: no central list). {} for an unknown host."""
+        if not isinstance(host_id, str) or not _HOST_ID_PATTERN.fullmatch(host_id):
+            return {}
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(hosts.c.tenant_id, tenant_settings.c.policy, host_policies.c.policy)
+                .select_from(hosts)
+                .outerjoin(tenant_settings, tenant_settings.c.tenant_id == hosts.c.tenant_id)
+                .outerjoin(host_policies, host_policies.c.host_id == hosts.c.host_id)
+                .where(hosts.c.host_id == host_id, sa.not_(hosts.c.retired))
+            ).first()
+            if row is None:
+                return {}
+            macs = _macs_for_host(conn, host_id)
+        combined = Policy()
+        for text in (row[1], row[2]):
+            if text is not None:
+                combined = combined.stricter(Policy.from_dict(json.loads(text)))
+        combined = replace(combined, allowed_macs=frozenset(macs) if macs else None)
+        return combined.to_dict()
+
+    def central_mac_count(self, host_id: str) -> int:
+        with self._read() as conn:
+            return len(_macs_for_host(conn, host_id))
+
+    # --- home-PC MAC registrations --------------------------------------------------------------
+
+    def add_mac(
+        self,
+        tenant: str,
+        mac: str,
+        *,
+        login: str | None = None,
+        host_id: str | None = None,
+        label: str = "",
+        now: float | None = None,
+    ) -> MacRegistration:
+        """Register a home PC's MAC for one staff user or one office PC of ``tenant``.
+
+        Refused if an office PC's central list would grow past the policy's MAX_MACS.
+        """
+        tenant = _tenant_name(tenant)
+        if (login is None) == (host_id is None):
+            raise InvalidInput("a MAC is registered for either a staff login or an office PC")
+        try:
+            mac = normalise_mac(mac)
+        except PolicyError as exc:
+            raise InvalidInput(str(exc)) from None
+        if not isinstance(label, str) or len(label) > MAX_MAC_LABEL_LEN:
+            raise InvalidInput(f"label must be text of at most {MAX_MAC_LABEL_LEN} characters")
+        if label and any(unicodedata.category(ch).startswith("C") for ch in label):
+            raise InvalidInput("label must not contain control or invisible characters")
+        login = None if login is None else _login(login)
+        host_id = None if host_id is None else _host_id(host_id)
+        created = time.time() if now is None else now
+        with self._write() as conn:
+            tenant_id = _require_tenant(conn, tenant)
+            user_id = None if login is None else _require_user(conn, tenant, login)
+            if host_id is not None:
+                _require_host(conn, tenant, host_id)
+            owner = (
+                home_macs.c.user_id == user_id
+                if user_id is not None
+                else home_macs.c.host_id == host_id
+            )
+            if conn.execute(sa.select(home_macs.c.id).where(owner, home_macs.c.mac == mac)).first():
+                raise AlreadyExists(f"{mac} is already registered for {login or host_id}")
+            affected = (
+                [host_id]
+                if host_id is not None
+                else [
+                    row.host_id
+                    for row in conn.execute(
+                        sa.select(grants.c.host_id).where(grants.c.user_id == user_id)
+                    )
+                ]
+            )
+            for affected_host in affected:
+                if len(_macs_for_host(conn, affected_host) | {mac}) > MAX_MACS:
+                    raise InvalidInput(
+                        f"office PC {affected_host} would have more than {MAX_MACS} home PCs"
+                    )
+            new_id = conn.execute(
+                sa.insert(home_macs).values(
+                    tenant_id=tenant_id,
+                    user_id=user_id,
+                    host_id=host_id,
+                    mac=mac,
+                    label=label,
+                    created_at=created,
+                )
+            ).inserted_primary_key
+        assert new_id is not None
+        return MacRegistration(int(new_id[0]), tenant, mac, login, host_id, label, created)
+
+    def list_macs(self, tenant: str) -> list[MacRegistration]:
+        tenant = _tenant_name(tenant)
+        with self._read() as conn:
+            tenant_id = _require_tenant(conn, tenant)
+            rows = conn.execute(
+                sa.select(home_macs, users.c.login)
+                .outerjoin(users, users.c.id == home_macs.c.user_id)
+                .where(home_macs.c.tenant_id == tenant_id)
+                .order_by(home_macs.c.id)
+            ).all()
+        return [
+            MacRegistration(
+                row.id, tenant, row.mac, row.login, row.host_id, row.label, row.created_at
+            )
+            for row in rows
+        ]
+
+    def delete_mac(self, tenant: str, registration_id: int) -> MacRegistration:
+        """Remove a registration of ``tenant``; NotFound for any other tenant's."""
+        tenant = _tenant_name(tenant)
+        if not isinstance(registration_id, int) or isinstance(registration_id, bool):
+            raise InvalidInput("registration ID must be a whole number")
+        found = [m for m in self.list_macs(tenant) if m.id == registration_id]
+        if not found:
+            raise NotFound(f"no home-PC registration {registration_id} in tenant {tenant!r}")
+        with self._write() as conn:
+            conn.execute(sa.delete(home_macs).where(home_macs.c.id == registration_id))
+        return found[0]
+
+    def hosts_affected_by_user(self, tenant: str, login: str) -> list[str]:
+        """The office PCs a user is granted (their MACs are part of those PCs' lists)."""
+        return [host for user, host in self.list_grants(tenant) if user == login]
+
+    # --- bandwidth limits -----------------------------------------------------------------------
+
+    def get_bandwidth_limits(self, tenant: str) -> tuple[int | None, int | None]:
+        """(alert threshold, hard cap) of the tenant in bit/s; None where not set."""
+        tenant = _tenant_name(tenant)
+        with self._read() as conn:
+            tenant_id = _require_tenant(conn, tenant)
+            row = conn.execute(
+                sa.select(tenant_settings.c.alert_bps, tenant_settings.c.cap_bps).where(
+                    tenant_settings.c.tenant_id == tenant_id
+                )
+            ).first()
+        return (None, None) if row is None else (row.alert_bps, row.cap_bps)
+
+    def all_bandwidth_limits(self) -> dict[str, tuple[int | None, int | None]]:
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(tenants.c.name, tenant_settings.c.alert_bps, tenant_settings.c.cap_bps)
+                .join(tenants, tenants.c.id == tenant_settings.c.tenant_id)
+                .where(
+                    sa.or_(
+                        tenant_settings.c.alert_bps.is_not(None),
+                        tenant_settings.c.cap_bps.is_not(None),
+                    )
+                )
+            ).all()
+        return {row.name: (row.alert_bps, row.cap_bps) for row in rows}
+
+    def set_bandwidth_limits(
+        self,
+        tenant: str,
+        alert_bps: int | None,
+        cap_bps: int | None,
+        *,
+        now: float | None = None,
+    ) -> None:
+        tenant = _tenant_name(tenant)
+        for value, what, low in (
+            (alert_bps, "alert threshold", MIN_TENANT_ALERT_BPS),
+            (cap_bps, "hard cap", MIN_TENANT_CAP_BPS),
+        ):
+            if value is None:
+                continue
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise InvalidInput(f"{what} must be a whole number of bit/s")
+            if not low <= value <= MAX_TENANT_BPS:
+                raise InvalidInput(f"{what} must be from {low} to {MAX_TENANT_BPS} bit/s")
+        with self._write() as conn:
+            tenant_id = _require_tenant(conn, tenant)
+            _upsert_tenant_settings(
+                conn,
+                tenant_id,
+                time.time() if now is None else now,
+                alert_bps=alert_bps,
+                cap_bps=cap_bps,
+            )
+
+    # --- statistics -----------------------------------------------------------------------------
+
+    def last_session_by_host(self, tenant: str) -> dict[str, float]:
+        """When each office PC of ``tenant`` last started a session (from the audit log)."""
+        tenant = _tenant_name(tenant)
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(audit.c.host_id, sa.func.max(audit.c.ts).label("ts"))
+                .where(audit.c.tenant == tenant, audit.c.event == "session_start")
+                .group_by(audit.c.host_id)
+            ).all()
+        return {row.host_id: row.ts for row in rows if row.host_id is not None}
+
 
 # --- queries shared by the methods --------------------------------------------------------------
 
@@ -892,6 +1323,51 @@ def _require_user(conn: sa.Connection, tenant: str, login: str) -> int:
         raise NotFound(f"no user {login!r} in tenant {tenant!r}")
     user_id: int = row.id
     return user_id
+
+
+def _admin_row(conn: sa.Connection, login: str) -> sa.Row[Any] | None:
+    return conn.execute(
+        sa.select(admins, tenants.c.name.label("tenant"))
+        .outerjoin(tenants, tenants.c.id == admins.c.tenant_id)
+        .where(admins.c.login == login)
+    ).first()
+
+
+def _admin(row: sa.Row[Any], last_login_at: float | None = None) -> Admin:
+    return Admin(
+        row.login,
+        row.tenant,
+        bool(row.disabled),
+        row.created_at,
+        row.last_login_at if last_login_at is None else last_login_at,
+    )
+
+
+def _upsert_tenant_settings(conn: sa.Connection, tenant_id: int, now: float, **values: Any) -> None:
+    exists = conn.execute(
+        sa.select(tenant_settings.c.tenant_id).where(tenant_settings.c.tenant_id == tenant_id)
+    ).first()
+    if exists is None:
+        conn.execute(
+            sa.insert(tenant_settings).values(tenant_id=tenant_id, updated_at=now, **values)
+        )
+    else:
+        conn.execute(
+            sa.update(tenant_settings)
+            .where(tenant_settings.c.tenant_id == tenant_id)
+            .values(updated_at=now, **values)
+        )
+
+
+def _macs_for_host(conn: sa.Connection, host_id: str) -> set[str]:
+    """The office PC's central list: its own registrations and those of users granted it."""
+    own = sa.select(home_macs.c.mac).where(home_macs.c.host_id == host_id)
+    granted = (
+        sa.select(home_macs.c.mac)
+        .join(grants, grants.c.user_id == home_macs.c.user_id)
+        .where(grants.c.host_id == host_id)
+    )
+    return {row.mac for row in conn.execute(sa.union(own, granted))}
 
 
 def _user(row: sa.Row[Any]) -> User:

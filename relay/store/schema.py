@@ -152,3 +152,82 @@ audit = sa.Table(
     sa.Index(None, "ts"),
     sa.Index(None, "tenant", "ts"),
 )
+
+# --- admin layer (migration 0002) ---------------------------------------------------------------
+
+# A registered home-PC MAC in its normal form AA:BB:CC:DD:EE:FF.
+MAC_LEN = 17
+# Free-text label an admin gives a registration ("Tanaka's laptop").
+MAX_MAC_LABEL_LEN = 128
+# A stored policy as JSON (Policy.to_dict): a few hundred bytes; 8 KiB leaves room to grow.
+MAX_POLICY_JSON_LEN = 8 * 1024
+
+# Console and API administrators. ``tenant_id`` NULL means an operator (every tenant); otherwise
+# a tenant admin who may only ever see that tenant. Logins are unique across the relay so a login
+# form needs no tenant field. Passwords are scrypt hashes, TOTP seeds sealed as for staff.
+admins = sa.Table(
+    "admins",
+    metadata,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("login", sa.String(MAX_LOGIN_LEN), nullable=False, unique=True),
+    sa.Column("tenant_id", _Id, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("password_hash", sa.String(MAX_HASH_LEN), nullable=False),
+    sa.Column("totp_secret_sealed", sa.LargeBinary(MAX_SEALED_LEN), nullable=False),
+    sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
+    sa.Column("disabled", sa.Boolean(), nullable=False),
+    sa.Column("created_at", sa.Double(), nullable=False),
+    sa.Column("last_login_at", sa.Double(), nullable=True),
+)
+
+# Per-tenant settings: the tenant's policy (Policy.to_dict JSON, NULL = none) and its bandwidth
+# alert threshold and optional hard cap, in bit/s (NULL = not set).
+tenant_settings = sa.Table(
+    "tenant_settings",
+    metadata,
+    sa.Column(
+        "tenant_id",
+        _Id,
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("policy", sa.Text(), nullable=True),
+    sa.Column("alert_bps", sa.BigInteger(), nullable=True),
+    sa.Column("cap_bps", sa.BigInteger(), nullable=True),
+    sa.Column("updated_at", sa.Double(), nullable=False),
+)
+
+# Per-office-PC policy (Policy.to_dict JSON), combined with the tenant's by Policy.stricter.
+host_policies = sa.Table(
+    "host_policies",
+    metadata,
+    sa.Column(
+        "host_id",
+        sa.String(MAX_HOST_ID_LEN),
+        sa.ForeignKey("hosts.host_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("policy", sa.Text(), nullable=False),
+    sa.Column("updated_at", sa.Double(), nullable=False),
+)
+
+# Home-PC MAC registrations, each owned by exactly one staff user or one office PC. An office
+# PC's central list (the pushed policy's allowed_macs) is its own registrations plus those of
+# every user granted it.
+home_macs = sa.Table(
+    "home_macs",
+    metadata,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", _Id, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("user_id", _Id, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    sa.Column(
+        "host_id",
+        sa.String(MAX_HOST_ID_LEN),
+        sa.ForeignKey("hosts.host_id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    sa.Column("mac", sa.String(MAC_LEN), nullable=False),
+    sa.Column("label", sa.String(MAX_MAC_LABEL_LEN), nullable=False),
+    sa.Column("created_at", sa.Double(), nullable=False),
+    sa.Index(None, "tenant_id"),
+)

@@ -16,13 +16,17 @@ from relay.store.directory import Directory
 from relay.store.schema import metadata
 
 TABLES = {
+    "admins",
     "alembic_version",
     "audit",
     "enrollment_tokens",
     "grants",
+    "home_macs",
+    "host_policies",
     "hosts",
     "one_time_codes",
     "resume_tickets",
+    "tenant_settings",
     "tenants",
     "users",
 }
@@ -40,7 +44,7 @@ def test_upgrade_from_empty_creates_every_table(tmp_path: Path) -> None:
             migrate.upgrade(conn)
         with engine.connect() as conn:
             assert set(sa.inspect(conn).get_table_names()) == TABLES
-            assert migrate.current_revision(conn) == "0001"
+            assert migrate.current_revision(conn) == "0002"
     finally:
         engine.dispose()
 
