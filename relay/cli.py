@@ -12,6 +12,7 @@ from pathlib import Path
 
 from core.crypto.certs import load_or_create_identity
 from core.errors import Error
+from relay.admin.server import DEFAULT_ADMIN_LISTEN, start_admin_api
 from relay.manage import add_manage_parser, run_manage
 from relay.metrics import start_metrics_server
 from relay.server import RelayServer
@@ -55,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_METRICS_LISTEN,
         help=f"HOST:PORT for Prometheus metrics (default {DEFAULT_METRICS_LISTEN})",
     )
+    serve.add_argument(
+        "--admin-listen",
+        type=_address,
+        default=None,
+        help=f"HOST:PORT for the admin API (HTTPS, TLS 1.3); off unless given "
+        f"(e.g. {DEFAULT_ADMIN_LISTEN})",
+    )
     serve.add_argument("--log-level", default="INFO")
 
     add_manage_parser(commands)
@@ -84,6 +92,11 @@ async def _serve(args: argparse.Namespace) -> int:
     print(f"relay listening on {host}:{port} (TLS 1.3)", flush=True)
     print(f"certificate fingerprint (SHA-256): {server.fingerprint}", flush=True)
     print(f"metrics on http://{args.metrics_listen[0]}:{metrics_port}/metrics", flush=True)
+    # --- admin API (relay/admin) ---
+    admin_api = None
+    if args.admin_listen is not None:
+        admin_api = await start_admin_api(server, identity, *args.admin_listen)
+        print(f"admin API on {admin_api.url} (TLS 1.3, same certificate)", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -91,6 +104,8 @@ async def _serve(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     print("relay stopping", flush=True)
+    if admin_api is not None:
+        await admin_api.close()
     await server.close()
     await metrics_runner.cleanup()
     directory.close()

@@ -131,6 +131,32 @@ def _grant(directory: Directory, args: argparse.Namespace, now: float) -> Outcom
     )
 
 
+def _admin_add(directory: Directory, args: argparse.Namespace, now: float) -> Outcome:
+    admin, password, secret = directory.add_admin(args.login, args.tenant, now=now)
+    account = admin.login if admin.tenant is None else f"{admin.login}@{admin.tenant}"
+    uri = provisioning_uri(secret, account, f"{TOTP_ISSUER} admin")
+    role = "operator" if admin.tenant is None else "tenant_admin"
+    _audit(directory, "manage.admin_add", now, tenant=admin.tenant, detail={"admin": admin.login})
+    return Outcome(
+        {
+            "login": admin.login,
+            "role": role,
+            "tenant": admin.tenant,
+            "password": password,
+            "totp_secret": secret,
+            "otpauth_uri": uri,
+        },
+        [
+            f"{role.replace('_', ' ')} {admin.login} added"
+            + ("" if admin.tenant is None else f" for tenant {admin.tenant}"),
+            f"initial password: {password}",
+            f"TOTP secret: {secret}",
+            f"otpauth URI: {uri}",
+            "(shown once: hand them over in person)",
+        ],
+    )
+
+
 def _fingerprint(directory: Directory, args: argparse.Namespace, now: float) -> Outcome:
     identity = load_or_create_identity(args.data_dir, RELAY_IDENTITY_STEM, RELAY_COMMON_NAME)
     value = fingerprint(identity.cert_der)
@@ -237,6 +263,23 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     grant.add_argument("login")
     grant.add_argument("host_id")
     grant.set_defaults(manage_handler=_grant)
+
+    admin = actions.add_parser("admin", help="manage console administrators")
+    admin_actions = admin.add_subparsers(dest="manage_admin_action", required=True)
+    admin_add = admin_actions.add_parser(
+        "add", help="add an operator or a tenant admin; prints the initial password and TOTP"
+    )
+    admin_role = admin_add.add_mutually_exclusive_group(required=True)
+    admin_role.add_argument(
+        "--operator",
+        action="store_const",
+        dest="tenant",
+        const=None,
+        help="a relay operator (every tenant)",
+    )
+    admin_role.add_argument("--tenant", help="a tenant admin of this tenant only")
+    admin_add.add_argument("login")
+    admin_add.set_defaults(manage_handler=_admin_add)
 
     fp = actions.add_parser(
         "fingerprint",

@@ -1,0 +1,178 @@
+"""The admin API's aiohttp application and its TLS 1.3 listener.
+
+The middleware turns every refusal into ``{"error": "..."}`` with a 4xx status (the store's
+and policy model's errors included), and anything unexpected into a bare 500 whose details go
+only to the relay's log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from core.crypto.certs import Identity
+from core.crypto.tls import server_context
+from core.errors import CryptoError
+from core.policy import PolicyError
+from relay.admin import schema
+from relay.admin.errors import ApiError, Forbidden, LockedOut
+from relay.admin.monitor import MONITOR_INTERVAL_S
+from relay.admin.openapi import openapi
+from relay.admin.routes import ROUTES, Call, Csv, Route, bearer_token, parse_query
+from relay.admin.service import AdminService
+from relay.server import RelayServer
+from relay.store.errors import AlreadyExists, InvalidInput, NotFound
+
+log = logging.getLogger("telework.admin")
+
+# Largest request body: policies and names are small; this stops memory abuse early.
+MAX_REQUEST_BYTES = 64 * 1024
+# The default admin listen address: loopback only, as the console normally runs on the relay
+# host or through an SSH tunnel; open it wider on purpose with --admin-listen.
+DEFAULT_ADMIN_LISTEN = "127.0.0.1:8444"
+
+_STORE_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (InvalidInput, 400),
+    (PolicyError, 400),
+    (CryptoError, 400),
+    (NotFound, 404),
+    (AlreadyExists, 409),
+)
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers)
+
+
+@web.middleware
+async def _errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except LockedOut as exc:
+        return _error(exc.status, exc.message, {"Retry-After": str(exc.retry_after_s)})
+    except ApiError as exc:
+        return _error(exc.status, exc.message)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _error(exc.status, exc.reason, dict(exc.headers) if exc.status == 405 else None)
+    except tuple(e for e, _ in _STORE_STATUS) as exc:
+        status = next(code for kind, code in _STORE_STATUS if isinstance(exc, kind))
+        return _error(status, str(exc)[:500])
+    except Exception:
+        log.exception("admin API error on %s %s", request.method, request.path)
+        return _error(500, "internal error")
+
+
+async def _read_body(request: web.Request, route: Route) -> Any:
+    if route.body is None:
+        return None
+    raw = await request.read()
+    if not raw:
+        if route.body.get("required"):
+            raise ApiError("a JSON body is required")
+        body: Any = {}
+    else:
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError("the body is not valid JSON") from None
+    schema.check(body, route.body)
+    return body
+
+
+def _handler(
+    route: Route, service: AdminService
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        token, who = "", None
+        if route.auth:
+            token = bearer_token(request)
+            who = service.sessions.check(token)
+            if route.operator_only:
+                service.require_operator(who)
+        tenant = ""
+        if "tenant" in request.match_info:
+            assert who is not None
+            tenant = await service.tenant(who, request.match_info["tenant"])
+        query = parse_query(route, request.query)
+        body = await _read_body(request, route)
+        call = Call(request, service, who, token, tenant, body, query)
+        result = await route.handler(call)
+        if isinstance(result, Csv):
+            return web.Response(
+                text=result.text,
+                content_type="text/csv",
+                charset="utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{result.filename}"'},
+            )
+        if route.ok == 204:
+            return web.Response(status=204)
+        return web.json_response(result, status=route.ok)
+
+    handle.__name__ = route.handler.__name__
+    return handle
+
+
+def build_app(service: AdminService) -> web.Application:
+    app = web.Application(middlewares=[_errors], client_max_size=MAX_REQUEST_BYTES)
+    description = openapi()
+
+    async def spec(_request: web.Request) -> web.Response:
+        return web.json_response(description)
+
+    app.router.add_get("/openapi.json", spec)
+    for route in ROUTES:
+        app.router.add_route(route.method, route.path, _handler(route, service))
+    return app
+
+
+@dataclass
+class AdminApi:
+    """A running admin API: its service and where it listens."""
+
+    service: AdminService
+    runner: web.AppRunner
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host}:{self.port}"
+
+    async def close(self) -> None:
+        await self.runner.cleanup()
+        await self.service.close()
+
+
+async def start_admin_api(
+    server: RelayServer,
+    identity: Identity,
+    host: str,
+    port: int,
+    *,
+    clock: Callable[[], float] = time.time,
+    monitor_interval_s: float = MONITOR_INTERVAL_S,
+    token_ttl_s: float | None = None,
+) -> AdminApi:
+    """Start the admin API for ``server`` on ``host:port`` (0: any free port), TLS 1.3 with the
+    relay's own certificate, and take over the relay's policy and rate hooks."""
+    service = AdminService(server, clock, monitor_interval_s, token_ttl_s)
+    await service.start()
+    runner = web.AppRunner(build_app(service), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, ssl_context=server_context(identity))
+    await site.start()
+    bound = runner.addresses[0]
+    return AdminApi(service, runner, str(bound[0]), int(bound[1]))
+
+
+__all__ = ["DEFAULT_ADMIN_LISTEN", "AdminApi", "Forbidden", "build_app", "start_admin_api"]

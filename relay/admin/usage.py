@@ -1,0 +1,127 @@
+"""Daily usage from the audit log's ``session_start`` / ``session_end`` records, and CSV output.
+
+Per day (in the relay's local time): office PCs used ("terminals"), staff who worked, sessions
+started, the peak number of sessions running at once, and the hours spent in sessions. A
+session that spans midnight counts towards both days for the part it spent in each; one still
+running counts up to ``now``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from relay.store.directory import AuditRecord
+
+# Longest span one usage query may cover; a year of days is plenty for a chart or a report.
+MAX_USAGE_DAYS = 366
+# How far before the range a session may have started and still count (the longest a policy
+# lets a session run, plus margin).
+SESSION_LOOKBACK_S = 2 * 24 * 3600.0
+# Characters that make spreadsheet programs treat a cell as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class DayUsage:
+    day: str  # ISO date
+    office_pcs: int
+    staff: int
+    sessions: int
+    peak_concurrent: int
+    hours: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "day": self.day,
+            "office_pcs": self.office_pcs,
+            "staff": self.staff,
+            "sessions": self.sessions,
+            "peak_concurrent": self.peak_concurrent,
+            "hours": self.hours,
+        }
+
+
+@dataclass(frozen=True)
+class _Interval:
+    start: float
+    end: float
+    user: str | None
+    host_id: str | None
+
+
+def _intervals(records: Iterable[AuditRecord], now: float) -> list[_Interval]:
+    starts: dict[str, AuditRecord] = {}
+    ends: dict[str, float] = {}
+    for record in records:
+        session = record.detail.get("session")
+        if not isinstance(session, str):
+            continue
+        if record.event == "session_start":
+            starts[session] = record
+        elif record.event == "session_end":
+            ends[session] = record.ts
+    return [
+        _Interval(r.ts, max(r.ts, ends.get(sid, now)), r.user, r.host_id)
+        for sid, r in starts.items()
+    ]
+
+
+def _midnight(day: dt.date) -> float:
+    return dt.datetime.combine(day, dt.time()).astimezone().timestamp()
+
+
+def daily_usage(
+    records: Iterable[AuditRecord], first: dt.date, last: dt.date, now: float
+) -> list[DayUsage]:
+    """Usage for each day from ``first`` to ``last`` inclusive."""
+    intervals = _intervals(records, now)
+    days = []
+    day = first
+    while day <= last:
+        lo, hi = _midnight(day), _midnight(day + dt.timedelta(days=1))
+        inside = [i for i in intervals if i.start < hi and (i.end > lo or i.start >= lo)]
+        started = [i for i in intervals if lo <= i.start < hi]
+        days.append(
+            DayUsage(
+                day=day.isoformat(),
+                office_pcs=len({i.host_id for i in inside}),
+                staff=len({i.user for i in inside}),
+                sessions=len(started),
+                peak_concurrent=_peak(inside, lo, hi),
+                hours=round(sum(min(i.end, hi) - max(i.start, lo) for i in inside) / 3600, 3),
+            )
+        )
+        day += dt.timedelta(days=1)
+    return days
+
+
+def _peak(intervals: Sequence[_Interval], lo: float, hi: float) -> int:
+    # Ends sort before starts at the same instant: back-to-back sessions are not concurrent.
+    edges = sorted(
+        [(max(i.start, lo), 1) for i in intervals] + [(min(i.end, hi), -1) for i in intervals]
+    )
+    peak = running = 0
+    for _, step in edges:
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV text; cells that a spreadsheet would run as a formula are quoted with a leading '."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    return out.getvalue()
