@@ -1,0 +1,213 @@
+"""Wires the client's signals to the widgets and runs the flow: login, session, reconnect, end.
+
+``state`` is a small JSON-able summary of where the viewer is; with ``--report-state`` every
+change is printed to stdout as one JSON line (no OTP, no ticket, no pixels), which is how
+scripts and end-to-end tests follow the viewer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from apps.viewer.client import Credentials, ViewerClient
+from apps.viewer.session_core import Picture
+from apps.viewer.settings import SETTINGS_FILE, Settings, save_settings
+from apps.viewer.texts import Texts
+from apps.viewer.watermark import session_hash
+from apps.viewer.widgets import LoginDialog, SessionWindow
+from core.crypto.certs import Identity, parse_host_id
+from core.protocol.control import LoginOk
+from core.protocol.notices import CloseReason, HostScreens
+from transport.connect import RelayEndpoint
+
+
+class ViewerApp(QObject):
+    finished = Signal()
+
+    def __init__(
+        self,
+        texts: Texts,
+        settings: Settings,
+        config_dir: Path,
+        device: Identity,
+        macs: list[str],
+        report: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.texts = texts
+        self.settings = settings
+        self.config_dir = config_dir
+        self.device = device
+        self.macs = macs
+        self.report = report or (lambda state: None)
+        self.state: dict[str, Any] = {}
+        self.client: ViewerClient | None = None
+        self.dialog = LoginDialog(texts, settings)
+        self.dialog.submitted.connect(self._submitted)
+        self.dialog.cancelled.connect(self.quit)
+        self.window = SessionWindow(texts)
+        self.window.disconnectRequested.connect(self.quit)
+        self._task: asyncio.Task[None] | None = None
+        self._quitting = False
+        self._quit_task: asyncio.Future[None] | None = None
+        self._first_picture = True
+
+    def start(self) -> None:
+        self._set_state("login")
+        self.dialog.show()
+        self.dialog.raise_()
+        self.dialog.activateWindow()
+
+    def submit_otp(self, otp: str) -> None:
+        """Fill in the OTP and connect, as if typed (``--otp-stdin``)."""
+        self.dialog.otp.setText(otp)
+        self.dialog.submit()
+
+    def _set_state(self, state: str, **details: Any) -> None:
+        self.state = {"state": state, **details}
+        self.report(self.state)
+
+    # ----- login -------------------------------------------------------------------------
+    def _submitted(self, settings: Settings, otp: str) -> None:
+        self.settings = settings
+        endpoint = RelayEndpoint.parse(settings.relay, fingerprint=settings.fingerprint)
+        if self.client is None or self.client.endpoint != endpoint:
+            self.client = self._new_client(endpoint)
+        credentials = Credentials(
+            settings.tenant, settings.user, parse_host_id(settings.host_id), otp
+        )
+        self._task = asyncio.ensure_future(self._run(credentials))
+
+    def _new_client(self, endpoint: RelayEndpoint) -> ViewerClient:
+        client = ViewerClient(endpoint, self.device, self.macs)
+        w = self.window
+        client.progress.connect(self._progress)
+        client.loggedIn.connect(self._logged_in)
+        client.refused.connect(self._refused)
+        client.failed.connect(self._failed)
+        client.needOtp.connect(self._need_otp)
+        client.picture.connect(self._picture)
+        client.cursorChanged.connect(w.show_cursor)
+        client.policyChanged.connect(w.apply_policy)
+        client.policyChanged.connect(lambda p: client.set_view_only(w.action_view_only.isChecked()))
+        client.screensChanged.connect(self._screens)
+        client.warned.connect(lambda notice: w.show_banner(self.texts.notice(notice)))
+        client.closed.connect(self._closed)
+        client.reconnectIn.connect(self._reconnect_in)
+        client.statsChanged.connect(w.show_stats)
+        w.inputMessage.connect(client.send_input)
+        w.monitorChosen.connect(client.choose_monitor)
+        w.viewOnlyToggled.connect(client.set_view_only)
+        return client
+
+    async def _run(self, credentials: Credentials) -> None:
+        assert self.client is not None
+        try:
+            await self.client.run(credentials)
+        finally:
+            self._task = None
+        if self._quitting:
+            return
+        # The session is over for good; the dialog (already showing why) takes over again.
+        self.window.hide()
+        self.window.view.clear_picture()
+        self.dialog.set_busy(False)
+        self.dialog.show()
+
+    def _progress(self, stage: str) -> None:
+        text = self.texts.progress(stage)
+        self.dialog.show_progress(text)
+        if self.window.isVisible():
+            self.window.show_banner(text if stage == "reconnecting" else "")
+        self._set_state("progress", stage=stage)
+
+    def _logged_in(self, ok: LoginOk) -> None:
+        with contextlib.suppress(OSError):  # remembering the form is a convenience
+            save_settings(self.config_dir / SETTINGS_FILE, self.settings)
+        self.window.start_session(self.settings.user, ok.session_id)
+        self._first_picture = True
+        self._set_state("logged_in", session=session_hash(ok.session_id))
+        self.dialog.hide()
+        self.window.show()
+
+    def _picture(self, picture: Picture) -> None:
+        self.window.show_picture(picture)
+        if self._first_picture:
+            self._first_picture = False
+            h, w = picture.image.shape[:2]
+            self._set_state("showing", width=w, height=h)
+
+    def _screens(self, screens: HostScreens) -> None:
+        self.window.show_screens(screens)
+        self.report(
+            {
+                "state": self.state.get("state"),
+                "host_name": screens.host_name,
+                "monitors": len(screens.monitors),
+            }
+        )
+
+    def _refused(self, reason: str, retry_after: int) -> None:
+        self.dialog.show_error(self.texts.refusal(reason, retry_after))
+        self._set_state("refused", reason=reason)
+
+    def _failed(self, why: str) -> None:
+        self.dialog.show_error(self.texts(why))
+        self._set_state("failed", why=why)
+
+    def _need_otp(self, why: str) -> None:
+        if why.startswith("refused:"):
+            text = self.texts.refusal(why.removeprefix("refused:"))
+        else:
+            text = self.texts(why)
+        self.dialog.show_error(text)
+        self._set_state("need_otp", why=why)
+
+    def _closed(self, reason: str) -> None:
+        if reason != CloseReason.VIEWER_QUIT:
+            self.dialog.show_error(self.texts.close_reason(reason))
+        self._set_state("closed", reason=reason)
+
+    def _reconnect_in(self, seconds: int) -> None:
+        self.window.show_banner(self.texts("reconnect_in", seconds=seconds))
+        self._set_state("reconnecting", seconds=seconds)
+
+    # ----- the end -----------------------------------------------------------------------
+    def quit(self) -> None:
+        if self._quitting:
+            return
+        self._quitting = True
+        self._quit_task = asyncio.ensure_future(self._quit())
+
+    async def _quit(self) -> None:
+        if self.client is not None:
+            await self.client.disconnect()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._task), 2.0)
+            if self._task is not None:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._task
+        self.window.hide()
+        self.dialog.hide()
+        self._set_state("exit")
+        self.finished.emit()
+
+
+def json_reporter(stream: Any = None) -> Callable[[dict[str, Any]], None]:
+    out = stream or sys.stdout
+
+    def report(state: dict[str, Any]) -> None:
+        out.write(json.dumps(state, ensure_ascii=False) + "\n")
+        out.flush()
+
+    return report

@@ -1,0 +1,268 @@
+"""The viewer's asyncio adapter: log in, run the session, reconnect; results as Qt signals.
+
+It only moves bytes between :class:`transport.e2e.SecureChannel` and
+:class:`apps.viewer.session_core.ViewerSession` and turns the outcome into signals; what the
+session means lives in the core, what the user sees in the widgets. One writer task sends
+whatever the core has queued, so input from Qt handlers and reports from the ticker never
+interleave on the channel. Nothing here logs an OTP, a ticket or a picture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal
+
+from apps.viewer.reconnect import ReconnectPlan
+from apps.viewer.session_core import (
+    Closed,
+    CursorChanged,
+    Picture,
+    PolicyChanged,
+    ScreensChanged,
+    ViewerSession,
+    Warned,
+)
+from core.crypto.certs import Identity
+from core.errors import CryptoError, ProtocolError
+from core.protocol.control import Login, LoginOk
+from core.protocol.notices import CloseReason
+from core.protocol.session import Button, Key, Pointer, SpecialKeys, Wheel
+from transport.client import RefusedByRelay, viewer_login
+from transport.connect import RelayEndpoint
+from transport.e2e import SecureChannel
+from transport.link_stream import PeerGone
+
+log = logging.getLogger("telework.viewer")
+
+TICK_S = 0.25  # receiver reports are due every 500 ms; check twice as often
+COUNTDOWN_STEP_S = 1.0
+NETWORK_ERRORS = (OSError, TimeoutError, PeerGone, asyncio.IncompleteReadError)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    tenant: str
+    user: str
+    host_id: str
+    otp: str
+
+
+class ViewerClient(QObject):
+    progress = Signal(str)  # a progress stage code (transport's, plus "receiving_screen")
+    loggedIn = Signal(object)  # LoginOk
+    refused = Signal(str, int)  # RefusalReason value, retry_after (epoch s)
+    failed = Signal(str)  # a texts.CATALOG key: relay_unreachable, relay_untrusted, host_untrusted
+    needOtp = Signal(str)  # a texts.CATALOG key, or "refused:<reason>" after a refused resume
+    picture = Signal(object)  # session_core.Picture
+    cursorChanged = Signal(object)  # CursorState
+    policyChanged = Signal(object)  # SessionPolicy
+    screensChanged = Signal(object)  # HostScreens
+    warned = Signal(object)  # ShutdownWarning | IdleWarning
+    closed = Signal(str)  # CloseReason value
+    reconnectIn = Signal(int)  # seconds until the next attempt
+    statsChanged = Signal(int, int)  # delay ms, receive kbit/s
+
+    def __init__(
+        self,
+        endpoint: RelayEndpoint,
+        device: Identity,
+        macs: list[str],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.endpoint = endpoint
+        self.device = device
+        self.macs = macs
+        self.clock = clock
+        self.session: ViewerSession | None = None
+        self.login_ok: LoginOk | None = None
+        self.plan: ReconnectPlan | None = None
+        self._channel: SecureChannel | None = None
+        self._wake = asyncio.Event()
+        self._quitting = False
+
+    # ----- called by the widgets ---------------------------------------------------------
+    def send_input(self, message: Key | Pointer | Button | Wheel | SpecialKeys) -> bool:
+        if self.session is None or not self.session.send_input(message):
+            return False
+        self._wake.set()
+        return True
+
+    def choose_monitor(self, index: int) -> None:
+        if self.session is not None:
+            self.session.choose_monitor(index)
+            self._wake.set()
+
+    def set_view_only(self, on: bool) -> None:
+        if self.session is not None:
+            self.session.user_view_only = on
+
+    async def disconnect(self) -> None:
+        """End the session on purpose: tell the office PC, then close the channel."""
+        self._quitting = True
+        session, channel = self.session, self._channel
+        if session is not None and channel is not None and session.closed is None:
+            session.close(CloseReason.VIEWER_QUIT)
+            with contextlib.suppress(*NETWORK_ERRORS):
+                await channel.write(session.data_to_send())
+        if channel is not None:
+            channel.close()
+
+    # ----- the session's life ------------------------------------------------------------
+    async def run(self, credentials: Credentials) -> None:
+        """Log in with an OTP, show the session, reconnect with the ticket after drops.
+
+        Returns when the session is over for good (closed, refused, or a new OTP is needed);
+        the signals have said why by then.
+        """
+        self._quitting = False
+        login = self._login_message(credentials, credentials.otp, "")
+        resuming = False
+        while True:
+            channel = await self._log_in(login, resuming)
+            if channel is None:
+                return
+            dropped = await self._run_channel(channel)
+            if not dropped or self._quitting:
+                return
+            assert self.plan is not None
+            if not await self._count_down(self.plan):
+                self.needOtp.emit("reconnect_expired")
+                return
+            login = self._login_message(credentials, "", self.plan.ticket)
+            resuming = True
+            self.progress.emit("reconnecting")
+
+    def _login_message(self, c: Credentials, otp: str, ticket: str) -> Login:
+        return Login(
+            c.tenant, c.user, otp, c.host_id, self.device.cert_pem.decode(), self.macs, ticket
+        )
+
+    async def _log_in(self, login: Login, resuming: bool) -> SecureChannel | None:
+        stage = ""
+
+        def on_progress(new_stage: str) -> None:
+            nonlocal stage
+            stage = new_stage
+            self.progress.emit(new_stage)
+
+        while True:
+            try:
+                channel, ok = await viewer_login(self.endpoint, login, self.device, on_progress)
+                break
+            except RefusedByRelay as refusal:
+                log.info("login refused: %s", refusal.reason)
+                if resuming and self.plan is not None:
+                    self.plan.forget()
+                    self.needOtp.emit(f"refused:{refusal.reason}")
+                else:
+                    self.refused.emit(refusal.reason, refusal.retry_after)
+                return None
+            except (CryptoError, ProtocolError) as exc:  # pin mismatch, bad certificate, garbage
+                log.warning("login failed at %s: %s", stage or "start", type(exc).__name__)
+                self.failed.emit(
+                    "host_untrusted" if stage == "securing_channel" else "relay_untrusted"
+                )
+                return None
+            except NETWORK_ERRORS as exc:
+                log.info("relay unreachable at %s: %s", stage or "start", type(exc).__name__)
+                if not resuming or self.plan is None:
+                    self.failed.emit("relay_unreachable")
+                    return None
+                if not await self._count_down(self.plan):
+                    self.needOtp.emit("reconnect_expired")
+                    return None
+                self.progress.emit("reconnecting")
+        now = self.clock()
+        if self.plan is None:
+            self.plan = ReconnectPlan.after_login(ok.resume_ticket, ok.resume_ttl_s, now)
+        else:
+            self.plan.renewed(ok.resume_ticket, ok.resume_ttl_s, now)
+        self.login_ok = ok
+        self.loggedIn.emit(ok)
+        self.progress.emit("receiving_screen")
+        return channel
+
+    async def _count_down(self, plan: ReconnectPlan) -> bool:
+        at = plan.schedule(self.clock())
+        if at is None:
+            return False
+        while (left := at - self.clock()) > 0:
+            self.reconnectIn.emit(plan.seconds_left(self.clock()))
+            await asyncio.sleep(min(COUNTDOWN_STEP_S, left))
+        return not self._quitting
+
+    async def _run_channel(self, channel: SecureChannel) -> bool:
+        """Run one connected session; True if the network dropped (worth a reconnect)."""
+        session = self.session = ViewerSession()
+        self._channel = channel
+        self._wake = asyncio.Event()
+        writer = asyncio.create_task(self._write_loop(channel, session))
+        ticker = asyncio.create_task(self._tick_loop(session))
+        dropped = False
+        try:
+            while data := await channel.read():
+                for event in session.receive_data(data, self.clock()):
+                    self._dispatch(event)
+                self._wake.set()
+                if session.closed is not None:
+                    break
+            else:
+                dropped = session.closed is None
+        except ProtocolError as exc:
+            log.warning("office PC sent something invalid: %s", exc)
+            session.close(CloseReason.ERROR)
+            with contextlib.suppress(*NETWORK_ERRORS):
+                await channel.write(session.data_to_send())
+            self.closed.emit(CloseReason.ERROR)
+        except NETWORK_ERRORS as exc:
+            log.info("session channel lost: %s", type(exc).__name__)
+            dropped = session.closed is None
+        finally:
+            for task in (writer, ticker):
+                task.cancel()
+            for task in (writer, ticker):
+                with contextlib.suppress(asyncio.CancelledError, *NETWORK_ERRORS):
+                    await task
+            channel.close()
+            self._channel = None
+        if writer.done() and not writer.cancelled() and writer.exception() is not None:
+            dropped = True
+        return dropped and not self._quitting
+
+    def _dispatch(self, event: object) -> None:
+        match event:
+            case Picture():
+                self.picture.emit(event)
+            case CursorChanged(cursor=cursor):
+                self.cursorChanged.emit(cursor)
+            case PolicyChanged(policy=policy):
+                self.policyChanged.emit(policy)
+            case ScreensChanged(screens=screens):
+                self.screensChanged.emit(screens)
+            case Warned(notice=notice):
+                self.warned.emit(notice)
+            case Closed(reason=reason):
+                self.closed.emit(reason)
+
+    async def _write_loop(self, channel: SecureChannel, session: ViewerSession) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            data = session.data_to_send()
+            if data:
+                await channel.write(data)
+
+    async def _tick_loop(self, session: ViewerSession) -> None:
+        while True:
+            now = self.clock()
+            session.tick(now)
+            self._wake.set()
+            self.statsChanged.emit(session.stats.delay_ms, session.stats.receive_kbps(now))
+            await asyncio.sleep(TICK_S)

@@ -1,0 +1,64 @@
+"""When to reconnect after a network drop, and when to give up and ask for a new OTP.
+
+Qt-free and clock-free: every call takes ``now`` (monotonic seconds). The relay's ``LoginOk``
+gives a single-use resume ticket valid for ``resume_ttl_s``; each successful login brings a fresh
+one. After a drop the viewer waits a growing, slightly randomised delay (as IPA's hosts do, so
+thousands of viewers behind one broken link don't return in lockstep), shows the countdown,
+and tries again with the ticket — until the ticket's time is up. A relay that cannot be
+reached has not seen the ticket, so it stays; any refusal means a new OTP.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+FIRST_DELAY_S = 1.0
+MAX_DELAY_S = 15.0
+JITTER = 0.2  # each delay is stretched by up to this share at random
+# Stop retrying this long before the ticket expires: a login that arrives at the relay after the
+# expiry would be refused and cost a failed-attempt count.
+EXPIRY_MARGIN_S = 2.0
+
+
+@dataclass
+class ReconnectPlan:
+    ticket: str
+    expires_at: float
+    rng: random.Random = field(default_factory=random.Random)
+    attempts: int = 0
+    next_at: float | None = None
+
+    @classmethod
+    def after_login(cls, ticket: str, ttl_s: float, now: float) -> ReconnectPlan:
+        return cls(ticket, now + ttl_s)
+
+    def renewed(self, ticket: str, ttl_s: float, now: float) -> None:
+        """A login succeeded (first or resumed): its new ticket replaces the used one."""
+        self.ticket, self.expires_at = ticket, now + ttl_s
+        self.attempts, self.next_at = 0, None
+
+    def usable(self, now: float) -> bool:
+        return bool(self.ticket) and now < self.expires_at - EXPIRY_MARGIN_S
+
+    def schedule(self, now: float) -> float | None:
+        """After a drop or a failed attempt: when to try next, or None (ask for a new OTP)."""
+        delay = min(MAX_DELAY_S, FIRST_DELAY_S * 2**self.attempts)
+        delay *= 1.0 + JITTER * self.rng.random()
+        self.attempts += 1
+        at = now + delay
+        if not self.usable(at):
+            self.next_at = None
+            return None
+        self.next_at = at
+        return at
+
+    def seconds_left(self, now: float) -> int:
+        """For the countdown: whole seconds until the next attempt (rounded up)."""
+        if self.next_at is None:
+            return 0
+        return max(0, int(-(-(self.next_at - now) // 1)))
+
+    def forget(self) -> None:
+        """The relay refused the ticket (or used it up): only a new OTP helps now."""
+        self.ticket, self.next_at = "", None

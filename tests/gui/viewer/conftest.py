@@ -1,0 +1,17 @@
+"""Viewer widgets under Qt's offscreen platform: no display needed, nothing shown."""
+
+import os
+
+import pytest
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+# The offscreen platform says it cannot propagate size hints whenever a window is shown.
+OFFSCREEN_NOISE = "does not support propagateSizeHints"
+
+
+def pytest_collection_modifyitems(items):
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.path).startswith(here):
+            item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))
