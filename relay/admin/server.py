@@ -63,7 +63,8 @@ async def _errors(
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return _error(exc.status, exc.reason, dict(exc.headers) if exc.status == 405 else None)
+        allow = exc.headers.get("Allow")
+        return _error(exc.status, exc.reason, {"Allow": allow} if allow else None)
     except tuple(e for e, _ in _STORE_STATUS) as exc:
         status = next(code for kind, code in _STORE_STATUS if isinstance(exc, kind))
         return _error(status, str(exc)[:500])
