@@ -1,0 +1,122 @@
+"""The viewer against a real relay: offscreen Qt, a scripted office PC, a private Xvfb."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from tests.integration.relay_harness import FAST, TENANT, USER, HostAgent, start_relay
+from tests.integration.viewer.scripted_host import ScriptedOffice
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+SCREEN = (1280, 800)
+# The relay paces each session at the office budget (100 kbit/s); these tests check pictures and
+# input, not pacing, so they let a session go faster and finish in a second instead of ten.
+TEST_SETTINGS = replace(FAST, session_rate_bps=20_000_000, session_burst_bytes=1_000_000)
+# The offscreen platform says it cannot propagate size hints or raise windows; QTest cannot spell
+# the Japanese keys as ASCII. Neither is about the viewer.
+QT_NOISE = ("This plugin does not support", "keyToAscii Unhandled key code")
+
+
+def pytest_collection_modifyitems(items):
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.path).startswith(here):
+            item.add_marker(pytest.mark.qt_log_ignore(*QT_NOISE))
+
+
+@pytest.fixture
+async def relay(tmp_path):
+    relay = await start_relay(tmp_path / "relay", TEST_SETTINGS)
+    yield relay
+    await relay.server.close()
+    relay.directory.close()
+
+
+@pytest.fixture
+def office():
+    return ScriptedOffice()
+
+
+@pytest.fixture
+async def host(relay, office):
+    agent = await HostAgent(relay, session=office.run_session).start()
+    relay.directory.grant(TENANT, USER, agent.host_id)
+    yield agent
+    await agent.stop()
+
+
+@pytest.fixture(scope="module")
+def xvfb() -> Iterator[str]:
+    """A private Xvfb on a free display number (``-displayfd`` picks it and says when ready)."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed: the office PC's screen needs an X display")
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen(
+        [
+            "Xvfb",
+            "-displayfd",
+            str(write_end),
+            "-screen",
+            "0",
+            f"{SCREEN[0]}x{SCREEN[1]}x24",
+            "-nolisten",
+            "tcp",
+            "-noreset",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        pass_fds=(write_end,),
+    )
+    os.close(write_end)
+    with os.fdopen(read_end) as ready:
+        number = ready.readline().strip()
+    if not number:
+        proc.kill()
+        proc.wait()
+        pytest.skip("Xvfb did not start")
+    yield f":{number}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def fill_rectangles(display: str, rects: list[tuple[int, int, int, int, int]]) -> None:
+    """Paint (x, y, w, h, 0xRRGGBB) rectangles on the root window of ``display`` with Xlib."""
+    xlib = ctypes.CDLL(ctypes.util.find_library("X11"))
+    xlib.XOpenDisplay.restype = ctypes.c_void_p
+    xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    xlib.XDefaultRootWindow.restype = ctypes.c_ulong
+    xlib.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+    xlib.XCreateGC.restype = ctypes.c_void_p
+    xlib.XCreateGC.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_void_p]
+    xlib.XSetForeground.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_ulong]
+    xlib.XFillRectangle.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_ulong,
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.c_uint,
+    ]
+    xlib.XSync.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    xlib.XFreeGC.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    dpy = xlib.XOpenDisplay(display.encode())
+    assert dpy, f"cannot open {display}"
+    root = xlib.XDefaultRootWindow(dpy)
+    gc = xlib.XCreateGC(dpy, root, 0, None)
+    for x, y, w, h, rgb in rects:
+        xlib.XSetForeground(dpy, gc, rgb)
+        xlib.XFillRectangle(dpy, root, gc, x, y, w, h)
+    xlib.XSync(dpy, 0)
+    xlib.XFreeGC(dpy, gc)
+    xlib.XCloseDisplay(dpy)
