@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import av
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -208,7 +209,13 @@ def judge(
     shown_times = [s.at for s in run.shown]
 
     def quality(s: Shown, t: float) -> float:
-        return ssim(truth(t), s.image, rect_at(t))
+        reference = truth(t)
+        image = s.image
+        if image.shape != reference.shape:  # economy mode: judge what the viewer would show
+            h, w = reference.shape[:2]
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgra")
+            image = frame.reformat(width=w, height=h, interpolation="BICUBIC").to_ndarray()
+        return ssim(reference, image, rect_at(t))
 
     first_legible = None
     for s in run.shown:

@@ -61,7 +61,8 @@ class CursorPosition:
 
 @dataclass(frozen=True)
 class CursorShape:
-    """A cursor image: ``pixels`` is ``width * height`` straight-alpha BGRA pixels, row by row."""
+    """A cursor image: ``pixels`` is ``width * height`` BGRA pixels, row by row, with
+    premultiplied alpha as XFixes delivers them (``QImage.Format_ARGB32_Premultiplied``)."""
 
     width: int
     height: int

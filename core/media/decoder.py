@@ -56,7 +56,8 @@ class H264Decoder:
         """Decode ``packet``; a broken stream yields ``need_keyframe`` and never an exception."""
         if self._expected_index is None and not packet.keyframe:
             return Decoded(None, need_keyframe=True)  # P-frames before an IDR are useless
-        if self._expected_index is not None and packet.frame_index != self._expected_index:
+        gap = self._expected_index is not None and packet.frame_index != self._expected_index
+        if gap and not packet.keyframe:  # an IDR needs nothing before it
             return self._broken()
         if packet.keyframe:
             self._ctx = self._new_context()  # drop every reference from before

@@ -61,6 +61,7 @@ class H264Encoder:
         output_size: tuple[int, int] | None = None,
         crf: float = CRF,
         qp_min: int = QP_MIN,
+        first_index: int = 0,
     ) -> None:
         if width % 2 or height % 2 or width < 16 or height < 16:
             raise LocalError(f"frame size {width}x{height} must be even and at least 16x16")
@@ -86,11 +87,12 @@ class H264Encoder:
             "x264-params": f"{X264_PARAMS}:qpmin={qp_min}",
         }
         self._ctx = ctx  # opened on the first frame, so a set_vbv() before it counts from frame 0
-        self._frame_index = 0
+        self._frame_index = first_index  # a replacement encoder continues the session's count
         self._keyframe_requested = True  # the first frame is an IDR anyway
 
     @property
     def frames_encoded(self) -> int:
+        """The index the next packet will carry."""
         return self._frame_index
 
     def request_keyframe(self) -> None:

@@ -181,5 +181,6 @@ class VideoSender:
             self._economy = want
             w, h = self.size
             out = economy_size(w, h) if want and w > ECONOMY_MIN_WIDTH else None
-            self._encoder = H264Encoder(w, h, output_size=out)
+            index = self._encoder.frames_encoded
+            self._encoder = H264Encoder(w, h, output_size=out, first_index=index)
             self.request_keyframe()

@@ -146,3 +146,12 @@ def test_lost_packet_asks_for_a_keyframe_then_recovers(screen: np.ndarray) -> No
     encoder.request_keyframe()
     result = decoder.decode(encoder.encode(screen, capture_us=3))
     assert result.image is not None and not result.need_keyframe
+
+
+def test_a_keyframe_after_a_gap_is_decoded_at_once(screen: np.ndarray) -> None:
+    encoder, decoder = roomy(H264Encoder(320, 240)), H264Decoder()
+    assert decoder.decode(encoder.encode(screen, capture_us=0)).image is not None
+    encoder.encode(screen, capture_us=1)  # lost
+    encoder.request_keyframe()
+    result = decoder.decode(encoder.encode(screen, capture_us=2))
+    assert result.image is not None and not result.need_keyframe

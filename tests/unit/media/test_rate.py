@@ -174,6 +174,8 @@ def test_a_very_slow_link_switches_to_economy_with_a_keyframe() -> None:
         sender.apply_feedback(clock.now, ReceiverReport(clock.delivered, 0, False))
     clock.delivered += 10**6  # then the queue drains
     sender.apply_feedback(clock.now, ReceiverReport(clock.delivered, 0, False))
+    before = sender._encoder.frames_encoded
     packet = sender.offer(screen, clock.now)
     assert sender.economy and packet is not None and packet.keyframe
+    assert packet.frame_index == before  # the session's count goes on across the switch
     assert (packet.width, packet.height) == economy_size(1920, 1080) == (1280, 720)
