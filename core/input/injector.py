@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from typing import Any
 
 from core.input.keymap import char_for_keysym, windows_key, x11_keysym
@@ -27,6 +28,9 @@ log = logging.getLogger("telework.host.input")
 
 SHIFT_L = 0xFFE1
 SHIFT_R = 0xFFE2
+# X clients learn of a re-mapped keycode from a MappingNotify event; give them this long to
+# refresh their keymap before the first press of a newly borrowed keycode.
+KEYMAP_SETTLE_S = 0.1
 MAX_BORROWED_KEYCODES = 16  # spare keycodes we re-map at most; reused least recently first
 
 _BUTTON_NAMES = {
@@ -146,6 +150,7 @@ class X11Backend(_PynputMouse):
             keycode = spare[-1]
         self._display.change_keyboard_mapping(keycode, [(keysym, keysym)])
         self._display.sync()
+        time.sleep(KEYMAP_SETTLE_S)  # once per new keysym per agent run
         self._borrowed[keysym] = keycode
         return keycode
 

@@ -1,0 +1,424 @@
+"""The host agent: enrolment, the control channel with reconnect, decisions, sessions, shutdown.
+
+One asyncio object, used the same way by the headless service and the tray app (which turns
+its events into Qt signals). Time comes from injected clocks (``clock`` monotonic seconds for
+durations, ``wall`` local datetimes for hours and the shutdown schedule), so tests simulate
+idle timeouts and shutdown times without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import enum
+import logging
+import os
+import shlex
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from apps.host.session import SESSION_BUDGET_BPS, HostSession, SessionInfo
+from apps.host.store import (
+    IDENTITY_STEM,
+    LOCAL_POLICY_FILE,
+    PUSHED_POLICY_FILE,
+    DataDir,
+    HostRecord,
+)
+from core.crypto.certs import Identity, load_or_create_identity
+from core.errors import CryptoError, Error, LocalError
+from core.hostpolicy.backoff import RECONNECT_FIRST_S, RECONNECT_MAX_S, Backoff
+from core.hostpolicy.decision import decide
+from core.hostpolicy.limits import ShutdownDue, ShutdownPlanner, ShutdownWarningDue
+from core.hostpolicy.macs import MacList
+from core.input.dispatch import Backend
+from core.policy import Policy, PolicyError
+from core.protocol.control import RefusalReason, SessionOffer
+from core.protocol.notices import CloseReason
+from transport.client import RefusedByRelay, enroll, host_login, serve_control
+from transport.connect import RelayEndpoint
+from transport.e2e import SecureChannel
+from transport.link_stream import LinkStream, PeerGone
+
+log = logging.getLogger("telework.host")
+
+AGENT_VERSION = "0.1.0"
+# The relay pings every keepalive interval; a channel silent for this many intervals is dead.
+DEAD_AFTER_KEEPALIVES = 3
+MIN_DEAD_AFTER_S = 5.0
+POLICY_TICK_S = 1.0  # how often the schedule and session limits are looked at
+SESSION_END_GRACE_S = 5.0  # how long a shutdown waits for the session to say goodbye
+SHUTDOWN_COMMAND_TIMEOUT_S = 60.0
+# Refusals after which retrying cannot help until someone acts (re-enrol, fix the pin).
+FATAL_REFUSALS = {RefusalReason.BAD_HOST_CREDENTIAL}
+
+
+def default_shutdown_command() -> list[str]:
+    if sys.platform == "win32":  # pragma: no cover
+        return ["shutdown", "/s", "/t", "0"]
+    if sys.platform == "darwin":  # pragma: no cover
+        return ["osascript", "-e", 'tell app "System Events" to shut down']
+    return ["systemctl", "poweroff"]
+
+
+class AgentState(enum.StrEnum):
+    NOT_ENROLLED = "not_enrolled"
+    OFFLINE = "offline"  # no control channel (connecting or waiting to retry)
+    WAITING = "waiting"  # online, no session
+    IN_SESSION = "in_session"
+    ERROR = "error"  # cannot connect until someone acts (bad credential, wrong pin)
+
+
+@dataclass
+class AgentOptions:
+    data_dir: Path
+    relay: str | None = None  # overrides the enrolment record's relay
+    relay_fingerprint: str | None = None
+    name: str = field(default_factory=socket.gethostname)
+    shutdown_command: list[str] = field(default_factory=default_shutdown_command)
+    display: str | None = None  # X display to show and drive; None: $DISPLAY
+    monitor: int = 1
+    allow_take_over: bool = False  # local setting: a new login ends the live session
+    reconnect_first_s: float = RECONNECT_FIRST_S
+    reconnect_max_s: float = RECONNECT_MAX_S
+    dead_after_s: float | None = None  # None: DEAD_AFTER_KEEPALIVES x the relay's interval
+    tick_s: float = POLICY_TICK_S
+    budget_bps: int = SESSION_BUDGET_BPS
+    inject: bool = True  # False: every session is view-only
+
+    @staticmethod
+    def parse_command(text: str) -> list[str]:
+        return shlex.split(text, posix=sys.platform != "win32")
+
+
+@dataclass(frozen=True)
+class AgentEvent:
+    """What the agent tells its UI: ``kind`` is state, session_started, session_ended,
+    shutdown_warning or shutdown; ``data`` holds the details."""
+
+    kind: str
+    data: dict[str, Any]
+
+
+class HostAgent:
+    def __init__(
+        self,
+        options: AgentOptions,
+        *,
+        backend: Backend | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], dt.datetime] = dt.datetime.now,
+    ) -> None:
+        self.options = options
+        self.data = DataDir(options.data_dir)
+        self.macs = MacList(options.data_dir)
+        self._backend = backend
+        self._backend_owned = False
+        self._clock = clock
+        self._wall = wall
+        self.listeners: list[Callable[[AgentEvent], None]] = []
+        self.record = self.data.load_record()
+        self.state = AgentState.OFFLINE if self.record else AgentState.NOT_ENROLLED
+        self.detail = ""
+        self.connected = False
+        self.paused = False
+        self.local_policy = self.data.load_policy(LOCAL_POLICY_FILE)
+        self.pushed_policy = self.data.load_policy(PUSHED_POLICY_FILE)
+        self.planner = ShutdownPlanner(self.policy, wall())
+        self.session: HostSession | None = None
+        self._reserved: str | None = None  # session accepted, not yet running
+        self._devices: dict[str, str] = {}  # session ID -> the registered MAC it matched
+        self._pending_stream: LinkStream | None = None
+        self._identity: Identity | None = None
+        self.backoff = Backoff(options.reconnect_first_s, options.reconnect_max_s)
+        self.shutdowns = 0
+
+    # -- what the UI reads --------------------------------------------------------------------
+    @property
+    def policy(self) -> Policy:
+        """The effective policy: local defaults made stricter by the relay's."""
+        return self.local_policy.stricter(self.pushed_policy)
+
+    @property
+    def host_id(self) -> str | None:
+        return self.record.host_id if self.record else None
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "host_id": self.host_id,
+            "relay": self._relay_address(),
+            "connected": self.connected,
+            "session": self.session.info.to_dict() if self.session else None,
+            "state": self.state.value,
+            "detail": self.detail,
+            "paused": self.paused,
+            "pid": os.getpid(),
+            "updated_at": dt.datetime.now().isoformat(timespec="seconds"),
+        }
+
+    def _relay_address(self) -> str | None:
+        return self.options.relay or (self.record.relay if self.record else None)
+
+    def _emit(self, kind: str, **data: Any) -> None:
+        if kind in ("state", "session_started", "session_ended"):
+            with contextlib.suppress(OSError, LocalError):
+                self.data.write_status(self.status())
+        event = AgentEvent(kind, data)
+        for listener in list(self.listeners):
+            listener(event)
+
+    def _set_state(self, state: AgentState, detail: str = "") -> None:
+        self.state, self.detail = state, detail
+        self._emit("state", state=state.value, detail=detail)
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause remote access: new requests are refused and a live session ends."""
+        self.paused = paused
+        if paused and self.session is not None:
+            self.session.end(CloseReason.PAUSED)
+        self._emit("state", state=self.state.value, detail=self.detail)
+
+    # -- enrolment ------------------------------------------------------------------------------
+    def _endpoint(self) -> RelayEndpoint:
+        address = self._relay_address()
+        pin = self.options.relay_fingerprint or (self.record.fingerprint if self.record else None)
+        if not address or not pin:
+            raise LocalError(
+                "relay address and fingerprint are needed (--relay, --relay-fingerprint)"
+            )
+        return RelayEndpoint.parse(address, fingerprint=pin)
+
+    def identity(self) -> Identity:
+        if self._identity is None:
+            self._identity = load_or_create_identity(
+                self.options.data_dir, IDENTITY_STEM, self.options.name
+            )
+        return self._identity
+
+    async def enroll(self, token: str) -> str:
+        """Redeem an enrolment token; returns the host ID. The link stays open for :meth:`run`."""
+        endpoint = self._endpoint()
+        self.data.ensure()
+        stream, enrolled = await enroll(
+            endpoint, token.strip(), self.identity(), self.options.name, AGENT_VERSION
+        )
+        record = HostRecord(
+            enrolled.host_id,
+            enrolled.tenant,
+            str(endpoint),
+            endpoint.fingerprint or "",
+            self.options.name,
+        )
+        self.data.save_enrolment(record, enrolled.secret)
+        self.record = record
+        self._pending_stream = stream
+        log.info("enrolled as host %s in %s", enrolled.host_id, enrolled.tenant)
+        self._set_state(AgentState.OFFLINE, "enrolled")
+        return enrolled.host_id
+
+    # -- the control channel ---------------------------------------------------------------------
+    async def run(self) -> None:
+        """Serve until cancelled: connect, serve, and reconnect with back-off when it drops."""
+        if self.record is None:
+            raise LocalError("not enrolled")
+        if self._backend is None and self.options.inject:
+            from core.input.injector import open_backend
+
+            self._backend = open_backend()
+            self._backend_owned = self._backend is not None
+        ticker = asyncio.create_task(self._tick())
+        try:
+            while True:
+                await self._connect_and_serve()
+                delay = self.backoff.next_delay()
+                log.info("relay connection lost; retrying in %.1f s", delay)
+                await asyncio.sleep(delay)
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            if self._pending_stream is not None:
+                await self._pending_stream.close()
+            if self.session is not None:
+                self.session.end(CloseReason.HOST_QUIT)
+            self.connected = False
+            if self._backend_owned and self._backend is not None:
+                self._backend.close()
+                self._backend = None
+            self._set_state(AgentState.OFFLINE, "stopped")
+
+    async def _connect_and_serve(self) -> None:
+        assert self.record is not None
+        try:
+            endpoint = self._endpoint()
+            secret = self.data.load_secret()
+            if self._pending_stream is not None:
+                stream, self._pending_stream = self._pending_stream, None
+                keepalive_s = 0
+            else:
+                stream, ready = await host_login(
+                    endpoint, self.record.host_id, secret, AGENT_VERSION
+                )
+                keepalive_s = ready.keepalive_s
+        except RefusedByRelay as exc:
+            fatal = exc.reason in FATAL_REFUSALS
+            self._set_state(AgentState.ERROR if fatal else AgentState.OFFLINE, exc.reason)
+            return
+        except CryptoError:
+            self._set_state(AgentState.ERROR, "pin_mismatch")
+            return
+        except (PeerGone, OSError, TimeoutError, Error) as exc:
+            self._set_state(AgentState.OFFLINE, type(exc).__name__)
+            return
+        self.backoff.reset()
+        self.connected = True
+        self._set_state(AgentState.IN_SESSION if self.session else AgentState.WAITING)
+        dead_after = self.options.dead_after_s or max(
+            MIN_DEAD_AFTER_S, DEAD_AFTER_KEEPALIVES * keepalive_s
+        )
+        try:
+            await serve_control(
+                stream,
+                endpoint,
+                self.record.host_id,
+                secret,
+                self.identity(),
+                self.decide,
+                self.run_session,
+                on_policy=self.on_policy,
+                on_session_end=self._on_relay_session_end,
+                dead_after_s=dead_after,
+            )
+        except (PeerGone, OSError, Error) as exc:
+            log.info("control channel ended: %s", type(exc).__name__)
+        finally:
+            self.connected = False
+            if self.session is not None:
+                self.session.end(CloseReason.ERROR)
+        self._set_state(AgentState.OFFLINE, "relay_lost")
+
+    # -- decisions and sessions -----------------------------------------------------------------
+    async def decide(self, offer: SessionOffer) -> str | None:
+        try:
+            registered = self.macs.match(offer.macs)
+        except LocalError:
+            registered = None
+        verdict = decide(
+            viewer_macs=offer.macs,
+            registered=registered,
+            policy=self.policy,
+            paused=self.paused,
+            busy=self.session is not None or self._reserved is not None,
+            allow_take_over=self.options.allow_take_over,
+            now=self._wall(),
+        )
+        if verdict.refusal is not None:
+            log.info("refused %s from %s: %s", offer.user, offer.source, verdict.refusal.value)
+            return verdict.refusal.value
+        if verdict.take_over and self.session is not None:
+            self.session.end(CloseReason.TAKEN_OVER)
+        self._reserved = offer.session_id
+        self._devices[offer.session_id] = verdict.device.mac if verdict.device else ""
+        return None
+
+    async def run_session(self, offer: SessionOffer, channel: SecureChannel) -> None:
+        previous = self.session
+        if previous is not None:  # taken over: let it say goodbye first
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._session_gone(previous), SESSION_END_GRACE_S)
+        mac = self._devices.pop(offer.session_id, "")
+        entry = self.macs.match([mac]) if mac else None
+        info = SessionInfo(
+            offer.session_id,
+            offer.user,
+            offer.tenant,
+            (entry.label or entry.mac) if entry else mac,
+            mac,
+            self._wall().isoformat(timespec="seconds"),
+        )
+        session = HostSession(
+            offer,
+            channel,
+            info,
+            policy=self.policy,
+            host_name=self.options.name,
+            backend=self._backend if self.options.inject else None,
+            display=self.options.display,
+            monitor=self.options.monitor,
+            clock=self._clock,
+            wall=self._wall,
+            tick_s=self.options.tick_s,
+            budget_bps=self.options.budget_bps,
+        )
+        self.session = session
+        if self._reserved == offer.session_id:
+            self._reserved = None
+        self._set_state(AgentState.IN_SESSION)
+        self._emit("session_started", **info.to_dict())
+        reason = CloseReason.ERROR.value
+        try:
+            reason = await session.run()
+        finally:
+            if self.session is session:
+                self.session = None
+            log.info("session %s ended: %s", offer.session_id[:8], reason)
+            self._emit("session_ended", reason=reason, **info.to_dict())
+            if self.connected:
+                self._set_state(AgentState.WAITING)
+
+    async def _session_gone(self, session: HostSession) -> None:
+        while self.session is session:
+            await asyncio.sleep(0.02)
+
+    def on_policy(self, data: dict[str, Any]) -> None:
+        try:
+            pushed = Policy.from_dict(data)
+        except PolicyError as exc:
+            log.warning("ignored a malformed policy from the relay: %s", exc)
+            return
+        self.pushed_policy = pushed
+        with contextlib.suppress(OSError):
+            self.data.save_pushed_policy(pushed)
+        self.planner.replace_policy(self.policy, self._wall())
+        if self.session is not None:
+            self.session.apply_policy(self.policy)
+        self._emit("policy", **self.policy.to_dict())
+
+    def _on_relay_session_end(self, session_id: str, reason: str) -> None:
+        if self.session is not None and self.session.info.session_id == session_id:
+            self.session.end(CloseReason.HOST_QUIT)
+
+    # -- the schedule --------------------------------------------------------------------------
+    async def _tick(self) -> None:
+        while True:
+            due = self.planner.check(self._wall())
+            if isinstance(due, ShutdownWarningDue):
+                self._emit("shutdown_warning", at=due.at, minutes_left=due.minutes_left)
+                if self.session is not None:
+                    await self.session.warn_shutdown(due.at, due.minutes_left)
+            elif isinstance(due, ShutdownDue):
+                await self._shut_down(due.at)
+            await asyncio.sleep(self.options.tick_s)
+
+    async def _shut_down(self, at: str) -> None:
+        """End the session (the viewer learns why), then run the shutdown command."""
+        self._emit("shutdown", at=at)
+        session = self.session
+        if session is not None:
+            session.end(CloseReason.SHUTDOWN)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._session_gone(session), SESSION_END_GRACE_S)
+        command = self.options.shutdown_command
+        log.warning("scheduled shutdown at %s: running %s", at, command[0] if command else "-")
+        self.shutdowns += 1
+        try:
+            process = await asyncio.create_subprocess_exec(*command)
+            await asyncio.wait_for(process.wait(), SHUTDOWN_COMMAND_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            log.error("shutdown command failed: %s", exc)

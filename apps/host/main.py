@@ -1,0 +1,185 @@
+"""``telework-host``: the office PC's agent, in the tray or headless, and its scripting commands.
+
+    telework-host [--data-dir DIR] [--relay HOST:PORT --relay-fingerprint SHA256]
+                  [--enroll TOKEN] [--headless] [--shutdown-command CMD] ...
+    telework-host --data-dir DIR allow-mac MAC [--label TEXT]
+    telework-host --data-dir DIR deny-mac MAC
+    telework-host --data-dir DIR macs [--json]
+    telework-host --data-dir DIR status [--json]
+
+``status`` reads the status file the running agent keeps in DIR (rewritten atomically on
+every change); when the agent is not running it says so (``connected`` false, ``running`` false).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from apps.host.agent import AgentOptions, HostAgent
+from apps.host.i18n import tr
+from apps.host.store import DataDir, default_data_dir, process_alive
+from core.crypto.certs import format_host_id
+from core.errors import Error
+from core.hostpolicy.macs import MacList
+from transport.client import RefusedByRelay
+
+log = logging.getLogger("telework.host")
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="telework-host", description=tr("app_description"))
+    parser.add_argument("--data-dir", type=Path, default=None, help="agent data directory")
+    parser.add_argument("--relay", help="relay address HOST:PORT")
+    parser.add_argument("--relay-fingerprint", help="relay certificate SHA-256 fingerprint")
+    parser.add_argument("--enroll", metavar="TOKEN", help="enrolment token from the admin")
+    parser.add_argument("--headless", action="store_true", help="run without the tray")
+    parser.add_argument("--name", help="this PC's name as the admin sees it")
+    parser.add_argument(
+        "--shutdown-command",
+        help="command run at the scheduled shutdown (default: the OS's power-off)",
+    )
+    parser.add_argument("--display", help="X display to show and control (default $DISPLAY)")
+    parser.add_argument("--monitor", type=int, default=1, help="monitor shown first (from 1)")
+    parser.add_argument(
+        "--allow-take-over", action="store_true", help="a new login ends the live session"
+    )
+    parser.add_argument("--view-only", action="store_true", help="never inject input")
+    parser.add_argument("--log-level", default="INFO")
+    sub = parser.add_subparsers(dest="command")
+    allow = sub.add_parser("allow-mac", help="register a home PC's MAC address")
+    allow.add_argument("mac")
+    allow.add_argument("--label", default="", help="a name for the device, shown to the user")
+    deny = sub.add_parser("deny-mac", help="remove a registered MAC address")
+    deny.add_argument("mac")
+    macs = sub.add_parser("macs", help="list registered MAC addresses")
+    macs.add_argument("--json", action="store_true")
+    status = sub.add_parser("status", help="what the agent is doing")
+    status.add_argument("--json", action="store_true")
+    return parser
+
+
+def options_from(args: argparse.Namespace) -> AgentOptions:
+    options = AgentOptions(data_dir=args.data_dir or default_data_dir())
+    options.relay = args.relay
+    options.relay_fingerprint = args.relay_fingerprint
+    if args.name:
+        options.name = args.name
+    if args.shutdown_command:
+        options.shutdown_command = AgentOptions.parse_command(args.shutdown_command)
+    options.display = args.display
+    options.monitor = args.monitor
+    options.allow_take_over = args.allow_take_over
+    options.inject = not args.view_only
+    return options
+
+
+def read_status(data_dir: Path) -> dict[str, Any]:
+    """The agent's status as ``status --json`` prints it."""
+    data = DataDir(data_dir)
+    record = data.load_record()
+    status = data.read_status() or {}
+    running = bool(status) and process_alive(int(status.get("pid", 0)))
+    out: dict[str, Any] = {
+        "host_id": record.host_id if record else None,
+        "relay": status.get("relay") or (record.relay if record else None),
+        "connected": bool(running and status.get("connected")),
+        "session": status.get("session") if running else None,
+        "running": running,
+        "state": status.get("state", "not_enrolled" if record is None else "offline")
+        if running
+        else ("not_enrolled" if record is None else "stopped"),
+        "paused": bool(running and status.get("paused")),
+    }
+    return out
+
+
+def _command(args: argparse.Namespace) -> int:
+    data_dir = args.data_dir or default_data_dir()
+    macs = MacList(data_dir)
+    if args.command == "allow-mac":
+        entry = macs.allow(args.mac, args.label)
+        print(tr("mac_added", mac=entry.mac))
+    elif args.command == "deny-mac":
+        if not macs.deny(args.mac):
+            print(tr("mac_not_found", mac=args.mac), file=sys.stderr)
+            return EXIT_ERROR
+        print(tr("mac_removed", mac=args.mac.upper()))
+    elif args.command == "macs":
+        entries = macs.load()
+        if args.json:
+            print(json.dumps([{"mac": e.mac, "label": e.label} for e in entries]))
+        else:
+            for e in entries:
+                print(f"{e.mac}  {e.label}".rstrip())
+    elif args.command == "status":
+        status = read_status(data_dir)
+        if args.json:
+            print(json.dumps(status, ensure_ascii=False))
+        else:
+            host = format_host_id(status["host_id"]) if status["host_id"] else "-"
+            print(f"{tr('host_id')}: {host}")
+            print(f"{tr('relay')}: {status['relay'] or '-'}")
+            print(f"{tr('state')}: {tr('state_' + status['state'])}")
+    return EXIT_OK
+
+
+async def run_headless(options: AgentOptions, token: str | None) -> int:
+    agent = HostAgent(options)
+    if agent.record is None:
+        if not token:
+            print(tr("need_enrolment"), file=sys.stderr)
+            return EXIT_USAGE
+        host_id = await agent.enroll(token)
+        print(tr("enrolled_host_id"))
+        print(f"\n    {format_host_id(host_id)}\n", flush=True)
+    task = asyncio.create_task(agent.run())
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command:
+            return _command(args)
+        options = options_from(args)
+        if args.display:
+            os.environ["DISPLAY"] = args.display  # pynput reads it
+        if args.headless:
+            return asyncio.run(run_headless(options, args.enroll))
+        from apps.host.tray import run_tray
+
+        return run_tray(options, args.enroll)
+    except RefusedByRelay as exc:
+        print(tr("refused", reason=tr("reason_" + exc.reason)), file=sys.stderr)
+        return EXIT_ERROR
+    except Error as exc:
+        print(f"telework-host: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except (OSError, ValueError) as exc:
+        print(f"telework-host: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,261 @@
+"""The host agent headless against a real relay on loopback and a real X display (Xvfb).
+
+Time-dependent rules (idle timeout, allowed hours, scheduled shutdown) run on a fake clock the
+test advances; the relay's timeouts are scaled down; nothing sleeps for real time it could skip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from apps.host.main import read_status
+from core.media.capture import Monitor as CaptureMonitor
+from core.media.capture import ScreenCapture
+from core.media.decoder import H264Decoder
+from core.media.encoder import VideoPacket
+from core.protocol.control import RefusalReason
+from core.protocol.notices import (
+    CloseReason,
+    IdleWarning,
+    SessionPolicy,
+    ShutdownWarning,
+    parse_host_screens,
+    parse_notice,
+)
+from core.protocol.session import (
+    Button,
+    Close,
+    Key,
+    KeyframeRequest,
+    MouseButton,
+    Notice,
+    Pointer,
+    ScreenInfo,
+    Video,
+)
+from tests.integration.host.conftest import HOME_MAC, SCREEN, Viewer, start_host
+from tests.integration.relay_harness import wait_until
+from transport.client import RefusedByRelay
+
+pytestmark = pytest.mark.x11
+
+
+async def refused(rig, host_id, macs=(HOME_MAC,)) -> str:
+    with pytest.raises(RefusedByRelay) as caught:
+        viewer = await Viewer.connect(rig, host_id, macs)
+        viewer.close()
+    return caught.value.reason
+
+
+async def test_enrolment_creates_identity_secret_and_status(rig, tmp_path, clock, xdisplay):
+    host = await start_host(rig, tmp_path, clock, xdisplay)
+    try:
+        data = tmp_path / "host"
+        host_id = host.agent.host_id
+        assert host_id and host_id in rig.relay.server.hosts
+        for name in ("host.key", "host.secret", "host.json"):
+            assert stat.S_IMODE((data / name).stat().st_mode) == 0o600
+        assert json.loads((data / "host.json").read_text())["host_id"] == host_id
+        status = read_status(data)
+        assert status["host_id"] == host_id and status["connected"] and status["session"] is None
+        assert status["relay"] == str(rig.relay.endpoint)
+        # The CLI reads the same file while the agent runs.
+        out = subprocess.run(
+            [sys.executable, "-m", "apps.host.main", "--data-dir", str(data), "status", "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
+        cli = json.loads(out.stdout)
+        assert {k: cli[k] for k in ("host_id", "relay", "connected", "session")} == {
+            "host_id": host_id,
+            "relay": str(rig.relay.endpoint),
+            "connected": True,
+            "session": None,
+        }
+    finally:
+        await host.stop()
+    assert read_status(tmp_path / "host")["connected"] is False
+
+
+async def test_session_carries_the_xvfb_screen_and_injects_input(
+    rig, tmp_path, clock, xdisplay, x_recorder
+):
+    host = await start_host(rig, tmp_path, clock, xdisplay, policy={"watermark": True})
+    viewer = await Viewer.connect(rig, host.agent.host_id)
+    try:
+        screens = parse_host_screens(await viewer.next(ScreenInfo))
+        assert screens.host_name == "PC-01" and screens.monitors[0].width == SCREEN[0]
+        policy = parse_notice(await viewer.next(Notice))
+        assert isinstance(policy, SessionPolicy) and not policy.view_only
+        assert "tanaka" in policy.watermark and "PC-01" in policy.watermark
+        assert host.agent.status()["session"]["device"] == "Tanaka home PC"
+
+        # Video: decode until the picture matches what is on the screen.
+        decoder = H264Decoder()
+        with ScreenCapture(CaptureMonitor(1), display=xdisplay) as capture:
+            truth = capture.grab().astype(np.int16)
+        first = await viewer.next(Video)
+        assert first.keyframe and (first.width, first.height) == SCREEN
+        error = 255.0
+        video = first
+        for _ in range(60):
+            out = decoder.decode(
+                VideoPacket(video.data, video.seq, 0, video.keyframe, video.width, video.height)
+            )
+            assert not out.need_keyframe
+            if out.image is not None:
+                error = float(np.abs(out.image[..., :3].astype(np.int16) - truth[..., :3]).mean())
+                if error < 6:
+                    break
+            video = await viewer.next(Video)
+        assert error < 6, f"decoded picture differs from the screen by {error:.1f} on average"
+        red = out.image[200, 320, :3]
+        assert red[2] > 150 and red[0] < 80  # BGRA: the red rectangle is red
+
+        # Pointer: absolute, in picture pixels (same size here).
+        await viewer.send(Pointer(321, 123))
+        await wait_until(lambda: _mouse(xdisplay) == (321, 123))
+        # A click and key presses reach the X client under the pointer.
+        await viewer.send(Button(MouseButton.LEFT, True, 700, 500))
+        await viewer.send(Button(MouseButton.LEFT, False, 700, 500))
+        for keysym in (0x61, 0xFF2A, 0xFF23, 0xFF22, 0xFF27):  # a 半角/全角 変換 無変換 カタカナ
+            await viewer.send(Key(True, keysym, 0, 0))
+            await viewer.send(Key(False, keysym, 0, 0))
+        expected = [
+            "button 1 700 500",
+            "key a",
+            "key Zenkaku_Hankaku",
+            "key Henkan_Mode",  # 0xFF23: Henkan and Henkan_Mode are one keysym
+            "key Muhenkan",
+            "key Hiragana_Katakana",
+        ]
+        try:
+            await wait_until(lambda: _lines(x_recorder)[-6:] == expected, timeout=10)
+        except AssertionError:
+            raise AssertionError(f"X client saw {_lines(x_recorder)}") from None
+        await viewer.send(KeyframeRequest(first.seq))
+        assert (await viewer.next(Video, where=lambda m: m.keyframe)).keyframe
+        await viewer.send(Close(CloseReason.VIEWER_QUIT))
+        await wait_until(lambda: host.agent.session is None)
+    finally:
+        viewer.close()
+        await host.stop()
+
+
+def _mouse(display):
+    out = subprocess.run(
+        ["xdotool", "getmouselocation", "--shell"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DISPLAY": display},
+        check=True,
+    ).stdout
+    values = dict(line.split("=", 1) for line in out.split())
+    return int(values["X"]), int(values["Y"])
+
+
+def _lines(path):
+    return [line for line in path.read_text().splitlines() if line != "ready"]
+
+
+async def test_unregistered_home_pc_is_refused(rig, tmp_path, clock):
+    host = await start_host(rig, tmp_path, clock, inject=False)
+    try:
+        reason = await refused(rig, host.agent.host_id, macs=("02:00:00:00:00:99",))
+        assert reason == RefusalReason.MAC_NOT_REGISTERED
+        # A central list from the admin that lacks the registered MAC refuses it too.
+        await rig.relay.server.push_policy(
+            host.agent.host_id, {"allowed_macs": ["02:00:00:00:00:01"]}
+        )
+        await wait_until(lambda: host.agent.pushed_policy.allowed_macs is not None)
+        assert await refused(rig, host.agent.host_id) == RefusalReason.MAC_NOT_REGISTERED
+        host.agent.set_paused(True)
+        assert await refused(rig, host.agent.host_id) == RefusalReason.HOST_PAUSED
+    finally:
+        await host.stop()
+
+
+async def test_outside_allowed_hours_is_refused(rig, tmp_path, clock):
+    clock.wall_now = dt.datetime(2024, 4, 1, 22, 30)  # Monday evening
+    hours = {"allowed_hours": {"days": ["mon", "tue"], "start": "08:30", "end": "18:00"}}
+    host = await start_host(rig, tmp_path, clock, policy=hours, inject=False)
+    try:
+        await wait_until(lambda: host.agent.pushed_policy.allowed_hours is not None)
+        assert await refused(rig, host.agent.host_id) == RefusalReason.OUTSIDE_HOURS
+    finally:
+        await host.stop()
+
+
+async def test_second_login_is_refused_as_busy(rig, tmp_path, clock, xdisplay):
+    host = await start_host(rig, tmp_path, clock, xdisplay, inject=False)
+    viewer = await Viewer.connect(rig, host.agent.host_id)
+    try:
+        await viewer.next(ScreenInfo)
+        assert await refused(rig, host.agent.host_id) == RefusalReason.HOST_BUSY
+    finally:
+        viewer.close()
+        await host.stop()
+
+
+async def test_idle_session_is_warned_then_disconnected(rig, tmp_path, clock, xdisplay):
+    host = await start_host(rig, tmp_path, clock, xdisplay, policy={"idle_timeout_s": 300})
+    viewer = await Viewer.connect(rig, host.agent.host_id)
+    try:
+        policy = parse_notice(await viewer.next(Notice))
+        assert policy.idle_timeout_s == 300
+        clock.advance(250)
+        warning = parse_notice(await viewer.next(Notice))
+        assert isinstance(warning, IdleWarning) and warning.seconds_left == 50
+        clock.advance(60)
+        close = await viewer.next(Close)
+        assert close.reason == CloseReason.IDLE_TIMEOUT
+        await wait_until(lambda: host.agent.session is None)
+    finally:
+        viewer.close()
+        await host.stop()
+
+
+async def test_scheduled_shutdown_warns_then_runs_the_command(rig, tmp_path, clock, xdisplay):
+    clock.wall_now = dt.datetime(2024, 4, 1, 17, 45)
+    policy = {"shutdown_at": "18:00", "shutdown_warning_min": 10}
+    host = await start_host(rig, tmp_path, clock, xdisplay, policy=policy, inject=False)
+    viewer = await Viewer.connect(rig, host.agent.host_id)
+    try:
+        await viewer.next(Notice)  # the session policy
+        clock.advance(5 * 60 + 30)  # 17:50:30
+        warning = parse_notice(await viewer.next(Notice))
+        assert warning == ShutdownWarning("18:00", 10)
+        assert not host.shutdown_marker.exists()
+        clock.advance(9 * 60 + 30)  # 18:00
+        close = await viewer.next(Close)
+        assert close.reason == CloseReason.SHUTDOWN
+        await wait_until(lambda: host.shutdown_marker.exists(), timeout=10)
+        assert host.agent.shutdowns == 1
+    finally:
+        viewer.close()
+        await host.stop()
+
+
+async def test_host_reconnects_after_the_relay_restarts(rig, tmp_path, clock):
+    host = await start_host(rig, tmp_path, clock, inject=False)
+    try:
+        host_id = host.agent.host_id
+        await rig.restart(tmp_path)
+        await wait_until(lambda: not host.agent.connected, timeout=5)
+        await wait_until(
+            lambda: host_id in rig.relay.server.hosts and host.agent.connected, timeout=10
+        )
+        assert read_status(tmp_path / "host")["connected"]
+        assert await refused(rig, host_id, macs=("02:00:00:00:00:99",)) == "mac_not_registered"
+    finally:
+        await host.stop()
