@@ -1,0 +1,120 @@
+"""The tray, the MAC editor and the enrolment wizard, driven through their signals."""
+
+from __future__ import annotations
+
+from apps.host.agent import AgentEvent
+from apps.host.i18n import STRINGS, set_language, tr
+from apps.host.tray import MacListDialog, TrayController, draw_icon
+from apps.host.wizard import EnrolmentWizard, group_fingerprint
+from core.hostpolicy.macs import MacList
+
+FINGERPRINT = "ab" * 32
+HOST_ID = "ABCDEFGHIJKLMNOPQRST"
+STARTED = {"user": "tanaka", "device": "Tanaka home PC", "session_id": "s1"}
+
+
+def test_every_string_has_japanese_and_english():
+    for key, (ja, en) in STRINGS.items():
+        assert ja and en, key
+    set_language("ja")
+    assert tr("menu_quit") == "終了" and tr("reason_mac_not_registered").startswith("この自宅PC")
+    set_language("en")
+    assert tr("menu_quit") == "Quit"
+
+
+def test_icon_and_tooltip_follow_the_agent_state(qtbot, tmp_path):
+    tray = TrayController(MacList(tmp_path), HOST_ID)
+    assert tray.icon_state == "offline" and "Offline" in tray.tray.toolTip()
+    for state in ("waiting", "error", "offline"):
+        tray.on_event(AgentEvent("state", {"state": state}))
+        assert tray.icon_state == state
+        assert tr("state_" + state) in tray.tray.toolTip()
+        assert not tray.tray.icon().isNull()
+    assert not draw_icon("in_session").pixmap(32, 32).toImage().isNull()
+
+
+def test_session_start_and_end_notify_who_and_which_device(qtbot, tmp_path):
+    tray = TrayController(MacList(tmp_path))
+    with qtbot.waitSignal(tray.notified) as started:
+        tray.on_event(AgentEvent("session_started", STARTED))
+    assert started.args == ["Remote session started", "tanaka connected from Tanaka home PC"]
+    tray.on_event(AgentEvent("state", {"state": "in_session"}))
+    assert tray.icon_state == "in_session" and "tanaka" in tray.tray.toolTip()
+    with qtbot.waitSignal(tray.notified) as ended:
+        tray.on_event(AgentEvent("session_ended", {**STARTED, "reason": "idle_timeout"}))
+    assert ended.args[1] == "tanaka (Tanaka home PC): Disconnected after inactivity"
+    with qtbot.waitSignal(tray.notified) as warned:
+        tray.on_event(AgentEvent("shutdown_warning", {"at": "18:00", "minutes_left": 5}))
+    assert "18:00" in warned.args[1]
+
+
+def test_pause_and_quit_with_confirmation_during_a_session(qtbot, tmp_path):
+    tray = TrayController(MacList(tmp_path), HOST_ID)
+    tray.on_event(AgentEvent("state", {"state": "waiting"}))
+    with qtbot.waitSignal(tray.pause_toggled) as paused:
+        tray.pause_action.trigger()
+    assert paused.args == [True] and tray.icon_state == "paused"
+    asked = []
+    tray.confirm_quit = lambda user: asked.append(user) or False
+    tray.on_event(AgentEvent("session_started", STARTED))
+    with qtbot.assertNotEmitted(tray.quit_requested):
+        tray.quit_action.trigger()
+    assert asked == ["tanaka"]
+    tray.confirm_quit = lambda user: True
+    with qtbot.waitSignal(tray.quit_requested):
+        tray.quit_action.trigger()
+    tray.on_event(AgentEvent("session_ended", {**STARTED, "reason": "viewer_quit"}))
+    tray.confirm_quit = lambda user: asked.append(user) or False
+    with qtbot.waitSignal(tray.quit_requested):
+        tray.quit_action.trigger()  # no session: no question
+    assert asked == ["tanaka"]
+    assert "ABCDE-FGHIJ-KLMNO-PQRST" in tray.about_text()
+
+
+def test_mac_editor_adds_and_removes(qtbot, tmp_path):
+    macs = MacList(tmp_path)
+    dialog = MacListDialog(macs)
+    qtbot.addWidget(dialog)
+    dialog.mac_edit.setText("not-a-mac")
+    with qtbot.assertNotEmitted(dialog.changed):
+        dialog.add_button.click()
+    assert dialog.error_label.text() == "Not a valid MAC address"
+    dialog.mac_edit.setText("aa-bb-cc-dd-ee-01")
+    dialog.label_edit.setText("home")
+    with qtbot.waitSignal(dialog.changed):
+        dialog.add_button.click()
+    assert [e.mac for e in macs.load()] == ["AA:BB:CC:DD:EE:01"]
+    assert dialog.list.item(0).text() == "AA:BB:CC:DD:EE:01  home"
+    dialog.list.setCurrentRow(0)
+    with qtbot.waitSignal(dialog.changed):
+        dialog.remove_button.click()
+    assert macs.load() == [] and dialog.list.count() == 0
+
+
+def test_wizard_validates_then_asks_to_enrol_and_shows_the_host_id_large(qtbot):
+    wizard = EnrolmentWizard()
+    qtbot.addWidget(wizard)
+    wizard.relay_edit.setText("relay.example.lg.jp:8443")
+    wizard.fingerprint_edit.setText("12345")
+    with qtbot.assertNotEmitted(wizard.enroll_requested):
+        wizard.enroll_button.click()
+    assert wizard.error_label.text() == "A fingerprint is 64 hexadecimal digits"
+    wizard.fingerprint_edit.setText(FINGERPRINT.upper())
+    assert group_fingerprint(FINGERPRINT) in wizard.check_label.text()
+    with qtbot.assertNotEmitted(wizard.enroll_requested):
+        wizard.enroll_button.click()
+    assert wizard.error_label.text() == "Enter the enrolment token"
+    wizard.token_edit.setText(" tok-123 ")
+    with qtbot.waitSignal(wizard.enroll_requested) as requested:
+        wizard.enroll_button.click()
+    assert requested.args == ["relay.example.lg.jp:8443", FINGERPRINT, "tok-123"]
+    assert not wizard.enroll_button.isEnabled()
+    wizard.show_failed("bad_enrollment_token")
+    assert "Invalid enrolment token" in wizard.error_label.text()
+    assert wizard.enroll_button.isEnabled()
+    wizard.show_enrolled(HOST_ID)
+    assert wizard.pages.currentIndex() == 1
+    assert wizard.host_id_label.text() == "ABCDE-FGHIJ-KLMNO-PQRST"
+    assert wizard.host_id_label.font().pointSize() >= 24
+    with qtbot.waitSignal(wizard.accepted):
+        wizard.close_button.click()
