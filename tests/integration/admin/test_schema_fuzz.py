@@ -6,9 +6,6 @@ examples per operation keep the run to seconds.
 
 from __future__ import annotations
 
-import asyncio
-import threading
-
 import pytest
 import requests
 import schemathesis
@@ -16,35 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from relay.admin.openapi import openapi
-from relay.admin.server import start_admin_api
-from tests.integration.admin.conftest import start_relay_with_identity
+from tests.integration.admin.background import RelayThread
 
 # Examples per operation: enough to hit wrong types, empty and huge strings, odd unicode.
 EXAMPLES_PER_OPERATION = 12
-
-
-class RelayThread:
-    def __init__(self, tmp_path) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.relay, self.admin = self.run(self._start(tmp_path))
-
-    async def _start(self, tmp_path):
-        relay, identity = await start_relay_with_identity(tmp_path)
-        admin = await start_admin_api(relay.server, identity, "127.0.0.1", 0)
-        return relay, admin
-
-    def run(self, coro):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
-
-    def stop(self) -> None:
-        self.run(self.admin.close())
-        self.run(self.relay.server.close())
-        self.relay.directory.close()
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-        self.loop.close()
 
 
 @pytest.fixture
