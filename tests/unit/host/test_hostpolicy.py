@@ -1,4 +1,4 @@
-"""The host's decisions with injected clocks: MAC list, accept/refuse, limits, shutdown, back-off."""
+"""Host decisions with injected clocks: MAC list, accept/refuse, limits, shutdown, back-off."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from core.protocol.control import RefusalReason
 
 MONDAY_10 = dt.datetime(2024, 4, 1, 10, 0)  # a Monday
 HOME = "AA:BB:CC:DD:EE:01"
+HOME_PC = RegisteredMac(HOME)
 
 
 def test_mac_list_normalises_labels_and_is_private(tmp_path):
@@ -41,9 +42,9 @@ def test_mac_list_normalises_labels_and_is_private(tmp_path):
 
 
 def verdict(
-    policy=Policy(),
+    policy=None,
     *,
-    registered=RegisteredMac(HOME),
+    registered=HOME_PC,
     paused=False,
     busy=False,
     take_over=False,
@@ -53,7 +54,7 @@ def verdict(
     return decide(
         viewer_macs=list(macs),
         registered=registered,
-        policy=policy,
+        policy=policy or Policy(),
         paused=paused,
         busy=busy,
         allow_take_over=take_over,
