@@ -29,6 +29,9 @@ HOME_MAC = "02:00:00:00:00:01"  # what the harness's viewer reports
 async def world(api: Api):
     """A host of TENANT online and granted to USER, with one home PC registered for USER."""
     host = await HostAgent(api.relay).start()
+    # The relay records host_online just after it lists the host: let it land first, so tests
+    # comparing audit logs see only their own records.
+    await wait_until(lambda: "host_online" in api.relay.audit_events())
     api.relay.directory.grant(TENANT, USER, host.host_id)
     api.relay.directory.add_mac(TENANT, HOME_MAC, login=USER)
     yield api, host
