@@ -13,7 +13,10 @@ class RelayError(Error):
 class Refusal(RelayError):
     """End the handshake with this reason (and, for a lockout, when to retry)."""
 
-    def __init__(self, reason: RefusalReason, retry_after: int = 0) -> None:
+    def __init__(
+        self, reason: RefusalReason, retry_after: int = 0, resume_ticket: str = ""
+    ) -> None:
         super().__init__(reason.value)
         self.reason = reason
         self.retry_after = retry_after
+        self.resume_ticket = resume_ticket

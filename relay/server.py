@@ -76,6 +76,17 @@ HOST_REASONS = frozenset(
 )
 
 
+# Refusals after the viewer proved its identity that say "the office PC is not ready": the
+# viewer gets a fresh resume ticket with them, so it can retry without typing a new OTP.
+TRANSIENT_HOST_REASONS = frozenset(
+    {
+        RefusalReason.HOST_OFFLINE,
+        RefusalReason.HOST_BUSY,
+        RefusalReason.HOST_TIMEOUT,
+    }
+)
+
+
 class RelayServer:
     def __init__(
         self,
@@ -261,7 +272,9 @@ class RelayServer:
             )
         with contextlib.suppress(LocalError, ConnectionError, OSError):
             # LocalError: the link's state does not allow a refusal (e.g. before any message).
-            await stream.send(Refused(refusal.reason.value, refusal.retry_after))
+            await stream.send(
+                Refused(refusal.reason.value, refusal.retry_after, refusal.resume_ticket)
+            )
 
     # -- host enrolment and control channel -------------------------------------------------
 
@@ -392,27 +405,25 @@ class RelayServer:
         if not await self._db(self.directory.is_granted, tenant, user, host_id):
             await self._audit("login_refused", **who, detail={"reason": "not_granted"})
             raise Refusal(RefusalReason.NOT_GRANTED)
-        channel = self.hosts.get(host_id)
-        if channel is None or channel.tenant != tenant:
-            await self._audit("login_refused", **who, detail={"reason": "host_offline"})
-            raise Refusal(RefusalReason.HOST_OFFLINE)
-
-        await stream.send(Progress("waiting_for_host"))
-        session_id = secrets.token_urlsafe(18)
-        host_stream = await self._ask_host(
-            channel, session_id, message, tenant, user, stream.source, who
-        )
+        try:
+            channel = self.hosts.get(host_id)
+            if channel is None or channel.tenant != tenant:
+                await self._audit("login_refused", **who, detail={"reason": "host_offline"})
+                raise Refusal(RefusalReason.HOST_OFFLINE)
+            await stream.send(Progress("waiting_for_host"))
+            session_id = secrets.token_urlsafe(18)
+            host_stream = await self._ask_host(
+                channel, session_id, message, tenant, user, stream.source, who
+            )
+        except Refusal as refusal:
+            if refusal.reason in TRANSIENT_HOST_REASONS:
+                # The user proved who they are; the office PC is just not ready. A fresh
+                # ticket lets the viewer retry without a new OTP (the used one is gone).
+                refusal.resume_ticket = await self._issue_ticket(tenant, user, host_id, device_fp)
+            raise
         pending = self._awaiting_attach.pop(session_id)
         try:
-            ticket = await self._db(
-                self.directory.issue_resume_ticket,
-                tenant,
-                user,
-                host_id,
-                device_fp,
-                self.settings.resume_ticket_ttl_s,
-                self._wall(),
-            )
+            ticket = await self._issue_ticket(tenant, user, host_id, device_fp)
             self.metrics.logins += 1
             await self._audit("login", **who, detail={"device": device_fp})
             await host_stream.send(Attached(session_id))
@@ -423,6 +434,12 @@ class RelayServer:
             await self._run_session(session, stream, host_stream, channel)
         finally:
             pending.over.set()
+
+    async def _issue_ticket(self, tenant: str, user: str, host_id: str, device_fp: str) -> str:
+        ttl = self.settings.resume_ticket_ttl_s
+        return await self._db(
+            self.directory.issue_resume_ticket, tenant, user, host_id, device_fp, ttl, self._wall()
+        )
 
     async def _check_credentials(
         self,

@@ -47,16 +47,17 @@ HANDSHAKE_REPLY_TIMEOUT_S = 60.0
 class RefusedByRelay(Error):
     """The relay (or the host through it) said no. ``reason`` is a RefusalReason value."""
 
-    def __init__(self, reason: str, retry_after: int = 0) -> None:
+    def __init__(self, reason: str, retry_after: int = 0, resume_ticket: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.resume_ticket = resume_ticket
 
 
 async def _reply(stream: LinkStream, timeout: float = HANDSHAKE_REPLY_TIMEOUT_S) -> ControlMessage:
     message = await stream.next_message(timeout)
     if isinstance(message, Refused):
-        raise RefusedByRelay(message.reason, message.retry_after)
+        raise RefusedByRelay(message.reason, message.retry_after, message.resume_ticket)
     return message
 
 

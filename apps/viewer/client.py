@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -158,6 +159,16 @@ class ViewerClient(QObject):
                 break
             except RefusedByRelay as refusal:
                 log.info("login refused: %s", refusal.reason)
+                if resuming and self.plan is not None and refusal.resume_ticket:
+                    # The office PC is not ready yet (offline, busy): keep counting down
+                    # with the fresh ticket instead of asking for a new OTP.
+                    self.plan.ticket = refusal.resume_ticket
+                    login = dataclasses.replace(login, resume_ticket=refusal.resume_ticket)
+                    if not await self._count_down(self.plan):
+                        self.needOtp.emit("reconnect_expired")
+                        return None
+                    self.progress.emit("reconnecting")
+                    continue
                 if resuming and self.plan is not None:
                     self.plan.forget()
                     self.needOtp.emit(f"refused:{refusal.reason}")

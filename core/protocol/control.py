@@ -200,6 +200,8 @@ class Refused(ControlMessage):
     TYPE = ControlType.REFUSED
     reason: str
     retry_after: int = 0  # epoch seconds when a lockout ends, 0 when not locked
+    # After a successful login refused for a transient host reason: retry with this, no OTP.
+    resume_ticket: str = ""
 
 
 MESSAGE_CLASSES: dict[int, type[ControlMessage]] = {

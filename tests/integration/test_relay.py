@@ -271,3 +271,24 @@ async def test_tenant_rate_limit_lowers_live_session_pace(relay, host):
     relay.server.limit_tenant_rate(TENANT, 10**9)  # never above the relay's own setting
     assert session.buckets[0].rate == relay.server.settings.session_rate_bps / 8
     channel.close()
+
+
+async def test_a_transient_host_refusal_hands_back_a_fresh_ticket(relay, host):
+    device = generate_identity("home-pc")
+    channel, ok = await login(relay, host.host_id, relay.totp_now(), device=device)
+    channel.close()
+    await wait_until(lambda: not relay.server.sessions)
+    host.refuse_with = RefusalReason.HOST_BUSY.value
+    refusal = await expect_refusal(
+        RefusalReason.HOST_BUSY,
+        login(relay, host.host_id, "", device=device, resume_ticket=ok.resume_ticket),
+    )
+    assert refusal.resume_ticket and refusal.resume_ticket != ok.resume_ticket
+    host.refuse_with = None
+    again, _ = await login(
+        relay, host.host_id, "", device=device, resume_ticket=refusal.resume_ticket
+    )
+    again.close()
+    # A wrong OTP is no transient refusal: no ticket for that.
+    wrong = await expect_refusal(RefusalReason.WRONG_OTP, login(relay, host.host_id, "000000"))
+    assert wrong.resume_ticket == ""
