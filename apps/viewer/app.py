@@ -143,6 +143,7 @@ class ViewerApp(QObject):
         if self._first_picture:
             self._first_picture = False
             h, w = picture.image.shape[:2]
+            self.window.size_to_picture(w, h)
             self._set_state("showing", width=w, height=h)
 
     def _screens(self, screens: HostScreens) -> None:

@@ -38,6 +38,22 @@ def natural_size(pic_w: int, pic_h: int, dpr: float) -> tuple[int, int]:
     return (max(1, round(pic_w / dpr)), max(1, round(pic_h / dpr)))
 
 
+# A new session window takes at most this share of the screen's free area, so its frame and
+# the desktop around it stay reachable.
+MAX_WINDOW_SCREEN_SHARE = 0.9
+
+
+def initial_view_size(
+    pic_w: int, pic_h: int, dpr: float, avail_w: int, avail_h: int
+) -> tuple[int, int]:
+    """The view's first size: 1:1 when the picture fits the screen's share, else scaled down
+    (aspect kept) to fit it. ``avail_*`` is the room left for the view, in logical pixels."""
+    nat_w, nat_h = natural_size(pic_w, pic_h, dpr)
+    room_w, room_h = avail_w * MAX_WINDOW_SCREEN_SHARE, avail_h * MAX_WINDOW_SCREEN_SHARE
+    scale = min(1.0, room_w / nat_w, room_h / nat_h)
+    return max(1, round(nat_w * scale)), max(1, round(nat_h * scale))
+
+
 def to_picture(
     px: float, py: float, where: Placement, pic_w: int, pic_h: int
 ) -> tuple[int, int] | None:

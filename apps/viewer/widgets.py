@@ -471,6 +471,23 @@ class SessionWindow(QMainWindow):
         self._refresh_watermark()
 
     # ----- view controls -----------------------------------------------------------------
+    def size_to_picture(self, pic_w: int, pic_h: int) -> None:
+        """Open at the picture's size (1:1) when the screen has room, else scaled to fit."""
+        screen = self.screen()
+        if screen is None or self.isFullScreen():
+            return
+        free = screen.availableGeometry()
+        chrome_w = self.width() - self.scroll.viewport().width()
+        chrome_h = self.height() - self.scroll.viewport().height()
+        view_w, view_h = geometry.initial_view_size(
+            pic_w,
+            pic_h,
+            self.devicePixelRatioF(),
+            free.width() - chrome_w,
+            free.height() - chrome_h,
+        )
+        self.resize(view_w + chrome_w, view_h + chrome_h)
+
     def set_fit(self, fit: bool) -> None:
         self.scroll.setWidgetResizable(fit)
         self.view.set_fit(fit)

@@ -272,3 +272,10 @@ def test_session_core_sends_input_when_allowed_and_closes():
     assert viewer_sent(session) == [Key(True, 0xFF23, 0, 0), Close("viewer_quit")]
     session.user_view_only = False
     assert not session.send_input(Key(True, 0x61, 0, 0))  # nothing after close
+
+
+def test_initial_view_size_is_one_to_one_when_it_fits_else_scaled_to_the_screen():
+    assert geometry.initial_view_size(1280, 800, 1.0, 1920, 1000) == (1280, 800)
+    assert geometry.initial_view_size(1920, 1080, 2.0, 1920, 1000) == (960, 540)
+    w, h = geometry.initial_view_size(1920, 1080, 1.0, 1366, 700)
+    assert h == round(700 * geometry.MAX_WINDOW_SCREEN_SHARE) and abs(w / h - 1920 / 1080) < 0.01
