@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import sys
@@ -23,16 +24,17 @@ from apps.admin.window import MainWindow
 
 ENV_URL = "TELEWORK_ADMIN_URL"
 ENV_FINGERPRINT = "TELEWORK_ADMIN_FINGERPRINT"
+DEFAULT_URL = "https://127.0.0.1:8444"
 
 
 class LoginDialog(QDialog):
-    def __init__(self) -> None:
+    def __init__(self, url: str = "", fingerprint: str = "", login: str = "") -> None:
         super().__init__()
         self.setWindowTitle(tr("login_title"))
         form = QFormLayout(self)
-        self.url = QLineEdit(os.environ.get(ENV_URL, "https://127.0.0.1:8444"))
-        self.fingerprint = QLineEdit(os.environ.get(ENV_FINGERPRINT, ""))
-        self.login = QLineEdit()
+        self.url = QLineEdit(url or os.environ.get(ENV_URL, DEFAULT_URL))
+        self.fingerprint = QLineEdit(fingerprint or os.environ.get(ENV_FINGERPRINT, ""))
+        self.login = QLineEdit(login)
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.otp = QLineEdit()
@@ -52,6 +54,11 @@ class LoginDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        # Ask only what is missing: the first empty field gets the focus.
+        for field in (self.url, self.fingerprint, self.login, self.password, self.otp):
+            if not field.text():
+                field.setFocus()
+                break
 
 
 async def open_console(
@@ -72,9 +79,9 @@ async def open_console(
     return window
 
 
-async def _run(app: QApplication) -> int:
+async def _run(app: QApplication, args: argparse.Namespace) -> int:
     while True:
-        dialog = LoginDialog()
+        dialog = LoginDialog(args.api, args.fingerprint, args.login)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return 0
         try:
@@ -100,11 +107,21 @@ async def _run(app: QApplication) -> int:
     return 0
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="telework-admin", description=__doc__)
+    parser.add_argument("--api", default="", help=f"admin API URL (default {DEFAULT_URL})")
+    parser.add_argument("--fingerprint", default="", help="the relay's SHA-256 fingerprint")
+    parser.add_argument("--login", default="", help="administrator login")
+    parser.add_argument("--lang", choices=("ja", "en"), help="language (default: the OS's)")
+    return parser.parse_args(argv)
+
+
 def main() -> int:
-    app = QApplication(sys.argv)
-    set_language(QLocale.system().name())
+    args = parse_args(sys.argv[1:])  # before Qt, so --help works without a display
+    app = QApplication(sys.argv[:1])
+    set_language(args.lang or QLocale.system().name())
     app.setApplicationName(tr("app_title"))
-    return int(qasync.run(_run(app)))
+    return int(qasync.run(_run(app, args)))
 
 
 if __name__ == "__main__":

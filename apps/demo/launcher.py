@@ -276,7 +276,18 @@ def run(data_dir: Path, open_apps: bool) -> int:
         )
         if open_apps and has_display():
             demo.spawn("viewer", ["apps.viewer.main", *viewer_args])
-            demo.spawn("admin-console", ["apps.admin.main"])
+            demo.spawn(
+                "admin-console",
+                [
+                    "apps.admin.main",
+                    "--api",
+                    f"https://127.0.0.1:{admin_port}",
+                    "--fingerprint",
+                    fingerprint,
+                    "--login",
+                    ADMIN,
+                ],
+            )
             print("opened the viewer and the admin console on this display.", flush=True)
         elif open_apps:
             print(
@@ -321,7 +332,7 @@ def print_summary(
         f"office PC        {HOST_NAME}   host ID {host_id}   (virtual screen {host_display})",
         f"staff user       tenant {TENANT}, user {STAFF}",
         f"  TOTP secret    {staff['totp_secret']}   (add it to an authenticator app)",
-        f"admin console    https://127.0.0.1:{admin_port}   login {ADMIN}@{TENANT}",
+        f"admin console    https://127.0.0.1:{admin_port}   login {ADMIN} (tenant {TENANT})",
         f"  password       {admin['password']}",
         f"  TOTP secret    {admin['totp_secret']}",
         "viewer command   .venv/bin/telework-viewer " + " ".join(viewer_args),
