@@ -97,7 +97,14 @@ class RelayServer:
     ) -> None:
         self.directory = directory
         self.settings = settings or RelaySettings()
+        self.identity = identity  # the admin API serves the same certificate
         self.fingerprint = fingerprint(identity.cert_der)
+        # Hooks the admin layer replaces. The policy pushed when a host connects (blocking: it
+        # runs off the loop); none by default.
+        self.policy_for_host: Callable[[str], dict[str, Any]] = lambda host_id: {}
+        # A tenant's per-session budget for new sessions (a hard cap may lower it; it is never
+        # raised above the relay's own setting).
+        self.session_rate_bps: Callable[[str], int] = lambda tenant: self.settings.session_rate_bps
         self._tls = server_context(identity)
         self._wall = wall_clock
         self.hosts: dict[str, HostChannel] = {}
@@ -143,16 +150,6 @@ class RelayServer:
             await self._server.wait_closed()
 
     # -- hooks for the admin API -----------------------------------------------------------
-
-    def policy_for_host(self, host_id: str) -> dict[str, Any]:
-        """The policy to push when a host connects (blocking; run off the loop). The admin
-        layer replaces this with one that reads the directory; none by default."""
-        return {}
-
-    def session_rate_bps(self, tenant: str) -> int:
-        """Per-session budget for a tenant's new sessions. The admin layer may lower it
-        (a tenant's hard cap); it is never raised above the relay's setting."""
-        return self.settings.session_rate_bps
 
     async def push_policy(self, host_id: str, policy: dict[str, Any]) -> bool:
         """Send a policy to a host now; False if the host is not online."""
@@ -536,7 +533,7 @@ class RelayServer:
             detail={"session": session.session_id},
         )
         now = time.monotonic()
-        rate = self.session_rate_bps(session.tenant) / 8
+        rate = min(self.session_rate_bps(session.tenant), self.settings.session_rate_bps) / 8
         burst = self.settings.session_burst_bytes
         session.buckets = (TokenBucket(rate, burst, now), TokenBucket(rate, burst, now))
 

@@ -69,8 +69,8 @@ class AdminService:
         """Take over the relay's hooks and start sampling bandwidth."""
         self.monitor.limits = await self.db(self.directory.all_bandwidth_limits)
         # Replacing the hooks on the instance is how the relay expects to be extended.
-        self.server.policy_for_host = self.directory.effective_policy  # type: ignore[method-assign]
-        self.server.session_rate_bps = self._session_rate_bps  # type: ignore[method-assign]
+        self.server.policy_for_host = self.directory.effective_policy
+        self.server.session_rate_bps = self._session_rate_bps
         self.monitor.apply_caps()
         self._task = asyncio.create_task(self._monitor_loop())
 
