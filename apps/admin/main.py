@@ -119,6 +119,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main() -> int:
     args = parse_args(sys.argv[1:])  # before Qt, so --help works without a display
     app = QApplication(sys.argv[:1])
+    # The sign-in dialog closes before the console opens: that must not end the app (and
+    # with it the asyncio loop under our coroutine). _run ends when the console is closed.
+    app.setQuitOnLastWindowClosed(False)
     set_language(args.lang or QLocale.system().name())
     app.setApplicationName(tr("app_title"))
     return int(qasync.run(_run(app, args)))
