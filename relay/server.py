@@ -566,18 +566,27 @@ class RelayServer:
             ),
             asyncio.create_task(session.end_requested.wait()),
         ]
+        told_host = False
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            if not session.end_reason:
+            if tasks[2] in done:
+                # Ended on request (an admin): ask the host to close the session itself, so
+                # the viewer hears why (and does not just reconnect); cut it after a grace.
+                told_host = await self._tell_host_session_ended(channel, session)
+                await asyncio.wait(
+                    tasks[:2],
+                    timeout=self.settings.end_grace_s,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            elif not session.end_reason:
                 session.end_reason = "viewer_left" if tasks[1] in done else "host_left"
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             del self.sessions[session.session_id]
-            if self.hosts.get(session.host_id) is channel:
-                with contextlib.suppress(ConnectionError, OSError, LocalError):
-                    await channel.stream.send(SessionEnd(session.session_id, session.end_reason))
+            if not told_host:
+                await self._tell_host_session_ended(channel, session)
             await self._audit(
                 "session_end",
                 tenant=session.tenant,
@@ -592,6 +601,14 @@ class RelayServer:
                     "duration_s": round(session.duration_s, 3),
                 },
             )
+
+    async def _tell_host_session_ended(self, channel: HostChannel, session: LiveSession) -> bool:
+        if self.hosts.get(session.host_id) is not channel:
+            return False
+        with contextlib.suppress(ConnectionError, OSError, LocalError):
+            await channel.stream.send(SessionEnd(session.session_id, session.end_reason))
+            return True
+        return False
 
     # -- helpers ---------------------------------------------------------------------------
 

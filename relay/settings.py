@@ -26,6 +26,9 @@ DEAD_AFTER_S = 30.0
 # How long a host may take to accept or refuse a viewer, and to attach its data connection.
 HOST_ANSWER_TIMEOUT_S = 15.0
 ATTACH_TIMEOUT_S = 10.0
+# When an admin ends a session, the host gets this long to close it with a reason the viewer
+# can show, before the relay cuts both streams.
+END_GRACE_S = 3.0
 # A resume ticket lets a viewer reconnect after a network drop without a new OTP.
 RESUME_TICKET_TTL_S = 10 * 60
 # Bytes read from one side before writing them on: small enough to keep per-session memory
@@ -50,3 +53,4 @@ class RelaySettings:
     host_answer_timeout_s: float = HOST_ANSWER_TIMEOUT_S
     attach_timeout_s: float = ATTACH_TIMEOUT_S
     resume_ticket_ttl_s: int = RESUME_TICKET_TTL_S
+    end_grace_s: float = END_GRACE_S

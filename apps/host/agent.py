@@ -392,7 +392,8 @@ class HostAgent:
 
     def _on_relay_session_end(self, session_id: str, reason: str) -> None:
         if self.session is not None and self.session.info.session_id == session_id:
-            self.session.end(CloseReason.HOST_QUIT)
+            known = {r.value for r in CloseReason}
+            self.session.end(CloseReason(reason) if reason in known else CloseReason.HOST_QUIT)
 
     # -- the schedule --------------------------------------------------------------------------
     async def _tick(self) -> None:

@@ -84,6 +84,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "close_outside_hours": ("利用可能時間を過ぎました", "Allowed hours ended"),
     "close_taken_over": ("別の接続に切り替わりました", "Taken over by another login"),
     "close_paused": ("リモート接続を一時停止しました", "Remote access paused"),
+    "close_ended_by_admin": ("管理者が接続を終了しました", "Ended by an administrator"),
     "close_error": ("エラーで切断しました", "Ended by an error"),
     # tray
     "menu_status": ("状態: {state}", "Status: {state}"),

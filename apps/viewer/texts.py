@@ -166,6 +166,10 @@ CATALOG: dict[str, tuple[str, str]] = {
         "問題が起きたため接続を終了しました。もう一度接続してください。",
         "The session ended because of a problem. Please connect again.",
     ),
+    "closed_ended_by_admin": (
+        "管理者が接続を終了しました。",
+        "An administrator ended the session.",
+    ),
     "closed_unknown": ("接続が終了しました。", "The session has ended."),
     # --- notices -------------------------------------------------------------------------
     "notice_shutdown": (

@@ -30,6 +30,7 @@ class CloseReason(enum.StrEnum):
     OUTSIDE_HOURS = "outside_hours"
     TAKEN_OVER = "taken_over"
     PAUSED = "paused"
+    ENDED_BY_ADMIN = "ended_by_admin"  # the relay's SessionEnd reason for an admin's action
     ERROR = "error"
 
 

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from core.auth.lockout import Lockout
 from core.auth.totp import provisioning_uri
 from core.crypto.certs import format_host_id
+from core.protocol.notices import CloseReason
 from relay.admin.auth import AdminSession, AdminSessions, Role
 from relay.admin.errors import BadRequest, Forbidden, LockedOut, NotFoundError, Unauthorized
 from relay.admin.monitor import MONITOR_INTERVAL_S, AlertEvent, BandwidthMonitor
@@ -37,7 +38,7 @@ T = TypeVar("T")
 # Issuer shown next to the account in authenticator apps (the same as the manage CLI's).
 TOTP_ISSUER = "Telework"
 # How an admin's ending of a session is named to the host and in the audit log.
-END_REASON_ADMIN = "ended_by_admin"
+END_REASON_ADMIN = CloseReason.ENDED_BY_ADMIN.value  # the viewer shows why
 # Audit records shown as alerts.
 ALERT_EVENTS = ("bandwidth_alert", "bandwidth_alert_cleared")
 MAX_ALERTS_SHOWN = 100

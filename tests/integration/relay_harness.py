@@ -30,6 +30,7 @@ FAST = RelaySettings(
     dead_after_s=1.0,
     host_answer_timeout_s=2.0,
     attach_timeout_s=2.0,
+    end_grace_s=0.3,
 )
 TENANT = "example-city"
 USER = "tanaka"

@@ -207,6 +207,21 @@ async def test_second_login_is_refused_as_busy(rig, tmp_path, clock, xdisplay):
         await host.stop()
 
 
+async def test_a_session_an_admin_ends_closes_with_that_reason(rig, tmp_path, clock, xdisplay):
+    host = await start_host(rig, tmp_path, clock, xdisplay, inject=False)
+    viewer = await Viewer.connect(rig, host.agent.host_id)
+    try:
+        await viewer.next(ScreenInfo)
+        (session_id,) = rig.relay.server.sessions
+        assert rig.relay.server.end_session(session_id, CloseReason.ENDED_BY_ADMIN.value)
+        close = await viewer.next(Close)  # from the office PC, before the relay cuts
+        assert close.reason == CloseReason.ENDED_BY_ADMIN
+        await wait_until(lambda: host.agent.session is None)
+    finally:
+        viewer.close()
+        await host.stop()
+
+
 async def test_idle_session_is_warned_then_disconnected(rig, tmp_path, clock, xdisplay):
     host = await start_host(rig, tmp_path, clock, xdisplay, policy={"idle_timeout_s": 300})
     viewer = await Viewer.connect(rig, host.agent.host_id)
