@@ -11,6 +11,7 @@ Also runnable as ``python -m relay.manage --data-dir DIR ...``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import getpass
 import json
@@ -172,19 +173,7 @@ def _audit_show(directory: Directory, args: argparse.Namespace, now: float) -> O
         tenant=args.tenant,
         detail={"limit": args.limit, "returned": len(records)},
     )
-    rows = [
-        {
-            "id": r.id,
-            "ts": r.ts,
-            "event": r.event,
-            "tenant": r.tenant,
-            "user": r.user,
-            "host_id": r.host_id,
-            "source": r.source,
-            "detail": r.detail,
-        }
-        for r in records
-    ]
+    rows = [dataclasses.asdict(r) for r in records]
     lines = []
     for r in records:
         fields = [_when(r.ts), r.event]

@@ -7,6 +7,7 @@ and then nothing has changed); list routes that say so also answer CSV with ``?f
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -535,16 +536,7 @@ AUDIT_COLUMNS = ["id", "time", "event", "tenant", "user", "host_id", "source", "
 
 
 def _audit_view(r: AuditRecord) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "ts": r.ts,
-        "event": r.event,
-        "tenant": r.tenant,
-        "user": r.user,
-        "host_id": r.host_id,
-        "source": r.source,
-        "detail": r.detail,
-    }
+    return dataclasses.asdict(r)
 
 
 async def audit(call: Call) -> Any:

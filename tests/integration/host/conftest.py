@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -16,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from apps.common.xvfb import start_xvfb
 from apps.host.agent import AgentOptions, HostAgent
 from core.crypto.certs import generate_identity
+from core.errors import LocalError
 from core.protocol.session import Feedback, Role, SessionChannel, SessionMessage, Video
 from relay.server import RelayServer
 from relay.store.directory import Directory
@@ -33,42 +34,18 @@ RECORDER = Path(__file__).with_name("x_recorder.py")
 @pytest.fixture(scope="session")
 def xdisplay() -> Iterator[str]:
     """A private Xvfb on a free display number; DISPLAY points at it for the session."""
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed: the host's X11 tests need a real X display")
-    read_end, write_end = os.pipe()
-    proc = subprocess.Popen(
-        [
-            "Xvfb",
-            "-displayfd",
-            str(write_end),
-            "-screen",
-            "0",
-            f"{SCREEN[0]}x{SCREEN[1]}x24",
-            "-nolisten",
-            "tcp",
-            "-noreset",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        pass_fds=(write_end,),
-    )
-    os.close(write_end)
-    with os.fdopen(read_end) as ready:
-        number = ready.readline().strip()
-    if not number:
-        proc.kill()
-        proc.wait()
-        pytest.skip("Xvfb did not start")
-    display = f":{number}"
+    try:
+        screen = start_xvfb(*SCREEN)
+    except LocalError as exc:
+        pytest.skip(f"the host's X11 tests need a real X display: {exc}")
     previous = os.environ.get("DISPLAY")
-    os.environ["DISPLAY"] = display
-    yield display
+    os.environ["DISPLAY"] = screen.display
+    yield screen.display
     if previous is None:
         os.environ.pop("DISPLAY", None)
     else:
         os.environ["DISPLAY"] = previous
-    proc.terminate()
-    proc.wait(timeout=10)
+    screen.stop()
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 
+from apps.common.xvfb import start_xvfb
+from core.errors import LocalError
 from tests.integration.relay_harness import FAST, TENANT, USER, HostAgent, start_relay
 from tests.integration.viewer.scripted_host import ScriptedOffice
 
@@ -56,36 +56,13 @@ async def host(relay, office):
 
 @pytest.fixture(scope="module")
 def xvfb() -> Iterator[str]:
-    """A private Xvfb on a free display number (``-displayfd`` picks it and says when ready)."""
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed: the office PC's screen needs an X display")
-    read_end, write_end = os.pipe()
-    proc = subprocess.Popen(
-        [
-            "Xvfb",
-            "-displayfd",
-            str(write_end),
-            "-screen",
-            "0",
-            f"{SCREEN[0]}x{SCREEN[1]}x24",
-            "-nolisten",
-            "tcp",
-            "-noreset",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        pass_fds=(write_end,),
-    )
-    os.close(write_end)
-    with os.fdopen(read_end) as ready:
-        number = ready.readline().strip()
-    if not number:
-        proc.kill()
-        proc.wait()
-        pytest.skip("Xvfb did not start")
-    yield f":{number}"
-    proc.terminate()
-    proc.wait(timeout=10)
+    """A private Xvfb on a free display number."""
+    try:
+        screen = start_xvfb(*SCREEN)
+    except LocalError as exc:
+        pytest.skip(f"the office PC's screen needs an X display: {exc}")
+    yield screen.display
+    screen.stop()
 
 
 def fill_rectangles(display: str, rects: list[tuple[int, int, int, int, int]]) -> None:
