@@ -11,13 +11,15 @@ Run as ``python office_window.py EVENTS_FILE``. It covers the whole (1280x800) s
 
 Every event is one JSON line in EVENTS_FILE: ``ready``, ``key`` (keysym, char), ``text``
 (the field's content after a key), ``click`` (button, x, y, inside the target), ``paste`` (what
-this display's clipboard held when Ctrl+V arrived, or null) and ``patch`` (its new colour).
+this display's clipboard held when Ctrl+V arrived, or null) and ``patch`` (its new colour, and
+when: ``time.monotonic()``, CLOCK_MONOTONIC, which every process on the machine shares).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 import tkinter
 
 SCREEN_W, SCREEN_H = 1280, 800
@@ -88,7 +90,7 @@ def main(events_path: str) -> None:
         if colour != state["patch"]:
             state["patch"] = colour
             canvas.itemconfigure(patch, fill=colour)
-            record(event="patch", colour=colour, x=event.x_root)
+            record(event="patch", colour=colour, x=event.x_root, t=time.monotonic())
 
     root.bind_all("<KeyPress>", on_key, add="+")
     root.bind_all("<ButtonPress>", on_click, add="+")

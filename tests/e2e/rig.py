@@ -714,6 +714,21 @@ def locate_picture(image: np.ndarray) -> PictureMap | None:
     return PictureMap(sx, sy, hax - sx * ax, hay - sy * ay)
 
 
+def steady_picture(home: XServer, seconds: float = 45) -> PictureMap:
+    """The office picture's place on the home display, once it stops moving."""
+    last: list[PictureMap | None] = [None]
+
+    def steady() -> PictureMap | None:
+        now = locate_picture(home.grab())
+        before, last[0] = last[0], now
+        if now is None or before is None:
+            return None
+        moved = max(abs(now.ox - before.ox), abs(now.oy - before.oy))
+        return now if moved < 0.5 and abs(now.sx - before.sx) < 0.002 else None
+
+    return wait_for(steady, seconds, "the office picture in the viewer window")
+
+
 def mean_colour(image: np.ndarray, where: np.s_) -> np.ndarray:
     return image[where].reshape(-1, 3).mean(axis=0)
 

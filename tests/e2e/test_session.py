@@ -20,8 +20,8 @@ from tests.e2e.rig import (
     XServer,
     count_near,
     hex_rgb,
-    locate_picture,
     mean_colour,
+    steady_picture,
     wait_for,
 )
 
@@ -47,21 +47,6 @@ class Session:
     def tolerance(self) -> int:
         """How far (office pixels) a pointer can land from its target: one home pixel, rounded."""
         return int(np.ceil(1 / min(self.picture.sx, self.picture.sy))) + 1
-
-
-def steady_picture(home: XServer, seconds: float = 45) -> PictureMap:
-    """The office picture's place on the home display, once it stops moving."""
-    last: list[PictureMap | None] = [None]
-
-    def steady() -> PictureMap | None:
-        now = locate_picture(home.grab())
-        before, last[0] = last[0], now
-        if now is None or before is None:
-            return None
-        moved = max(abs(now.ox - before.ox), abs(now.oy - before.oy))
-        return now if moved < 0.5 and abs(now.sx - before.sx) < 0.002 else None
-
-    return wait_for(steady, seconds, "the office picture in the viewer window")
 
 
 @pytest.fixture(scope="module")
