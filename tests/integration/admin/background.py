@@ -4,6 +4,7 @@ that are synchronous (schemathesis) or run their own loop (the Qt console under 
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from typing import Any
 
@@ -12,7 +13,13 @@ from tests.integration.admin.conftest import start_relay_with_identity
 
 
 class RelayThread:
+    """While it runs, Python's automatic cyclic GC is off: GC runs in whichever thread happens
+    to allocate, and collecting a Qt object (left by a GUI test) on this thread crashes Qt.
+    Garbage is collected on the caller's thread instead, before and after."""
+
     def __init__(self, tmp_path) -> None:
+        gc.collect()
+        gc.disable()
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -34,3 +41,5 @@ class RelayThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
         self.loop.close()
+        gc.enable()
+        gc.collect()
