@@ -13,6 +13,7 @@ The timeouts are the longest waits a loaded two-core CI machine needs, multiplie
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import re
@@ -78,6 +79,17 @@ def _tail(path: Path, lines: int = 25) -> str:
     return f"--- {path.name} ---\n" + "\n".join(text.splitlines()[-lines:])
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def _die_with_parent() -> None:
+    """Run in the child before exec: get SIGTERM when the test process dies, even by SIGKILL
+    (a CI timeout), so no relay, agent, viewer or Xvfb outlives the run that started it."""
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class Process:
     """One child process, its output in ``log``; ``stop()`` ends it (TERM, then KILL)."""
 
@@ -107,6 +119,7 @@ class Process:
                 env=env,
                 cwd=ROOT,
                 start_new_session=True,  # a Ctrl+C in the terminal reaches pytest, not these
+                preexec_fn=_die_with_parent,
             )
 
     @property
@@ -176,6 +189,7 @@ class XServer:
             stderr=subprocess.DEVNULL,
             pass_fds=(write_end,),
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         os.close(write_end)
         with os.fdopen(read_end) as ready:
@@ -241,6 +255,7 @@ class ClipboardOwner:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=screen.env(),
+            preexec_fn=_die_with_parent,
         )
         assert self.proc.stdin is not None
         self.proc.stdin.write(text.encode())
