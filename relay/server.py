@@ -307,7 +307,8 @@ class RelayServer:
             source=stream.source,
             detail={"name": message.name, "agent_version": message.agent_version},
         )
-        await stream.send(Enrolled(host_id, secret, tenant))
+        keepalive = int(self.settings.keepalive_interval_s)
+        await stream.send(Enrolled(host_id, secret, tenant, keepalive))
         await self._serve_control(stream, host_id, tenant)
 
     async def _authenticate_host(self, stream: LinkStream, host_id: str, secret: str) -> str:

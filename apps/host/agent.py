@@ -135,6 +135,7 @@ class HostAgent:
         self._reserved: str | None = None  # session accepted, not yet running
         self._devices: dict[str, str] = {}  # session ID -> the registered MAC it matched
         self._pending_stream: LinkStream | None = None
+        self._pending_keepalive_s = 0
         self._identity: Identity | None = None
         self.backoff = Backoff(options.reconnect_first_s, options.reconnect_max_s)
         self.shutdowns = 0
@@ -218,6 +219,7 @@ class HostAgent:
         self.data.save_enrolment(record, enrolled.secret)
         self.record = record
         self._pending_stream = stream
+        self._pending_keepalive_s = enrolled.keepalive_s
         log.info("enrolled as host %s in %s", enrolled.host_id, enrolled.tenant)
         self._set_state(AgentState.OFFLINE, "enrolled")
         return enrolled.host_id
@@ -260,7 +262,7 @@ class HostAgent:
             secret = self.data.load_secret()
             if self._pending_stream is not None:
                 stream, self._pending_stream = self._pending_stream, None
-                keepalive_s = 0
+                keepalive_s = self._pending_keepalive_s
             else:
                 stream, ready = await host_login(
                     endpoint, self.record.host_id, secret, AGENT_VERSION

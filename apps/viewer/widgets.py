@@ -614,6 +614,9 @@ class LoginDialog(QDialog):
         self.connect_button.setEnabled(not busy)
         if not busy:
             self.progress.setText("")
+            # While busy, focus fell to Cancel, which (autoDefault) took over Enter: give
+            # Enter back to Connect, or the next Enter would quit instead of connecting.
+            self.connect_button.setDefault(True)
 
     def show_progress(self, text: str) -> None:
         self.progress.setText(text)

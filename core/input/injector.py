@@ -24,6 +24,7 @@ from typing import Any
 from core.input.keymap import char_for_keysym, windows_key, x11_keysym
 from core.protocol.session import MouseButton
 
+LOWER_A, LOWER_Z = 0x61, 0x7A  # keysyms a..z
 log = logging.getLogger("telework.host.input")
 
 SHIFT_L = 0xFFE1
@@ -95,7 +96,15 @@ class X11Backend(_PynputMouse):
         if target in (SHIFT_L, SHIFT_R):
             (self._shift_held.add if down else self._shift_held.discard)(target)
         shifted = level % 2 == 1
-        if not down or char_for_keysym(target) is None or shifted == bool(self._shift_held):
+        # Letters come as their lower-case keysym with Shift held (docs/contracts.md): their
+        # case is Shift's (and Caps Lock's) business, so they are pressed as they are.
+        letter = LOWER_A <= target <= LOWER_Z
+        if (
+            not down
+            or letter
+            or char_for_keysym(target) is None
+            or shifted == bool(self._shift_held)
+        ):
             self._fake_key(keycode, down)
         else:
             self._with_shift_level(keycode, want_shift=shifted)

@@ -89,6 +89,7 @@ class Enrolled(ControlMessage):
     host_id: str
     secret: str
     tenant: str
+    keepalive_s: int  # the link stays open as the control channel: same keepalive as HostReady
 
 
 @dataclass(frozen=True, slots=True)

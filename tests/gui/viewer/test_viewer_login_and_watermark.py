@@ -77,6 +77,23 @@ def test_progress_and_refusals_in_plain_words(qtbot):
     assert time.strftime("%H:%M", time.localtime(until)) in d.message.text()
 
 
+def test_after_a_refusal_enter_connects_again_with_the_new_code(qtbot):
+    d = dialog(qtbot, FULL)
+    QTest.keyClicks(d.otp, "111111")
+    QTest.keyClick(d.otp, Qt.Key.Key_Return)
+    # While busy the fields are disabled and a window system moves focus on, to Cancel: an
+    # autoDefault button that takes focus becomes the dialog's default (the Enter button).
+    cancel = d.buttons.buttons()[-1]
+    cancel.setFocus()
+    qtbot.waitUntil(lambda: cancel.isDefault())
+    d.show_error(Texts("en").refusal(RefusalReason.WRONG_OTP))
+    qtbot.waitUntil(lambda: d.otp.hasFocus())
+    QTest.keyClicks(d.otp, "222222")
+    with qtbot.waitSignal(d.submitted) as signal:
+        QTest.keyClick(d.otp, Qt.Key.Key_Return)
+    assert signal.args[1] == "222222" and d.isVisible()  # Enter did not cancel the dialog
+
+
 def test_japanese_dialog(qtbot):
     d = dialog(qtbot, Settings(), language="ja")
     assert d.windowTitle() == "職場のパソコンに接続"

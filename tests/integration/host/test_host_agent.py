@@ -35,6 +35,7 @@ from core.protocol.session import (
     Close,
     Key,
     KeyframeRequest,
+    Modifier,
     MouseButton,
     Notice,
     Pointer,
@@ -131,6 +132,11 @@ async def test_session_carries_the_xvfb_screen_and_injects_input(
         for keysym in (0x61, 0xFF2A, 0xFF23, 0xFF22, 0xFF27):  # a 半角/全角 変換 無変換 カタカナ
             await viewer.send(Key(True, keysym, 0, 0))
             await viewer.send(Key(False, keysym, 0, 0))
+        # Shift+a, as the contract sends it (lower-case keysym, Shift held), types a capital.
+        await viewer.send(Key(True, 0xFFE1, 0, 0))
+        await viewer.send(Key(True, 0x61, 0, Modifier.SHIFT))
+        await viewer.send(Key(False, 0x61, 0, Modifier.SHIFT))
+        await viewer.send(Key(False, 0xFFE1, 0, 0))
         expected = [
             "button 1 700 500",
             "key a",
@@ -138,9 +144,11 @@ async def test_session_carries_the_xvfb_screen_and_injects_input(
             "key Henkan_Mode",  # 0xFF23: Henkan and Henkan_Mode are one keysym
             "key Muhenkan",
             "key Hiragana_Katakana",
+            "key Shift_L",
+            "key A",
         ]
         try:
-            await wait_until(lambda: _lines(x_recorder)[-6:] == expected, timeout=10)
+            await wait_until(lambda: _lines(x_recorder)[-8:] == expected, timeout=10)
         except AssertionError:
             raise AssertionError(f"X client saw {_lines(x_recorder)}") from None
         await viewer.send(KeyframeRequest(first.seq))
