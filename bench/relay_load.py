@@ -270,12 +270,16 @@ class Generator:
         for index, pair in enumerate(self.pairs):
             tasks.append(asyncio.create_task(self.guarded(index, pair)))
             await asyncio.sleep(self.ramp_interval)
+        await asyncio.sleep(max(0.0, ramp_end + WARMUP_S - time.monotonic()))
+        cpu_before, wall_before = time.process_time(), time.monotonic()
         await asyncio.gather(*tasks)
+        busy = time.process_time() - cpu_before
         return {
             "latencies": self.latencies,
             "errors": self.errors,
             "joined": self.joined,
             "measure_from": ramp_end + WARMUP_S,
+            "cpu_percent": 100 * busy / max(time.monotonic() - wall_before, 1e-9),
         }
 
     async def guarded(self, index: int, pair: dict[str, str]) -> None:
@@ -378,6 +382,8 @@ def main() -> int:
                 "latency_samples": len(latencies),
                 "errors": len(errors),
                 "generator_processes": args.workers,
+                # The generators share the 2 cores with the relay: how loaded the machine was.
+                "generator_cpu_percent": round(sum(float(o["cpu_percent"]) for o in outcomes), 1),
             }
         )
     )
