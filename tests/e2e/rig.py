@@ -486,18 +486,9 @@ class HostAgent:
         self.wait_connected()
 
     def enrol(self, relay: Relay, screen: XServer, token: str) -> str:
-        """Enrol with ``token``, then run as the installed service does after a reboot.
-
-        The restart is deliberate: an agent that has just enrolled keeps serving on its
-        enrolment connection with a 5 s dead-peer limit while the relay pings every 10 s, so
-        it drops that channel (and any session on it) a few seconds later (see
-        ``test_enrolment.py``). A restarted agent logs in and learns the relay's interval.
-        """
+        """Start with ``--enroll token`` and keep running, as an admin installs it; the host ID."""
         self.start(relay, screen, token)
-        host_id = self.host_id
-        self.stop()
-        self.start(relay, screen)
-        return host_id
+        return self.host_id
 
     def wait_connected(self, seconds: float = 30) -> None:
         def connected() -> bool:

@@ -15,13 +15,6 @@ pytestmark = pytest.mark.x11
 WATCH_S = 13.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apps/host/agent.py _connect_and_serve: right after --enroll the agent serves the "
-    "enrolment connection with keepalive_s = 0, so dead_after_s = MIN_DEAD_AFTER_S (5 s) while "
-    "the relay pings every 10 s; the agent drops its control channel (and any live session, "
-    "closed with 'error') ~5 s after the last control message, then reconnects",
-)
 def test_freshly_enrolled_office_pc_keeps_its_control_channel(
     relay, accounts, office_screen, tmp_path
 ):

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.rig import HostAgent, RigError, Viewer, XServer, wait_for
+from tests.e2e.rig import HostAgent, Viewer, XServer, wait_for
 
 pytestmark = pytest.mark.x11
 
@@ -90,13 +90,6 @@ def test_user_without_a_grant_for_the_office_pc_is_refused(
     assert refused(home_screen, viewer, code) == "not_granted"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RigError,
-    reason="Enter after a refusal cancels the login dialog and quits the viewer: while busy the "
-    "Connect button is disabled, focus moves to Cancel, which (autoDefault) becomes the "
-    "dialog's default button and stays so after show_error() (apps/viewer/widgets.py LoginDialog)",
-)
 def test_refused_dialog_takes_a_new_code_and_logs_in(
     home_screen, accounts, office_pc, start_viewer
 ):

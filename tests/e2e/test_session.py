@@ -158,13 +158,6 @@ def test_text_typed_in_the_viewer_arrives_in_the_office_window(session, office_d
     type_in_viewer(session, office_desktop, "hello e2e 42")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Shift+letter arrives lower-case on an X11 office PC: the viewer sends letters as "
-    "their lower-case keysym with Shift held (apps/viewer/keymap.py), and X11Backend.key "
-    "(core/input/injector.py) injects that keysym at its own level, releasing Shift around it",
-)
 def test_capital_letters_typed_in_the_viewer_arrive_as_capitals(session, office_desktop):
     type_in_viewer(session, office_desktop, " Tanaka OK")
 
