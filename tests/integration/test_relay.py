@@ -6,6 +6,7 @@ import asyncio
 import socket
 import ssl
 import time
+from dataclasses import replace
 
 import pyotp
 import pytest
@@ -15,6 +16,7 @@ from core.protocol.control import RefusalReason
 from core.protocol.framing import HEADER, MAX_CONTROL_PAYLOAD, PROTOCOL_VERSION
 from relay import server as relay_server_module
 from tests.integration.relay_harness import (
+    FAST,
     TENANT,
     USER,
     HostAgent,
@@ -292,3 +294,35 @@ async def test_a_transient_host_refusal_hands_back_a_fresh_ticket(relay, host):
     # A wrong OTP is no transient refusal: no ticket for that.
     wrong = await expect_refusal(RefusalReason.WRONG_OTP, login(relay, host.host_id, "000000"))
     assert wrong.resume_ticket == ""
+
+
+async def test_connections_per_source_are_capped(tmp_path):
+    relay = await start_relay(tmp_path, replace(FAST, max_connections_per_source=2))
+    try:
+        held = [await asyncio.to_thread(_raw_tls, relay) for _ in range(2)]
+        with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
+            extra = await asyncio.to_thread(_raw_tls, relay)
+            extra.recv(1)  # closed before TLS: the handshake or the first read fails
+        assert relay.server.metrics.refusals[RefusalReason.TOO_MANY_CONNECTIONS] == 1
+        for sock in held:
+            sock.close()
+        await wait_until(lambda: not relay.server._per_source)
+        again = await asyncio.to_thread(_raw_tls, relay)  # room again once they are gone
+        again.close()
+    finally:
+        await relay.server.close()
+        relay.directory.close()
+
+
+async def test_half_open_connections_are_capped(tmp_path):
+    relay = await start_relay(tmp_path, replace(FAST, max_half_open=1))
+    try:
+        silent = await asyncio.to_thread(_raw_tls, relay)  # TLS done, first message pending
+        with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
+            extra = await asyncio.to_thread(_raw_tls, relay)
+            extra.recv(1)
+        assert relay.server.metrics.refusals[RefusalReason.TOO_MANY_CONNECTIONS] == 1
+        silent.close()
+    finally:
+        await relay.server.close()
+        relay.directory.close()
