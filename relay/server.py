@@ -219,11 +219,16 @@ class RelayServer:
             await self._refuse(stream, refusal)
         except ProtocolError as exc:
             log.info("protocol error from %s: %s", source, exc)
-            if stream is not None:
+            # Garbage counts like a wrong password: a source that keeps sending it is locked
+            # out (its logins refused), and once locked it no longer writes to the audit log,
+            # so a flood of garbage cannot fill the disk.
+            already_locked = self.source_lockout.locked_until(source) is not None
+            self.source_lockout.record_failure(source)
+            if stream is not None and not already_locked:
                 await self._audit(
                     "protocol_error", source=source, detail={"error": type(exc).__name__}
                 )
-                await self._refuse(stream, Refusal(RefusalReason.PROTOCOL_ERROR), audit=False)
+                await self._refuse(stream, Refusal(RefusalReason.PROTOCOL_ERROR))
         except PeerGone:
             pass
         except asyncio.CancelledError:
@@ -233,7 +238,7 @@ class RelayServer:
         except Exception:
             log.exception("unexpected error on a connection from %s", source)
             if stream is not None:
-                await self._refuse(stream, Refusal(RefusalReason.SERVER_ERROR), audit=False)
+                await self._refuse(stream, Refusal(RefusalReason.SERVER_ERROR))
         finally:
             if half_open:
                 self._half_open -= 1
@@ -258,15 +263,9 @@ class RelayServer:
         else:  # pragma: no cover - the link's state table admits only the four above
             raise ProtocolError(f"unexpected first message {type(first).__name__}")
 
-    async def _refuse(self, stream: LinkStream, refusal: Refusal, audit: bool = True) -> None:
+    async def _refuse(self, stream: LinkStream, refusal: Refusal) -> None:
+        """Count and send a refusal; the decision itself was audited where it was made."""
         self.metrics.refusals[refusal.reason] += 1
-        if audit and refusal.reason in (
-            RefusalReason.TOO_MANY_CONNECTIONS,
-            RefusalReason.SERVER_ERROR,
-        ):
-            await self._audit(
-                "refused", source=stream.source, detail={"reason": refusal.reason.value}
-            )
         with contextlib.suppress(LocalError, ConnectionError, OSError):
             # LocalError: the link's state does not allow a refusal (e.g. before any message).
             await stream.send(

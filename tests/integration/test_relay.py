@@ -11,6 +11,7 @@ from dataclasses import replace
 import pyotp
 import pytest
 
+from core.auth import lockout as lockout_limits
 from core.crypto.certs import generate_identity
 from core.protocol.control import RefusalReason
 from core.protocol.framing import HEADER, MAX_CONTROL_PAYLOAD, PROTOCOL_VERSION
@@ -326,3 +327,11 @@ async def test_half_open_connections_are_capped(tmp_path):
     finally:
         await relay.server.close()
         relay.directory.close()
+
+
+async def test_a_source_sending_garbage_is_locked_out_and_stops_filling_the_audit_log(relay):
+    for _ in range(lockout_limits.SOURCE_MAX_FAILURES + 5):
+        await asyncio.to_thread(_send_and_read, relay, b"\x00garbage\x00")
+    assert relay.audit_events().count("protocol_error") == lockout_limits.SOURCE_MAX_FAILURES
+    refusal = await expect_refusal(RefusalReason.LOCKED_OUT, login(relay, "A" * 20, "000000"))
+    assert refusal.retry_after > time.time()
