@@ -27,7 +27,10 @@ MAX_FPS = 15  # the most the rate controller ever asks for; x264's VBV counts ti
 # umh with a 64-pixel range finds a wheel-notch scroll (3 lines, ~75 px with the predictors).
 MOTION = "me=umh:merange=64"
 # aq-mode 2 (auto-variance) moves bits from flat background to glyph edges.
-X264_PARAMS = f"keyint=infinite:scenecut=0:{MOTION}:aq-mode=2:ref=3"
+# subme 6 (RD mode decision) and trellis 1 (on the final quantisation): ~5 % fewer bytes for the
+# same text SSIM on a first frame or a window switch (veryfast has subme 2, no trellis).
+ANALYSIS = "subme=6:trellis=1"
+X264_PARAMS = f"keyint=infinite:scenecut=0:{MOTION}:aq-mode=2:ref=3:{ANALYSIS}"
 ENCODER_THREADS = 2  # the host PC has other work to do; two threads keep encode under ~40 ms
 
 INITIAL_MAXRATE_BPS = 80_000

@@ -25,12 +25,18 @@ LINK_SHARE = 0.88  # of the measured link for video; cursor, input and reports n
 MAX_QUEUE_DELAY_S = 0.15  # don't start a frame while older ones would still queue this long
 # Frame size caps at the full budget; on a slower link they shrink with it, so a frame never
 # occupies the link longer than at full rate.
-FIRST_FRAME_MAX_BYTES = 22_000  # ~1.8 s at 100 kbit/s: one frame makes the focus window legible
+FIRST_FRAME_MAX_BYTES = 24_000  # ~1.8 s at 100 kbit/s: a ~22 kB frame makes the focus legible
 BURST_MAX_BYTES = 36_000  # largest frame for a big change (window switch): ~2.9 s at 100 kbit/s
 # x264's VBV buffer refills by at most this much time per frame: a quiet screen fills it up for
 # the next big change, but after a big frame the refinement frames stay small (~2 kB), so a
 # keystroke typed meanwhile never waits long behind one.
 REFILL_MAX_S = 0.2
+# A big change (window switch, fresh picture) may instead start from a full buffer: the queue
+# gate has already let the link drain, so the switch goes out as one large, nearly crisp frame
+# even if scrolling or typing just before had kept the buffer low. At most once this often, so
+# a screen that changes completely all the time (a video, a window drag) is not sent as a
+# series of huge, slow frames.
+BURST_SPACING_S = 4.0
 MIN_FRAME_BYTES = 600  # below this much room there is no point encoding; wait instead
 LINK_PROBE_BYTES = 1_500  # in flight needed before an arrival rate counts as a link measurement
 LINK_EWMA = 0.3  # weight of a new link measurement; the link changes on a scale of seconds
@@ -78,6 +84,7 @@ class RateController:
         self._acked_total = 0
         self._last_report: tuple[float, int, int] | None = None  # time, received, in flight
         self._last_frame_at: float | None = None
+        self._last_burst_at = -1e9
 
     # ----- accounting --------------------------------------------------------------------
     def on_sent(self, now: float, wire_bytes: int) -> None:
@@ -150,13 +157,27 @@ class RateController:
         """Whether a frame may be started now (queue short and budget left)."""
         return self.queue_delay() <= MAX_QUEUE_DELAY_S and self.window_room(now) >= MIN_FRAME_BYTES
 
-    def vbv(self, now: float, cap_bytes: int) -> Vbv:
+    def vbv(self, now: float, cap_bytes: int, *, burst_bytes: int | None = None) -> Vbv:
         """VBV for a frame encoded now: refill for the time since the last frame, and a buffer
-        no larger than the window room or ``cap_bytes`` (the largest frame wanted now)."""
+        no larger than the window room or ``cap_bytes`` (the largest frame wanted now).
+
+        ``burst_bytes`` (a big change) asks for one frame that may use the whole buffer's fill,
+        up to that size, at most every ``BURST_SPACING_S``; otherwise it is ignored."""
         since = 1.0 / MAX_FPS if self._last_frame_at is None else now - self._last_frame_at
         since = min(max(since, 1.0 / MAX_FPS), REFILL_MAX_S)
         # x264 refills its buffer by maxrate / MAX_FPS per frame: scale so that is rate * since.
         maxrate = self.video_bps * since * MAX_FPS
+        burst = burst_bytes is not None and now - self._last_burst_at >= BURST_SPACING_S
+        if burst and burst_bytes is not None:
+            cap_bytes = burst_bytes
         link_scale = min(1.0, self.link_bps / self.budget_bps)
-        bufsize = min(cap_bytes * link_scale, self.window_room(now)) * 8
-        return Vbv(int(maxrate), max(int(bufsize), MIN_FRAME_BYTES * 8))
+        room = min(cap_bytes * link_scale, self.window_room(now))
+        bufsize = max(int(room * 8), MIN_FRAME_BYTES * 8)
+        if burst:
+            self._last_burst_at = now
+            # One frame's refill is (nearly) the whole buffer: x264 then lets this frame take all
+            # of the buffer's fill (not half), and refills the buffer completely after it, so
+            # the next frame can finish the job if this one found the buffer low (after a
+            # scroll). x264 refuses a buffer under one frame's refill, hence the margin.
+            maxrate = max(maxrate, (bufsize - 2_000) * MAX_FPS)
+        return Vbv(int(maxrate), bufsize)

@@ -6,6 +6,8 @@ import numpy as np
 
 from core.media.damage import TILE, DamageTracker, tile_damage
 from core.media.rate import (
+    BURST_SPACING_S,
+    MAX_FPS,
     MAX_QUEUE_DELAY_S,
     WINDOW_S,
     WINDOW_SHARE,
@@ -179,3 +181,27 @@ def test_a_very_slow_link_switches_to_economy_with_a_keyframe() -> None:
     assert sender.economy and packet is not None and packet.keyframe
     assert packet.frame_index == before  # the session's count goes on across the switch
     assert (packet.width, packet.height) == economy_size(1920, 1080) == (1280, 720)
+
+
+def test_a_burst_lets_one_frame_use_the_whole_fill_at_most_every_spacing() -> None:
+    rate = RateController(100_000)
+    rate.on_frame(0.0)
+    normal = rate.vbv(0.1, cap_bytes=36_000)
+    burst = rate.vbv(0.1, cap_bytes=36_000, burst_bytes=22_000)
+    assert normal.bufsize_bits == 36_000 * 8 and burst.bufsize_bits == 22_000 * 8
+    # x264 lets a frame use all of its buffer's fill only while the buffer holds fewer than five
+    # frames' refill (maxrate / MAX_FPS each); a burst refills (nearly) all of it, never more.
+    assert normal.bufsize_bits >= 5 * normal.maxrate_bps / MAX_FPS
+    assert 0.9 * burst.bufsize_bits <= burst.maxrate_bps / MAX_FPS <= burst.bufsize_bits
+    soon = 0.1 + BURST_SPACING_S / 2
+    again = rate.vbv(soon, cap_bytes=36_000, burst_bytes=22_000)
+    assert again == rate.vbv(soon, cap_bytes=36_000)  # too soon: an ordinary frame
+    later = rate.vbv(0.2 + BURST_SPACING_S, cap_bytes=36_000, burst_bytes=22_000)
+    assert later == burst
+
+
+def test_a_burst_never_allows_more_than_the_window_room() -> None:
+    rate = RateController(100_000)
+    rate.on_sent(0.0, rate.window_room(0.0) - 5_000)
+    vbv = rate.vbv(1.0, cap_bytes=36_000, burst_bytes=22_000)
+    assert vbv.bufsize_bits <= 5_000 * 8
