@@ -198,7 +198,7 @@ class Generator:
         self.joined += 1
         joined_at = time.monotonic()
         sender = asyncio.create_task(
-            self.send_loop(viewer.writer, INPUT_MESSAGE_BYTES, INPUT_PER_S, viewer.take_trailing)
+            self.send_loop(viewer.writer, INPUT_MESSAGE_BYTES, INPUT_PER_S)
         )
         try:
             await self.receive_loop(viewer.reader, viewer.take_trailing(), joined_at + WARMUP_S)
@@ -222,22 +222,23 @@ class Generator:
                     self.receive_loop(data.reader, data.take_trailing(), None)
                 )
                 try:
-                    await self.send_loop(data.writer, VIDEO_MESSAGE_BYTES, VIDEO_PER_S, None)
+                    await self.send_loop(data.writer, VIDEO_MESSAGE_BYTES, VIDEO_PER_S)
                 finally:
                     drain.cancel()
                     data.writer.close()
 
-    async def send_loop(
-        self, writer: asyncio.StreamWriter, size: int, per_s: int, _unused: object
-    ) -> None:
+    async def send_loop(self, writer: asyncio.StreamWriter, size: int, per_s: int) -> None:
+        """Send like a video source: one message per tick; a late tick is not made up with a
+        burst (a screen grabbed late is not grabbed twice). Catching up would hold the session
+        at exactly the relay's cap, where any jitter queues without bound."""
         period = 1.0 / per_s
         padding = bytes(size - STAMP.size)
         next_at = time.monotonic()
         while time.monotonic() < self.stop_at:
             writer.write(STAMP.pack(size, time.monotonic()) + padding)
             await writer.drain()
-            next_at += period
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            next_at = max(next_at + period, time.monotonic())
+            await asyncio.sleep(next_at - time.monotonic())
 
     async def receive_loop(
         self, reader: asyncio.StreamReader, first: bytes, sample_after: float | None
