@@ -27,6 +27,7 @@ from typing import Any
 
 import mss
 
+from apps.host.focus import X11FocusSource, frame_rect
 from core.errors import Error, LocalError, ProtocolError
 from core.hostpolicy.limits import EndReason, IdleWarningDue, SessionLimits
 from core.input.dispatch import Backend, InputDispatcher
@@ -122,6 +123,12 @@ class _Media:
                 self.cursor_source = X11CursorSource(display)
             except OSError:
                 self.cursor_source = None
+        self.focus_source: Any = None
+        if sys.platform.startswith("linux"):
+            try:
+                self.focus_source = X11FocusSource(display)
+            except Exception as exc:  # no X connection: the whole screen counts alike
+                log.info("no active-window source: %s", type(exc).__name__)
         self.capture: ScreenCapture | None = None
         self.open(monitor)
 
@@ -138,11 +145,22 @@ class _Media:
         m = self.monitors[monitor - 1]
         self.screen = ScreenMap(m["left"], m["top"], m["width"], m["height"], width, height)
 
+    def _focus(self) -> tuple[int, int, int, int] | None:
+        """The active window in frame pixels: the first picture makes it sharp first."""
+        assert self.capture is not None
+        if self.focus_source is None:
+            return None
+        desktop = self.focus_source.rect()
+        if desktop is None:
+            return None
+        s = self.screen
+        return frame_rect(desktop, (s.left, s.top, s.width, s.height), self.capture.size)
+
     def step(self) -> tuple[Any, list[CursorMessage], float]:
         """Grab, maybe encode; read the cursor. Returns (packet, cursor messages, next delay)."""
         assert self.capture is not None
         now = time.monotonic()
-        packet = self.sender.offer(self.capture.grab(), now)
+        packet = self.sender.offer(self.capture.grab(), now, focus=self._focus())
         if packet is not None and (packet.width, packet.height) != (
             self.screen.picture_width,
             self.screen.picture_height,
@@ -168,6 +186,8 @@ class _Media:
             self.capture.close()
         if self.cursor_source is not None:
             self.cursor_source.close()
+        if self.focus_source is not None:
+            self.focus_source.close()
 
 
 class HostSession:

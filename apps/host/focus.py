@@ -1,0 +1,75 @@
+"""Where the office PC's active window is, so the first picture spends its bytes there.
+
+The video sender can make a fresh picture "focus first" (core/media/sender.py): the active
+window sharp, the rest flattened and revealed afterwards. On X11 the window manager names the
+active window in ``_NET_ACTIVE_WINDOW``; without one (a bare Xvfb), the keyboard focus's
+top-level window stands in. Elsewhere there is no source yet and the whole screen is treated
+alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+log = logging.getLogger("telework.host.focus")
+
+Rect = tuple[int, int, int, int]  # left, top, width, height in desktop pixels
+
+
+class X11FocusSource:
+    def __init__(self, display: str | None) -> None:
+        import Xlib.display
+
+        self._display: Any = Xlib.display.Display(display)
+        self._root = self._display.screen().root
+        self._active_atom = self._display.intern_atom("_NET_ACTIVE_WINDOW")
+
+    def rect(self) -> Rect | None:
+        """The active top-level window's rectangle on the desktop, or None if there is none."""
+        import Xlib.error
+        import Xlib.X
+
+        try:
+            window = self._active_window()
+            if window is None:
+                return None
+            geometry = window.get_geometry()
+            origin = self._root.translate_coords(window, 0, 0)
+        except (Xlib.error.XError, Xlib.error.ConnectionClosedError) as exc:
+            log.debug("no active window: %s", type(exc).__name__)
+            return None
+        if geometry.width <= 1 or geometry.height <= 1:
+            return None
+        return origin.x, origin.y, geometry.width, geometry.height
+
+    def _active_window(self) -> Any:
+        import Xlib.X
+
+        prop = self._root.get_full_property(self._active_atom, Xlib.X.AnyPropertyType)
+        if prop is not None and len(prop.value) and prop.value[0]:
+            return self._display.create_resource_object("window", prop.value[0])
+        focus = self._display.get_input_focus().focus
+        if focus in (Xlib.X.NONE, Xlib.X.PointerRoot) or isinstance(focus, int):
+            return None
+        # The focus may be a widget deep inside a window: climb to its top-level window.
+        while True:
+            tree = focus.query_tree()
+            if tree.parent == self._root or not tree.parent:
+                return None if focus == self._root else focus
+            focus = tree.parent
+
+    def close(self) -> None:
+        self._display.close()
+
+
+def frame_rect(desktop: Rect, monitor: Rect, frame_size: tuple[int, int]) -> Rect | None:
+    """``desktop`` in the captured frame's pixels (the monitor's own), clipped to the frame."""
+    left, top, width, height = desktop
+    m_left, m_top, _, _ = monitor
+    frame_w, frame_h = frame_size
+    x0, y0 = max(0, left - m_left), max(0, top - m_top)
+    x1, y1 = min(frame_w, left - m_left + width), min(frame_h, top - m_top + height)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    return x0, y0, x1 - x0, y1 - y0
