@@ -45,7 +45,10 @@ MAX_FPS = 15  # when things move
 REFINE_FPS = 5  # while x264 sharpens a still picture: fewer, larger frames waste less on headers
 IDLE_POLL_FPS = 4  # how often an idle screen is looked at (first change shows within 250 ms)
 ACTIVE_HOLD_S = 1.5  # keep polling fast this long after the last change
-ECONOMY_BELOW_BPS = 40_000  # below this link rate, downscale (see core.media.sender)
+# Below this link rate, downscale (see core.media.sender). Well under the 50 kbit/s links that
+# still read fine at full size: a 50 kbit/s link's noisy estimate dips below 40 kbit/s, and a
+# downscaled picture never gets crisp text again.
+ECONOMY_BELOW_BPS = 30_000
 ECONOMY_UNTIL_BPS = 60_000  # and keep downscaling until the link is this fast (each switch = IDR)
 
 
