@@ -10,6 +10,7 @@ accepts only if it is exactly the certificate the relay's offer named. No plaint
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 
 from core.crypto.certs import Identity
@@ -127,6 +128,11 @@ class SecureChannel:
         if pending and not self._writer.is_closing():
             self._writer.write(pending)
         self._writer.close()
+
+    async def wait_closed(self) -> None:
+        """After :meth:`close`: wait until the connection is really gone."""
+        with contextlib.suppress(ConnectionError, OSError, ssl.SSLError):
+            await self._writer.wait_closed()
 
     def _feed(self, data: bytes) -> None:
         self.bytes_in += len(data)
