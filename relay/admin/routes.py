@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from core.auth.one_time_codes import MAX_CODES_PER_ISSUE
 from core.crypto.certs import parse_host_id
 from core.errors import CryptoError
 from relay.admin import schema as s
@@ -49,7 +50,6 @@ DEFAULT_AUDIT_ROWS = 1000
 # Largest MAC text accepted before normalising ("aa-bb-cc-dd-ee-ff" with spaces around).
 MAX_MAC_TEXT = 32
 MAX_SESSION_ID_LEN = 64
-MAX_CODES = 10  # core.auth.one_time_codes.MAX_CODES_PER_ISSUE
 
 
 @dataclass(frozen=True)
@@ -643,7 +643,7 @@ ROUTES: tuple[Route, ...] = (
         issue_codes,
         "Issue single-use codes (replaces unused ones)",
         "staff",
-        body=s.obj(("count",), count=s.integer(1, MAX_CODES)),
+        body=s.obj(("count",), count=s.integer(1, MAX_CODES_PER_ISSUE)),
     ),
     Route(
         "POST",

@@ -25,6 +25,22 @@ MODULES = [
     "core.crypto.secret_box",
     "relay.store.directory",
     "relay.store.schema",
+    "relay.admin.auth",
+    "relay.admin.server",
+    "relay.admin.routes",
+    "relay.admin.monitor",
+    "relay.admin.service",
+    "relay.admin.usage",
+    "relay.admin.schema",
+    "core.hostpolicy.backoff",
+    "core.hostpolicy.limits",
+    "core.hostpolicy.macs",
+    "apps.host.agent",
+    "apps.host.session",
+    "apps.host.store",
+    "apps.viewer.settings",
+    "apps.viewer.client",
+    "apps.viewer.reconnect",
 ]
 SECURITY = (Path(__file__).parents[2] / "SECURITY.md").read_text()
 
