@@ -59,7 +59,7 @@ from relay.sessions import HostChannel, LiveSession, PendingAttach
 from relay.settings import WRITE_HIGH_WATER_BYTES, RelaySettings
 from relay.store.directory import Directory, OtpResult
 from relay.store.errors import EnrollmentRefused
-from transport.link_stream import LinkStream, PeerGone
+from transport.link_stream import LinkStream, PeerGone, peer_address
 
 log = logging.getLogger("telework.relay")
 T = TypeVar("T")
@@ -187,7 +187,7 @@ class RelayServer:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
-        source = _peer_ip(writer)
+        source = peer_address(writer)
         limits = self.settings
         if (
             self._half_open >= limits.max_half_open
@@ -650,8 +650,3 @@ class RelayServer:
                 )
             )
         )
-
-
-def _peer_ip(writer: asyncio.StreamWriter) -> str:
-    peer = writer.get_extra_info("peername")
-    return str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"

@@ -27,7 +27,7 @@ class LinkStream:
         self.writer = writer
         self.link = RelayLink(side)
         self._pending: list[ControlMessage] = []
-        self.source = _peer_address(writer)
+        self.source = peer_address(writer)
 
     async def next_message(self, timeout: float | None) -> ControlMessage:
         """The next validated message; :class:`PeerGone` on close or silence past ``timeout``."""
@@ -57,6 +57,7 @@ class LinkStream:
             await asyncio.wait_for(self.writer.wait_closed(), 2.0)
 
 
-def _peer_address(writer: asyncio.StreamWriter) -> str:
+def peer_address(writer: asyncio.StreamWriter) -> str:
+    """The peer's IP address (what lockouts and connection caps count by)."""
     peer = writer.get_extra_info("peername")
     return str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
