@@ -21,7 +21,6 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
-import re
 import resource
 import shutil
 import struct
@@ -49,6 +48,7 @@ from core.protocol.control import (
     SessionOffer,
 )
 from core.protocol.relay_link import Side
+from relay.cli import parse_startup
 from relay.store.directory import Directory
 from transport.link_stream import LinkStream
 
@@ -116,17 +116,13 @@ def start_relay(data_dir: Path) -> tuple[subprocess.Popen[str], str, int, str]:
         preexec_fn=raise_fd_limit,
     )
     assert process.stdout is not None
-    host = port = fingerprint = None
-    for line in process.stdout:
-        if match := re.search(r"listening on ([\d.]+):(\d+)", line):
-            host, port = match[1], int(match[2])
-        if match := re.search(r"fingerprint \(SHA-256\): ([0-9a-f]{64})", line):
-            fingerprint = match[1]
-        if host and fingerprint:
-            break
-    if not (host and port and fingerprint):
-        raise RuntimeError("relay did not start")
-    return process, host, port, fingerprint
+    printed = ""
+    while (started := parse_startup(printed)) is None:
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError("relay did not start")
+        printed += line
+    return process, started.host, started.port, started.fingerprint
 
 
 def cpu_seconds(pid: int) -> float:

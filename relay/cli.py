@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.crypto.certs import load_or_create_identity
@@ -80,6 +82,28 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             return 0
     return run_manage(args)
+
+
+# What ``serve`` prints once it listens; scripts and tests read it back with parse_startup.
+_LISTENING = re.compile(r"^relay listening on (\S+):(\d+) ", re.M)
+_FINGERPRINT = re.compile(r"^certificate fingerprint \(SHA-256\): ([0-9a-f]{64})$", re.M)
+_METRICS = re.compile(r"^metrics on (http://\S+/metrics)$", re.M)
+
+
+@dataclass(frozen=True)
+class Startup:
+    host: str
+    port: int
+    fingerprint: str
+    metrics_url: str
+
+
+def parse_startup(printed: str) -> Startup | None:
+    """Where a ``serve`` process listens, from what it printed; None until it has said all."""
+    listening, pin, metrics = (p.search(printed) for p in (_LISTENING, _FINGERPRINT, _METRICS))
+    if not (listening and pin and metrics):
+        return None
+    return Startup(listening[1], int(listening[2]), pin[1], metrics[1])
 
 
 async def _serve(args: argparse.Namespace) -> int:

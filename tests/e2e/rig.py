@@ -16,7 +16,6 @@ import contextlib
 import ctypes
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -32,6 +31,7 @@ import mss
 import numpy as np
 import pyotp
 
+from relay.cli import parse_startup
 from tests.e2e import office_window as office
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -316,10 +316,6 @@ class OfficeDesktop:
 class Relay:
     """``telework-relay serve`` on a data directory; can be killed and started again."""
 
-    LISTENING = re.compile(r"relay listening on (\S+):(\d+)")
-    FINGERPRINT = re.compile(r"fingerprint \(SHA-256\): (\S+)")
-    METRICS = re.compile(r"metrics on http://(\S+)/metrics")
-
     def __init__(self, data_dir: Path, work: Path, host: str = "127.0.0.1") -> None:
         self.data_dir = data_dir
         self.work = work
@@ -354,14 +350,11 @@ class Relay:
             text = log.read_text(encoding="utf-8", errors="replace")
             if not (self.process and self.process.alive()):
                 raise RigError(f"the relay exited\n{_tail(log)}")
-            listening, pin, metrics = (
-                p.search(text) for p in (self.LISTENING, self.FINGERPRINT, self.METRICS)
-            )
-            if not (listening and pin and metrics):
+            started = parse_startup(text)
+            if started is None:
                 return False
-            self.port = int(listening.group(2))
-            self.fingerprint = pin.group(1)
-            self.metrics_url = f"http://{metrics.group(1)}/metrics"
+            self.port, self.fingerprint = started.port, started.fingerprint
+            self.metrics_url = started.metrics_url
             return True
 
         wait_for(started, 30, "the relay to listen", lambda: _tail(log))

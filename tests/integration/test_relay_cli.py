@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import pytest
 
 from core.crypto.certs import generate_identity
 from core.protocol.control import Login
+from relay.cli import parse_startup
 from relay.store.directory import Directory
 from tests.integration.relay_harness import TENANT, USER
 from transport.client import RefusedByRelay, viewer_login
@@ -43,16 +43,18 @@ class RelayProcess:
             stderr=subprocess.DEVNULL,
             text=True,
         )
-        self.lines: list[str] = []
+        printed = ""
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-            if line.startswith("metrics on"):
-                break
-        text = "".join(self.lines)
-        self.port = int(re.search(r"listening on 127\.0\.0\.1:(\d+)", text)[1])
-        self.fingerprint = re.search(r"\(SHA-256\): ([0-9a-f]{64})", text)[1]
-        self.metrics_url = re.search(r"metrics on (\S+)", text)[1]
+        while (started := parse_startup(printed)) is None:
+            line = self.process.stdout.readline()
+            assert line, f"the relay stopped: {printed}"
+            printed += line
+        assert started.host == "127.0.0.1"
+        self.port, self.fingerprint, self.metrics_url = (
+            started.port,
+            started.fingerprint,
+            started.metrics_url,
+        )
 
     def stop(self, sig: int = signal.SIGINT) -> tuple[int, str]:
         """Signal the relay; return its exit status and what it printed after start-up."""
