@@ -13,9 +13,9 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -41,12 +41,6 @@ OTP_PRINT_INTERVAL_S = 30
 
 class DemoError(Error):
     """The demo could not start; the message says what to do."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -123,7 +117,8 @@ class Demo:
     # -- the steps -------------------------------------------------------------------------
 
     def start_relay(self) -> tuple[int, int, str]:
-        port, admin_port = free_port(), free_port()
+        """Start the relay on ports it picks itself (no race for a "free" port); returns the
+        relay port, the admin API port and the fingerprint, read from what it prints."""
         relay = self.spawn(
             "relay",
             [
@@ -132,9 +127,9 @@ class Demo:
                 "--data-dir",
                 str(self.data_dir / "relay"),
                 "--listen",
-                f"127.0.0.1:{port}",
+                "127.0.0.1:0",
                 "--admin-listen",
-                f"127.0.0.1:{admin_port}",
+                "127.0.0.1:0",
                 "--metrics-listen",
                 "127.0.0.1:0",
             ],
@@ -142,16 +137,23 @@ class Demo:
         )
         assert relay.stdout is not None
         deadline = time.monotonic() + RELAY_READY_TIMEOUT_S
-        fingerprint = ""
-        while time.monotonic() < deadline and not fingerprint:
+        printed = ""
+        # apps never import relay: these follow the lines relay/cli.py prints on start-up.
+        patterns = (
+            r"relay listening on \S+:(\d+) ",
+            r"admin API on https://\S+:(\d+) ",
+            r"\(SHA-256\): ([0-9a-f]{64})",
+        )
+        while time.monotonic() < deadline:
+            found = [re.search(p, printed) for p in patterns]
+            if all(found):
+                port, admin_port, fingerprint = (m[1] for m in found if m)
+                return int(port), int(admin_port), fingerprint
             line = relay.stdout.readline().decode()
             if not line:
                 raise DemoError(f"the relay stopped; see {self.log_dir / 'relay.log'}")
-            if "(SHA-256):" in line:
-                fingerprint = line.rsplit(":", 1)[1].strip()
-        if not fingerprint:
-            raise DemoError("the relay did not start in time")
-        return port, admin_port, fingerprint
+            printed += line
+        raise DemoError("the relay did not start in time")
 
     def start_host(self, relay: str, fingerprint: str, token: str) -> tuple[str, str]:
         display = start_xvfb(1280, 800)
@@ -308,6 +310,8 @@ def run(data_dir: Path, open_apps: bool) -> int:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
     finally:
+        # A second Ctrl+C while stopping must not cut the clean-up short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("stopping everything …", flush=True)
         demo.stop()
     print("stopped; nothing is left running.", flush=True)
