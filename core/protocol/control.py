@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
 import json
 import typing
 from dataclasses import dataclass
@@ -255,10 +254,14 @@ def decode_control(frame: Frame) -> ControlMessage:
     return cls(**values)
 
 
-@functools.cache
 def _hints(cls: type) -> dict[str, Any]:
-    """Field types of a message class, resolved once (annotations are strings here)."""
-    return typing.get_type_hints(cls)
+    cached: dict[str, Any] | None = _HINTS.get(cls)
+    if cached is None:
+        cached = _HINTS[cls] = typing.get_type_hints(cls)
+    return cached
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
 
 
 def _checked(message: str, name: str, hint: Any, value: Any) -> Any:
