@@ -278,8 +278,6 @@ def run_office(seconds: float, link_kbps: float) -> dict[str, float | None]:
             next_cursor += 1 / CURSOR_HZ
         run.video_tick(now, scene.render(now), scene.focus_rect(now))
         now += run.sender.next_poll_delay(now)
-        if run.frames % 200 == 0:
-            pass
     print(
         f"frames {run.frames}, keyframes {run.keyframes}, link estimate "
         f"{run.sender.rate.link_bps / 1000:.0f} kbit/s",

@@ -30,7 +30,7 @@ MOTION = "me=umh:merange=64"
 # subme 6 (RD mode decision) and trellis 1 (on the final quantisation): ~5 % fewer bytes for the
 # same text SSIM on a first frame or a window switch (veryfast has subme 2, no trellis).
 ANALYSIS = "subme=6:trellis=1"
-X264_PARAMS = f"keyint=infinite:scenecut=0:{MOTION}:aq-mode=2:ref=3:{ANALYSIS}"
+X264_PARAMS = f"keyint=infinite:scenecut=0:{MOTION}:aq-mode=2:ref=3"
 ENCODER_THREADS = 2  # the host PC has other work to do; two threads keep encode under ~40 ms
 
 INITIAL_MAXRATE_BPS = 80_000
@@ -65,7 +65,9 @@ class H264Encoder:
         crf: float = CRF,
         qp_min: int = QP_MIN,
         first_index: int = 0,
+        analysis: str = ANALYSIS,
     ) -> None:
+        """``analysis`` other than the default is for measurements (bench/legibility_floor.py)."""
         if width % 2 or height % 2 or width < 16 or height < 16:
             raise LocalError(f"frame size {width}x{height} must be even and at least 16x16")
         self.input_size = (width, height)
@@ -87,7 +89,7 @@ class H264Encoder:
             "tune": TUNE,
             "crf": f"{crf:g}",
             "forced-idr": "1",  # a requested keyframe must be an IDR the viewer can start from
-            "x264-params": f"{X264_PARAMS}:qpmin={qp_min}",
+            "x264-params": f"{X264_PARAMS}:{analysis}:qpmin={qp_min}",
         }
         self._ctx = ctx  # opened on the first frame, so a set_vbv() before it counts from frame 0
         self._frame_index = first_index  # a replacement encoder continues the session's count
