@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from core.auth import lockout as lockout_limits
-from core.auth.lockout import Lockout
+from core.auth.lockout import Lockout, source_key
 from core.crypto.certs import (
     Identity,
     fingerprint,
@@ -57,7 +57,7 @@ from relay.forwarding import pump
 from relay.metrics import RelayMetrics
 from relay.sessions import HostChannel, LiveSession, PendingAttach
 from relay.settings import WRITE_HIGH_WATER_BYTES, RelaySettings
-from relay.store.directory import Directory, OtpResult
+from relay.store.directory import Directory, OtpResult, account_key, canonical_names
 from relay.store.errors import EnrollmentRefused
 from transport.link_stream import LinkStream, PeerGone, peer_address
 
@@ -188,17 +188,18 @@ class RelayServer:
         assert task is not None
         self._connections.add(task)
         source = peer_address(writer)
+        counted_as = source_key(source)
         limits = self.settings
         if (
             self._half_open >= limits.max_half_open
-            or self._per_source[source] >= limits.max_connections_per_source
+            or self._per_source[counted_as] >= limits.max_connections_per_source
         ):
             self.metrics.refusals[RefusalReason.TOO_MANY_CONNECTIONS] += 1
             writer.close()
             self._connections.discard(task)
             return
         self._half_open += 1
-        self._per_source[source] += 1
+        self._per_source[counted_as] += 1
         half_open = True
         stream: LinkStream | None = None
         try:
@@ -222,8 +223,8 @@ class RelayServer:
             # Garbage counts like a wrong password: a source that keeps sending it is locked
             # out (its logins refused), and once locked it no longer writes to the audit log,
             # so a flood of garbage cannot fill the disk.
-            already_locked = self.source_lockout.locked_until(source) is not None
-            self.source_lockout.record_failure(source)
+            already_locked = self.source_lockout.locked_until(counted_as) is not None
+            self.source_lockout.record_failure(counted_as)
             if stream is not None and not already_locked:
                 await self._audit(
                     "protocol_error", source=source, detail={"error": type(exc).__name__}
@@ -242,9 +243,9 @@ class RelayServer:
         finally:
             if half_open:
                 self._half_open -= 1
-            self._per_source[source] -= 1
-            if self._per_source[source] <= 0:
-                del self._per_source[source]
+            self._per_source[counted_as] -= 1
+            if self._per_source[counted_as] <= 0:
+                del self._per_source[counted_as]
             if stream is not None:
                 await stream.close()
             else:
@@ -274,13 +275,13 @@ class RelayServer:
 
     # -- host enrolment and control channel -------------------------------------------------
 
-    def _check_source(self, source: str) -> None:
-        until = self.source_lockout.locked_until(source)
+    def _check_source(self, source_block: str) -> None:
+        until = self.source_lockout.locked_until(source_block)
         if until is not None:
             raise Refusal(RefusalReason.LOCKED_OUT, int(until) + 1)
 
     async def _enroll(self, stream: LinkStream, message: Enroll) -> None:
-        self._check_source(stream.source)
+        self._check_source(stream.source_key)
         try:
             host_id = host_id_for_certificate(pem_to_der(message.cert_pem))
         except CryptoError as exc:
@@ -296,7 +297,7 @@ class RelayServer:
                 self._wall(),
             )
         except EnrollmentRefused as exc:
-            self.source_lockout.record_failure(stream.source)
+            self.source_lockout.record_failure(stream.source_key)
             await self._audit("enroll_refused", source=stream.source, detail={"reason": str(exc)})
             raise Refusal(RefusalReason.BAD_ENROLLMENT_TOKEN) from exc
         await self._audit(
@@ -312,10 +313,10 @@ class RelayServer:
 
     async def _authenticate_host(self, stream: LinkStream, host_id: str, secret: str) -> str:
         """Return the host's tenant, or refuse (and count the failure against the source)."""
-        self._check_source(stream.source)
+        self._check_source(stream.source_key)
         host = await self._db(self.directory.authenticate_host, host_id, secret, self._wall())
         if host is None:
-            self.source_lockout.record_failure(stream.source)
+            self.source_lockout.record_failure(stream.source_key)
             await self._audit("host_auth_refused", host_id=host_id[:64], source=stream.source)
             raise Refusal(RefusalReason.BAD_HOST_CREDENTIAL)
         return host.tenant
@@ -377,8 +378,8 @@ class RelayServer:
 
     async def _login(self, stream: LinkStream, message: Login) -> None:
         now = self._wall()
-        user_key = f"{message.tenant}\x00{message.user}"
-        self._check_source(stream.source)
+        user_key = account_key(message.tenant, message.user)
+        self._check_source(stream.source_key)
         until = self.user_lockout.locked_until(user_key)
         if until is not None:
             await self._audit(
@@ -409,7 +410,7 @@ class RelayServer:
                 raise Refusal(RefusalReason.HOST_OFFLINE)
             await stream.send(Progress("waiting_for_host"))
             session_id = secrets.token_urlsafe(18)
-            host_stream = await self._ask_host(
+            host_stream, pending = await self._ask_host(
                 channel, session_id, message, tenant, user, stream.source, who
             )
         except Refusal as refusal:
@@ -418,7 +419,6 @@ class RelayServer:
                 # ticket lets the viewer retry without a new OTP (the used one is gone).
                 refusal.resume_ticket = await self._issue_ticket(tenant, user, host_id, device_fp)
             raise
-        pending = self._awaiting_attach.pop(session_id)
         try:
             ticket = await self._issue_ticket(tenant, user, host_id, device_fp)
             self.metrics.logins += 1
@@ -465,13 +465,14 @@ class RelayServer:
             result = await self._db(
                 self.directory.verify_otp, message.tenant, message.user, message.otp, now
             )
-            if result in (OtpResult.TOTP_OK, OtpResult.CODE_OK):
+            names = canonical_names(message.tenant, message.user)
+            if result in (OtpResult.TOTP_OK, OtpResult.CODE_OK) and names is not None:
                 self.user_lockout.record_success(user_key)
-                return message.tenant, message.user
+                return names  # as stored: the typed names may be full-width
             # The viewer hears "wrong OTP" whatever the cause, so user names stay secret;
             # the audit log (admins only) keeps the real cause.
             reason, detail = RefusalReason.WRONG_OTP, result.name.lower()
-        self.source_lockout.record_failure(stream.source)
+        self.source_lockout.record_failure(stream.source_key)
         locked_until = self.user_lockout.record_failure(user_key)
         await self._audit("login_refused", **who, detail={"reason": detail})
         if locked_until is not None:
@@ -487,13 +488,15 @@ class RelayServer:
         user: str,
         source: str,
         who: dict[str, str],
-    ) -> LinkStream:
-        """Offer the session to the host; return its data connection once it accepts."""
+    ) -> tuple[LinkStream, PendingAttach]:
+        """Offer the session to the host; return its data connection once it accepts, and the
+        attach to release (``over``) when the session ends."""
         loop = asyncio.get_running_loop()
         answer_future: asyncio.Future[SessionAnswer] = loop.create_future()
         channel.answers[session_id] = answer_future
         pending = PendingAttach(channel.host_id, loop.create_future())
         self._awaiting_attach[session_id] = pending
+        attached = False
         try:
             await channel.stream.send(
                 SessionOffer(session_id, tenant, user, message.device_cert, message.macs, source)
@@ -507,15 +510,19 @@ class RelayServer:
                 )
                 await self._audit("login_refused", **who, detail={"reason": reason.value})
                 raise Refusal(reason)
-            return await asyncio.wait_for(pending.stream, self.settings.attach_timeout_s)
+            host_stream = await asyncio.wait_for(pending.stream, self.settings.attach_timeout_s)
+            attached = True
         except (TimeoutError, PeerGone, ConnectionError, OSError) as exc:
             await self._audit("login_refused", **who, detail={"reason": "host_timeout"})
             raise Refusal(RefusalReason.HOST_TIMEOUT) from exc
         finally:
             channel.answers.pop(session_id, None)
-            if session_id in self._awaiting_attach and not pending.stream.done():
-                self._awaiting_attach.pop(session_id)
-                pending.over.set()
+            # Gone on every path: an attach that never came (its future cancelled by the
+            # timeout) must not stay behind, one entry per abandoned session.
+            self._awaiting_attach.pop(session_id, None)
+            if not attached:
+                pending.over.set()  # a host that attached in the last instant is let go
+        return host_stream, pending
 
     # -- forwarding ------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from core.auth.lockout import source_key
 from core.errors import Error
 from core.protocol.control import ControlMessage
 from core.protocol.relay_link import LinkState, RelayLink, Side
@@ -27,7 +28,8 @@ class LinkStream:
         self.writer = writer
         self.link = RelayLink(side)
         self._pending: list[ControlMessage] = []
-        self.source = peer_address(writer)
+        self.source = peer_address(writer)  # as the audit log shows it
+        self.source_key = source_key(self.source)  # as lockouts count it
 
     async def next_message(self, timeout: float | None) -> ControlMessage:
         """The next validated message; :class:`PeerGone` on close or silence past ``timeout``."""

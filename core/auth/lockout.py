@@ -1,17 +1,19 @@
 """Lockout after repeated failures, keyed by anything (a user, a source address).
 
 A key that fails ``max_failures`` times within a sliding ``window_s`` is locked for ``lock_s``.
-Memory is bounded: at most ``max_keys`` keys are tracked and the least recently touched is
-forgotten first. Time comes from an injected clock (monotonic in production), so tests simulate
-hours without sleeping.
+Memory is bounded: at most ``max_keys`` keys with failures are tracked, the least recently
+touched forgotten first, and apart from them at most ``max_keys`` locks. Locks live in their own
+table so that a flood of failures under fresh keys cannot push a locked key out (and unlock
+it); when even the lock table is full, the lock that ends soonest goes. Time comes from an
+injected clock, so tests simulate hours without sleeping.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from core.auth.errors import AuthArgumentError
 
@@ -26,15 +28,12 @@ USER_LOCK_S = 15 * 60.0
 SOURCE_MAX_FAILURES = 20
 SOURCE_WINDOW_S = 15 * 60.0
 SOURCE_LOCK_S = 15 * 60.0
+# An IPv6 client normally holds a whole /64 (SLAAC, privacy addresses) and may use any address
+# in it, so per-source limits count IPv6 sources by their /64; IPv4 sources by the address.
+IPV6_SOURCE_PREFIX = 64
 # Keys tracked at once. Each costs well under 1 KiB, so 100,000 is < 100 MiB worst case while
 # covering far more than the ~2,000 daily terminals of the largest deployment we model.
 DEFAULT_MAX_KEYS = 100_000
-
-
-@dataclass
-class _Entry:
-    failures: deque[float] = field(default_factory=deque)
-    locked_until: float | None = None
 
 
 class Lockout:
@@ -55,7 +54,10 @@ class Lockout:
         self.lock_s = lock_s
         self.max_keys = max_keys
         self._clock = clock
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        # key -> times of failures in the window, least recently touched first
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        # key -> when its lock ends; every lock lasts lock_s, so insertion order is end order
+        self._locks: OrderedDict[str, float] = OrderedDict()
 
     @classmethod
     def per_user(cls, clock: Callable[[], float] = time.monotonic) -> Lockout:
@@ -68,51 +70,58 @@ class Lockout:
         return cls(SOURCE_MAX_FAILURES, SOURCE_WINDOW_S, SOURCE_LOCK_S, clock, DEFAULT_MAX_KEYS)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        """Keys tracked (with failures, locked, or both)."""
+        return len(self._failures.keys() | self._locks.keys())
 
     def locked_until(self, key: str) -> float | None:
         """When ``key``'s lock ends, or None if it is not locked now."""
-        entry = self._entries.get(key)
-        if entry is None or entry.locked_until is None:
+        until = self._locks.get(key)
+        if until is None:
             return None
-        if entry.locked_until <= self._clock():
-            entry.locked_until = None
-            if not entry.failures:
-                del self._entries[key]
+        if until <= self._clock():
+            del self._locks[key]
             return None
-        return entry.locked_until
+        return until
 
     def record_failure(self, key: str) -> float | None:
         """Count a failure for ``key``; returns when its lock ends if it is (now) locked."""
+        until = self.locked_until(key)
+        if until is not None:
+            return until  # Failures while locked neither count nor extend the lock.
         now = self._clock()
-        entry = self._touch(key)
-        if entry.locked_until is not None and entry.locked_until > now:
-            return entry.locked_until  # Failures while locked neither count nor extend the lock.
-        entry.locked_until = None
-        failures = entry.failures
+        failures = self._failures.pop(key, None) or deque()
         while failures and failures[0] <= now - self.window_s:
             failures.popleft()
         failures.append(now)
-        if len(failures) >= self.max_failures:
-            failures.clear()
-            entry.locked_until = now + self.lock_s
-        return entry.locked_until
+        if len(failures) < self.max_failures:
+            self._failures[key] = failures  # (re)inserted last: the most recently touched
+            while len(self._failures) > self.max_keys:
+                self._failures.popitem(last=False)
+            return None
+        return self._lock(key, now)
 
     def record_success(self, key: str) -> None:
         """Forget ``key``'s failures. A lock in force stays until it ends."""
-        entry = self._entries.get(key)
-        if entry is None:
-            return
-        entry.failures.clear()
-        if entry.locked_until is None or entry.locked_until <= self._clock():
-            del self._entries[key]
+        self._failures.pop(key, None)
 
-    def _touch(self, key: str) -> _Entry:
-        entry = self._entries.get(key)
-        if entry is None:
-            entry = self._entries[key] = _Entry()
-            while len(self._entries) > self.max_keys:
-                self._entries.popitem(last=False)
-        else:
-            self._entries.move_to_end(key)
-        return entry
+    def _lock(self, key: str, now: float) -> float:
+        while self._locks and next(iter(self._locks.values())) <= now:
+            self._locks.popitem(last=False)  # ended locks first
+        while len(self._locks) >= self.max_keys:
+            self._locks.popitem(last=False)  # then the one that ends soonest
+        until = self._locks[key] = now + self.lock_s
+        return until
+
+
+def source_key(address: str) -> str:
+    """What per-source lockouts and connection caps count ``address`` by: an IPv4 address
+    (IPv4-mapped IPv6 included) as itself, an IPv6 address by its /64; anything else as given."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # "unknown": all such peers share one count
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_SOURCE_PREFIX), strict=False))
+    return str(ip)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
@@ -133,7 +134,11 @@ def host_id_for_certificate(cert_der: bytes) -> str:
         cert = x509.load_der_x509_certificate(cert_der)
     except ValueError as exc:
         raise CryptoError("not a DER certificate") from exc
-    spki = cert.public_key().public_bytes(
+    try:  # the key is parsed only now: an unknown curve or a bad point fails here
+        key = cert.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise CryptoError("certificate key is not usable") from exc
+    spki = key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     digest = hashlib.sha256(spki).digest()

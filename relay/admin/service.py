@@ -19,7 +19,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
-from core.auth.lockout import Lockout
+from core.auth.lockout import Lockout, source_key
 from core.auth.totp import provisioning_uri
 from core.crypto.certs import format_host_id
 from core.protocol.notices import CloseReason
@@ -28,7 +28,7 @@ from relay.admin.errors import BadRequest, Forbidden, LockedOut, NotFoundError, 
 from relay.admin.monitor import MONITOR_INTERVAL_S, AlertEvent, BandwidthMonitor
 from relay.admin.usage import MAX_USAGE_DAYS, SESSION_LOOKBACK_S, daily_usage
 from relay.server import RelayServer
-from relay.store.directory import MAX_AUDIT_LIMIT, AuditRecord, Host
+from relay.store.directory import MAX_AUDIT_LIMIT, AuditRecord, Host, account_key
 
 log = logging.getLogger("telework.admin")
 # Alerts go to their own logger so an operator can route them to syslog on their own.
@@ -170,14 +170,16 @@ class AdminService:
     # -- sign-in -------------------------------------------------------------------------------
 
     async def sign_in(self, login: str, password: str, otp: str, source: str) -> dict[str, Any]:
-        for lockout, key in ((self.source_lockout, source), (self.login_lockout, login)):
+        login_key = account_key(login)  # one count however the login is typed
+        source_block = source_key(source)
+        for lockout, key in ((self.source_lockout, source_block), (self.login_lockout, login_key)):
             until = lockout.locked_until(key)
             if until is not None:
                 raise LockedOut("too many failed sign-ins; try again later", _retry(until, self))
         admin = await self.db(self.directory.authenticate_admin, login, password, otp, self.clock())
         if admin is None:
-            self.source_lockout.record_failure(source)
-            until = self.login_lockout.record_failure(login)
+            self.source_lockout.record_failure(source_block)
+            until = self.login_lockout.record_failure(login_key)
             await self.db(
                 partial(
                     self.directory.audit,
@@ -190,7 +192,7 @@ class AdminService:
             if until is not None:
                 raise LockedOut("too many failed sign-ins; try again later", _retry(until, self))
             raise Unauthorized("wrong login, password or one-time password")
-        self.login_lockout.record_success(login)
+        self.login_lockout.record_success(login_key)
         token, session = self.sessions.open(admin.login, admin.tenant)
         await self.audit(session, "login", source, tenant=admin.tenant)
         return {"token": token, **session_info(session)}

@@ -225,12 +225,18 @@ def _host_id(value: object) -> str:
     return value
 
 
-def _lookup_names(tenant: object, login: object) -> tuple[str, str] | None:
+def canonical_names(tenant: object, login: object) -> tuple[str, str] | None:
     """Cleaned names for a lookup, or None if they cannot name anything (peer input)."""
     try:
         return _tenant_name(tenant), _login(login)
     except InvalidInput:
         return None
+
+
+def account_key(*names: str) -> str:
+    """What lockouts count an account's failures by: its names as the directory compares them
+    (NFKC), so "ａｌｉｃｅ" and "alice", which find the same account, share one count."""
+    return "\x00".join(unicodedata.normalize("NFKC", name) for name in names)
 
 
 def _ttl(ttl_s: float, maximum: float, what: str) -> float:
@@ -405,7 +411,7 @@ class Directory:
         return User(tenant, login, False, created, None), secret
 
     def get_user(self, tenant: str, login: str) -> User | None:
-        names = _lookup_names(tenant, login)
+        names = canonical_names(tenant, login)
         if names is None:
             return None
         with self._read() as conn:
@@ -487,7 +493,7 @@ class Directory:
     def verify_otp(self, tenant: str, login: str, otp: str, now: float) -> OtpResult:
         """Check a TOTP or one-time code and consume it (atomically, at most once)."""
         shape = shape_of(otp) if isinstance(otp, str) else OtpShape.INVALID
-        names = _lookup_names(tenant, login)
+        names = canonical_names(tenant, login)
         row = None
         live_codes: Sequence[Any] = ()
         with self._read() as conn:
@@ -734,7 +740,7 @@ class Directory:
 
     def is_granted(self, tenant: str, login: str, host_id: str) -> bool:
         """True if the user may use the host: granted, same tenant, host not retired."""
-        names = _lookup_names(tenant, login)
+        names = canonical_names(tenant, login)
         if names is None or not isinstance(host_id, str):
             return False
         with self._read() as conn:

@@ -22,10 +22,12 @@ from tests.integration.relay_harness import (
     USER,
     HostAgent,
     login,
+    login_message,
     start_relay,
     wait_until,
 )
-from transport.client import RefusedByRelay
+from transport import client as client_module
+from transport.client import RefusedByRelay, viewer_login
 
 
 @pytest.fixture
@@ -102,6 +104,48 @@ async def test_lockout_after_repeated_failures_even_with_right_code(relay, host)
     assert refusal.retry_after > time.time()
     await expect_refusal(RefusalReason.LOCKED_OUT, login(relay, host.host_id, relay.totp_now()))
     assert host.offers == []
+
+
+def full_width(text: str) -> str:
+    """ASCII letters as their full-width forms (NFKC turns them back)."""
+    return "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalnum() else c for c in text)
+
+
+async def test_lockout_counts_every_spelling_of_a_name_as_one_user(relay, host):
+    # Five spellings the directory resolves to the same user, each with one wrong OTP.
+    spellings = [USER[:i] + full_width(USER[i]) + USER[i + 1 :] for i in range(5)]
+    assert len(set(spellings)) == 5
+    for spelling in spellings[:4]:
+        await expect_refusal(
+            RefusalReason.WRONG_OTP, login(relay, host.host_id, "000000", user=spelling)
+        )
+    await expect_refusal(
+        RefusalReason.LOCKED_OUT, login(relay, host.host_id, "000000", user=spellings[4])
+    )
+    await expect_refusal(RefusalReason.LOCKED_OUT, login(relay, host.host_id, relay.totp_now()))
+
+
+async def test_a_full_width_login_joins_the_stored_account(relay, host):
+    device = generate_identity("home-pc")
+    message = replace(
+        login_message(relay, host.host_id, relay.totp_now(), device),
+        tenant=full_width(TENANT),
+        user=full_width(USER),
+    )
+    channel, _ = await viewer_login(relay.endpoint, message, device)
+    await channel.write(b"ping")
+    assert await channel.read() == b"echo:ping"
+    channel.close()
+    assert (host.offers[0].tenant, host.offers[0].user) == (TENANT, USER)
+
+
+async def test_an_attach_that_never_comes_leaves_nothing_behind(relay, host, monkeypatch):
+    async def never_attach(*args, **kwargs):
+        await asyncio.sleep(3600)
+
+    monkeypatch.setattr(client_module, "attach", never_attach)
+    await expect_refusal(RefusalReason.HOST_TIMEOUT, login(relay, host.host_id, relay.totp_now()))
+    assert relay.server._awaiting_attach == {}  # nothing kept per abandoned session
 
 
 async def test_ungranted_host_refused(relay, host):

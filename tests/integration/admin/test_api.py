@@ -158,6 +158,18 @@ async def test_every_route_but_login_needs_a_token(api):
         assert status == 401
 
 
+async def test_sign_in_lockout_counts_every_spelling_of_a_login_as_one(api):
+    account = api.account("alice")
+    # "alice" with one letter full-width: five spellings the directory reads as one admin.
+    spellings = ["alice"[:i] + chr(ord("alice"[i]) + 0xFEE0) + "alice"[i + 1 :] for i in range(5)]
+    for spelling in spellings:
+        body = {"login": spelling, "password": "wrong", "otp": api.otp("alice")}
+        status, _ = await api.request("POST", "/api/v1/login", json=body)
+    assert status == 429
+    right = {"login": "alice", "password": account.password, "otp": api.otp("alice")}
+    assert (await api.request("POST", "/api/v1/login", json=right))[0] == 429
+
+
 async def test_token_expires_and_logout_ends_it(api):
     token = await api.sign_in("alice")
     assert (await api.request("GET", "/api/v1/me", token))[0] == 200

@@ -11,6 +11,7 @@ from core.auth.lockout import (
     USER_MAX_FAILURES,
     USER_WINDOW_S,
     Lockout,
+    source_key,
 )
 
 
@@ -86,14 +87,38 @@ def test_success_clears_failures_but_not_a_lock(clock: Clock) -> None:
 
 
 def test_oldest_keys_are_evicted(clock: Clock) -> None:
-    lockout = Lockout(2, 60, 100, clock, max_keys=3)
+    lockout = Lockout(3, 60, 100, clock, max_keys=3)
     for key in ("a", "b", "c"):
         lockout.record_failure(key)
-    lockout.record_failure("a")  # locks a and makes it the most recently used
+    lockout.record_failure("a")  # makes a the most recently touched
     lockout.record_failure("d")  # evicts b, the least recently touched
     assert len(lockout) == 3
-    assert lockout.record_failure("b") is None  # b starts from zero again
-    assert lockout.locked_until("a") is not None
+    lockout.record_failure("b")
+    assert lockout.record_failure("b") is None  # b started from zero again: 2 of 3
+    assert lockout.record_failure("a") is not None  # a kept its two failures: 3 of 3
+
+
+def test_a_flood_of_fresh_keys_does_not_unlock_a_locked_key(clock: Clock) -> None:
+    lockout = Lockout(2, 60, 100, clock, max_keys=10)
+    lockout.record_failure("victim")
+    until = lockout.record_failure("victim")
+    for i in range(1_000):  # failures under fresh keys, as many as an attacker likes
+        lockout.record_failure(f"spray-{i}")
+    assert lockout.locked_until("victim") == until
+    assert len(lockout) <= 2 * 10
+
+
+def test_a_full_lock_table_drops_the_lock_that_ends_soonest(clock: Clock) -> None:
+    lockout = Lockout(1, 60, 100, clock, max_keys=3)
+    for key in ("a", "b", "c"):
+        lockout.record_failure(key)
+        clock.now += 1
+    lockout.record_failure("d")
+    assert lockout.locked_until("a") is None
+    assert all(lockout.locked_until(k) is not None for k in ("b", "c", "d"))
+    clock.now += 99.5  # b's and c's locks have ended (d's has not): they go first
+    lockout.record_failure("e")
+    assert lockout.locked_until("d") is not None and lockout.locked_until("e") is not None
 
 
 def test_memory_stays_bounded(clock: Clock) -> None:
@@ -107,3 +132,26 @@ def test_memory_stays_bounded(clock: Clock) -> None:
 def test_bad_limits(args: tuple[int, int, int, int]) -> None:
     with pytest.raises(AuthArgumentError):
         Lockout(args[0], args[1], args[2], Clock(), args[3])
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),  # IPv4 through an IPv6 socket: the same client
+        ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64"),  # another address in the same /64
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        ("unknown", "unknown"),
+    ],
+)
+def test_sources_are_counted_by_address_or_ipv6_block(address: str, key: str) -> None:
+    assert source_key(address) == key
+
+
+def test_rotating_through_an_ipv6_block_does_not_escape_the_source_lockout(clock: Clock) -> None:
+    lockout = Lockout.per_source(clock)
+    for i in range(SOURCE_MAX_FAILURES):
+        lockout.record_failure(source_key(f"2001:db8:1:2::{i + 1:x}"))
+    assert lockout.locked_until(source_key("2001:db8:1:2:ffff::1")) is not None
+    assert lockout.locked_until(source_key("2001:db8:1:3::1")) is None

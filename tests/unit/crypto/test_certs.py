@@ -22,6 +22,30 @@ def test_host_id_is_stable_and_tied_to_the_key(tmp_path):
     assert host_id != host_id_for_certificate(generate_identity("pc-01").cert_der)
 
 
+# The DER of the P-256 curve OID (1.2.840.10045.3.1.7) and of prime192v2 (...3.1.2), which
+# parses as a certificate but whose key cryptography cannot load.
+P256_OID_DER = bytes.fromhex("06082a8648ce3d030107")
+PRIME192V2_OID_DER = bytes.fromhex("06082a8648ce3d030102")
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        pytest.param(lambda der: der.replace(P256_OID_DER, PRIME192V2_OID_DER), id="unknown-curve"),
+        pytest.param(
+            lambda der: der.replace(b"\x03\x42\x00\x04", b"\x03\x42\x00\x05"), id="bad-point"
+        ),
+        pytest.param(lambda der: der[:40], id="truncated"),
+    ],
+)
+def test_unusable_certificates_raise_crypto_error_only(mangle):
+    der = generate_identity("x").cert_der
+    mangled = mangle(der)
+    assert mangled != der
+    with pytest.raises(CryptoError):
+        host_id_for_certificate(mangled)
+
+
 def test_host_id_parsing_accepts_display_forms():
     host_id = host_id_for_certificate(generate_identity("x").cert_der)
     shown = format_host_id(host_id)
