@@ -112,6 +112,18 @@ CATALOG: dict[str, tuple[str, str]] = {
     "error": ("エラー: {message}", "Error: {message}"),
     "done": ("完了しました", "Done"),
     "cannot_reach": ("管理 API に接続できません", "Cannot reach the admin API"),
+    "not_tls13": (
+        "中継サーバーと TLS 1.3 で接続できません (TLS 1.3 が必要です)",
+        "No TLS 1.3 connection with the relay (TLS 1.3 is required)",
+    ),
+    "pin_refused": (
+        "中継サーバーの証明書が登録された指紋と一致しません",
+        "The relay's certificate does not match the pinned fingerprint",
+    ),
+    "cannot_reach_because": (
+        "管理 API に接続できません ({reason})",
+        "Cannot reach the admin API ({reason})",
+    ),
     "days": ("月,火,水,木,金,土,日", "Mon,Tue,Wed,Thu,Fri,Sat,Sun"),
 }
 

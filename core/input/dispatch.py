@@ -29,6 +29,11 @@ log = logging.getLogger("telework.host.input")
 
 INPUT_TYPES = (Key, Pointer, Button, Wheel, SpecialKeys)
 
+# Keys held down at once. Ten fingers on a full (n-key rollover) keyboard stay well under this;
+# it only stops a hostile viewer, which may send key-downs for any u32 keysym and never release
+# them, from growing the held-key table for the whole session.
+MAX_HELD_KEYS = 32
+
 
 class Backend(Protocol):
     """What an OS injection backend offers (see :mod:`core.input.injector`)."""
@@ -87,6 +92,12 @@ class InputDispatcher:
         if down:
             if is_ctrl_alt_del(set(self._keys), keysym):
                 self._secure_attention(backend)
+                return
+            if keysym not in self._keys and len(self._keys) >= MAX_HELD_KEYS:
+                # Ignored, neither injected nor tracked (its release is then ignored too):
+                # evicting a held key instead would mean injecting a release the user never
+                # made, or forgetting a key that release_all() must let go at the end.
+                # Auto-repeat of a key already held still passes: it does not grow the table.
                 return
             self._keys[keysym] = (scancode, text)
         elif keysym not in self._keys:

@@ -35,12 +35,14 @@ MODULES = [
     "core.hostpolicy.backoff",
     "core.hostpolicy.limits",
     "core.hostpolicy.macs",
+    "core.input.dispatch",
     "apps.host.agent",
     "apps.host.session",
     "apps.host.store",
     "apps.viewer.settings",
     "apps.viewer.client",
     "apps.viewer.reconnect",
+    "apps.admin.api",
 ]
 SECURITY = (Path(__file__).parents[2] / "SECURITY.md").read_text()
 

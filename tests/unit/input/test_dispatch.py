@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from core.input.dispatch import InputDispatcher
+from core.input.dispatch import MAX_HELD_KEYS, InputDispatcher
 from core.input.keymap import ALT_L, CTRL_L, DELETE, ZENKAKU_HANKAKU
 from core.input.pointer import ScreenMap, WheelAccumulator
 from core.protocol.session import (
@@ -129,3 +129,34 @@ def test_no_backend_means_view_only():
     d = InputDispatcher(None, SCREEN, view_only=False)
     assert d.view_only and d.handle(Key(True, 0x61, 0, 0))
     d.release_all()
+
+
+def test_held_keys_are_bounded_and_releases_still_work():
+    rec = Recorder()
+    d = InputDispatcher(rec, SCREEN, view_only=False)
+    first, extra = 0x10000, 100
+    keysyms = range(first, first + MAX_HELD_KEYS + extra)
+    for keysym in keysyms:  # a hostile viewer: distinct key-downs, never released
+        d.handle(Key(True, keysym, 0, 0))
+    held, ignored = keysyms[:MAX_HELD_KEYS], keysyms[MAX_HELD_KEYS:]
+    assert len(d._keys) == MAX_HELD_KEYS
+    assert rec.calls == [("key", k, True) for k in held]
+
+    rec.calls.clear()
+    d.handle(Key(True, held[0], 0, 0))  # auto-repeat of a held key still passes when full
+    d.handle(Key(False, ignored[0], 0, 0))  # release of a key never injected: ignored
+    d.handle(Key(False, held[1], 0, 0))
+    d.handle(Key(True, ignored[1], 0, 0))  # room again after that release
+    assert rec.calls == [
+        ("key", held[0], True),
+        ("key", held[1], False),
+        ("key", ignored[1], True),
+    ]
+    assert len(d._keys) == MAX_HELD_KEYS
+
+    rec.calls.clear()
+    d.release_all()
+    assert sorted(rec.calls) == sorted(
+        [("key", k, False) for k in held if k != held[1]] + [("key", ignored[1], False)]
+    )
+    assert not d._keys
