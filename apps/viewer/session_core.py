@@ -22,7 +22,6 @@ from core.errors import ProtocolError
 from core.media.cursor import CursorState
 from core.media.decoder import H264Decoder
 from core.media.encoder import VideoPacket
-from core.protocol.framing import HEADER_SIZE
 from core.protocol.notices import (
     CloseReason,
     HostScreens,
@@ -160,20 +159,12 @@ class ViewerSession:
     def receive_data(self, data: bytes, now: float) -> list[Event]:
         """Feed bytes from the channel; raises only :class:`ProtocolError` (the host's fault)."""
         events: list[Event] = []
-        for message in self._channel.receive_data(data):
-            self.stats.on_bytes(now, self._wire_size(message))
+        for message, framed_size in self._channel.receive_sized(data):
+            self.stats.on_bytes(now, framed_size + TLS_OVERHEAD_BYTES)
             event = self._handle(message, now)
             if event is not None:
                 events.append(event)
         return events
-
-    @staticmethod
-    def _wire_size(message: SessionMessage) -> int:
-        if isinstance(message, Video):  # the common case: don't re-encode a picture to count it
-            size = Video.HEADER.size + len(message.data)
-        else:
-            size = len(message.payload())
-        return HEADER_SIZE + size + TLS_OVERHEAD_BYTES
 
     def _handle(self, message: SessionMessage, now: float) -> Event | None:
         match message:

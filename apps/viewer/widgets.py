@@ -189,14 +189,15 @@ class RemoteView(QWidget):
     def _cursor_image(self, shape: CursorShape) -> QImage:
         image = self._cursor_images.get(shape.shape_id)
         if image is None:
-            # Straight-alpha BGRA bytes are QImage's ARGB32 on little-endian machines; copy
-            # once, cursors are small and the bytes object may go away.
+            # Premultiplied BGRA bytes (as XFixes gives them) are QImage's
+            # ARGB32_Premultiplied on little-endian machines; copy once, cursors are small and
+            # the bytes object may go away.
             image = QImage(
                 shape.pixels,
                 shape.width,
                 shape.height,
                 shape.width * 4,
-                QImage.Format.Format_ARGB32,
+                QImage.Format.Format_ARGB32_Premultiplied,
             ).copy()
             if len(self._cursor_images) > 64:
                 self._cursor_images.clear()

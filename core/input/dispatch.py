@@ -103,7 +103,8 @@ class InputDispatcher:
         elif keysym not in self._keys:
             return  # never pressed here (e.g. refused, or pressed before the session)
         else:
-            del self._keys[keysym]
+            # Released as it was pressed: a backend that maps by text must find the same key.
+            scancode, text = self._keys.pop(keysym)
         backend.key(keysym, scancode, text, down)
 
     def _secure_attention(self, backend: Backend) -> None:

@@ -19,6 +19,7 @@ import logging
 import os
 import sys
 import time
+from collections import deque
 from typing import Any
 
 from core.input.keymap import char_for_keysym, windows_key, x11_keysym
@@ -33,6 +34,11 @@ SHIFT_R = 0xFFE2
 # refresh their keymap before the first press of a newly borrowed keycode.
 KEYMAP_SETTLE_S = 0.1
 MAX_BORROWED_KEYCODES = 16  # spare keycodes we re-map at most; reused least recently first
+# Each new borrowing blocks the agent for KEYMAP_SETTLE_S. A person typing characters that are
+# not on the keyboard needs a new one now and then; a viewer cycling through Unicode keysyms
+# would otherwise stall video and keepalives. Past this rate such keys are dropped.
+MAX_BORROWS_PER_WINDOW = 2
+BORROW_WINDOW_S = 1.0
 
 _BUTTON_NAMES = {
     MouseButton.LEFT: ("left",),
@@ -83,16 +89,22 @@ class X11Backend(_PynputMouse):
         info = self._display.display.info
         self._min_keycode, self._max_keycode = info.min_keycode, info.max_keycode
         self._borrowed: dict[int, int] = {}  # keysym -> keycode, oldest first
+        self._borrow_times: deque[float] = deque()  # monotonic times of recent borrowings
+        self._held: set[int] = set()  # keysyms pressed and not yet released
         self._shift_held: set[int] = set()
 
     def key(self, keysym: int, scancode: int, text: str, down: bool) -> None:
         target = x11_keysym(keysym, text)
         if target is None:
             return
+        if not down and target not in self._held:
+            return  # pressed before the session, or dropped: nothing to release (or borrow)
         keycode, level = self._keycode(target)
         if not keycode:
-            log.info("no keycode for keysym %#x", target)
+            # Not which key: the keysym is what the user typed (a password, say).
+            log.info("a key could not be typed: no spare keycode, or borrowing too fast")
             return
+        (self._held.add if down else self._held.discard)(target)
         if target in (SHIFT_L, SHIFT_R):
             (self._shift_held.add if down else self._shift_held.discard)(target)
         shifted = level % 2 == 1
@@ -142,9 +154,18 @@ class X11Backend(_PynputMouse):
         return self._borrow(keysym), 0
 
     def _borrow(self, keysym: int) -> int:
+        """A spare keycode mapped to ``keysym``, or 0 if none may be had now."""
+        now = time.monotonic()
+        while self._borrow_times and self._borrow_times[0] <= now - BORROW_WINDOW_S:
+            self._borrow_times.popleft()
+        if len(self._borrow_times) >= MAX_BORROWS_PER_WINDOW:
+            return 0
         if len(self._borrowed) >= MAX_BORROWED_KEYCODES:
-            oldest = next(iter(self._borrowed))
-            keycode = self._borrowed.pop(oldest)
+            # Never one that is held down: its release would go to the new keysym's key.
+            free = [k for k in self._borrowed if k not in self._held]
+            if not free:
+                return 0
+            keycode = self._borrowed.pop(free[0])
         else:
             count = self._max_keycode - self._min_keycode + 1
             mapping = self._display.get_keyboard_mapping(self._min_keycode, count)
@@ -160,6 +181,7 @@ class X11Backend(_PynputMouse):
         self._display.change_keyboard_mapping(keycode, [(keysym, keysym)])
         self._display.sync()
         time.sleep(KEYMAP_SETTLE_S)  # once per new keysym per agent run
+        self._borrow_times.append(now)
         self._borrowed[keysym] = keycode
         return keycode
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 WHEEL_STEP = 120  # one notch, as Qt and Windows report wheel deltas
+# Notches one Wheel message may scroll (a hard flick of a free-spinning wheel between two
+# events stays under it). More would be injected one by one on the agent's event loop, and a
+# single 4-byte message could ask for hundreds; the excess is dropped, not carried over.
+MAX_WHEEL_NOTCHES = 10
 
 
 @dataclass(frozen=True)
@@ -52,4 +56,8 @@ class WheelAccumulator:
         steps_y = int(self._dy / WHEEL_STEP)
         self._dx -= steps_x * WHEEL_STEP
         self._dy -= steps_y * WHEEL_STEP
-        return steps_x, steps_y
+        return _capped(steps_x), _capped(steps_y)
+
+
+def _capped(steps: int) -> int:
+    return max(-MAX_WHEEL_NOTCHES, min(MAX_WHEEL_NOTCHES, steps))

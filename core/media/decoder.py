@@ -18,6 +18,10 @@ from core.media.encoder import VideoPacket
 
 # Slice threads are useless on x264's single-slice stream; frame threads add a frame of delay.
 DECODER_THREADS = 1
+# The largest picture the viewer accepts: 8K UHD, room for three 4K monitors side by side. The
+# size comes from the stream, i.e. from the office PC; without a cap, a stream declaring
+# 16k x 16k would make the home PC allocate ~1 GB per picture.
+MAX_PICTURE_PIXELS = 7680 * 4320
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class H264Decoder:
         assert isinstance(ctx, av.VideoCodecContext)
         ctx.thread_count = DECODER_THREADS
         ctx.thread_type = "SLICE"
+        ctx.options = {"max_pixels": str(MAX_PICTURE_PIXELS)}  # FFmpeg refuses larger pictures
         return ctx
 
     @property
@@ -68,6 +73,8 @@ class H264Decoder:
         good = [f for f in frames if not f.is_corrupt]
         if not good or len(good) != len(frames):
             return self._broken()
+        if (good[-1].width, good[-1].height) != (packet.width, packet.height):
+            return self._broken()  # the stream and the message disagree: trust neither
         self._expected_index = packet.frame_index + 1
         image = good[-1].to_ndarray(format="bgra")
         return Decoded(np.ascontiguousarray(image), need_keyframe=False)

@@ -17,7 +17,13 @@ from typing import Any, ClassVar
 
 from core.errors import LocalError, ProtocolError
 from core.media.cursor import CursorMessage, parse_cursor_message
-from core.protocol.framing import MAX_SESSION_PAYLOAD, Frame, FrameDecoder, encode_frame
+from core.protocol.framing import (
+    HEADER_SIZE,
+    MAX_SESSION_PAYLOAD,
+    Frame,
+    FrameDecoder,
+    encode_frame,
+)
 
 # Text a key event may carry (one grapheme cluster from an IME-less keyboard, in UTF-8).
 MAX_KEY_TEXT_BYTES = 32
@@ -403,10 +409,15 @@ class SessionChannel:
         return encode_session(message)
 
     def receive_data(self, data: bytes) -> list[SessionMessage]:
+        return [message for message, _ in self.receive_sized(data)]
+
+    def receive_sized(self, data: bytes) -> list[tuple[SessionMessage, int]]:
+        """Like :meth:`receive_data`, with each message's size as framed on the wire (for
+        receivers that count bytes: re-encoding a message to count it may not give its size)."""
         messages = []
         for frame in self._decoder.frames(data):
             message = decode_session(frame)
             if self._peer not in SENDERS[message.TYPE]:
                 raise ProtocolError(f"a {self._peer.value} may not send {message.TYPE.name}")
-            messages.append(message)
+            messages.append((message, HEADER_SIZE + len(frame.payload)))
         return messages

@@ -6,7 +6,7 @@ import logging
 
 from core.input.dispatch import MAX_HELD_KEYS, InputDispatcher
 from core.input.keymap import ALT_L, CTRL_L, DELETE, ZENKAKU_HANKAKU
-from core.input.pointer import ScreenMap, WheelAccumulator
+from core.input.pointer import MAX_WHEEL_NOTCHES, WHEEL_STEP, ScreenMap, WheelAccumulator
 from core.protocol.session import (
     Button,
     Feedback,
@@ -61,6 +61,13 @@ def test_wheel_keeps_remainders_of_partial_notches():
     assert wheel.add(0, 60) == (0, 1)
     assert wheel.add(0, -240) == (0, -2)
     assert wheel.add(-130, 0) == (-1, 0)
+
+
+def test_one_wheel_message_scrolls_at_most_the_cap_and_the_excess_is_dropped():
+    wheel = WheelAccumulator()
+    huge = 273 * WHEEL_STEP  # what one 4-byte message can ask for
+    assert wheel.add(-huge, huge) == (-MAX_WHEEL_NOTCHES, MAX_WHEEL_NOTCHES)
+    assert wheel.add(0, 0) == (0, 0)  # nothing was carried over
 
 
 def test_input_is_injected_and_counted():

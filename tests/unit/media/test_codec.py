@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from core.errors import LocalError
+from core.media import decoder as decoder_module
 from core.media.capture import even_view
 from core.media.decoder import H264Decoder
 from core.media.encoder import H264Encoder, VideoPacket
@@ -155,3 +156,22 @@ def test_a_keyframe_after_a_gap_is_decoded_at_once(screen: np.ndarray) -> None:
     encoder.request_keyframe()
     result = decoder.decode(encoder.encode(screen, capture_us=2))
     assert result.image is not None and not result.need_keyframe
+
+
+def test_a_picture_over_the_size_cap_is_refused(
+    screen: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h, w = screen.shape[:2]
+    key = H264Encoder(w, h).encode(screen, capture_us=0)
+    monkeypatch.setattr(decoder_module, "MAX_PICTURE_PIXELS", w * h - 2)  # one pixel pair short
+    result = H264Decoder().decode(key)
+    assert result.image is None and result.need_keyframe
+
+
+def test_a_picture_whose_size_differs_from_its_message_is_refused(screen: np.ndarray) -> None:
+    h, w = screen.shape[:2]
+    key = H264Encoder(w, h).encode(screen, capture_us=0)
+    lying = dataclasses.replace(key, width=w * 2)
+    result = H264Decoder().decode(lying)
+    assert result.image is None and result.need_keyframe
+    assert H264Decoder().decode(key).image is not None  # the honest packet decodes

@@ -23,8 +23,10 @@ from apps.viewer.session_core import (
 )
 from apps.viewer.settings import Settings, form_problem, load_settings, mac_addresses, save_settings
 from apps.viewer.texts import CATALOG, Texts, pick_language
+from core.errors import ProtocolError
 from core.media.encoder import H264Encoder
 from core.protocol.control import RefusalReason
+from core.protocol.framing import MAX_SESSION_PAYLOAD, encode_frame
 from core.protocol.notices import (
     CloseReason,
     HostScreens,
@@ -35,6 +37,7 @@ from core.protocol.notices import (
     make_notice,
 )
 from core.protocol.session import (
+    MAX_NOTICE_BYTES,
     Close,
     Feedback,
     Key,
@@ -43,6 +46,7 @@ from core.protocol.session import (
     Role,
     ScreenInfo,
     SessionChannel,
+    SessionType,
     Video,
 )
 
@@ -279,3 +283,18 @@ def test_initial_view_size_is_one_to_one_when_it_fits_else_scaled_to_the_screen(
     assert geometry.initial_view_size(1920, 1080, 2.0, 1920, 1000) == (960, 540)
     w, h = geometry.initial_view_size(1920, 1080, 1.0, 1366, 700)
     assert h == round(700 * geometry.MAX_WINDOW_SCREEN_SHARE) and abs(w / h - 1920 / 1080) < 0.01
+
+
+def test_a_notice_that_would_grow_if_re_encoded_is_counted_as_it_came():
+    # 1E9 is 3 bytes on the wire and 12 ("1000000000.0") when encoded again: a notice just under
+    # the limit as sent would be over it if the viewer re-encoded it to count its bytes.
+    numbers = ",".join(["1E9"] * ((MAX_NOTICE_BYTES - 60) // 4))
+    payload = ('{"kind":"idle_warning","seconds_left":30,"x":[' + numbers + "]}").encode()
+    assert len(payload) <= MAX_NOTICE_BYTES
+    wire = encode_frame(SessionType.NOTICE, payload, MAX_SESSION_PAYLOAD)
+    session = ViewerSession()
+    try:
+        session.receive_data(wire, 1.0)
+    except ProtocolError:
+        pass  # refusing the notice is fine; anything else escaping is not
+    assert session.stats.received_bytes >= len(wire)

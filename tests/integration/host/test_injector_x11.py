@@ -1,0 +1,51 @@
+"""The X11 injection backend on a real X server: borrowing spare keycodes for keysyms the
+keyboard map lacks, within its limits, without leaving a key held down."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.input import injector
+from core.input.injector import MAX_BORROWS_PER_WINDOW, X11Backend
+
+UNICODE_KEYSYM = 0x01000000  # X11's keysym for a Unicode code point: this bit plus the point
+KANJI = "一二三四五六"  # on no keyboard map, so each one needs a borrowed keycode
+
+
+def keysym(char: str) -> int:
+    return UNICODE_KEYSYM | ord(char)
+
+
+def pressed_keycodes(backend: X11Backend) -> set[int]:
+    bits = backend._display.query_keymap()
+    return {i * 8 + b for i, byte in enumerate(bits) for b in range(8) if byte >> b & 1}
+
+
+@pytest.fixture
+def backend(xdisplay):
+    backend = X11Backend()
+    yield backend
+    backend.close()
+
+
+def test_borrowing_is_rate_limited_and_keys_past_it_are_dropped(backend, monkeypatch):
+    monkeypatch.setattr(injector, "BORROW_WINDOW_S", 60.0)  # a slow machine stays inside it
+    for char in KANJI:
+        backend.key(keysym(char), 0, char, True)
+        backend.key(keysym(char), 0, char, False)
+    assert len(backend._borrowed) == MAX_BORROWS_PER_WINDOW
+    assert set(backend._borrowed) == {keysym(c) for c in KANJI[:MAX_BORROWS_PER_WINDOW]}
+    assert not pressed_keycodes(backend) & set(backend._borrowed.values())
+
+
+def test_a_held_borrowed_key_is_not_taken_for_another_keysym(backend, monkeypatch):
+    monkeypatch.setattr(injector, "MAX_BORROWED_KEYCODES", 1)
+    first, second = KANJI[:2]
+    backend.key(keysym(first), 0, first, True)
+    keycode = backend._borrowed[keysym(first)]
+    assert keycode in pressed_keycodes(backend)
+    backend.key(keysym(second), 0, second, True)  # the only slot is held: dropped
+    assert backend._borrowed == {keysym(first): keycode}
+    backend.key(keysym(second), 0, second, False)  # its release is dropped too (no borrowing)
+    backend.key(keysym(first), 0, first, False)
+    assert keycode not in pressed_keycodes(backend)
