@@ -15,9 +15,14 @@ PrintScreen is swallowed (``None``): the viewer never lets it reach anything.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from core.protocol.session import MAX_KEY_TEXT_BYTES, Key, Modifier
+
+# Only on Windows is Qt's nativeScanCode the PC set-1 scancode the protocol carries (on X11 it
+# is an X keycode, on macOS 0 or a Mac key code); elsewhere the viewer sends 0.
+SCANCODES_ARE_SET1 = sys.platform == "win32"
 
 # --- Qt::KeyboardModifier bits -------------------------------------------------------------
 QT_SHIFT = 0x02000000
@@ -148,8 +153,9 @@ class KeyTracker:
     so no key stays stuck on the office PC.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, scancodes_are_set1: bool = SCANCODES_ARE_SET1) -> None:
         self._held: dict[tuple[int, int], Key] = {}  # (scancode, qt key) -> the press sent
+        self._send_scancodes = scancodes_are_set1
 
     def event(self, event: KeyInput) -> Key | None:
         ident = (event.scancode, event.key if event.scancode == 0 else 0)
@@ -166,7 +172,10 @@ class KeyTracker:
         modifiers = modifier_bits(event.modifiers)
         # With Control, Alt or the Windows key held a key is a command, not typing.
         text = "" if modifiers & COMMAND_MODIFIERS else printable_text(event.text)
-        press = Key(True, keysym, event.scancode & 0xFFFFFFFF, modifiers, text)
+        # The native scancode tells a key's press from its release whatever the platform (the
+        # ident above), but only a set-1 one goes to the office PC.
+        scancode = event.scancode & 0xFFFFFFFF if self._send_scancodes else 0
+        press = Key(True, keysym, scancode, modifiers, text)
         self._held[ident] = press
         return press
 

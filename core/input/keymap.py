@@ -118,6 +118,16 @@ JIS_SCANCODE_VK: dict[int, int] = {
     0x7D: VK_OEM_5,  # ¥
     0x73: VK_OEM_102,  # ろ (\ _)
 }
+# The keysyms each of those keys may arrive with (0: the viewer's toolkit did not know the key).
+# The scancode decides only then: a US keyboard's ` key has 半角/全角's scancode 0x29.
+JIS_SCANCODE_KEYSYMS: dict[int, frozenset[int]] = {
+    0x29: frozenset({0, ZENKAKU_HANKAKU, ZENKAKU, HANKAKU, KANJI}),
+    0x70: frozenset({0, HIRAGANA_KATAKANA, HIRAGANA, KATAKANA}),
+    0x79: frozenset({0, HENKAN}),
+    0x7B: frozenset({0, MUHENKAN}),
+    0x7D: frozenset({0, YEN, BACKSLASH, ord("|")}),
+    0x73: frozenset({0, BACKSLASH, ord("_")}),
+}
 
 JAPANESE_KEYSYMS: dict[str, int] = {
     "Zenkaku_Hankaku": ZENKAKU_HANKAKU,
@@ -166,9 +176,8 @@ def x11_keysym(keysym: int, text: str = "") -> int | None:
 
 def windows_key(keysym: int, scancode: int = 0, text: str = "") -> WindowsKey | None:
     """How Windows should inject a Key message, or None if it names nothing we can type."""
-    jis_vk = JIS_SCANCODE_VK.get(scancode)
-    if jis_vk is not None:
-        return WindowsKey(jis_vk, scancode=scancode)
+    if keysym in JIS_SCANCODE_KEYSYMS.get(scancode, ()):
+        return WindowsKey(JIS_SCANCODE_VK[scancode], scancode=scancode)
     named = _NAMED.get(keysym)
     if named is not None:
         return WindowsKey(named[0], scancode=named[1])

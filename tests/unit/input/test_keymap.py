@@ -52,9 +52,22 @@ def test_the_four_keys_of_the_brief_have_the_x11_values():
     [(0x29, 0x19), (0x70, 0xF2), (0x79, 0x1C), (0x7B, 0x1D), (0x7D, 0xDC), (0x73, 0xE2)],
 )
 def test_jis_physical_keys_go_by_scancode_on_windows(scancode, vk):
-    # The ろ key and the ¥ key both carry "\" on some layouts: the scancode tells them apart.
-    assert windows_key(keymap.BACKSLASH, scancode).vk == vk
+    # A key the viewer's toolkit did not know, on a JIS keyboard: the scancode says which.
+    assert windows_key(0, scancode).vk == vk
     assert JIS_SCANCODE_VK[scancode] == vk
+
+
+def test_the_ro_and_yen_keys_are_told_apart_by_scancode():
+    # Both carry "\" on some layouts.
+    assert windows_key(keymap.BACKSLASH, 0x73).vk == keymap.VK_OEM_102
+    assert windows_key(keymap.BACKSLASH, 0x7D).vk == keymap.VK_OEM_5
+
+
+def test_a_jis_scancode_with_another_keys_keysym_is_that_key():
+    # A US keyboard's ` key has 半角/全角's scancode; it must type a backtick, not toggle the IME.
+    assert windows_key(ord("`"), 0x29) == WindowsKey(None, char="`")
+    assert windows_key(ord("f"), 0x29).vk == ord("F")
+    assert windows_key(0xFF57, 0x73).vk == windows_key(0xFF57).vk  # End is End
 
 
 def test_named_keys_letters_and_digits():

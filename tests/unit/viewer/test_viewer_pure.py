@@ -42,6 +42,7 @@ from core.protocol.session import (
     Feedback,
     Key,
     KeyframeRequest,
+    Modifier,
     Pointer,
     Role,
     ScreenInfo,
@@ -97,8 +98,21 @@ def test_keypad_unicode_and_swallowed_keys():
     assert keymap.keysym_for(Qt.Key.Key_SysReq.value) is None
 
 
+def test_tracker_sends_only_set1_scancodes_but_pairs_by_the_native_one():
+    tracker = KeyTracker(scancodes_are_set1=False)  # X11: native codes are X keycodes
+    shift = keymap.QT_SHIFT
+    at = tracker.event(KeyInput(Qt.Key.Key_At.value, shift, 11, "@"))
+    two_up = tracker.event(KeyInput(Qt.Key.Key_2.value, 0, 11, "2", down=False))
+    assert at == Key(True, ord("@"), 0, Modifier.SHIFT, "@")
+    assert two_up is not None and (two_up.down, two_up.keysym, two_up.scancode) == (
+        False,
+        ord("@"),
+        0,
+    )
+
+
 def test_tracker_repeats_releases_and_focus_loss():
-    tracker = KeyTracker()
+    tracker = KeyTracker(scancodes_are_set1=True)
     a = KeyInput(Qt.Key.Key_A.value, 0, 38, "a")
     assert tracker.event(a) == Key(True, ord("a"), 38, 0, "a")
     assert tracker.event(KeyInput(Qt.Key.Key_A.value, 0, 38, "a", autorepeat=True)).down
