@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from core.crypto.certs import Identity
-from core.errors import Error, ProtocolError
+from core.errors import CryptoError, Error, PeerError, ProtocolError
 from core.protocol.control import (
     Attach,
     Attached,
@@ -34,7 +34,7 @@ from core.protocol.control import (
     SessionOffer,
 )
 from transport.connect import RelayEndpoint, open_link
-from transport.e2e import SecureChannel
+from transport.e2e import E2E_HANDSHAKE_TIMEOUT_S, SecureChannel
 from transport.link_stream import LinkStream, PeerGone
 
 log = logging.getLogger("telework.client")
@@ -99,6 +99,7 @@ async def attach(
     session_id: str,
     identity: Identity,
     viewer_cert_pem: bytes,
+    e2e_timeout_s: float = E2E_HANDSHAKE_TIMEOUT_S,
 ) -> SecureChannel:
     """Open the host's data connection for an accepted session and secure it end to end."""
     async with _closed_on_error(await open_link(endpoint)) as stream:
@@ -106,7 +107,12 @@ async def attach(
         reply = await _reply(stream)
         assert isinstance(reply, Attached)
         return await SecureChannel.as_host(
-            stream.reader, stream.writer, stream.take_trailing(), identity, viewer_cert_pem
+            stream.reader,
+            stream.writer,
+            stream.take_trailing(),
+            identity,
+            viewer_cert_pem,
+            e2e_timeout_s,
         )
 
 
@@ -137,6 +143,10 @@ async def viewer_login(
 Decide = Callable[[SessionOffer], Awaitable[str | None]]
 """A host's decision on an offer: ``None`` accepts, a RefusalReason value refuses."""
 RunSession = Callable[[SessionOffer, SecureChannel], Awaitable[None]]
+Release = Callable[[str], None]
+"""Called with the session ID once an accepted offer is over: its session ended, or it never
+started (the answer or the attach failed, timed out or was cancelled). The host frees there
+whatever its :data:`Decide` held for the session, so a failed start never leaves it busy."""
 
 
 async def serve_control(
@@ -149,23 +159,39 @@ async def serve_control(
     run_session: RunSession,
     on_policy: Callable[[dict[str, object]], None] = lambda policy: None,
     on_session_end: Callable[[str, str], None] = lambda sid, reason: None,
+    release: Release = lambda session_id: None,
     dead_after_s: float = 30.0,
+    e2e_timeout_s: float = E2E_HANDSHAKE_TIMEOUT_S,
 ) -> None:
-    """Run a host's control channel until the relay goes away (then :class:`PeerGone`)."""
+    """Run a host's control channel until the relay goes away (then :class:`PeerGone`).
+
+    An accepted offer's attach cannot hang: connecting, the relay's answer and the end-to-end
+    handshake each have their own timeout, and a failure of any kind reaches ``release``.
+    """
     sessions: set[asyncio.Task[None]] = set()
 
     async def handle_offer(offer: SessionOffer) -> None:
         reason = await decide(offer)
-        await stream.send(SessionAnswer(offer.session_id, reason is None, reason or ""))
         if reason is not None:
+            await stream.send(SessionAnswer(offer.session_id, False, reason))
             return
-        channel = await attach(
-            endpoint, host_id, secret, offer.session_id, identity, offer.device_cert.encode()
-        )
         try:
-            await run_session(offer, channel)
+            await stream.send(SessionAnswer(offer.session_id, True, ""))
+            channel = await attach(
+                endpoint,
+                host_id,
+                secret,
+                offer.session_id,
+                identity,
+                offer.device_cert.encode(),
+                e2e_timeout_s,
+            )
+            try:
+                await run_session(offer, channel)
+            finally:
+                channel.close()
         finally:
-            channel.close()
+            release(offer.session_id)
 
     try:
         while True:
@@ -188,7 +214,21 @@ async def serve_control(
 
 
 async def _logged(work: Awaitable[None], session_id: str) -> None:
+    """Run one offer's work as a task of its own, so its failure is logged here and never left
+    unretrieved: the peer's doing by type and reason code only (never the text, which may quote
+    the peer), a bug of ours with its traceback."""
+    short_id = session_id[:8]
     try:
         await work
     except (PeerGone, ProtocolError, RefusedByRelay, ConnectionError, OSError) as exc:
-        log.info("session %s ended: %s", session_id[:8], type(exc).__name__)
+        log.info("session %s ended: %s", short_id, _summary(exc))
+    except CryptoError as exc:  # PinMismatch too: not the device the relay named, or no TLS 1.3
+        log.warning("session %s failed the end-to-end check: %s", short_id, _summary(exc))
+    except Exception:  # a bug of ours: keep the traceback, keep the control channel serving
+        log.exception("session %s failed unexpectedly", short_id)
+
+
+def _summary(exc: Exception) -> str:
+    """The exception's type and, where it has one, its safe reason code."""
+    reason = exc.reason if isinstance(exc, (PeerError, RefusedByRelay)) else ""
+    return f"{type(exc).__name__} ({reason})" if reason else type(exc).__name__

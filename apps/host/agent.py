@@ -43,7 +43,7 @@ from core.protocol.control import RefusalReason, SessionOffer
 from core.protocol.notices import CloseReason
 from transport.client import RefusedByRelay, enroll, host_login, serve_control
 from transport.connect import RelayEndpoint
-from transport.e2e import SecureChannel
+from transport.e2e import E2E_HANDSHAKE_TIMEOUT_S, SecureChannel
 from transport.link_stream import LinkStream, PeerGone
 
 log = logging.getLogger("telework.host")
@@ -88,6 +88,7 @@ class AgentOptions:
     reconnect_first_s: float = RECONNECT_FIRST_S
     reconnect_max_s: float = RECONNECT_MAX_S
     dead_after_s: float | None = None  # None: DEAD_AFTER_KEEPALIVES x the relay's interval
+    e2e_timeout_s: float = E2E_HANDSHAKE_TIMEOUT_S  # longest a stalling viewer keeps us busy
     tick_s: float = POLICY_TICK_S
     budget_bps: int = SESSION_BUDGET_BPS
     inject: bool = True  # False: every session is view-only
@@ -132,7 +133,7 @@ class HostAgent:
         self.pushed_policy = self.data.load_policy(PUSHED_POLICY_FILE)
         self.planner = ShutdownPlanner(self.policy, wall())
         self.session: HostSession | None = None
-        self._reserved: str | None = None  # session accepted, not yet running
+        self._reserved: str | None = None  # session accepted, not yet running (see _release)
         self._devices: dict[str, str] = {}  # session ID -> the registered MAC it matched
         self._pending_stream: LinkStream | None = None
         self._pending_keepalive_s = 0
@@ -295,7 +296,9 @@ class HostAgent:
                 self.run_session,
                 on_policy=self.on_policy,
                 on_session_end=self._on_relay_session_end,
+                release=self._release,
                 dead_after_s=dead_after,
+                e2e_timeout_s=self.options.e2e_timeout_s,
             )
         except (PeerGone, OSError, Error) as exc:
             log.info("control channel ended: %s", type(exc).__name__)
@@ -334,7 +337,7 @@ class HostAgent:
         if previous is not None:  # taken over: let it say goodbye first
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._session_gone(previous), SESSION_END_GRACE_S)
-        mac = self._devices.pop(offer.session_id, "")
+        mac = self._devices.get(offer.session_id, "")
         entry = self.macs.match([mac]) if mac else None
         info = SessionInfo(
             offer.session_id,
@@ -359,8 +362,7 @@ class HostAgent:
             budget_bps=self.options.budget_bps,
         )
         self.session = session
-        if self._reserved == offer.session_id:
-            self._reserved = None
+        self._release(offer.session_id)  # from here on the live session keeps the host busy
         self._set_state(AgentState.IN_SESSION)
         self._emit("session_started", **info.to_dict())
         reason = CloseReason.ERROR.value
@@ -373,6 +375,14 @@ class HostAgent:
             self._emit("session_ended", reason=reason, **info.to_dict())
             if self.connected:
                 self._set_state(AgentState.WAITING)
+
+    def _release(self, session_id: str) -> None:
+        """Free what :meth:`decide` held for an accepted session, whether it started or not:
+        the transport calls this however the session ends, so a failed attach (viewer gone,
+        relay refusal, wrong device, timeout, cancellation) never leaves the host busy."""
+        if self._reserved == session_id:
+            self._reserved = None
+        self._devices.pop(session_id, None)
 
     async def _session_gone(self, session: HostSession) -> None:
         while self.session is session:

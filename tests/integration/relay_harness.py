@@ -21,7 +21,7 @@ from relay.settings import RelaySettings
 from relay.store.directory import Directory
 from transport.client import enroll, serve_control, viewer_login
 from transport.connect import RelayEndpoint
-from transport.e2e import SecureChannel
+from transport.e2e import E2E_HANDSHAKE_TIMEOUT_S, SecureChannel
 from transport.link_stream import LinkStream
 
 FAST = RelaySettings(
@@ -76,7 +76,9 @@ class HostAgent:
     session: Callable[[SessionOffer, SecureChannel], Awaitable[None]] = echo_session
     host_id: str = ""
     secret: str = ""
+    e2e_timeout_s: float = E2E_HANDSHAKE_TIMEOUT_S
     offers: list[SessionOffer] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)  # session IDs serve_control released
     policies: list[dict[str, object]] = field(default_factory=list)
     ended: list[tuple[str, str]] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
@@ -98,6 +100,8 @@ class HostAgent:
                 self.session,
                 on_policy=self.policies.append,
                 on_session_end=lambda sid, reason: self.ended.append((sid, reason)),
+                release=self.released.append,
+                e2e_timeout_s=self.e2e_timeout_s,
             )
         )
         await wait_until(lambda: self.host_id in self.relay.server.hosts)

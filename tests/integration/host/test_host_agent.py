@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import stat
 import subprocess
@@ -41,6 +42,11 @@ from core.protocol.session import (
     Pointer,
     ScreenInfo,
     Video,
+)
+from tests.integration.half_logins import (
+    leave_before_securing,
+    present_another_device,
+    stall_securing,
 )
 from tests.integration.host.conftest import HOME_MAC, SCREEN, Viewer, start_host
 from tests.integration.relay_harness import wait_until
@@ -280,5 +286,49 @@ async def test_host_reconnects_after_the_relay_restarts(rig, tmp_path, clock):
         )
         assert read_status(tmp_path / "host")["connected"]
         assert await refused(rig, host_id, macs=("02:00:00:00:00:99",)) == "mac_not_registered"
+    finally:
+        await host.stop()
+
+
+# Scaled down so a viewer that stalls the end-to-end handshake frees the host quickly.
+E2E_TIMEOUT_S = 1.0
+
+
+def _client_log(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "telework.client"]
+
+
+@pytest.mark.parametrize(
+    ("fail_start", "logged"),
+    [
+        (leave_before_securing, "PeerGone"),
+        (stall_securing, "PeerGone"),
+        (present_another_device, "PinMismatch"),
+    ],
+)
+async def test_an_accepted_session_that_never_starts_leaves_the_host_free(
+    rig, tmp_path, clock, xdisplay, caplog, fail_start, logged
+):
+    caplog.set_level(logging.INFO, logger="telework.client")
+    host = await start_host(
+        rig, tmp_path, clock, xdisplay, inject=False, e2e_timeout_s=E2E_TIMEOUT_S
+    )
+    try:
+        host_id = host.agent.host_id
+        await fail_start(rig.relay, host_id, [HOME_MAC])
+        # The host's offer task says how it failed, in a log line rather than an exception
+        # nobody retrieves; by then the host has let go of the accepted session.
+        await wait_until(lambda: bool(_client_log(caplog)), timeout=E2E_TIMEOUT_S + 4)
+        assert logged in _client_log(caplog)[0]
+        assert host.agent.session is None
+        viewer = await Viewer.connect(rig, host_id)  # accepted, not refused as host_busy
+        try:
+            await viewer.next(ScreenInfo)
+        finally:
+            viewer.close()
+        # Let the session wind down before the agent stops: cancelled mid-way, it would leave
+        # its X connections to the garbage collector.
+        await wait_until(lambda: host.agent.session is None)
+        assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
     finally:
         await host.stop()
