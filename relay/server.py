@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from core.auth import lockout as lockout_limits
-from core.auth.lockout import Lockout, source_key
+from core.auth.lockout import Attempt, Lockout, source_key
 from core.crypto.certs import (
     Identity,
     fingerprint,
@@ -63,6 +63,8 @@ from transport.link_stream import LinkStream, PeerGone, peer_address
 
 log = logging.getLogger("telework.relay")
 T = TypeVar("T")
+# Typed names that name no account are kept in the audit log cut to this many characters.
+AUDIT_NAME_CHARS = 64
 
 # Reasons a host may give for refusing a viewer that the viewer is told as they are; any other
 # text from a host becomes the generic REFUSED_BY_HOST (a host's free text never reaches users).
@@ -317,7 +319,9 @@ class RelayServer:
         host = await self._db(self.directory.authenticate_host, host_id, secret, self._wall())
         if host is None:
             self.source_lockout.record_failure(stream.source_key)
-            await self._audit("host_auth_refused", host_id=host_id[:64], source=stream.source)
+            await self._audit(
+                "host_auth_refused", host_id=host_id[:AUDIT_NAME_CHARS], source=stream.source
+            )
             raise Refusal(RefusalReason.BAD_HOST_CREDENTIAL)
         return host.tenant
 
@@ -382,10 +386,11 @@ class RelayServer:
         self._check_source(stream.source_key)
         until = self.user_lockout.locked_until(user_key)
         if until is not None:
+            tenant, user = typed_names(message)
             await self._audit(
                 "login_refused",
-                tenant=message.tenant[:64],
-                user=message.user[:64],
+                tenant=tenant,
+                user=user,
                 source=stream.source,
                 detail={"reason": "locked_out"},
             )
@@ -447,37 +452,50 @@ class RelayServer:
         device_fp: str,
         now: float,
     ) -> tuple[str, str]:
-        """Check the OTP or resume ticket; count failures against the user and the source."""
-        who = {
-            "tenant": message.tenant[:64],
-            "user": message.user[:64],
-            "host_id": host_id,
-            "source": stream.source,
-        }
-        if message.resume_ticket:
-            resumed = await self._db(
-                self.directory.redeem_resume_ticket, message.resume_ticket, host_id, device_fp, now
-            )
-            if resumed is not None:  # the ticket, not the typed names, says who this is
-                return resumed
-            reason, detail = RefusalReason.BAD_RESUME_TICKET, "bad_resume_ticket"
-        else:
-            result = await self._db(
-                self.directory.verify_otp, message.tenant, message.user, message.otp, now
-            )
-            names = canonical_names(message.tenant, message.user)
-            if result in (OtpResult.TOTP_OK, OtpResult.CODE_OK) and names is not None:
-                self.user_lockout.record_success(user_key)
-                return names  # as stored: the typed names may be full-width
-            # The viewer hears "wrong OTP" whatever the cause, so user names stay secret;
-            # the audit log (admins only) keeps the real cause.
-            reason, detail = RefusalReason.WRONG_OTP, result.name.lower()
-        self.source_lockout.record_failure(stream.source_key)
-        locked_until = self.user_lockout.record_failure(user_key)
+        """Check the OTP or resume ticket; count failures against the user and the source.
+
+        The attempt counts while it is checked, so a burst of parallel guesses cannot all be
+        checked before the first failure counts."""
+        attempt = Attempt((self.source_lockout, stream.source_key), (self.user_lockout, user_key))
+        retry_at = attempt.begin()
+        if retry_at is not None:
+            raise Refusal(RefusalReason.LOCKED_OUT, int(retry_at) + 1)
+        try:
+            names, reason, detail = await self._verify(message, host_id, device_fp, now)
+        except BaseException:
+            attempt.end(failed=False)  # no answer (an error, a cancellation): nothing to count
+            raise
+        locked_until = attempt.end(failed=names is None)
+        if names is not None:
+            self.user_lockout.record_success(user_key)
+            return names
+        tenant, user = typed_names(message)
+        who = {"tenant": tenant, "user": user, "host_id": host_id, "source": stream.source}
         await self._audit("login_refused", **who, detail={"reason": detail})
         if locked_until is not None:
             raise Refusal(RefusalReason.LOCKED_OUT, int(locked_until) + 1)
         raise Refusal(reason)
+
+    async def _verify(
+        self, message: Login, host_id: str, device_fp: str, now: float
+    ) -> tuple[tuple[str, str] | None, RefusalReason, str]:
+        """Who the login proves to be (tenant, user as stored), or None with the refusal for
+        the viewer and the real cause for the audit log."""
+        if message.resume_ticket:
+            resumed = await self._db(
+                self.directory.redeem_resume_ticket, message.resume_ticket, host_id, device_fp, now
+            )
+            # The ticket, not the typed names, says who this is.
+            return resumed, RefusalReason.BAD_RESUME_TICKET, "bad_resume_ticket"
+        result = await self._db(
+            self.directory.verify_otp, message.tenant, message.user, message.otp, now
+        )
+        names = canonical_names(message.tenant, message.user)
+        if result in (OtpResult.TOTP_OK, OtpResult.CODE_OK) and names is not None:
+            return names, RefusalReason.WRONG_OTP, ""  # as stored: the typed may be full-width
+        # The viewer hears "wrong OTP" whatever the cause, so user names stay secret; the
+        # audit log (admins only) keeps the real cause.
+        return None, RefusalReason.WRONG_OTP, result.name.lower()
 
     async def _ask_host(
         self,
@@ -657,3 +675,12 @@ class RelayServer:
                 )
             )
         )
+
+
+def typed_names(message: Login) -> tuple[str, str]:
+    """The names a login typed, for the audit log: as stored where they can name an account
+    (so a full-width spelling is found under the tenant), else cut to a printable length."""
+    return canonical_names(message.tenant, message.user) or (
+        message.tenant[:AUDIT_NAME_CHARS],
+        message.user[:AUDIT_NAME_CHARS],
+    )

@@ -31,6 +31,9 @@ SOURCE_LOCK_S = 15 * 60.0
 # An IPv6 client normally holds a whole /64 (SLAAC, privacy addresses) and may use any address
 # in it, so per-source limits count IPv6 sources by their /64; IPv4 sources by the address.
 IPV6_SOURCE_PREFIX = 64
+# An attempt refused because the ones already under way could lock the key may retry after
+# this long (they will have finished, and the count tells).
+IN_FLIGHT_RETRY_S = 1.0
 # Keys tracked at once. Each costs well under 1 KiB, so 100,000 is < 100 MiB worst case while
 # covering far more than the ~2,000 daily terminals of the largest deployment we model.
 DEFAULT_MAX_KEYS = 100_000
@@ -58,6 +61,8 @@ class Lockout:
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
         # key -> when its lock ends; every lock lasts lock_s, so insertion order is end order
         self._locks: OrderedDict[str, float] = OrderedDict()
+        # key -> attempts begun and not yet ended (bounded by the connections that carry them)
+        self._in_flight: dict[str, int] = {}
 
     @classmethod
     def per_user(cls, clock: Callable[[], float] = time.monotonic) -> Lockout:
@@ -100,6 +105,34 @@ class Lockout:
             return None
         return self._lock(key, now)
 
+    def begin(self, key: str) -> float | None:
+        """Start an attempt for ``key`` (a check that takes a while, such as a password hash).
+
+        Returns None to go ahead, or when to retry: the lock's end if ``key`` is locked, or
+        shortly if the attempts already under way could lock it. Counting attempts while they
+        are in flight stops a burst of parallel guesses from all being checked before the first
+        failure counts. Every ``begin`` that returns None must be followed by one :meth:`end`.
+        """
+        until = self.locked_until(key)
+        if until is not None:
+            return until
+        now = self._clock()
+        recent = sum(1 for t in self._failures.get(key, ()) if t > now - self.window_s)
+        in_flight = self._in_flight.get(key, 0)
+        if recent + in_flight >= self.max_failures:
+            return now + IN_FLIGHT_RETRY_S
+        self._in_flight[key] = in_flight + 1
+        return None
+
+    def end(self, key: str, *, failed: bool) -> float | None:
+        """End an attempt :meth:`begin` let through; a failed one counts (see
+        :meth:`record_failure`, whose result this returns). An attempt that never got its
+        answer (an error, a cancellation) ends with ``failed=False``."""
+        left = self._in_flight.pop(key, 1) - 1
+        if left > 0:
+            self._in_flight[key] = left
+        return self.record_failure(key) if failed else None
+
     def record_success(self, key: str) -> None:
         """Forget ``key``'s failures. A lock in force stays until it ends."""
         self._failures.pop(key, None)
@@ -125,3 +158,28 @@ def source_key(address: str) -> str:
             return str(ip.ipv4_mapped)
         return str(ipaddress.IPv6Network((ip, IPV6_SOURCE_PREFIX), strict=False))
     return str(ip)
+
+
+class Attempt:
+    """One attempt counted against several lockouts at once (an account and a source)."""
+
+    def __init__(self, *counted_by: tuple[Lockout, str]) -> None:
+        self._counted_by = counted_by
+        self._begun: list[tuple[Lockout, str]] = []
+
+    def begin(self) -> float | None:
+        """None to go ahead, or when to retry (see :meth:`Lockout.begin`); a refusal by one
+        lockout undoes what the others began."""
+        for lockout, key in self._counted_by:
+            retry_at = lockout.begin(key)
+            if retry_at is not None:
+                self.end(failed=False)
+                return retry_at
+            self._begun.append((lockout, key))
+        return None
+
+    def end(self, *, failed: bool) -> float | None:
+        """End the attempt; for a failed one, when the latest lock it caused or met ends."""
+        ends = [lockout.end(key, failed=failed) for lockout, key in self._begun]
+        self._begun.clear()
+        return max((t for t in ends if t is not None), default=None)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
-from core.auth.lockout import Lockout, source_key
+from core.auth.lockout import Attempt, Lockout, source_key
 from core.auth.totp import provisioning_uri
 from core.crypto.certs import format_host_id
 from core.protocol.notices import CloseReason
@@ -170,16 +170,24 @@ class AdminService:
     # -- sign-in -------------------------------------------------------------------------------
 
     async def sign_in(self, login: str, password: str, otp: str, source: str) -> dict[str, Any]:
-        login_key = account_key(login)  # one count however the login is typed
-        source_block = source_key(source)
-        for lockout, key in ((self.source_lockout, source_block), (self.login_lockout, login_key)):
-            until = lockout.locked_until(key)
-            if until is not None:
-                raise LockedOut("too many failed sign-ins; try again later", _retry(until, self))
-        admin = await self.db(self.directory.authenticate_admin, login, password, otp, self.clock())
+        # One count however the login is typed, and per IPv6 /64; counted while in flight, so
+        # a burst of parallel guesses cannot all be checked before the first failure counts.
+        login_key = account_key(login)
+        attempt = Attempt(
+            (self.source_lockout, source_key(source)), (self.login_lockout, login_key)
+        )
+        retry_at = attempt.begin()
+        if retry_at is not None:
+            raise LockedOut("too many failed sign-ins; try again later", _retry(retry_at, self))
+        try:
+            admin = await self.db(
+                self.directory.authenticate_admin, login, password, otp, self.clock()
+            )
+        except BaseException:
+            attempt.end(failed=False)  # no answer (an error, a cancellation): nothing to count
+            raise
+        until = attempt.end(failed=admin is None)
         if admin is None:
-            self.source_lockout.record_failure(source_block)
-            until = self.login_lockout.record_failure(login_key)
             await self.db(
                 partial(
                     self.directory.audit,

@@ -148,6 +148,20 @@ async def test_an_attach_that_never_comes_leaves_nothing_behind(relay, host, mon
     assert relay.server._awaiting_attach == {}  # nothing kept per abandoned session
 
 
+async def test_a_parallel_burst_of_logins_is_checked_no_more_than_the_lockout_allows(relay, host):
+    guesses = [f"{n:06d}" for n in range(12)]
+    results = await asyncio.gather(
+        *(login(relay, host.host_id, otp) for otp in guesses), return_exceptions=True
+    )
+    assert all(isinstance(r, RefusedByRelay) for r in results)
+    reasons = [r.reason for r in results]
+    assert reasons.count(RefusalReason.WRONG_OTP.value) <= lockout_limits.USER_MAX_FAILURES - 1
+    refused = relay.directory.list_audit(event="login_refused")
+    checked = [r for r in refused if r.detail.get("reason") != "locked_out"]
+    assert len(checked) <= lockout_limits.USER_MAX_FAILURES  # OTPs really compared
+    await expect_refusal(RefusalReason.LOCKED_OUT, login(relay, host.host_id, relay.totp_now()))
+
+
 async def test_ungranted_host_refused(relay, host):
     relay.directory.revoke(TENANT, USER, host.host_id)
     await expect_refusal(RefusalReason.NOT_GRANTED, login(relay, host.host_id, relay.totp_now()))

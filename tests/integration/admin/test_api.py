@@ -4,12 +4,14 @@ reason, nothing changed), wrong role, another tenant (404, nothing leaked), lock
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
 
 import pytest
 
+from core.auth.lockout import USER_MAX_FAILURES
 from relay.admin.auth import ADMIN_TOKEN_TTL_S
 from relay.admin.routes import ROUTES
 from tests.integration.admin.conftest import (
@@ -168,6 +170,19 @@ async def test_sign_in_lockout_counts_every_spelling_of_a_login_as_one(api):
     assert status == 429
     right = {"login": "alice", "password": account.password, "otp": api.otp("alice")}
     assert (await api.request("POST", "/api/v1/login", json=right))[0] == 429
+
+
+async def test_a_parallel_burst_of_sign_ins_is_checked_no_more_than_the_lockout_allows(api):
+    account = api.account("alice")
+    guesses = [f"{n:06d}" for n in range(30)] + [api.otp("alice")]
+    bodies = [{"login": "alice", "password": account.password, "otp": otp} for otp in guesses]
+    answers = await asyncio.gather(
+        *(api.request("POST", "/api/v1/login", json=body) for body in bodies)
+    )
+    checked = api.relay.directory.list_audit(event="admin.login_refused")
+    assert len(checked) <= USER_MAX_FAILURES
+    assert {status for status, _ in answers} <= {200, 401, 429}
+    assert sum(status == 401 for status, _ in answers) <= USER_MAX_FAILURES
 
 
 async def test_token_expires_and_logout_ends_it(api):

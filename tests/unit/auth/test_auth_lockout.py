@@ -6,10 +6,12 @@ import pytest
 
 from core.auth.errors import AuthArgumentError
 from core.auth.lockout import (
+    IN_FLIGHT_RETRY_S,
     SOURCE_MAX_FAILURES,
     USER_LOCK_S,
     USER_MAX_FAILURES,
     USER_WINDOW_S,
+    Attempt,
     Lockout,
     source_key,
 )
@@ -155,3 +157,24 @@ def test_rotating_through_an_ipv6_block_does_not_escape_the_source_lockout(clock
         lockout.record_failure(source_key(f"2001:db8:1:2::{i + 1:x}"))
     assert lockout.locked_until(source_key("2001:db8:1:2:ffff::1")) is not None
     assert lockout.locked_until(source_key("2001:db8:1:3::1")) is None
+
+
+def test_attempts_in_flight_count_so_a_parallel_burst_cannot_pass_the_limit(clock: Clock) -> None:
+    lockout = Lockout(3, 60, 100, clock)
+    assert [lockout.begin("k") for _ in range(3)] == [None, None, None]
+    assert lockout.begin("k") == clock.now + IN_FLIGHT_RETRY_S  # three are already checking
+    assert lockout.end("k", failed=True) is None
+    assert lockout.end("k", failed=False) is None  # no answer (an error): nothing counted
+    assert lockout.begin("k") is None  # one failure and one in flight: room for one more
+    assert lockout.end("k", failed=True) is None
+    until = lockout.end("k", failed=True)
+    assert until == clock.now + 100 and lockout.begin("k") == until
+
+
+def test_an_attempt_refused_by_one_lockout_is_undone_in_the_others(clock: Clock) -> None:
+    source, user = Lockout(1, 60, 100, clock), Lockout(5, 60, 100, clock)
+    source.record_failure("10.0.0.1")  # the source is locked
+    attempt = Attempt((user, "alice"), (source, "10.0.0.1"))
+    assert attempt.begin() == clock.now + 100
+    for _ in range(5):  # alice's in-flight count was undone: five attempts still fit
+        assert user.begin("alice") is None
