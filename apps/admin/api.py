@@ -1,5 +1,6 @@
 """The console's client of the admin API: aiohttp over TLS 1.3, the relay's certificate pinned
-by its SHA-256 fingerprint. Refusals come back as :class:`ApiFailure` with the API's message."""
+by its SHA-256 fingerprint. Refusals come back as :class:`ApiFailure` with the API's message,
+and so does every failure of ours to reach it (bad URL or fingerprint, TLS, timeout), translated."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from collections.abc import Buffer
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from apps.admin.texts import tr
 from core.crypto.certs import parse_fingerprint
 from core.crypto.tls import check_pin, pinned_client_context
-from core.errors import PinMismatch
+from core.errors import CryptoError, PinMismatch
 
 API = "/api/v1"
 # Seconds before a request is given up (the console stays responsive meanwhile).
@@ -21,10 +23,39 @@ REQUEST_TIMEOUT_S = 30.0
 
 
 class ApiFailure(Exception):
+    """The API refused (``status`` is its HTTP status) or could not be reached (``status`` 0)."""
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+def segment(value: object) -> str:
+    """``value`` (a login, a host ID...) as one percent-encoded path segment.
+
+    Every reserved character is encoded, so data cannot address another resource: unencoded,
+    ``/staff/a#b`` would be ``/staff/a`` (the rest a fragment), and ``/`` or ``?`` would move
+    the path. Dots too, since URL normalisation drops ``.`` and ``..`` segments. The relay
+    (aiohttp) decodes the segment back in ``match_info``."""
+    return urllib.parse.quote(str(value), safe="").replace(".", "%2E")
+
+
+def tenant_path(tenant: str, *parts: object) -> str:
+    """``/api/v1/tenants/<tenant>/<part>/...``, the tenant and every part one segment each."""
+    return "/".join([f"{API}/tenants", *(segment(part) for part in (tenant, *parts))])
+
+
+def base_url(text: str) -> str:
+    """The admin API's ``https://host:port`` as typed, checked: nothing but HTTPS, since the
+    password and the bearer token travel on it (aiohttp would send ``http://`` in clear)."""
+    try:
+        url = URL(text.strip())
+    except (TypeError, ValueError):
+        url = None
+    if url is None or url.scheme != "https" or not url.host or url.query_string or url.fragment:
+        raise ApiFailure(0, tr("bad_url", url=text))
+    return str(url).rstrip("/")
 
 
 def relay_context(fingerprint: str) -> ssl.SSLContext:
@@ -65,10 +96,16 @@ def relay_context(fingerprint: str) -> ssl.SSLContext:
 
 class AdminClient:
     def __init__(self, url: str, fingerprint: str) -> None:
-        self.url = url.rstrip("/")
+        """:class:`ApiFailure` if the URL or the fingerprint is not usable."""
+        self.url = base_url(url)
+        try:
+            context = relay_context(fingerprint)
+        except CryptoError as exc:
+            raise ApiFailure(0, tr("bad_fingerprint")) from exc
+        self.timeout_s = REQUEST_TIMEOUT_S  # read here, not at import: tests scale it
         self._http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(ssl=relay_context(fingerprint)),
-            timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S),
+            connector=aiohttp.TCPConnector(ssl=context),
+            timeout=aiohttp.ClientTimeout(total=self.timeout_s),
         )
         self.token = ""
         self.session: dict[str, Any] = {}
@@ -94,9 +131,11 @@ class AdminClient:
     ) -> Any:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         params = {k: str(v) for k, v in (query or {}).items() if v not in (None, "")}
+        # Already encoded (see segment): yarl must neither re-encode nor normalise it.
+        url = URL(self.url + path, encoded=True)
         try:
             async with self._http.request(
-                method, self.url + path, json=body, headers=headers, params=params
+                method, url, json=body, headers=headers, params=params
             ) as response:
                 if response.content_type == "application/json":
                     data = await response.json()
@@ -106,12 +145,11 @@ class AdminClient:
                     message = data.get("error") if isinstance(data, dict) else str(data)
                     raise ApiFailure(response.status, str(message))
                 return data
+        except TimeoutError as exc:  # aiohttp's total timeout is not a ClientError
+            raise ApiFailure(0, tr("timed_out", seconds=f"{self.timeout_s:g}")) from exc
         except aiohttp.ClientConnectorCertificateError as exc:
             raise ApiFailure(0, tr("pin_refused")) from exc
         except aiohttp.ClientConnectorSSLError as exc:
             raise ApiFailure(0, tr("not_tls13")) from exc
         except aiohttp.ClientError as exc:
             raise ApiFailure(0, tr("cannot_reach_because", reason=type(exc).__name__)) from exc
-
-    def tenant_path(self, tenant: str, rest: str = "") -> str:
-        return f"{API}/tenants/{urllib.parse.quote(tenant, safe='')}{rest}"

@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
     QLineEdit,
 )
 
-from apps.admin.api import AdminClient, ApiFailure
+from apps.admin.api import AdminClient
 from apps.admin.texts import set_language, tr
-from apps.admin.window import MainWindow
+from apps.admin.window import MainWindow, describe_failure
 
 ENV_URL = "TELEWORK_ADMIN_URL"
 ENV_FINGERPRINT = "TELEWORK_ADMIN_FINGERPRINT"
@@ -28,6 +28,9 @@ DEFAULT_URL = "https://127.0.0.1:8444"
 
 
 class LoginDialog(QDialog):
+    """The sign-in form. After a refusal the same dialog is asked again, saying why and
+    keeping what the user typed, but for the password and the one-time password."""
+
     def __init__(self, url: str = "", fingerprint: str = "", login: str = "") -> None:
         super().__init__()
         self.setWindowTitle(tr("login_title"))
@@ -54,48 +57,75 @@ class LoginDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        self._answer: asyncio.Future[int] | None = None
+        self.finished.connect(self._finished)
+        self._focus_first_empty()
+
+    def _focus_first_empty(self) -> None:
         # Ask only what is missing: the first empty field gets the focus.
         for field in (self.url, self.fingerprint, self.login, self.password, self.otp):
             if not field.text():
                 field.setFocus()
                 break
 
+    async def ask(self) -> bool:
+        """Show the dialog; True once OK is pressed, False if cancelled. Not ``exec()``: its
+        nested Qt event loop would run other asyncio tasks while this one is mid-step."""
+        self._answer = asyncio.get_running_loop().create_future()
+        self.open()
+        return await self._answer == QDialog.DialogCode.Accepted
+
+    def _finished(self, result: int) -> None:
+        if self._answer is not None and not self._answer.done():
+            self._answer.set_result(result)
+
+    def refused(self, message: str) -> None:
+        """After a failed sign-in: say why, and clear what cannot be reused."""
+        self.message.setText(tr("error", message=message))
+        self.password.clear()
+        self.otp.clear()  # one-time: spent or wrong either way
+        self._focus_first_empty()
+
 
 async def open_console(
     url: str, fingerprint: str, login: str, password: str, otp: str
 ) -> MainWindow:
-    """Sign in and build the window (also what the tests drive)."""
+    """Sign in and build the window (also what the tests drive); :class:`ApiFailure` if the
+    relay refuses or cannot be reached."""
     client = AdminClient(url, fingerprint)
     try:
         session = await client.sign_in(login, password, otp)
         tenants = [t["name"] for t in (await client.call("GET", "/api/v1/tenants"))["tenants"]]
+        if session.get("tenant"):
+            tenants = [session["tenant"]]
+        window = MainWindow(client, tenants)
+        await window.refresh_all()
     except BaseException:
-        await client.close()
+        await client.close()  # the caller may retry: no connection left behind
         raise
-    if session.get("tenant"):
-        tenants = [session["tenant"]]
-    window = MainWindow(client, tenants)
-    await window.refresh_all()
     return window
 
 
-async def _run(app: QApplication, args: argparse.Namespace) -> int:
-    while True:
-        dialog = LoginDialog(args.api, args.fingerprint, args.login)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return 0
+async def sign_in(dialog: LoginDialog) -> MainWindow | None:
+    """Ask on ``dialog`` until a sign-in succeeds (the console) or the user cancels (None)."""
+    while await dialog.ask():
         try:
-            window = await open_console(
+            return await open_console(
                 dialog.url.text(),
                 dialog.fingerprint.text(),
                 dialog.login.text(),
                 dialog.password.text(),
                 dialog.otp.text(),
             )
-            break
-        except (ApiFailure, ValueError) as exc:
-            message = exc.message if isinstance(exc, ApiFailure) else str(exc)
-            dialog.message.setText(tr("error", message=message))
+        except Exception as exc:  # whatever it is, the user can correct and retry
+            dialog.refused(describe_failure(exc))
+    return None
+
+
+async def _run(app: QApplication, args: argparse.Namespace) -> int:
+    window = await sign_in(LoginDialog(args.api, args.fingerprint, args.login))
+    if window is None:
+        return 0
     window.resize(1000, 700)
     window.show()
     window.start_live_refresh()

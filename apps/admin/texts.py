@@ -124,6 +124,22 @@ CATALOG: dict[str, tuple[str, str]] = {
         "管理 API に接続できません ({reason})",
         "Cannot reach the admin API ({reason})",
     ),
+    "bad_url": (
+        "管理 API の URL が正しくありません (https://ホスト:ポート の形で入力): {url}",
+        "Not a usable admin API URL (type https://host:port): {url}",
+    ),
+    "bad_fingerprint": (
+        "サーバーの指紋が正しくありません (SHA-256 の 16 進数 64 桁)",
+        "Not a relay fingerprint (SHA-256: 64 hexadecimal digits)",
+    ),
+    "timed_out": (
+        "管理 API が {seconds} 秒以内に応答しませんでした",
+        "The admin API did not answer within {seconds} s",
+    ),
+    "unexpected_error": (
+        "予期しないエラー ({reason})",
+        "Unexpected error ({reason})",
+    ),
     "days": ("月,火,水,木,金,土,日", "Mon,Tue,Wed,Thu,Fri,Sat,Sun"),
 }
 

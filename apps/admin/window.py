@@ -3,6 +3,9 @@
 Each tab has async methods that do one thing (``issue_totp``, ``new_token``, ``end``...) and
 report through the window's signals; buttons only read their inputs and call them. Errors
 from the API show in the status bar in the API's own words; nothing blocks the event loop.
+
+Everything a tab shows belongs to one tenant: switching tenant clears it all at once (secrets
+included), and answers that arrive for the tenant no longer selected are dropped.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -36,7 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from apps.admin.api import AdminClient, ApiFailure
+from apps.admin.api import AdminClient, ApiFailure, tenant_path
 from apps.admin.charts import BarChart, LineChart
 from apps.admin.qr import print_codes_sheet, print_totp_sheet, qr_image
 from apps.admin.texts import tr
@@ -44,6 +48,21 @@ from apps.admin.texts import tr
 # How often the live tabs (sessions, monitoring) refresh themselves.
 LIVE_REFRESH_MS = 2000
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+log = logging.getLogger(__name__)
+
+
+class TenantChanged(Exception):
+    """An answer (or refusal) came for a tenant that is no longer selected: not shown."""
+
+
+def describe_failure(exc: Exception) -> str:
+    """What to tell the user about a failed action: the API's words, or, for anything else
+    (a bug, a disk error writing an export), the exception, logged with its traceback."""
+    if isinstance(exc, ApiFailure):
+        return exc.message or tr("cannot_reach")
+    log.error("admin console action failed", exc_info=exc)
+    return tr("unexpected_error", reason=f"{type(exc).__name__}: {exc}")
 
 
 def _when(ts: float | None) -> str:
@@ -82,8 +101,24 @@ class Tab(QWidget):
     def api(self) -> AdminClient:
         return self.window_.client
 
-    def path(self, rest: str = "") -> str:
-        return self.api.tenant_path(self.window_.tenant, rest)
+    async def call(
+        self, method: str, *parts: object, body: Any = None, query: dict[str, Any] | None = None
+    ) -> Any:
+        """The API's answer at ``parts`` (each one path segment) of the selected tenant;
+        :class:`TenantChanged` instead if another tenant was chosen meanwhile."""
+        tenant = self.window_.tenant
+        path = tenant_path(tenant, *parts)
+        try:
+            answer = await self.api.call(method, path, body, query)
+        except ApiFailure:
+            self._still_selected(tenant)  # a refusal for the old tenant is as stale as an answer
+            raise
+        self._still_selected(tenant)
+        return answer
+
+    def _still_selected(self, tenant: str) -> None:
+        if self.window_.tenant != tenant:
+            raise TenantChanged(tenant)
 
     def button(self, key: str, action: Callable[[], Awaitable[Any]]) -> QPushButton:
         button = QPushButton(tr(key))
@@ -98,6 +133,10 @@ class Tab(QWidget):
         return line
 
     async def refresh(self) -> None:
+        raise NotImplementedError
+
+    def forget(self) -> None:
+        """Forget all that was shown for the tenant (rows, secrets), not the user's filters."""
         raise NotImplementedError
 
 
@@ -129,18 +168,26 @@ class StaffTab(Tab):
         self.uri_label = QLabel()
         self.uri_label.setWordWrap(True)
         self.codes = QListWidget()
-        self.print_button = QPushButton(tr("print_sheet"))
-        self.print_button.clicked.connect(self._ask_print)
+        # Through spawn like every action, so that a failure to write the PDF is reported.
+        self.print_button = self.button("print_sheet", self._ask_print)
         self.row(self.qr_label, self.codes)
         self.layout_.addWidget(self.uri_label)
         self.layout_.addWidget(self.print_button)
+        self.forget()
+
+    def forget(self) -> None:
+        self.table.fill([], [])
         self.qr: QImage | None = None
+        self.qr_label.clear()
+        self.uri_label.clear()
+        self.codes.clear()
         self.last_totp: dict[str, Any] | None = None
         self.last_codes: dict[str, Any] | None = None
         self.last_issued = ""  # "totp" or "codes": what the printable sheet shows
+        self.issued_for = ""  # the tenant of what was issued, named on the sheet
 
     async def refresh(self) -> None:
-        staff = (await self.api.call("GET", self.path("/staff")))["staff"]
+        staff = (await self.call("GET", "staff"))["staff"]
         self.table.fill(
             [
                 [
@@ -154,33 +201,33 @@ class StaffTab(Tab):
         )
 
     async def add(self, login: str) -> None:
-        answer = await self.api.call("POST", self.path("/staff"), {"login": login})
+        answer = await self.call("POST", "staff", body={"login": login})
         self._show_totp(answer)
         await self.refresh()
 
     async def set_disabled(self, login: str | None, disabled: bool) -> None:
         if login:
-            await self.api.call("PATCH", self.path(f"/staff/{login}"), {"disabled": disabled})
+            await self.call("PATCH", "staff", login, body={"disabled": disabled})
             await self.refresh()
 
     async def delete(self, login: str | None) -> None:
         if login:
-            await self.api.call("DELETE", self.path(f"/staff/{login}"))
+            await self.call("DELETE", "staff", login)
             await self.refresh()
 
     async def reset(self, login: str | None) -> None:
         if login:
-            await self.api.call("POST", self.path(f"/staff/{login}/reset"))
+            await self.call("POST", "staff", login, "reset")
 
     async def issue_totp(self, login: str | None) -> dict[str, Any] | None:
         if not login:
             return None
-        answer: dict[str, Any] = await self.api.call("POST", self.path(f"/staff/{login}/totp"))
+        answer: dict[str, Any] = await self.call("POST", "staff", login, "totp")
         self._show_totp(answer)
         return answer
 
     def _show_totp(self, answer: dict[str, Any]) -> None:
-        self.last_totp, self.last_issued = answer, "totp"
+        self.last_totp, self.last_issued, self.issued_for = answer, "totp", self.window_.tenant
         self.qr = qr_image(answer["otpauth_uri"])
         self.qr_label.setPixmap(QPixmap.fromImage(self.qr))
         self.uri_label.setText(f"{answer['login']}: {answer['totp_secret']}")
@@ -188,15 +235,15 @@ class StaffTab(Tab):
     async def issue_codes(self, login: str | None, count: int) -> list[str]:
         if not login:
             return []
-        answer = await self.api.call("POST", self.path(f"/staff/{login}/codes"), {"count": count})
-        self.last_codes, self.last_issued = answer, "codes"
+        answer = await self.call("POST", "staff", login, "codes", body={"count": count})
+        self.last_codes, self.last_issued, self.issued_for = answer, "codes", self.window_.tenant
         self.codes.clear()
         self.codes.addItems(answer["codes"])
         return list(answer["codes"])
 
     def print_sheet(self, path: Path) -> Path | None:
         """The printable sheet of what was issued last: the QR code, or the codes."""
-        tenant = self.window_.tenant
+        tenant = self.issued_for
         if self.last_issued == "codes" and self.last_codes is not None:
             account = f"{self.last_codes['login']}@{tenant}"
             return print_codes_sheet(path, account, self.last_codes["codes"])
@@ -207,7 +254,7 @@ class StaffTab(Tab):
             )
         return None
 
-    def _ask_print(self) -> None:
+    async def _ask_print(self) -> None:
         name, _ = QFileDialog.getSaveFileName(self, tr("print_sheet"), "", "PDF (*.pdf)")
         if name:
             self.print_sheet(Path(name))
@@ -238,10 +285,15 @@ class HostsTab(Tab):
             self.button("rename", lambda: self.rename(self.table.selected_key(), self.name.text())),
             self.button("retire", lambda: self.retire(self.table.selected_key())),
         )
+        self.forget()
+
+    def forget(self) -> None:
         self.hosts: list[dict[str, Any]] = []
+        self.table.fill([], [])
+        self.token.clear()
 
     async def refresh(self) -> None:
-        self.hosts = (await self.api.call("GET", self.path("/hosts")))["hosts"]
+        self.hosts = (await self.call("GET", "hosts"))["hosts"]
         self.table.fill(
             [
                 [
@@ -258,7 +310,7 @@ class HostsTab(Tab):
         )
 
     async def new_token(self) -> str:
-        answer = await self.api.call("POST", self.path("/enrollment-tokens"), {})
+        answer = await self.call("POST", "enrollment-tokens", body={})
         self.token.setText(answer["token"])
         return str(answer["token"])
 
@@ -267,12 +319,12 @@ class HostsTab(Tab):
 
     async def rename(self, host_id: str | None, name: str) -> None:
         if host_id:
-            await self.api.call("PATCH", self.path(f"/hosts/{host_id}"), {"name": name})
+            await self.call("PATCH", "hosts", host_id, body={"name": name})
             await self.refresh()
 
     async def retire(self, host_id: str | None) -> None:
         if host_id:
-            await self.api.call("DELETE", self.path(f"/hosts/{host_id}"))
+            await self.call("DELETE", "hosts", host_id)
             await self.refresh()
 
 
@@ -290,19 +342,22 @@ class GrantsTab(Tab):
             self.button("revoke", self._revoke_selected),
         )
 
+    def forget(self) -> None:
+        self.table.fill([], [])
+
     async def refresh(self) -> None:
-        grants = (await self.api.call("GET", self.path("/grants")))["grants"]
+        grants = (await self.call("GET", "grants"))["grants"]
         self.table.fill(
             [[g["login"], g["host_id"]] for g in grants],
             [(g["login"], g["host_id"]) for g in grants],
         )
 
     async def grant(self, login: str, host_id: str) -> None:
-        await self.api.call("POST", self.path("/grants"), {"login": login, "host_id": host_id})
+        await self.call("POST", "grants", body={"login": login, "host_id": host_id})
         await self.refresh()
 
     async def revoke(self, login: str, host_id: str) -> None:
-        await self.api.call("DELETE", self.path(f"/grants/{login}/{host_id}"))
+        await self.call("DELETE", "grants", login, host_id)
         await self.refresh()
 
     async def _revoke_selected(self) -> None:
@@ -336,23 +391,26 @@ class HomePcsTab(Tab):
             self.button("delete", lambda: self.remove(self.table.selected_key())),
         )
 
+    def forget(self) -> None:
+        self.table.fill([], [])
+
     async def refresh(self) -> None:
-        macs = (await self.api.call("GET", self.path("/home-pcs")))["home_pcs"]
+        macs = (await self.call("GET", "home-pcs"))["home_pcs"]
         self.table.fill(
             [[m["mac"], m["login"] or m["host_id"], m["label"]] for m in macs],
             [m["id"] for m in macs],
         )
 
     async def register(self, mac: str, kind: str, owner: str, label: str = "") -> dict[str, Any]:
-        answer: dict[str, Any] = await self.api.call(
-            "POST", self.path("/home-pcs"), {"mac": mac, kind: owner, "label": label}
+        answer: dict[str, Any] = await self.call(
+            "POST", "home-pcs", body={"mac": mac, kind: owner, "label": label}
         )
         await self.refresh()
         return answer
 
     async def remove(self, registration_id: int | None) -> None:
         if registration_id is not None:
-            await self.api.call("DELETE", self.path(f"/home-pcs/{registration_id}"))
+            await self.call("DELETE", "home-pcs", registration_id)
             await self.refresh()
 
 
@@ -394,21 +452,28 @@ class PoliciesTab(Tab):
             self.button("clear", lambda: self.clear(self.scope.currentData())),
         )
 
-    def _policy_path(self, host_id: str | None) -> str:
-        return self.path("/policy" if not host_id else f"/hosts/{host_id}/policy")
+    @staticmethod
+    def _policy_parts(host_id: str | None) -> tuple[str, ...]:
+        return ("hosts", host_id, "policy") if host_id else ("policy",)
 
-    async def refresh(self) -> None:
-        hosts = (await self.api.call("GET", self.path("/hosts")))["hosts"]
-        self.scope.blockSignals(True)
+    def forget(self) -> None:
+        self._set_scopes([])
+        self.show_policy({})
+
+    def _set_scopes(self, hosts: list[dict[str, Any]]) -> None:
+        self.scope.blockSignals(True)  # the caller loads the policy once the list is complete
         self.scope.clear()
         self.scope.addItem(tr("scope_tenant"), "")
         for host in hosts:
             self.scope.addItem(f"{host['name']} ({host['display_id']})", host["host_id"])
         self.scope.blockSignals(False)
+
+    async def refresh(self) -> None:
+        self._set_scopes((await self.call("GET", "hosts"))["hosts"])
         await self.load()
 
     async def load(self) -> None:
-        answer = await self.api.call("GET", self._policy_path(self.scope.currentData()))
+        answer = await self.call("GET", *self._policy_parts(self.scope.currentData()))
         self.show_policy(answer.get("policy") or {})
 
     def show_policy(self, policy: dict[str, Any]) -> None:
@@ -444,11 +509,11 @@ class PoliciesTab(Tab):
         return policy
 
     async def save(self, host_id: str | None, policy: dict[str, Any]) -> dict[str, Any]:
-        answer: dict[str, Any] = await self.api.call("PUT", self._policy_path(host_id), policy)
+        answer: dict[str, Any] = await self.call("PUT", *self._policy_parts(host_id), body=policy)
         return answer
 
     async def clear(self, host_id: str | None) -> None:
-        await self.api.call("DELETE", self._policy_path(host_id))
+        await self.call("DELETE", *self._policy_parts(host_id))
         await self.load()
 
 
@@ -466,10 +531,14 @@ class SessionsTab(Tab):
         )
         self.layout_.addWidget(self.table)
         self.row(self.button("end_session", lambda: self.end(self.table.selected_key())))
+        self.forget()
+
+    def forget(self) -> None:
         self.sessions: list[dict[str, Any]] = []
+        self.table.fill([], [])
 
     async def refresh(self) -> None:
-        self.sessions = (await self.api.call("GET", self.path("/sessions")))["sessions"]
+        self.sessions = (await self.call("GET", "sessions"))["sessions"]
         self.table.fill(
             [
                 [
@@ -486,7 +555,7 @@ class SessionsTab(Tab):
 
     async def end(self, session_id: str | None) -> None:
         if session_id:
-            await self.api.call("DELETE", self.path(f"/sessions/{session_id}"))
+            await self.call("DELETE", "sessions", session_id)
             await self.refresh()
 
 
@@ -501,8 +570,14 @@ class MonitoringTab(Tab):
         self.layout_.addWidget(self.alerts)
         self.alerting = False
 
+    def forget(self) -> None:
+        self.summary.clear()
+        self.chart.set_data([], None)
+        self.alerts.clear()
+        self.alerting = False
+
     async def refresh(self) -> None:
-        bandwidth = await self.api.call("GET", self.path("/bandwidth"))
+        bandwidth = await self.call("GET", "bandwidth")
         limit = bandwidth["alert_bps"]
         self.summary.setText(
             tr(
@@ -513,7 +588,7 @@ class MonitoringTab(Tab):
             + (f" — {tr('alerting')}" if bandwidth["alerting"] else "")
         )
         self.chart.set_data([p["bps"] / 1000 for p in bandwidth["history"]], limit and limit / 1000)
-        answer = await self.api.call("GET", self.path("/alerts"))
+        answer = await self.call("GET", "alerts")
         self.alerting = answer["alerting"]
         self.alerts.clear()
         for alert in reversed(answer["alerts"]):
@@ -565,15 +640,17 @@ class UsageTab(Tab):
             "until": self.until.date().toString("yyyy-MM-dd"),
         }
 
+    def forget(self) -> None:
+        self.table.fill([], [])
+        self.chart.set_data([])
+
     async def refresh(self) -> None:
-        days = (await self.api.call("GET", self.path("/usage"), query=self._range()))["days"]
+        days = (await self.call("GET", "usage", query=self._range()))["days"]
         self.table.fill([list(d.values()) for d in days], [d["day"] for d in days])
         self.chart.set_data([(d["day"], float(d["office_pcs"])) for d in days])
 
     async def export(self, path: Path) -> Path:
-        text = await self.api.call(
-            "GET", self.path("/usage"), query={**self._range(), "format": "csv"}
-        )
+        text = await self.call("GET", "usage", query={**self._range(), "format": "csv"})
         path.write_text(text, encoding="utf-8-sig")  # with a BOM, so Excel reads Japanese
         return path
 
@@ -617,8 +694,11 @@ class AuditTab(Tab):
             "event": self.event_code.text(),
         }
 
+    def forget(self) -> None:
+        self.table.fill([], [])
+
     async def refresh(self) -> None:
-        records = (await self.api.call("GET", self.path("/audit"), query=self.filters()))["records"]
+        records = (await self.call("GET", "audit", query=self.filters()))["records"]
         self.table.fill(
             [
                 [
@@ -634,9 +714,7 @@ class AuditTab(Tab):
         )
 
     async def export(self, path: Path) -> Path:
-        text = await self.api.call(
-            "GET", self.path("/audit"), query={**self.filters(), "format": "csv"}
-        )
+        text = await self.call("GET", "audit", query={**self.filters(), "format": "csv"})
         path.write_text(text, encoding="utf-8-sig")
         return path
 
@@ -656,7 +734,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{tr('app_title')} — {client.session.get('login', '')}")
         self.tenant_box = QComboBox()
         self.tenant_box.addItems(tenants)
-        self.tenant_box.currentTextChanged.connect(lambda _: self.spawn(self.refresh_all()))
+        self.tenant_box.currentTextChanged.connect(self._tenant_changed)
         self.tabs = QTabWidget()
         self.staff = StaffTab(self)
         self.hosts = HostsTab(self)
@@ -667,7 +745,7 @@ class MainWindow(QMainWindow):
         self.monitoring = MonitoringTab(self)
         self.usage = UsageTab(self)
         self.audit = AuditTab(self)
-        for tab, key in (
+        pages: tuple[tuple[Tab, str], ...] = (
             (self.staff, "tab_staff"),
             (self.hosts, "tab_hosts"),
             (self.grants, "tab_grants"),
@@ -677,8 +755,10 @@ class MainWindow(QMainWindow):
             (self.monitoring, "tab_monitoring"),
             (self.usage, "tab_usage"),
             (self.audit, "tab_audit"),
-        ):
+        )
+        for tab, key in pages:
             self.tabs.addTab(tab, tr(key))
+        self.pages = [tab for tab, _ in pages]
         self.tabs.currentChanged.connect(lambda _: self.spawn(self.current_tab().refresh()))
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -705,14 +785,25 @@ class MainWindow(QMainWindow):
         assert isinstance(widget, Tab)
         return widget
 
+    def _tenant_changed(self) -> None:
+        # At once, not when the new tenant's answers come: until then the old tenant's
+        # secrets would stay on screen and its selected rows would be acted on in the new one.
+        for tab in self.pages:
+            tab.forget()
+        self.statusBar().clearMessage()
+        self.spawn(self.refresh_all())
+
     def spawn(self, coro: Awaitable[Any]) -> None:
-        """Run a tab action on the event loop; its failure shows in the status bar."""
+        """Run a tab action on the event loop; any failure shows in the status bar (nothing
+        escapes to the loop, where it would be lost), except a switch of tenant meanwhile."""
 
         async def guarded() -> None:
             try:
                 await coro
-            except ApiFailure as exc:
-                self.failed.emit(exc.message or tr("cannot_reach"))
+            except TenantChanged:
+                pass
+            except Exception as exc:
+                self.failed.emit(describe_failure(exc))
             else:
                 self.succeeded.emit()
 
