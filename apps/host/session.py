@@ -20,12 +20,14 @@ import hashlib
 import logging
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import mss
+from mss.exception import ScreenShotError
 
 from apps.host.focus import X11FocusSource, frame_rect
 from core.errors import Error, LocalError, ProtocolError
@@ -66,7 +68,12 @@ log = logging.getLogger("telework.host.session")
 
 SESSION_BUDGET_BPS = 100_000  # the office network's 0.1 Mbps per session
 CLOSE_WRITE_TIMEOUT_S = 2.0  # telling the viewer why must not hold a dead session open
-CURSOR_WIRE_OVERHEAD_BYTES = 6 + 2 * 22  # frame header and two TLS records
+TLS_OVERHEAD_BYTES = 2 * 22  # each message travels in two TLS records (end-to-end and relay)
+CURSOR_WIRE_OVERHEAD_BYTES = 6 + TLS_OVERHEAD_BYTES  # and a 6-byte frame header
+# Picture geometries (monitor, economy size) sent but not yet reported received by the viewer.
+# Each one is a keyframe, so a few cover any real use; beyond that the oldest are forgotten and
+# the pointer mapping skips straight to a newer one.
+MAX_PENDING_GEOMETRIES = 8
 
 
 @dataclass
@@ -102,6 +109,52 @@ def watermark_text(policy: Policy, info: SessionInfo, host_name: str, when: dt.d
     return f"{when:%Y-%m-%d %H:%M} {info.user} {host_name} #{short}"[:256]
 
 
+def cursor_position(screen: ScreenMap, x: int, y: int) -> CursorPosition:
+    """The desktop cursor at (x, y) in picture pixels; hidden while it is on another monitor,
+    whether beside the one shown or above or below it."""
+    inside = (
+        screen.left <= x < screen.left + screen.width
+        and screen.top <= y < screen.top + screen.height
+    )
+    return CursorPosition(*screen.to_picture(x, y), inside)
+
+
+class PointerMapping:
+    """Which screen the viewer's pointer positions refer to.
+
+    The host changes the picture (another monitor, the economy size) when it encodes a frame,
+    but the viewer shows, and clicks into, the old picture until that frame arrives: seconds
+    later on a slow link. So a new geometry applies to input only once the viewer reports
+    (``Feedback.highest_seq``) that it has the first frame that carried it.
+    """
+
+    def __init__(self, screen: ScreenMap) -> None:
+        self.screen = screen  # what the viewer's positions mean now
+        self._newest = screen  # the geometry of the newest frame sent
+        self._sent_index = -1  # the newest frame index sent
+        self._pending: deque[tuple[int, ScreenMap]] = deque(maxlen=MAX_PENDING_GEOMETRIES)
+
+    def on_frame_sent(self, index: int, screen: ScreenMap) -> None:
+        """Record the geometry of a frame about to be sent."""
+        self._sent_index = max(self._sent_index, index)
+        if screen != self._newest:
+            self._newest = screen
+            self._pending.append((index, screen))
+
+    def on_viewer_has(self, highest_seq: int) -> bool:
+        """Take the viewer's newest frame into account; True if the mapping changed.
+
+        A report of a frame never sent is not about the viewer's picture and is ignored. (Frame
+        indices stay far below the report's 32 bits: that is 9 years at 15 fps.)"""
+        if highest_seq > self._sent_index:
+            return False
+        changed = False
+        while self._pending and self._pending[0][0] <= highest_seq:
+            self.screen = self._pending.popleft()[1]
+            changed = True
+        return changed
+
+
 class _Media:
     """Capture, sender and cursor of the monitor shown; lives on the session's worker thread."""
 
@@ -114,35 +167,54 @@ class _Media:
         if not self.monitors:
             raise LocalError("no monitor to show")
         self.display = display
-        self.budget_bps = budget_bps
         self.cursor_source: Any = None
-        if sys.platform.startswith("linux"):
-            try:
-                from core.media.cursor import X11CursorSource
-
-                self.cursor_source = X11CursorSource(display)
-            except OSError:
-                self.cursor_source = None
         self.focus_source: Any = None
-        if sys.platform.startswith("linux"):
-            try:
-                self.focus_source = X11FocusSource(display)
-            except Exception as exc:  # no X connection: the whole screen counts alike
-                log.info("no active-window source: %s", type(exc).__name__)
         self.capture: ScreenCapture | None = None
-        self.open(monitor)
+        self.tracker = CursorTracker()  # the viewer keeps the shapes it has across monitors
+        try:  # a failure here must not leave X connections open: close() what was opened
+            if sys.platform.startswith("linux"):
+                self._open_x11_sources()
+            self.capture = self._capture(monitor)
+            # One sender for the whole session: a monitor switch resizes it (see open()).
+            self.sender = VideoSender(*self.capture.size, budget_bps)
+            self._show(monitor)
+        except BaseException:
+            self.close()
+            raise
 
-    def open(self, monitor: int) -> None:
+    def _open_x11_sources(self) -> None:
+        try:
+            from core.media.cursor import X11CursorSource
+
+            self.cursor_source = X11CursorSource(self.display)
+        except OSError:
+            self.cursor_source = None
+        try:
+            self.focus_source = X11FocusSource(self.display)
+        except Exception as exc:  # no X connection: the whole screen counts alike
+            log.info("no active-window source: %s", type(exc).__name__)
+
+    def _capture(self, monitor: int) -> ScreenCapture:
         if not 1 <= monitor <= len(self.monitors):
             raise LocalError(f"no monitor {monitor}")
-        if self.capture is not None:
-            self.capture.close()
+        return ScreenCapture(CaptureMonitor(monitor), display=self.display)
+
+    def open(self, monitor: int) -> None:
+        """Show ``monitor`` from the next frame on, with the session's sender resized, not
+        replaced: a new one would start with an empty budget window and a byte count that no
+        longer matches the viewer's, so switching monitors would get round the budget."""
+        capture = self._capture(monitor)  # the monitor shown stays if this fails
+        assert self.capture is not None
+        self.capture.close()
+        self.capture = capture
+        self.sender.resize(*capture.size)
+        self._show(monitor)
+
+    def _show(self, monitor: int) -> None:
+        assert self.capture is not None
         self.monitor = monitor
-        self.capture = ScreenCapture(CaptureMonitor(monitor), display=self.display)
-        width, height = self.capture.size
-        self.sender = VideoSender(width, height, self.budget_bps)
-        self.tracker = CursorTracker()
         m = self.monitors[monitor - 1]
+        width, height = self.capture.size
         self.screen = ScreenMap(m["left"], m["top"], m["width"], m["height"], width, height)
 
     def _focus(self) -> tuple[int, int, int, int] | None:
@@ -156,8 +228,9 @@ class _Media:
         s = self.screen
         return frame_rect(desktop, (s.left, s.top, s.width, s.height), self.capture.size)
 
-    def step(self) -> tuple[Any, list[CursorMessage], float]:
-        """Grab, maybe encode; read the cursor. Returns (packet, cursor messages, next delay)."""
+    def step(self) -> tuple[Any, ScreenMap, list[CursorMessage], float]:
+        """Grab, maybe encode; read the cursor. Returns (packet, the screen the packet shows,
+        cursor messages, next delay)."""
         assert self.capture is not None
         now = time.monotonic()
         packet = self.sender.offer(self.capture.grab(), now, focus=self._focus())
@@ -172,14 +245,14 @@ class _Media:
             state = self.cursor_source.read()
             if state is not None:
                 position, shape = state
-                x, y = self.screen.to_picture(position.x, position.y)
-                inside = self.screen.left <= position.x < self.screen.left + self.screen.width
-                cursor = self.tracker.update(CursorPosition(x, y, inside), shape)
+                cursor = self.tracker.update(
+                    cursor_position(self.screen, position.x, position.y), shape
+                )
                 for message in cursor:
                     self.sender.on_other_sent(
                         now, len(message.to_bytes()) + CURSOR_WIRE_OVERHEAD_BYTES
                     )
-        return packet, cursor, self.sender.next_poll_delay(time.monotonic())
+        return packet, self.screen, cursor, self.sender.next_poll_delay(time.monotonic())
 
     def close(self) -> None:
         if self.capture is not None:
@@ -222,11 +295,14 @@ class HostSession:
         self._protocol = SessionChannel(Role.HOST)
         self._write_lock = asyncio.Lock()
         self._ended = asyncio.Event()
+        self._closed = asyncio.Event()  # run() has cleaned up: keys released, viewer told
+        self._policy_changed = asyncio.Event()  # the viewer has yet to hear of a new policy
         self.close_reason: str = CloseReason.ERROR
         self.limits = SessionLimits(policy, clock())
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="host-media")
         self._media: _Media | None = None
         self.dispatcher: InputDispatcher | None = None
+        self._pointer: PointerMapping | None = None
 
     # -- requests from the agent --------------------------------------------------------------
     def end(self, reason: str) -> None:
@@ -235,11 +311,20 @@ class HostSession:
             self._ended.set()
 
     def apply_policy(self, policy: Policy) -> None:
+        """A policy pushed mid-session: enforced at once, and shown to the viewer (watermark,
+        view-only). View-only, once on, stays on until the session ends."""
         self.policy = policy
         self.limits.policy = policy
-        if self.dispatcher is not None and policy.view_only and not self.dispatcher.view_only:
-            self.dispatcher.release_all()
-            self.dispatcher.view_only = True
+        if policy.view_only and not self.info.view_only:
+            self.info.view_only = True
+            if self.dispatcher is not None:
+                self.dispatcher.release_all()
+                self.dispatcher.view_only = True
+        self._policy_changed.set()
+
+    async def wait_closed(self) -> None:
+        """Until :meth:`run` has cleaned up (keys released, the viewer told, media closed)."""
+        await self._closed.wait()
 
     async def warn_shutdown(self, at: str, minutes_left: int) -> None:
         await self._send_quietly(make_notice(ShutdownWarning(at, minutes_left)))
@@ -252,19 +337,19 @@ class HostSession:
             self._media = media = await loop.run_in_executor(
                 self._executor, _Media, self._display, self._monitor, self._budget_bps
             )
-            view_only = self.policy.view_only
-            self.info.view_only = view_only
-            self.dispatcher = InputDispatcher(self._backend, media.screen, view_only=view_only)
-            await self._send(self._screens())
-            text = watermark_text(self.policy, self.info, self.host_name, self._wall())
-            notice = SessionPolicy(
-                text, view_only, self.policy.idle_timeout_s or 0, self.policy.max_session_s or 0
+            self.info.view_only = self.policy.view_only
+            self.dispatcher = InputDispatcher(
+                self._backend, media.screen, view_only=self.info.view_only
             )
-            await self._send(make_notice(notice))
+            self._pointer = PointerMapping(media.screen)
+            await self._send(self._screens())
+            self._policy_changed.clear()  # this notice carries the policy as it is now
+            await self._send(self._policy_notice())
             tasks = [
                 asyncio.create_task(self._video()),
                 asyncio.create_task(self._input()),
                 asyncio.create_task(self._watch_limits()),
+                asyncio.create_task(self._announce_policy()),
                 asyncio.create_task(self._ended.wait()),
             ]
             try:
@@ -276,23 +361,30 @@ class HostSession:
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
-        except (Error, OSError, ConnectionError) as exc:
+        except (Error, OSError, ConnectionError, ScreenShotError) as exc:
             self._fail(exc)
         finally:
-            if self.dispatcher is not None:
-                self.dispatcher.release_all()
-            if self.close_reason != CloseReason.VIEWER_QUIT:
-                await self._send_quietly(Close(self.close_reason))
-            if self._media is not None:
-                await loop.run_in_executor(self._executor, self._media.close)
-            self._executor.shutdown(wait=False)
+            try:
+                if self.dispatcher is not None:
+                    self.dispatcher.release_all()
+                if self.close_reason != CloseReason.VIEWER_QUIT:
+                    await self._send_quietly(Close(self.close_reason))
+                if self._media is not None:
+                    await loop.run_in_executor(self._executor, self._media.close)
+            finally:  # even if cancelled again meanwhile: wait_closed() must not hang
+                self._executor.shutdown(wait=False)
+                self._closed.set()
         return self.close_reason
 
     def _fail(self, exc: BaseException | None) -> None:
+        session = self.info.session_id[:8]
         if isinstance(exc, ProtocolError):
-            log.info("session %s: viewer broke the protocol", self.info.session_id[:8])
+            log.info("session %s: viewer broke the protocol", session)
+        elif isinstance(exc, LocalError | ScreenShotError):
+            # Ours (no such monitor, no X server): the text is ours too, and says what to fix.
+            log.warning("session %s ended: the screen cannot be shown: %s", session, exc)
         elif exc is not None:
-            log.info("session %s ended: %s", self.info.session_id[:8], type(exc).__name__)
+            log.info("session %s ended: %s", session, type(exc).__name__)
             log.debug("session error", exc_info=exc)
         self.end(CloseReason.ERROR)
 
@@ -304,10 +396,36 @@ class HostSession:
         )
         return HostScreens(self.host_name, monitors, self._media.monitor - 1).message()
 
+    def _policy_notice(self) -> SessionMessage:
+        """The policy as the viewer must show it, view-only as this session enforces it."""
+        policy = self.policy
+        text = watermark_text(policy, self.info, self.host_name, self._wall())
+        notice = SessionPolicy(
+            text, self.info.view_only, policy.idle_timeout_s or 0, policy.max_session_s or 0
+        )
+        return make_notice(notice)
+
+    async def _announce_policy(self) -> None:
+        while True:
+            await self._policy_changed.wait()
+            self._policy_changed.clear()
+            await self._send(self._policy_notice())
+
     async def _send(self, message: SessionMessage) -> None:
         data = self._protocol.send(message)
         async with self._write_lock:
             await self.channel.write(data)
+        # Video and cursor bytes are counted where they are made; the viewer's reports count
+        # every message, so the rest must be counted too or "in flight" would read low.
+        if not isinstance(message, Video | Cursor | Close):
+            await self._count_sent(len(data) + TLS_OVERHEAD_BYTES)
+
+    async def _count_sent(self, wire_bytes: int) -> None:
+        media = self._media
+        if media is not None and not self._ended.is_set():
+            loop = asyncio.get_running_loop()
+            now = time.monotonic()
+            await loop.run_in_executor(self._executor, media.sender.on_other_sent, now, wire_bytes)
 
     async def _send_quietly(self, message: SessionMessage) -> None:
         with contextlib.suppress(Error, OSError, ConnectionError, TimeoutError, RuntimeError):
@@ -318,12 +436,12 @@ class HostSession:
         assert self._media is not None
         while True:
             media = self._media
-            packet, cursor, delay = await loop.run_in_executor(self._executor, media.step)
-            if self.dispatcher is not None:
-                self.dispatcher.screen = media.screen
+            packet, screen, cursor, delay = await loop.run_in_executor(self._executor, media.step)
             for message in cursor:
                 await self._send(Cursor(message))
             if packet is not None:
+                assert self._pointer is not None
+                self._pointer.on_frame_sent(packet.frame_index, screen)
                 await self._send(
                     Video(
                         packet.keyframe,
@@ -339,6 +457,7 @@ class HostSession:
     async def _input(self) -> None:
         loop = asyncio.get_running_loop()
         assert self.dispatcher is not None and self._media is not None
+        assert self._pointer is not None
         while True:
             data = await self.channel.read()
             if not data:
@@ -356,6 +475,8 @@ class HostSession:
                     await loop.run_in_executor(
                         self._executor, media.sender.apply_feedback, time.monotonic(), report
                     )
+                    if self._pointer.on_viewer_has(message.highest_seq):
+                        self.dispatcher.screen = self._pointer.screen
                 elif isinstance(message, KeyframeRequest):
                     await loop.run_in_executor(self._executor, self._media.sender.request_keyframe)
                 elif isinstance(message, ScreenInfo):
@@ -369,8 +490,8 @@ class HostSession:
             return
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._media.open, target)
+        # The pointer mapping follows once the viewer has the new monitor's first frame.
         self.dispatcher.release_all()
-        self.dispatcher.screen = self._media.screen
         await self._send(self._screens())
 
     async def _watch_limits(self) -> None:

@@ -37,9 +37,13 @@ from core.crypto.certs import format_host_id
 from core.errors import Error
 from core.hostpolicy.macs import MacList
 from core.policy import PolicyError
+from core.protocol.notices import CloseReason
 from transport.client import RefusedByRelay
 
 ICON_SIZE = 64
+# Quitting waits at most this long for the session to release held keys and tell the viewer why
+# (its Close write alone may take session.CLOSE_WRITE_TIMEOUT_S), and for the agent to stop.
+QUIT_CLEANUP_TIMEOUT_S = 5.0
 ICON_COLOURS = {
     "offline": "#9e9e9e",
     "not_enrolled": "#9e9e9e",
@@ -256,6 +260,26 @@ class TrayController(QObject):
         return answer == QMessageBox.StandardButton.Yes
 
 
+async def stop_agent(
+    agent: HostAgent, run: asyncio.Task[None], timeout_s: float = QUIT_CLEANUP_TIMEOUT_S
+) -> None:
+    """End the session as a host quit, then stop the agent, waiting for both to clean up.
+
+    The app's loop stops right after this returns, and a task it merely cancelled would never
+    get to run its ``finally``: keys held by the viewer would stay down and the viewer would not
+    learn why the session ended. Waiting is bounded, so a stuck connection cannot keep the app
+    from quitting."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    session = agent.session
+    if session is not None:
+        session.end(CloseReason.HOST_QUIT)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(session.wait_closed(), timeout_s)
+    run.cancel()
+    await asyncio.wait([run], timeout=max(0.0, deadline - loop.time()))
+
+
 def run_tray(options: AgentOptions, token: str | None) -> int:  # pragma: no cover - the real app
     """The tray app on a qasync loop: enrolment wizard first if needed, then the agent."""
     import qasync
@@ -277,7 +301,19 @@ def run_tray(options: AgentOptions, token: str | None) -> int:  # pragma: no cov
         tray.pause_toggled.connect(agent.set_paused)
         run = asyncio.ensure_future(agent.run())
         tasks.add(run)
-        tray.quit_requested.connect(lambda: (run.cancel(), finished.set()))
+
+        def quit_app() -> None:
+            tray.quit_requested.disconnect(quit_app)  # a second click must not cut cleanup short
+
+            async def stop() -> None:
+                try:
+                    await stop_agent(agent, run)
+                finally:
+                    finished.set()
+
+            tasks.add(asyncio.ensure_future(stop()))
+
+        tray.quit_requested.connect(quit_app)
         app.setProperty("telework_tray", tray)  # keep it alive
         app.setProperty("telework_bridge", bridge)
 

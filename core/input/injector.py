@@ -59,6 +59,14 @@ class _PynputMouse:
     def move(self, x: int, y: int) -> None:
         self._controller.position = (x, y)
 
+    def _close_mouse(self) -> None:
+        """Close pynput's own X connection now rather than whenever its controller is collected
+        (pynput closes it in ``__del__``, and only if the attribute is still there)."""
+        display = getattr(self._controller, "_display", None)
+        if display is not None:
+            del self._controller._display
+            display.close()
+
     def button(self, button: MouseButton, down: bool) -> None:
         target = None
         for name in _BUTTON_NAMES[button]:
@@ -194,6 +202,7 @@ class X11Backend(_PynputMouse):
             self._display.change_keyboard_mapping(keycode, [(0, 0)])
         self._borrowed.clear()
         self._display.close()
+        self._close_mouse()
 
 
 class WindowsBackend(_PynputMouse):  # pragma: no cover - exercised on Windows only

@@ -97,7 +97,11 @@ class ScreenCapture:
             if display is not None:
                 kwargs["display"] = display
         self._mss = mss.MSS(**kwargs)
-        left, top, width, height = resolve(target, list(self._mss.monitors))
+        try:
+            left, top, width, height = resolve(target, list(self._mss.monitors))
+        except BaseException:
+            self._mss.close()  # its X connection, which nothing else would ever close
+            raise
         self._area = {"left": left, "top": top, "width": width, "height": height}
         self._size = even_size(width, height)
 

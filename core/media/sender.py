@@ -4,6 +4,7 @@ The host app captures frames when :meth:`VideoSender.next_poll_delay` says, hand
 :meth:`VideoSender.offer` with the current time, and sends any packet it gets back. Receiver
 reports go to :meth:`apply_feedback`, keyframe requests to :meth:`request_keyframe`, and the
 bytes of other session messages (cursor) to :meth:`on_other_sent`, so the budget sees them.
+Another monitor is :meth:`resize`, not a new sender: the session's budget is one.
 
 Frames are encoded when something changed, and afterwards at ``REFINE_FPS`` while x264 is still
 sharpening the picture (its packets are not yet tiny): skipping those would starve refinement.
@@ -79,7 +80,7 @@ def economy_size(width: int, height: int) -> tuple[int, int]:
 
 
 class VideoSender:
-    """One session's outgoing video at a fixed capture size."""
+    """One session's outgoing video; the capture size changes only by :meth:`resize`."""
 
     def __init__(
         self, width: int, height: int, budget_bps: int = 100_000, *, allow_economy: bool = True
@@ -110,6 +111,22 @@ class VideoSender:
         self._encoder.request_keyframe()
         self._fresh = True
         self._dirty = True
+
+    def resize(self, width: int, height: int) -> None:
+        """Capture ``width`` x ``height`` from now on (the viewer chose another monitor).
+
+        The next frame starts a fresh picture, but the rate control stays: bytes sent before
+        still count in the budget window, the viewer's session-wide byte count still matches
+        ours (so the queue gate sees what is in flight), and the link estimate is kept. Frame
+        indices continue, so the viewer's reports keep naming our frames."""
+        self.size = (width, height)
+        self._damage = DamageTracker()
+        self._encoder = self._new_encoder()
+        self._tiny_streak = 0
+        self._refining = False
+        self._reveal_pending = False
+        self._big_change = False
+        self.request_keyframe()
 
     def apply_feedback(self, now: float, report: ReceiverReport) -> None:
         self.rate.apply_feedback(now, report)
@@ -198,8 +215,11 @@ class VideoSender:
         want = self.allow_economy and self.rate.economy(self._economy)
         if want != self._economy:
             self._economy = want
-            w, h = self.size
-            out = economy_size(w, h) if want and w > ECONOMY_MIN_WIDTH else None
-            index = self._encoder.frames_encoded
-            self._encoder = H264Encoder(w, h, output_size=out, first_index=index)
+            self._encoder = self._new_encoder()
             self.request_keyframe()
+
+    def _new_encoder(self) -> H264Encoder:
+        """An encoder for the capture size and mode now that continues the session's count."""
+        w, h = self.size
+        out = economy_size(w, h) if self._economy and w > ECONOMY_MIN_WIDTH else None
+        return H264Encoder(w, h, output_size=out, first_index=self._encoder.frames_encoded)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from apps.common.xvfb import start_xvfb
+from core.errors import LocalError
 from core.input import injector
 from core.input.injector import MAX_BORROWS_PER_WINDOW, X11Backend
 
@@ -21,8 +23,21 @@ def pressed_keycodes(backend: X11Backend) -> set[int]:
     return {i * 8 + b for i, byte in enumerate(bits) for b in range(8) if byte >> b & 1}
 
 
+@pytest.fixture(scope="module")
+def own_display():
+    """An X server of this module's own: the spare keycodes these tests count on are then not
+    taken by keysyms other tests' sessions borrowed on the shared one."""
+    try:
+        screen = start_xvfb(320, 240)
+    except LocalError as exc:
+        pytest.skip(f"needs a real X display: {exc}")
+    yield screen.display
+    screen.stop()
+
+
 @pytest.fixture
-def backend(xdisplay):
+def backend(own_display, monkeypatch):
+    monkeypatch.setenv("DISPLAY", own_display)
     backend = X11Backend()
     yield backend
     backend.close()

@@ -70,6 +70,15 @@ def test_bad_targets_are_refused(display: str) -> None:
         ScreenCapture(Region(0, 0, 4, 4), display=display)
 
 
+def test_a_refused_target_leaves_no_x_connection_open(display: str) -> None:
+    ScreenCapture(Monitor(1), display=display).close()  # libraries loaded, outside the count
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(3):
+        with pytest.raises(LocalError):
+            ScreenCapture(Monitor(7), display=display)
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
 def test_cursor_is_not_in_the_picture_but_on_its_channel(display: str) -> None:
     if shutil.which("xdotool") is None:
         pytest.skip("xdotool is not installed")
