@@ -205,6 +205,10 @@ class ViewerSession:
         self._keyframe_asked_at = None
         self.last_good_seq = video.seq
         self.frames_shown += 1
+        if video.keyframe:
+            # Report at once: the host maps our clicks by the picture we have, and switches to
+            # a new monitor's or size's geometry only when it hears this picture arrived.
+            self._send_feedback(now)
         return Picture(decoded.image, video.seq)
 
     def _ask_keyframe(self, now: float) -> None:
@@ -232,8 +236,11 @@ class ViewerSession:
     def tick(self, now: float) -> None:
         """Call often (every few hundred ms): sends the receiver report when it is due."""
         if now >= self._next_feedback_at:
-            self._next_feedback_at = now + FEEDBACK_INTERVAL_S
-            self._send(self.stats.feedback(now))
+            self._send_feedback(now)
+
+    def _send_feedback(self, now: float) -> None:
+        self._next_feedback_at = now + FEEDBACK_INTERVAL_S
+        self._send(self.stats.feedback(now))
 
     def close(self, reason: str = CloseReason.VIEWER_QUIT) -> None:
         self._send(Close(reason))

@@ -265,7 +265,8 @@ def test_session_core_video_notices_feedback_and_view_only():
     session.tick(2.0)
     session.choose_monitor(1)
     sent = viewer_sent(session)
-    feedback = next(m for m in sent if isinstance(m, Feedback))
+    at_keyframe, feedback = [m for m in sent if isinstance(m, Feedback)]
+    assert at_keyframe.highest_seq == 0  # reported as soon as a keyframe is shown
     assert feedback.highest_seq == 1 and feedback.received_bytes > len(packets[0].data)
     assert feedback.delay_ms == 150
     assert ScreenInfo({"monitor": 1, "economy": False}) in sent
