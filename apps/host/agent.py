@@ -46,6 +46,10 @@ from transport.connect import RelayEndpoint
 from transport.e2e import E2E_HANDSHAKE_TIMEOUT_S, SecureChannel
 from transport.link_stream import LinkStream, PeerGone
 
+# Quitting waits at most this long for the session to release held keys and tell the viewer why
+# (its Close write alone may take session.CLOSE_WRITE_TIMEOUT_S), and for the agent to stop.
+QUIT_CLEANUP_TIMEOUT_S = 5.0
+
 log = logging.getLogger("telework.host")
 
 AGENT_VERSION = "0.1.0"
@@ -435,3 +439,23 @@ class HostAgent:
             await asyncio.wait_for(process.wait(), SHUTDOWN_COMMAND_TIMEOUT_S)
         except (OSError, TimeoutError) as exc:
             log.error("shutdown command failed: %s", exc)
+
+
+async def stop_agent(
+    agent: HostAgent, run: asyncio.Task[None], timeout_s: float = QUIT_CLEANUP_TIMEOUT_S
+) -> None:
+    """End the session as a host quit, then stop the agent, waiting for both to clean up.
+
+    The app's loop stops right after this returns, and a task it merely cancelled would never
+    get to run its ``finally``: keys held by the viewer would stay down and the viewer would not
+    learn why the session ended. Waiting is bounded, so a stuck connection cannot keep the app
+    from quitting."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    session = agent.session
+    if session is not None:
+        session.end(CloseReason.HOST_QUIT)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(session.wait_closed(), timeout_s)
+    run.cancel()
+    await asyncio.wait([run], timeout=max(0.0, deadline - loop.time()))

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from apps.host.agent import AgentOptions, HostAgent
+from apps.host.agent import AgentOptions, HostAgent, stop_agent
 from apps.host.i18n import tr
 from apps.host.store import DataDir, default_data_dir, process_alive
 from core.crypto.certs import format_host_id
@@ -145,11 +145,19 @@ async def run_headless(options: AgentOptions, token: str | None) -> int:
         print(f"\n    {format_host_id(host_id)}\n", flush=True)
     task = asyncio.create_task(agent.run())
     loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[None]] = []
+
+    def stop() -> None:  # as the tray's Quit: the session's clean-up runs before the agent stops
+        if not stopping:
+            stopping.append(asyncio.create_task(stop_agent(agent, task)))
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, task.cancel)
+            loop.add_signal_handler(sig, stop)
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    for stopper in stopping:
+        await stopper
     return EXIT_OK
 
 

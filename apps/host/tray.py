@@ -30,20 +30,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from apps.host.agent import AGENT_VERSION, AgentEvent, AgentOptions, HostAgent
+from apps.host.agent import AGENT_VERSION, AgentEvent, AgentOptions, HostAgent, stop_agent
 from apps.host.i18n import set_language, tr
 from apps.host.wizard import EnrolmentWizard
 from core.crypto.certs import format_host_id
 from core.errors import Error
 from core.hostpolicy.macs import MacList
 from core.policy import PolicyError
-from core.protocol.notices import CloseReason
 from transport.client import RefusedByRelay
 
 ICON_SIZE = 64
-# Quitting waits at most this long for the session to release held keys and tell the viewer why
-# (its Close write alone may take session.CLOSE_WRITE_TIMEOUT_S), and for the agent to stop.
-QUIT_CLEANUP_TIMEOUT_S = 5.0
 ICON_COLOURS = {
     "offline": "#9e9e9e",
     "not_enrolled": "#9e9e9e",
@@ -258,26 +254,6 @@ class TrayController(QObject):
             None, tr("quit_confirm_title"), tr("quit_confirm_text", user=user)
         )
         return answer == QMessageBox.StandardButton.Yes
-
-
-async def stop_agent(
-    agent: HostAgent, run: asyncio.Task[None], timeout_s: float = QUIT_CLEANUP_TIMEOUT_S
-) -> None:
-    """End the session as a host quit, then stop the agent, waiting for both to clean up.
-
-    The app's loop stops right after this returns, and a task it merely cancelled would never
-    get to run its ``finally``: keys held by the viewer would stay down and the viewer would not
-    learn why the session ended. Waiting is bounded, so a stuck connection cannot keep the app
-    from quitting."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    session = agent.session
-    if session is not None:
-        session.end(CloseReason.HOST_QUIT)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(session.wait_closed(), timeout_s)
-    run.cancel()
-    await asyncio.wait([run], timeout=max(0.0, deadline - loop.time()))
 
 
 def run_tray(options: AgentOptions, token: str | None) -> int:  # pragma: no cover - the real app

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import pytest
 
 from apps.common.xvfb import start_xvfb
+from apps.host.agent import stop_agent
 from apps.host.session import SESSION_BUDGET_BPS, _Media
-from apps.host.tray import stop_agent
 from core.errors import LocalError
 from core.media.cursor import CursorPosition
 from core.protocol.notices import (
