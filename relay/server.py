@@ -425,6 +425,11 @@ class RelayServer:
                 refusal.resume_ticket = await self._issue_ticket(tenant, user, host_id, device_fp)
             raise
         try:
+            # Asked again: an admin may have withdrawn the grant or disabled the user while
+            # the office PC was deciding, and their action only ends sessions already running.
+            if not await self._db(self.directory.is_granted, tenant, user, host_id):
+                await self._audit("login_refused", **who, detail={"reason": "not_granted"})
+                raise Refusal(RefusalReason.NOT_GRANTED)
             ticket = await self._issue_ticket(tenant, user, host_id, device_fp)
             self.metrics.logins += 1
             await self._audit("login", **who, detail={"device": device_fp})

@@ -23,13 +23,14 @@ from core.errors import CryptoError
 from relay.admin import schema as s
 from relay.admin.auth import MAX_TOKEN_TEXT, AdminSession
 from relay.admin.errors import BadRequest, NotFoundError
-from relay.admin.service import AdminService, session_info, uri_for
-from relay.admin.usage import MAX_USAGE_DAYS, to_csv
+from relay.admin.service import END_REASON_ADMIN, AdminService, session_info, uri_for
+from relay.admin.usage import MAX_USAGE_DAY, MAX_USAGE_DAYS, MIN_USAGE_DAY, to_csv
 from relay.store.directory import (
     MAX_AUDIT_LIMIT,
     MAX_ENROLLMENT_TTL_S,
     MAX_TENANT_BPS,
     AuditRecord,
+    canonical_login,
 )
 from relay.store.schema import (
     MAX_AUDIT_EVENT_LEN,
@@ -88,16 +89,21 @@ class Call:
         return self.request.match_info[name]
 
     def host_id(self) -> str:
-        try:
-            return parse_host_id(self.path("host_id"))
-        except CryptoError as exc:
-            raise BadRequest(str(exc)) from None
+        return _host_id(self.path("host_id"))
 
     async def audit(self, event: str, **fields: Any) -> None:
         await self.service.audit(self.admin, event, self.source, tenant=self.tenant, **fields)
 
 
 Handler = Callable[[Call], Awaitable[Any]]
+
+
+def _host_id(text: str) -> str:
+    """The bare host ID of ``text`` as records keep it; the grouped display form is accepted."""
+    try:
+        return parse_host_id(text)
+    except CryptoError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -174,6 +180,12 @@ def _user_view(user: Any) -> dict[str, Any]:
     }
 
 
+def _end_sessions(call: Call, login: str, host_id: str | None = None) -> list[str]:
+    """End the staff member's live sessions (on ``host_id`` only, if given): an admin has just
+    taken that access away. The viewer is told an admin ended it."""
+    return call.service.end_sessions(call.tenant, END_REASON_ADMIN, user=login, host_id=host_id)
+
+
 async def list_staff(call: Call) -> Any:
     users = await call.service.db(call.service.directory.list_users, call.tenant)
     return {"staff": [_user_view(u) for u in users]}
@@ -212,7 +224,11 @@ async def patch_staff(call: Call) -> Any:
     await call.service.db(
         call.service.directory.set_user_disabled, call.tenant, user.login, disabled
     )
-    await call.audit("staff_disable" if disabled else "staff_enable", user=user.login)
+    if disabled:
+        ended = _end_sessions(call, user.login)
+        await call.audit("staff_disable", user=user.login, detail={"sessions_ended": ended})
+    else:
+        await call.audit("staff_enable", user=user.login)
     return {**_user_view(user), "disabled": disabled}
 
 
@@ -222,7 +238,8 @@ async def delete_staff(call: Call) -> Any:
         call.service.directory.hosts_affected_by_user, call.tenant, user.login
     )
     await call.service.db(call.service.directory.delete_user, call.tenant, user.login)
-    await call.audit("staff_delete", user=user.login)
+    ended = _end_sessions(call, user.login)
+    await call.audit("staff_delete", user=user.login, detail={"sessions_ended": ended})
     await call.service.push_policies(hosts)  # their home PCs leave those lists
     return None
 
@@ -255,7 +272,8 @@ async def issue_codes(call: Call) -> Any:
 async def reset_staff(call: Call) -> Any:
     user = await _user(call)
     await call.service.db(call.service.directory.revoke_staff_credentials, call.tenant, user.login)
-    await call.audit("staff_reset", user=user.login)
+    ended = _end_sessions(call, user.login)
+    await call.audit("staff_reset", user=user.login, detail={"sessions_ended": ended})
     return {"login": user.login, "reset": True}
 
 
@@ -284,8 +302,9 @@ async def list_hosts(call: Call) -> Any:
 
 async def rename_host(call: Call) -> Any:
     host_id = call.host_id()
-    name = call.body["name"]
-    await call.service.db(call.service.directory.rename_host, call.tenant, host_id, name)
+    name = await call.service.db(
+        call.service.directory.rename_host, call.tenant, host_id, call.body["name"]
+    )
     await call.audit("host_rename", host_id=host_id, detail={"name": name})
     return {"host_id": host_id, "name": name}
 
@@ -294,9 +313,7 @@ async def retire_host(call: Call) -> Any:
     host_id = call.host_id()
     await call.service.db(call.service.directory.retire_host, call.tenant, host_id)
     await call.audit("host_retire", host_id=host_id)
-    for session in list(call.service.server.sessions.values()):
-        if session.host_id == host_id:
-            call.service.server.end_session(session.session_id, "host_retired")
+    call.service.end_sessions(call.tenant, "host_retired", host_id=host_id)
     channel = call.service.server.hosts.get(host_id)
     if channel is not None:  # a retired host may not stay connected
         await channel.stream.close()
@@ -312,26 +329,11 @@ async def list_grants(call: Call) -> Any:
 
 
 async def add_grant(call: Call) -> Any:
-    directory = call.service.directory
-    try:
-        host_id = parse_host_id(call.body["host_id"])
-    except CryptoError as exc:
-        raise BadRequest(str(exc)) from None
-    login_name = call.body["login"]
-    # Check the PC's central list would stay within limits with this user's home PCs.
-    user_macs = {
-        m.mac
-        for m in await call.service.db(directory.list_macs, call.tenant)
-        if m.login == login_name
-    }
-    if user_macs:
-        current = await call.service.db(directory.effective_policy, host_id)
-        from core.policy import MAX_MACS
-
-        if len(set(current.get("allowed_macs", [])) | user_macs) > MAX_MACS:
-            raise BadRequest(f"the office PC would have more than {MAX_MACS} home PCs")
+    host_id = _host_id(call.body["host_id"])
+    login_name = canonical_login(call.body["login"])
+    # The store refuses a grant that would take the office PC's central list past MAX_MACS.
     await call.service.db(
-        directory.grant, call.tenant, login_name, host_id, now=call.service.clock()
+        call.service.directory.grant, call.tenant, login_name, host_id, now=call.service.clock()
     )
     await call.audit("grant", user=login_name, host_id=host_id)
     await call.service.push_policies([host_id])
@@ -340,11 +342,12 @@ async def add_grant(call: Call) -> Any:
 
 async def delete_grant(call: Call) -> Any:
     host_id = call.host_id()
-    login_name = call.path("login")
+    login_name = canonical_login(call.path("login"))
     removed = await call.service.db(call.service.directory.revoke, call.tenant, login_name, host_id)
     if not removed:
         raise NotFoundError("no such grant")
-    await call.audit("revoke", user=login_name, host_id=host_id)
+    ended = _end_sessions(call, login_name, host_id)
+    await call.audit("revoke", user=login_name, host_id=host_id, detail={"sessions_ended": ended})
     await call.service.push_policies([host_id])
     return None
 
@@ -379,10 +382,7 @@ async def add_mac(call: Call) -> Any:
     body = call.body
     host_id = body.get("host_id")
     if host_id is not None:
-        try:
-            host_id = parse_host_id(host_id)
-        except CryptoError as exc:
-            raise BadRequest(str(exc)) from None
+        host_id = _host_id(host_id)
     registration = await call.service.db(
         call.service.directory.add_mac,
         call.tenant,
@@ -491,7 +491,10 @@ async def list_sessions(call: Call) -> Any:
 
 
 async def end_session(call: Call) -> Any:
-    ended = call.service.end_session(call.tenant, call.path("session_id"))
+    session_id = call.path("session_id")
+    if len(session_id) > MAX_SESSION_ID_LEN:
+        raise BadRequest(f"a session ID is at most {MAX_SESSION_ID_LEN} characters")
+    ended = call.service.end_session(call.tenant, session_id)
     await call.audit(
         "session_end_request",
         user=ended["user"],
@@ -520,10 +523,7 @@ async def alerts(call: Call) -> Any:
 
 
 async def usage(call: Call) -> Any:
-    today = dt.datetime.fromtimestamp(call.service.clock()).date()
-    last = call.query.get("until") or today
-    first = call.query.get("since") or last - dt.timedelta(days=6)
-    days = await call.service.usage(call.tenant, first, last)
+    days = await call.service.usage(call.tenant, call.query.get("since"), call.query.get("until"))
     if call.query.get("format") == "csv":
         header = list(days[0]) if days else ["day"]
         return Csv(f"usage-{call.tenant}.csv", header, [list(d.values()) for d in days])
@@ -546,8 +546,8 @@ async def audit(call: Call) -> Any:
         tenant=call.tenant,
         since=q.get("since"),
         until=q.get("until"),
-        user=q.get("user"),
-        host_id=q.get("host_id"),
+        user=q.get("user"),  # the store matches it however it is typed
+        host_id=None if q.get("host_id") is None else _host_id(q["host_id"]),
         event=q.get("event"),
         limit=q.get("limit") or DEFAULT_AUDIT_ROWS,
     )
@@ -793,8 +793,12 @@ ROUTES: tuple[Route, ...] = (
         "Daily usage: office PCs used, staff, sessions, peak concurrent sessions, hours",
         "monitoring",
         query=(
-            Param("since", "date", "first day, YYYY-MM-DD (default: six days before until)"),
-            Param("until", "date", "last day, YYYY-MM-DD (default: today)"),
+            Param(
+                "since",
+                "date",
+                f"first day, YYYY-MM-DD, from {MIN_USAGE_DAY} (default: six days before until)",
+            ),
+            Param("until", "date", f"last day, YYYY-MM-DD, up to {MAX_USAGE_DAY} (default: today)"),
             _FORMAT,
         ),
         csv=True,
@@ -809,7 +813,7 @@ ROUTES: tuple[Route, ...] = (
             Param("since", "number", "from this POSIX time (inclusive)", 0, 1e11),
             Param("until", "number", "before this POSIX time", 0, 1e11),
             Param("user", "string", "staff login", max_length=MAX_LOGIN_LEN),
-            Param("host_id", "string", "office PC", max_length=64),
+            Param("host_id", "string", "office PC (dashes optional)", max_length=64),
             Param("event", "string", "event code", max_length=MAX_AUDIT_EVENT_LEN),
             Param("limit", "integer", "most records returned", 1, MAX_AUDIT_LIMIT),
             _FORMAT,

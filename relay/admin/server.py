@@ -86,6 +86,8 @@ async def _read_body(request: web.Request, route: Route) -> Any:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise ApiError("the body is not valid JSON") from None
+        except RecursionError:  # the parser's own bound on nesting; no body of ours is deep
+            raise ApiError("the body is nested too deeply") from None
     schema.check(body, route.body)
     return body
 

@@ -24,9 +24,9 @@ from core.auth.totp import provisioning_uri
 from core.crypto.certs import format_host_id
 from core.protocol.notices import CloseReason
 from relay.admin.auth import AdminSession, AdminSessions, Role
-from relay.admin.errors import BadRequest, Forbidden, LockedOut, NotFoundError, Unauthorized
+from relay.admin.errors import Forbidden, LockedOut, NotFoundError, Unauthorized
 from relay.admin.monitor import MONITOR_INTERVAL_S, AlertEvent, BandwidthMonitor
-from relay.admin.usage import MAX_USAGE_DAYS, SESSION_LOOKBACK_S, daily_usage
+from relay.admin.usage import SESSION_LOOKBACK_S, daily_usage, report_days
 from relay.server import RelayServer
 from relay.store.directory import MAX_AUDIT_LIMIT, AuditRecord, Host, account_key
 
@@ -253,6 +253,22 @@ class AdminService:
         self.server.end_session(session_id, END_REASON_ADMIN)
         return {"session_id": session_id, "user": session.user, "host_id": session.host_id}
 
+    def end_sessions(
+        self, tenant: str, reason: str, *, user: str | None = None, host_id: str | None = None
+    ) -> list[str]:
+        """End the tenant's live sessions of ``user`` (a login as stored) and/or on ``host_id``,
+        telling the viewer ``reason``; returns their IDs (an admin took the access away)."""
+        ended = []
+        for session in list(self.server.sessions.values()):
+            if (
+                session.tenant == tenant
+                and (user is None or session.user == user)
+                and (host_id is None or session.host_id == host_id)
+                and self.server.end_session(session.session_id, reason)
+            ):
+                ended.append(session.session_id)
+        return ended
+
     async def push_policies(self, host_ids: list[str]) -> list[str]:
         """Push the effective policy to those of ``host_ids`` that are online; returns them."""
         pushed = []
@@ -306,11 +322,12 @@ class AdminService:
             for r in records[-MAX_ALERTS_SHOWN:]
         ]
 
-    async def usage(self, tenant: str, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
-        if last < first:
-            raise BadRequest("'until' must not be before 'since'")
-        if (last - first).days + 1 > MAX_USAGE_DAYS:
-            raise BadRequest(f"at most {MAX_USAGE_DAYS} days at once")
+    async def usage(
+        self, tenant: str, since: dt.date | None, until: dt.date | None
+    ) -> list[dict[str, Any]]:
+        """Daily usage from ``since`` to ``until`` (defaults: see :func:`report_days`)."""
+        today = dt.datetime.fromtimestamp(self.clock()).date()
+        first, last = report_days(since, until, today)
         lo = dt.datetime.combine(first, dt.time()).astimezone().timestamp() - SESSION_LOOKBACK_S
         hi = dt.datetime.combine(last + dt.timedelta(days=1), dt.time()).astimezone().timestamp()
         records: list[AuditRecord] = []

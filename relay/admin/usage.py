@@ -15,10 +15,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from relay.admin.errors import BadRequest
 from relay.store.directory import AuditRecord
 
 # Longest span one usage query may cover; a year of days is plenty for a chart or a report.
 MAX_USAGE_DAYS = 366
+# Days a report covers when only its last day is given: a week.
+DEFAULT_USAGE_DAYS = 7
+# The days a report may name: from the first whole day of POSIX time in every time zone, to a
+# year before Python's dates end (9999-12-31), whose midnights (and the next) all have a time.
+MIN_USAGE_DAY = dt.date(1970, 1, 2)
+MAX_USAGE_DAY = dt.date(9998, 12, 31)
 # How far before the range a session may have started and still count (the longest a policy
 # lets a session run, plus margin).
 SESSION_LOOKBACK_S = 2 * 24 * 3600.0
@@ -52,6 +59,28 @@ class _Interval:
     end: float
     user: str | None
     host_id: str | None
+
+
+def report_days(
+    since: dt.date | None, until: dt.date | None, today: dt.date
+) -> tuple[dt.date, dt.date]:
+    """The first and last day of a report asked for from ``since`` to ``until`` (defaults: a
+    week ending today); :class:`BadRequest` for days outside the reportable ones, the wrong way
+    round, or more than MAX_USAGE_DAYS of them."""
+    last = until or min(today, MAX_USAGE_DAY)
+    _check_reportable(last, "until")
+    first = since or max(MIN_USAGE_DAY, last - dt.timedelta(days=DEFAULT_USAGE_DAYS - 1))
+    _check_reportable(first, "since")
+    if last < first:
+        raise BadRequest("'until' must not be before 'since'")
+    if (last - first).days + 1 > MAX_USAGE_DAYS:
+        raise BadRequest(f"at most {MAX_USAGE_DAYS} days at once")
+    return first, last
+
+
+def _check_reportable(day: dt.date, name: str) -> None:
+    if not MIN_USAGE_DAY <= day <= MAX_USAGE_DAY:
+        raise BadRequest(f"'{name}' must be from {MIN_USAGE_DAY} to {MAX_USAGE_DAY}")
 
 
 def _intervals(records: Iterable[AuditRecord], now: float) -> list[_Interval]:

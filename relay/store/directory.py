@@ -31,7 +31,7 @@ import secrets
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -223,6 +223,12 @@ def _host_id(value: object) -> str:
     if not isinstance(value, str) or not _HOST_ID_PATTERN.fullmatch(value):
         raise InvalidInput(f"host ID must be 1 to {MAX_HOST_ID_LEN} printable ASCII characters")
     return value
+
+
+def canonical_login(value: object) -> str:
+    """A login as the directory stores and compares it (NFKC: "ｓａｔｏ" is "sato");
+    :class:`InvalidInput` if no login can be spelled so."""
+    return _login(value)
 
 
 def canonical_names(tenant: object, login: object) -> tuple[str, str] | None:
@@ -683,12 +689,14 @@ class Directory:
             rows = conn.execute(query).all()
         return [_host(row) for row in rows]
 
-    def rename_host(self, tenant: str, host_id: str, name: str) -> None:
+    def rename_host(self, tenant: str, host_id: str, name: str) -> str:
+        """Rename a live host of ``tenant``; returns the name as stored (NFKC)."""
         tenant, host_id = _tenant_name(tenant), _host_id(host_id)
         name = _clean_name(name, "host name", MAX_HOST_NAME_LEN)
         with self._write() as conn:
             _require_host(conn, tenant, host_id)
             conn.execute(sa.update(hosts).where(hosts.c.host_id == host_id).values(name=name))
+        return name
 
     def retire_host(self, tenant: str, host_id: str) -> None:
         """Retire a host for good: it can no longer authenticate; its grants and tickets go."""
@@ -702,7 +710,12 @@ class Directory:
     # --- grants ---------------------------------------------------------------------------------
 
     def grant(self, tenant: str, login: str, host_id: str, *, now: float | None = None) -> None:
-        """Allow the user to use the host (both in ``tenant``). Granting twice is harmless."""
+        """Allow the user to use the host (both in ``tenant``). Granting twice is harmless.
+
+        The user's home PCs join the host's central list: refused if it would grow past the
+        policy's MAX_MACS (the host would reject the whole policy). Checked in the same write
+        transaction as the insert, so grants racing each other cannot both slip under it.
+        """
         tenant, login, host_id = _tenant_name(tenant), _login(login), _host_id(host_id)
         created = time.time() if now is None else now
         try:
@@ -715,6 +728,10 @@ class Directory:
                     )
                 ).first()
                 if existing is None:
+                    user_macs = conn.execute(
+                        sa.select(home_macs.c.mac).where(home_macs.c.user_id == user_id)
+                    )
+                    _check_central_list(conn, host_id, {row.mac for row in user_macs})
                     conn.execute(
                         sa.insert(grants).values(
                             user_id=user_id, host_id=host_id, created_at=created
@@ -739,7 +756,8 @@ class Directory:
         return removed > 0
 
     def is_granted(self, tenant: str, login: str, host_id: str) -> bool:
-        """True if the user may use the host: granted, same tenant, host not retired."""
+        """True if the user may use the host: granted, same tenant, host not retired, user not
+        disabled."""
         names = canonical_names(tenant, login)
         if names is None or not isinstance(host_id, str):
             return False
@@ -876,9 +894,16 @@ class Directory:
         event: str | None = None,
         limit: int = DEFAULT_AUDIT_LIMIT,
     ) -> list[AuditRecord]:
-        """The newest ``limit`` matching records, oldest first. ``since`` <= ts < ``until``."""
+        """The newest ``limit`` matching records, oldest first. ``since`` <= ts < ``until``.
+
+        ``user`` matches however it is typed ("ｓａｔｏ" finds "sato"), as records keep logins
+        as stored; text that no login can be (a refused login's typed name) matches as is.
+        """
         if not isinstance(limit, int) or not 1 <= limit <= MAX_AUDIT_LIMIT:
             raise InvalidInput(f"audit limit must be between 1 and {MAX_AUDIT_LIMIT}")
+        if user is not None:
+            with suppress(InvalidInput):
+                user = _login(user)
         query = sa.select(audit)
         for column, value in (
             (audit.c.tenant, tenant),
@@ -1160,10 +1185,7 @@ class Directory:
                 ]
             )
             for affected_host in affected:
-                if len(_macs_for_host(conn, affected_host) | {mac}) > MAX_MACS:
-                    raise InvalidInput(
-                        f"office PC {affected_host} would have more than {MAX_MACS} home PCs"
-                    )
+                _check_central_list(conn, affected_host, {mac})
             new_id = conn.execute(
                 sa.insert(home_macs).values(
                     tenant_id=tenant_id,
@@ -1208,6 +1230,7 @@ class Directory:
 
     def hosts_affected_by_user(self, tenant: str, login: str) -> list[str]:
         """The office PCs a user is granted (their MACs are part of those PCs' lists)."""
+        login = _login(login)
         return [host for user, host in self.list_grants(tenant) if user == login]
 
     # --- bandwidth limits -----------------------------------------------------------------------
@@ -1376,6 +1399,12 @@ def _macs_for_host(conn: sa.Connection, host_id: str) -> set[str]:
     return {row.mac for row in conn.execute(sa.union(own, granted))}
 
 
+def _check_central_list(conn: sa.Connection, host_id: str, adding: set[str]) -> None:
+    """InvalidInput if ``adding`` would take the host's central list past MAX_MACS."""
+    if len(_macs_for_host(conn, host_id) | adding) > MAX_MACS:
+        raise InvalidInput(f"office PC {host_id} would have more than {MAX_MACS} home PCs")
+
+
 def _user(row: sa.Row[Any]) -> User:
     return User(row.tenant, row.login, bool(row.disabled), row.created_at, row.last_login_at)
 
@@ -1428,6 +1457,7 @@ def _granted(conn: sa.Connection, tenant: str, login: str, host_id: str) -> bool
             grants.c.host_id == host_id,
             hosts.c.tenant_id == users.c.tenant_id,
             sa.not_(hosts.c.retired),
+            sa.not_(users.c.disabled),
         )
     ).first()
     return found is not None

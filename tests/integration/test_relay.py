@@ -168,6 +168,17 @@ async def test_ungranted_host_refused(relay, host):
     assert host.offers == []
 
 
+async def test_access_withdrawn_while_the_office_pc_decides_refuses_the_login(relay, host):
+    class WithdrawOnOffer(list):
+        def append(self, offer):  # the host's decision is under way: the admin acts now
+            relay.directory.revoke(TENANT, USER, host.host_id)
+            super().append(offer)
+
+    host.offers = WithdrawOnOffer()
+    await expect_refusal(RefusalReason.NOT_GRANTED, login(relay, host.host_id, relay.totp_now()))
+    assert len(host.offers) == 1 and not relay.server.sessions
+
+
 async def test_offline_host_refused(relay, host):
     await host.stop()
     await wait_until(lambda: host.host_id not in relay.server.hosts)

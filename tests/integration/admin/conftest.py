@@ -15,11 +15,12 @@ from core.crypto.certs import Identity, generate_identity
 from relay.admin.server import AdminApi, start_admin_api
 from relay.server import RelayServer
 from relay.store.directory import Directory
-from tests.integration.relay_harness import FAST, TENANT, USER, Relay
+from tests.integration.relay_harness import FAST, TENANT, USER, HostAgent, Relay, wait_until
 from transport.connect import RelayEndpoint
 
 OTHER_TENANT = "other-town"
 OTHER_USER = "suzuki"
+HOME_MAC = "02:00:00:00:00:01"  # what the harness's viewer reports
 # Sampling interval in these tests: alerts must come within a fraction of a second.
 TEST_MONITOR_INTERVAL_S = 0.1
 
@@ -141,4 +142,42 @@ async def api(tmp_path):
     directory.close()
 
 
-__all__ = ["OTHER_TENANT", "OTHER_USER", "TENANT", "USER", "Api", "tenant_path"]
+@pytest.fixture
+async def world(api: Api):
+    """A host of TENANT online and granted to USER, with one home PC registered for USER."""
+    host = await HostAgent(api.relay).start()
+    # The relay records host_online just after it lists the host: let it land first, so tests
+    # comparing audit logs see only their own records.
+    await wait_until(lambda: "host_online" in api.relay.audit_events())
+    api.relay.directory.grant(TENANT, USER, host.host_id)
+    api.relay.directory.add_mac(TENANT, HOME_MAC, login=USER)
+    yield api, host
+    await host.stop()
+
+
+def snapshot(api: Api, tenant: str = TENANT) -> dict[str, object]:
+    """Everything an admin can change in ``tenant``, to check a refusal changed nothing."""
+    d = api.relay.directory
+    hosts = d.list_hosts(tenant, include_retired=True)
+    return {
+        "users": d.list_users(tenant),
+        "hosts": [(h.host_id, h.name, h.retired) for h in hosts],
+        "grants": d.list_grants(tenant),
+        "macs": d.list_macs(tenant),
+        "policy": d.get_tenant_policy(tenant),
+        "host_policies": [d.get_host_policy(tenant, h.host_id) for h in hosts if not h.retired],
+        "limits": d.get_bandwidth_limits(tenant),
+        "sessions": sorted(api.relay.server.sessions),
+    }
+
+
+__all__ = [
+    "HOME_MAC",
+    "OTHER_TENANT",
+    "OTHER_USER",
+    "TENANT",
+    "USER",
+    "Api",
+    "snapshot",
+    "tenant_path",
+]
