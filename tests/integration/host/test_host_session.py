@@ -30,6 +30,7 @@ from core.protocol.notices import (
 from core.protocol.session import Close, Feedback, Key, Notice, Pointer, ScreenInfo, Video
 from tests.integration.host.conftest import Viewer, start_host
 from tests.integration.relay_harness import wait_until
+from tests.xlib import x_connection
 
 pytestmark = pytest.mark.x11
 
@@ -57,32 +58,17 @@ class _XRRMonitorInfo(ctypes.Structure):
 
 def _set_monitors(display: str, rects: list[tuple[int, int, int, int]]) -> None:
     """Define RandR 1.5 monitors (what mss lists) on ``display``; they outlive this client."""
-    xlib = ctypes.CDLL(ctypes.util.find_library("X11"))
     xrandr = ctypes.CDLL(ctypes.util.find_library("Xrandr"))
-    xlib.XOpenDisplay.restype = ctypes.c_void_p
-    xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
-    xlib.XDefaultRootWindow.restype = ctypes.c_ulong
-    xlib.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
-    xlib.XInternAtom.restype = ctypes.c_ulong
-    xlib.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
-    xlib.XSync.argtypes = [ctypes.c_void_p, ctypes.c_int]
-    xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
     xrandr.XRRSetMonitor.argtypes = [
         ctypes.c_void_p,
         ctypes.c_ulong,
         ctypes.POINTER(_XRRMonitorInfo),
     ]
-    conn = xlib.XOpenDisplay(display.encode())
-    assert conn, f"cannot open {display}"
-    try:
-        root = xlib.XDefaultRootWindow(conn)
+    with x_connection(display) as (xlib, conn, root):
         for i, (x, y, width, height) in enumerate(rects):
             name = xlib.XInternAtom(conn, f"TEST-{i}".encode(), 0)
             info = _XRRMonitorInfo(name, i == 0, 0, 0, x, y, width, height, 160, 120, None)
             xrandr.XRRSetMonitor(conn, root, ctypes.byref(info))
-        xlib.XSync(conn, 0)
-    finally:
-        xlib.XCloseDisplay(conn)
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 from collections.abc import Iterator
 from dataclasses import replace
@@ -14,6 +12,7 @@ from apps.common.xvfb import start_xvfb
 from core.errors import LocalError
 from tests.integration.relay_harness import FAST, TENANT, USER, HostAgent, start_relay
 from tests.integration.viewer.scripted_host import ScriptedOffice
+from tests.xlib import x_connection
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -67,33 +66,9 @@ def xvfb() -> Iterator[str]:
 
 def fill_rectangles(display: str, rects: list[tuple[int, int, int, int, int]]) -> None:
     """Paint (x, y, w, h, 0xRRGGBB) rectangles on the root window of ``display`` with Xlib."""
-    xlib = ctypes.CDLL(ctypes.util.find_library("X11"))
-    xlib.XOpenDisplay.restype = ctypes.c_void_p
-    xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
-    xlib.XDefaultRootWindow.restype = ctypes.c_ulong
-    xlib.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
-    xlib.XCreateGC.restype = ctypes.c_void_p
-    xlib.XCreateGC.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_void_p]
-    xlib.XSetForeground.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_ulong]
-    xlib.XFillRectangle.argtypes = [
-        ctypes.c_void_p,
-        ctypes.c_ulong,
-        ctypes.c_void_p,
-        ctypes.c_int,
-        ctypes.c_int,
-        ctypes.c_uint,
-        ctypes.c_uint,
-    ]
-    xlib.XSync.argtypes = [ctypes.c_void_p, ctypes.c_int]
-    xlib.XFreeGC.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-    xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
-    dpy = xlib.XOpenDisplay(display.encode())
-    assert dpy, f"cannot open {display}"
-    root = xlib.XDefaultRootWindow(dpy)
-    gc = xlib.XCreateGC(dpy, root, 0, None)
-    for x, y, w, h, rgb in rects:
-        xlib.XSetForeground(dpy, gc, rgb)
-        xlib.XFillRectangle(dpy, root, gc, x, y, w, h)
-    xlib.XSync(dpy, 0)
-    xlib.XFreeGC(dpy, gc)
-    xlib.XCloseDisplay(dpy)
+    with x_connection(display) as (xlib, dpy, root):
+        gc = xlib.XCreateGC(dpy, root, 0, None)
+        for x, y, w, h, rgb in rects:
+            xlib.XSetForeground(dpy, gc, rgb)
+            xlib.XFillRectangle(dpy, root, gc, x, y, w, h)
+        xlib.XFreeGC(dpy, gc)

@@ -1,0 +1,50 @@
+"""Xlib through ctypes for tests that set up an X display (paint it, define monitors)."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+from collections.abc import Iterator
+
+_P = ctypes.c_void_p
+
+
+def libx11() -> ctypes.CDLL:
+    """libX11 with the prototypes the tests use declared (ctypes would guess ints)."""
+    xlib = ctypes.CDLL(ctypes.util.find_library("X11"))
+    xlib.XOpenDisplay.restype = _P
+    xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    xlib.XDefaultRootWindow.restype = ctypes.c_ulong
+    xlib.XDefaultRootWindow.argtypes = [_P]
+    xlib.XInternAtom.restype = ctypes.c_ulong
+    xlib.XInternAtom.argtypes = [_P, ctypes.c_char_p, ctypes.c_int]
+    xlib.XCreateGC.restype = _P
+    xlib.XCreateGC.argtypes = [_P, ctypes.c_ulong, ctypes.c_ulong, _P]
+    xlib.XSetForeground.argtypes = [_P, _P, ctypes.c_ulong]
+    xlib.XFillRectangle.argtypes = [
+        _P,
+        ctypes.c_ulong,
+        _P,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.c_uint,
+    ]
+    xlib.XFreeGC.argtypes = [_P, _P]
+    xlib.XSync.argtypes = [_P, ctypes.c_int]
+    xlib.XCloseDisplay.argtypes = [_P]
+    return xlib
+
+
+@contextlib.contextmanager
+def x_connection(display: str) -> Iterator[tuple[ctypes.CDLL, int, int]]:
+    """(libX11, connection, root window) for ``display``; synced and closed on the way out."""
+    xlib = libx11()
+    conn = xlib.XOpenDisplay(display.encode())
+    assert conn, f"cannot open {display}"
+    try:
+        yield xlib, conn, xlib.XDefaultRootWindow(conn)
+        xlib.XSync(conn, 0)
+    finally:
+        xlib.XCloseDisplay(conn)
