@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 
 from core.errors import LocalError
@@ -50,10 +52,27 @@ def start_xvfb(width: int = 1280, height: int = 800) -> VirtualDisplay:
         pass_fds=(write_end,),
     )
     os.close(write_end)
-    with os.fdopen(read_end) as ready:
-        number = ready.readline().strip()
+    try:
+        number = read_line(read_end, XVFB_START_TIMEOUT_S).strip()
+    finally:
+        os.close(read_end)
     if not number.isdigit():
         process.kill()
         process.wait()
         raise LocalError("Xvfb did not start")
     return VirtualDisplay(f":{number}", process)
+
+
+def read_line(fd: int, timeout_s: float) -> str:
+    """One line from ``fd``, or what came before ``timeout_s`` ran out or the writer closed."""
+    deadline = time.monotonic() + timeout_s
+    data = b""
+    while b"\n" not in data:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            break
+        chunk = os.read(fd, 256)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace")

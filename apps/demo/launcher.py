@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pyotp
 
-from apps.common.xvfb import VirtualDisplay, start_xvfb
+from apps.common.xvfb import VirtualDisplay, read_line, start_xvfb
 from apps.viewer.settings import mac_addresses
 from core.errors import Error
 
@@ -149,8 +149,9 @@ class Demo:
             if all(found):
                 port, admin_port, fingerprint = (m[1] for m in found if m)
                 return int(port), int(admin_port), fingerprint
-            line = relay.stdout.readline().decode()
-            if not line:
+            # Never blocks past the deadline: a relay that hangs before its banner is reported.
+            line = read_line(relay.stdout.fileno(), max(0.0, deadline - time.monotonic()))
+            if not line and relay.poll() is not None:
                 raise DemoError(f"the relay stopped; see {self.log_dir / 'relay.log'}")
             printed += line
         raise DemoError("the relay did not start in time")
@@ -162,7 +163,7 @@ class Demo:
         self.spawn("desktop", ["apps.demo.desktop"], env=desktop_env)
         host_dir = self.data_dir / "host"
         for mac in mac_addresses():  # this PC plays the home PC too: register it on the host
-            subprocess.run(
+            done = subprocess.run(
                 [
                     self.python,
                     "-m",
@@ -172,9 +173,12 @@ class Demo:
                     "allow-mac",
                     mac,
                 ],
-                check=True,
+                check=False,
                 capture_output=True,
             )
+            if done.returncode != 0:
+                why = done.stderr.decode(errors="replace").strip() or f"exit {done.returncode}"
+                raise DemoError(f"registering this PC's MAC address {mac} failed: {why}")
         self.spawn(
             "host",
             [
@@ -240,7 +244,10 @@ def run(data_dir: Path, open_apps: bool) -> int:
         nonlocal stop_requested
         stop_requested = True
 
-    signal.signal(signal.SIGTERM, request_stop)
+    # SIGHUP: the terminal was closed. The children run in sessions of their own and would
+    # outlive it, and the next demo would delete their data under them.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, request_stop)
     try:
         print("starting the relay …", flush=True)
         port, admin_port, fingerprint = demo.start_relay()
