@@ -113,6 +113,7 @@ class RelayServer:
         self.sessions: dict[str, LiveSession] = {}
         self._awaiting_attach: dict[str, PendingAttach] = {}
         self._half_open = 0
+        self._half_open_per_source: Counter[str] = Counter()
         self._per_source: Counter[str] = Counter()
         self._connections: set[asyncio.Task[Any]] = set()
         self._server: asyncio.Server | None = None
@@ -194,6 +195,7 @@ class RelayServer:
         limits = self.settings
         if (
             self._half_open >= limits.max_half_open
+            or self._half_open_per_source[counted_as] >= limits.max_half_open_per_source
             or self._per_source[counted_as] >= limits.max_connections_per_source
         ):
             self.metrics.refusals[RefusalReason.TOO_MANY_CONNECTIONS] += 1
@@ -201,6 +203,7 @@ class RelayServer:
             self._connections.discard(task)
             return
         self._half_open += 1
+        self._half_open_per_source[counted_as] += 1
         self._per_source[counted_as] += 1
         half_open = True
         stream: LinkStream | None = None
@@ -214,8 +217,7 @@ class RelayServer:
             writer.transport.set_write_buffer_limits(high=WRITE_HIGH_WATER_BYTES)
             stream = LinkStream(reader, writer, Side.RELAY)
             first = await stream.next_message(timeout=limits.handshake_timeout_s)
-            self._half_open -= 1
-            half_open = False
+            half_open = self._end_half_open(counted_as)
             await self._dispatch(stream, first)
         except Refusal as refusal:
             assert stream is not None
@@ -232,8 +234,8 @@ class RelayServer:
                     "protocol_error", source=source, detail={"error": type(exc).__name__}
                 )
                 await self._refuse(stream, Refusal(RefusalReason.PROTOCOL_ERROR))
-        except PeerGone:
-            pass
+        except (PeerGone, ConnectionError):
+            pass  # the peer left (or reset) mid-way: nothing to answer
         except asyncio.CancelledError:
             # Only close() cancels connection tasks; ending quietly lets the server shut down
             # without every open connection reporting its cancellation as an error.
@@ -244,7 +246,7 @@ class RelayServer:
                 await self._refuse(stream, Refusal(RefusalReason.SERVER_ERROR))
         finally:
             if half_open:
-                self._half_open -= 1
+                self._end_half_open(counted_as)
             self._per_source[counted_as] -= 1
             if self._per_source[counted_as] <= 0:
                 del self._per_source[counted_as]
@@ -276,6 +278,15 @@ class RelayServer:
             )
 
     # -- host enrolment and control channel -------------------------------------------------
+
+    def _end_half_open(self, counted_as: str) -> bool:
+        """Count a connection as past its first message (or gone); False, for the caller's
+        flag that says it is still half-open."""
+        self._half_open -= 1
+        self._half_open_per_source[counted_as] -= 1
+        if self._half_open_per_source[counted_as] <= 0:
+            del self._half_open_per_source[counted_as]
+        return False
 
     def _check_source(self, source_block: str) -> None:
         until = self.source_lockout.locked_until(source_block)
@@ -386,6 +397,9 @@ class RelayServer:
         self._check_source(stream.source_key)
         until = self.user_lockout.locked_until(user_key)
         if until is not None:
+            # Counts against the source too: once it is locked, _check_source refuses it
+            # before this audit record, so hammering a locked name cannot fill the disk.
+            self.source_lockout.record_failure(stream.source_key)
             tenant, user = typed_names(message)
             await self._audit(
                 "login_refused",

@@ -17,6 +17,10 @@ SESSION_BURST_BYTES = 16 * 1024
 HANDSHAKE_TIMEOUT_S = 10.0
 # Connections that have not yet authenticated (TLS or first message pending), in total.
 MAX_HALF_OPEN = 512
+# ... and from one source: one client cannot take every half-open slot and lock everyone out,
+# while a town hall's NAT still has room for its office PCs reconnecting at once (they back off
+# and retry when refused).
+MAX_HALF_OPEN_PER_SOURCE = 64
 # Open connections from one source address (a municipality's NAT hides many hosts behind one
 # address, so this is generous; it stops one client from exhausting the relay).
 MAX_CONNECTIONS_PER_SOURCE = 4096
@@ -47,6 +51,7 @@ class RelaySettings:
     session_burst_bytes: int = SESSION_BURST_BYTES
     handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S
     max_half_open: int = MAX_HALF_OPEN
+    max_half_open_per_source: int = MAX_HALF_OPEN_PER_SOURCE
     max_connections_per_source: int = MAX_CONNECTIONS_PER_SOURCE
     keepalive_interval_s: float = KEEPALIVE_INTERVAL_S
     dead_after_s: float = DEAD_AFTER_S

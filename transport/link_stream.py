@@ -32,12 +32,17 @@ class LinkStream:
         self.source_key = source_key(self.source)  # as lockouts count it
 
     async def next_message(self, timeout: float | None) -> ControlMessage:
-        """The next validated message; :class:`PeerGone` on close or silence past ``timeout``."""
+        """The next validated message; :class:`PeerGone` on close, or if it has not arrived
+        whole within ``timeout`` (one deadline for the message: a peer trickling a byte at a
+        time cannot hold the connection open)."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
         while not self._pending:
             if self.link.state in (LinkState.FORWARDING, LinkState.CLOSED):
                 raise PeerGone("link no longer carries messages")
+            left = None if deadline is None else max(0.0, deadline - loop.time())
             try:
-                data = await asyncio.wait_for(self.reader.read(READ_CHUNK_BYTES), timeout)
+                data = await asyncio.wait_for(self.reader.read(READ_CHUNK_BYTES), left)
             except (TimeoutError, ConnectionError) as exc:
                 raise PeerGone("peer silent or reset") from exc
             if not data:

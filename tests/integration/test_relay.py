@@ -162,6 +162,15 @@ async def test_a_parallel_burst_of_logins_is_checked_no_more_than_the_lockout_al
     await expect_refusal(RefusalReason.LOCKED_OUT, login(relay, host.host_id, relay.totp_now()))
 
 
+async def test_hammering_a_locked_name_locks_the_source_and_stops_the_audit_records(relay, host):
+    # The name locks after its 5th failure; then the same address keeps trying it.
+    for _ in range(lockout_limits.USER_MAX_FAILURES + 3 * lockout_limits.SOURCE_MAX_FAILURES):
+        with pytest.raises(RefusedByRelay):
+            await login(relay, host.host_id, "000000")
+    refused = relay.directory.list_audit(event="login_refused")
+    assert len(refused) <= lockout_limits.SOURCE_MAX_FAILURES + 1
+
+
 async def test_ungranted_host_refused(relay, host):
     relay.directory.revoke(TENANT, USER, host.host_id)
     await expect_refusal(RefusalReason.NOT_GRANTED, login(relay, host.host_id, relay.totp_now()))
@@ -394,6 +403,40 @@ async def test_half_open_connections_are_capped(tmp_path):
         assert relay.server.metrics.refusals[RefusalReason.TOO_MANY_CONNECTIONS] == 1
         silent.close()
     finally:
+        await relay.server.close()
+        relay.directory.close()
+
+
+async def test_one_source_cannot_take_every_half_open_slot(tmp_path):
+    relay = await start_relay(tmp_path, replace(FAST, max_half_open_per_source=1))
+    try:
+        silent = await asyncio.to_thread(_raw_tls, relay)
+        with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
+            extra = await asyncio.to_thread(_raw_tls, relay)
+            extra.recv(1)
+        assert relay.server.metrics.refusals[RefusalReason.TOO_MANY_CONNECTIONS] == 1
+        silent.close()
+    finally:
+        await relay.server.close()
+        relay.directory.close()
+
+
+async def test_a_first_message_trickled_a_byte_at_a_time_is_cut_at_the_deadline(tmp_path):
+    relay = await start_relay(tmp_path, replace(FAST, handshake_timeout_s=0.6))
+    trickler = await asyncio.to_thread(_raw_tls, relay)
+    try:
+        frame = HEADER.pack(MAX_CONTROL_PAYLOAD, PROTOCOL_VERSION, 1) + b"x" * 20  # 16 KiB due
+        started, cut_after = time.monotonic(), None
+        for byte in frame:  # each byte well inside the timeout, the whole far past it
+            await asyncio.sleep(0.2)
+            try:
+                await asyncio.to_thread(trickler.sendall, bytes([byte]))
+            except (ssl.SSLError, OSError):
+                cut_after = time.monotonic() - started
+                break
+        assert cut_after is not None and cut_after < 0.6 + 1.5
+    finally:
+        trickler.close()
         await relay.server.close()
         relay.directory.close()
 
