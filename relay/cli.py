@@ -28,6 +28,10 @@ DEFAULT_METRICS_LISTEN = "127.0.0.1:9464"
 log = logging.getLogger("telework.relay")
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+EXIT_STARTUP_FAILED = 2  # as manage's errors: one line on stderr, no traceback
+
+
 def _address(text: str) -> tuple[str, int]:
     try:
         return parse_host_port(text, allow_any_port=True)
@@ -65,7 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"HOST:PORT for the admin API (HTTPS, TLS 1.3); off unless given "
         f"(e.g. {DEFAULT_ADMIN_LISTEN})",
     )
-    serve.add_argument("--log-level", default="INFO")
+    serve.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default="INFO",
+        help="how much to log (default INFO)",
+    )
 
     add_manage_parser(commands)
     return parser
@@ -81,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_serve(args))
         except KeyboardInterrupt:
             return 0
+        except (OSError, Error) as exc:  # a port in use, an unreadable data directory, ...
+            print(f"telework-relay serve: error: {exc}", file=sys.stderr)
+            return EXIT_STARTUP_FAILED
     return run_manage(args)
 
 

@@ -62,6 +62,7 @@ async def start_metrics_server(
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     # Bind the socket ourselves so that port 0 ("any free port") can be reported back.
-    sock = socket.create_server((host, port))
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # "[::1]:9464" is IPv6
+    sock = socket.create_server((host, port), family=family)
     await web.SockSite(runner, sock).start()
     return runner, int(sock.getsockname()[1])

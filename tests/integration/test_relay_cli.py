@@ -108,3 +108,47 @@ def test_audit_survives_a_crash(data_dir):
     with Directory.open(data_dir) as directory:
         refused = directory.list_audit(event="login_refused")
     assert refused and refused[-1].detail["reason"] == "wrong"
+
+
+def test_a_port_in_use_or_a_bad_log_level_is_one_line_and_exit_2(data_dir):
+    relay = RelayProcess(data_dir)
+    try:
+        taken = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "relay.cli",
+                "serve",
+                "--data-dir",
+                str(data_dir),
+                "--listen",
+                f"127.0.0.1:{relay.port}",
+                "--metrics-listen",
+                "127.0.0.1:0",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=STARTUP_TIMEOUT_S,
+        )
+    finally:
+        relay.stop()
+    assert taken.returncode == 2
+    last_line = taken.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("telework-relay serve: error:") and "in use" in last_line
+    assert "Traceback" not in taken.stderr
+    level = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "relay.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--log-level",
+            "x",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_TIMEOUT_S,
+    )
+    assert level.returncode == 2 and "Traceback" not in level.stderr
