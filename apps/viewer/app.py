@@ -22,10 +22,10 @@ from apps.viewer.session_core import Picture
 from apps.viewer.settings import SETTINGS_FILE, Settings, save_settings
 from apps.viewer.texts import Texts
 from apps.viewer.watermark import session_hash
-from apps.viewer.widgets import LoginDialog, SessionWindow
+from apps.viewer.widgets import BannerKind, LoginDialog, SessionWindow
 from core.crypto.certs import Identity, parse_host_id
 from core.protocol.control import LoginOk
-from core.protocol.notices import CloseReason, HostScreens
+from core.protocol.notices import CloseReason, HostScreens, IdleWarning, NoticeBody
 from transport.connect import RelayEndpoint
 
 
@@ -99,7 +99,7 @@ class ViewerApp(QObject):
         client.policyChanged.connect(w.apply_policy)
         client.policyChanged.connect(lambda p: client.set_view_only(w.action_view_only.isChecked()))
         client.screensChanged.connect(self._screens)
-        client.warned.connect(lambda notice: w.show_banner(self.texts.notice(notice)))
+        client.warned.connect(self._warned)
         client.closed.connect(self._closed)
         client.reconnectIn.connect(self._reconnect_in)
         client.statsChanged.connect(w.show_stats)
@@ -126,7 +126,9 @@ class ViewerApp(QObject):
         text = self.texts.progress(stage)
         self.dialog.show_progress(text)
         if self.window.isVisible():
-            self.window.show_banner(text if stage == "reconnecting" else "")
+            # Reconnecting, or logged in but no picture yet: the view is frozen or empty, so
+            # say what is happening until the first picture (see _picture).
+            self.window.show_banner(text, BannerKind.PROGRESS)
         self._set_state("progress", stage=stage)
 
     def _logged_in(self, ok: LoginOk) -> None:
@@ -142,6 +144,7 @@ class ViewerApp(QObject):
         self.window.show_picture(picture)
         if self._first_picture:
             self._first_picture = False
+            self.window.clear_banner(BannerKind.PROGRESS)
             h, w = picture.image.shape[:2]
             self.window.size_to_picture(w, h)
             self._set_state("showing", width=w, height=h)
@@ -155,6 +158,10 @@ class ViewerApp(QObject):
                 "monitors": len(screens.monitors),
             }
         )
+
+    def _warned(self, notice: NoticeBody) -> None:
+        kind = BannerKind.IDLE_WARNING if isinstance(notice, IdleWarning) else BannerKind.NOTICE
+        self.window.show_banner(self.texts.notice(notice), kind)
 
     def _refused(self, reason: str, retry_after: int) -> None:
         self.dialog.show_error(self.texts.refusal(reason, retry_after))
@@ -178,7 +185,8 @@ class ViewerApp(QObject):
         self._set_state("closed", reason=reason)
 
     def _reconnect_in(self, seconds: int) -> None:
-        self.window.show_banner(self.texts("reconnect_in", seconds=seconds))
+        self.window.show_banner(self.texts("reconnect_in", seconds=seconds), BannerKind.PROGRESS)
+        self.window.clear_stats()  # the last delay and rate are not the link's any more
         self._set_state("reconnecting", seconds=seconds)
 
     # ----- the end -----------------------------------------------------------------------

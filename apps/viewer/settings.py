@@ -47,6 +47,9 @@ class Settings:
         return [k for k, v in dataclasses.asdict(self).items() if not v]
 
 
+CONNECTION_FIELDS = tuple(f.name for f in dataclasses.fields(Settings))
+
+
 def user_config_dir(env: dict[str, str] | None = None, platform: str = sys.platform) -> Path:
     env = dict(os.environ) if env is None else env
     home = Path(env.get("HOME") or env.get("USERPROFILE") or Path.home())
@@ -60,11 +63,15 @@ def user_config_dir(env: dict[str, str] | None = None, platform: str = sys.platf
 
 
 def installer_config_paths(
-    env: dict[str, str] | None = None, platform: str = sys.platform
+    env: dict[str, str] | None = None,
+    platform: str = sys.platform,
+    executable: str = sys.executable,
 ) -> list[Path]:
     """Where an installer may put ``viewer.json``, most specific first."""
     env = dict(os.environ) if env is None else env
-    paths = [Path(sys.executable).resolve().parent / INSTALLER_CONFIG_FILE]
+    # abspath, not resolve(): a venv's python is a symlink to the base interpreter, and the
+    # file belongs beside the venv's own bin/ (or Scripts), not the system's.
+    paths = [Path(os.path.abspath(executable)).parent / INSTALLER_CONFIG_FILE]
     if platform == "win32":
         paths.append(
             Path(env.get("PROGRAMDATA", r"C:\ProgramData")) / "telework" / INSTALLER_CONFIG_FILE

@@ -34,6 +34,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "field_otp": ("ワンタイムパスワード", "One-time password"),
     "connect": ("接続", "Connect"),
     "cancel": ("キャンセル", "Cancel"),
+    "connection_settings": ("接続設定…", "Connection settings…"),
     "missing_field": ("「{field}」を入力してください。", "Please enter “{field}”."),
     "bad_relay": (
         "接続先サーバーは「ホスト名:ポート番号」の形で入力してください。",

@@ -8,6 +8,7 @@ accepts a drop, prints, saves or grabs the picture; input goes out only as signa
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -39,7 +41,7 @@ from apps.viewer import geometry
 from apps.viewer.keymap import KeyInput, KeyTracker
 from apps.viewer.protect import exclude_from_capture
 from apps.viewer.session_core import Picture
-from apps.viewer.settings import FIELD_LABELS, Settings, form_problem
+from apps.viewer.settings import CONNECTION_FIELDS, FIELD_LABELS, Settings, form_problem
 from apps.viewer.texts import Texts
 from apps.viewer.watermark import watermark_lines
 from core.media.cursor import CursorShape, CursorState
@@ -66,6 +68,14 @@ WATERMARK_ANGLE = -25.0
 WATERMARK_POINT_SIZE = 13
 WATERMARK_REFRESH_MS = 30_000  # the time in it is to the minute
 GRAB_PLATFORMS = ("xcb",)  # where grabbing the keyboard is what captures Alt+Tab
+
+
+class BannerKind(enum.Enum):
+    """What the session window's banner is showing, so each kind goes away at its own time."""
+
+    NOTICE = "notice"  # stays until replaced (shutdown warning, view-only mode)
+    PROGRESS = "progress"  # (re)connecting: until the first picture of the session
+    IDLE_WARNING = "idle_warning"  # until the user acts (the office PC resets its idle timer)
 
 
 def _full_screen_hotkey(event: QKeyEvent) -> bool:
@@ -361,6 +371,7 @@ class SessionWindow(QMainWindow):
         self.setWindowTitle(texts("app_title"))
         self.view = RemoteView()
         self.view.inputMessage.connect(self.inputMessage)
+        self.view.inputMessage.connect(self._user_acted)
         self.view.fullScreenToggled.connect(self.toggle_full_screen)
         self.scroll = QScrollArea()
         self.scroll.setAcceptDrops(False)
@@ -372,6 +383,7 @@ class SessionWindow(QMainWindow):
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("background:#fff3c4;color:#222;padding:6px;")
         self.banner.hide()
+        self.banner_kind: BannerKind | None = None
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -462,9 +474,25 @@ class SessionWindow(QMainWindow):
         self.status_delay.setText(self.texts("status_delay", ms=delay_ms))
         self.status_rate.setText(self.texts("status_rate", kbps=kbps))
 
-    def show_banner(self, text: str) -> None:
+    def clear_stats(self) -> None:
+        """While the connection is down the last delay and rate would be stale."""
+        self.status_delay.clear()
+        self.status_rate.clear()
+
+    def show_banner(self, text: str, kind: BannerKind = BannerKind.NOTICE) -> None:
         self.banner.setText(text)
         self.banner.setVisible(bool(text))
+        self.banner_kind = kind if text else None
+
+    def clear_banner(self, kind: BannerKind) -> None:
+        """Hide the banner if it still shows this kind; a newer message of another kind stays."""
+        if self.banner_kind is kind:
+            self.show_banner("")
+
+    def _user_acted(self, message: object) -> None:
+        # The office PC restarts its idle timer on input but sends no "all clear" notice, so
+        # its warning (and its countdown, frozen at the seconds it was sent with) ends here.
+        self.clear_banner(BannerKind.IDLE_WARNING)
 
     def start_session(self, user: str, session_id: str) -> None:
         self.user, self.session_id = user, session_id
@@ -532,7 +560,12 @@ class SessionWindow(QMainWindow):
 
 
 class LoginDialog(QDialog):
-    """Asks only for what the settings lack, then the one-time password; Enter connects."""
+    """Asks for what the settings lack, then the one-time password; Enter connects.
+
+    The connection fields the settings already fill are there but hidden: "Connection
+    settings…" shows them all, so a saved relay or office PC ID that has gone stale (a new
+    relay, a re-enrolled office PC) can be corrected here rather than by deleting a file.
+    """
 
     submitted = Signal(object, str)  # Settings, OTP
     cancelled = Signal()
@@ -540,15 +573,15 @@ class LoginDialog(QDialog):
     def __init__(self, texts: Texts, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.texts = texts
-        self.settings = settings
         self.setWindowTitle(texts("login_title"))
         self.setAcceptDrops(False)
-        form = QFormLayout()
-        self.fields: dict[str, QLineEdit] = {}
-        for name in settings.missing():
-            edit = QLineEdit()
+        self.form = form = QFormLayout()
+        self.asked = settings.missing()
+        self.edits: dict[str, QLineEdit] = {}
+        for name in CONNECTION_FIELDS:
+            edit = QLineEdit(getattr(settings, name))
             edit.setObjectName(name)
-            self.fields[name] = edit
+            self.edits[name] = edit
             form.addRow(texts(FIELD_LABELS[name]), edit)
         self.otp = QLineEdit()
         self.otp.setObjectName("otp")
@@ -568,10 +601,19 @@ class LoginDialog(QDialog):
         )
         self.connect_button.setDefault(True)
         self.buttons.addButton(texts("cancel"), QDialogButtonBox.ButtonRole.RejectRole)
+        self.all_fields_button = QPushButton(texts("connection_settings"))
+        self.all_fields_button.setObjectName("connection_settings")
+        self.all_fields_button.setCheckable(True)
+        self.all_fields_button.setAutoDefault(False)  # Enter always means Connect
+        self.all_fields_button.toggled.connect(self._show_all_fields)
+        self._show_all_fields(False)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self._cancel)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.all_fields_button, alignment=Qt.AlignmentFlag.AlignLeft)
+        # Nothing to reveal when every field is asked for (a first run with no installer file).
+        self.all_fields_button.setVisible(len(self.asked) < len(CONNECTION_FIELDS))
         layout.addWidget(self.message)
         layout.addWidget(self.progress)
         layout.addWidget(self.buttons)
@@ -580,9 +622,19 @@ class LoginDialog(QDialog):
         self.setFocusProxy(first_missing or self.otp)
         (first_missing or self.otp).setFocus()
 
+    @property
+    def fields(self) -> dict[str, QLineEdit]:
+        """The connection fields on show: those the settings lack, or all of them."""
+        showing_all = self.all_fields_button.isChecked()
+        return {n: e for n, e in self.edits.items() if showing_all or n in self.asked}
+
+    def _show_all_fields(self, on: bool) -> None:
+        for name, edit in self.edits.items():
+            self.form.setRowVisible(edit, on or name in self.asked)
+
     def entered(self) -> Settings:
-        values = {name: edit.text().strip() for name, edit in self.fields.items()}
-        return self.settings.merged(Settings(**values))
+        # Hidden fields hold the settings' values, so this is the settings with any edits.
+        return Settings(**{name: edit.text().strip() for name, edit in self.edits.items()})
 
     def submit(self) -> None:
         if self.busy:
@@ -591,6 +643,8 @@ class LoginDialog(QDialog):
         problem = form_problem(settings, otp)
         if problem is not None:  # the OTP typed stays: only the form's shape is wrong
             key, values = problem
+            if values.get("field") != FIELD_LABELS["otp"]:
+                self.all_fields_button.setChecked(True)  # the wrong field may be a hidden one
             if "field" in values:
                 values = {"field": self.texts(values["field"])}
             self.message.setText(self.texts(key, **values))
@@ -610,8 +664,8 @@ class LoginDialog(QDialog):
 
     def set_busy(self, busy: bool) -> None:
         self.busy = busy
-        for edit in [*self.fields.values(), self.otp]:
-            edit.setEnabled(not busy)
+        for widget in [*self.edits.values(), self.otp, self.all_fields_button]:
+            widget.setEnabled(not busy)
         self.connect_button.setEnabled(not busy)
         if not busy:
             self.progress.setText("")

@@ -1,0 +1,164 @@
+"""The session window's banner: progress while (re)connecting, idle warnings until the user acts.
+
+The app is wired to a real :class:`ViewerClient`; the test stands in for the network by
+emitting the client's signals in the order a login, a drop and a resumed login produce them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QGuiApplication, QKeyEvent, QMouseEvent, QWheelEvent
+
+from apps.viewer.app import ViewerApp
+from apps.viewer.session_core import Picture
+from apps.viewer.settings import Settings
+from apps.viewer.texts import Texts
+from core.crypto.certs import generate_identity
+from core.protocol.control import LoginOk
+from core.protocol.notices import IdleWarning, SessionPolicy, ShutdownWarning
+from transport.connect import RelayEndpoint
+
+TEXTS = Texts("en")
+FULL = Settings("relay.example.jp:443", "ab" * 32, "example-city", "tanaka", "ABCDEFGHIJKLMNOPQRST")
+LOGIN_STAGES = ("connecting_to_relay", "waiting_for_host", "securing_channel")
+
+
+@pytest.fixture
+def app(qtbot, tmp_path):
+    app = ViewerApp(TEXTS, FULL, tmp_path, generate_identity("home-pc"), ["02:00:00:00:00:01"])
+    qtbot.addWidget(app.window)
+    qtbot.addWidget(app.dialog)
+    endpoint = RelayEndpoint.parse(FULL.relay, fingerprint=FULL.fingerprint)
+    app.client = app._new_client(endpoint)  # what submitting the dialog does, minus the network
+    # Closing the widgets at teardown would start the app's asyncio quit, with no loop here.
+    app.window.disconnectRequested.disconnect(app.quit)
+    app.dialog.cancelled.disconnect(app.quit)
+    return app
+
+
+def log_in(app, session_id="session-1"):
+    """The client's signals for one successful login, up to (not including) the first picture."""
+    client = app.client
+    for stage in LOGIN_STAGES:
+        client.progress.emit(stage)
+    client.loggedIn.emit(LoginOk(session_id, "ticket", 60))
+    client.progress.emit("receiving_screen")
+
+
+def picture():
+    return Picture(np.full((200, 320, 4), 90, np.uint8), 0)
+
+
+def banner(app):
+    return app.window.banner.text() if app.window.banner.isVisible() else ""
+
+
+def in_session(app, qtbot):
+    log_in(app)
+    app.client.picture.emit(picture())
+    qtbot.waitExposed(app.window)
+    qtbot.waitUntil(lambda: app.window.view.placement().width > 0)
+
+
+def test_first_login_says_the_screen_is_coming_until_the_first_picture(app, qtbot):
+    log_in(app)
+    assert app.window.isVisible()
+    assert banner(app) == "Receiving the screen…"
+    app.client.picture.emit(picture())
+    assert banner(app) == ""
+
+
+def test_a_notice_that_came_before_the_first_picture_stays(app, qtbot):
+    log_in(app)
+    app.client.policyChanged.emit(SessionPolicy("", True, 0, 0))
+    app.client.picture.emit(picture())
+    assert banner(app) == TEXTS("notice_view_only")
+
+
+def test_reconnect_shows_every_stage_until_the_picture_is_back(app, qtbot):
+    in_session(app, qtbot)
+    client, window = app.client, app.window
+    client.statsChanged.emit(40, 900)
+    assert window.status_delay.text() == "Delay 40 ms"
+    client.reconnectIn.emit(2)  # the link dropped
+    assert banner(app) == "Connection lost. Reconnecting in 2 s…"
+    for stage in ("reconnecting", *LOGIN_STAGES):
+        client.progress.emit(stage)
+        assert banner(app) == TEXTS.progress(stage), stage
+    assert window.status_delay.text() == window.status_rate.text() == ""  # nothing stale
+    client.loggedIn.emit(LoginOk("session-2", "ticket-2", 60))
+    client.progress.emit("receiving_screen")
+    assert banner(app) == "Receiving the screen…"
+    client.picture.emit(picture())
+    assert banner(app) == ""
+
+
+def centre(view):
+    where = view.placement()
+    return QPointF(where.x + where.width / 2, where.y + where.height / 2)
+
+
+def send_mouse(view, kind, button=Qt.MouseButton.NoButton):
+    at = centre(view)
+    buttons = button if kind == QEvent.Type.MouseButtonPress else Qt.MouseButton.NoButton
+    event = QMouseEvent(
+        kind, at, view.mapToGlobal(at), button, buttons, Qt.KeyboardModifier.NoModifier
+    )
+    QGuiApplication.sendEvent(view, event)
+
+
+def key(view):
+    event = QKeyEvent(
+        QEvent.Type.KeyPress, Qt.Key.Key_A, Qt.KeyboardModifier.NoModifier, 0, 0, 0, "a"
+    )
+    QGuiApplication.sendEvent(view, event)
+
+
+def pointer_move(view):
+    send_mouse(view, QEvent.Type.MouseMove)
+
+
+def click(view):
+    send_mouse(view, QEvent.Type.MouseButtonPress, Qt.MouseButton.LeftButton)
+
+
+def wheel(view):
+    at = centre(view)
+    event = QWheelEvent(
+        at,
+        view.mapToGlobal(at),
+        QPoint(0, 0),
+        QPoint(0, -120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QGuiApplication.sendEvent(view, event)
+
+
+@pytest.mark.parametrize("act", [key, pointer_move, click, wheel])
+def test_idle_warning_goes_when_the_user_acts(app, qtbot, act):
+    in_session(app, qtbot)
+    app.client.warned.emit(IdleWarning(60))
+    assert banner(app) == "No activity: the session ends in 60 s."
+    act(app.window.view)
+    assert banner(app) == ""
+
+
+def test_input_leaves_other_notices_alone(app, qtbot):
+    in_session(app, qtbot)
+    app.client.warned.emit(ShutdownWarning("18:00", 10))
+    key(app.window.view)
+    click(app.window.view)
+    assert banner(app).startswith("Your office PC shuts down at 18:00")
+
+
+def test_idle_warning_stays_when_input_is_not_sent(app, qtbot):
+    in_session(app, qtbot)
+    app.window.action_view_only.setChecked(True)  # nothing reaches the office PC's idle timer
+    app.client.warned.emit(IdleWarning(60))
+    key(app.window.view)
+    assert banner(app) == "No activity: the session ends in 60 s."
