@@ -9,23 +9,9 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLineEdit, QPushButton
 
 from apps.viewer.settings import Settings
-from apps.viewer.texts import Texts
-from apps.viewer.widgets import LoginDialog
+from tests.gui.viewer.login_dialogs import FULL, dialog
 
-FINGERPRINT = "ab" * 32
-FULL = Settings(
-    "relay.example.jp:443", FINGERPRINT, "example-city", "tanaka", "ABCDEFGHIJKLMNOPQRST"
-)
 NAMES = [f.name for f in dataclasses.fields(Settings)]
-
-
-def dialog(qtbot, settings, language="en"):
-    d = LoginDialog(Texts(language), settings)
-    qtbot.addWidget(d)
-    d.show()
-    qtbot.waitExposed(d)
-    d.activateWindow()
-    return d
 
 
 def edit(d, name):

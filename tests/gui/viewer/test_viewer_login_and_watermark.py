@@ -12,22 +12,10 @@ from PySide6.QtTest import QTest
 from apps.viewer.session_core import Picture
 from apps.viewer.settings import Settings
 from apps.viewer.texts import Texts
-from apps.viewer.widgets import LoginDialog, SessionWindow
+from apps.viewer.widgets import SessionWindow
 from core.protocol.control import RefusalReason
 from core.protocol.notices import SessionPolicy
-
-FINGERPRINT = "ab" * 32
-HOST_ID = "ABCDEFGHIJKLMNOPQRST"
-FULL = Settings("relay.example.jp:443", FINGERPRINT, "example-city", "tanaka", HOST_ID)
-
-
-def dialog(qtbot, settings, language="en"):
-    d = LoginDialog(Texts(language), settings)
-    qtbot.addWidget(d)
-    d.show()
-    qtbot.waitExposed(d)
-    d.activateWindow()
-    return d
+from tests.gui.viewer.login_dialogs import FINGERPRINT, FULL, dialog
 
 
 def test_with_everything_preset_only_the_otp_is_asked_and_enter_connects(qtbot):
