@@ -12,7 +12,10 @@ import time
 from collections.abc import Callable
 
 from core.ratelimit import TokenBucket
-from relay.settings import FORWARD_CHUNK_BYTES
+from relay.settings import FORWARD_CHUNK_BYTES, FORWARD_STALL_TIMEOUT_S
+
+CLOSED = "closed"  # the source ended its side
+STALLED = "stalled"  # the destination stopped taking bytes (FORWARD_STALL_TIMEOUT_S)
 
 
 async def pump(
@@ -22,8 +25,10 @@ async def pump(
     count: Callable[[int], None],
     first: bytes = b"",
     clock: Callable[[], float] = time.monotonic,
-) -> None:
-    """Copy ``source`` to ``destination`` until either side ends."""
+    stall_timeout_s: float = FORWARD_STALL_TIMEOUT_S,
+) -> str:
+    """Copy ``source`` to ``destination`` until the source ends (:data:`CLOSED`) or the
+    destination stops taking bytes for ``stall_timeout_s`` (:data:`STALLED`)."""
     data = first
     while True:
         if data:
@@ -32,7 +37,10 @@ async def pump(
                 await asyncio.sleep(delay)
             destination.write(data)
             count(len(data))
-            await destination.drain()
+            try:
+                await asyncio.wait_for(destination.drain(), stall_timeout_s)
+            except TimeoutError:
+                return STALLED
         data = await source.read(FORWARD_CHUNK_BYTES)
         if not data:
-            return
+            return CLOSED

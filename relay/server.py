@@ -50,10 +50,11 @@ from core.protocol.control import (
     SessionEnd,
     SessionOffer,
 )
+from core.protocol.notices import CloseReason
 from core.protocol.relay_link import Side
 from core.ratelimit import TokenBucket
 from relay.errors import Refusal
-from relay.forwarding import pump
+from relay.forwarding import STALLED, pump
 from relay.metrics import RelayMetrics
 from relay.sessions import HostChannel, LiveSession, PendingAttach
 from relay.settings import WRITE_HIGH_WATER_BYTES, RelaySettings
@@ -452,6 +453,7 @@ class RelayServer:
             session = LiveSession(
                 session_id, tenant, user, host_id, device_fp, stream.source, self._wall()
             )
+            session.resume_ticket = ticket
             await self._run_session(session, stream, host_stream, channel)
         finally:
             pending.over.set()
@@ -460,6 +462,32 @@ class RelayServer:
         ttl = self.settings.resume_ticket_ttl_s
         return await self._db(
             self.directory.issue_resume_ticket, tenant, user, host_id, device_fp, ttl, self._wall()
+        )
+
+    async def _keep_ticket_alive(self, ticket: str) -> None:
+        """Renew a live session's ticket: a drop after hours of work may still resume."""
+        settings = self.settings
+        while ticket:
+            await asyncio.sleep(settings.resume_ticket_renew_s)
+            now = self._wall()
+            expires_at = now + settings.resume_ticket_ttl_s
+            if not await self._db(self.directory.set_resume_ticket_expiry, ticket, expires_at, now):
+                return  # used already: the viewer resumed while this session was dying
+
+    async def _ticket_after_session(self, session: LiveSession) -> None:
+        """Start the ticket's time when its session ends, so the viewer may resume for the whole
+        lifetime after a drop; a session an admin ended takes its ticket with it. Done before
+        the session leaves ``self.sessions``: once it is gone, a resume must meet the new expiry."""
+        if not session.resume_ticket:
+            return
+        now = self._wall()
+        by_admin = session.end_reason == CloseReason.ENDED_BY_ADMIN
+        expires_at = now if by_admin else now + self.settings.resume_ticket_ttl_s
+        # Shielded like the audit: a relay shutting down must still leave the ticket usable.
+        await asyncio.shield(
+            self._db(
+                self.directory.set_resume_ticket_expiry, session.resume_ticket, expires_at, now
+            )
         )
 
     async def _check_credentials(
@@ -610,6 +638,7 @@ class RelayServer:
             ),
             asyncio.create_task(session.end_requested.wait()),
         ]
+        renewing = asyncio.create_task(self._keep_ticket_alive(session.resume_ticket))
         told_host = False
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -623,11 +652,12 @@ class RelayServer:
                     return_when=asyncio.FIRST_COMPLETED,
                 )
             elif not session.end_reason:
-                session.end_reason = "viewer_left" if tasks[1] in done else "host_left"
+                session.end_reason = _end_reason(tasks[0], tasks[1])
         finally:
-            for task in tasks:
+            for task in (*tasks, renewing):
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, renewing, return_exceptions=True)
+            await self._ticket_after_session(session)
             del self.sessions[session.session_id]
             if not told_host:
                 await self._tell_host_session_ended(channel, session)
@@ -703,3 +733,13 @@ def typed_names(message: Login) -> tuple[str, str]:
         message.tenant[:AUDIT_NAME_CHARS],
         message.user[:AUDIT_NAME_CHARS],
     )
+
+
+def _end_reason(to_viewer: asyncio.Task[Any], to_host: asyncio.Task[Any]) -> str:
+    """Why forwarding ended, from the pump that finished: its source left, or its
+    destination stopped reading."""
+    if to_host.done() and not to_host.cancelled() and to_host.exception() is None:
+        return "host_stalled" if to_host.result() == STALLED else "viewer_left"
+    if to_viewer.done() and not to_viewer.cancelled() and to_viewer.exception() is None:
+        return "viewer_stalled" if to_viewer.result() == STALLED else "host_left"
+    return "viewer_left" if to_host.done() else "host_left"

@@ -53,6 +53,7 @@ class LiveSession:
     end_requested: asyncio.Event = field(default_factory=asyncio.Event)
     end_reason: str = ""
     buckets: tuple[TokenBucket, ...] = ()  # (to viewer, to host), set when forwarding starts
+    resume_ticket: str = ""  # the viewer's, renewed while the session lives; never shown
 
     def count_to_viewer(self, nbytes: int) -> None:
         self.bytes_to_viewer += nbytes

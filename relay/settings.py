@@ -33,11 +33,19 @@ ATTACH_TIMEOUT_S = 10.0
 # When an admin ends a session, the host gets this long to close it with a reason the viewer
 # can show, before the relay cuts both streams.
 END_GRACE_S = 3.0
-# A resume ticket lets a viewer reconnect after a network drop without a new OTP.
+# A resume ticket lets a viewer reconnect after a network drop without a new OTP, for this long
+# after its session ended (or after a refusal handed it back).
 RESUME_TICKET_TTL_S = 10 * 60
+# While its session runs, the session's ticket is renewed this often (to RESUME_TICKET_TTL_S from
+# then), so a drop after hours of work can still resume; a relay that dies mid-session leaves it
+# valid no longer than that after the last renewal.
+RESUME_TICKET_RENEW_S = RESUME_TICKET_TTL_S / 2
 # Bytes read from one side before writing them on: small enough to keep per-session memory
 # bounded, large enough to move a keyframe in a few reads.
 FORWARD_CHUNK_BYTES = 16 * 1024
+# A session side whose peer takes longer than this to accept bytes already due (it stopped
+# reading, or its link died without a reset) ends the session instead of holding it forever.
+FORWARD_STALL_TIMEOUT_S = 30.0
 # Transport write buffer high-water mark: past it, drain() waits and the reader stops reading.
 WRITE_HIGH_WATER_BYTES = 64 * 1024
 # The relay's key and self-signed certificate in its data directory: relay.key, relay.crt.
@@ -58,4 +66,5 @@ class RelaySettings:
     host_answer_timeout_s: float = HOST_ANSWER_TIMEOUT_S
     attach_timeout_s: float = ATTACH_TIMEOUT_S
     resume_ticket_ttl_s: int = RESUME_TICKET_TTL_S
+    resume_ticket_renew_s: float = RESUME_TICKET_RENEW_S
     end_grace_s: float = END_GRACE_S

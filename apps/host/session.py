@@ -74,6 +74,14 @@ CURSOR_WIRE_OVERHEAD_BYTES = 6 + TLS_OVERHEAD_BYTES  # and a 6-byte frame header
 # Each one is a keyframe, so a few cover any real use; beyond that the oldest are forgotten and
 # the pointer mapping skips straight to a newer one.
 MAX_PENDING_GEOMETRIES = 8
+# A still screen sends nothing, so after this long without sending, the cursor position is sent
+# again: the viewer tells a quiet office PC from a dead link by it. About 56 bytes on the wire
+# each time, ~0.2 kbit/s, counted against the budget like every other message.
+HEARTBEAT_INTERVAL_S = 2.0
+# The viewer reports every 0.5 s (Feedback); nothing from it for this long means its network is
+# gone though TCP has not noticed. The session ends as if it had left, so the office PC is free
+# again when the viewer resumes.
+VIEWER_SILENCE_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -279,6 +287,8 @@ class HostSession:
         wall: Callable[[], dt.datetime] = dt.datetime.now,
         tick_s: float = 1.0,
         budget_bps: int = SESSION_BUDGET_BPS,
+        heartbeat_s: float = HEARTBEAT_INTERVAL_S,
+        viewer_silence_s: float = VIEWER_SILENCE_TIMEOUT_S,
     ) -> None:
         self.offer = offer
         self.channel = channel
@@ -292,6 +302,11 @@ class HostSession:
         self._wall = wall
         self._tick_s = tick_s
         self._budget_bps = budget_bps
+        self._heartbeat_s = heartbeat_s
+        self._viewer_silence_s = viewer_silence_s
+        self._last_sent_at = time.monotonic()
+        # What the heartbeat repeats: the cursor as the viewer last heard of it.
+        self._cursor_position = CursorPosition(0, 0, visible=False)
         self._protocol = SessionChannel(Role.HOST)
         self._write_lock = asyncio.Lock()
         self._ended = asyncio.Event()
@@ -350,6 +365,7 @@ class HostSession:
                 asyncio.create_task(self._input()),
                 asyncio.create_task(self._watch_limits()),
                 asyncio.create_task(self._announce_policy()),
+                asyncio.create_task(self._heartbeat()),
                 asyncio.create_task(self._ended.wait()),
             ]
             try:
@@ -411,7 +427,9 @@ class HostSession:
             self._policy_changed.clear()
             await self._send(self._policy_notice())
 
-    async def _send(self, message: SessionMessage) -> None:
+    async def _send(self, message: SessionMessage) -> int:
+        """Send one message; returns its framed size."""
+        self._last_sent_at = time.monotonic()
         data = self._protocol.send(message)
         async with self._write_lock:
             await self.channel.write(data)
@@ -419,6 +437,17 @@ class HostSession:
         # every message, so the rest must be counted too or "in flight" would read low.
         if not isinstance(message, Video | Cursor | Close):
             await self._count_sent(len(data) + TLS_OVERHEAD_BYTES)
+        return len(data)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            quiet_for = time.monotonic() - self._last_sent_at
+            if quiet_for < self._heartbeat_s:
+                await asyncio.sleep(self._heartbeat_s - quiet_for)
+                continue
+            size = await self._send(Cursor(self._cursor_position))
+            # Made here, not on the media thread, so _send did not count it: count it now.
+            await self._count_sent(size + TLS_OVERHEAD_BYTES)
 
     async def _count_sent(self, wire_bytes: int) -> None:
         media = self._media
@@ -438,6 +467,8 @@ class HostSession:
             media = self._media
             packet, screen, cursor, delay = await loop.run_in_executor(self._executor, media.step)
             for message in cursor:
+                if isinstance(message, CursorPosition):
+                    self._cursor_position = message
                 await self._send(Cursor(message))
             if packet is not None:
                 assert self._pointer is not None
@@ -459,7 +490,12 @@ class HostSession:
         assert self.dispatcher is not None and self._media is not None
         assert self._pointer is not None
         while True:
-            data = await self.channel.read()
+            try:
+                data = await asyncio.wait_for(self.channel.read(), self._viewer_silence_s)
+            except TimeoutError:
+                log.info("session %s: the viewer went silent", self.info.session_id[:8])
+                self.end(CloseReason.VIEWER_QUIT)
+                return
             if not data:
                 self.end(CloseReason.VIEWER_QUIT)
                 return

@@ -164,14 +164,23 @@ class ViewerApp(QObject):
         self.window.show_banner(self.texts.notice(notice), kind)
 
     def _refused(self, reason: str, retry_after: int) -> None:
-        self.dialog.show_error(self.texts.refusal(reason, retry_after))
+        text = self.texts.refusal(reason, retry_after)
+        # The office PC was not ready (offline, busy, slow): the OTP is used up, but the relay's
+        # ticket lets the next Connect log in without a new one.
+        ticket = self.client is not None and self.client.holds_ticket
+        if ticket:
+            text = f"{text}\n{self.texts('retry_without_otp')}"
+        self.dialog.allow_empty_otp(ticket)
+        self.dialog.show_error(text)
         self._set_state("refused", reason=reason)
 
     def _failed(self, why: str) -> None:
+        self.dialog.allow_empty_otp(self.client is not None and self.client.holds_ticket)
         self.dialog.show_error(self.texts(why))
         self._set_state("failed", why=why)
 
     def _need_otp(self, why: str) -> None:
+        self.dialog.allow_empty_otp(False)
         if why.startswith("refused:"):
             text = self.texts.refusal(why.removeprefix("refused:"))
         else:

@@ -31,9 +31,18 @@ from apps.viewer.session_core import (
 )
 from core.crypto.certs import Identity
 from core.errors import CryptoError, ProtocolError
-from core.protocol.control import Login, LoginOk
+from core.protocol.control import Login, LoginOk, RefusalReason
 from core.protocol.notices import CloseReason
-from core.protocol.session import Button, Key, Pointer, SpecialKeys, Wheel
+from core.protocol.session import (
+    Button,
+    Close,
+    Key,
+    Pointer,
+    Role,
+    SessionChannel,
+    SpecialKeys,
+    Wheel,
+)
 from transport.client import RefusedByRelay, viewer_login
 from transport.connect import RelayEndpoint
 from transport.e2e import SecureChannel
@@ -43,6 +52,10 @@ log = logging.getLogger("telework.viewer")
 
 TICK_S = 0.25  # receiver reports are due every 500 ms; check twice as often
 COUNTDOWN_STEP_S = 1.0
+# The office PC sends something at least every HEARTBEAT_INTERVAL_S (apps/host/session.py), even
+# on a still screen. Hearing nothing this long means the link is gone though TCP has not noticed
+# (Wi-Fi lost, a NAT entry expired): reconnect rather than show a frozen picture for minutes.
+HOST_SILENCE_TIMEOUT_S = 10.0
 NETWORK_ERRORS = (OSError, TimeoutError, PeerGone, asyncio.IncompleteReadError)
 
 
@@ -75,18 +88,27 @@ class ViewerClient(QObject):
         device: Identity,
         macs: list[str],
         clock: Callable[[], float] = time.monotonic,
+        silence_timeout_s: float = HOST_SILENCE_TIMEOUT_S,
     ) -> None:
         super().__init__()
         self.endpoint = endpoint
         self.device = device
         self.macs = macs
         self.clock = clock
+        self.silence_timeout_s = silence_timeout_s
         self.session: ViewerSession | None = None
         self.login_ok: LoginOk | None = None
         self.plan: ReconnectPlan | None = None
         self._channel: SecureChannel | None = None
         self._wake = asyncio.Event()
         self._quitting = False
+        self._heard_at = 0.0  # when the office PC was last heard from (clock seconds)
+
+    @property
+    def holds_ticket(self) -> bool:
+        """A refusal (office PC offline, busy, slow) left a ticket: the next :meth:`run` uses
+        it, so no new OTP is needed (an OTP passed anyway is tried only if the ticket fails)."""
+        return self.plan is not None and self.plan.usable(self.clock())
 
     # ----- called by the widgets ---------------------------------------------------------
     def send_input(self, message: Key | Pointer | Button | Wheel | SpecialKeys) -> bool:
@@ -123,29 +145,52 @@ class ViewerClient(QObject):
         the signals have said why by then.
         """
         self._quitting = False
-        login = self._login_message(credentials, credentials.otp, "")
+        if self.holds_ticket:
+            assert self.plan is not None
+            login = self._login_message(credentials, "", self.plan.ticket)
+        else:
+            self.plan = None
+            login = self._login_message(credentials, credentials.otp, "")
         resuming = False
         while True:
-            channel = await self._log_in(login, resuming)
+            channel = await self._log_in(login, resuming, credentials.otp)
             if channel is None:
                 return
             dropped = await self._run_channel(channel)
-            if not dropped or self._quitting:
+            if not dropped:  # over for good: its ticket must not stand in for the next OTP
+                self.plan = None
                 return
             assert self.plan is not None
-            if not await self._count_down(self.plan):
-                self.needOtp.emit("reconnect_expired")
+            self.plan.dropped(self._heard_at)
+            if not await self._wait_to_retry():
                 return
             login = self._login_message(credentials, "", self.plan.ticket)
             resuming = True
-            self.progress.emit("reconnecting")
 
     def _login_message(self, c: Credentials, otp: str, ticket: str) -> Login:
         return Login(
             c.tenant, c.user, otp, c.host_id, self.device.cert_pem.decode(), self.macs, ticket
         )
 
-    async def _log_in(self, login: Login, resuming: bool) -> SecureChannel | None:
+    def _give_up(self, why: str) -> None:
+        """Only a new OTP helps now (said only if the user has not quit meanwhile)."""
+        self.plan = None
+        if not self._quitting:
+            self.needOtp.emit(why)
+
+    async def _wait_to_retry(self) -> bool:
+        """Count down to the next attempt with the ticket; False once it has run out."""
+        assert self.plan is not None
+        if not await self._count_down(self.plan):
+            self._give_up("reconnect_expired")
+            return False
+        self.progress.emit("reconnecting")
+        return True
+
+    async def _log_in(self, login: Login, resuming: bool, otp: str) -> SecureChannel | None:
+        """Log in (retrying while ``resuming``); None if it came to nothing, the signals say why.
+
+        ``otp`` is the one the user gave: tried if a ticket kept from a refusal has run out."""
         stage = ""
 
         def on_progress(new_stage: str) -> None:
@@ -159,46 +204,70 @@ class ViewerClient(QObject):
                 break
             except RefusedByRelay as refusal:
                 log.info("login refused: %s", refusal.reason)
-                if resuming and self.plan is not None and refusal.resume_ticket:
-                    # The office PC is not ready yet (offline, busy): keep counting down
-                    # with the fresh ticket instead of asking for a new OTP.
-                    self.plan.ticket = refusal.resume_ticket
-                    login = dataclasses.replace(login, resume_ticket=refusal.resume_ticket)
-                    if not await self._count_down(self.plan):
-                        self.needOtp.emit("reconnect_expired")
-                        return None
-                    self.progress.emit("reconnecting")
-                    continue
-                if resuming and self.plan is not None:
-                    self.plan.forget()
-                    self.needOtp.emit(f"refused:{refusal.reason}")
-                else:
-                    self.refused.emit(refusal.reason, refusal.retry_after)
-                return None
+                retry = await self._after_refusal(refusal, login, resuming, otp)
+                if retry is None:
+                    return None
+                login = retry
             except (CryptoError, ProtocolError) as exc:  # pin mismatch, bad certificate, garbage
                 log.warning("login failed at %s: %s", stage or "start", type(exc).__name__)
-                self.failed.emit(
-                    "host_untrusted" if stage == "securing_channel" else "relay_untrusted"
-                )
+                if not self._quitting:
+                    self.failed.emit(
+                        "host_untrusted" if stage == "securing_channel" else "relay_untrusted"
+                    )
                 return None
             except NETWORK_ERRORS as exc:
                 log.info("relay unreachable at %s: %s", stage or "start", type(exc).__name__)
                 if not resuming or self.plan is None:
-                    self.failed.emit("relay_unreachable")
+                    if not self._quitting:
+                        self.failed.emit("relay_unreachable")
                     return None
-                if not await self._count_down(self.plan):
-                    self.needOtp.emit("reconnect_expired")
+                if not await self._wait_to_retry():
                     return None
-                self.progress.emit("reconnecting")
-        now = self.clock()
+        if self._quitting:
+            # Cancel or close came while the login was finishing: end it as asked, so the
+            # office PC hears "viewer_quit" (not a drop), and show nothing.
+            await self._say_goodbye(channel)
+            return None
         if self.plan is None:
-            self.plan = ReconnectPlan.after_login(ok.resume_ticket, ok.resume_ttl_s, now)
+            self.plan = ReconnectPlan.after_login(ok.resume_ticket, ok.resume_ttl_s)
         else:
-            self.plan.renewed(ok.resume_ticket, ok.resume_ttl_s, now)
+            self.plan.renewed(ok.resume_ticket, ok.resume_ttl_s)
         self.login_ok = ok
         self.loggedIn.emit(ok)
         self.progress.emit("receiving_screen")
         return channel
+
+    async def _after_refusal(
+        self, refusal: RefusedByRelay, login: Login, resuming: bool, otp: str
+    ) -> Login | None:
+        """The login to try next after a refusal, or None (the signals say why)."""
+        if self._quitting:
+            return None
+        if refusal.resume_ticket:
+            # The office PC is not ready (offline, busy, slow). The relay used up our OTP or
+            # ticket but handed back a fresh ticket: keep it, so the next try needs no new OTP.
+            retry = dataclasses.replace(login, otp="", resume_ticket=refusal.resume_ticket)
+            if not resuming:  # the user tries again when they choose to
+                self.plan = ReconnectPlan.after_refusal(refusal.resume_ticket, self.clock())
+                self.refused.emit(refusal.reason, refusal.retry_after)
+                return None
+            assert self.plan is not None
+            self.plan.ticket = refusal.resume_ticket
+            return retry if await self._wait_to_retry() else None
+        if resuming:
+            self._give_up(f"refused:{refusal.reason}")
+            return None
+        self.plan = None
+        if login.resume_ticket and otp and refusal.reason == RefusalReason.BAD_RESUME_TICKET:
+            # A ticket kept from a refusal ran out after all; the OTP the user gave still works.
+            return dataclasses.replace(login, otp=otp, resume_ticket="")
+        self.refused.emit(refusal.reason, refusal.retry_after)
+        return None
+
+    async def _say_goodbye(self, channel: SecureChannel) -> None:
+        with contextlib.suppress(*NETWORK_ERRORS):
+            await channel.write(SessionChannel(Role.VIEWER).send(Close(CloseReason.VIEWER_QUIT)))
+        channel.close()
 
     async def _count_down(self, plan: ReconnectPlan) -> bool:
         at = plan.schedule(self.clock())
@@ -217,8 +286,11 @@ class ViewerClient(QObject):
         writer = asyncio.create_task(self._write_loop(channel, session))
         ticker = asyncio.create_task(self._tick_loop(session))
         dropped = False
+        self._heard_at = self.clock()
         try:
-            while data := await channel.read():
+            # Silence past the timeout raises TimeoutError: handled as the drop it is.
+            while data := await asyncio.wait_for(channel.read(), self.silence_timeout_s):
+                self._heard_at = self.clock()
                 for event in session.receive_data(data, self.clock()):
                     self._dispatch(event)
                 self._wake.set()

@@ -154,13 +154,17 @@ FIELD_LABELS = {
 }
 
 
-def form_problem(settings: Settings, otp: str) -> tuple[str, dict[str, str]] | None:
+def form_problem(
+    settings: Settings, otp: str, *, otp_required: bool = True
+) -> tuple[str, dict[str, str]] | None:
     """What is wrong with a filled-in login form, as a texts key and its values; None if fine.
 
     The field values are checked with the same parsers the connection uses, so a form that
-    passes here never fails later for its shape.
+    passes here never fails later for its shape. ``otp_required`` is False while a refusal's
+    ticket stands in for the OTP.
     """
-    for name in [*settings.missing(), *([] if otp.strip() else ["otp"])]:
+    otp_missing = otp_required and not otp.strip()
+    for name in [*settings.missing(), *(["otp"] if otp_missing else [])]:
         return "missing_field", {"field": FIELD_LABELS[name]}
     try:
         parse_fingerprint(settings.fingerprint)

@@ -61,6 +61,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "progress_reconnecting": ("再接続しています…", "Reconnecting…"),
     "progress_receiving_screen": ("画面を受信しています…", "Receiving the screen…"),
     # --- refusals ------------------------------------------------------------------------
+    "retry_without_otp": (
+        "新しいワンタイムパスワードは不要です。もう一度「接続」を押してください。",
+        "No new one-time password is needed: press Connect again.",
+    ),
     "refused_wrong_otp": (
         "ワンタイムパスワードが正しくないか、有効期限が切れています。新しいパスワードを入力してください。",
         "The one-time password is wrong or has expired. Please enter a new one.",

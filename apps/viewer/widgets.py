@@ -618,6 +618,7 @@ class LoginDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.buttons)
         self.busy = False
+        self.otp_optional = False  # see allow_empty_otp
         first_missing = next(iter(self.fields.values()), None)
         self.setFocusProxy(first_missing or self.otp)
         (first_missing or self.otp).setFocus()
@@ -640,7 +641,7 @@ class LoginDialog(QDialog):
         if self.busy:
             return
         settings, otp = self.entered(), self.otp.text().strip()
-        problem = form_problem(settings, otp)
+        problem = form_problem(settings, otp, otp_required=not self.otp_optional)
         if problem is not None:  # the OTP typed stays: only the form's shape is wrong
             key, values = problem
             if values.get("field") != FIELD_LABELS["otp"]:
@@ -675,6 +676,10 @@ class LoginDialog(QDialog):
 
     def show_progress(self, text: str) -> None:
         self.progress.setText(text)
+
+    def allow_empty_otp(self, allowed: bool) -> None:
+        """Whether Connect may go without an OTP (a refusal's ticket stands in for one)."""
+        self.otp_optional = allowed
 
     def show_error(self, text: str) -> None:
         """Show why it did not work and make the dialog ready for a new OTP."""

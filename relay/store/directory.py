@@ -845,6 +845,25 @@ class Directory:
             )
         return (row.name, row.login) if usable else None
 
+    def set_resume_ticket_expiry(self, ticket: str, expires_at: float, now: float) -> bool:
+        """Move a live ticket's expiry: renew it while its session runs, restart its time when
+        the session ends, or end it (``expires_at == now``). False if the ticket is gone.
+
+        A ticket already used or expired is never brought back, so single use stays single use.
+        """
+        if not now <= expires_at <= now + MAX_RESUME_TICKET_TTL_S:
+            raise InvalidInput(f"resume ticket expiry must be within {MAX_RESUME_TICKET_TTL_S:g} s")
+        digest = _token_digest(ticket)
+        if digest is None:
+            return False
+        with self._write() as conn:
+            changed = conn.execute(
+                sa.update(resume_tickets)
+                .where(resume_tickets.c.ticket_hash == digest, resume_tickets.c.expires_at > now)
+                .values(expires_at=expires_at)
+            ).rowcount
+        return bool(changed == 1)
+
     # --- audit ----------------------------------------------------------------------------------
 
     def audit(

@@ -4,10 +4,17 @@ import os
 
 import pytest
 
+from apps.viewer.app import ViewerApp
+from apps.viewer.texts import Texts
+from core.crypto.certs import generate_identity
+from tests.gui.viewer.login_dialogs import FULL
+from transport.connect import RelayEndpoint
+
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 # The offscreen platform says it cannot propagate size hints or raise windows; QTest cannot spell
 # the Japanese keys as ASCII. Neither is about the viewer.
+TEXTS = Texts("en")
 QT_NOISE = ("This plugin does not support", "keyToAscii Unhandled key code")
 
 
@@ -16,3 +23,18 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if str(item.path).startswith(here):
             item.add_marker(pytest.mark.qt_log_ignore(*QT_NOISE))
+
+
+@pytest.fixture
+def app(qtbot, tmp_path):
+    """A real ViewerApp wired to a real ViewerClient, with the network left out: tests emit
+    the client's signals in the order a login, a refusal or a drop produce them."""
+    app = ViewerApp(TEXTS, FULL, tmp_path, generate_identity("home-pc"), ["02:00:00:00:00:01"])
+    qtbot.addWidget(app.window)
+    qtbot.addWidget(app.dialog)
+    endpoint = RelayEndpoint.parse(FULL.relay, fingerprint=FULL.fingerprint)
+    app.client = app._new_client(endpoint)  # what submitting the dialog does, minus the network
+    # Closing the widgets at teardown would start the app's asyncio quit, with no loop here.
+    app.window.disconnectRequested.disconnect(app.quit)
+    app.dialog.cancelled.disconnect(app.quit)
+    return app

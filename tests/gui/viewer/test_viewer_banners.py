@@ -11,31 +11,15 @@ import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QGuiApplication, QKeyEvent, QMouseEvent, QWheelEvent
 
-from apps.viewer.app import ViewerApp
 from apps.viewer.session_core import Picture
 from apps.viewer.settings import Settings
 from apps.viewer.texts import Texts
-from core.crypto.certs import generate_identity
 from core.protocol.control import LoginOk
 from core.protocol.notices import IdleWarning, SessionPolicy, ShutdownWarning
-from transport.connect import RelayEndpoint
 
 TEXTS = Texts("en")
 FULL = Settings("relay.example.jp:443", "ab" * 32, "example-city", "tanaka", "ABCDEFGHIJKLMNOPQRST")
 LOGIN_STAGES = ("connecting_to_relay", "waiting_for_host", "securing_channel")
-
-
-@pytest.fixture
-def app(qtbot, tmp_path):
-    app = ViewerApp(TEXTS, FULL, tmp_path, generate_identity("home-pc"), ["02:00:00:00:00:01"])
-    qtbot.addWidget(app.window)
-    qtbot.addWidget(app.dialog)
-    endpoint = RelayEndpoint.parse(FULL.relay, fingerprint=FULL.fingerprint)
-    app.client = app._new_client(endpoint)  # what submitting the dialog does, minus the network
-    # Closing the widgets at teardown would start the app's asyncio quit, with no loop here.
-    app.window.disconnectRequested.disconnect(app.quit)
-    app.dialog.cancelled.disconnect(app.quit)
-    return app
 
 
 def log_in(app, session_id="session-1"):

@@ -2,11 +2,14 @@
 
 Until the host agent (apps/host) is the one on the other end, this plays its part of the
 contract (docs/contracts.md): ``HostScreens``, then the ``SessionPolicy`` notice, then video
-from a keyframe, a cursor position; it records everything the viewer sends.
+from a keyframe, a cursor position, and that position again whenever it has been quiet for
+``heartbeat_s`` (None: silent, like a dead link); it records everything the viewer sends.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from apps.host.session import HEARTBEAT_INTERVAL_S
 from core.media.cursor import CursorPosition
 from core.media.encoder import H264Encoder, VideoPacket
 from core.protocol.control import SessionOffer
@@ -40,6 +44,7 @@ class ScriptedOffice:
     received: list[SessionMessage] = field(default_factory=list)
     packets: list[VideoPacket] = field(default_factory=list)
     sessions: int = 0
+    heartbeat_s: float | None = HEARTBEAT_INTERVAL_S
 
     async def run_session(self, offer: SessionOffer, channel: SecureChannel) -> None:
         self.sessions += 1
@@ -61,11 +66,23 @@ class ScriptedOffice:
                 video = Video(packet.keyframe, packet.frame_index, capture_us, w, h, packet.data)
                 await channel.write(session.send(video))
 
+        async def heartbeat(interval: float) -> None:
+            while True:
+                await asyncio.sleep(interval)
+                await channel.write(session.send(Cursor(self.cursor)))
+
         await send_frames(1 + REFINE_FRAMES)
         await channel.write(session.send(Cursor(self.cursor)))
-        while data := await channel.read():
-            for message in session.receive_data(data):
-                self.received.append(message)
-                if isinstance(message, KeyframeRequest):
-                    encoder.request_keyframe()
-                    await send_frames(1)
+        beating = asyncio.create_task(heartbeat(self.heartbeat_s)) if self.heartbeat_s else None
+        try:
+            while data := await channel.read():
+                for message in session.receive_data(data):
+                    self.received.append(message)
+                    if isinstance(message, KeyframeRequest):
+                        encoder.request_keyframe()
+                        await send_frames(1)
+        finally:
+            if beating is not None:
+                beating.cancel()
+                with contextlib.suppress(asyncio.CancelledError, OSError, ConnectionError):
+                    await beating

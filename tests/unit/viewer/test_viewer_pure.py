@@ -226,10 +226,9 @@ def test_reconnect_backs_off_until_the_ticket_expires():
         now = at
     assert delays[0] < delays[1] < delays[2] and max(delays) <= MAX_DELAY_S * 1.2
     assert now < 60 - EXPIRY_MARGIN_S
-    plan.renewed("fresh", 60, now)
+    plan.renewed("fresh", 60)
+    plan.dropped(now)
     assert plan.ticket == "fresh" and plan.schedule(now) is not None
-    plan.forget()
-    assert plan.schedule(now) is None
 
 
 # ----- session core ----------------------------------------------------------------------
