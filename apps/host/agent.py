@@ -31,7 +31,12 @@ from apps.host.store import (
     DataDir,
     HostRecord,
 )
-from core.crypto.certs import Identity, load_or_create_identity
+from core.crypto.certs import (
+    Identity,
+    generate_identity,
+    load_or_create_identity,
+    write_identity,
+)
 from core.errors import CryptoError, Error, LocalError
 from core.hostpolicy.backoff import RECONNECT_FIRST_S, RECONNECT_MAX_S, Backoff
 from core.hostpolicy.decision import decide
@@ -211,9 +216,15 @@ class HostAgent:
         """Redeem an enrolment token; returns the host ID. The link stays open for :meth:`run`."""
         endpoint = self._endpoint()
         self.data.ensure()
+        # A fresh key for every attempt: if an earlier one was enrolled by the relay but its
+        # answer never arrived, that key's host ID is taken for good, and reusing it would
+        # be refused forever (the relay then lists an office PC that never came online). It
+        # is stored only once enrolled, so a failed attempt leaves a working enrolment alone.
+        identity = generate_identity(self.options.name)
         stream, enrolled = await enroll(
-            endpoint, token.strip(), self.identity(), self.options.name, AGENT_VERSION
+            endpoint, token.strip(), identity, self.options.name, AGENT_VERSION
         )
+        self._identity = write_identity(self.options.data_dir, IDENTITY_STEM, identity)
         record = HostRecord(
             enrolled.host_id,
             enrolled.tenant,
@@ -310,6 +321,7 @@ class HostAgent:
             self.connected = False
             if self.session is not None:
                 self.session.end(CloseReason.ERROR)
+            await asyncio.shield(stream.close())  # also when the agent is being stopped
         self._set_state(AgentState.OFFLINE, "relay_lost")
 
     # -- decisions and sessions -----------------------------------------------------------------

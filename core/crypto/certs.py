@@ -84,10 +84,14 @@ def load_or_create_identity(directory: Path, stem: str, common_name: str) -> Ide
     cert_path, key_path = directory / f"{stem}.crt", directory / f"{stem}.key"
     if cert_path.exists() and key_path.exists():
         return Identity(cert_path.read_bytes(), key_path.read_bytes())
+    return write_identity(directory, stem, generate_identity(common_name))
+
+
+def write_identity(directory: Path, stem: str, identity: Identity) -> Identity:
+    """Store ``identity`` as ``stem.key`` (0600) / ``stem.crt``, replacing any there."""
     directory.mkdir(parents=True, exist_ok=True)
-    identity = generate_identity(common_name)
-    _write_private(key_path, identity.key_pem)
-    _write_atomic(cert_path, identity.cert_pem, 0o644)
+    _write_private(directory / f"{stem}.key", identity.key_pem)
+    _write_atomic(directory / f"{stem}.crt", identity.cert_pem, 0o644)
     return identity
 
 

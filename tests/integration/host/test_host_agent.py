@@ -13,11 +13,14 @@ import os
 import stat
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
+from apps.host.agent import IDENTITY_STEM, HostAgent
 from apps.host.main import read_status
+from core.crypto.certs import host_id_for_certificate, load_or_create_identity
 from core.media.capture import Monitor as CaptureMonitor
 from core.media.capture import ScreenCapture
 from core.media.decoder import H264Decoder
@@ -48,8 +51,8 @@ from tests.integration.half_logins import (
     present_another_device,
     stall_securing,
 )
-from tests.integration.host.conftest import HOME_MAC, SCREEN, Viewer, start_host
-from tests.integration.relay_harness import wait_until
+from tests.integration.host.conftest import HOME_MAC, SCREEN, Viewer, agent_options, start_host
+from tests.integration.relay_harness import TENANT, wait_until
 from transport.client import RefusedByRelay
 
 pytestmark = pytest.mark.x11
@@ -332,3 +335,28 @@ async def test_an_accepted_session_that_never_starts_leaves_the_host_free(
         assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
     finally:
         await host.stop()
+
+
+async def test_an_enrolment_whose_answer_was_lost_can_be_done_again(rig, tmp_path, clock):
+    data = tmp_path / "host"
+    options = agent_options(rig, data, None, tmp_path / "marker")
+    # The relay enrolled this PC's key, but the answer never arrived (the line dropped).
+    lost = load_or_create_identity(data, IDENTITY_STEM, options.name)
+    lost_token = rig.relay.directory.issue_enrollment_token(TENANT, 600, time.time())
+    lost_id = host_id_for_certificate(lost.cert_der)
+    rig.relay.directory.redeem_enrollment_token(
+        lost_token, lost_id, lost.cert_pem.decode(), "PC", "test", time.time()
+    )
+    agent = HostAgent(options, clock=clock.monotonic, wall=clock.wall)
+    bad = "not-a-token"
+    with pytest.raises(RefusedByRelay):
+        await agent.enroll(bad)
+    assert (data / "host.key").read_bytes() == lost.key_pem  # a failed try changes nothing
+    token = rig.relay.directory.issue_enrollment_token(TENANT, 600, time.time())
+    host_id = await agent.enroll(token)
+    assert agent._pending_stream is not None
+    await agent._pending_stream.close()  # the link run() would take over as its control channel
+    assert host_id != lost_id
+    assert host_id_for_certificate(load_or_create_identity(data, IDENTITY_STEM, "x").cert_der) == (
+        host_id
+    )
