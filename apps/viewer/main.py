@@ -17,6 +17,7 @@ import asyncio
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from apps.viewer.settings import (
@@ -46,17 +47,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _read_stdin(app: object, loop: asyncio.AbstractEventLoop, otp_first: bool) -> None:
+class _LoopDoor:
+    """Lets the stdin thread hand calls to the loop only while it runs: once the app has
+    finished, the loop (and Qt under it) is being torn down, and a call from another thread
+    then could abort the process."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._open = True
+
+    def call(self, callback: Callable[..., object], *args: object) -> None:
+        with self._lock:
+            if self._open:
+                self._loop.call_soon_threadsafe(callback, *args)
+
+    def close(self) -> None:
+        with self._lock:
+            self._open = False
+
+
+def _read_stdin(app: object, door: _LoopDoor, otp_first: bool) -> None:
     """Stdin lines to the app, on the loop's thread: the OTP first (if asked), then 'quit'."""
     first = otp_first
     for line in sys.stdin:
         text = line.strip()
         if first:
             first = False
-            loop.call_soon_threadsafe(app.submit_otp, text)  # type: ignore[attr-defined]
+            door.call(app.submit_otp, text)  # type: ignore[attr-defined]
         elif text == "quit":
-            loop.call_soon_threadsafe(app.quit)  # type: ignore[attr-defined]
-    loop.call_soon_threadsafe(app.quit)  # type: ignore[attr-defined]
+            door.call(app.quit)  # type: ignore[attr-defined]
+    door.call(app.quit)  # type: ignore[attr-defined]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,11 +111,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         app.finished.connect(done.set)
         app.start()
+        door = _LoopDoor(loop)
         if args.otp_stdin or args.report_state:
             threading.Thread(
-                target=_read_stdin, args=(app, loop, args.otp_stdin), daemon=True
+                target=_read_stdin, args=(app, door, args.otp_stdin), daemon=True
             ).start()
         loop.run_until_complete(done.wait())
+        door.close()
     return 0
 
 
