@@ -85,7 +85,9 @@ async def test_a_silent_office_pc_is_a_drop_and_the_viewer_resumes(qapp, relay, 
     try:
         await wait_until(lambda: len(run.seen.named("loggedIn")) == 2, timeout=10)
         assert ("progress", "reconnecting") in run.seen.events
-        assert office.sessions == 2 and len(host.offers) == 2  # resumed with the ticket
+        # The office counts its session once it runs it, a moment after the viewer's login.
+        await wait_until(lambda: office.sessions == 2, timeout=10)
+        assert len(host.offers) == 2  # resumed with the ticket
     finally:
         await run.finish()
 
