@@ -218,7 +218,8 @@ class RelayServer:
             writer.transport.set_write_buffer_limits(high=WRITE_HIGH_WATER_BYTES)
             stream = LinkStream(reader, writer, Side.RELAY)
             first = await stream.next_message(timeout=limits.handshake_timeout_s)
-            half_open = self._end_half_open(counted_as)
+            self._end_half_open(counted_as)
+            half_open = False
             await self._dispatch(stream, first)
         except Refusal as refusal:
             assert stream is not None
@@ -280,14 +281,12 @@ class RelayServer:
 
     # -- host enrolment and control channel -------------------------------------------------
 
-    def _end_half_open(self, counted_as: str) -> bool:
-        """Count a connection as past its first message (or gone); False, for the caller's
-        flag that says it is still half-open."""
+    def _end_half_open(self, counted_as: str) -> None:
+        """Count a connection as past its first message (or gone)."""
         self._half_open -= 1
         self._half_open_per_source[counted_as] -= 1
         if self._half_open_per_source[counted_as] <= 0:
             del self._half_open_per_source[counted_as]
-        return False
 
     def _check_source(self, source_block: str) -> None:
         until = self.source_lockout.locked_until(source_block)

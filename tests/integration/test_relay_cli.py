@@ -24,21 +24,14 @@ from transport.connect import RelayEndpoint
 STARTUP_TIMEOUT_S = 30
 
 
+def serve_command(data_dir: Path, *options: str) -> list[str]:
+    return [sys.executable, "-m", "relay.cli", "serve", "--data-dir", str(data_dir), *options]
+
+
 class RelayProcess:
     def __init__(self, data_dir: Path) -> None:
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "relay.cli",
-                "serve",
-                "--data-dir",
-                str(data_dir),
-                "--listen",
-                "127.0.0.1:0",
-                "--metrics-listen",
-                "127.0.0.1:0",
-            ],
+            serve_command(data_dir, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"),
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -114,18 +107,9 @@ def test_a_port_in_use_or_a_bad_log_level_is_one_line_and_exit_2(data_dir):
     relay = RelayProcess(data_dir)
     try:
         taken = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "relay.cli",
-                "serve",
-                "--data-dir",
-                str(data_dir),
-                "--listen",
-                f"127.0.0.1:{relay.port}",
-                "--metrics-listen",
-                "127.0.0.1:0",
-            ],
+            serve_command(
+                data_dir, "--listen", f"127.0.0.1:{relay.port}", "--metrics-listen", "127.0.0.1:0"
+            ),
             capture_output=True,
             text=True,
             timeout=STARTUP_TIMEOUT_S,
@@ -137,16 +121,7 @@ def test_a_port_in_use_or_a_bad_log_level_is_one_line_and_exit_2(data_dir):
     assert last_line.startswith("telework-relay serve: error:") and "in use" in last_line
     assert "Traceback" not in taken.stderr
     level = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "relay.cli",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--log-level",
-            "x",
-        ],
+        serve_command(data_dir, "--log-level", "x"),
         capture_output=True,
         text=True,
         timeout=STARTUP_TIMEOUT_S,

@@ -24,7 +24,6 @@ from tests.integration.relay_harness import (
     FAST,
     TENANT,
     USER,
-    HostAgent,
     Relay,
     login,
     wait_until,
@@ -61,14 +60,6 @@ async def relay(tmp_path, wall):
     )
     await server.close()
     directory.close()
-
-
-@pytest.fixture
-async def host(relay):
-    agent = await HostAgent(relay).start()
-    relay.directory.grant(TENANT, USER, agent.host_id)
-    yield agent
-    await agent.stop()
 
 
 def stored_expiry(data_dir: Path, ticket: str) -> float | None:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from apps.common.xvfb import start_xvfb
 from core.errors import LocalError
 from core.media.capture import Monitor, Region, ScreenCapture, VirtualDesktop
 from core.media.cursor import X11CursorSource
@@ -21,36 +22,13 @@ SCREEN = (641, 481)  # odd on purpose
 
 @pytest.fixture(scope="module")
 def display() -> Iterator[str]:
-    """A private Xvfb. ``-displayfd`` picks a free number and tells it once clients may connect;
-    ``-noreset`` keeps the server from resetting (and refusing clients) between our connections."""
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed")
-    read_end, write_end = os.pipe()
-    proc = subprocess.Popen(
-        [
-            "Xvfb",
-            "-displayfd",
-            str(write_end),
-            "-screen",
-            "0",
-            f"{SCREEN[0]}x{SCREEN[1]}x24",
-            "-nolisten",
-            "tcp",
-            "-noreset",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        pass_fds=(write_end,),
-    )
-    os.close(write_end)
-    with os.fdopen(read_end) as ready:
-        number = ready.readline().strip()  # blocks until the server is up (or exits)
-    if not number:
-        proc.kill()
-        pytest.skip("Xvfb did not start")
-    yield f":{number}"
-    proc.terminate()
-    proc.wait(timeout=10)
+    """A private Xvfb (apps.common.xvfb: a free display number, no resets between clients)."""
+    try:
+        screen = start_xvfb(*SCREEN)
+    except LocalError as exc:
+        pytest.skip(f"needs Xvfb: {exc}")
+    yield screen.display
+    screen.stop()
 
 
 def test_capture_sizes_are_even_and_match_the_target(display: str) -> None:
