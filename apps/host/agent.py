@@ -182,7 +182,12 @@ class HostAgent:
                 self.data.write_status(self.status())
         event = AgentEvent(kind, data)
         for listener in list(self.listeners):
-            listener(event)
+            # A broken UI must not take the office PC offline: the agent keeps serving, and
+            # the listener's fault is logged instead of ending ``run`` from inside a state change.
+            try:
+                listener(event)
+            except Exception:
+                log.exception("agent event listener failed on %s", kind)
 
     def _set_state(self, state: AgentState, detail: str = "") -> None:
         self.state, self.detail = state, detail

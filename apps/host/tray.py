@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -38,6 +39,8 @@ from core.errors import Error
 from core.hostpolicy.macs import MacList
 from core.policy import PolicyError
 from transport.client import RefusedByRelay
+
+log = logging.getLogger("telework.host")
 
 ICON_SIZE = 64
 ICON_COLOURS = {
@@ -256,6 +259,112 @@ class TrayController(QObject):
         return answer == QMessageBox.StandardButton.Yes
 
 
+# After an unexpected failure of the agent (a bug, not a lost relay: ``run`` retries those
+# itself), the tray starts it again after this long, so the office PC does not stay offline.
+AGENT_RESTART_DELAY_S = 5.0
+
+
+class TrayApp:
+    """The tray app's parts for as long as it runs: the wizard, the tray, the bridge, the agent.
+
+    Holding them here is what keeps them alive: a Qt object with no parent lives only as long
+    as its Python wrapper, and one kept only by ``QObject.setProperty`` was collected after a
+    while, so the agent's next state change hit a deleted signal and the office PC stayed
+    offline for good."""
+
+    def __init__(self, agent: HostAgent, options: AgentOptions, token: str | None) -> None:
+        self.agent = agent
+        self.options = options
+        self.token = token
+        self.finished = asyncio.Event()
+        self.tray: TrayController | None = None
+        self.bridge: AgentBridge | None = None
+        self.wizard: EnrolmentWizard | None = None
+        self.run_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._quitting = False
+
+    def start(self) -> None:
+        """The wizard when this PC is not enrolled yet, else straight to the tray."""
+        if self.agent.record is not None:
+            self.start_agent()
+            return
+        relay, pin = self.options.relay or "", self.options.relay_fingerprint or ""
+        self.wizard = EnrolmentWizard(relay, pin, self.token or "")
+        self.wizard.enroll_requested.connect(self._enroll)
+        self.wizard.finished.connect(self._wizard_closed)
+        self.wizard.show()
+
+    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _enroll(self, relay: str, pin: str, secret_token: str) -> None:
+        self.options.relay, self.options.relay_fingerprint = relay, pin
+        wizard = self.wizard
+        assert wizard is not None
+
+        async def work() -> None:
+            try:
+                host_id = await self.agent.enroll(secret_token)
+            except RefusedByRelay as exc:
+                wizard.show_failed(exc.reason)
+                return
+            except (Error, OSError) as exc:
+                wizard.show_failed("pin_mismatch" if "pin" in str(exc).lower() else str(exc))
+                return
+            wizard.show_enrolled(host_id)
+            # Online at once, on the enrolment's own connection: the admin may grant and the
+            # staff member connect while the host ID is still on screen.
+            self.start_agent()
+
+        self._spawn(work())
+
+    def _wizard_closed(self) -> None:
+        if self.agent.record is None:  # closed before enrolling: nothing to run
+            self.finished.set()
+
+    def start_agent(self) -> None:
+        if self.tray is not None:
+            return
+        self.tray = TrayController(self.agent.macs, self.agent.host_id)
+        self.bridge = AgentBridge(self.agent)
+        self.bridge.event.connect(self.tray.on_event)
+        self.tray.pause_toggled.connect(self.agent.set_paused)
+        self.tray.quit_requested.connect(self.quit)
+        self._run_agent()
+
+    def _run_agent(self) -> None:
+        self.run_task = self._spawn(self.agent.run())
+        self.run_task.add_done_callback(self._agent_ended)
+
+    def _agent_ended(self, task: asyncio.Task[None]) -> None:
+        if self._quitting or task.cancelled():
+            return
+        log.error("the agent stopped unexpectedly; restarting it", exc_info=task.exception())
+        asyncio.get_running_loop().call_later(AGENT_RESTART_DELAY_S, self._restart_agent)
+
+    def _restart_agent(self) -> None:
+        if not self._quitting:
+            self._run_agent()
+
+    def quit(self) -> None:
+        if self._quitting:  # a second click must not cut the clean-up short
+            return
+        self._quitting = True
+
+        async def stop() -> None:
+            try:
+                if self.run_task is not None:
+                    await stop_agent(self.agent, self.run_task)
+            finally:
+                self.finished.set()
+
+        self._spawn(stop())
+
+
 def run_tray(options: AgentOptions, token: str | None) -> int:  # pragma: no cover - the real app
     """The tray app on a qasync loop: enrolment wizard first if needed, then the agent."""
     import qasync
@@ -264,57 +373,10 @@ def run_tray(options: AgentOptions, token: str | None) -> int:  # pragma: no cov
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)
     set_language(None)
-    agent = HostAgent(options)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    finished = asyncio.Event()
-    tasks: set[asyncio.Task[Any]] = set()
-
-    def start_agent() -> None:
-        tray = TrayController(agent.macs, agent.host_id)
-        bridge = AgentBridge(agent)
-        bridge.event.connect(tray.on_event)
-        tray.pause_toggled.connect(agent.set_paused)
-        run = asyncio.ensure_future(agent.run())
-        tasks.add(run)
-
-        def quit_app() -> None:
-            tray.quit_requested.disconnect(quit_app)  # a second click must not cut cleanup short
-
-            async def stop() -> None:
-                try:
-                    await stop_agent(agent, run)
-                finally:
-                    finished.set()
-
-            tasks.add(asyncio.ensure_future(stop()))
-
-        tray.quit_requested.connect(quit_app)
-        app.setProperty("telework_tray", tray)  # keep it alive
-        app.setProperty("telework_bridge", bridge)
-
-    if agent.record is None:
-        wizard = EnrolmentWizard(options.relay or "", options.relay_fingerprint or "", token or "")
-
-        def enroll(relay: str, pin: str, secret_token: str) -> None:
-            options.relay, options.relay_fingerprint = relay, pin
-
-            async def work() -> None:
-                try:
-                    wizard.show_enrolled(await agent.enroll(secret_token))
-                except RefusedByRelay as exc:
-                    wizard.show_failed(exc.reason)
-                except (Error, OSError) as exc:
-                    wizard.show_failed("pin_mismatch" if "pin" in str(exc).lower() else str(exc))
-
-            tasks.add(asyncio.ensure_future(work()))
-
-        wizard.enroll_requested.connect(enroll)
-        wizard.accepted.connect(start_agent)
-        wizard.rejected.connect(finished.set)
-        wizard.show()
-    else:
-        start_agent()
+    tray_app = TrayApp(HostAgent(options), options, token)
+    tray_app.start()
     with loop, contextlib.suppress(asyncio.CancelledError):
-        loop.run_until_complete(finished.wait())
+        loop.run_until_complete(tray_app.finished.wait())
     return 0

@@ -271,6 +271,54 @@ class ClipboardOwner:
 # ----- the office PC's desktop ------------------------------------------------------------------
 
 
+class Desktop:
+    """A window manager (openbox) and a system tray (trayer) on ``screen``, as a user's desktop."""
+
+    TOOLS = ("openbox", "trayer", "xwininfo", "xprop")
+
+    def __init__(self, screen: XServer, work: Path) -> None:
+        self.screen = screen
+        self.processes = [
+            Process(["openbox"], work / "openbox.log", screen.env()),
+            Process(
+                ["trayer", "--edge", "bottom", "--align", "right", "--widthtype", "request"],
+                work / "trayer.log",
+                screen.env(),
+            ),
+        ]
+        wait_for(self._tray_ready, 20, "the system tray", lambda: _tail(work / "trayer.log"))
+
+    def _tray_ready(self) -> bool:
+        # trayer takes the tray selection as it maps its window: once the window is there,
+        # icons can dock.
+        owner = self.screen.run("xdotool", "search", "--class", "trayer", check=False).stdout
+        return bool(owner.split())
+
+    def _parent(self, wid: str) -> str | None:
+        info = self.screen.run("xwininfo", "-id", wid, "-tree", check=False).stdout
+        for line in info.splitlines():
+            if "Parent window id:" in line:
+                parent = line.split(":", 1)[1].split()[0]
+                return None if parent == "0x0" else parent
+        return None
+
+    def docked(self, pid: int) -> str | None:
+        """The window of process ``pid`` that sits in the system tray (its tray icon), if any."""
+        found = self.screen.run("xdotool", "search", "--pid", str(pid), check=False).stdout
+        for wid in found.split():
+            ancestor = self._parent(wid)
+            while ancestor is not None:
+                wm_class = self.screen.run("xprop", "-id", ancestor, "WM_CLASS", check=False)
+                if '"trayer"' in wm_class.stdout:
+                    return wid
+                ancestor = self._parent(ancestor)
+        return None
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+
+
 class OfficeDesktop:
     """The Tk window of :mod:`office_window` on the office display, and what it recorded."""
 
@@ -457,26 +505,27 @@ class HostAgent:
         self.command("allow-mac", mac, "--label", "home PC (e2e)")
 
     def start(self, relay: Relay, screen: XServer, token: str | None = None) -> None:
+        args = ["--headless", "--relay", relay.address, "--relay-fingerprint", relay.fingerprint]
+        if token:
+            args += ["--enroll", token]
+        self.launch(screen, *args)
+        self.wait_connected()
+
+    def launch(self, screen: XServer, *args: str, **env: str) -> None:
+        """``telework-host`` on ``screen`` with ``args`` (no ``--headless``: the tray app)."""
         argv = python_module(
             "apps.host.main",
-            "--headless",
             "--data-dir",
             str(self.data_dir),
-            "--relay",
-            relay.address,
-            "--relay-fingerprint",
-            relay.fingerprint,
             "--display",
             screen.display,
             "--name",
             self.name,
             "--shutdown-command",
             shutil.which("true") or "true",  # never power off the test machine
+            *args,
         )
-        if token:
-            argv += ["--enroll", token]
-        self.process = Process(argv, self.work / f"host-{self.name}.log", screen.env())
-        self.wait_connected()
+        self.process = Process(argv, self.work / f"host-{self.name}.log", screen.env(**env))
 
     def enrol(self, relay: Relay, screen: XServer, token: str) -> str:
         """Start with ``--enroll token`` and keep running, as an admin installs it; the host ID."""

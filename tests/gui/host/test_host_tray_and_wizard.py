@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from apps.host.agent import AgentEvent
+import asyncio
+import gc
+
+from apps.host.agent import AgentEvent, AgentOptions, AgentState, HostAgent, stop_agent
 from apps.host.i18n import STRINGS, set_language, tr
-from apps.host.tray import MacListDialog, TrayController, draw_icon
+from apps.host.store import DataDir, HostRecord
+from apps.host.tray import MacListDialog, TrayApp, TrayController, draw_icon
 from apps.host.wizard import EnrolmentWizard, group_fingerprint
 from core.hostpolicy.macs import MacList
 
@@ -118,3 +122,40 @@ def test_wizard_validates_then_asks_to_enrol_and_shows_the_host_id_large(qtbot):
     assert wizard.host_id_label.font().pointSize() >= 24
     with qtbot.waitSignal(wizard.accepted):
         wizard.close_button.click()
+
+
+def _enrolled_agent(tmp_path):
+    """An enrolled agent whose relay does not answer: ``run`` keeps retrying, offline."""
+    DataDir(tmp_path).save_enrolment(
+        HostRecord(HOST_ID, "demo-city", "127.0.0.1:9", FINGERPRINT, "PC-01"), "secret"
+    )
+    return HostAgent(AgentOptions(tmp_path, inject=False, reconnect_first_s=60))
+
+
+async def test_tray_app_keeps_its_tray_and_bridge_alive_across_garbage_collection(qtbot, tmp_path):
+    agent = _enrolled_agent(tmp_path)
+    app = TrayApp(agent, agent.options, None)
+    app.start()
+    try:
+        gc.collect()  # the wrappers kept only by setProperty were deleted here
+        agent._set_state(AgentState.WAITING)
+        assert app.tray is not None and app.tray.icon_state == "waiting"
+        assert app.run_task is not None and not app.run_task.done()
+    finally:
+        app.quit()
+        await asyncio.wait_for(app.finished.wait(), 10)
+
+
+async def test_a_failing_listener_neither_stops_the_agent_nor_the_other_listeners(qtbot, tmp_path):
+    agent = _enrolled_agent(tmp_path)
+    seen = []
+
+    def broken(event):
+        raise RuntimeError("Signal source has been deleted")
+
+    agent.listeners += [broken, seen.append]
+    run = asyncio.create_task(agent.run())
+    await asyncio.sleep(0.1)
+    agent._set_state(AgentState.WAITING)
+    assert not run.done() and [e.data["state"] for e in seen][-1] == "waiting"
+    await stop_agent(agent, run)
