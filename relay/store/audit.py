@@ -1,0 +1,147 @@
+"""The audit log: records appended durably (committed on return) and queried by the admin API."""
+
+from __future__ import annotations
+
+import json
+import re
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from relay.store.database import Database
+from relay.store.errors import InvalidInput
+from relay.store.inputs import canonical_login, canonical_tenant, clip
+from relay.store.schema import (
+    MAX_AUDIT_EVENT_LEN,
+    MAX_AUDIT_SOURCE_LEN,
+    MAX_HOST_ID_LEN,
+    MAX_LOGIN_LEN,
+    MAX_TENANT_NAME_LEN,
+    audit,
+)
+
+# Largest audit detail, as UTF-8 JSON: enough for MAC lists and byte counts, small enough that
+# the log cannot be used to fill the disk quickly.
+MAX_AUDIT_DETAIL_BYTES = 8 * 1024
+# Most audit records one list_audit call returns.
+MAX_AUDIT_LIMIT = 100_000
+DEFAULT_AUDIT_LIMIT = 1000
+
+_EVENT_PATTERN = re.compile(rf"[a-z][a-z0-9_.-]{{0,{MAX_AUDIT_EVENT_LEN - 1}}}")
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    ts: float
+    event: str
+    tenant: str | None
+    user: str | None
+    host_id: str | None
+    source: str | None
+    detail: dict[str, Any]
+
+
+class AuditLog:
+    """Appending to the audit log and reading it back."""
+
+    _db: Database
+
+    def audit(
+        self,
+        event: str,
+        *,
+        tenant: str | None = None,
+        user: str | None = None,
+        host_id: str | None = None,
+        source: str | None = None,
+        detail: dict[str, Any] | None = None,
+        now: float,
+    ) -> None:
+        """Append an audit record and commit it at once (durable on return).
+
+        ``event`` is a code we choose (``[a-z][a-z0-9_.-]*``). Names may come from a peer, so
+        they are cut to their column size rather than refused: the record must always be made.
+        """
+        if not isinstance(event, str) or not _EVENT_PATTERN.fullmatch(event):
+            raise InvalidInput(f"audit event must match {_EVENT_PATTERN.pattern}")
+        try:
+            detail_json = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"audit detail is not JSON-serialisable: {exc}") from None
+        if len(detail_json.encode()) > MAX_AUDIT_DETAIL_BYTES:
+            raise InvalidInput(f"audit detail is larger than {MAX_AUDIT_DETAIL_BYTES} bytes")
+        with self._db.write() as conn:
+            conn.execute(
+                sa.insert(audit).values(
+                    ts=now,
+                    event=event,
+                    tenant=clip(tenant, MAX_TENANT_NAME_LEN),
+                    login=clip(user, MAX_LOGIN_LEN),
+                    host_id=clip(host_id, MAX_HOST_ID_LEN),
+                    source=clip(source, MAX_AUDIT_SOURCE_LEN),
+                    detail=detail_json,
+                )
+            )
+
+    def list_audit(
+        self,
+        tenant: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        user: str | None = None,
+        host_id: str | None = None,
+        event: str | None = None,
+        limit: int = DEFAULT_AUDIT_LIMIT,
+    ) -> list[AuditRecord]:
+        """The newest ``limit`` matching records, oldest first. ``since`` <= ts < ``until``.
+
+        ``user`` matches however it is typed ("ｓａｔｏ" finds "sato"), as records keep logins
+        as stored; text that no login can be (a refused login's typed name) matches as is.
+        """
+        if not isinstance(limit, int) or not 1 <= limit <= MAX_AUDIT_LIMIT:
+            raise InvalidInput(f"audit limit must be between 1 and {MAX_AUDIT_LIMIT}")
+        if user is not None:
+            with suppress(InvalidInput):
+                user = canonical_login(user)
+        query = sa.select(audit)
+        for column, value in (
+            (audit.c.tenant, tenant),
+            (audit.c.login, user),
+            (audit.c.host_id, host_id),
+            (audit.c.event, event),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if since is not None:
+            query = query.where(audit.c.ts >= since)
+        if until is not None:
+            query = query.where(audit.c.ts < until)
+        with self._db.read() as conn:
+            rows = conn.execute(query.order_by(audit.c.id.desc()).limit(limit)).all()
+        return [
+            AuditRecord(
+                id=row.id,
+                ts=row.ts,
+                event=row.event,
+                tenant=row.tenant,
+                user=row.login,
+                host_id=row.host_id,
+                source=row.source,
+                detail=json.loads(row.detail),
+            )
+            for row in reversed(rows)
+        ]
+
+    def last_session_by_host(self, tenant: str) -> dict[str, float]:
+        """When each office PC of ``tenant`` last started a session (from the audit log)."""
+        tenant = canonical_tenant(tenant)
+        with self._db.read() as conn:
+            rows = conn.execute(
+                sa.select(audit.c.host_id, sa.func.max(audit.c.ts).label("ts"))
+                .where(audit.c.tenant == tenant, audit.c.event == "session_start")
+                .group_by(audit.c.host_id)
+            ).all()
+        return {row.host_id: row.ts for row in rows if row.host_id is not None}

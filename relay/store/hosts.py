@@ -1,0 +1,228 @@
+"""Office PCs (hosts): enrolment with a single-use token, authentication by their secret,
+renaming and retiring.
+
+Enrolment and authentication are fed by a peer: they never raise for bad input (a refused
+enrolment raises :class:`EnrollmentRefused` with a safe reason code and consumes nothing).
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from relay.store.database import Database
+from relay.store.errors import EnrollmentRefused, InvalidInput, NotFound
+from relay.store.inputs import (
+    canonical_tenant,
+    checked_host_id,
+    clean_name,
+    is_host_id,
+    lifetime,
+)
+from relay.store.schema import (
+    MAX_AGENT_VERSION_LEN,
+    MAX_CERT_PEM_LEN,
+    MAX_HOST_NAME_LEN,
+    enrollment_tokens,
+    grants,
+    hosts,
+    resume_tickets,
+    tenants,
+)
+from relay.store.tenants import require_tenant
+from relay.store.tokens import UNMATCHABLE_DIGEST, new_token, token_digest
+
+# Longest an enrolment token may live: a week covers "install it on Monday" without leaving
+# forgotten tokens valid for ever.
+MAX_ENROLLMENT_TTL_S = 7 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class Host:
+    host_id: str
+    tenant: str
+    name: str
+    cert_pem: str
+    agent_version: str
+    created_at: float
+    last_seen_at: float | None
+    retired: bool
+
+
+class Hosts:
+    """Enrolling, authenticating, listing, renaming and retiring office PCs."""
+
+    _db: Database
+
+    def issue_enrollment_token(self, tenant: str, ttl_s: float, now: float) -> str:
+        """A single-use token that enrols one host into ``tenant`` within ``ttl_s`` seconds."""
+        tenant = canonical_tenant(tenant)
+        ttl = lifetime(ttl_s, MAX_ENROLLMENT_TTL_S, "enrolment token")
+        token = new_token()
+        with self._db.write() as conn:
+            tenant_id = require_tenant(conn, tenant)
+            conn.execute(
+                sa.insert(enrollment_tokens).values(
+                    token_hash=token_digest(token),
+                    tenant_id=tenant_id,
+                    created_at=now,
+                    expires_at=now + ttl,
+                    used_at=None,
+                    host_id=None,
+                )
+            )
+        return token
+
+    def redeem_enrollment_token(
+        self,
+        token: str,
+        host_id: str,
+        cert_pem: str,
+        name: str,
+        agent_version: str,
+        now: float,
+    ) -> tuple[str, str]:
+        """Enrol a host with ``token``; returns (tenant name, host secret shown once).
+
+        Raises :class:`EnrollmentRefused` (reason ``token_unknown``, ``token_used``,
+        ``token_expired``, ``host_exists`` or ``bad_request``); a refusal consumes nothing.
+        """
+        try:
+            host_id = checked_host_id(host_id)
+            name = clean_name(name, "host name", MAX_HOST_NAME_LEN)
+            agent_version = clean_name(agent_version, "agent version", MAX_AGENT_VERSION_LEN)
+        except InvalidInput as exc:
+            raise EnrollmentRefused("bad_request", str(exc)) from None
+        if not isinstance(cert_pem, str) or not 0 < len(cert_pem) <= MAX_CERT_PEM_LEN:
+            raise EnrollmentRefused("bad_request", "certificate missing or too large")
+        digest = token_digest(token)
+        secret = new_token()
+        with self._db.write() as conn:
+            row = None
+            if digest is not None:
+                row = conn.execute(
+                    sa.select(enrollment_tokens, tenants.c.name.label("tenant"))
+                    .join(tenants, tenants.c.id == enrollment_tokens.c.tenant_id)
+                    .where(enrollment_tokens.c.token_hash == digest)
+                ).first()
+            if row is None:
+                raise EnrollmentRefused("token_unknown", "enrolment token not recognised")
+            if row.used_at is not None:
+                raise EnrollmentRefused("token_used", "enrolment token was already used")
+            if row.expires_at <= now:
+                raise EnrollmentRefused("token_expired", "enrolment token has expired")
+            exists = conn.execute(sa.select(hosts.c.host_id).where(hosts.c.host_id == host_id))
+            if exists.first() is not None:
+                raise EnrollmentRefused("host_exists", "a host with this ID is already enrolled")
+            consumed = conn.execute(
+                sa.update(enrollment_tokens)
+                .where(enrollment_tokens.c.id == row.id, enrollment_tokens.c.used_at.is_(None))
+                .values(used_at=now, host_id=host_id)
+            ).rowcount
+            if consumed != 1:
+                raise EnrollmentRefused("token_used", "enrolment token was already used")
+            conn.execute(
+                sa.insert(hosts).values(
+                    host_id=host_id,
+                    tenant_id=row.tenant_id,
+                    name=name,
+                    cert_pem=cert_pem,
+                    secret_hash=token_digest(secret),
+                    agent_version=agent_version,
+                    created_at=now,
+                    last_seen_at=None,
+                    retired=False,
+                )
+            )
+        return row.tenant, secret
+
+    def authenticate_host(self, host_id: str, secret: str, now: float) -> Host | None:
+        """The host if ``secret`` is its enrolment credential and it is not retired; else None."""
+        digest = token_digest(secret) or UNMATCHABLE_DIGEST
+        row = None
+        if is_host_id(host_id):
+            with self._db.read() as conn:
+                row = conn.execute(_host_select().where(hosts.c.host_id == host_id)).first()
+        stored = UNMATCHABLE_DIGEST if row is None else row.secret_hash
+        matches = hmac.compare_digest(digest.encode(), stored.encode())
+        if row is None or not matches or row.retired:
+            return None
+        with self._db.write() as conn:
+            conn.execute(
+                sa.update(hosts).where(hosts.c.host_id == host_id).values(last_seen_at=now)
+            )
+        return _host(row, last_seen_at=now)
+
+    def get_host(self, host_id: str) -> Host | None:
+        if not is_host_id(host_id):
+            return None
+        with self._db.read() as conn:
+            row = conn.execute(_host_select().where(hosts.c.host_id == host_id)).first()
+        return None if row is None else _host(row)
+
+    def list_hosts(self, tenant: str, *, include_retired: bool = False) -> list[Host]:
+        tenant = canonical_tenant(tenant)
+        query = _host_select().where(tenants.c.name == tenant).order_by(hosts.c.name)
+        if not include_retired:
+            query = query.where(sa.not_(hosts.c.retired))
+        with self._db.read() as conn:
+            require_tenant(conn, tenant)
+            rows = conn.execute(query).all()
+        return [_host(row) for row in rows]
+
+    def rename_host(self, tenant: str, host_id: str, name: str) -> str:
+        """Rename a live host of ``tenant``; returns the name as stored (NFKC)."""
+        tenant, host_id = canonical_tenant(tenant), checked_host_id(host_id)
+        name = clean_name(name, "host name", MAX_HOST_NAME_LEN)
+        with self._db.write() as conn:
+            require_host(conn, tenant, host_id)
+            conn.execute(sa.update(hosts).where(hosts.c.host_id == host_id).values(name=name))
+        return name
+
+    def retire_host(self, tenant: str, host_id: str) -> None:
+        """Retire a host for good: it can no longer authenticate; its grants and tickets go."""
+        tenant, host_id = canonical_tenant(tenant), checked_host_id(host_id)
+        with self._db.write() as conn:
+            require_host(conn, tenant, host_id)
+            conn.execute(sa.update(hosts).where(hosts.c.host_id == host_id).values(retired=True))
+            for table in (grants, resume_tickets):
+                conn.execute(sa.delete(table).where(table.c.host_id == host_id))
+
+
+def require_host(conn: sa.Connection, tenant: str, host_id: str) -> None:
+    """NotFound unless ``host_id`` is a live host of ``tenant``.
+
+    A host of another tenant gets the same message as no host at all: tenant isolation.
+    """
+    tenant_id = require_tenant(conn, tenant)
+    found = conn.execute(
+        sa.select(hosts.c.host_id).where(
+            hosts.c.host_id == host_id,
+            hosts.c.tenant_id == tenant_id,
+            sa.not_(hosts.c.retired),
+        )
+    ).first()
+    if found is None:
+        raise NotFound(f"no host {host_id!r} in tenant {tenant!r}")
+
+
+def _host_select() -> sa.Select[Any]:
+    return sa.select(hosts, tenants.c.name.label("tenant")).join(
+        tenants, tenants.c.id == hosts.c.tenant_id
+    )
+
+
+def _host(row: sa.Row[Any], last_seen_at: float | None = None) -> Host:
+    return Host(
+        host_id=row.host_id,
+        tenant=row.tenant,
+        name=row.name,
+        cert_pem=row.cert_pem,
+        agent_version=row.agent_version,
+        created_at=row.created_at,
+        last_seen_at=row.last_seen_at if last_seen_at is None else last_seen_at,
+        retired=bool(row.retired),
+    )

@@ -1,0 +1,116 @@
+"""Central policies: a tenant's, an office PC's own, and the effective one the office PC obeys."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from core.policy import Policy, PolicyError
+from relay.store.database import Database
+from relay.store.errors import InvalidInput
+from relay.store.home_pcs import macs_for_host
+from relay.store.hosts import require_host
+from relay.store.inputs import canonical_tenant, checked_host_id, is_host_id
+from relay.store.schema import MAX_POLICY_JSON_LEN, host_policies, hosts, tenant_settings
+from relay.store.tenants import require_tenant, upsert_tenant_settings
+
+
+class Policies:
+    """Storing tenant and office-PC policies and combining them."""
+
+    _db: Database
+
+    def get_tenant_policy(self, tenant: str) -> dict[str, Any] | None:
+        tenant = canonical_tenant(tenant)
+        with self._db.read() as conn:
+            tenant_id = require_tenant(conn, tenant)
+            text = conn.execute(
+                sa.select(tenant_settings.c.policy).where(tenant_settings.c.tenant_id == tenant_id)
+            ).scalar()
+        return None if text is None else _load_policy(text)
+
+    def set_tenant_policy(
+        self, tenant: str, policy: dict[str, Any] | None, *, now: float | None = None
+    ) -> dict[str, Any] | None:
+        """Store (or with None, remove) the tenant's policy; returns it in its normal form."""
+        tenant = canonical_tenant(tenant)
+        text = None if policy is None else _dump_policy(policy)
+        with self._db.write() as conn:
+            tenant_id = require_tenant(conn, tenant)
+            upsert_tenant_settings(conn, tenant_id, self._db.now(now), policy=text)
+        return None if text is None else _load_policy(text)
+
+    def get_host_policy(self, tenant: str, host_id: str) -> dict[str, Any] | None:
+        tenant, host_id = canonical_tenant(tenant), checked_host_id(host_id)
+        with self._db.read() as conn:
+            require_host(conn, tenant, host_id)
+            text = conn.execute(
+                sa.select(host_policies.c.policy).where(host_policies.c.host_id == host_id)
+            ).scalar()
+        return None if text is None else _load_policy(text)
+
+    def set_host_policy(
+        self,
+        tenant: str,
+        host_id: str,
+        policy: dict[str, Any] | None,
+        *,
+        now: float | None = None,
+    ) -> dict[str, Any] | None:
+        """Store (or with None, remove) an office PC's own policy; returns its normal form."""
+        tenant, host_id = canonical_tenant(tenant), checked_host_id(host_id)
+        text = None if policy is None else _dump_policy(policy)
+        stamp = self._db.now(now)
+        with self._db.write() as conn:
+            require_host(conn, tenant, host_id)
+            conn.execute(sa.delete(host_policies).where(host_policies.c.host_id == host_id))
+            if text is not None:
+                conn.execute(
+                    sa.insert(host_policies).values(host_id=host_id, policy=text, updated_at=stamp)
+                )
+        return None if text is None else _load_policy(text)
+
+    def effective_policy(self, host_id: str) -> dict[str, Any]:
+        """What the office PC must obey: tenant policy, stricter with its own, plus the central
+        list of home-PC MACs (none registered: no central list). {} for an unknown host."""
+        if not is_host_id(host_id):
+            return {}
+        with self._db.read() as conn:
+            row = conn.execute(
+                sa.select(hosts.c.tenant_id, tenant_settings.c.policy, host_policies.c.policy)
+                .select_from(hosts)
+                .outerjoin(tenant_settings, tenant_settings.c.tenant_id == hosts.c.tenant_id)
+                .outerjoin(host_policies, host_policies.c.host_id == hosts.c.host_id)
+                .where(hosts.c.host_id == host_id, sa.not_(hosts.c.retired))
+            ).first()
+            if row is None:
+                return {}
+            macs = macs_for_host(conn, host_id)
+        combined = Policy()
+        for text in (row[1], row[2]):
+            if text is not None:
+                combined = combined.stricter(Policy.from_dict(json.loads(text)))
+        combined = replace(combined, allowed_macs=frozenset(macs) if macs else None)
+        return combined.to_dict()
+
+
+def _dump_policy(policy: dict[str, Any]) -> str:
+    """A policy validated by core.policy and in its normal form, as JSON text for the store."""
+    try:
+        parsed = Policy.from_dict(policy)
+    except PolicyError as exc:
+        raise InvalidInput(str(exc)) from None
+    if parsed.allowed_macs is not None:
+        raise InvalidInput("register home PCs instead of setting allowed_macs in a policy")
+    text = json.dumps(parsed.to_dict(), sort_keys=True)
+    if len(text) > MAX_POLICY_JSON_LEN:
+        raise InvalidInput(f"policy is longer than {MAX_POLICY_JSON_LEN} characters")
+    return text
+
+
+def _load_policy(text: str) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(text)
+    return value
