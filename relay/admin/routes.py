@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,11 +17,11 @@ from typing import Any
 from aiohttp import web
 
 from core.auth.one_time_codes import MAX_CODES_PER_ISSUE
-from core.crypto.certs import parse_host_id
-from core.errors import CryptoError
+from relay.admin import params
 from relay.admin import schema as s
-from relay.admin.auth import MAX_TOKEN_TEXT, AdminSession
-from relay.admin.errors import BadRequest, NotFoundError
+from relay.admin.auth import AdminSession
+from relay.admin.errors import NotFoundError
+from relay.admin.params import Param
 from relay.admin.service import END_REASON_ADMIN, AdminService, session_info, uri_for
 from relay.admin.usage import MAX_USAGE_DAY, MAX_USAGE_DAYS, MIN_USAGE_DAY, to_csv
 from relay.store.directory import (
@@ -50,18 +49,6 @@ MAX_OTP_LEN = 64
 DEFAULT_AUDIT_ROWS = 1000
 # Largest MAC text accepted before normalising ("aa-bb-cc-dd-ee-ff" with spaces around).
 MAX_MAC_TEXT = 32
-MAX_SESSION_ID_LEN = 64
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    kind: str  # "string", "number", "integer", "date", "boolean"
-    description: str
-    minimum: float | None = None
-    maximum: float | None = None
-    max_length: int = 256
-    choices: tuple[str, ...] = ()
 
 
 @dataclass
@@ -89,21 +76,13 @@ class Call:
         return self.request.match_info[name]
 
     def host_id(self) -> str:
-        return _host_id(self.path("host_id"))
+        return params.host_id(self.path("host_id"))
 
     async def audit(self, event: str, **fields: Any) -> None:
         await self.service.audit(self.admin, event, self.source, tenant=self.tenant, **fields)
 
 
 Handler = Callable[[Call], Awaitable[Any]]
-
-
-def _host_id(text: str) -> str:
-    """The bare host ID of ``text`` as records keep it; the grouped display form is accepted."""
-    try:
-        return parse_host_id(text)
-    except CryptoError as exc:
-        raise BadRequest(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -329,7 +308,7 @@ async def list_grants(call: Call) -> Any:
 
 
 async def add_grant(call: Call) -> Any:
-    host_id = _host_id(call.body["host_id"])
+    host_id = params.host_id(call.body["host_id"])
     login_name = canonical_login(call.body["login"])
     # The store refuses a grant that would take the office PC's central list past MAX_MACS.
     await call.service.db(
@@ -382,7 +361,7 @@ async def add_mac(call: Call) -> Any:
     body = call.body
     host_id = body.get("host_id")
     if host_id is not None:
-        host_id = _host_id(host_id)
+        host_id = params.host_id(host_id)
     registration = await call.service.db(
         call.service.directory.add_mac,
         call.tenant,
@@ -405,10 +384,8 @@ async def add_mac(call: Call) -> Any:
 
 
 async def delete_mac(call: Call) -> Any:
-    text = call.path("registration_id")
-    if not text.isascii() or not text.isdigit() or len(text) > 18:
-        raise BadRequest("registration ID must be a whole number")
-    removed = await call.service.db(call.service.directory.delete_mac, call.tenant, int(text))
+    registration_id = params.registration_id(call.path("registration_id"))
+    removed = await call.service.db(call.service.directory.delete_mac, call.tenant, registration_id)
     await call.audit(
         "home_pc_delete", user=removed.login, host_id=removed.host_id, detail={"mac": removed.mac}
     )
@@ -491,9 +468,7 @@ async def list_sessions(call: Call) -> Any:
 
 
 async def end_session(call: Call) -> Any:
-    session_id = call.path("session_id")
-    if len(session_id) > MAX_SESSION_ID_LEN:
-        raise BadRequest(f"a session ID is at most {MAX_SESSION_ID_LEN} characters")
+    session_id = params.session_id(call.path("session_id"))
     ended = call.service.end_session(call.tenant, session_id)
     await call.audit(
         "session_end_request",
@@ -547,7 +522,7 @@ async def audit(call: Call) -> Any:
         since=q.get("since"),
         until=q.get("until"),
         user=q.get("user"),  # the store matches it however it is typed
-        host_id=None if q.get("host_id") is None else _host_id(q["host_id"]),
+        host_id=None if q.get("host_id") is None else params.host_id(q["host_id"]),
         event=q.get("event"),
         limit=q.get("limit") or DEFAULT_AUDIT_ROWS,
     )
@@ -823,59 +798,4 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-# --- query parsing ------------------------------------------------------------------------------
-
-
-def parse_query(route: Route, query: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    known = {p.name for p in route.query}
-    unknown = sorted(set(query) - known)
-    if unknown:
-        raise BadRequest(f"unknown query parameters: {', '.join(unknown)[:200]}")
-    for param in route.query:
-        raw = query.get(param.name)
-        if raw is None or raw == "":
-            continue
-        out[param.name] = _parse_param(param, raw)
-    return out
-
-
-def _parse_param(param: Param, raw: str) -> Any:
-    where = f"query parameter '{param.name}'"
-    if len(raw) > param.max_length:
-        raise BadRequest(f"{where} is longer than {param.max_length} characters")
-    if param.choices and raw not in param.choices:
-        raise BadRequest(f"{where} must be one of {', '.join(param.choices)}")
-    if param.kind == "string":
-        return raw
-    if param.kind == "boolean":
-        if raw not in ("true", "false"):
-            raise BadRequest(f"{where} must be true or false")
-        return raw == "true"
-    if param.kind == "date":
-        try:
-            return dt.date.fromisoformat(raw)
-        except ValueError:
-            raise BadRequest(f"{where} must be a date as YYYY-MM-DD") from None
-    try:
-        value: float = int(raw) if param.kind == "integer" else float(raw)
-    except ValueError:
-        raise BadRequest(f"{where} must be a {param.kind}") from None
-    if not math.isfinite(value):
-        raise BadRequest(f"{where} must be finite")
-    if param.minimum is not None and value < param.minimum:
-        raise BadRequest(f"{where} must be at least {param.minimum:g}")
-    if param.maximum is not None and value > param.maximum:
-        raise BadRequest(f"{where} must be at most {param.maximum:g}")
-    return value
-
-
-def bearer_token(request: web.Request) -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_TEXT:
-        return ""
-    return token.strip()
-
-
-__all__ = ["API", "MAX_USAGE_DAYS", "ROUTES", "Call", "Csv", "Param", "Route"]
+__all__ = ["API", "MAX_USAGE_DAYS", "ROUTES", "Call", "Csv", "Route"]
