@@ -20,8 +20,6 @@ from relay.admin.auth import MAX_TOKEN_TEXT
 from relay.admin.errors import BadRequest
 
 MAX_SESSION_ID_LEN = 64
-# Registration IDs are database row numbers; 18 digits stay inside a signed 64-bit integer.
-MAX_REGISTRATION_ID_DIGITS = 18
 
 
 @dataclass(frozen=True)
@@ -92,7 +90,8 @@ def host_id(text: str) -> str:
 
 def registration_id(text: str) -> int:
     """A home-PC registration's ID from its path segment."""
-    if not text.isascii() or not text.isdigit() or len(text) > MAX_REGISTRATION_ID_DIGITS:
+    # A registration ID is a database row number: 18 digits stay inside a signed 64-bit integer.
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
         raise BadRequest("registration ID must be a whole number")
     return int(text)
 

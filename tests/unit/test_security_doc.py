@@ -28,6 +28,7 @@ MODULES = [
     "relay.admin.auth",
     "relay.admin.server",
     "relay.admin.routes",
+    "relay.admin.params",
     "relay.admin.monitor",
     "relay.admin.service",
     "relay.admin.usage",
