@@ -21,11 +21,12 @@ from core.crypto.tls import server_context
 from core.errors import CryptoError
 from core.policy import PolicyError
 from relay.admin import schema
+from relay.admin.call import Call, Csv
 from relay.admin.errors import ApiError, Forbidden, LockedOut
 from relay.admin.monitor import MONITOR_INTERVAL_S
 from relay.admin.openapi import openapi
 from relay.admin.params import bearer_token, parse_query
-from relay.admin.routes import ROUTES, Call, Csv, Route
+from relay.admin.routes import ROUTES, Route
 from relay.admin.service import AdminService
 from relay.server import RelayServer
 from relay.store.errors import AlreadyExists, InvalidInput, NotFound

@@ -29,6 +29,8 @@ MODULES = [
     "relay.admin.server",
     "relay.admin.routes",
     "relay.admin.params",
+    "relay.admin.handlers.hosts",
+    "relay.admin.services.monitoring",
     "relay.admin.monitor",
     "relay.admin.service",
     "relay.admin.usage",
