@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from relay.admin.routes import ROUTES, Param, Route
+from relay.admin.params import Param
+from relay.admin.routes import ROUTES, Route
 
 _PATH_PARAM = re.compile(r"\{(\w+)\}")
 _ERROR = {"$ref": "#/components/schemas/Error"}

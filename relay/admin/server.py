@@ -21,10 +21,12 @@ from core.crypto.tls import server_context
 from core.errors import CryptoError
 from core.policy import PolicyError
 from relay.admin import schema
+from relay.admin.call import Call, Csv
 from relay.admin.errors import ApiError, Forbidden, LockedOut
 from relay.admin.monitor import MONITOR_INTERVAL_S
 from relay.admin.openapi import openapi
-from relay.admin.routes import ROUTES, Call, Csv, Route, bearer_token, parse_query
+from relay.admin.params import bearer_token, parse_query
+from relay.admin.routes import ROUTES, Route
 from relay.admin.service import AdminService
 from relay.server import RelayServer
 from relay.store.errors import AlreadyExists, InvalidInput, NotFound
@@ -106,7 +108,7 @@ def _handler(
         if "tenant" in request.match_info:
             assert who is not None
             tenant = await service.tenant(who, request.match_info["tenant"])
-        query = parse_query(route, request.query)
+        query = parse_query(route.query, request.query)
         body = await _read_body(request, route)
         call = Call(request, service, who, token, tenant, body, query)
         result = await route.handler(call)

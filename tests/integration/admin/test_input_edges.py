@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from relay.admin.routes import MAX_SESSION_ID_LEN
+from relay.admin.params import MAX_SESSION_ID_LEN
 from relay.admin.server import MAX_REQUEST_BYTES
 from relay.admin.usage import MAX_USAGE_DAY, MIN_USAGE_DAY
 from tests.integration.admin.conftest import TENANT, Api, snapshot, tenant_path

@@ -1,0 +1,41 @@
+"""Admin actions on grants, which say who may use which office PC; a change reaches that PC at
+once, since its central list of home-PC MACs follows its grants."""
+
+from __future__ import annotations
+
+from relay.admin.errors import NotFoundError
+from relay.admin.services.backend import Backend, Scope
+from relay.store.directory import canonical_login
+
+
+class GrantService:
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.directory = backend.directory
+
+    async def all_of(self, tenant: str) -> list[tuple[str, str]]:
+        """(login, host ID) pairs."""
+        return await self.backend.db(self.directory.list_grants, tenant)
+
+    async def add(self, scope: Scope, login: str, host_id: str) -> str:
+        """Let ``login`` use ``host_id``; returns the login as stored."""
+        login = canonical_login(login)
+        # The store refuses a grant that would take the office PC's central list past MAX_MACS.
+        await self.backend.db(
+            self.directory.grant, scope.tenant, login, host_id, now=self.backend.clock()
+        )
+        await self.backend.audit_change(scope, "grant", user=login, host_id=host_id)
+        await self.backend.push_policies([host_id])
+        return login
+
+    async def revoke(self, scope: Scope, login: str, host_id: str) -> None:
+        """Withdraw the grant and end the sessions it allowed."""
+        login = canonical_login(login)
+        removed = await self.backend.db(self.directory.revoke, scope.tenant, login, host_id)
+        if not removed:
+            raise NotFoundError("no such grant")
+        ended = self.backend.end_access(scope, login, host_id)
+        await self.backend.audit_change(
+            scope, "revoke", user=login, host_id=host_id, detail={"sessions_ended": ended}
+        )
+        await self.backend.push_policies([host_id])

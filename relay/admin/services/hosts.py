@@ -1,0 +1,72 @@
+"""Admin actions on a tenant's office PCs: enrolment tokens, the list with live state, renaming
+and retiring (which ends the PC's sessions and drops its control channel)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from relay.admin.services.backend import Backend, Scope
+from relay.store.directory import Host
+
+# How a retirement's ending of a session is named to the host and in the audit log.
+END_REASON_RETIRED = "host_retired"
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    """An office PC's record with what the live relay knows of it."""
+
+    host: Host
+    online: bool
+    in_session: bool
+    last_session_at: float | None
+
+
+class HostService:
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.directory = backend.directory
+
+    async def enrollment_token(self, scope: Scope, ttl_s: float) -> tuple[str, float]:
+        """A single-use enrolment token for the tenant and when it expires."""
+        now = self.backend.clock()
+        token = await self.backend.db(
+            self.directory.issue_enrollment_token, scope.tenant, ttl_s, now
+        )
+        await self.backend.audit_change(
+            scope, "enrollment_token", detail={"expires_at": now + ttl_s}
+        )
+        return token, now + ttl_s
+
+    async def all_of(self, tenant: str, *, include_retired: bool) -> list[HostStatus]:
+        hosts = await self.backend.db(
+            self.directory.list_hosts, tenant, include_retired=include_retired
+        )
+        last_session = await self.backend.db(self.directory.last_session_by_host, tenant)
+        server = self.backend.server
+        busy = {s.host_id for s in server.sessions.values()}
+        return [
+            HostStatus(
+                host,
+                online=host.host_id in server.hosts,
+                in_session=host.host_id in busy,
+                last_session_at=last_session.get(host.host_id),
+            )
+            for host in hosts
+        ]
+
+    async def rename(self, scope: Scope, host_id: str, name: str) -> str:
+        """The office PC's new name as stored."""
+        stored = await self.backend.db(self.directory.rename_host, scope.tenant, host_id, name)
+        await self.backend.audit_change(
+            scope, "host_rename", host_id=host_id, detail={"name": stored}
+        )
+        return stored
+
+    async def retire(self, scope: Scope, host_id: str) -> None:
+        await self.backend.db(self.directory.retire_host, scope.tenant, host_id)
+        await self.backend.audit_change(scope, "host_retire", host_id=host_id)
+        self.backend.end_sessions(scope.tenant, END_REASON_RETIRED, host_id=host_id)
+        channel = self.backend.server.hosts.get(host_id)
+        if channel is not None:  # a retired host may not stay connected
+            await channel.stream.close()

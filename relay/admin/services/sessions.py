@@ -1,0 +1,57 @@
+"""Admin actions on a tenant's live sessions: the list with their bandwidth, and ending one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from relay.admin.errors import NotFoundError
+from relay.admin.monitor import BandwidthMonitor
+from relay.admin.services.backend import END_REASON_ADMIN, Backend, Scope
+
+
+class LiveSessionService:
+    def __init__(self, backend: Backend, monitor: BandwidthMonitor) -> None:
+        self.backend = backend
+        self.monitor = monitor
+
+    def all_of(self, tenant: str) -> list[dict[str, Any]]:
+        out = []
+        for session in self.backend.server.sessions.values():
+            if session.tenant != tenant:
+                continue
+            duration = max(session.duration_s, 1e-3)
+            moved = session.bytes_to_viewer + session.bytes_to_host
+            out.append(
+                {
+                    "session_id": session.session_id,
+                    "user": session.user,
+                    "host_id": session.host_id,
+                    "source": session.source,
+                    "started_at": session.started_at,
+                    "duration_s": round(session.duration_s, 3),
+                    "bytes_to_viewer": session.bytes_to_viewer,
+                    "bytes_to_host": session.bytes_to_host,
+                    "current_kbps": round(
+                        self.monitor.session_bps.get(session.session_id, 0) / 1000, 1
+                    ),
+                    "average_kbps": round(moved * 8 / duration / 1000, 1),
+                }
+            )
+        return sorted(out, key=lambda s: s["started_at"])
+
+    async def end(self, scope: Scope, session_id: str) -> dict[str, Any]:
+        """Ask the session to end; returns its ID, user and office PC."""
+        server = self.backend.server
+        session = server.sessions.get(session_id)
+        if session is None or session.tenant != scope.tenant:
+            raise NotFoundError("no such live session")
+        server.end_session(session_id, END_REASON_ADMIN)
+        ended = {"session_id": session_id, "user": session.user, "host_id": session.host_id}
+        await self.backend.audit_change(
+            scope,
+            "session_end_request",
+            user=session.user,
+            host_id=session.host_id,
+            detail={"session": session_id},
+        )
+        return ended

@@ -1,0 +1,95 @@
+"""Admin actions on a tenant's staff: accounts, their TOTP authenticators and single-use codes.
+
+Taking access away (disable, delete, reset) ends the staff member's live sessions at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from relay.admin.errors import NotFoundError
+from relay.admin.services.backend import Backend, Scope
+from relay.store.directory import User
+
+
+class StaffService:
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.directory = backend.directory
+
+    async def all_of(self, tenant: str) -> list[User]:
+        return await self.backend.db(self.directory.list_users, tenant)
+
+    async def get(self, tenant: str, login: str) -> User:
+        user = await self.backend.db(self.directory.get_user, tenant, login)
+        if user is None:
+            raise NotFoundError("no such staff member")
+        return user
+
+    async def details(self, tenant: str, login: str) -> tuple[User, int, list[str]]:
+        """The staff member, their unused single-use codes and the office PCs they may use."""
+        user = await self.get(tenant, login)
+        codes = await self.backend.db(self.directory.unused_code_count, tenant, user.login)
+        hosts = await self.backend.db(self.directory.hosts_affected_by_user, tenant, user.login)
+        return user, codes, hosts
+
+    async def add(self, scope: Scope, login: str) -> tuple[User, str]:
+        """The new staff member and their TOTP secret (shown once)."""
+        user, secret = await self.backend.db(
+            self.directory.add_user, scope.tenant, login, now=self.backend.clock()
+        )
+        await self.backend.audit_change(scope, "staff_add", user=user.login)
+        return user, secret
+
+    async def set_disabled(self, scope: Scope, login: str, disabled: bool) -> User:
+        """The staff member as they are now; disabling ends their live sessions."""
+        user = await self.get(scope.tenant, login)
+        await self.backend.db(self.directory.set_user_disabled, scope.tenant, user.login, disabled)
+        if disabled:
+            ended = self.backend.end_access(scope, user.login)
+            await self.backend.audit_change(
+                scope, "staff_disable", user=user.login, detail={"sessions_ended": ended}
+            )
+        else:
+            await self.backend.audit_change(scope, "staff_enable", user=user.login)
+        return dataclasses.replace(user, disabled=disabled)
+
+    async def delete(self, scope: Scope, login: str) -> None:
+        user = await self.get(scope.tenant, login)
+        hosts = await self.backend.db(
+            self.directory.hosts_affected_by_user, scope.tenant, user.login
+        )
+        await self.backend.db(self.directory.delete_user, scope.tenant, user.login)
+        ended = self.backend.end_access(scope, user.login)
+        await self.backend.audit_change(
+            scope, "staff_delete", user=user.login, detail={"sessions_ended": ended}
+        )
+        await self.backend.push_policies(hosts)  # their home PCs leave those lists
+
+    async def new_totp(self, scope: Scope, login: str) -> tuple[User, str]:
+        """A new TOTP secret for the staff member (the old one stops working)."""
+        user = await self.get(scope.tenant, login)
+        secret = await self.backend.db(self.directory.reset_totp, scope.tenant, user.login)
+        await self.backend.audit_change(scope, "staff_totp", user=user.login)
+        return user, secret
+
+    async def issue_codes(self, scope: Scope, login: str, count: int) -> tuple[User, list[str]]:
+        """``count`` new single-use codes for the staff member (replacing unused ones)."""
+        user = await self.get(scope.tenant, login)
+        codes = await self.backend.db(
+            self.directory.issue_codes, scope.tenant, user.login, count, now=self.backend.clock()
+        )
+        await self.backend.audit_change(
+            scope, "staff_codes", user=user.login, detail={"count": count}
+        )
+        return user, codes
+
+    async def reset(self, scope: Scope, login: str) -> User:
+        """Revoke the staff member's TOTP, unused codes and resume tickets."""
+        user = await self.get(scope.tenant, login)
+        await self.backend.db(self.directory.revoke_staff_credentials, scope.tenant, user.login)
+        ended = self.backend.end_access(scope, user.login)
+        await self.backend.audit_change(
+            scope, "staff_reset", user=user.login, detail={"sessions_ended": ended}
+        )
+        return user
