@@ -14,7 +14,9 @@ from pathlib import Path
 
 from core.crypto.certs import load_or_create_identity
 from core.errors import Error
+from relay.admin.hooks import admin_hooks
 from relay.admin.server import DEFAULT_ADMIN_LISTEN, start_admin_api
+from relay.hooks import RelayHooks
 from relay.manage import add_manage_parser, run_manage
 from relay.metrics import start_metrics_server
 from relay.server import RelayServer
@@ -123,7 +125,8 @@ async def _serve(args: argparse.Namespace) -> int:
     data_dir: Path = args.data_dir
     identity = load_or_create_identity(data_dir, RELAY_IDENTITY_STEM, RELAY_COMMON_NAME)
     directory = Directory.open(data_dir)
-    server = RelayServer(directory, identity)
+    hooks = admin_hooks(directory) if args.admin_listen is not None else RelayHooks()
+    server = RelayServer(directory, identity, hooks=hooks)
     host, port = await server.start(*args.listen)
     metrics_runner, metrics_port = await start_metrics_server(server.metrics, *args.metrics_listen)
     print(f"relay listening on {host}:{port} (TLS 1.3)", flush=True)

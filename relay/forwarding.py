@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 from core.ratelimit import TokenBucket
 from relay.settings import FORWARD_CHUNK_BYTES, FORWARD_STALL_TIMEOUT_S
@@ -44,3 +45,13 @@ async def pump(
         data = await source.read(FORWARD_CHUNK_BYTES)
         if not data:
             return CLOSED
+
+
+def end_reason(to_viewer: asyncio.Task[Any], to_host: asyncio.Task[Any]) -> str:
+    """Why forwarding ended, from the pump that finished: its source left, or its
+    destination stopped reading."""
+    if to_host.done() and not to_host.cancelled() and to_host.exception() is None:
+        return "host_stalled" if to_host.result() == STALLED else "viewer_left"
+    if to_viewer.done() and not to_viewer.cancelled() and to_viewer.exception() is None:
+        return "viewer_stalled" if to_viewer.result() == STALLED else "host_left"
+    return "viewer_left" if to_host.done() else "host_left"

@@ -1,39 +1,20 @@
-"""Bookkeeping of the relay's live state: host control channels and joined sessions."""
+"""Joined sessions: the live ones (which the admin API and metrics read), and running one
+from the join to its end, with its audit records, its resume ticket and its byte counts."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from core.protocol.control import SessionAnswer
 from core.ratelimit import TokenBucket
-from transport.link_stream import LinkStream, PeerGone
-
-
-@dataclass
-class HostChannel:
-    """A host agent's control channel: how the relay reaches the host to offer sessions."""
-
-    host_id: str
-    tenant: str
-    stream: LinkStream
-    answers: dict[str, asyncio.Future[SessionAnswer]] = field(default_factory=dict)
-
-    def fail_pending(self) -> None:
-        for future in self.answers.values():
-            if not future.done():
-                future.set_exception(PeerGone("office PC went offline"))
-        self.answers.clear()
-
-
-@dataclass
-class PendingAttach:
-    """An accepted session waiting for the host's data connection."""
-
-    host_id: str
-    stream: asyncio.Future[LinkStream]
-    over: asyncio.Event = field(default_factory=asyncio.Event)
+from relay.context import RelayContext
+from relay.forwarding import end_reason, pump
+from relay.host_channels import HostChannel, HostChannels
+from relay.tickets import ResumeTickets
+from transport.link_stream import LinkStream
 
 
 @dataclass
@@ -68,3 +49,134 @@ class LiveSession:
     @property
     def duration_s(self) -> float:
         return time.monotonic() - self.started_mono
+
+
+class LiveSessions:
+    """The relay's joined sessions by session ID, and how each one runs."""
+
+    def __init__(
+        self,
+        context: RelayContext,
+        channels: HostChannels,
+        tickets: ResumeTickets,
+        session_rate_bps: Callable[[str], int | None],
+    ) -> None:
+        self._context = context
+        self._channels = channels
+        self._tickets = tickets
+        self._session_rate_bps = session_rate_bps
+        self.live: dict[str, LiveSession] = {}
+
+    def end(self, session_id: str, reason: str) -> bool:
+        """Ask a live session to end (an admin's action); False if there is no such session."""
+        session = self.live.get(session_id)
+        if session is None:
+            return False
+        session.request_end(reason)
+        return True
+
+    def end_all(self, reason: str) -> None:
+        for session in list(self.live.values()):
+            session.request_end(reason)
+
+    def limit_tenant_rate(self, tenant: str, rate_bps: int) -> None:
+        """Lower (or restore) the pace of a tenant's live sessions, without cutting them."""
+        rate = min(rate_bps, self._context.settings.session_rate_bps) / 8
+        now = time.monotonic()
+        for session in self.live.values():
+            if session.tenant == tenant:
+                for bucket in session.buckets:
+                    bucket.set_rate(rate, now)
+
+    async def run(
+        self, session: LiveSession, viewer: LinkStream, host: LinkStream, channel: HostChannel
+    ) -> None:
+        """Forward between the joined viewer and host until either leaves or stalls, or the
+        session is asked to end; then record how it went."""
+        context = self._context
+        self.live[session.session_id] = session
+        context.metrics.sessions_started += 1
+        await self._audit("session_start", session, {"session": session.session_id})
+        session.buckets = self._buckets(session.tenant)
+
+        def to_viewer(n: int) -> None:
+            session.count_to_viewer(n)
+            context.metrics.bytes_to_viewer += n
+
+        def to_host(n: int) -> None:
+            session.count_to_host(n)
+            context.metrics.bytes_to_host += n
+
+        tasks = [
+            asyncio.create_task(
+                pump(
+                    host.reader, viewer.writer, session.buckets[0], to_viewer, host.take_trailing()
+                )
+            ),
+            asyncio.create_task(
+                pump(
+                    viewer.reader, host.writer, session.buckets[1], to_host, viewer.take_trailing()
+                )
+            ),
+            asyncio.create_task(session.end_requested.wait()),
+        ]
+        renewing = asyncio.create_task(self._tickets.keep_alive(session.resume_ticket))
+        told_host = False
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if tasks[2] in done:
+                # Ended on request (an admin): ask the host to close the session itself, so
+                # the viewer hears why (and does not just reconnect); cut it after a grace.
+                told_host = await self._tell_host(channel, session)
+                await asyncio.wait(
+                    tasks[:2],
+                    timeout=context.settings.end_grace_s,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            elif not session.end_reason:
+                session.end_reason = end_reason(tasks[0], tasks[1])
+        finally:
+            for task in (*tasks, renewing):
+                task.cancel()
+            await asyncio.gather(*tasks, renewing, return_exceptions=True)
+            await self._tickets.start_lifetime(session.resume_ticket, session.end_reason)
+            del self.live[session.session_id]
+            if not told_host:
+                await self._tell_host(channel, session)
+            await self._audit(
+                "session_end",
+                session,
+                {
+                    "session": session.session_id,
+                    "reason": session.end_reason,
+                    "bytes_to_viewer": session.bytes_to_viewer,
+                    "bytes_to_host": session.bytes_to_host,
+                    "duration_s": round(session.duration_s, 3),
+                },
+            )
+
+    def _buckets(self, tenant: str) -> tuple[TokenBucket, TokenBucket]:
+        """The pace of a starting session, each way: the tenant's budget if it has one, never
+        above the relay's own."""
+        settings = self._context.settings
+        tenant_bps = self._session_rate_bps(tenant)
+        rate_bps = settings.session_rate_bps
+        if tenant_bps is not None:
+            rate_bps = min(tenant_bps, rate_bps)
+        now, rate, burst = time.monotonic(), rate_bps / 8, settings.session_burst_bytes
+        return TokenBucket(rate, burst, now), TokenBucket(rate, burst, now)
+
+    async def _audit(self, event: str, session: LiveSession, detail: dict[str, Any]) -> None:
+        await self._context.audit(
+            event,
+            tenant=session.tenant,
+            user=session.user,
+            host_id=session.host_id,
+            source=session.source,
+            detail=detail,
+        )
+
+    async def _tell_host(self, channel: HostChannel, session: LiveSession) -> bool:
+        return await self._channels.tell_session_ended(
+            channel, session.session_id, session.end_reason
+        )

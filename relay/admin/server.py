@@ -168,8 +168,8 @@ async def start_admin_api(
     monitor_interval_s: float = MONITOR_INTERVAL_S,
     token_ttl_s: float | None = None,
 ) -> AdminApi:
-    """Start the admin API for ``server`` on ``host:port`` (0: any free port), TLS 1.3 with the
-    relay's own certificate, and take over the relay's policy and rate hooks."""
+    """Start the admin API for ``server`` (built with :func:`relay.admin.hooks.admin_hooks`) on
+    ``host:port`` (0: any free port), TLS 1.3 with the relay's own certificate."""
     service = AdminService(server, clock, monitor_interval_s, token_ttl_s)
     await service.start()
     runner = web.AppRunner(build_app(service), access_log=None)

@@ -20,6 +20,7 @@ from typing import Any
 from core.auth.lockout import Attempt, Lockout, source_key
 from relay.admin.auth import AdminSession, AdminSessions, Role
 from relay.admin.errors import Forbidden, LockedOut, NotFoundError, Unauthorized
+from relay.admin.hooks import tenant_shares
 from relay.admin.monitor import MONITOR_INTERVAL_S, BandwidthMonitor
 from relay.admin.services.audit_log import AuditLogService
 from relay.admin.services.backend import Backend
@@ -67,11 +68,10 @@ class AdminService:
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Take over the relay's hooks and start sampling bandwidth."""
+        """Start sampling bandwidth; from now on the relay's share hook follows the caps."""
+        shares = tenant_shares(self.server.hooks)
         self.monitor.limits = await self.backend.db(self.directory.all_bandwidth_limits)
-        # Replacing the hooks on the instance is how the relay expects to be extended.
-        self.server.policy_for_host = self.directory.effective_policy
-        self.server.session_rate_bps = self._session_rate_bps
+        shares.follow(self.monitor)
         self.monitor.apply_caps()
         self._task = asyncio.create_task(self.monitoring.run())
 
@@ -80,12 +80,6 @@ class AdminService:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-
-    def _session_rate_bps(self, tenant: str) -> int:
-        # Called as a session starts (it is already counted): re-share the cap at once so the
-        # tenant's total stays under it without waiting for the next sample.
-        self.monitor.apply_caps()
-        return self.monitor.share_bps(tenant)
 
     # -- who may do what -----------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import pyotp
 
 from core.crypto.certs import Identity, generate_identity
 from core.protocol.control import Login, SessionOffer
+from relay.hooks import RelayHooks
 from relay.server import RelayServer
 from relay.settings import RelaySettings
 from relay.store.directory import Directory
@@ -50,11 +51,13 @@ class Relay:
         return [r.event for r in self.directory.list_audit(limit=10_000)]
 
 
-async def start_relay(data_dir: Path, settings: RelaySettings = FAST) -> Relay:
+async def start_relay(
+    data_dir: Path, settings: RelaySettings = FAST, hooks: RelayHooks | None = None
+) -> Relay:
     directory = Directory.open(data_dir)
     directory.add_tenant(TENANT)
     _, secret = directory.add_user(TENANT, USER)
-    server = RelayServer(directory, generate_identity("relay"), settings)
+    server = RelayServer(directory, generate_identity("relay"), settings, hooks=hooks)
     host, port = await server.start("127.0.0.1", 0)
     return Relay(
         server, directory, RelayEndpoint(host, port, fingerprint=server.fingerprint), secret

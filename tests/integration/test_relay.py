@@ -15,7 +15,8 @@ from core.auth import lockout as lockout_limits
 from core.crypto.certs import generate_identity
 from core.protocol.control import RefusalReason
 from core.protocol.framing import HEADER, MAX_CONTROL_PAYLOAD, PROTOCOL_VERSION
-from relay import server as relay_server_module
+from relay import sessions as relay_sessions_module
+from relay.hooks import RelayHooks
 from tests.integration.relay_harness import (
     FAST,
     TENANT,
@@ -137,7 +138,7 @@ async def test_an_attach_that_never_comes_leaves_nothing_behind(relay, host, mon
 
     monkeypatch.setattr(client_module, "attach", never_attach)
     await expect_refusal(RefusalReason.HOST_TIMEOUT, login(relay, host.host_id, relay.totp_now()))
-    assert relay.server._awaiting_attach == {}  # nothing kept per abandoned session
+    assert relay.server.channels._awaiting_attach == {}  # nothing kept per abandoned session
 
 
 async def test_a_parallel_burst_of_logins_is_checked_no_more_than_the_lockout_allows(relay, host):
@@ -288,7 +289,7 @@ async def test_silent_host_control_channel_declared_dead(relay):
 
 async def test_relay_forwards_no_plaintext(relay, host, monkeypatch):
     seen = bytearray()
-    real_pump = relay_server_module.pump
+    real_pump = relay_sessions_module.pump
 
     async def tapping_pump(source, destination, bucket, count, first=b"", **kw):
         class Tap:
@@ -301,7 +302,7 @@ async def test_relay_forwards_no_plaintext(relay, host, monkeypatch):
 
         return await real_pump(source, Tap(), bucket, count, first, **kw)
 
-    monkeypatch.setattr(relay_server_module, "pump", tapping_pump)
+    monkeypatch.setattr(relay_sessions_module, "pump", tapping_pump)
     channel, _ = await login(relay, host.host_id, relay.totp_now())
     secret_text = b"TOP-SECRET residents register 12345"
     await channel.write(secret_text)
@@ -312,8 +313,9 @@ async def test_relay_forwards_no_plaintext(relay, host, monkeypatch):
     assert secret_text not in seen and b"TOP-SECRET" not in seen and b"echo:" not in seen
 
 
-async def test_policy_pushed_on_connect_and_on_demand(relay):
-    relay.server.policy_for_host = lambda host_id: {"idle_timeout_s": 600}
+async def test_policy_pushed_on_connect_and_on_demand(tmp_path):
+    hooks = RelayHooks(policy_for_host=lambda host_id: {"idle_timeout_s": 600})
+    relay = await start_relay(tmp_path, hooks=hooks)
     agent = await HostAgent(relay).start()
     try:
         await wait_until(lambda: agent.policies == [{"idle_timeout_s": 600}])
@@ -322,6 +324,8 @@ async def test_policy_pushed_on_connect_and_on_demand(relay):
         assert not await relay.server.push_policy("NOSUCHHOSTAAAAAAAAAA", {})
     finally:
         await agent.stop()
+        await relay.server.close()
+        relay.directory.close()
 
 
 async def test_admin_can_end_a_live_session(relay, host):
@@ -377,7 +381,7 @@ async def test_connections_per_source_are_capped(tmp_path):
         assert relay.server.metrics.refusals[RefusalReason.TOO_MANY_CONNECTIONS] == 1
         for sock in held:
             sock.close()
-        await wait_until(lambda: not relay.server._per_source)
+        await wait_until(lambda: not relay.server.admission._per_source)
         again = await asyncio.to_thread(_raw_tls, relay)  # room again once they are gone
         again.close()
     finally:

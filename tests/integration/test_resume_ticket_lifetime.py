@@ -108,7 +108,7 @@ async def test_a_drop_after_a_long_session_resumes_for_the_ticket_lifetime_after
 
 
 async def test_the_lifetime_counts_from_the_end_of_the_session_then_runs_out(relay, host, wall):
-    relay.server.settings = replace(SETTINGS, resume_ticket_renew_s=3600)  # no renewal here
+    relay.server.context.settings = replace(SETTINGS, resume_ticket_renew_s=3600)  # no renewal
     device = generate_identity("home-pc")
     channel, ok = await log_in_with_code(relay, host.host_id, device)
     wall.now += TTL_S * 0.9

@@ -12,6 +12,7 @@ import pyotp
 import pytest
 
 from core.crypto.certs import Identity, generate_identity
+from relay.admin.hooks import admin_hooks
 from relay.admin.server import AdminApi, start_admin_api
 from relay.server import RelayServer
 from relay.store.directory import Directory
@@ -109,7 +110,7 @@ async def start_relay_with_identity(data_dir: Path) -> tuple[Relay, Identity]:
     directory = Directory.open(data_dir)
     directory.add_tenant(TENANT)
     _, secret = directory.add_user(TENANT, USER)
-    server = RelayServer(directory, identity, FAST)
+    server = RelayServer(directory, identity, FAST, hooks=admin_hooks(directory))
     host, port = await server.start("127.0.0.1", 0)
     endpoint = RelayEndpoint(host, port, fingerprint=server.fingerprint)
     return Relay(server, directory, endpoint, secret), identity

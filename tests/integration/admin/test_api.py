@@ -426,7 +426,7 @@ async def test_policies_are_validated_combined_and_pushed(world):
     status, body = await api.as_("alice", "GET", tenant_path(TENANT, "/policy"))
     assert body["policy"]["idle_timeout_s"] == 900
     # What the relay sends on (re)connect is the same effective policy.
-    assert api.relay.server.policy_for_host(host.host_id) == effective
+    assert api.relay.server.hooks.policy_for_host(host.host_id) == effective
     before = snapshot(api)
     for path, body in [
         ("/policy", {"idle_timeout_s": 10}),

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from apps.host.agent import AgentOptions, HostAgent
 from core.crypto.certs import generate_identity
 from core.errors import LocalError
 from core.protocol.session import Feedback, Role, SessionChannel, SessionMessage, Video
+from relay.hooks import RelayHooks
 from relay.server import RelayServer
 from relay.store.directory import Directory
 from tests.integration.relay_harness import FAST, TENANT, USER, Relay, login, wait_until
@@ -92,16 +93,30 @@ class FakeClock:
 MONDAY_10 = dt.datetime(2024, 4, 1, 10, 0)
 
 
+class PushedPolicy:
+    """The relay's policy hook in these tests: one policy for every host (none until a test
+    sets one)."""
+
+    def __init__(self) -> None:
+        self.policy: dict[str, object] = {}
+
+    def __call__(self, host_id: str) -> dict[str, object]:
+        return self.policy
+
+
 @dataclass
 class RelayRig:
     relay: Relay
     identity: object
     port: int
+    pushed: PushedPolicy = field(default_factory=PushedPolicy)
 
     async def restart(self, data_dir: Path) -> None:
         """Kill the relay and start it again on the same port with the same key."""
         await self.relay.server.close()
-        server = RelayServer(self.relay.directory, self.identity, FAST)
+        server = RelayServer(
+            self.relay.directory, self.identity, FAST, hooks=self.relay.server.hooks
+        )
         await server.start("127.0.0.1", self.port)
         self.relay.server = server
 
@@ -112,12 +127,13 @@ async def rig(tmp_path) -> RelayRig:
     directory.add_tenant(TENANT)
     _, secret = directory.add_user(TENANT, USER)
     identity = generate_identity("relay")
-    server = RelayServer(directory, identity, FAST)
+    pushed = PushedPolicy()
+    server = RelayServer(directory, identity, FAST, hooks=RelayHooks(policy_for_host=pushed))
     host, port = await server.start("127.0.0.1", 0)
     relay = Relay(
         server, directory, RelayEndpoint(host, port, fingerprint=server.fingerprint), secret
     )
-    rig = RelayRig(relay, identity, port)
+    rig = RelayRig(relay, identity, port, pushed)
     yield rig
     await rig.relay.server.close()
     directory.close()
@@ -164,7 +180,7 @@ async def start_host(rig, tmp_path, clock, display=None, *, policy=None, macs=(H
     for mac in macs:
         agent.macs.allow(mac, "Tanaka home PC")
     if policy is not None:
-        rig.relay.server.policy_for_host = lambda host_id: policy
+        rig.pushed.policy = policy
     token = rig.relay.directory.issue_enrollment_token(TENANT, 600, time.time())
     host_id = await agent.enroll(token)
     rig.relay.directory.grant(TENANT, USER, host_id)

@@ -1,0 +1,151 @@
+"""Who may open a connection to the relay, and each connection's life up to its first message:
+caps on connections in total, half-open and per source, the TLS 1.3 handshake, the deadline for
+the first message, and how a failure anywhere after it is answered (a typed refusal, never
+exception text)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from core.auth.lockout import source_key
+from core.errors import LocalError, ProtocolError
+from core.protocol.control import ControlMessage, RefusalReason, Refused
+from core.protocol.relay_link import Side
+from relay.context import RelayContext
+from relay.errors import Refusal
+from relay.settings import WRITE_HIGH_WATER_BYTES
+from transport.link_stream import LinkStream, PeerGone, peer_address
+
+log = logging.getLogger("telework.relay")
+
+# What a connection becomes once its first message arrived (it raises Refusal to refuse).
+Dispatch = Callable[[LinkStream, ControlMessage], Awaitable[None]]
+
+
+class Admission:
+    """Counts and caps the relay's connections, and runs each one."""
+
+    def __init__(self, context: RelayContext, tls: ssl.SSLContext, dispatch: Dispatch) -> None:
+        self._context = context
+        self._tls = tls
+        self._dispatch = dispatch
+        self._half_open = 0
+        self._half_open_per_source: Counter[str] = Counter()
+        self._per_source: Counter[str] = Counter()
+        self._connections: set[asyncio.Task[Any]] = set()
+
+    async def close(self) -> None:
+        """End every open connection."""
+        for task in list(self._connections):
+            task.cancel()
+        if self._connections:
+            await asyncio.gather(*self._connections, return_exceptions=True)
+
+    async def on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        context = self._context
+        source = peer_address(writer)
+        counted_as = source_key(source)
+        if not self._admit(counted_as):
+            context.metrics.refusals[RefusalReason.TOO_MANY_CONNECTIONS] += 1
+            writer.close()
+            self._connections.discard(task)
+            return
+        # The TLS handshake and the first message must each be done within this.
+        deadline_s = context.settings.handshake_timeout_s
+        half_open = True
+        stream: LinkStream | None = None
+        try:
+            try:
+                await writer.start_tls(self._tls, ssl_handshake_timeout=deadline_s)
+            except (ssl.SSLError, TimeoutError, ConnectionError, OSError) as exc:
+                log.info("TLS handshake from %s failed: %s", source, type(exc).__name__)
+                context.metrics.refusals["tls_handshake"] += 1
+                return
+            writer.transport.set_write_buffer_limits(high=WRITE_HIGH_WATER_BYTES)
+            stream = LinkStream(reader, writer, Side.RELAY)
+            first = await stream.next_message(timeout=deadline_s)
+            self._end_half_open(counted_as)
+            half_open = False
+            await self._dispatch(stream, first)
+        except Refusal as refusal:
+            assert stream is not None
+            await self._refuse(stream, refusal)
+        except ProtocolError as exc:
+            log.info("protocol error from %s: %s", source, exc)
+            # Garbage counts like a wrong password: a source that keeps sending it is locked
+            # out (its logins refused), and once locked it no longer writes to the audit log,
+            # so a flood of garbage cannot fill the disk.
+            already_locked = context.source_lockout.locked_until(counted_as) is not None
+            context.source_lockout.record_failure(counted_as)
+            if stream is not None and not already_locked:
+                await context.audit(
+                    "protocol_error", source=source, detail={"error": type(exc).__name__}
+                )
+                await self._refuse(stream, Refusal(RefusalReason.PROTOCOL_ERROR))
+        except (PeerGone, ConnectionError):
+            pass  # the peer left (or reset) mid-way: nothing to answer
+        except asyncio.CancelledError:
+            # Only close() cancels connection tasks; ending quietly lets the server shut down
+            # without every open connection reporting its cancellation as an error.
+            pass
+        except Exception:
+            log.exception("unexpected error on a connection from %s", source)
+            if stream is not None:
+                await self._refuse(stream, Refusal(RefusalReason.SERVER_ERROR))
+        finally:
+            if half_open:
+                self._end_half_open(counted_as)
+            self._end_open(counted_as)
+            if stream is not None:
+                await stream.close()
+            else:
+                writer.close()
+            self._connections.discard(task)
+
+    def _admit(self, counted_as: str) -> bool:
+        """Count a new connection from ``counted_as`` as open and half-open, unless that is
+        one over a cap."""
+        limits = self._context.settings
+        if (
+            self._half_open >= limits.max_half_open
+            or self._half_open_per_source[counted_as] >= limits.max_half_open_per_source
+            or self._per_source[counted_as] >= limits.max_connections_per_source
+        ):
+            return False
+        self._half_open += 1
+        self._half_open_per_source[counted_as] += 1
+        self._per_source[counted_as] += 1
+        return True
+
+    def _end_open(self, counted_as: str) -> None:
+        """Count a connection as gone."""
+        self._per_source[counted_as] -= 1
+        if self._per_source[counted_as] <= 0:
+            del self._per_source[counted_as]
+
+    def _end_half_open(self, counted_as: str) -> None:
+        """Count a connection as past its first message (or gone)."""
+        self._half_open -= 1
+        self._half_open_per_source[counted_as] -= 1
+        if self._half_open_per_source[counted_as] <= 0:
+            del self._half_open_per_source[counted_as]
+
+    async def _refuse(self, stream: LinkStream, refusal: Refusal) -> None:
+        """Count and send a refusal; the decision itself was audited where it was made."""
+        self._context.metrics.refusals[refusal.reason] += 1
+        with contextlib.suppress(LocalError, ConnectionError, OSError):
+            # LocalError: the link's state does not allow a refusal (e.g. before any message).
+            await stream.send(
+                Refused(refusal.reason.value, refusal.retry_after, refusal.resume_ticket)
+            )

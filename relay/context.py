@@ -1,0 +1,85 @@
+"""What every part of the relay's connection handling shares: the directory (called off the
+event loop), the audit log, the settings, the wall clock, the metrics and the lockouts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
+
+from core.auth.lockout import Lockout
+from core.protocol.control import RefusalReason
+from relay.errors import Refusal
+from relay.metrics import RelayMetrics
+from relay.settings import RelaySettings
+from relay.store.directory import Directory
+
+log = logging.getLogger("telework.relay")
+T = TypeVar("T")
+
+# Peer-given names that name nothing (a typed login, a host ID) are kept in the audit log cut
+# to this many characters.
+AUDIT_NAME_CHARS = 64
+
+
+class RelayContext:
+    def __init__(
+        self,
+        directory: Directory,
+        settings: RelaySettings,
+        wall_clock: Callable[[], float],
+        metrics: RelayMetrics,
+    ) -> None:
+        self.directory = directory
+        self.settings = settings  # read at each use: tests change timings on a running relay
+        self.wall = wall_clock
+        self.metrics = metrics
+        self.user_lockout = Lockout.per_user(wall_clock)
+        self.source_lockout = Lockout.per_source(wall_clock)
+
+    async def db(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a blocking directory call off the event loop (scrypt and SQLite both block)."""
+        return await asyncio.to_thread(partial(function, *args))
+
+    def check_source(self, source_key: str) -> None:
+        """Refuse a source address that is locked out for failing too often."""
+        until = self.source_lockout.locked_until(source_key)
+        if until is not None:
+            raise Refusal(RefusalReason.LOCKED_OUT, int(until) + 1)
+
+    async def audit(
+        self,
+        event: str,
+        *,
+        tenant: str | None = None,
+        user: str | None = None,
+        host_id: str | None = None,
+        source: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        log.info(
+            "audit %s tenant=%s user=%s host=%s source=%s %s",
+            event,
+            tenant,
+            user,
+            host_id,
+            source,
+            detail or "",
+        )
+        # Shielded: a record that was decided must be written even if shutdown interrupts us.
+        await asyncio.shield(
+            self.db(
+                partial(
+                    self.directory.audit,
+                    event,
+                    tenant=tenant,
+                    user=user,
+                    host_id=host_id,
+                    source=source,
+                    detail=detail,
+                    now=self.wall(),
+                )
+            )
+        )

@@ -1,0 +1,78 @@
+"""How an office PC gets in: enrolment with a one-time token, then its host ID and secret for
+each control channel and each data connection it attaches to an accepted session."""
+
+from __future__ import annotations
+
+from core.crypto.certs import host_id_for_certificate, pem_to_der
+from core.errors import CryptoError, ProtocolError
+from core.protocol.control import Attach, Enroll, Enrolled, HostAuth, HostReady, RefusalReason
+from relay.context import AUDIT_NAME_CHARS, RelayContext
+from relay.errors import Refusal
+from relay.host_channels import HostChannels
+from relay.store.errors import EnrollmentRefused
+from transport.link_stream import LinkStream
+
+
+class HostAdmission:
+    """Answers a connection whose first message comes from an office PC."""
+
+    def __init__(self, context: RelayContext, channels: HostChannels) -> None:
+        self._context = context
+        self._channels = channels
+
+    async def enroll(self, stream: LinkStream, message: Enroll) -> None:
+        context = self._context
+        context.check_source(stream.source_key)
+        try:
+            host_id = host_id_for_certificate(pem_to_der(message.cert_pem))
+        except CryptoError as exc:
+            raise ProtocolError("enrolment certificate is not a valid certificate") from exc
+        try:
+            tenant, secret = await context.db(
+                context.directory.redeem_enrollment_token,
+                message.token,
+                host_id,
+                message.cert_pem,
+                message.name,
+                message.agent_version,
+                context.wall(),
+            )
+        except EnrollmentRefused as exc:
+            context.source_lockout.record_failure(stream.source_key)
+            await context.audit("enroll_refused", source=stream.source, detail={"reason": str(exc)})
+            raise Refusal(RefusalReason.BAD_ENROLLMENT_TOKEN) from exc
+        await context.audit(
+            "host_enrolled",
+            tenant=tenant,
+            host_id=host_id,
+            source=stream.source,
+            detail={"name": message.name, "agent_version": message.agent_version},
+        )
+        keepalive = int(context.settings.keepalive_interval_s)
+        await stream.send(Enrolled(host_id, secret, tenant, keepalive))
+        await self._channels.serve(stream, host_id, tenant)
+
+    async def host_auth(self, stream: LinkStream, message: HostAuth) -> None:
+        tenant = await self._authenticate(stream, message.host_id, message.secret)
+        keepalive = int(self._context.settings.keepalive_interval_s)
+        await stream.send(HostReady(message.host_id, tenant, keepalive))
+        await self._channels.serve(stream, message.host_id, tenant)
+
+    async def attach(self, stream: LinkStream, message: Attach) -> None:
+        await self._authenticate(stream, message.host_id, message.secret)
+        await self._channels.attach(stream, message)
+
+    async def _authenticate(self, stream: LinkStream, host_id: str, secret: str) -> str:
+        """Return the host's tenant, or refuse (and count the failure against the source)."""
+        context = self._context
+        context.check_source(stream.source_key)
+        host = await context.db(
+            context.directory.authenticate_host, host_id, secret, context.wall()
+        )
+        if host is None:
+            context.source_lockout.record_failure(stream.source_key)
+            await context.audit(
+                "host_auth_refused", host_id=host_id[:AUDIT_NAME_CHARS], source=stream.source
+            )
+            raise Refusal(RefusalReason.BAD_HOST_CREDENTIAL)
+        return host.tenant

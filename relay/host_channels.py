@@ -1,0 +1,181 @@
+"""Host control channels: how the relay keeps each office PC reachable, pushes its policy,
+offers it a viewer and takes the data connection the office PC attaches for an accepted one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.errors import LocalError
+from core.protocol.control import (
+    Attach,
+    Ping,
+    Policy,
+    Pong,
+    RefusalReason,
+    SessionAnswer,
+    SessionEnd,
+    SessionOffer,
+)
+from relay.context import RelayContext
+from relay.errors import Refusal
+from transport.link_stream import LinkStream, PeerGone
+
+# Reasons a host may give for refusing a viewer that the viewer is told as they are; any other
+# text from a host becomes the generic REFUSED_BY_HOST (a host's free text never reaches users).
+HOST_REASONS = frozenset(
+    {
+        RefusalReason.MAC_NOT_REGISTERED,
+        RefusalReason.OUTSIDE_HOURS,
+        RefusalReason.HOST_PAUSED,
+        RefusalReason.HOST_BUSY,
+    }
+)
+
+
+@dataclass
+class HostChannel:
+    """A host agent's control channel: how the relay reaches the host to offer sessions."""
+
+    host_id: str
+    tenant: str
+    stream: LinkStream
+    answers: dict[str, asyncio.Future[SessionAnswer]] = field(default_factory=dict)
+
+    def fail_pending(self) -> None:
+        for future in self.answers.values():
+            if not future.done():
+                future.set_exception(PeerGone("office PC went offline"))
+        self.answers.clear()
+
+
+@dataclass
+class PendingAttach:
+    """An accepted session waiting for the host's data connection."""
+
+    host_id: str
+    stream: asyncio.Future[LinkStream]
+    over: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class HostChannels:
+    """The online hosts (by host ID) and the sessions they accepted but have not attached yet."""
+
+    def __init__(
+        self, context: RelayContext, policy_for_host: Callable[[str], dict[str, Any]]
+    ) -> None:
+        self._context = context
+        self._policy_for_host = policy_for_host
+        self.online: dict[str, HostChannel] = {}
+        self._awaiting_attach: dict[str, PendingAttach] = {}
+
+    async def serve(self, stream: LinkStream, host_id: str, tenant: str) -> None:
+        """Run an authenticated host's control channel until it ends."""
+        context = self._context
+        channel = HostChannel(host_id, tenant, stream)
+        previous = self.online.get(host_id)
+        if previous is not None:  # the host reconnected before we noticed the old channel died
+            previous.fail_pending()
+            await previous.stream.close()
+        self.online[host_id] = channel
+        await context.audit("host_online", tenant=tenant, host_id=host_id, source=stream.source)
+        policy = await context.db(self._policy_for_host, host_id)
+        if policy:
+            await stream.send(Policy(policy))
+        keepalive = asyncio.create_task(self._keepalive(channel))
+        try:
+            while True:
+                message = await stream.next_message(timeout=context.settings.dead_after_s)
+                if isinstance(message, Ping):
+                    await stream.send(Pong(message.nonce))
+                elif isinstance(message, SessionAnswer):
+                    future = channel.answers.pop(message.session_id, None)
+                    if future is not None and not future.done():
+                        future.set_result(message)
+        finally:
+            keepalive.cancel()
+            channel.fail_pending()
+            if self.online.get(host_id) is channel:
+                del self.online[host_id]
+                await context.audit(
+                    "host_offline", tenant=tenant, host_id=host_id, source=stream.source
+                )
+
+    async def _keepalive(self, channel: HostChannel) -> None:
+        nonce = 0
+        with contextlib.suppress(ConnectionError, OSError, LocalError):
+            while True:
+                await asyncio.sleep(self._context.settings.keepalive_interval_s)
+                nonce += 1
+                await channel.stream.send(Ping(nonce))
+
+    async def push_policy(self, host_id: str, policy: dict[str, Any]) -> bool:
+        """Send a policy to a host now; False if the host is not online."""
+        channel = self.online.get(host_id)
+        if channel is None:
+            return False
+        try:
+            await channel.stream.send(Policy(policy))
+        except (ConnectionError, OSError, LocalError):
+            return False
+        return True
+
+    async def ask(
+        self, channel: HostChannel, offer: SessionOffer, who: dict[str, str]
+    ) -> tuple[LinkStream, PendingAttach]:
+        """Offer the session to the host; return its data connection once it accepts, and the
+        attach to release (``over``) when the session ends. ``who`` names the login in the
+        audit records of a refusal."""
+        context = self._context
+        loop = asyncio.get_running_loop()
+        session_id = offer.session_id
+        answer_future: asyncio.Future[SessionAnswer] = loop.create_future()
+        channel.answers[session_id] = answer_future
+        pending = PendingAttach(channel.host_id, loop.create_future())
+        self._awaiting_attach[session_id] = pending
+        attached = False
+        try:
+            await channel.stream.send(offer)
+            answer = await asyncio.wait_for(answer_future, context.settings.host_answer_timeout_s)
+            if not answer.accept:
+                reason = (
+                    RefusalReason(answer.reason)
+                    if answer.reason in HOST_REASONS
+                    else RefusalReason.REFUSED_BY_HOST
+                )
+                await context.audit("login_refused", **who, detail={"reason": reason.value})
+                raise Refusal(reason)
+            host_stream = await asyncio.wait_for(pending.stream, context.settings.attach_timeout_s)
+            attached = True
+        except (TimeoutError, PeerGone, ConnectionError, OSError) as exc:
+            await context.audit("login_refused", **who, detail={"reason": "host_timeout"})
+            raise Refusal(RefusalReason.HOST_TIMEOUT) from exc
+        finally:
+            channel.answers.pop(session_id, None)
+            # Gone on every path: an attach that never came (its future cancelled by the
+            # timeout) must not stay behind, one entry per abandoned session.
+            self._awaiting_attach.pop(session_id, None)
+            if not attached:
+                pending.over.set()  # a host that attached in the last instant is let go
+        return host_stream, pending
+
+    async def attach(self, stream: LinkStream, message: Attach) -> None:
+        """Hand an authenticated host's data connection to the login waiting for it, and hold
+        it until that session is over."""
+        pending = self._awaiting_attach.get(message.session_id)
+        if pending is None or pending.host_id != message.host_id or pending.stream.done():
+            raise Refusal(RefusalReason.HOST_TIMEOUT)
+        pending.stream.set_result(stream)
+        await pending.over.wait()  # the viewer's handler runs the session and sets this
+
+    async def tell_session_ended(self, channel: HostChannel, session_id: str, reason: str) -> bool:
+        """Tell the host a session ended, if ``channel`` is still its live one."""
+        if self.online.get(channel.host_id) is not channel:
+            return False
+        with contextlib.suppress(ConnectionError, OSError, LocalError):
+            await channel.stream.send(SessionEnd(session_id, reason))
+            return True
+        return False

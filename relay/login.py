@@ -1,0 +1,275 @@
+"""A viewer's login, as one pipeline: canonical names → lockout → the host and device asked
+for → OTP (or resume ticket) → grant → the office PC's decision → the joined session.
+
+Every refusal is audited where it is decided, before the viewer hears of it; what the viewer
+hears never tells a guesser whether a user name exists.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from core.auth.lockout import Attempt
+from core.crypto.certs import fingerprint, parse_host_id, pem_to_der
+from core.errors import CryptoError, ProtocolError
+from core.protocol.control import Attached, Login, LoginOk, Progress, RefusalReason, SessionOffer
+from relay.context import AUDIT_NAME_CHARS, RelayContext
+from relay.errors import Refusal
+from relay.host_channels import HostChannel, HostChannels, PendingAttach
+from relay.sessions import LiveSession, LiveSessions
+from relay.store.directory import OtpResult, account_key, canonical_names
+from relay.tickets import ResumeTickets
+from transport.link_stream import LinkStream
+
+# Refusals after the viewer proved its identity that say "the office PC is not ready": the
+# viewer gets a fresh resume ticket with them, so it can retry without typing a new OTP.
+TRANSIENT_HOST_REASONS = frozenset(
+    {
+        RefusalReason.HOST_OFFLINE,
+        RefusalReason.HOST_BUSY,
+        RefusalReason.HOST_TIMEOUT,
+    }
+)
+# How long a session ID is, in random bytes (URL-safe base64 on the wire).
+SESSION_ID_BYTES = 18
+
+
+@dataclass(frozen=True)
+class LoginNames:
+    """The names a login typed, canonicalised here and nowhere else in the relay."""
+
+    lockout_key: str  # what lockouts count the account's failures by
+    stored: tuple[str, str] | None  # (tenant, user) as the directory stores them; None: no account
+    audited: tuple[str, str]  # as the audit log keeps them
+
+    @classmethod
+    def of(cls, message: Login) -> LoginNames:
+        stored = canonical_names(message.tenant, message.user)
+        # As stored where they can name an account (so a full-width spelling is found under
+        # the tenant), else cut to a printable length.
+        audited = stored or (message.tenant[:AUDIT_NAME_CHARS], message.user[:AUDIT_NAME_CHARS])
+        return cls(account_key(message.tenant, message.user), stored, audited)
+
+
+@dataclass(frozen=True)
+class ProvenLogin:
+    """Who a login proved to be (names as stored) and what it asks for."""
+
+    tenant: str
+    user: str
+    host_id: str
+    device_fp: str
+    source: str
+
+    @property
+    def who(self) -> dict[str, str]:
+        """The login's fields of an audit record."""
+        return {
+            "tenant": self.tenant,
+            "user": self.user,
+            "host_id": self.host_id,
+            "source": self.source,
+        }
+
+
+class ViewerLogin:
+    def __init__(
+        self,
+        context: RelayContext,
+        channels: HostChannels,
+        sessions: LiveSessions,
+        tickets: ResumeTickets,
+    ) -> None:
+        self._context = context
+        self._channels = channels
+        self._sessions = sessions
+        self._tickets = tickets
+
+    async def handle(self, stream: LinkStream, message: Login) -> None:
+        """Let the viewer in and run its session, or raise the :class:`Refusal` it gets."""
+        now = self._context.wall()
+        names = LoginNames.of(message)
+        await self._refuse_if_locked_out(stream, names)
+        host_id, device_fp = _host_and_device(message)
+        login = await self._prove(stream, message, names, host_id, device_fp, now)
+        await self._require_grant(login)
+        channel, session_id, host_stream, pending = await self._ask_office_pc(
+            stream, message, login
+        )
+        try:
+            # Asked again: an admin may have withdrawn the grant or disabled the user while
+            # the office PC was deciding, and their action only ends sessions already running.
+            await self._require_grant(login)
+            await self._join(login, session_id, stream, host_stream, channel)
+        finally:
+            pending.over.set()
+
+    async def _refuse_if_locked_out(self, stream: LinkStream, names: LoginNames) -> None:
+        context = self._context
+        context.check_source(stream.source_key)
+        until = context.user_lockout.locked_until(names.lockout_key)
+        if until is not None:
+            # Counts against the source too: once it is locked, check_source refuses it
+            # before this audit record, so hammering a locked name cannot fill the disk.
+            context.source_lockout.record_failure(stream.source_key)
+            tenant, user = names.audited
+            await context.audit(
+                "login_refused",
+                tenant=tenant,
+                user=user,
+                source=stream.source,
+                detail={"reason": "locked_out"},
+            )
+            raise Refusal(RefusalReason.LOCKED_OUT, int(until) + 1)
+
+    async def _prove(
+        self,
+        stream: LinkStream,
+        message: Login,
+        names: LoginNames,
+        host_id: str,
+        device_fp: str,
+        now: float,
+    ) -> ProvenLogin:
+        """Check the OTP or resume ticket; count failures against the user and the source.
+
+        The attempt counts while it is checked, so a burst of parallel guesses cannot all be
+        checked before the first failure counts."""
+        context = self._context
+        attempt = Attempt(
+            (context.source_lockout, stream.source_key),
+            (context.user_lockout, names.lockout_key),
+        )
+        retry_at = attempt.begin()
+        if retry_at is not None:
+            raise Refusal(RefusalReason.LOCKED_OUT, int(retry_at) + 1)
+        try:
+            proven, cause = await self._check_credentials(message, names, host_id, device_fp, now)
+        except BaseException:
+            attempt.end(failed=False)  # no answer (an error, a cancellation): nothing to count
+            raise
+        locked_until = attempt.end(failed=proven is None)
+        if proven is not None:
+            context.user_lockout.record_success(names.lockout_key)
+            tenant, user = proven
+            return ProvenLogin(tenant, user, host_id, device_fp, stream.source)
+        tenant, user = names.audited
+        await context.audit(
+            "login_refused",
+            tenant=tenant,
+            user=user,
+            host_id=host_id,
+            source=stream.source,
+            detail={"reason": cause},
+        )
+        if locked_until is not None:
+            raise Refusal(RefusalReason.LOCKED_OUT, int(locked_until) + 1)
+        if message.resume_ticket:
+            raise Refusal(RefusalReason.BAD_RESUME_TICKET)
+        # "Wrong OTP" whatever the cause, so user names stay secret; the audit log (admins
+        # only) keeps the real cause.
+        raise Refusal(RefusalReason.WRONG_OTP)
+
+    async def _check_credentials(
+        self, message: Login, names: LoginNames, host_id: str, device_fp: str, now: float
+    ) -> tuple[tuple[str, str] | None, str]:
+        """Who the login proves to be (tenant, user as stored), or None with the real cause
+        for the audit log."""
+        context = self._context
+        if message.resume_ticket:
+            resumed = await context.db(
+                context.directory.redeem_resume_ticket,
+                message.resume_ticket,
+                host_id,
+                device_fp,
+                now,
+            )
+            # The ticket, not the typed names, says who this is.
+            return resumed, "bad_resume_ticket"
+        result = await context.db(
+            context.directory.verify_otp, message.tenant, message.user, message.otp, now
+        )
+        if result in (OtpResult.TOTP_OK, OtpResult.CODE_OK) and names.stored is not None:
+            return names.stored, ""  # as stored: the typed may be full-width
+        return None, result.name.lower()
+
+    async def _require_grant(self, login: ProvenLogin) -> None:
+        context = self._context
+        granted = await context.db(
+            context.directory.is_granted, login.tenant, login.user, login.host_id
+        )
+        if not granted:
+            await context.audit("login_refused", **login.who, detail={"reason": "not_granted"})
+            raise Refusal(RefusalReason.NOT_GRANTED)
+
+    async def _ask_office_pc(
+        self, stream: LinkStream, message: Login, login: ProvenLogin
+    ) -> tuple[HostChannel, str, LinkStream, PendingAttach]:
+        """The office PC's decision: its channel, the session's ID, and once it accepted, its
+        data connection and the attach to release when the session ends."""
+        try:
+            channel = self._channels.online.get(login.host_id)
+            if channel is None or channel.tenant != login.tenant:
+                await self._context.audit(
+                    "login_refused", **login.who, detail={"reason": "host_offline"}
+                )
+                raise Refusal(RefusalReason.HOST_OFFLINE)
+            await stream.send(Progress("waiting_for_host"))
+            session_id = secrets.token_urlsafe(SESSION_ID_BYTES)
+            offer = SessionOffer(
+                session_id,
+                login.tenant,
+                login.user,
+                message.device_cert,
+                message.macs,
+                login.source,
+            )
+            host_stream, pending = await self._channels.ask(channel, offer, login.who)
+        except Refusal as refusal:
+            if refusal.reason in TRANSIENT_HOST_REASONS:
+                # The user proved who they are; the office PC is just not ready. A fresh
+                # ticket lets the viewer retry without a new OTP (the used one is gone).
+                refusal.resume_ticket = await self._issue_ticket(login)
+            raise
+        return channel, session_id, host_stream, pending
+
+    async def _join(
+        self,
+        login: ProvenLogin,
+        session_id: str,
+        viewer: LinkStream,
+        host: LinkStream,
+        channel: HostChannel,
+    ) -> None:
+        context = self._context
+        ticket = await self._issue_ticket(login)
+        context.metrics.logins += 1
+        await context.audit("login", **login.who, detail={"device": login.device_fp})
+        await host.send(Attached(session_id))
+        await viewer.send(LoginOk(session_id, ticket, context.settings.resume_ticket_ttl_s))
+        session = LiveSession(
+            session_id,
+            login.tenant,
+            login.user,
+            login.host_id,
+            login.device_fp,
+            login.source,
+            context.wall(),
+        )
+        session.resume_ticket = ticket
+        await self._sessions.run(session, viewer, host, channel)
+
+    async def _issue_ticket(self, login: ProvenLogin) -> str:
+        return await self._tickets.issue(login.tenant, login.user, login.host_id, login.device_fp)
+
+
+def _host_and_device(message: Login) -> tuple[str, str]:
+    """The host ID the login asks for and its device's fingerprint; a malformed one is the
+    peer's protocol error."""
+    try:
+        device_fp = fingerprint(pem_to_der(message.device_cert))
+        host_id = parse_host_id(message.host_id)
+    except CryptoError as exc:
+        raise ProtocolError(f"login: {exc}") from exc
+    return host_id, device_fp

@@ -1,0 +1,53 @@
+"""Resume tickets on the relay's side: issued at login, renewed while the session runs, and
+given their lifetime when it ends, so a viewer can come back after a drop without a new OTP."""
+
+from __future__ import annotations
+
+import asyncio
+
+from core.protocol.notices import CloseReason
+from relay.context import RelayContext
+
+
+class ResumeTickets:
+    def __init__(self, context: RelayContext) -> None:
+        self._context = context
+
+    async def issue(self, tenant: str, user: str, host_id: str, device_fp: str) -> str:
+        context = self._context
+        return await context.db(
+            context.directory.issue_resume_ticket,
+            tenant,
+            user,
+            host_id,
+            device_fp,
+            context.settings.resume_ticket_ttl_s,
+            context.wall(),
+        )
+
+    async def keep_alive(self, ticket: str) -> None:
+        """Renew a live session's ticket: a drop after hours of work may still resume."""
+        context = self._context
+        while ticket:
+            await asyncio.sleep(context.settings.resume_ticket_renew_s)
+            now = context.wall()
+            expires_at = now + context.settings.resume_ticket_ttl_s
+            if not await context.db(
+                context.directory.set_resume_ticket_expiry, ticket, expires_at, now
+            ):
+                return  # used already: the viewer resumed while this session was dying
+
+    async def start_lifetime(self, ticket: str, end_reason: str) -> None:
+        """Start the ticket's time when its session ends, so the viewer may resume for the whole
+        lifetime after a drop; a session an admin ended takes its ticket with it. Called before
+        the session leaves the live ones: once it is gone, a resume must meet the new expiry."""
+        if not ticket:
+            return
+        context = self._context
+        now = context.wall()
+        by_admin = end_reason == CloseReason.ENDED_BY_ADMIN
+        expires_at = now if by_admin else now + context.settings.resume_ticket_ttl_s
+        # Shielded like the audit: a relay shutting down must still leave the ticket usable.
+        await asyncio.shield(
+            context.db(context.directory.set_resume_ticket_expiry, ticket, expires_at, now)
+        )
