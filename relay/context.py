@@ -25,6 +25,8 @@ AUDIT_NAME_CHARS = 64
 
 
 class RelayContext:
+    """Handed to each part of the relay at construction; holds no connection state."""
+
     def __init__(
         self,
         directory: Directory,

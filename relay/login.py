@@ -74,6 +74,8 @@ class ProvenLogin:
 
 
 class ViewerLogin:
+    """Answers a connection whose first message is a viewer's :class:`Login`."""
+
     def __init__(
         self,
         context: RelayContext,

@@ -76,6 +76,7 @@ class LiveSessions:
         return True
 
     def end_all(self, reason: str) -> None:
+        """Ask every live session to end (the relay is shutting down)."""
         for session in list(self.live.values()):
             session.request_end(reason)
 

@@ -10,6 +10,8 @@ from relay.context import RelayContext
 
 
 class ResumeTickets:
+    """Writes the relay's resume tickets to the directory, with their lifetimes."""
+
     def __init__(self, context: RelayContext) -> None:
         self._context = context
 
