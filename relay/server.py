@@ -54,8 +54,8 @@ class RelayServer:
         self.live_sessions = LiveSessions(
             self.context, self.channels, tickets, self.hooks.session_rate_bps
         )
-        self._hosts = HostAdmission(self.context, self.channels)
-        self._login = ViewerLogin(self.context, self.channels, self.live_sessions, tickets)
+        self._host_admission = HostAdmission(self.context, self.channels)
+        self._viewer_login = ViewerLogin(self.context, self.channels, self.live_sessions, tickets)
         self.admission = Admission(self.context, server_context(identity), self._dispatch)
         self._server: asyncio.Server | None = None
 
@@ -110,12 +110,12 @@ class RelayServer:
 
     async def _dispatch(self, stream: LinkStream, first: ControlMessage) -> None:
         if isinstance(first, Login):
-            await self._login.handle(stream, first)
+            await self._viewer_login.handle(stream, first)
         elif isinstance(first, HostAuth):
-            await self._hosts.host_auth(stream, first)
+            await self._host_admission.host_auth(stream, first)
         elif isinstance(first, Attach):
-            await self._hosts.attach(stream, first)
+            await self._host_admission.attach(stream, first)
         elif isinstance(first, Enroll):
-            await self._hosts.enroll(stream, first)
+            await self._host_admission.enroll(stream, first)
         else:  # pragma: no cover - the link's state table admits only the four above
             raise ProtocolError(f"unexpected first message {type(first).__name__}")
