@@ -93,6 +93,7 @@ class ViewerLogin:
         now = self._context.wall()
         names = LoginNames.of(message)
         await self._refuse_if_locked_out(stream, names)
+        # Parsed after the lockout: a locked-out source hears LOCKED_OUT whatever it sends.
         host_id, device_fp = _host_and_device(message)
         login = await self._prove(stream, message, names, host_id, device_fp, now)
         await self._require_grant(login)
