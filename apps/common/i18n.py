@@ -4,7 +4,7 @@ Qt-free, so the CLIs and Qt-free code use it too. Each app has a gettext domain 
 ``host``, ``admin``) whose message IDs are keys, ``tr("key", **values)`` fills ``{name}``
 fields; refusal and close reasons (``core.protocol`` codes) live once in the shared ``reasons``
 domain, which every app's catalog falls back to. Sources are the ``.po`` files under
-``resources/translations/<language>/LC_MESSAGES/``, read at run time (see :func:`catalog`).
+``resources/translations/<language>/LC_MESSAGES/``, read at run time (see :func:`translations`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from core.errors import PinMismatch
 from core.protocol.control import RefusalReason
 from core.protocol.notices import CloseReason
 
-LANGUAGES = ("ja", "en")
 DEFAULT_LANGUAGE = "en"
 SHARED_DOMAIN = "reasons"
 DOMAINS = ("viewer", "host", "admin", SHARED_DOMAIN)
@@ -35,9 +34,9 @@ DOMAINS = ("viewer", "host", "admin", SHARED_DOMAIN)
 # other text, an OS error's, as it is).
 REFUSAL_CODES = frozenset({*RefusalReason, PinMismatch.reason})
 
-# The OS's language, in gettext's order of precedence; Windows has none of these set and
+# Where the OS says its language, the first one set wins; Windows sets none of these and
 # answers through the C library's locale instead.
-LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")
 
 
 def pick_language(locale_name: str | None) -> str:

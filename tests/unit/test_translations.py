@@ -8,6 +8,7 @@ import pytest
 
 from apps.common.i18n import (
     DOMAINS,
+    LOCALE_VARIABLES,
     REFUSAL_CODES,
     Translator,
     pick_language,
@@ -53,7 +54,7 @@ def test_refusal_and_close_reasons_are_shared_by_the_apps():
     assert Translator("host", "en").refusal("bad_enrollment_token") == "Invalid enrolment token"
 
 
-def test_one_language_setting_for_every_app(monkeypatch):
+def test_one_language_setting_for_every_app():
     host, admin = Translator("host"), Translator("admin")
     set_language("ja_JP")
     assert host("menu_quit") == "終了" and admin("tab_staff") == "職員"
@@ -64,7 +65,7 @@ def test_one_language_setting_for_every_app(monkeypatch):
 
 
 def test_the_os_language(monkeypatch):
-    for variable in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+    for variable in LOCALE_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("LANG", "ja_JP.UTF-8")
     assert system_language() == "ja"
