@@ -11,6 +11,14 @@ settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)
+def _english():
+    """Every test starts in English, whatever the machine's locale; a test may switch."""
+    from apps.common.i18n import set_language
+
+    set_language("en")
+
+
+@pytest.fixture(autouse=True)
 def _collect_qt_garbage_on_the_qt_thread(request):
     """After a GUI test, collect cyclic garbage here, on the Qt thread: left for later, it may
     be collected on another thread (a test's background relay), and Qt crashes on that."""

@@ -8,7 +8,6 @@ import os
 import sys
 
 import qasync
-from PySide6.QtCore import QLocale
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -19,8 +18,9 @@ from PySide6.QtWidgets import (
 )
 
 from apps.admin.api import AdminClient
-from apps.admin.texts import set_language, tr
+from apps.admin.texts import tr
 from apps.admin.window import MainWindow, describe_failure
+from apps.common.qt_startup import start_app
 
 ENV_URL = "TELEWORK_ADMIN_URL"
 ENV_FINGERPRINT = "TELEWORK_ADMIN_FINGERPRINT"
@@ -152,7 +152,7 @@ def main() -> int:
     # The sign-in dialog closes before the console opens: that must not end the app (and
     # with it the asyncio loop under our coroutine). _run ends when the console is closed.
     app.setQuitOnLastWindowClosed(False)
-    set_language(args.lang or QLocale.system().name())
+    start_app(app, "telework-admin", args.lang)
     app.setApplicationName(tr("app_title"))
     return int(qasync.run(_run(app, args)))
 

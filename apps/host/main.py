@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_tray(options, args.enroll)
     except RefusedByRelay as exc:
-        print(tr("refused", reason=tr("reason_" + exc.reason)), file=sys.stderr)
+        print(tr("refused", reason=tr.refusal(exc.reason)), file=sys.stderr)
         return EXIT_ERROR
     except Error as exc:
         print(f"telework-host: {exc}", file=sys.stderr)

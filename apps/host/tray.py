@@ -2,7 +2,7 @@
 
 A thin Qt adapter: :class:`AgentBridge` turns the agent's events into a Qt signal,
 :class:`TrayController` turns them into icon, tooltip, menu and notifications, and emits
-``pause_toggled`` and ``quit_requested`` for the app to act on. Icons are drawn at run time.
+``pause_toggled`` and ``quit_requested`` for the app to act on.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPixmap
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -31,8 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from apps.common.icons import tray_icon
+from apps.common.qt_startup import start_app
 from apps.host.agent import AGENT_VERSION, AgentEvent, AgentOptions, HostAgent, stop_agent
-from apps.host.i18n import set_language, tr
+from apps.host.i18n import tr
 from apps.host.wizard import EnrolmentWizard
 from core.crypto.certs import format_host_id
 from core.errors import Error
@@ -41,39 +43,6 @@ from core.policy import PolicyError
 from transport.client import RefusedByRelay
 
 log = logging.getLogger("telework.host")
-
-ICON_SIZE = 64
-ICON_COLOURS = {
-    "offline": "#9e9e9e",
-    "not_enrolled": "#9e9e9e",
-    "waiting": "#2e7d32",
-    "in_session": "#1565c0",
-    "error": "#c62828",
-    "paused": "#ef6c00",
-}
-
-
-def draw_icon(state: str) -> QIcon:
-    """A monitor shape in the state's colour (a dot in session, a cross on error)."""
-    pixmap = QPixmap(ICON_SIZE, ICON_SIZE)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    colour = QColor(ICON_COLOURS.get(state, "#9e9e9e"))
-    painter.setBrush(colour)
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.drawRoundedRect(4, 8, 56, 38, 6, 6)
-    painter.drawRect(26, 46, 12, 8)
-    painter.drawRect(16, 54, 32, 4)
-    painter.setBrush(QColor("#ffffff"))
-    if state == "in_session":
-        painter.drawEllipse(24, 19, 16, 16)
-    elif state == "error":
-        painter.setPen(QColor("#ffffff"))
-        painter.drawLine(22, 17, 42, 37)
-        painter.drawLine(42, 17, 22, 37)
-    painter.end()
-    return QIcon(pixmap)
 
 
 class AgentBridge(QObject):
@@ -189,7 +158,7 @@ class TrayController(QObject):
             self.notify(tr("notify_started_title"), tr("notify_started", **self._who(data)))
         elif event.kind == "session_ended":
             self.session = None
-            reason = tr("close_" + str(data.get("reason", "error")))
+            reason = tr.close_reason(str(data.get("reason", "error")))
             text = tr("notify_ended", reason=reason, **self._who(data))
             self.notify(tr("notify_ended_title"), text)
         elif event.kind == "shutdown_warning":
@@ -217,7 +186,7 @@ class TrayController(QObject):
 
     def _render(self) -> None:
         state = self.icon_state
-        self.tray.setIcon(draw_icon(state))
+        self.tray.setIcon(tray_icon(state))
         app = tr("app_name")
         if self.session is not None:
             tooltip = tr("tooltip_session", app=app, **self._who(self.session))
@@ -372,7 +341,7 @@ def run_tray(options: AgentOptions, token: str | None) -> int:  # pragma: no cov
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)
-    set_language(None)
+    start_app(app, "telework-host", None)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     tray_app = TrayApp(HostAgent(options), options, token)

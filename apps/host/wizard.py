@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from apps.common.i18n import REFUSAL_CODES
 from apps.host.i18n import tr
 from core.crypto.certs import format_host_id, parse_fingerprint
 from core.errors import Error
@@ -122,7 +123,6 @@ class EnrolmentWizard(QDialog):
 
     def show_failed(self, reason: str) -> None:
         """``reason`` is a refusal code (translated) or a short message."""
-        translated = tr("reason_" + reason)
-        shown = reason if translated == "reason_" + reason else translated
+        shown = tr.refusal(reason) if reason in REFUSAL_CODES else reason
         self.error_label.setText(tr("enrol_failed", reason=shown))
         self.enroll_button.setEnabled(True)

@@ -71,8 +71,8 @@ class ViewerClient(QObject):
     progress = Signal(str)  # a progress stage code (transport's, plus "receiving_screen")
     loggedIn = Signal(object)  # LoginOk
     refused = Signal(str, int)  # RefusalReason value, retry_after (epoch s)
-    failed = Signal(str)  # a texts.CATALOG key: relay_unreachable, relay_untrusted, host_untrusted
-    needOtp = Signal(str)  # a texts.CATALOG key, or "refused:<reason>" after a refused resume
+    failed = Signal(str)  # a viewer catalog key: relay_unreachable, relay_untrusted, host_untrusted
+    needOtp = Signal(str)  # a viewer catalog key, or "refused:<reason>" after a refused resume
     picture = Signal(object)  # session_core.Picture
     cursorChanged = Signal(object)  # CursorState
     policyChanged = Signal(object)  # SessionPolicy

@@ -27,7 +27,7 @@ from apps.viewer.settings import (
     mac_addresses,
     user_config_dir,
 )
-from apps.viewer.texts import Texts, pick_language
+from apps.viewer.texts import Texts
 from core.crypto.certs import load_or_create_identity
 
 DEVICE_COMMON_NAME = "telework-viewer"
@@ -85,13 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     import qasync
-    from PySide6.QtCore import QLocale
     from PySide6.QtWidgets import QApplication
 
+    from apps.common.qt_startup import start_app
     from apps.viewer.app import ViewerApp, json_reporter
 
     qt_app = QApplication.instance() or QApplication(sys.argv[:1])
-    texts = Texts(args.lang or pick_language(QLocale.system().name()))
+    texts = Texts(start_app(qt_app, "telework-viewer", args.lang))
     qt_app.setApplicationDisplayName(texts("app_title"))
     config_dir = user_config_dir()
     cli = Settings(args.relay, args.relay_fingerprint, args.tenant, args.user, args.host_id)

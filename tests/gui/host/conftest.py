@@ -14,12 +14,3 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if str(item.path).startswith(here):
             item.add_marker(pytest.mark.qt_log_ignore(*QT_NOISE))
-
-
-@pytest.fixture(autouse=True)
-def english():
-    from apps.host.i18n import set_language
-
-    set_language("en")
-    yield
-    set_language(None)
