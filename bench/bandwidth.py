@@ -290,7 +290,8 @@ def run_office(seconds: float, link_kbps: float) -> dict[str, float | None]:
 
 
 def run_display(display: str, seconds: float, link_kbps: float) -> dict[str, float | None]:
-    from core.media.capture import ScreenCapture, VirtualDesktop
+    from core.media.frames import VirtualDesktop
+    from desktop.capture import ScreenCapture
 
     with ScreenCapture(VirtualDesktop(), display=display) as cap:
         width, height = cap.size

@@ -34,9 +34,8 @@ from core.errors import Error, LocalError, ProtocolError
 from core.hostpolicy.limits import EndReason, IdleWarningDue, SessionLimits
 from core.input.dispatch import Backend, InputDispatcher
 from core.input.pointer import ScreenMap
-from core.media.capture import Monitor as CaptureMonitor
-from core.media.capture import ScreenCapture
 from core.media.cursor import CursorMessage, CursorPosition, CursorTracker
+from core.media.frames import Monitor as CaptureMonitor
 from core.media.rate import ReceiverReport
 from core.media.sender import VideoSender
 from core.policy import Policy
@@ -62,6 +61,7 @@ from core.protocol.session import (
     SessionMessage,
     Video,
 )
+from desktop.capture import ScreenCapture
 from transport.e2e import SecureChannel
 
 log = logging.getLogger("telework.host.session")
@@ -192,7 +192,7 @@ class _Media:
 
     def _open_x11_sources(self) -> None:
         try:
-            from core.media.cursor import X11CursorSource
+            from desktop.x11_cursor import X11CursorSource
 
             self.cursor_source = X11CursorSource(self.display)
         except OSError:

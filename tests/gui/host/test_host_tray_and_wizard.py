@@ -7,10 +7,10 @@ import gc
 
 from apps.host.agent import AgentEvent, AgentOptions, AgentState, HostAgent, stop_agent
 from apps.host.i18n import STRINGS, set_language, tr
+from apps.host.mac_list import MacList
 from apps.host.store import DataDir, HostRecord
 from apps.host.tray import MacListDialog, TrayApp, TrayController, draw_icon
 from apps.host.wizard import EnrolmentWizard, group_fingerprint
-from core.hostpolicy.macs import MacList
 
 FINGERPRINT = "ab" * 32
 HOST_ID = "ABCDEFGHIJKLMNOPQRST"
