@@ -25,6 +25,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from core.admin_api import API_PREFIX
 from core.crypto.certs import parse_fingerprint
 from core.crypto.tls import check_pin, pinned_client_context
 from core.errors import CryptoError, Error
@@ -243,7 +244,7 @@ def _login(args: argparse.Namespace) -> int:
     password = os.environ.get(ENV_PASSWORD) or getpass.getpass("password: ")
     otp = args.otp or input("one-time password (authenticator app): ").strip()
     status, content_type, payload = client.request(
-        "POST", "/api/v1/login", {"login": args.login, "password": password, "otp": otp}
+        "POST", f"{API_PREFIX}/login", {"login": args.login, "password": password, "otp": otp}
     )
     if status != 200:
         return _print_answer(status, content_type, payload)

@@ -44,11 +44,11 @@ from apps.admin.api import AdminClient, ApiFailure, tenant_path
 from apps.admin.charts import BarChart, LineChart
 from apps.admin.qr import print_codes_sheet, print_totp_sheet, qr_image
 from apps.admin.texts import tr
+from core.policy import WEEKDAYS
 from storage.atomic import DEFAULT_FILE_MODE, write_atomically
 
 # How often the live tabs (sessions, monitoring) refresh themselves.
 LIVE_REFRESH_MS = 2000
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from apps.host.mac_list import MacList
-from apps.host.session import SESSION_BUDGET_BPS, HostSession, SessionInfo
+from apps.host.session import HostSession, SessionInfo
 from apps.host.store import (
     IDENTITY_STEM,
     LOCAL_POLICY_FILE,
@@ -41,6 +41,7 @@ from core.input.dispatch import Backend
 from core.policy import Policy, PolicyError
 from core.protocol.control import RefusalReason, SessionOffer
 from core.protocol.notices import CloseReason
+from core.protocol.session import SESSION_BUDGET_BPS
 from storage.identity import load_or_create_identity, write_identity
 from transport.client import RefusedByRelay, enroll, host_login, serve_control
 from transport.connect import RelayEndpoint

@@ -51,6 +51,9 @@ from core.protocol.notices import (
     parse_viewer_choice,
 )
 from core.protocol.session import (
+    HEARTBEAT_INTERVAL_S,
+    SESSION_BUDGET_BPS,
+    VIEWER_SILENCE_TIMEOUT_S,
     Close,
     Cursor,
     Feedback,
@@ -66,7 +69,6 @@ from transport.e2e import SecureChannel
 
 log = logging.getLogger("telework.host.session")
 
-SESSION_BUDGET_BPS = 100_000  # the office network's 0.1 Mbps per session
 CLOSE_WRITE_TIMEOUT_S = 2.0  # telling the viewer why must not hold a dead session open
 TLS_OVERHEAD_BYTES = 2 * 22  # each message travels in two TLS records (end-to-end and relay)
 CURSOR_WIRE_OVERHEAD_BYTES = 6 + TLS_OVERHEAD_BYTES  # and a 6-byte frame header
@@ -74,14 +76,6 @@ CURSOR_WIRE_OVERHEAD_BYTES = 6 + TLS_OVERHEAD_BYTES  # and a 6-byte frame header
 # Each one is a keyframe, so a few cover any real use; beyond that the oldest are forgotten and
 # the pointer mapping skips straight to a newer one.
 MAX_PENDING_GEOMETRIES = 8
-# A still screen sends nothing, so after this long without sending, the cursor position is sent
-# again: the viewer tells a quiet office PC from a dead link by it. About 56 bytes on the wire
-# each time, ~0.2 kbit/s, counted against the budget like every other message.
-HEARTBEAT_INTERVAL_S = 2.0
-# The viewer reports every 0.5 s (Feedback); nothing from it for this long means its network is
-# gone though TCP has not noticed. The session ends as if it had left, so the office PC is free
-# again when the viewer resumes.
-VIEWER_SILENCE_TIMEOUT_S = 10.0
 
 
 @dataclass
