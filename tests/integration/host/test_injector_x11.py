@@ -7,7 +7,7 @@ import pytest
 
 from apps.common.xvfb import start_xvfb
 from core.errors import LocalError
-from core.input import injector
+from desktop import injector
 from desktop.injector import MAX_BORROWS_PER_WINDOW, X11Backend
 
 UNICODE_KEYSYM = 0x01000000  # X11's keysym for a Unicode code point: this bit plus the point
