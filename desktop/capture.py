@@ -21,17 +21,27 @@ from core.media.frames import Monitor, Target, even_size, even_view, resolve
 FIRST_MONITOR = Monitor(1)  # what the host captures unless told otherwise
 
 
+def _open_mss(display: str | None) -> mss.base.MSSBase:
+    kwargs: dict[str, Any] = {}
+    if sys.platform.startswith("linux"):
+        # Only X11 takes these; elsewhere mss never draws the cursor and warns about them.
+        kwargs["with_cursor"] = False
+        if display is not None:
+            kwargs["display"] = display
+    return mss.MSS(**kwargs)
+
+
+def list_monitors(display: str | None = None) -> list[dict[str, int]]:
+    """The physical monitors (``left``, ``top``, ``width``, ``height``), in mss's order."""
+    with _open_mss(display) as grabber:
+        return [dict(m) for m in grabber.monitors[1:]]
+
+
 class ScreenCapture:
     """Grabs ``target`` with mss. Not thread-safe: use it from the thread that made it."""
 
     def __init__(self, target: Target = FIRST_MONITOR, *, display: str | None = None) -> None:
-        kwargs: dict[str, Any] = {}
-        if sys.platform.startswith("linux"):
-            # Only X11 takes these; elsewhere mss never draws the cursor and warns about them.
-            kwargs["with_cursor"] = False
-            if display is not None:
-                kwargs["display"] = display
-        self._mss = mss.MSS(**kwargs)
+        self._mss = _open_mss(display)
         try:
             left, top, width, height = resolve(target, list(self._mss.monitors))
         except BaseException:

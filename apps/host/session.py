@@ -26,16 +26,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import mss
 from mss.exception import ScreenShotError
 
-from apps.host.focus import X11FocusSource, frame_rect
 from core.errors import Error, LocalError, ProtocolError
 from core.hostpolicy.limits import EndReason, IdleWarningDue, SessionLimits
 from core.input.dispatch import Backend, InputDispatcher
 from core.input.pointer import ScreenMap
 from core.media.cursor import CursorMessage, CursorPosition, CursorTracker
 from core.media.frames import Monitor as CaptureMonitor
+from core.media.frames import frame_rect
 from core.media.rate import ReceiverReport
 from core.media.sender import VideoSender
 from core.policy import Policy
@@ -64,7 +63,8 @@ from core.protocol.session import (
     SessionMessage,
     Video,
 )
-from desktop.capture import ScreenCapture
+from desktop.capture import ScreenCapture, list_monitors
+from desktop.x11_focus import X11FocusSource
 from transport.e2e import SecureChannel
 
 log = logging.getLogger("telework.host.session")
@@ -161,11 +161,7 @@ class _Media:
     """Capture, sender and cursor of the monitor shown; lives on the session's worker thread."""
 
     def __init__(self, display: str | None, monitor: int, budget_bps: int) -> None:
-        kwargs: dict[str, Any] = {}
-        if sys.platform.startswith("linux"):
-            kwargs = {"with_cursor": False, **({"display": display} if display else {})}
-        with mss.MSS(**kwargs) as grabber:
-            self.monitors = [dict(m) for m in grabber.monitors[1:]]
+        self.monitors = list_monitors(display)
         if not self.monitors:
             raise LocalError("no monitor to show")
         self.display = display

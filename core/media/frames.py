@@ -80,3 +80,15 @@ def resolve(target: Target, monitors: list[dict[str, int]]) -> Rect:
     if min(rect[2], rect[3]) < MIN_CAPTURE_SIDE:
         raise LocalError(f"capture area {rect[2]}x{rect[3]} is too small")
     return rect
+
+
+def frame_rect(desktop: Rect, monitor: Rect, frame_size: tuple[int, int]) -> Rect | None:
+    """``desktop`` in the captured frame's pixels (the monitor's own), clipped to the frame."""
+    left, top, width, height = desktop
+    m_left, m_top, _, _ = monitor
+    frame_w, frame_h = frame_size
+    x0, y0 = max(0, left - m_left), max(0, top - m_top)
+    x1, y1 = min(frame_w, left - m_left + width), min(frame_h, top - m_top + height)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    return x0, y0, x1 - x0, y1 - y0
