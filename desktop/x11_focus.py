@@ -16,7 +16,6 @@ from core.media.frames import Rect
 log = logging.getLogger("telework.host.focus")
 
 
-
 class X11FocusSource:
     def __init__(self, display: str | None) -> None:
         import Xlib.display
@@ -61,4 +60,3 @@ class X11FocusSource:
 
     def close(self) -> None:
         self._display.close()
-

@@ -64,4 +64,3 @@ class SecretBox:
             return self._aead.decrypt(nonce, sealed[_HEADER_BYTES:], context)
         except InvalidTag:
             raise CryptoError("sealed secret failed authentication") from None
-

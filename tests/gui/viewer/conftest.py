@@ -14,6 +14,7 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 TEXTS = Texts("en")
 
+
 @pytest.fixture
 def app(qtbot, tmp_path):
     """A real ViewerApp wired to a real ViewerClient, with the network left out: tests emit

@@ -21,6 +21,7 @@ SCREEN = (1280, 800)
 # input, not pacing, so they let a session go faster and finish in a second instead of ten.
 TEST_SETTINGS = replace(FAST, session_rate_bps=20_000_000, session_burst_bytes=1_000_000)
 
+
 @pytest.fixture
 async def relay(tmp_path):
     relay = await start_relay(tmp_path / "relay", TEST_SETTINGS)
