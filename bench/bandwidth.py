@@ -35,6 +35,7 @@ from core.media.encoder import VideoPacket
 from core.media.quality import ssim
 from core.media.rate import ReceiverReport
 from core.media.sender import VIDEO_WIRE_OVERHEAD_BYTES, VideoSender
+from core.protocol.session import SESSION_BUDGET_BPS
 
 CURSOR_WIRE_OVERHEAD_BYTES = 6 + 44  # frame header and two TLS records; no video header
 FEEDBACK_DELAY_S = 0.03  # one-way trip of a receiver report back to the host
@@ -131,7 +132,7 @@ class Run:
     """One benchmark run over a frame source with ground truth."""
 
     def __init__(self, width: int, height: int, link_kbps: float) -> None:
-        self.sender = VideoSender(width, height, budget_bps=100_000)
+        self.sender = VideoSender(width, height, budget_bps=SESSION_BUDGET_BPS)
         self.decoder = H264Decoder()
         self.link = Link(link_kbps * 1000)
         self.cursor = CursorTracker()
@@ -290,7 +291,8 @@ def run_office(seconds: float, link_kbps: float) -> dict[str, float | None]:
 
 
 def run_display(display: str, seconds: float, link_kbps: float) -> dict[str, float | None]:
-    from core.media.capture import ScreenCapture, VirtualDesktop
+    from core.media.frames import VirtualDesktop
+    from desktop.capture import ScreenCapture
 
     with ScreenCapture(VirtualDesktop(), display=display) as cap:
         width, height = cap.size
@@ -332,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scene", default="office", choices=["office"])
     parser.add_argument("--display", help="capture this live X display instead of the scene")
     parser.add_argument("--seconds", type=float, help="run length (default: the whole scene)")
-    parser.add_argument("--link-kbps", type=float, default=100.0)
+    parser.add_argument("--link-kbps", type=float, default=SESSION_BUDGET_BPS / 1000)
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if args.display:

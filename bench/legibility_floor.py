@@ -37,6 +37,7 @@ from core.media.decoder import H264Decoder
 from core.media.encoder import ANALYSIS, H264Encoder
 from core.media.quality import ssim
 from core.media.sender import VIDEO_WIRE_OVERHEAD_BYTES, flatten_outside
+from core.protocol.session import SESSION_BUDGET_BPS
 
 COARSEST_CRF = 51.0  # x264's coarsest
 FINEST_CRF_TRIED = 30.0  # far sharper than legible; the scan never gets here on the office scene
@@ -96,7 +97,7 @@ def seconds_on_link(frame_bytes: int | None, link_kbps: float) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--link-kbps", type=float, default=100.0)
+    parser.add_argument("--link-kbps", type=float, default=SESSION_BUDGET_BPS / 1000)
     args = parser.parse_args(argv)
 
     from bench.scenes.office import OfficeScene

@@ -12,7 +12,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.crypto.certs import load_or_create_identity
 from core.errors import Error
 from relay.admin.hooks import admin_hooks
 from relay.admin.server import DEFAULT_ADMIN_LISTEN, start_admin_api
@@ -22,6 +21,7 @@ from relay.metrics import start_metrics_server
 from relay.server import RelayServer
 from relay.settings import RELAY_COMMON_NAME, RELAY_IDENTITY_STEM
 from relay.store.directory import Directory
+from storage.identity import load_or_create_identity
 from transport.connect import parse_host_port
 
 DEFAULT_LISTEN = "127.0.0.1:8443"

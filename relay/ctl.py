@@ -25,10 +25,12 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from core.admin_api import API_PREFIX
 from core.crypto.certs import parse_fingerprint
 from core.crypto.tls import check_pin, pinned_client_context
 from core.errors import CryptoError, Error
 from relay.admin.routes import ROUTES, Route
+from storage.atomic import write_atomically
 
 PROG = "telework-ctl"
 ENV_URL = "TELEWORK_ADMIN_URL"
@@ -74,11 +76,7 @@ def _save_credentials(values: dict[str, str]) -> Path:
     directory = config_dir()
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = directory / CREDENTIALS_FILE
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, CREDENTIALS_MODE)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(values, handle)
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(values).encode("utf-8"), mode=CREDENTIALS_MODE)
     return path
 
 
@@ -246,7 +244,7 @@ def _login(args: argparse.Namespace) -> int:
     password = os.environ.get(ENV_PASSWORD) or getpass.getpass("password: ")
     otp = args.otp or input("one-time password (authenticator app): ").strip()
     status, content_type, payload = client.request(
-        "POST", "/api/v1/login", {"login": args.login, "password": password, "otp": otp}
+        "POST", f"{API_PREFIX}/login", {"login": args.login, "password": password, "otp": otp}
     )
     if status != 200:
         return _print_answer(status, content_type, payload)

@@ -25,10 +25,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from core.auth.totp import provisioning_uri
-from core.crypto.certs import fingerprint, load_or_create_identity, parse_host_id
+from core.crypto.certs import fingerprint, parse_host_id
 from core.errors import Error
 from relay.settings import RELAY_COMMON_NAME, RELAY_IDENTITY_STEM
 from relay.store.directory import MAX_ENROLLMENT_TTL_S, Directory
+from storage.identity import load_or_create_identity
 
 PROG = "telework-relay manage"
 # Issuer shown by authenticator apps next to the account.

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Per-session budget: the office network allots 0.1 Mbps to each session, each direction.
-SESSION_RATE_BPS = 100_000
+from core.protocol.control import DEAD_AFTER_S, KEEPALIVE_INTERVAL_S
+from core.protocol.session import SESSION_BUDGET_BPS
+
+# Each side of a session is paced to the office network's per-session budget.
+SESSION_RATE_BPS = SESSION_BUDGET_BPS
 # Burst above the average the bucket lets through at once: one coarse first frame (~8 kB)
 # plus cursor and input traffic, without adding queueing delay to it.
 SESSION_BURST_BYTES = 16 * 1024
@@ -24,9 +27,6 @@ MAX_HALF_OPEN_PER_SOURCE = 64
 # Open connections from one source address (a municipality's NAT hides many hosts behind one
 # address, so this is generous; it stops one client from exhausting the relay).
 MAX_CONNECTIONS_PER_SOURCE = 4096
-# Host control channel keepalive, as IPA's gates do: ping every 10 s, dead after 30 s silent.
-KEEPALIVE_INTERVAL_S = 10.0
-DEAD_AFTER_S = 30.0
 # How long a host may take to accept or refuse a viewer, and to attach its data connection.
 HOST_ANSWER_TIMEOUT_S = 15.0
 ATTACH_TIMEOUT_S = 10.0

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from core.crypto.certs import Identity
 from core.errors import CryptoError, Error, PeerError, ProtocolError
 from core.protocol.control import (
+    DEAD_AFTER_S,
     Attach,
     Attached,
     ControlMessage,
@@ -160,7 +161,7 @@ async def serve_control(
     on_policy: Callable[[dict[str, object]], None] = lambda policy: None,
     on_session_end: Callable[[str, str], None] = lambda sid, reason: None,
     release: Release = lambda session_id: None,
-    dead_after_s: float = 30.0,
+    dead_after_s: float = DEAD_AFTER_S,
     e2e_timeout_s: float = E2E_HANDSHAKE_TIMEOUT_S,
 ) -> None:
     """Run a host's control channel until the relay goes away (then :class:`PeerGone`).

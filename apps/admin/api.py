@@ -13,11 +13,11 @@ import aiohttp
 from yarl import URL
 
 from apps.admin.texts import tr
+from core.admin_api import API_PREFIX
 from core.crypto.certs import parse_fingerprint
 from core.crypto.tls import check_pin, pinned_client_context
 from core.errors import CryptoError, PinMismatch
 
-API = "/api/v1"
 # Seconds before a request is given up (the console stays responsive meanwhile).
 REQUEST_TIMEOUT_S = 30.0
 
@@ -43,7 +43,7 @@ def segment(value: object) -> str:
 
 def tenant_path(tenant: str, *parts: object) -> str:
     """``/api/v1/tenants/<tenant>/<part>/...``, the tenant and every part one segment each."""
-    return "/".join([f"{API}/tenants", *(segment(part) for part in (tenant, *parts))])
+    return "/".join([f"{API_PREFIX}/tenants", *(segment(part) for part in (tenant, *parts))])
 
 
 def base_url(text: str) -> str:
@@ -115,7 +115,7 @@ class AdminClient:
 
     async def sign_in(self, login: str, password: str, otp: str) -> dict[str, Any]:
         answer: dict[str, Any] = await self.call(
-            "POST", f"{API}/login", {"login": login, "password": password, "otp": otp}
+            "POST", f"{API_PREFIX}/login", {"login": login, "password": password, "otp": otp}
         )
         self.token = answer.pop("token")
         self.session = answer
@@ -123,7 +123,7 @@ class AdminClient:
 
     async def sign_out(self) -> None:
         if self.token:
-            await self.call("POST", f"{API}/logout")
+            await self.call("POST", f"{API_PREFIX}/logout")
             self.token = ""
 
     async def call(

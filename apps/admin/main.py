@@ -21,6 +21,7 @@ from apps.admin.api import AdminClient
 from apps.admin.texts import tr
 from apps.admin.window import MainWindow, describe_failure
 from apps.common.qt_startup import start_app
+from core.admin_api import API_PREFIX
 
 ENV_URL = "TELEWORK_ADMIN_URL"
 ENV_FINGERPRINT = "TELEWORK_ADMIN_FINGERPRINT"
@@ -95,7 +96,8 @@ async def open_console(
     client = AdminClient(url, fingerprint)
     try:
         session = await client.sign_in(login, password, otp)
-        tenants = [t["name"] for t in (await client.call("GET", "/api/v1/tenants"))["tenants"]]
+        listed = await client.call("GET", f"{API_PREFIX}/tenants")
+        tenants = [t["name"] for t in listed["tenants"]]
         if session.get("tenant"):
             tenants = [session["tenant"]]
         window = MainWindow(client, tenants)

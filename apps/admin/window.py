@@ -44,10 +44,11 @@ from apps.admin.api import AdminClient, ApiFailure, tenant_path
 from apps.admin.charts import BarChart, LineChart
 from apps.admin.qr import print_codes_sheet, print_totp_sheet, qr_image
 from apps.admin.texts import tr
+from core.policy import WEEKDAYS
+from storage.atomic import DEFAULT_FILE_MODE, write_atomically
 
 # How often the live tabs (sessions, monitoring) refresh themselves.
 LIVE_REFRESH_MS = 2000
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 log = logging.getLogger(__name__)
 
@@ -651,7 +652,8 @@ class UsageTab(Tab):
 
     async def export(self, path: Path) -> Path:
         text = await self.call("GET", "usage", query={**self._range(), "format": "csv"})
-        path.write_text(text, encoding="utf-8-sig")  # with a BOM, so Excel reads Japanese
+        # With a BOM, so Excel reads Japanese.
+        write_atomically(path, text.encode("utf-8-sig"), mode=DEFAULT_FILE_MODE)
         return path
 
     async def _ask_export(self) -> None:
@@ -715,7 +717,7 @@ class AuditTab(Tab):
 
     async def export(self, path: Path) -> Path:
         text = await self.call("GET", "audit", query={**self.filters(), "format": "csv"})
-        path.write_text(text, encoding="utf-8-sig")
+        write_atomically(path, text.encode("utf-8-sig"), mode=DEFAULT_FILE_MODE)
         return path
 
     async def _ask_export(self) -> None:

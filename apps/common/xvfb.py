@@ -1,4 +1,4 @@
-"""A private virtual X display (Xvfb) for an office PC with no screen: the demo and tests."""
+"""A private virtual X display (Xvfb) for an office PC with no screen: the demo, tests, bench."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import select
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.errors import LocalError
@@ -30,8 +31,18 @@ class VirtualDisplay:
                 self.process.wait()
 
 
-def start_xvfb(width: int = 1280, height: int = 800) -> VirtualDisplay:
-    """Start Xvfb on a free display number (``-displayfd``), listening on no TCP port."""
+def start_xvfb(
+    width: int = 1280,
+    height: int = 800,
+    *,
+    start_new_session: bool = False,
+    preexec_fn: Callable[[], None] | None = None,
+) -> VirtualDisplay:
+    """Start Xvfb on a free display number (``-displayfd``), listening on no TCP port.
+
+    ``start_new_session`` and ``preexec_fn`` go to :class:`subprocess.Popen`: the end-to-end
+    rig uses them so that Xvfb neither gets the terminal's Ctrl+C nor outlives the test run.
+    """
     if shutil.which("Xvfb") is None:
         raise LocalError("Xvfb is not installed (Debian/Ubuntu: apt-get install xvfb)")
     read_end, write_end = os.pipe()
@@ -50,6 +61,8 @@ def start_xvfb(width: int = 1280, height: int = 800) -> VirtualDisplay:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         pass_fds=(write_end,),
+        start_new_session=start_new_session,
+        preexec_fn=preexec_fn,
     )
     os.close(write_end)
     try:

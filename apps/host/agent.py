@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apps.host.session import SESSION_BUDGET_BPS, HostSession, SessionInfo
+from apps.host.mac_list import MacList
+from apps.host.session import HostSession, SessionInfo
 from apps.host.store import (
     IDENTITY_STEM,
     LOCAL_POLICY_FILE,
@@ -31,21 +32,17 @@ from apps.host.store import (
     DataDir,
     HostRecord,
 )
-from core.crypto.certs import (
-    Identity,
-    generate_identity,
-    load_or_create_identity,
-    write_identity,
-)
+from core.crypto.certs import Identity, generate_identity
 from core.errors import CryptoError, Error, LocalError
 from core.hostpolicy.backoff import RECONNECT_FIRST_S, RECONNECT_MAX_S, Backoff
 from core.hostpolicy.decision import decide
 from core.hostpolicy.limits import ShutdownDue, ShutdownPlanner, ShutdownWarningDue
-from core.hostpolicy.macs import MacList
 from core.input.dispatch import Backend
 from core.policy import Policy, PolicyError
 from core.protocol.control import RefusalReason, SessionOffer
 from core.protocol.notices import CloseReason
+from core.protocol.session import SESSION_BUDGET_BPS
+from storage.identity import load_or_create_identity, write_identity
 from transport.client import RefusedByRelay, enroll, host_login, serve_control
 from transport.connect import RelayEndpoint
 from transport.e2e import E2E_HANDSHAKE_TIMEOUT_S, SecureChannel
@@ -251,7 +248,7 @@ class HostAgent:
         if self.record is None:
             raise LocalError("not enrolled")
         if self._backend is None and self.options.inject:
-            from core.input.injector import open_backend
+            from desktop.injector import open_backend
 
             self._backend = open_backend()
             self._backend_owned = self._backend is not None

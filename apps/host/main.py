@@ -26,10 +26,10 @@ from typing import Any
 
 from apps.host.agent import AgentOptions, HostAgent, stop_agent
 from apps.host.i18n import tr
+from apps.host.mac_list import MacList
 from apps.host.store import DataDir, default_data_dir, process_alive
 from core.crypto.certs import format_host_id
 from core.errors import Error
-from core.hostpolicy.macs import MacList
 from transport.client import RefusedByRelay
 
 log = logging.getLogger("telework.host")

@@ -26,17 +26,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import mss
 from mss.exception import ScreenShotError
 
-from apps.host.focus import X11FocusSource, frame_rect
 from core.errors import Error, LocalError, ProtocolError
 from core.hostpolicy.limits import EndReason, IdleWarningDue, SessionLimits
 from core.input.dispatch import Backend, InputDispatcher
 from core.input.pointer import ScreenMap
-from core.media.capture import Monitor as CaptureMonitor
-from core.media.capture import ScreenCapture
 from core.media.cursor import CursorMessage, CursorPosition, CursorTracker
+from core.media.frames import Monitor as CaptureMonitor
+from core.media.frames import frame_rect
 from core.media.rate import ReceiverReport
 from core.media.sender import VideoSender
 from core.policy import Policy
@@ -52,6 +50,9 @@ from core.protocol.notices import (
     parse_viewer_choice,
 )
 from core.protocol.session import (
+    HEARTBEAT_INTERVAL_S,
+    SESSION_BUDGET_BPS,
+    VIEWER_SILENCE_TIMEOUT_S,
     Close,
     Cursor,
     Feedback,
@@ -62,11 +63,12 @@ from core.protocol.session import (
     SessionMessage,
     Video,
 )
+from desktop.capture import ScreenCapture, list_monitors
+from desktop.x11_focus import X11FocusSource
 from transport.e2e import SecureChannel
 
 log = logging.getLogger("telework.host.session")
 
-SESSION_BUDGET_BPS = 100_000  # the office network's 0.1 Mbps per session
 CLOSE_WRITE_TIMEOUT_S = 2.0  # telling the viewer why must not hold a dead session open
 TLS_OVERHEAD_BYTES = 2 * 22  # each message travels in two TLS records (end-to-end and relay)
 CURSOR_WIRE_OVERHEAD_BYTES = 6 + TLS_OVERHEAD_BYTES  # and a 6-byte frame header
@@ -74,14 +76,6 @@ CURSOR_WIRE_OVERHEAD_BYTES = 6 + TLS_OVERHEAD_BYTES  # and a 6-byte frame header
 # Each one is a keyframe, so a few cover any real use; beyond that the oldest are forgotten and
 # the pointer mapping skips straight to a newer one.
 MAX_PENDING_GEOMETRIES = 8
-# A still screen sends nothing, so after this long without sending, the cursor position is sent
-# again: the viewer tells a quiet office PC from a dead link by it. About 56 bytes on the wire
-# each time, ~0.2 kbit/s, counted against the budget like every other message.
-HEARTBEAT_INTERVAL_S = 2.0
-# The viewer reports every 0.5 s (Feedback); nothing from it for this long means its network is
-# gone though TCP has not noticed. The session ends as if it had left, so the office PC is free
-# again when the viewer resumes.
-VIEWER_SILENCE_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -167,11 +161,7 @@ class _Media:
     """Capture, sender and cursor of the monitor shown; lives on the session's worker thread."""
 
     def __init__(self, display: str | None, monitor: int, budget_bps: int) -> None:
-        kwargs: dict[str, Any] = {}
-        if sys.platform.startswith("linux"):
-            kwargs = {"with_cursor": False, **({"display": display} if display else {})}
-        with mss.MSS(**kwargs) as grabber:
-            self.monitors = [dict(m) for m in grabber.monitors[1:]]
+        self.monitors = list_monitors(display)
         if not self.monitors:
             raise LocalError("no monitor to show")
         self.display = display
@@ -192,7 +182,7 @@ class _Media:
 
     def _open_x11_sources(self) -> None:
         try:
-            from core.media.cursor import X11CursorSource
+            from desktop.x11_cursor import X11CursorSource
 
             self.cursor_source = X11CursorSource(self.display)
         except OSError:

@@ -3,7 +3,7 @@
 ``host.json``     the enrolment record: host ID, tenant, relay address and pinned fingerprint
 ``host.secret``   the host's relay credential (0600; never logged, never shown)
 ``host.key/.crt`` the host's key pair, whose public key *is* the host ID
-``allowed-macs.json``  registered home PCs (:mod:`core.hostpolicy.macs`)
+``allowed-macs.json``  registered home PCs (:mod:`apps.host.mac_list`)
 ``policy.json``   the last policy the relay pushed, so a restart offline stays as strict
 ``local-policy.json``  optional local defaults set by the office PC's administrator
 ``status.json``   what the running agent is doing, for ``telework-host status``
@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import LocalError
-from core.hostpolicy.macs import write_private_json
 from core.policy import Policy, PolicyError
+from storage.atomic import write_private_json
 
 IDENTITY_STEM = "host"
 RECORD_FILE = "host.json"

@@ -35,10 +35,10 @@ from apps.common.icons import tray_icon
 from apps.common.qt_startup import start_app
 from apps.host.agent import AGENT_VERSION, AgentEvent, AgentOptions, HostAgent, stop_agent
 from apps.host.i18n import tr
+from apps.host.mac_list import MacList
 from apps.host.wizard import EnrolmentWizard
 from core.crypto.certs import format_host_id
 from core.errors import Error
-from core.hostpolicy.macs import MacList
 from core.policy import PolicyError
 from transport.client import RefusedByRelay
 

@@ -34,6 +34,7 @@ from core.errors import CryptoError, ProtocolError
 from core.protocol.control import Login, LoginOk, RefusalReason
 from core.protocol.notices import CloseReason
 from core.protocol.session import (
+    HOST_SILENCE_TIMEOUT_S,
     Button,
     Close,
     Key,
@@ -52,10 +53,6 @@ log = logging.getLogger("telework.viewer")
 
 TICK_S = 0.25  # receiver reports are due every 500 ms; check twice as often
 COUNTDOWN_STEP_S = 1.0
-# The office PC sends something at least every HEARTBEAT_INTERVAL_S (apps/host/session.py), even
-# on a still screen. Hearing nothing this long means the link is gone though TCP has not noticed
-# (Wi-Fi lost, a NAT entry expired): reconnect rather than show a frozen picture for minutes.
-HOST_SILENCE_TIMEOUT_S = 10.0
 NETWORK_ERRORS = (OSError, TimeoutError, PeerGone, asyncio.IncompleteReadError)
 
 

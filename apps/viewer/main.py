@@ -28,7 +28,7 @@ from apps.viewer.settings import (
     user_config_dir,
 )
 from apps.viewer.texts import Texts
-from core.crypto.certs import load_or_create_identity
+from storage.identity import load_or_create_identity
 
 DEVICE_COMMON_NAME = "telework-viewer"
 

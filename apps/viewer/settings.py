@@ -21,6 +21,7 @@ from pathlib import Path
 from core.crypto.certs import parse_fingerprint, parse_host_id
 from core.errors import CryptoError, LocalError
 from core.policy import PolicyError, normalise_mac
+from storage.atomic import DEFAULT_FILE_MODE, write_atomically
 from transport.connect import RelayEndpoint
 
 APP_DIR_NAME = "telework-viewer"
@@ -98,9 +99,8 @@ def load_settings(path: Path) -> Settings:
 def save_settings(path: Path, settings: Settings) -> None:
     """Write the five fields (and only them) atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(dataclasses.asdict(settings), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    text = json.dumps(dataclasses.asdict(settings), indent=2) + "\n"
+    write_atomically(path, text.encode("utf-8"), mode=DEFAULT_FILE_MODE)
 
 
 def load_all(config_dir: Path, extra_config: Path | None, cli: Settings) -> Settings:

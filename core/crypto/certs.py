@@ -1,4 +1,5 @@
-"""Self-signed certificates, their fingerprints, and host IDs derived from them.
+"""Self-signed certificates, their fingerprints, and host IDs derived from them (kept on disk
+by :mod:`storage.identity`).
 
 Trust here is by pinning, not by a CA: the relay's certificate is pinned by its SHA-256
 fingerprint; a host's certificate is pinned by its **host ID**, which *is* a digest of the
@@ -11,10 +12,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -77,37 +76,6 @@ def generate_identity(common_name: str) -> Identity:
             serialization.NoEncryption(),
         ),
     )
-
-
-def load_or_create_identity(directory: Path, stem: str, common_name: str) -> Identity:
-    """Load ``stem.crt``/``stem.key`` from ``directory``, creating them (key 0600) if absent."""
-    cert_path, key_path = directory / f"{stem}.crt", directory / f"{stem}.key"
-    if cert_path.exists() and key_path.exists():
-        return Identity(cert_path.read_bytes(), key_path.read_bytes())
-    return write_identity(directory, stem, generate_identity(common_name))
-
-
-def write_identity(directory: Path, stem: str, identity: Identity) -> Identity:
-    """Store ``identity`` as ``stem.key`` (0600) / ``stem.crt``, replacing any there."""
-    directory.mkdir(parents=True, exist_ok=True)
-    _write_private(directory / f"{stem}.key", identity.key_pem)
-    _write_atomic(directory / f"{stem}.crt", identity.cert_pem, 0o644)
-    return identity
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    _write_atomic(path, data, 0o600)
-
-
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
 
 
 def fingerprint(cert_der: bytes) -> str:

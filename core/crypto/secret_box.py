@@ -1,18 +1,16 @@
 """Encryption of secrets at rest (TOTP seeds in the directory) with AES-256-GCM.
 
-The key lives in its own file, apart from the database, so a copied database alone reveals no
-secret. Each sealed value is bound to a *context* (e.g. which table, tenant and user it belongs
-to) as associated data: a ciphertext moved to another row no longer opens.
+The key lives in its own file (:mod:`storage.secret_key`), apart from the database, so a copied
+database alone reveals no secret. Each sealed value is bound to a *context* (e.g. which table,
+tenant and user it belongs to) as associated data: a ciphertext moved to another row no longer
+opens.
 
 Sealed layout: ``version (1 byte) | nonce (12 bytes) | ciphertext + tag (16 bytes)``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import secrets
-from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -28,8 +26,6 @@ NONCE_BYTES = 12
 TAG_BYTES = 16
 # Format version byte, so the layout can change without guessing.
 FORMAT_VERSION = 1
-# Key file permissions: owner read/write only.
-KEY_FILE_MODE = 0o600
 # Largest plaintext sealed: secrets are short; a bound catches misuse (e.g. sealing a file).
 MAX_PLAINTEXT_BYTES = 64 * 1024
 
@@ -52,25 +48,6 @@ class SecretBox:
         """A box with a fresh random key (kept only in memory)."""
         return cls(secrets.token_bytes(KEY_BYTES))
 
-    @classmethod
-    def load_or_create(cls, path: Path) -> SecretBox:
-        """Load the key from ``path``, creating it (mode 0600, atomically) if it does not exist.
-
-        Creation writes a temporary file and hard-links it into place, so a concurrent creator
-        (the relay and the manage CLI starting together) never sees a partial key and never
-        overwrites one that already exists: the loser of the race loads the winner's key.
-        """
-        path = Path(path)
-        if not path.exists():
-            _create_key_file(path, secrets.token_bytes(KEY_BYTES))
-        try:
-            key = path.read_bytes()
-        except OSError as exc:
-            raise CryptoError(f"cannot read secret box key {path}: {exc.strerror}") from None
-        if len(key) != KEY_BYTES:
-            raise CryptoError(f"secret box key {path} is damaged (expected {KEY_BYTES} bytes)")
-        return cls(key)
-
     def seal(self, plaintext: bytes, context: bytes) -> bytes:
         """Encrypt and authenticate ``plaintext``, bound to ``context``."""
         if len(plaintext) > MAX_PLAINTEXT_BYTES:
@@ -87,33 +64,3 @@ class SecretBox:
             return self._aead.decrypt(nonce, sealed[_HEADER_BYTES:], context)
         except InvalidTag:
             raise CryptoError("sealed secret failed authentication") from None
-
-
-def _create_key_file(path: Path, key: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_FILE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(key)
-            file.flush()
-            os.fsync(file.fileno())
-        with contextlib.suppress(FileExistsError):  # Someone else won the race: use theirs.
-            os.link(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the new directory entry durable (POSIX; a no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -1,1 +1,1 @@
-"""The host's input model: key mapping, pointer scaling and (in :mod:`.injector`) injection."""
+"""The host's input model, free of I/O: key mapping, pointer scaling and dispatch to a backend."""

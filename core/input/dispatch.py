@@ -36,7 +36,7 @@ MAX_HELD_KEYS = 32
 
 
 class Backend(Protocol):
-    """What an OS injection backend offers (see :mod:`core.input.injector`)."""
+    """What an OS injection backend offers (see :mod:`desktop.injector`)."""
 
     can_inject_secure_attention: bool
 

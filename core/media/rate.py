@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from core.protocol.session import SESSION_BUDGET_BPS
+
 WINDOW_S = 10.0  # the budget is promised over any window of this length
 WINDOW_SHARE = 0.92  # x264's VBV can overshoot by a few percent; keep that much in reserve
 LINK_SHARE = 0.88  # of the measured link for video; cursor, input and reports need the rest
@@ -78,7 +80,7 @@ class Vbv:
 class RateController:
     """Budget, link and pacing bookkeeping for one session's video."""
 
-    def __init__(self, budget_bps: int = 100_000) -> None:
+    def __init__(self, budget_bps: int = SESSION_BUDGET_BPS) -> None:
         self.budget_bps = budget_bps
         self.link_bps = float(budget_bps)  # until reports say otherwise
         self._sent: deque[tuple[float, int]] = deque()  # (time, wire bytes) inside the window

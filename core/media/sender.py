@@ -33,6 +33,7 @@ from core.media.rate import (
     RateController,
     ReceiverReport,
 )
+from core.protocol.session import SESSION_BUDGET_BPS
 
 # Wire cost of one video message on top of its H.264 bytes: the 6-byte frame header, the 17-byte
 # video message header, and two TLS 1.3 records' overhead (22 bytes each, TLS inside TLS).
@@ -83,7 +84,12 @@ class VideoSender:
     """One session's outgoing video; the capture size changes only by :meth:`resize`."""
 
     def __init__(
-        self, width: int, height: int, budget_bps: int = 100_000, *, allow_economy: bool = True
+        self,
+        width: int,
+        height: int,
+        budget_bps: int = SESSION_BUDGET_BPS,
+        *,
+        allow_economy: bool = True,
     ) -> None:
         self.size = (width, height)
         self.rate = RateController(budget_bps)

@@ -24,6 +24,10 @@ MAX_STRING_CHARS = 8 * 1024
 MAX_LIST_ITEMS = 32
 # Policies are small flat objects; this bounds their nesting and size on top of the frame limit.
 MAX_OBJECT_KEYS = 64
+# Host control channel keepalive, as IPA's gates do: the relay pings every 10 s (and says so in
+# ``HostReady``), and either end declares a channel silent for 30 s dead.
+KEEPALIVE_INTERVAL_S = 10.0
+DEAD_AFTER_S = 30.0
 
 
 class ControlType(enum.IntEnum):

@@ -25,6 +25,22 @@ from core.protocol.framing import (
     encode_frame,
 )
 
+# The office network allots 0.1 Mbps to each session, each direction: the office PC's video,
+# cursor and heartbeats stay under it (core.media.rate), and the relay paces each side to it.
+SESSION_BUDGET_BPS = 100_000
+# Liveness (docs/contracts.md). A still screen sends nothing, so after this long without sending
+# the office PC sends the cursor position again: the viewer tells a quiet office PC from a dead
+# link by it. About 56 bytes on the wire each time, ~0.2 kbit/s, counted against the budget.
+HEARTBEAT_INTERVAL_S = 2.0
+# Hearing nothing from the office PC for five heartbeats means the link is gone though TCP has
+# not noticed (Wi-Fi lost, a NAT entry expired): the viewer reconnects rather than show a frozen
+# picture for minutes.
+HOST_SILENCE_TIMEOUT_S = 5 * HEARTBEAT_INTERVAL_S
+# The viewer reports every 0.5 s (Feedback); nothing from it for this long means its network is
+# gone though TCP has not noticed. The office PC ends the session as if the viewer had left, so
+# it is free again when the viewer resumes.
+VIEWER_SILENCE_TIMEOUT_S = 10.0
+
 # Text a key event may carry (one grapheme cluster from an IME-less keyboard, in UTF-8).
 MAX_KEY_TEXT_BYTES = 32
 # Session notices (policy, screen layout) are small JSON objects.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.admin_api import API_PREFIX
 from core.auth.one_time_codes import MAX_CODES_PER_ISSUE
 from relay.admin import schema as s
 from relay.admin.call import Handler
@@ -37,7 +38,6 @@ from relay.store.schema import (
     MAX_TENANT_NAME_LEN,
 )
 
-API = "/api/v1"
 # Longest password or OTP looked at when signing in.
 MAX_PASSWORD_LEN = 256
 MAX_OTP_LEN = 64
@@ -62,7 +62,7 @@ class Route:
 
 
 _FORMAT = Param("format", "string", "json (default) or csv", choices=("json", "csv"))
-_TENANT = f"{API}/tenants/{{tenant}}"
+_TENANT = f"{API_PREFIX}/tenants/{{tenant}}"
 _STAFF = f"{_TENANT}/staff/{{login}}"
 _HOST = f"{_TENANT}/hosts/{{host_id}}"
 _POLICY_BODY: dict[str, Any] = {
@@ -74,7 +74,7 @@ _POLICY_BODY: dict[str, Any] = {
 ROUTES: tuple[Route, ...] = (
     Route(
         "POST",
-        f"{API}/login",
+        f"{API_PREFIX}/login",
         sign_in.login,
         "Sign in with login, password and TOTP; returns a short-lived bearer token",
         "session",
@@ -87,12 +87,18 @@ ROUTES: tuple[Route, ...] = (
         auth=False,
         responses={429: "locked out after too many failures"},
     ),
-    Route("POST", f"{API}/logout", sign_in.logout, "End this sign-in", "session", ok=204),
-    Route("GET", f"{API}/me", sign_in.me, "Who this token signs in as", "session"),
-    Route("GET", f"{API}/tenants", tenants.list_tenants, "Tenants this admin may see", "tenants"),
+    Route("POST", f"{API_PREFIX}/logout", sign_in.logout, "End this sign-in", "session", ok=204),
+    Route("GET", f"{API_PREFIX}/me", sign_in.me, "Who this token signs in as", "session"),
+    Route(
+        "GET",
+        f"{API_PREFIX}/tenants",
+        tenants.list_tenants,
+        "Tenants this admin may see",
+        "tenants",
+    ),
     Route(
         "POST",
-        f"{API}/tenants",
+        f"{API_PREFIX}/tenants",
         tenants.add_tenant,
         "Add a tenant (operator only)",
         "tenants",
@@ -333,4 +339,4 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-__all__ = ["API", "ROUTES", "Route"]
+__all__ = ["ROUTES", "Route"]

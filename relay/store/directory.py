@@ -27,6 +27,7 @@ from relay.store.staff import OtpResult, Staff, User
 from relay.store.tenants import Tenant, Tenants
 from relay.store.tickets import ResumeTickets
 from relay.store.totp_seeds import TotpSeeds
+from storage.secret_key import load_or_create_secret_box
 
 __all__ = [
     "DB_FILENAME",
@@ -85,7 +86,7 @@ class Directory(
         """The default store: ``directory.sqlite3`` and its key file in ``data_dir`` (created)."""
         data_dir = Path(data_dir)
         data_dir.mkdir(parents=True, exist_ok=True, mode=DATA_DIR_MODE)
-        box = SecretBox.load_or_create(data_dir / SECRET_KEY_FILENAME)
+        box = load_or_create_secret_box(data_dir / SECRET_KEY_FILENAME)
         db_path = data_dir / DB_FILENAME
         # Create the file ourselves so it is private from the start; SQLite gives its -wal and
         # -shm files the same permissions as the database.

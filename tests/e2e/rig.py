@@ -31,6 +31,8 @@ import mss
 import numpy as np
 import pyotp
 
+from apps.common.xvfb import start_xvfb
+from core.errors import LocalError
 from relay.cli import parse_startup
 from tests.e2e import office_window as office
 
@@ -176,28 +178,14 @@ class XServer:
     """A private Xvfb on a free display number (``-displayfd`` picks it and says when ready)."""
 
     def __init__(self, width: int, height: int) -> None:
-        if shutil.which("Xvfb") is None:
-            raise FileNotFoundError("Xvfb")
         self.size = (width, height)
-        read_end, write_end = os.pipe()
-        self.proc = subprocess.Popen(
-            [
-                *("Xvfb", "-displayfd", str(write_end), "-screen", "0", f"{width}x{height}x24"),
-                *("-nolisten", "tcp", "-noreset"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            pass_fds=(write_end,),
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-        os.close(write_end)
-        with os.fdopen(read_end) as ready:
-            number = ready.readline().strip()
-        if not number:
-            self.stop()
-            raise RigError("Xvfb did not start")
-        self.display = f":{number}"
+        try:
+            self._xvfb = start_xvfb(
+                width, height, start_new_session=True, preexec_fn=_die_with_parent
+            )
+        except LocalError as exc:
+            raise RigError(str(exc)) from exc
+        self.display = self._xvfb.display
 
     def env(self, **extra: str) -> dict[str, str]:
         return {**base_env(), "DISPLAY": self.display, "QT_QPA_PLATFORM": "xcb", **extra}
@@ -236,13 +224,7 @@ class XServer:
             return grab_rgb(grabber, region or (0, 0, *self.size))
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.proc.wait(timeout=10)
+        self._xvfb.stop()
 
 
 class ClipboardOwner:

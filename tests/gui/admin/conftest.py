@@ -17,16 +17,6 @@ ROOT = Path(__file__).resolve().parents[3]
 if str(ROOT) not in sys.path:  # these tests import the shared relay helpers under tests/
     sys.path.insert(0, str(ROOT))
 
-# The offscreen platform says it cannot propagate size hints or raise windows: not ours.
-QT_NOISE = ("This plugin does not support",)
-
-
-def pytest_collection_modifyitems(items):
-    here = os.path.dirname(__file__)
-    for item in items:
-        if str(item.path).startswith(here):
-            item.add_marker(pytest.mark.qt_log_ignore(*QT_NOISE))
-
 
 @pytest.fixture
 def qloop(qapp):

@@ -9,10 +9,10 @@ from apps.common.i18n import set_language
 from apps.common.icons import tray_icon
 from apps.host.agent import AgentEvent, AgentOptions, AgentState, HostAgent, stop_agent
 from apps.host.i18n import tr
+from apps.host.mac_list import MacList
 from apps.host.store import DataDir, HostRecord
 from apps.host.tray import MacListDialog, TrayApp, TrayController
 from apps.host.wizard import EnrolmentWizard, group_fingerprint
-from core.hostpolicy.macs import MacList
 
 FINGERPRINT = "ab" * 32
 HOST_ID = "ABCDEFGHIJKLMNOPQRST"

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from apps.host.focus import X11FocusSource, frame_rect
+from core.media.frames import frame_rect
+from desktop.x11_focus import X11FocusSource
 
 pytestmark = pytest.mark.x11
 

@@ -20,11 +20,10 @@ import pytest
 
 from apps.host.agent import IDENTITY_STEM, HostAgent
 from apps.host.main import read_status
-from core.crypto.certs import host_id_for_certificate, load_or_create_identity
-from core.media.capture import Monitor as CaptureMonitor
-from core.media.capture import ScreenCapture
+from core.crypto.certs import host_id_for_certificate
 from core.media.decoder import H264Decoder
 from core.media.encoder import VideoPacket
+from core.media.frames import Monitor as CaptureMonitor
 from core.protocol.control import RefusalReason
 from core.protocol.notices import (
     CloseReason,
@@ -46,6 +45,8 @@ from core.protocol.session import (
     ScreenInfo,
     Video,
 )
+from desktop.capture import ScreenCapture
+from storage.identity import load_or_create_identity
 from tests.integration.half_logins import (
     leave_before_securing,
     present_another_device,

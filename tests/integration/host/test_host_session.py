@@ -17,7 +17,7 @@ import pytest
 
 from apps.common.xvfb import start_xvfb
 from apps.host.agent import stop_agent
-from apps.host.session import SESSION_BUDGET_BPS, _Media
+from apps.host.session import _Media
 from core.errors import LocalError
 from core.media.cursor import CursorPosition
 from core.protocol.notices import (
@@ -27,7 +27,16 @@ from core.protocol.notices import (
     parse_host_screens,
     parse_notice,
 )
-from core.protocol.session import Close, Feedback, Key, Notice, Pointer, ScreenInfo, Video
+from core.protocol.session import (
+    SESSION_BUDGET_BPS,
+    Close,
+    Feedback,
+    Key,
+    Notice,
+    Pointer,
+    ScreenInfo,
+    Video,
+)
 from tests.integration.host.conftest import Viewer, start_host
 from tests.integration.relay_harness import wait_until
 from tests.xlib import x_connection

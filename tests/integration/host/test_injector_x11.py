@@ -7,8 +7,8 @@ import pytest
 
 from apps.common.xvfb import start_xvfb
 from core.errors import LocalError
-from core.input import injector
-from core.input.injector import MAX_BORROWS_PER_WINDOW, X11Backend
+from desktop import injector
+from desktop.injector import MAX_BORROWS_PER_WINDOW, X11Backend
 
 UNICODE_KEYSYM = 0x01000000  # X11's keysym for a Unicode code point: this bit plus the point
 KANJI = "一二三四五六"  # on no keyboard map, so each one needs a borrowed keycode

@@ -20,16 +20,6 @@ SCREEN = (1280, 800)
 # The relay paces each session at the office budget (100 kbit/s); these tests check pictures and
 # input, not pacing, so they let a session go faster and finish in a second instead of ten.
 TEST_SETTINGS = replace(FAST, session_rate_bps=20_000_000, session_burst_bytes=1_000_000)
-# The offscreen platform says it cannot propagate size hints or raise windows; QTest cannot spell
-# the Japanese keys as ASCII. Neither is about the viewer.
-QT_NOISE = ("This plugin does not support", "keyToAscii Unhandled key code")
-
-
-def pytest_collection_modifyitems(items):
-    here = os.path.dirname(__file__)
-    for item in items:
-        if str(item.path).startswith(here):
-            item.add_marker(pytest.mark.qt_log_ignore(*QT_NOISE))
 
 
 @pytest.fixture

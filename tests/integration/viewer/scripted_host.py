@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from apps.host.session import HEARTBEAT_INTERVAL_S
 from core.media.cursor import CursorPosition
 from core.media.encoder import H264Encoder, VideoPacket
 from core.protocol.control import SessionOffer
 from core.protocol.notices import HostScreens, Monitor, SessionPolicy, make_notice
 from core.protocol.session import (
+    HEARTBEAT_INTERVAL_S,
     Cursor,
     KeyframeRequest,
     Role,

@@ -17,10 +17,11 @@ from apps.viewer.app import ViewerApp
 from apps.viewer.settings import SETTINGS_FILE, Settings, load_settings
 from apps.viewer.texts import Texts
 from core.crypto.certs import format_host_id, generate_identity
-from core.media.capture import Monitor, ScreenCapture
+from core.media.frames import Monitor
 from core.protocol.control import RefusalReason
 from core.protocol.notices import CloseReason
 from core.protocol.session import Button, Close, Feedback, Key, MouseButton, Pointer
+from desktop.capture import ScreenCapture
 from tests.integration.relay_harness import TENANT, USER, wait_until
 from tests.integration.viewer.conftest import SCREEN, fill_rectangles
 

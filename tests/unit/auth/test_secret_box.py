@@ -10,6 +10,7 @@ import pytest
 
 from core.crypto.secret_box import KEY_BYTES, SecretBox
 from core.errors import CryptoError
+from storage.secret_key import load_or_create_secret_box
 
 
 def test_round_trip_and_context_binding() -> None:
@@ -43,12 +44,12 @@ def test_other_key_cannot_open() -> None:
 
 def test_key_file_created_private_and_reloaded(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "secret.key"
-    box = SecretBox.load_or_create(path)
+    box = load_or_create_secret_box(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert len(path.read_bytes()) == KEY_BYTES
     assert "key hidden" in repr(box)
     sealed = box.seal(b"secret", b"ctx")
-    assert SecretBox.load_or_create(path).open(sealed, b"ctx") == b"secret"
+    assert load_or_create_secret_box(path).open(sealed, b"ctx") == b"secret"
     assert [p.name for p in path.parent.iterdir()] == ["secret.key"]  # no temp file left
 
 
@@ -56,7 +57,7 @@ def test_concurrent_creation_yields_one_key(tmp_path: Path) -> None:
     path = tmp_path / "secret.key"
     boxes: list[SecretBox] = []
     threads = [
-        threading.Thread(target=lambda: boxes.append(SecretBox.load_or_create(path)))
+        threading.Thread(target=lambda: boxes.append(load_or_create_secret_box(path)))
         for _ in range(8)
     ]
     for thread in threads:
@@ -71,7 +72,7 @@ def test_damaged_key_file(tmp_path: Path) -> None:
     path = tmp_path / "secret.key"
     path.write_bytes(b"short")
     with pytest.raises(CryptoError, match="damaged"):
-        SecretBox.load_or_create(path)
+        load_or_create_secret_box(path)
 
 
 def test_wrong_key_length() -> None:

@@ -4,12 +4,12 @@ from core.crypto.certs import (
     format_host_id,
     generate_identity,
     host_id_for_certificate,
-    load_or_create_identity,
     parse_fingerprint,
     parse_host_id,
     pem_to_der,
 )
 from core.errors import CryptoError
+from storage.identity import load_or_create_identity
 
 
 def test_host_id_is_stable_and_tied_to_the_key(tmp_path):

@@ -7,6 +7,7 @@ import stat
 
 import pytest
 
+from apps.host.mac_list import MacList
 from core.hostpolicy.backoff import Backoff
 from core.hostpolicy.decision import decide
 from core.hostpolicy.limits import (
@@ -17,7 +18,7 @@ from core.hostpolicy.limits import (
     ShutdownPlanner,
     ShutdownWarningDue,
 )
-from core.hostpolicy.macs import MacList, RegisteredMac
+from core.hostpolicy.macs import RegisteredMac
 from core.policy import Policy, PolicyError
 from core.protocol.control import RefusalReason
 

@@ -12,8 +12,9 @@ import pytest
 
 from apps.common.xvfb import start_xvfb
 from core.errors import LocalError
-from core.media.capture import Monitor, Region, ScreenCapture, VirtualDesktop
-from core.media.cursor import X11CursorSource
+from core.media.frames import Monitor, Region, VirtualDesktop
+from desktop.capture import ScreenCapture
+from desktop.x11_cursor import X11CursorSource
 
 pytestmark = pytest.mark.x11
 

@@ -9,9 +9,9 @@ import pytest
 
 from core.errors import LocalError
 from core.media import decoder as decoder_module
-from core.media.capture import even_view
 from core.media.decoder import H264Decoder
 from core.media.encoder import H264Encoder, VideoPacket
+from core.media.frames import even_view
 from core.media.quality import psnr, ssim
 
 from .conftest import text_screen

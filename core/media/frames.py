@@ -1,19 +1,15 @@
-"""Screen capture with ``mss``: one monitor, the whole virtual desktop, or a region.
+"""What a frame shows and what shape it has: capture targets and the even sizes x264 needs.
 
-The mouse cursor is never part of the picture (it travels on the cursor channel, see
-:mod:`core.media.cursor`). libx264 needs even sizes, so an odd width or height loses its last
-column or row; the frame is a zero-copy view of mss's buffer in BGRA order, which
-``av.VideoFrame.from_numpy_buffer`` accepts as is. Sizes are physical pixels: mss makes the
-process DPI-aware on Windows, so a 150 % HiDPI screen is captured at its full resolution.
+A target names one monitor, the whole virtual desktop, or a region; :func:`resolve` turns it
+into a desktop rectangle given the monitor list (the capture itself is :mod:`desktop.capture`).
+libx264 needs even sizes, so an odd width or height loses its last column or row.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-import mss
 import numpy as np
 import numpy.typing as npt
 
@@ -86,41 +82,13 @@ def resolve(target: Target, monitors: list[dict[str, int]]) -> Rect:
     return rect
 
 
-class ScreenCapture:
-    """Grabs ``target`` with mss. Not thread-safe: use it from the thread that made it."""
-
-    def __init__(self, target: Target = Monitor(1), *, display: str | None = None) -> None:
-        kwargs: dict[str, Any] = {}
-        if sys.platform.startswith("linux"):
-            # Only X11 takes these; elsewhere mss never draws the cursor and warns about them.
-            kwargs["with_cursor"] = False
-            if display is not None:
-                kwargs["display"] = display
-        self._mss = mss.MSS(**kwargs)
-        try:
-            left, top, width, height = resolve(target, list(self._mss.monitors))
-        except BaseException:
-            self._mss.close()  # its X connection, which nothing else would ever close
-            raise
-        self._area = {"left": left, "top": top, "width": width, "height": height}
-        self._size = even_size(width, height)
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """(width, height) of the frames :meth:`grab` returns, always even."""
-        return self._size
-
-    def grab(self) -> npt.NDArray[np.uint8]:
-        """The current picture as an (h, w, 4) BGRA view, without the cursor."""
-        shot = self._mss.grab(self._area)
-        pixels = np.frombuffer(shot.raw, dtype=np.uint8).reshape(shot.height, shot.width, 4)
-        return even_view(pixels)
-
-    def close(self) -> None:
-        self._mss.close()
-
-    def __enter__(self) -> ScreenCapture:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+def frame_rect(desktop: Rect, monitor: Rect, frame_size: tuple[int, int]) -> Rect | None:
+    """``desktop`` in the captured frame's pixels (the monitor's own), clipped to the frame."""
+    left, top, width, height = desktop
+    m_left, m_top, _, _ = monitor
+    frame_w, frame_h = frame_size
+    x0, y0 = max(0, left - m_left), max(0, top - m_top)
+    x1, y1 = min(frame_w, left - m_left + width), min(frame_h, top - m_top + height)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    return x0, y0, x1 - x0, y1 - y0

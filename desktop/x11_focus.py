@@ -1,10 +1,9 @@
-"""Where the office PC's active window is, so the first picture spends its bytes there.
+"""Where the office PC's active window is on X11, so the first picture spends its bytes there.
 
 The video sender can make a fresh picture "focus first" (core/media/sender.py): the active
-window sharp, the rest flattened and revealed afterwards. On X11 the window manager names the
-active window in ``_NET_ACTIVE_WINDOW``; without one (a bare Xvfb), the keyboard focus's
-top-level window stands in. Elsewhere there is no source yet and the whole screen is treated
-alike.
+window sharp, the rest flattened and revealed afterwards. The window manager names the active
+window in ``_NET_ACTIVE_WINDOW``; without one (a bare Xvfb), the keyboard focus's top-level
+window stands in. Elsewhere there is no source yet and the whole screen is treated alike.
 """
 
 from __future__ import annotations
@@ -12,9 +11,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-log = logging.getLogger("telework.host.focus")
+from core.media.frames import Rect
 
-Rect = tuple[int, int, int, int]  # left, top, width, height in desktop pixels
+log = logging.getLogger("telework.host.focus")
 
 
 class X11FocusSource:
@@ -61,15 +60,3 @@ class X11FocusSource:
 
     def close(self) -> None:
         self._display.close()
-
-
-def frame_rect(desktop: Rect, monitor: Rect, frame_size: tuple[int, int]) -> Rect | None:
-    """``desktop`` in the captured frame's pixels (the monitor's own), clipped to the frame."""
-    left, top, width, height = desktop
-    m_left, m_top, _, _ = monitor
-    frame_w, frame_h = frame_size
-    x0, y0 = max(0, left - m_left), max(0, top - m_top)
-    x1, y1 = min(frame_w, left - m_left + width), min(frame_h, top - m_top + height)
-    if x1 - x0 < 2 or y1 - y0 < 2:
-        return None
-    return x0, y0, x1 - x0, y1 - y0
