@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from core.protocol.control import RefusalReason
+from core.protocol.control import ProgressStage, RefusalReason
 from core.protocol.notices import (
     CloseReason,
     IdleWarning,
@@ -234,9 +234,8 @@ class Texts:
     def __call__(self, key: str, **values: object) -> str:
         return CATALOG[key][self._column].format(**values)
 
-    def progress(self, stage: str) -> str:
-        key = f"progress_{stage}"
-        return self(key) if key in CATALOG else self("progress_connecting_to_relay")
+    def progress(self, stage: ProgressStage) -> str:
+        return self(f"progress_{stage}")
 
     def refusal(self, reason: str, retry_after: int = 0) -> str:
         """A refusal code in plain words; a lockout says when to try again (local HH:MM)."""
