@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apps.host.session import SESSION_BUDGET_BPS, HostSession, SessionInfo
+from apps.host.session import SESSION_BUDGET_BPS, HostSession
+from apps.host.session_core import SessionInfo
 from apps.host.store import (
     IDENTITY_STEM,
     LOCAL_POLICY_FILE,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from apps.host.session import HEARTBEAT_INTERVAL_S
+from apps.host.session_core import HEARTBEAT_INTERVAL_S
 from core.media.cursor import CursorPosition
 from core.media.encoder import H264Encoder, VideoPacket
 from core.protocol.control import SessionOffer
