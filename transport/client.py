@@ -29,6 +29,7 @@ from core.protocol.control import (
     Policy,
     Pong,
     Progress,
+    ProgressStage,
     Refused,
     SessionAnswer,
     SessionEnd,
@@ -121,20 +122,24 @@ async def viewer_login(
     endpoint: RelayEndpoint,
     login: Login,
     device: Identity,
-    on_progress: Callable[[str], None] = lambda stage: None,
+    on_progress: Callable[[ProgressStage], None] = lambda stage: None,
 ) -> tuple[SecureChannel, LoginOk]:
-    """Log in and return the end-to-end channel to the office PC, its identity checked."""
-    on_progress("connecting_to_relay")
+    """Log in and return the end-to-end channel to the office PC, its identity checked.
+
+    ``on_progress`` hears each stage; one the relay names that this client does not know (a
+    newer relay's) is passed over, so what the user sees stays at the stage before."""
+    on_progress(ProgressStage.CONNECTING_TO_RELAY)
     async with _closed_on_error(await open_link(endpoint)) as stream:
         await stream.send(login)
         while True:
             reply = await _reply(stream)
             if isinstance(reply, Progress):
-                on_progress(reply.stage)
+                if reply.stage in ProgressStage:
+                    on_progress(ProgressStage(reply.stage))
                 continue
             assert isinstance(reply, LoginOk)
             break
-        on_progress("securing_channel")
+        on_progress(ProgressStage.SECURING_CHANNEL)
         channel = await SecureChannel.as_viewer(
             stream.reader, stream.writer, stream.take_trailing(), device, login.host_id
         )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import enum
 import logging
 import os
 import shlex
@@ -23,8 +22,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from apps.host.events import (
+    STATUS_EVENTS,
+    AgentEvent,
+    AgentState,
+    PolicyChanged,
+    SessionEnded,
+    SessionStarted,
+    Shutdown,
+    ShutdownWarning,
+    StateChanged,
+)
 from apps.host.mac_list import MacList
-from apps.host.session import HostSession, SessionInfo
+from apps.host.session import HostSession
+from apps.host.session_core import SessionInfo
 from apps.host.store import (
     IDENTITY_STEM,
     LOCAL_POLICY_FILE,
@@ -73,14 +84,6 @@ def default_shutdown_command() -> list[str]:
     return ["systemctl", "poweroff"]
 
 
-class AgentState(enum.StrEnum):
-    NOT_ENROLLED = "not_enrolled"
-    OFFLINE = "offline"  # no control channel (connecting or waiting to retry)
-    WAITING = "waiting"  # online, no session
-    IN_SESSION = "in_session"
-    ERROR = "error"  # cannot connect until someone acts (bad credential, wrong pin)
-
-
 @dataclass
 class AgentOptions:
     data_dir: Path
@@ -102,15 +105,6 @@ class AgentOptions:
     @staticmethod
     def parse_command(text: str) -> list[str]:
         return shlex.split(text, posix=sys.platform != "win32")
-
-
-@dataclass(frozen=True)
-class AgentEvent:
-    """What the agent tells its UI: ``kind`` is state, session_started, session_ended,
-    shutdown_warning or shutdown; ``data`` holds the details."""
-
-    kind: str
-    data: dict[str, Any]
 
 
 class HostAgent:
@@ -173,29 +167,28 @@ class HostAgent:
     def _relay_address(self) -> str | None:
         return self.options.relay or (self.record.relay if self.record else None)
 
-    def _emit(self, kind: str, **data: Any) -> None:
-        if kind in ("state", "session_started", "session_ended"):
+    def _emit(self, event: AgentEvent) -> None:
+        if isinstance(event, STATUS_EVENTS):
             with contextlib.suppress(OSError, LocalError):
                 self.data.write_status(self.status())
-        event = AgentEvent(kind, data)
         for listener in list(self.listeners):
             # A broken UI must not take the office PC offline: the agent keeps serving, and
             # the listener's fault is logged instead of ending ``run`` from inside a state change.
             try:
                 listener(event)
             except Exception:
-                log.exception("agent event listener failed on %s", kind)
+                log.exception("agent event listener failed on %s", type(event).__name__)
 
     def _set_state(self, state: AgentState, detail: str = "") -> None:
         self.state, self.detail = state, detail
-        self._emit("state", state=state.value, detail=detail)
+        self._emit(StateChanged(state, detail))
 
     def set_paused(self, paused: bool) -> None:
         """Pause remote access: new requests are refused and a live session ends."""
         self.paused = paused
         if paused and self.session is not None:
             self.session.end(CloseReason.PAUSED)
-        self._emit("state", state=self.state.value, detail=self.detail)
+        self._emit(StateChanged(self.state, self.detail))
 
     # -- enrolment ------------------------------------------------------------------------------
     def _endpoint(self) -> RelayEndpoint:
@@ -382,7 +375,7 @@ class HostAgent:
         self.session = session
         self._release(offer.session_id)  # from here on the live session keeps the host busy
         self._set_state(AgentState.IN_SESSION)
-        self._emit("session_started", **info.to_dict())
+        self._emit(SessionStarted(info))
         reason = CloseReason.ERROR.value
         try:
             reason = await session.run()
@@ -390,7 +383,7 @@ class HostAgent:
             if self.session is session:
                 self.session = None
             log.info("session %s ended: %s", offer.session_id[:8], reason)
-            self._emit("session_ended", reason=reason, **info.to_dict())
+            self._emit(SessionEnded(info, reason))
             if self.connected:
                 self._set_state(AgentState.WAITING)
 
@@ -418,7 +411,7 @@ class HostAgent:
         self.planner.replace_policy(self.policy, self._wall())
         if self.session is not None:
             self.session.apply_policy(self.policy)
-        self._emit("policy", **self.policy.to_dict())
+        self._emit(PolicyChanged(self.policy))
 
     def _on_relay_session_end(self, session_id: str, reason: str) -> None:
         if self.session is not None and self.session.info.session_id == session_id:
@@ -430,7 +423,7 @@ class HostAgent:
         while True:
             due = self.planner.check(self._wall())
             if isinstance(due, ShutdownWarningDue):
-                self._emit("shutdown_warning", at=due.at, minutes_left=due.minutes_left)
+                self._emit(ShutdownWarning(due.at, due.minutes_left))
                 if self.session is not None:
                     await self.session.warn_shutdown(due.at, due.minutes_left)
             elif isinstance(due, ShutdownDue):
@@ -439,7 +432,7 @@ class HostAgent:
 
     async def _shut_down(self, at: str) -> None:
         """End the session (the viewer learns why), then run the shutdown command."""
-        self._emit("shutdown", at=at)
+        self._emit(Shutdown(at))
         session = self.session
         if session is not None:
             session.end(CloseReason.SHUTDOWN)

@@ -1,11 +1,13 @@
-"""One remote session on the office PC: screen out, input in, policy enforced, then Close.
+"""One remote session on the office PC, as an asyncio adapter: screen out, input in, then Close.
 
-Runs inside the end-to-end channel the relay joined. Media work (mss capture, x264 encode, the
-cursor) runs on one worker thread per session, because mss and the encoder must stay on the
-thread that made them and a 40 ms encode must not stall input; everything else is on the
-asyncio loop. The session ends by :meth:`HostSession.end` (agent: take-over, shutdown, pause,
-admin), by a limit (idle, maximum length, hours), or by the viewer; the viewer is always told
-why with ``Close(reason)``.
+Runs inside the end-to-end channel the relay joined. What the session means (policy, limits,
+pointer geometry, what counts against the budget) lives in :mod:`apps.host.session_core`;
+this module only moves bytes and pictures. Media work (mss capture, x264 encode, the cursor)
+runs on one worker thread per session, because mss and the encoder must stay on the thread
+that made them and a 40 ms encode must not stall input; everything else is on the asyncio
+loop. The session ends by :meth:`HostSession.end` (agent: take-over, shutdown, pause, admin),
+by a limit (idle, maximum length, hours), or by the viewer; the viewer is always told why with
+``Close(reason)``.
 
 There is no code path here that reads the clipboard or offers a file or a printer, and the
 session protocol has no message that could carry them.
@@ -16,52 +18,43 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import hashlib
 import logging
 import sys
 import time
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 from mss.exception import ScreenShotError
 
+from apps.host.session_core import (
+    TLS_OVERHEAD_BYTES,
+    EndSession,
+    HostSessionCore,
+    Input,
+    KeyframeRequested,
+    MonitorChosen,
+    Outgoing,
+    SessionInfo,
+    ViewerReported,
+    cursor_position,
+)
 from core.errors import Error, LocalError, ProtocolError
-from core.hostpolicy.limits import EndReason, IdleWarningDue, SessionLimits
 from core.input.dispatch import Backend, InputDispatcher
 from core.input.pointer import ScreenMap
-from core.media.cursor import CursorMessage, CursorPosition, CursorTracker
+from core.media.cursor import CursorMessage, CursorTracker
 from core.media.frames import Monitor as CaptureMonitor
 from core.media.frames import frame_rect
-from core.media.rate import ReceiverReport
 from core.media.sender import VideoSender
 from core.policy import Policy
 from core.protocol.control import SessionOffer
-from core.protocol.notices import (
-    CloseReason,
-    HostScreens,
-    IdleWarning,
-    Monitor,
-    SessionPolicy,
-    ShutdownWarning,
-    make_notice,
-    parse_viewer_choice,
-)
+from core.protocol.notices import CloseReason, Monitor, ShutdownWarning, make_notice
 from core.protocol.session import (
     HEARTBEAT_INTERVAL_S,
     SESSION_BUDGET_BPS,
     VIEWER_SILENCE_TIMEOUT_S,
     Close,
-    Cursor,
-    Feedback,
-    KeyframeRequest,
-    Role,
-    ScreenInfo,
-    SessionChannel,
     SessionMessage,
-    Video,
 )
 from desktop.capture import ScreenCapture, list_monitors
 from desktop.x11_focus import X11FocusSource
@@ -70,91 +63,7 @@ from transport.e2e import SecureChannel
 log = logging.getLogger("telework.host.session")
 
 CLOSE_WRITE_TIMEOUT_S = 2.0  # telling the viewer why must not hold a dead session open
-TLS_OVERHEAD_BYTES = 2 * 22  # each message travels in two TLS records (end-to-end and relay)
 CURSOR_WIRE_OVERHEAD_BYTES = 6 + TLS_OVERHEAD_BYTES  # and a 6-byte frame header
-# Picture geometries (monitor, economy size) sent but not yet reported received by the viewer.
-# Each one is a keyframe, so a few cover any real use; beyond that the oldest are forgotten and
-# the pointer mapping skips straight to a newer one.
-MAX_PENDING_GEOMETRIES = 8
-
-
-@dataclass
-class SessionInfo:
-    """Who is connected, for the tray, notifications and ``status``."""
-
-    session_id: str
-    user: str
-    tenant: str
-    device: str  # the registered label, or the MAC when it has none
-    mac: str
-    started_at: str  # ISO 8601, local time of the office PC
-    view_only: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "session_id": self.session_id,
-            "user": self.user,
-            "tenant": self.tenant,
-            "device": self.device,
-            "mac": self.mac,
-            "started_at": self.started_at,
-            "view_only": self.view_only,
-        }
-
-
-def watermark_text(policy: Policy, info: SessionInfo, host_name: str, when: dt.datetime) -> str:
-    """Date and time, user, office PC and a short session hash; empty when the policy is off."""
-    if not policy.watermark:
-        return ""
-    short = hashlib.sha256(info.session_id.encode()).hexdigest()[:8]
-    return f"{when:%Y-%m-%d %H:%M} {info.user} {host_name} #{short}"[:256]
-
-
-def cursor_position(screen: ScreenMap, x: int, y: int) -> CursorPosition:
-    """The desktop cursor at (x, y) in picture pixels; hidden while it is on another monitor,
-    whether beside the one shown or above or below it."""
-    inside = (
-        screen.left <= x < screen.left + screen.width
-        and screen.top <= y < screen.top + screen.height
-    )
-    return CursorPosition(*screen.to_picture(x, y), inside)
-
-
-class PointerMapping:
-    """Which screen the viewer's pointer positions refer to.
-
-    The host changes the picture (another monitor, the economy size) when it encodes a frame,
-    but the viewer shows, and clicks into, the old picture until that frame arrives: seconds
-    later on a slow link. So a new geometry applies to input only once the viewer reports
-    (``Feedback.highest_seq``) that it has the first frame that carried it.
-    """
-
-    def __init__(self, screen: ScreenMap) -> None:
-        self.screen = screen  # what the viewer's positions mean now
-        self._newest = screen  # the geometry of the newest frame sent
-        self._sent_index = -1  # the newest frame index sent
-        self._pending: deque[tuple[int, ScreenMap]] = deque(maxlen=MAX_PENDING_GEOMETRIES)
-
-    def on_frame_sent(self, index: int, screen: ScreenMap) -> None:
-        """Record the geometry of a frame about to be sent."""
-        self._sent_index = max(self._sent_index, index)
-        if screen != self._newest:
-            self._newest = screen
-            self._pending.append((index, screen))
-
-    def on_viewer_has(self, highest_seq: int) -> bool:
-        """Take the viewer's newest frame into account; True if the mapping changed.
-
-        A report of a frame never sent is not about the viewer's picture and is ignored. (Frame
-        indices stay far below the report's 32 bits: that is 9 years at 15 fps.)"""
-        if highest_seq > self._sent_index:
-            return False
-        changed = False
-        while self._pending and self._pending[0][0] <= highest_seq:
-            self.screen = self._pending.popleft()[1]
-            changed = True
-        return changed
 
 
 class _Media:
@@ -282,9 +191,7 @@ class HostSession:
     ) -> None:
         self.offer = offer
         self.channel = channel
-        self.info = info
-        self.policy = policy
-        self.host_name = host_name
+        self.core = HostSessionCore(info, policy, host_name, clock(), heartbeat_s)
         self._backend = backend
         self._display = display
         self._monitor = monitor
@@ -292,39 +199,34 @@ class HostSession:
         self._wall = wall
         self._tick_s = tick_s
         self._budget_bps = budget_bps
-        self._heartbeat_s = heartbeat_s
         self._viewer_silence_s = viewer_silence_s
-        self._last_sent_at = time.monotonic()
-        # What the heartbeat repeats: the cursor as the viewer last heard of it.
-        self._cursor_position = CursorPosition(0, 0, visible=False)
-        self._protocol = SessionChannel(Role.HOST)
         self._write_lock = asyncio.Lock()
         self._ended = asyncio.Event()
         self._closed = asyncio.Event()  # run() has cleaned up: keys released, viewer told
         self._policy_changed = asyncio.Event()  # the viewer has yet to hear of a new policy
-        self.close_reason: str = CloseReason.ERROR
-        self.limits = SessionLimits(policy, clock())
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="host-media")
         self._media: _Media | None = None
         self.dispatcher: InputDispatcher | None = None
-        self._pointer: PointerMapping | None = None
+
+    @property
+    def info(self) -> SessionInfo:
+        return self.core.info
+
+    @property
+    def close_reason(self) -> str:
+        return self.core.close_reason
 
     # -- requests from the agent --------------------------------------------------------------
     def end(self, reason: str) -> None:
-        if not self._ended.is_set():
-            self.close_reason = reason
+        if self.core.end(reason):
             self._ended.set()
 
     def apply_policy(self, policy: Policy) -> None:
         """A policy pushed mid-session: enforced at once, and shown to the viewer (watermark,
         view-only). View-only, once on, stays on until the session ends."""
-        self.policy = policy
-        self.limits.policy = policy
-        if policy.view_only and not self.info.view_only:
-            self.info.view_only = True
-            if self.dispatcher is not None:
-                self.dispatcher.release_all()
-                self.dispatcher.view_only = True
+        if self.core.apply_policy(policy) and self.dispatcher is not None:
+            self.dispatcher.release_all()
+            self.dispatcher.view_only = True
         self._policy_changed.set()
 
     async def wait_closed(self) -> None:
@@ -342,14 +244,17 @@ class HostSession:
             self._media = media = await loop.run_in_executor(
                 self._executor, _Media, self._display, self._monitor, self._budget_bps
             )
-            self.info.view_only = self.policy.view_only
+            monitors = tuple(
+                Monitor(i, m["left"], m["top"], m["width"], m["height"])
+                for i, m in enumerate(media.monitors)
+            )
+            self.core.start(monitors, media.monitor, media.screen)
             self.dispatcher = InputDispatcher(
                 self._backend, media.screen, view_only=self.info.view_only
             )
-            self._pointer = PointerMapping(media.screen)
-            await self._send(self._screens())
+            await self._send(self.core.screens_message())
             self._policy_changed.clear()  # this notice carries the policy as it is now
-            await self._send(self._policy_notice())
+            await self._send(self.core.policy_message(self._wall()))
             tasks = [
                 asyncio.create_task(self._video()),
                 asyncio.create_task(self._input()),
@@ -394,50 +299,30 @@ class HostSession:
             log.debug("session error", exc_info=exc)
         self.end(CloseReason.ERROR)
 
-    def _screens(self) -> ScreenInfo:
-        assert self._media is not None
-        monitors = tuple(
-            Monitor(i, m["left"], m["top"], m["width"], m["height"])
-            for i, m in enumerate(self._media.monitors)
-        )
-        return HostScreens(self.host_name, monitors, self._media.monitor - 1).message()
-
-    def _policy_notice(self) -> SessionMessage:
-        """The policy as the viewer must show it, view-only as this session enforces it."""
-        policy = self.policy
-        text = watermark_text(policy, self.info, self.host_name, self._wall())
-        notice = SessionPolicy(
-            text, self.info.view_only, policy.idle_timeout_s or 0, policy.max_session_s or 0
-        )
-        return make_notice(notice)
-
     async def _announce_policy(self) -> None:
         while True:
             await self._policy_changed.wait()
             self._policy_changed.clear()
-            await self._send(self._policy_notice())
+            await self._send(self.core.policy_message(self._wall()))
 
-    async def _send(self, message: SessionMessage) -> int:
-        """Send one message; returns its framed size."""
-        self._last_sent_at = time.monotonic()
-        data = self._protocol.send(message)
+    async def _send(self, message: SessionMessage) -> None:
+        await self._write(self.core.encode(message, time.monotonic()))
+
+    async def _write(self, outgoing: Outgoing) -> None:
         async with self._write_lock:
-            await self.channel.write(data)
-        # Video and cursor bytes are counted where they are made; the viewer's reports count
-        # every message, so the rest must be counted too or "in flight" would read low.
-        if not isinstance(message, Video | Cursor | Close):
-            await self._count_sent(len(data) + TLS_OVERHEAD_BYTES)
-        return len(data)
+            await self.channel.write(outgoing.data)
+        # The viewer's reports count every message, so what the media thread did not count
+        # must be counted here, or "in flight" would read low.
+        if outgoing.uncounted_bytes:
+            await self._count_sent(outgoing.uncounted_bytes)
 
     async def _heartbeat(self) -> None:
         while True:
-            quiet_for = time.monotonic() - self._last_sent_at
-            if quiet_for < self._heartbeat_s:
-                await asyncio.sleep(self._heartbeat_s - quiet_for)
+            due_in = self.core.heartbeat_due_in(time.monotonic())
+            if due_in > 0:
+                await asyncio.sleep(due_in)
                 continue
-            size = await self._send(Cursor(self._cursor_position))
-            # Made here, not on the media thread, so _send did not count it: count it now.
-            await self._count_sent(size + TLS_OVERHEAD_BYTES)
+            await self._write(self.core.heartbeat(time.monotonic()))
 
     async def _count_sent(self, wire_bytes: int) -> None:
         media = self._media
@@ -457,28 +342,14 @@ class HostSession:
             media = self._media
             packet, screen, cursor, delay = await loop.run_in_executor(self._executor, media.step)
             for message in cursor:
-                if isinstance(message, CursorPosition):
-                    self._cursor_position = message
-                await self._send(Cursor(message))
+                await self._send(self.core.cursor_message(message))
             if packet is not None:
-                assert self._pointer is not None
-                self._pointer.on_frame_sent(packet.frame_index, screen)
-                await self._send(
-                    Video(
-                        packet.keyframe,
-                        packet.frame_index,
-                        packet.capture_us,
-                        packet.width,
-                        packet.height,
-                        packet.data,
-                    )
-                )
+                await self._send(self.core.video_message(packet, screen))
             await asyncio.sleep(delay)
 
     async def _input(self) -> None:
         loop = asyncio.get_running_loop()
         assert self.dispatcher is not None and self._media is not None
-        assert self._pointer is not None
         while True:
             try:
                 data = await asyncio.wait_for(self.channel.read(), self._viewer_silence_s)
@@ -489,43 +360,43 @@ class HostSession:
             if not data:
                 self.end(CloseReason.VIEWER_QUIT)
                 return
-            for message in self._protocol.receive_data(data):
-                if isinstance(message, Close):
-                    self.end(CloseReason.VIEWER_QUIT)
-                    return
-                if self.dispatcher.handle(message):
-                    self.limits.on_input(self._clock())
-                elif isinstance(message, Feedback):
-                    report = ReceiverReport(message.received_bytes, message.highest_seq, False)
-                    media = self._media
-                    await loop.run_in_executor(
-                        self._executor, media.sender.apply_feedback, time.monotonic(), report
-                    )
-                    if self._pointer.on_viewer_has(message.highest_seq):
-                        self.dispatcher.screen = self._pointer.screen
-                elif isinstance(message, KeyframeRequest):
-                    await loop.run_in_executor(self._executor, self._media.sender.request_keyframe)
-                elif isinstance(message, ScreenInfo):
-                    await self._switch_monitor(message)
+            for event in self.core.receive_data(data):
+                match event:
+                    case EndSession(reason=reason):
+                        self.end(reason)
+                        return
+                    case Input(message=message):
+                        if self.dispatcher.handle(message):
+                            self.core.on_input(self._clock())
+                    case ViewerReported(report=report, screen=screen):
+                        media = self._media
+                        await loop.run_in_executor(
+                            self._executor, media.sender.apply_feedback, time.monotonic(), report
+                        )
+                        if screen is not None:
+                            self.dispatcher.screen = screen
+                    case KeyframeRequested():
+                        await loop.run_in_executor(
+                            self._executor, self._media.sender.request_keyframe
+                        )
+                    case MonitorChosen(monitor=monitor):
+                        await self._switch_monitor(monitor)
 
-    async def _switch_monitor(self, message: ScreenInfo) -> None:
-        choice = parse_viewer_choice(message)
+    async def _switch_monitor(self, monitor: int) -> None:
         assert self._media is not None and self.dispatcher is not None
-        target = choice.monitor + 1  # the viewer counts monitors from 0 like HostScreens
-        if target == self._media.monitor or not 1 <= target <= len(self._media.monitors):
-            return
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._media.open, target)
+        await loop.run_in_executor(self._executor, self._media.open, monitor)
+        self.core.monitor_shown(monitor)
         # The pointer mapping follows once the viewer has the new monitor's first frame.
         self.dispatcher.release_all()
-        await self._send(self._screens())
+        await self._send(self.core.screens_message())
 
     async def _watch_limits(self) -> None:
         while True:
-            due = self.limits.check(self._clock(), self._wall())
-            if isinstance(due, EndReason):
-                self.end(due.value)
+            due = self.core.check_limits(self._clock(), self._wall())
+            if isinstance(due, EndSession):
+                self.end(due.reason)
                 return
-            if isinstance(due, IdleWarningDue):
-                await self._send(make_notice(IdleWarning(due.seconds_left)))
+            if due is not None:
+                await self._send(due)
             await asyncio.sleep(self._tick_s)

@@ -33,9 +33,18 @@ from PySide6.QtWidgets import (
 
 from apps.common.icons import tray_icon
 from apps.common.qt_startup import start_app
-from apps.host.agent import AGENT_VERSION, AgentEvent, AgentOptions, HostAgent, stop_agent
+from apps.host.agent import AGENT_VERSION, AgentOptions, HostAgent, stop_agent
+from apps.host.events import (
+    AgentEvent,
+    AgentState,
+    SessionEnded,
+    SessionStarted,
+    ShutdownWarning,
+    StateChanged,
+)
 from apps.host.i18n import tr
 from apps.host.mac_list import MacList
+from apps.host.session_core import SessionInfo
 from apps.host.wizard import EnrolmentWizard
 from core.crypto.certs import format_host_id
 from core.errors import Error
@@ -120,9 +129,9 @@ class TrayController(QObject):
         super().__init__()
         self.macs = macs
         self.host_id = host_id
-        self.state = "offline"
+        self.state = AgentState.OFFLINE
         self.paused = False
-        self.session: dict[str, Any] | None = None
+        self.session: SessionInfo | None = None
         self.confirm_quit: Callable[[str], bool] = self._ask_quit
         self.tray = QSystemTrayIcon()
         self.menu = QMenu()
@@ -150,27 +159,25 @@ class TrayController(QObject):
 
     # -- agent events ---------------------------------------------------------------------------
     def on_event(self, event: AgentEvent) -> None:
-        data = event.data
-        if event.kind == "state":
-            self.state = str(data.get("state", self.state))
-        elif event.kind == "session_started":
-            self.session = dict(data)
-            self.notify(tr("notify_started_title"), tr("notify_started", **self._who(data)))
-        elif event.kind == "session_ended":
-            self.session = None
-            reason = tr.close_reason(str(data.get("reason", "error")))
-            text = tr("notify_ended", reason=reason, **self._who(data))
-            self.notify(tr("notify_ended_title"), text)
-        elif event.kind == "shutdown_warning":
-            self.notify(
-                tr("notify_shutdown_title"),
-                tr("notify_shutdown", at=data["at"], minutes=data["minutes_left"]),
-            )
+        match event:
+            case StateChanged(state=state):
+                self.state = state
+            case SessionStarted(info=info):
+                self.session = info
+                self.notify(tr("notify_started_title"), tr("notify_started", **self._who(info)))
+            case SessionEnded(info=info, reason=reason):
+                self.session = None
+                text = tr("notify_ended", reason=tr.close_reason(reason), **self._who(info))
+                self.notify(tr("notify_ended_title"), text)
+            case ShutdownWarning(at=at, minutes_left=minutes):
+                self.notify(
+                    tr("notify_shutdown_title"), tr("notify_shutdown", at=at, minutes=minutes)
+                )
         self._render()
 
     @staticmethod
-    def _who(data: dict[str, Any]) -> dict[str, str]:
-        return {"user": str(data.get("user", "")), "device": str(data.get("device", ""))}
+    def _who(info: SessionInfo) -> dict[str, str]:
+        return {"user": info.user, "device": info.device}
 
     def notify(self, title: str, text: str) -> None:
         if self.tray.isVisible() and QSystemTrayIcon.supportsMessages():
@@ -180,7 +187,7 @@ class TrayController(QObject):
     # -- what is shown ----------------------------------------------------------------------------
     @property
     def icon_state(self) -> str:
-        if self.state == "waiting" and self.paused:
+        if self.state == AgentState.WAITING and self.paused:
             return "paused"
         return self.state
 
@@ -216,7 +223,7 @@ class TrayController(QObject):
         QMessageBox.information(None, tr("menu_about"), self.about_text())
 
     def request_quit(self) -> None:
-        if self.session is not None and not self.confirm_quit(str(self.session.get("user", ""))):
+        if self.session is not None and not self.confirm_quit(self.session.user):
             return
         self.quit_requested.emit()
 

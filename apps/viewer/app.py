@@ -18,13 +18,14 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from apps.viewer.client import Credentials, ViewerClient
+from apps.viewer.login_dialog import LoginDialog
 from apps.viewer.session_core import Picture
+from apps.viewer.session_window import BannerKind, SessionWindow
 from apps.viewer.settings import SETTINGS_FILE, Settings, save_settings
 from apps.viewer.texts import Texts
 from apps.viewer.watermark import session_hash
-from apps.viewer.widgets import BannerKind, LoginDialog, SessionWindow
 from core.crypto.certs import Identity, parse_host_id
-from core.protocol.control import LoginOk
+from core.protocol.control import LoginOk, ProgressStage
 from core.protocol.notices import CloseReason, HostScreens, IdleWarning, NoticeBody
 from transport.connect import RelayEndpoint
 
@@ -122,7 +123,7 @@ class ViewerApp(QObject):
         self.dialog.set_busy(False)
         self.dialog.show()
 
-    def _progress(self, stage: str) -> None:
+    def _progress(self, stage: ProgressStage) -> None:
         text = self.texts.progress(stage)
         self.dialog.show_progress(text)
         if self.window.isVisible():

@@ -31,7 +31,7 @@ from apps.viewer.session_core import (
 )
 from core.crypto.certs import Identity
 from core.errors import CryptoError, ProtocolError
-from core.protocol.control import Login, LoginOk, RefusalReason
+from core.protocol.control import Login, LoginOk, ProgressStage, RefusalReason
 from core.protocol.notices import CloseReason
 from core.protocol.session import (
     HOST_SILENCE_TIMEOUT_S,
@@ -65,7 +65,7 @@ class Credentials:
 
 
 class ViewerClient(QObject):
-    progress = Signal(str)  # a progress stage code (transport's, plus "receiving_screen")
+    progress = Signal(object)  # ProgressStage
     loggedIn = Signal(object)  # LoginOk
     refused = Signal(str, int)  # RefusalReason value, retry_after (epoch s)
     failed = Signal(str)  # a viewer catalog key: relay_unreachable, relay_untrusted, host_untrusted
@@ -181,16 +181,16 @@ class ViewerClient(QObject):
         if not await self._count_down(self.plan):
             self._give_up("reconnect_expired")
             return False
-        self.progress.emit("reconnecting")
+        self.progress.emit(ProgressStage.RECONNECTING)
         return True
 
     async def _log_in(self, login: Login, resuming: bool, otp: str) -> SecureChannel | None:
         """Log in (retrying while ``resuming``); None if it came to nothing, the signals say why.
 
         ``otp`` is the one the user gave: tried if a ticket kept from a refusal has run out."""
-        stage = ""
+        stage: ProgressStage | None = None
 
-        def on_progress(new_stage: str) -> None:
+        def on_progress(new_stage: ProgressStage) -> None:
             nonlocal stage
             stage = new_stage
             self.progress.emit(new_stage)
@@ -209,7 +209,9 @@ class ViewerClient(QObject):
                 log.warning("login failed at %s: %s", stage or "start", type(exc).__name__)
                 if not self._quitting:
                     self.failed.emit(
-                        "host_untrusted" if stage == "securing_channel" else "relay_untrusted"
+                        "host_untrusted"
+                        if stage is ProgressStage.SECURING_CHANNEL
+                        else "relay_untrusted"
                     )
                 return None
             except NETWORK_ERRORS as exc:
@@ -231,7 +233,7 @@ class ViewerClient(QObject):
             self.plan.renewed(ok.resume_ticket, ok.resume_ttl_s)
         self.login_ok = ok
         self.loggedIn.emit(ok)
-        self.progress.emit("receiving_screen")
+        self.progress.emit(ProgressStage.RECEIVING_SCREEN)
         return channel
 
     async def _after_refusal(

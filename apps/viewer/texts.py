@@ -5,6 +5,7 @@ they are. Qt-free."""
 from __future__ import annotations
 
 from apps.common.i18n import Translator
+from core.protocol.control import ProgressStage
 from core.protocol.notices import IdleWarning, NoticeBody, SessionPolicy, ShutdownWarning
 
 
@@ -14,9 +15,8 @@ class Texts(Translator):
     def __init__(self, language: str) -> None:
         super().__init__("viewer", language)
 
-    def progress(self, stage: str) -> str:
-        key = f"progress_{stage}"
-        return self(key) if self.knows(key) else self("progress_connecting_to_relay")
+    def progress(self, stage: ProgressStage) -> str:
+        return self(f"progress_{stage}")
 
     def notice(self, body: NoticeBody) -> str:
         match body:

@@ -74,6 +74,20 @@ class RefusalReason(enum.StrEnum):
     SHUTTING_DOWN = "shutting_down"
 
 
+class ProgressStage(enum.StrEnum):
+    """How far a viewer's login has come; the viewer translates these for its user.
+
+    The relay sends ``WAITING_FOR_HOST`` in :class:`Progress` while the office PC decides; the
+    viewer's side reports the others itself.
+    """
+
+    CONNECTING_TO_RELAY = "connecting_to_relay"
+    WAITING_FOR_HOST = "waiting_for_host"
+    SECURING_CHANNEL = "securing_channel"
+    RECEIVING_SCREEN = "receiving_screen"  # logged in, until the first picture
+    RECONNECTING = "reconnecting"  # the link dropped; logging in again with the ticket
+
+
 class ControlMessage:
     TYPE: ClassVar[ControlType]
 
@@ -189,7 +203,7 @@ class Login(ControlMessage):
 @dataclass(frozen=True, slots=True)
 class Progress(ControlMessage):
     TYPE = ControlType.PROGRESS
-    stage: str
+    stage: str  # a ProgressStage value
 
 
 @dataclass(frozen=True, slots=True)

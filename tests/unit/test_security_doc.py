@@ -47,6 +47,7 @@ MODULES = [
     "core.input.dispatch",
     "apps.host.agent",
     "apps.host.session",
+    "apps.host.session_core",
     "apps.host.store",
     "apps.viewer.settings",
     "apps.viewer.client",

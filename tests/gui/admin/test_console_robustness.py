@@ -15,8 +15,9 @@ from PySide6.QtWidgets import QPushButton
 from apps.admin import api
 from apps.admin.api import ApiFailure
 from apps.admin.main import LoginDialog, open_console, sign_in
+from apps.admin.tabs.base import Tab, TenantChanged
 from apps.admin.texts import tr
-from apps.admin.window import MainWindow, Tab, TenantChanged
+from apps.admin.window import MainWindow
 from core.crypto.certs import fingerprint, generate_identity, host_id_for_certificate
 from core.crypto.tls import server_context
 from tests.integration.admin.background import RelayThread

@@ -7,16 +7,24 @@ import gc
 
 from apps.common.i18n import set_language
 from apps.common.icons import tray_icon
-from apps.host.agent import AgentEvent, AgentOptions, AgentState, HostAgent, stop_agent
+from apps.host.agent import AgentOptions, HostAgent, stop_agent
+from apps.host.events import (
+    AgentState,
+    SessionEnded,
+    SessionStarted,
+    ShutdownWarning,
+    StateChanged,
+)
 from apps.host.i18n import tr
 from apps.host.mac_list import MacList
+from apps.host.session_core import SessionInfo
 from apps.host.store import DataDir, HostRecord
 from apps.host.tray import MacListDialog, TrayApp, TrayController
 from apps.host.wizard import EnrolmentWizard, group_fingerprint
 
 FINGERPRINT = "ab" * 32
 HOST_ID = "ABCDEFGHIJKLMNOPQRST"
-STARTED = {"user": "tanaka", "device": "Tanaka home PC", "session_id": "s1"}
+STARTED = SessionInfo("s1", "tanaka", "example-city", "Tanaka home PC", "", "2026-04-01T10:00:00")
 
 
 def test_japanese_and_english():
@@ -31,7 +39,7 @@ def test_icon_and_tooltip_follow_the_agent_state(qtbot, tmp_path):
     tray = TrayController(MacList(tmp_path), HOST_ID)
     assert tray.icon_state == "offline" and "Offline" in tray.tray.toolTip()
     for state in ("waiting", "error", "offline"):
-        tray.on_event(AgentEvent("state", {"state": state}))
+        tray.on_event(StateChanged(AgentState(state)))
         assert tray.icon_state == state
         assert tr("state_" + state) in tray.tray.toolTip()
         assert not tray.tray.icon().isNull()
@@ -41,34 +49,34 @@ def test_icon_and_tooltip_follow_the_agent_state(qtbot, tmp_path):
 def test_session_start_and_end_notify_who_and_which_device(qtbot, tmp_path):
     tray = TrayController(MacList(tmp_path))
     with qtbot.waitSignal(tray.notified) as started:
-        tray.on_event(AgentEvent("session_started", STARTED))
+        tray.on_event(SessionStarted(STARTED))
     assert started.args == ["Remote session started", "tanaka connected from Tanaka home PC"]
-    tray.on_event(AgentEvent("state", {"state": "in_session"}))
+    tray.on_event(StateChanged(AgentState.IN_SESSION))
     assert tray.icon_state == "in_session" and "tanaka" in tray.tray.toolTip()
     with qtbot.waitSignal(tray.notified) as ended:
-        tray.on_event(AgentEvent("session_ended", {**STARTED, "reason": "idle_timeout"}))
+        tray.on_event(SessionEnded(STARTED, "idle_timeout"))
     assert ended.args[1] == "tanaka (Tanaka home PC): Disconnected after inactivity"
     with qtbot.waitSignal(tray.notified) as warned:
-        tray.on_event(AgentEvent("shutdown_warning", {"at": "18:00", "minutes_left": 5}))
+        tray.on_event(ShutdownWarning("18:00", 5))
     assert "18:00" in warned.args[1]
 
 
 def test_pause_and_quit_with_confirmation_during_a_session(qtbot, tmp_path):
     tray = TrayController(MacList(tmp_path), HOST_ID)
-    tray.on_event(AgentEvent("state", {"state": "waiting"}))
+    tray.on_event(StateChanged(AgentState.WAITING))
     with qtbot.waitSignal(tray.pause_toggled) as paused:
         tray.pause_action.trigger()
     assert paused.args == [True] and tray.icon_state == "paused"
     asked = []
     tray.confirm_quit = lambda user: asked.append(user) or False
-    tray.on_event(AgentEvent("session_started", STARTED))
+    tray.on_event(SessionStarted(STARTED))
     with qtbot.assertNotEmitted(tray.quit_requested):
         tray.quit_action.trigger()
     assert asked == ["tanaka"]
     tray.confirm_quit = lambda user: True
     with qtbot.waitSignal(tray.quit_requested):
         tray.quit_action.trigger()
-    tray.on_event(AgentEvent("session_ended", {**STARTED, "reason": "viewer_quit"}))
+    tray.on_event(SessionEnded(STARTED, "viewer_quit"))
     tray.confirm_quit = lambda user: asked.append(user) or False
     with qtbot.waitSignal(tray.quit_requested):
         tray.quit_action.trigger()  # no session: no question
@@ -158,5 +166,5 @@ async def test_a_failing_listener_neither_stops_the_agent_nor_the_other_listener
     run = asyncio.create_task(agent.run())
     await asyncio.sleep(0.1)
     agent._set_state(AgentState.WAITING)
-    assert not run.done() and [e.data["state"] for e in seen][-1] == "waiting"
+    assert not run.done() and [e.state for e in seen][-1] == "waiting"
     await stop_agent(agent, run)

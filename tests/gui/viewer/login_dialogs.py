@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from apps.viewer.login_dialog import LoginDialog
 from apps.viewer.settings import Settings
 from apps.viewer.texts import Texts
-from apps.viewer.widgets import LoginDialog
 
 FINGERPRINT = "ab" * 32
 HOST_ID = "ABCDEFGHIJKLMNOPQRST"

@@ -10,8 +10,8 @@ from PySide6.QtTest import QTest
 
 from apps.viewer.keymap import SCANCODES_ARE_SET1
 from apps.viewer.session_core import Picture
+from apps.viewer.session_window import SessionWindow
 from apps.viewer.texts import Texts
-from apps.viewer.widgets import SessionWindow
 from core.protocol.session import (
     Button,
     Key,

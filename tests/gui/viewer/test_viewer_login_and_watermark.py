@@ -10,9 +10,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from apps.viewer.session_core import Picture
+from apps.viewer.session_window import SessionWindow
 from apps.viewer.settings import Settings
 from apps.viewer.texts import Texts
-from apps.viewer.widgets import SessionWindow
 from core.protocol.control import RefusalReason
 from core.protocol.notices import SessionPolicy
 from tests.gui.viewer.login_dialogs import FINGERPRINT, FULL, dialog

@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from apps.host.session import HostSession, SessionInfo
+from apps.host.session import HostSession
+from apps.host.session_core import SessionInfo
 from apps.viewer.session_core import CursorChanged, ViewerSession
 from core.crypto.certs import generate_identity
 from core.policy import Policy

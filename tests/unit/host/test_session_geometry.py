@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apps.host.session import MAX_PENDING_GEOMETRIES, PointerMapping, cursor_position
+from apps.host.session_core import MAX_PENDING_GEOMETRIES, PointerMapping, cursor_position
 from core.input.pointer import ScreenMap
 from core.media.cursor import CursorPosition
 

@@ -26,7 +26,7 @@ from apps.viewer.settings import Settings, form_problem, load_settings, mac_addr
 from apps.viewer.texts import Texts
 from core.errors import ProtocolError
 from core.media.encoder import H264Encoder
-from core.protocol.control import RefusalReason
+from core.protocol.control import ProgressStage, RefusalReason
 from core.protocol.framing import MAX_SESSION_PAYLOAD, encode_frame
 from core.protocol.notices import (
     CloseReason,
@@ -161,6 +161,13 @@ def test_every_refusal_and_close_reason_has_its_own_words():
     assert Texts("en").refusal("something new") == Texts("en")("refused_other")
     assert "18:30" in Texts("en").notice(ShutdownWarning("18:30", 5))
     assert "60" in Texts("ja").notice(IdleWarning(60))
+
+
+def test_every_progress_stage_has_its_own_words():
+    for language in ("ja", "en"):
+        texts = Texts(language)
+        words = [texts.progress(stage) for stage in ProgressStage]
+        assert all(words) and len(set(words)) == len(words)
 
 
 def test_language_follows_the_os_locale():

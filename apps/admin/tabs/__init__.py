@@ -1,0 +1,1 @@
+"""The console's tabs, one module per task, over the shared :class:`~apps.admin.tabs.base.Tab`."""

@@ -1,0 +1,134 @@
+"""What every tab of the console shares: the tenant-bound API call, the table, the helpers.
+
+Each tab has async methods that do one thing (``issue_totp``, ``new_token``, ``end``...) and
+report through the window's signals; buttons only read their inputs and call them. Everything a
+tab shows belongs to one tenant: answers that arrive for a tenant no longer selected are dropped
+(:class:`TenantChanged`), and :meth:`Tab.forget` clears what was shown when the tenant changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QDate
+from PySide6.QtWidgets import (
+    QDateEdit,
+    QFileDialog,
+    QHBoxLayout,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from apps.admin.api import AdminClient, ApiFailure, tenant_path
+from apps.admin.texts import tr
+from storage.atomic import DEFAULT_FILE_MODE, write_atomically
+
+if TYPE_CHECKING:
+    from apps.admin.window import MainWindow
+
+
+class TenantChanged(Exception):
+    """An answer (or refusal) came for a tenant that is no longer selected: not shown."""
+
+
+def when(ts: float | None) -> str:
+    """A timestamp as the tables show it (local time, to the minute); "-" for never."""
+    if ts is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+def date_edit(date: QDate) -> QDateEdit:
+    """A day picker with a calendar, in the ISO form the API takes."""
+    edit = QDateEdit()
+    edit.setCalendarPopup(True)
+    edit.setDisplayFormat("yyyy-MM-dd")
+    edit.setDate(date)
+    return edit
+
+
+class Table(QTableWidget):
+    def __init__(self, headers: list[str]) -> None:
+        super().__init__(0, len(headers))
+        self.setHorizontalHeaderLabels(headers)
+        self.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.keys: list[Any] = []
+
+    def fill(self, rows: list[list[Any]], keys: list[Any]) -> None:
+        self.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                self.setItem(r, c, QTableWidgetItem("" if value is None else str(value)))
+        self.keys = keys
+
+    def selected_key(self) -> Any:
+        row = self.currentRow()
+        return self.keys[row] if 0 <= row < len(self.keys) else None
+
+
+class Tab(QWidget):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__()
+        self.window_ = window
+        self.layout_ = QVBoxLayout(self)
+
+    @property
+    def api(self) -> AdminClient:
+        return self.window_.client
+
+    async def call(
+        self, method: str, *parts: object, body: Any = None, query: dict[str, Any] | None = None
+    ) -> Any:
+        """The API's answer at ``parts`` (each one path segment) of the selected tenant;
+        :class:`TenantChanged` instead if another tenant was chosen meanwhile."""
+        tenant = self.window_.tenant
+        path = tenant_path(tenant, *parts)
+        try:
+            answer = await self.api.call(method, path, body, query)
+        except ApiFailure:
+            self._still_selected(tenant)  # a refusal for the old tenant is as stale as an answer
+            raise
+        self._still_selected(tenant)
+        return answer
+
+    def _still_selected(self, tenant: str) -> None:
+        if self.window_.tenant != tenant:
+            raise TenantChanged(tenant)
+
+    def button(self, key: str, action: Callable[[], Awaitable[Any]]) -> QPushButton:
+        button = QPushButton(tr(key))
+        button.clicked.connect(lambda: self.window_.spawn(action()))
+        return button
+
+    def row(self, *widgets: QWidget) -> QHBoxLayout:
+        line = QHBoxLayout()
+        for widget in widgets:
+            line.addWidget(widget)
+        self.layout_.addLayout(line)
+        return line
+
+    async def export_csv(self, resource: str, query: dict[str, Any], path: Path) -> Path:
+        """Save ``resource`` as the API's CSV, as filtered by ``query``."""
+        text = await self.call("GET", resource, query={**query, "format": "csv"})
+        # With a BOM, so Excel reads Japanese.
+        write_atomically(path, text.encode("utf-8-sig"), mode=DEFAULT_FILE_MODE)
+        return path
+
+    def ask_save_path(self, title_key: str, suggested: str, file_filter: str) -> Path | None:
+        """Where the user wants a file saved; None if they cancelled."""
+        name, _ = QFileDialog.getSaveFileName(self, tr(title_key), suggested, file_filter)
+        return Path(name) if name else None
+
+    async def refresh(self) -> None:
+        raise NotImplementedError
+
+    def forget(self) -> None:
+        """Forget all that was shown for the tenant (rows, secrets), not the user's filters."""
+        raise NotImplementedError

@@ -1,0 +1,51 @@
+"""The grants tab: which staff member may use which office PC."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QLineEdit
+
+from apps.admin.tabs.base import Tab, Table
+from apps.admin.texts import tr
+
+if TYPE_CHECKING:
+    from apps.admin.window import MainWindow
+
+
+class GrantsTab(Tab):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.table = Table([tr("col_login"), tr("col_host_id")])
+        self.layout_.addWidget(self.table)
+        self.login = QLineEdit()
+        self.host = QLineEdit()
+        self.row(
+            self.login,
+            self.host,
+            self.button("grant", lambda: self.grant(self.login.text(), self.host.text())),
+            self.button("revoke", self._revoke_selected),
+        )
+
+    def forget(self) -> None:
+        self.table.fill([], [])
+
+    async def refresh(self) -> None:
+        grants = (await self.call("GET", "grants"))["grants"]
+        self.table.fill(
+            [[g["login"], g["host_id"]] for g in grants],
+            [(g["login"], g["host_id"]) for g in grants],
+        )
+
+    async def grant(self, login: str, host_id: str) -> None:
+        await self.call("POST", "grants", body={"login": login, "host_id": host_id})
+        await self.refresh()
+
+    async def revoke(self, login: str, host_id: str) -> None:
+        await self.call("DELETE", "grants", login, host_id)
+        await self.refresh()
+
+    async def _revoke_selected(self) -> None:
+        key = self.table.selected_key()
+        if key:
+            await self.revoke(*key)

@@ -1,0 +1,117 @@
+"""The policies tab: the tenant's policy, or one office PC's, as a form."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLineEdit, QSpinBox
+
+from apps.admin.tabs.base import Tab
+from apps.admin.texts import tr
+from core.policy import WEEKDAYS
+
+if TYPE_CHECKING:
+    from apps.admin.window import MainWindow
+
+
+class PoliciesTab(Tab):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.scope = QComboBox()
+        self.scope.currentIndexChanged.connect(lambda _: self.window_.spawn(self.load()))
+        self.layout_.addWidget(self.scope)
+        form = QFormLayout()
+        days = QHBoxLayout()
+        self.days = []
+        for name in tr("days").split(","):
+            box = QCheckBox(name)
+            box.setChecked(True)
+            self.days.append(box)
+            days.addWidget(box)
+        form.addRow(tr("allowed_days"), days)
+        self.start, self.end, self.shutdown = QLineEdit(), QLineEdit(), QLineEdit()
+        for field, key, hint in (
+            (self.start, "allowed_from", "08:00"),
+            (self.end, "allowed_until", "20:00"),
+            (self.shutdown, "shutdown_at", "22:00"),
+        ):
+            field.setPlaceholderText(hint)
+            form.addRow(tr(key), field)
+        self.idle, self.max_session = QSpinBox(), QSpinBox()
+        for spin in (self.idle, self.max_session):
+            spin.setRange(0, 24 * 3600)
+            spin.setSpecialValueText("-")
+        form.addRow(tr("idle_timeout"), self.idle)
+        form.addRow(tr("max_session"), self.max_session)
+        self.watermark, self.view_only = QCheckBox(tr("watermark")), QCheckBox(tr("view_only"))
+        form.addRow(self.watermark)
+        form.addRow(self.view_only)
+        self.layout_.addLayout(form)
+        self.row(
+            self.button("save", lambda: self.save(self.scope.currentData(), self.form_policy())),
+            self.button("clear", lambda: self.clear(self.scope.currentData())),
+        )
+
+    @staticmethod
+    def _policy_parts(host_id: str | None) -> tuple[str, ...]:
+        return ("hosts", host_id, "policy") if host_id else ("policy",)
+
+    def forget(self) -> None:
+        self._set_scopes([])
+        self.show_policy({})
+
+    def _set_scopes(self, hosts: list[dict[str, Any]]) -> None:
+        self.scope.blockSignals(True)  # the caller loads the policy once the list is complete
+        self.scope.clear()
+        self.scope.addItem(tr("scope_tenant"), "")
+        for host in hosts:
+            self.scope.addItem(f"{host['name']} ({host['display_id']})", host["host_id"])
+        self.scope.blockSignals(False)
+
+    async def refresh(self) -> None:
+        self._set_scopes((await self.call("GET", "hosts"))["hosts"])
+        await self.load()
+
+    async def load(self) -> None:
+        answer = await self.call("GET", *self._policy_parts(self.scope.currentData()))
+        self.show_policy(answer.get("policy") or {})
+
+    def show_policy(self, policy: dict[str, Any]) -> None:
+        hours = policy.get("allowed_hours") or {}
+        for name, box in zip(WEEKDAYS, self.days, strict=True):
+            box.setChecked(name in hours.get("days", WEEKDAYS))
+        self.start.setText(hours.get("start", ""))
+        self.end.setText(hours.get("end", ""))
+        self.shutdown.setText(policy.get("shutdown_at", ""))
+        self.idle.setValue(policy.get("idle_timeout_s") or 0)
+        self.max_session.setValue(policy.get("max_session_s") or 0)
+        self.watermark.setChecked(bool(policy.get("watermark")))
+        self.view_only.setChecked(bool(policy.get("view_only")))
+
+    def form_policy(self) -> dict[str, Any]:
+        policy: dict[str, Any] = {
+            "watermark": self.watermark.isChecked(),
+            "view_only": self.view_only.isChecked(),
+        }
+        days = [n for n, box in zip(WEEKDAYS, self.days, strict=True) if box.isChecked()]
+        if self.start.text() or self.end.text() or len(days) < len(WEEKDAYS):
+            policy["allowed_hours"] = {
+                "days": days,
+                "start": self.start.text() or "00:00",
+                "end": self.end.text() or "24:00",
+            }
+        if self.shutdown.text():
+            policy["shutdown_at"] = self.shutdown.text()
+        if self.idle.value():
+            policy["idle_timeout_s"] = self.idle.value()
+        if self.max_session.value():
+            policy["max_session_s"] = self.max_session.value()
+        return policy
+
+    async def save(self, host_id: str | None, policy: dict[str, Any]) -> dict[str, Any]:
+        answer: dict[str, Any] = await self.call("PUT", *self._policy_parts(host_id), body=policy)
+        return answer
+
+    async def clear(self, host_id: str | None) -> None:
+        await self.call("DELETE", *self._policy_parts(host_id))
+        await self.load()

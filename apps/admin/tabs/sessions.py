@@ -1,0 +1,53 @@
+"""The sessions tab: the live sessions with their bandwidth, and ending one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from apps.admin.tabs.base import Tab, Table, when
+from apps.admin.texts import tr
+
+if TYPE_CHECKING:
+    from apps.admin.window import MainWindow
+
+
+class SessionsTab(Tab):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.table = Table(
+            [
+                tr("col_login"),
+                tr("col_host_id"),
+                tr("col_since"),
+                tr("col_current"),
+                tr("col_average"),
+            ]
+        )
+        self.layout_.addWidget(self.table)
+        self.row(self.button("end_session", lambda: self.end(self.table.selected_key())))
+        self.forget()
+
+    def forget(self) -> None:
+        self.sessions: list[dict[str, Any]] = []
+        self.table.fill([], [])
+
+    async def refresh(self) -> None:
+        self.sessions = (await self.call("GET", "sessions"))["sessions"]
+        self.table.fill(
+            [
+                [
+                    s["user"],
+                    s["host_id"],
+                    when(s["started_at"]),
+                    s["current_kbps"],
+                    s["average_kbps"],
+                ]
+                for s in self.sessions
+            ],
+            [s["session_id"] for s in self.sessions],
+        )
+
+    async def end(self, session_id: str | None) -> None:
+        if session_id:
+            await self.call("DELETE", "sessions", session_id)
+            await self.refresh()
