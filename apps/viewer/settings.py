@@ -29,7 +29,7 @@ SETTINGS_FILE = "settings.json"
 INSTALLER_CONFIG_FILE = "viewer.json"
 DEVICE_STEM = "device"
 MAX_SETTINGS_BYTES = 16 * 1024  # a settings file is five short strings; ignore anything bigger
-MAX_MACS = 16  # the relay accepts 32; a home PC has a handful of interfaces
+MAX_REPORTED_MACS = 16  # the relay accepts 32; a home PC has a handful of interfaces
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def mac_addresses(sys_class_net: Path = Path("/sys/class/net")) -> list[str]:
         if mac == "00:00:00:00:00:00" or first_octet & 1 or mac in macs:
             continue
         macs.append(mac)
-    return macs[:MAX_MACS]
+    return macs[:MAX_REPORTED_MACS]
 
 
 FIELD_LABELS = {

@@ -17,13 +17,13 @@ import numpy as np
 import numpy.typing as npt
 
 from core.errors import LocalError
+from core.media.rate import MAX_FPS  # x264's VBV counts time in frames of the highest rate
 
 PRESET = "veryfast"  # ~10 ms per refinement frame at 1080p on 2 cores; slower presets buy little
 # "ssim" turns off psycho-visual noise shaping, which spends bits on grain text does not have.
 TUNE = "zerolatency,ssim"
 CRF = 30.0  # full-screen text at SSIM ~0.97 for ~100 kB of intra; lower costs more per keystroke
 QP_MIN = 21  # below this x264 polishes invisible detail forever on a static screen
-MAX_FPS = 15  # the most the rate controller ever asks for; x264's VBV counts time in these frames
 # umh with a 64-pixel range finds a wheel-notch scroll (3 lines, ~75 px with the predictors).
 MOTION = "me=umh:merange=64"
 # aq-mode 2 (auto-variance) moves bits from flat background to glyph edges.
