@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
@@ -33,10 +34,12 @@ class RelayContext:
         settings: RelaySettings,
         wall_clock: Callable[[], float],
         metrics: RelayMetrics,
+        monotonic_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.directory = directory
         self.settings = settings  # read at each use: tests change timings on a running relay
-        self.wall = wall_clock
+        self.wall = wall_clock  # dates, for records and lockouts
+        self.monotonic = monotonic_clock  # durations and pacing
         self.metrics = metrics
         self.user_lockout = Lockout.per_user(wall_clock)
         self.source_lockout = Lockout.per_source(wall_clock)

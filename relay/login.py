@@ -259,6 +259,7 @@ class ViewerLogin:
             login.device_fp,
             login.source,
             context.wall(),
+            context.monotonic,
         )
         session.resume_ticket = ticket
         await self._sessions.run(session, viewer, host, channel)

@@ -40,6 +40,7 @@ class RelayServer:
         settings: RelaySettings | None = None,
         wall_clock: Callable[[], float] = time.time,
         hooks: RelayHooks | None = None,
+        monotonic_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.directory = directory
         self.identity = identity  # the admin API serves the same certificate
@@ -48,7 +49,9 @@ class RelayServer:
         metrics = RelayMetrics(
             live_sessions=lambda: len(self.sessions), hosts_online=lambda: len(self.hosts)
         )
-        self.context = RelayContext(directory, settings or RelaySettings(), wall_clock, metrics)
+        self.context = RelayContext(
+            directory, settings or RelaySettings(), wall_clock, metrics, monotonic_clock
+        )
         tickets = ResumeTickets(self.context)
         self.channels = HostChannels(self.context, self.hooks.policy_for_host)
         self.live_sessions = LiveSessions(

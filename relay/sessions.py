@@ -28,7 +28,8 @@ class LiveSession:
     device_fingerprint: str
     source: str
     started_at: float  # wall clock, for records
-    started_mono: float = field(default_factory=time.monotonic)
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)  # durations
+    started_mono: float = field(init=False)
     bytes_to_viewer: int = 0
     bytes_to_host: int = 0
     end_requested: asyncio.Event = field(default_factory=asyncio.Event)
@@ -46,9 +47,12 @@ class LiveSession:
         self.end_reason = reason
         self.end_requested.set()
 
+    def __post_init__(self) -> None:
+        self.started_mono = self.clock()
+
     @property
     def duration_s(self) -> float:
-        return time.monotonic() - self.started_mono
+        return self.clock() - self.started_mono
 
 
 class LiveSessions:
@@ -83,7 +87,7 @@ class LiveSessions:
     def limit_tenant_rate(self, tenant: str, rate_bps: int) -> None:
         """Lower (or restore) the pace of a tenant's live sessions, without cutting them."""
         rate = min(rate_bps, self._context.settings.session_rate_bps) / 8
-        now = time.monotonic()
+        now = self._context.monotonic()
         for session in self.live.values():
             if session.tenant == tenant:
                 for bucket in session.buckets:
@@ -111,12 +115,22 @@ class LiveSessions:
         tasks = [
             asyncio.create_task(
                 pump(
-                    host.reader, viewer.writer, session.buckets[0], to_viewer, host.take_trailing()
+                    host.reader,
+                    viewer.writer,
+                    session.buckets[0],
+                    to_viewer,
+                    host.take_trailing(),
+                    clock=context.monotonic,
                 )
             ),
             asyncio.create_task(
                 pump(
-                    viewer.reader, host.writer, session.buckets[1], to_host, viewer.take_trailing()
+                    viewer.reader,
+                    host.writer,
+                    session.buckets[1],
+                    to_host,
+                    viewer.take_trailing(),
+                    clock=context.monotonic,
                 )
             ),
             asyncio.create_task(session.end_requested.wait()),
@@ -164,7 +178,7 @@ class LiveSessions:
         rate_bps = settings.session_rate_bps
         if tenant_bps is not None:
             rate_bps = min(tenant_bps, rate_bps)
-        now, rate, burst = time.monotonic(), rate_bps / 8, settings.session_burst_bytes
+        now, rate, burst = self._context.monotonic(), rate_bps / 8, settings.session_burst_bytes
         return TokenBucket(rate, burst, now), TokenBucket(rate, burst, now)
 
     async def _audit(self, event: str, session: LiveSession, detail: dict[str, Any]) -> None:

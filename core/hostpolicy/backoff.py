@@ -13,7 +13,6 @@ from collections.abc import Callable
 RECONNECT_FIRST_S = 1.0  # first step: the relay may just have restarted
 RECONNECT_FACTOR = 2.0
 RECONNECT_MAX_S = 30.0  # with the connect itself, every host is back within a minute
-STABLE_AFTER_S = 60.0  # a connection that lasted this long resets the back-off
 
 
 class Backoff:

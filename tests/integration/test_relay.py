@@ -64,6 +64,19 @@ async def test_login_with_totp_pairs_and_exchanges_data_end_to_end(relay, host):
     assert end.detail["bytes_to_viewer"] > 0 and end.detail["bytes_to_host"] > 0
 
 
+async def test_session_durations_come_from_the_relays_monotonic_clock(relay, host):
+    offset = [0.0]
+    relay.server.context.monotonic = lambda: time.monotonic() + offset[0]
+    channel, _ = await login(relay, host.host_id, relay.totp_now())
+    await channel.write(b"hello office")
+    assert await channel.read() == b"echo:hello office"
+    offset[0] = 3600.0  # an hour passes on the relay's clock, not in the test
+    channel.close()
+    await wait_until(lambda: not relay.server.sessions)
+    end = relay.directory.list_audit(event="session_end")[0]
+    assert 3600 <= end.detail["duration_s"] < 3660
+
+
 async def test_login_with_single_use_code(relay, host):
     (code,) = relay.directory.issue_codes(TENANT, USER, 1)
     channel, _ = await login(relay, host.host_id, code)
