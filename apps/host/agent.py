@@ -161,7 +161,7 @@ class HostAgent:
             "detail": self.detail,
             "paused": self.paused,
             "pid": os.getpid(),
-            "updated_at": dt.datetime.now().isoformat(timespec="seconds"),
+            "updated_at": self._wall().isoformat(timespec="seconds"),
         }
 
     def _relay_address(self) -> str | None:
