@@ -124,7 +124,10 @@ class PostgresCluster:
         names no schema, so to it a schema on the search path is a database of its own.
         """
         name = f"{prefix}_{next(self._names)}"
-        admin = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        # NullPool: each statement's connection is closed at once, none is left to the GC.
+        admin = sa.create_engine(
+            self.url(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+        )
         try:
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
