@@ -61,6 +61,11 @@ class Relay:
         self.directory.close()
 
 
+def database_options(database: str | None) -> list[str]:
+    """The CLI's ``--database URL``, or nothing for the default SQLite file."""
+    return [] if database is None else ["--database", database]
+
+
 async def start_relay(
     data_dir: Path, settings: RelaySettings = FAST, *, database: str | None = None
 ) -> Relay:

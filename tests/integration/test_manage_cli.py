@@ -17,6 +17,7 @@ import pytest
 
 from relay.manage import add_manage_parser, main, run_manage
 from relay.store.directory import Directory, OtpResult
+from tests.integration.relay_harness import database_options
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,7 +34,7 @@ HOST_ID = "AAAAABBBBBCCCCCDDDDD"
 
 def store_args(data_dir: Path, database: str | None) -> list[str]:
     """``--data-dir`` and, unless the store is the default SQLite file, ``--database``."""
-    return ["--data-dir", str(data_dir), *([] if database is None else ["--database", database])]
+    return ["--data-dir", str(data_dir), *database_options(database)]
 
 
 def run(

@@ -18,7 +18,7 @@ from core.crypto.certs import generate_identity
 from core.protocol.control import Login
 from relay.cli import parse_startup
 from relay.store.directory import Directory
-from tests.integration.relay_harness import TENANT, USER
+from tests.integration.relay_harness import TENANT, USER, database_options
 from transport.client import RefusedByRelay, viewer_login
 from transport.connect import RelayEndpoint
 
@@ -27,11 +27,6 @@ STARTUP_TIMEOUT_S = 30
 
 def serve_command(data_dir: Path, *options: str) -> list[str]:
     return [sys.executable, "-m", "relay.cli", "serve", "--data-dir", str(data_dir), *options]
-
-
-def database_options(database: str | None) -> list[str]:
-    """``--database URL``, or nothing for the default SQLite file."""
-    return [] if database is None else ["--database", database]
 
 
 class RelayProcess:
