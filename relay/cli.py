@@ -12,11 +12,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from core.errors import Error
 from relay.admin.hooks import admin_hooks
 from relay.admin.server import DEFAULT_ADMIN_LISTEN, start_admin_api
 from relay.hooks import RelayHooks
-from relay.manage import add_manage_parser, run_manage
+from relay.manage import add_database_option, add_manage_parser, run_manage
 from relay.metrics import start_metrics_server
 from relay.server import RelayServer
 from relay.settings import RELAY_COMMON_NAME, RELAY_IDENTITY_STEM
@@ -52,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="certificate, key and directory database live here",
     )
+    add_database_option(serve)
     serve.add_argument(
         "--listen",
         type=_address,
@@ -96,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, Error) as exc:  # a port in use, an unreadable data directory, ...
             print(f"telework-relay serve: error: {exc}", file=sys.stderr)
             return EXIT_STARTUP_FAILED
+        except sa.exc.SQLAlchemyError as exc:  # the database is down, refuses us, ...
+            reason = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+            print(f"telework-relay serve: error: directory database: {reason}", file=sys.stderr)
+            return EXIT_STARTUP_FAILED
     return run_manage(args)
 
 
@@ -124,7 +131,7 @@ def parse_startup(printed: str) -> Startup | None:
 async def _serve(args: argparse.Namespace) -> int:
     data_dir: Path = args.data_dir
     identity = load_or_create_identity(data_dir, RELAY_IDENTITY_STEM, RELAY_COMMON_NAME)
-    directory = Directory.open(data_dir)
+    directory = Directory.open(data_dir, database=args.database)
     hooks = admin_hooks(directory) if args.admin_listen is not None else RelayHooks()
     server = RelayServer(directory, identity, hooks=hooks)
     host, port = await server.start(*args.listen)

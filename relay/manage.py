@@ -1,6 +1,6 @@
 """``telework-relay manage``: the local operator CLI for a relay's data directory.
 
-Works while the relay runs (the directory is SQLite in WAL mode; writers wait for each other).
+Works while the relay runs (SQLite in WAL mode or PostgreSQL; writers wait for each other).
 Every action is written to the audit log. Secrets (TOTP seeds, one-time codes, enrolment
 tokens) are printed exactly once, here, and stored only sealed or hashed. Errors print one line
 to stderr and exit with status 2; ``--json`` prints one JSON object on stdout instead of text.
@@ -28,6 +28,7 @@ from core.auth.totp import provisioning_uri
 from core.crypto.certs import fingerprint, parse_host_id
 from core.errors import Error
 from relay.settings import RELAY_COMMON_NAME, RELAY_IDENTITY_STEM
+from relay.store.database import checked_url
 from relay.store.directory import MAX_ENROLLMENT_TTL_S, Directory
 from storage.identity import load_or_create_identity
 
@@ -195,6 +196,27 @@ def _audit_show(directory: Directory, args: argparse.Namespace, now: float) -> O
 # --- parser -------------------------------------------------------------------------------------
 
 
+def _database_url(text: str) -> str:
+    try:
+        checked_url(text)
+    except Error as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def add_database_option(parser: argparse.ArgumentParser) -> None:
+    """The ``--database`` option ``serve`` and ``manage`` share."""
+    parser.add_argument(
+        "--database",
+        type=_database_url,
+        default=None,
+        metavar="URL",
+        help="the directory database, e.g. postgresql://telework@db.example/telework for one "
+        "shared by several relays (password from ~/.pgpass or PGPASSFILE); default: the "
+        "SQLite file in --data-dir",
+    )
+
+
 def add_manage_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``manage`` sub-command to ``telework-relay``'s sub-parsers."""
     parser = subparsers.add_parser(
@@ -212,8 +234,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--data-dir",
         type=Path,
         required=True,
-        help="the relay's data directory (holds the directory database)",
+        help="the relay's data directory (holds the directory database and its key)",
     )
+    add_database_option(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     actions = parser.add_subparsers(dest="manage_action", required=True, metavar="ACTION")
 
@@ -293,7 +316,7 @@ def run_manage(args: argparse.Namespace) -> int:
         data_dir: Path = args.data_dir
         if not data_dir.is_dir():
             raise ManageError(f"data directory {data_dir} does not exist")
-        with Directory.open(data_dir) as directory:
+        with Directory.open(data_dir, database=args.database) as directory:
             now = time.time()
             try:
                 outcome = handler(directory, args, now)

@@ -1,9 +1,13 @@
 """Shared test settings."""
 
 import gc
+import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.postgres_cluster import PostgresCluster, missing_reason, running_cluster
 
 # CI machines have 2 busy cores: judge properties by their results, never by wall time.
 settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -25,3 +29,31 @@ def _collect_qt_garbage_on_the_qt_thread(request):
     yield
     if "gui" in request.node.path.parts:
         gc.collect()
+
+
+# Set (by .ci/run) where PostgreSQL must be available: a missing server fails instead of skipping.
+REQUIRE_POSTGRES_ENV = "TELEWORK_REQUIRE_POSTGRES"
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One throwaway PostgreSQL server for the whole session, started on first use."""
+    reason = missing_reason()
+    if reason is not None:
+        if os.environ.get(REQUIRE_POSTGRES_ENV):
+            pytest.fail(f"{REQUIRE_POSTGRES_ENV} is set but {reason}")
+        pytest.skip(reason)
+    with running_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The directory database a test runs on, once per engine: None means the embedded SQLite
+    file in the data directory (``Directory.open``'s default), else an empty PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield None
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    with cluster.empty_schema() as url:
+        yield url

@@ -1,9 +1,30 @@
 """The one database object every part of the directory works through: engine, transactions, clock.
 
-SQLite in WAL mode with ``synchronous=FULL`` so that a committed audit record survives a crash
-and the manage CLI can write while the relay runs; write transactions start with
-``BEGIN IMMEDIATE`` so a read-then-write transaction never fails on a lock upgrade. Any other
-SQLAlchemy URL (PostgreSQL) gets a plain pooled engine: the queries use only portable SQL.
+Two engines, one set of portable queries:
+
+- **SQLite** (the embedded default) in WAL mode with ``synchronous=FULL`` so that a committed
+  audit record survives a crash and the manage CLI can write while the relay runs; write
+  transactions start with ``BEGIN IMMEDIATE`` so a read-then-write transaction never fails on a
+  lock upgrade.
+- **PostgreSQL** (the directory several relays share) through psycopg 3.
+
+The store's limit checks and check-then-insert steps (a host's 64 home PCs, a user's grants,
+"this host ID is not enrolled yet") read, decide, then write, and are correct only if no other
+writer commits in between: SQLite's ``BEGIN IMMEDIATE`` gives exactly that, one writer at a
+time. On PostgreSQL every write transaction takes the same single writer lock as its first
+statement, a transaction-scoped advisory lock (:data:`PG_WRITE_LOCK_KEY`), released at commit or
+rollback. Chosen over the alternatives because:
+
+- SERIALIZABLE needs the whole transaction re-run on a serialisation failure, and the store's
+  write transactions are ``with`` blocks that cannot be re-run from the outside;
+- ``SELECT ... FOR UPDATE`` on each check's parent row would work, but every present and future
+  check would have to lock the right row, and a missed one is a silent race;
+- the writes are few and short (logins, admin actions, audit records: milliseconds each), so
+  one writer at a time costs nothing at this service's rate, while reads never wait for it.
+
+Transactions stay READ COMMITTED, which matters: each statement sees everything committed
+before it, so once a transaction holds the lock it sees every earlier writer's work (under
+REPEATABLE READ its snapshot would date from before the wait).
 """
 
 from __future__ import annotations
@@ -17,10 +38,20 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from relay.store import migrate
+from relay.store.errors import InvalidInput
 
 # How long a writer waits for another (the relay vs. the manage CLI) before giving up; writes
 # take milliseconds, so 30 s only ever runs out if something is badly stuck.
 SQLITE_BUSY_TIMEOUT_S = 30.0
+
+# The advisory lock every PostgreSQL write transaction holds (see the module docstring); any
+# fixed 64-bit number works as long as nothing else on the database uses it ("TELEWORK").
+PG_WRITE_LOCK_KEY = 0x54454C45574F524B
+
+# The engines the directory runs on: the SQLAlchemy backend names.
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+# The driver a ``postgresql://`` URL without one gets.
+POSTGRESQL_DRIVER = "psycopg"
 
 # Execution option that marks a connection's transactions as writes (BEGIN IMMEDIATE on SQLite).
 _WRITE_OPTION = "telework_write"
@@ -54,13 +85,35 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
-        """A transaction that writes; on SQLite it takes the write lock at BEGIN IMMEDIATE."""
+        """A transaction that writes, the only writer while it runs: on SQLite it takes the
+        write lock at BEGIN IMMEDIATE, on PostgreSQL the advisory writer lock."""
         with self._writer.begin() as conn:
             yield conn
 
 
+def checked_url(url: str) -> sa.URL:
+    """``url`` parsed, if it names a supported engine; ``postgresql://`` gets psycopg 3.
+
+    Raises :class:`InvalidInput` (never echoing the URL, which may hold a password).
+    """
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise InvalidInput("the database URL is not a valid SQLAlchemy URL") from None
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise InvalidInput(f"unsupported database {backend!r}: use sqlite or postgresql")
+    if backend == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername=f"postgresql+{POSTGRESQL_DRIVER}")
+    return parsed
+
+
 def migrated_engine(url: str) -> sa.Engine:
-    """An engine for any SQLAlchemy URL (SQLite or PostgreSQL), migrated to the newest schema."""
+    """An engine for a SQLite or PostgreSQL URL, migrated to the newest schema.
+
+    Several relays starting at once on one PostgreSQL database migrate one after the other:
+    the migration runs in a write transaction, under the writer lock.
+    """
     engine = _create_engine(url)
     try:
         with engine.execution_options(**{_WRITE_OPTION: True}).begin() as conn:
@@ -72,10 +125,27 @@ def migrated_engine(url: str) -> sa.Engine:
 
 
 def _create_engine(url: str) -> sa.Engine:
-    """An engine for ``url``; for SQLite, WAL + FULL sync + foreign keys + explicit BEGINs."""
-    parsed = sa.make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(parsed, pool_pre_ping=True)
+    """An engine for ``url`` with the writer lock of its backend."""
+    parsed = checked_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return _postgresql_engine(parsed)
+    return _sqlite_engine(parsed)
+
+
+def _postgresql_engine(url: sa.URL) -> sa.Engine:
+    """A pooled engine whose write transactions first take the advisory writer lock."""
+    engine = sa.create_engine(url, pool_pre_ping=True, isolation_level="READ COMMITTED")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        if conn.get_execution_options().get(_WRITE_OPTION, False):
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(PG_WRITE_LOCK_KEY)))
+
+    return engine
+
+
+def _sqlite_engine(parsed: sa.URL) -> sa.Engine:
+    """WAL + FULL sync + foreign keys + explicit BEGINs (IMMEDIATE for writes)."""
     engine = sa.create_engine(
         parsed,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},

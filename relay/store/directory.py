@@ -82,11 +82,19 @@ class Directory(
         self._seeds = TotpSeeds(secret_box)
 
     @classmethod
-    def open(cls, data_dir: Path, *, clock: Clock = time.time) -> Directory:
-        """The default store: ``directory.sqlite3`` and its key file in ``data_dir`` (created)."""
+    def open(
+        cls, data_dir: Path, *, database: str | None = None, clock: Clock = time.time
+    ) -> Directory:
+        """The relay's store, its key file in ``data_dir`` (created).
+
+        The database is ``directory.sqlite3`` in ``data_dir`` unless ``database`` gives a
+        PostgreSQL (or SQLite) URL; relays sharing one database must share the key file too.
+        """
         data_dir = Path(data_dir)
         data_dir.mkdir(parents=True, exist_ok=True, mode=DATA_DIR_MODE)
         box = load_or_create_secret_box(data_dir / SECRET_KEY_FILENAME)
+        if database is not None:
+            return cls.from_url(database, box, clock=clock)
         db_path = data_dir / DB_FILENAME
         # Create the file ourselves so it is private from the start; SQLite gives its -wal and
         # -shm files the same permissions as the database.

@@ -50,11 +50,32 @@ class Relay:
     def audit_events(self) -> list[str]:
         return [r.event for r in self.directory.list_audit(limit=10_000)]
 
+    async def close(self) -> None:
+        """Stop the server, let the directory calls it left running finish, close the store.
+
+        ``RelayServer.close`` cancels the tasks awaiting those calls but not the calls in their
+        worker threads (a session's last audit record): closing the store under them would
+        leave them a connection nobody closes, which PostgreSQL's driver warns about.
+        """
+        await self.server.close()
+        await asyncio.get_running_loop().shutdown_default_executor()
+        self.directory.close()
+
+
+def database_options(database: str | None) -> list[str]:
+    """The CLI's ``--database URL``, or nothing for the default SQLite file."""
+    return [] if database is None else ["--database", database]
+
 
 async def start_relay(
-    data_dir: Path, settings: RelaySettings = FAST, hooks: RelayHooks | None = None
+    data_dir: Path,
+    settings: RelaySettings = FAST,
+    hooks: RelayHooks | None = None,
+    *,
+    database: str | None = None,
 ) -> Relay:
-    directory = Directory.open(data_dir)
+    """A relay on loopback; its directory in ``data_dir`` or at the ``database`` URL."""
+    directory = Directory.open(data_dir, database=database)
     directory.add_tenant(TENANT)
     _, secret = directory.add_user(TENANT, USER)
     server = RelayServer(directory, generate_identity("relay"), settings, hooks=hooks)

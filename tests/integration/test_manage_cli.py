@@ -1,4 +1,5 @@
-"""The manage CLI: each action through main(argv), a few through a real subprocess."""
+"""The manage CLI: each action through main(argv), a few through a real subprocess; the main
+flows on both SQLite and PostgreSQL (``--database``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 
 from relay.manage import add_manage_parser, main, run_manage
 from relay.store.directory import Directory, OtpResult
+from tests.integration.relay_harness import database_options
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,34 +32,66 @@ def data_dir(tmp_path: Path) -> Path:
 HOST_ID = "AAAAABBBBBCCCCCDDDDD"
 
 
-def run(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> tuple[int, str, str]:
-    status = main(["--data-dir", str(data_dir), *args])
+def store_args(data_dir: Path, database: str | None) -> list[str]:
+    """``--data-dir`` and, unless the store is the default SQLite file, ``--database``."""
+    return ["--data-dir", str(data_dir), *database_options(database)]
+
+
+def run(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str, database: str | None = None
+) -> tuple[int, str, str]:
+    status = main([*store_args(data_dir, database), *args])
     out, err = capsys.readouterr()
     return status, out, err
 
 
-def run_json(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> Any:
-    status, out, err = run(capsys, data_dir, "--json", *args)
+def run_json(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str, database: str | None = None
+) -> Any:
+    status, out, err = run(capsys, data_dir, "--json", *args, database=database)
     assert (status, err) == (0, "")
     return json.loads(out)
 
 
 def test_tenant_user_codes_token_grant_flow(
-    capsys: pytest.CaptureFixture[str], data_dir: Path
+    capsys: pytest.CaptureFixture[str], data_dir: Path, database_url: str | None
 ) -> None:
-    assert run_json(capsys, data_dir, "tenant", "add", "横浜市")["tenant"] == "横浜市"
-    user = run_json(capsys, data_dir, "user", "add", "--tenant", "横浜市", "taro")
+    assert (
+        run_json(capsys, data_dir, "tenant", "add", "横浜市", database=database_url)["tenant"]
+        == "横浜市"
+    )
+    user = run_json(
+        capsys, data_dir, "user", "add", "--tenant", "横浜市", "taro", database=database_url
+    )
     assert user["login"] == "taro"
     assert user["otpauth_uri"].startswith("otpauth://totp/Telework:")
     assert f"secret={user['totp_secret']}" in user["otpauth_uri"]
     codes = run_json(
-        capsys, data_dir, "user", "codes", "--tenant", "横浜市", "--count", "3", "taro"
+        capsys,
+        data_dir,
+        "user",
+        "codes",
+        "--tenant",
+        "横浜市",
+        "--count",
+        "3",
+        "taro",
+        database=database_url,
     )["codes"]
     assert len(codes) == 3
-    token = run_json(capsys, data_dir, "host-token", "--tenant", "横浜市", "--ttl-hours", "2")
+    token = run_json(
+        capsys,
+        data_dir,
+        "host-token",
+        "--tenant",
+        "横浜市",
+        "--ttl-hours",
+        "2",
+        database=database_url,
+    )
     assert token["expires_at"] == pytest.approx(time.time() + 7200, abs=60)
 
-    with Directory.open(data_dir) as directory:
+    with Directory.open(data_dir, database=database_url) as directory:
         now = time.time()
         code = pyotp.TOTP(user["totp_secret"]).at(now)
         assert directory.verify_otp("横浜市", "taro", code, now) is OtpResult.TOTP_OK
@@ -66,21 +100,39 @@ def test_tenant_user_codes_token_grant_flow(
 
     # Admins write host IDs down grouped; the CLI takes that form too.
     granted = run_json(
-        capsys, data_dir, "grant", "--tenant", "横浜市", "taro", "aaaaa-BBBBB-CCCCC-DDDDD"
+        capsys,
+        data_dir,
+        "grant",
+        "--tenant",
+        "横浜市",
+        "taro",
+        "aaaaa-BBBBB-CCCCC-DDDDD",
+        database=database_url,
     )
     assert granted == {"tenant": "横浜市", "login": "taro", "host_id": HOST_ID, "granted": True}
-    with Directory.open(data_dir) as directory:
+    with Directory.open(data_dir, database=database_url) as directory:
         assert directory.is_granted("横浜市", "taro", HOST_ID)
 
 
 def test_every_action_is_audited_without_secrets(
-    capsys: pytest.CaptureFixture[str], data_dir: Path
+    capsys: pytest.CaptureFixture[str], data_dir: Path, database_url: str | None
 ) -> None:
-    run_json(capsys, data_dir, "tenant", "add", "t")
-    user = run_json(capsys, data_dir, "user", "add", "--tenant", "t", "u")
-    codes = run_json(capsys, data_dir, "user", "codes", "--tenant", "t", "--count", "2", "u")
-    token = run_json(capsys, data_dir, "host-token", "--tenant", "t")
-    records = run_json(capsys, data_dir, "audit", "--tenant", "t")["records"]
+    run_json(capsys, data_dir, "tenant", "add", "t", database=database_url)
+    user = run_json(capsys, data_dir, "user", "add", "--tenant", "t", "u", database=database_url)
+    codes = run_json(
+        capsys,
+        data_dir,
+        "user",
+        "codes",
+        "--tenant",
+        "t",
+        "--count",
+        "2",
+        "u",
+        database=database_url,
+    )
+    token = run_json(capsys, data_dir, "host-token", "--tenant", "t", database=database_url)
+    records = run_json(capsys, data_dir, "audit", "--tenant", "t", database=database_url)["records"]
     assert [r["event"] for r in records] == [
         "manage.tenant_add",
         "manage.user_add",
@@ -91,7 +143,7 @@ def test_every_action_is_audited_without_secrets(
     dumped = json.dumps(records)
     for secret in (user["totp_secret"], token["token"], *codes["codes"]):
         assert secret not in dumped
-    later = run_json(capsys, data_dir, "audit", "--limit", "1")["records"]
+    later = run_json(capsys, data_dir, "audit", "--limit", "1", database=database_url)["records"]
     assert [r["event"] for r in later] == ["manage.audit_read"]
 
 
@@ -126,15 +178,19 @@ def test_text_output(capsys: pytest.CaptureFixture[str], data_dir: Path) -> None
     ],
 )
 def test_errors_are_one_line_exit_2_and_change_nothing(
-    capsys: pytest.CaptureFixture[str], data_dir: Path, args: list[str], message: str
+    capsys: pytest.CaptureFixture[str],
+    data_dir: Path,
+    database_url: str | None,
+    args: list[str],
+    message: str,
 ) -> None:
-    run_json(capsys, data_dir, "tenant", "add", "t")
-    run_json(capsys, data_dir, "user", "add", "--tenant", "t", "u")
-    status, out, err = run(capsys, data_dir, *args)
+    run_json(capsys, data_dir, "tenant", "add", "t", database=database_url)
+    run_json(capsys, data_dir, "user", "add", "--tenant", "t", "u", database=database_url)
+    status, out, err = run(capsys, data_dir, *args, database=database_url)
     assert status == 2 and out == ""
     assert err.startswith("telework-relay manage: error: ") and message in err
     assert err.count("\n") == 1 and "Traceback" not in err
-    with Directory.open(data_dir) as directory:
+    with Directory.open(data_dir, database=database_url) as directory:
         assert [t.name for t in directory.list_tenants()] == ["t"]
         assert [u.login for u in directory.list_users("t")] == ["u"]
         assert directory.list_hosts("t") == []
@@ -164,10 +220,12 @@ def test_plugs_into_a_parent_parser(capsys: pytest.CaptureFixture[str], data_dir
     assert capsys.readouterr().out == "tenant t added\n"
 
 
-def _subprocess(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _subprocess(
+    data_dir: Path, *args: str, database: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "relay.manage", "--data-dir", str(data_dir), *args],
+        [sys.executable, "-m", "relay.manage", *store_args(data_dir, database), *args],
         capture_output=True,
         text=True,
         env=env,
@@ -177,13 +235,18 @@ def _subprocess(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_runs_as_a_module_while_the_relay_holds_the_store(data_dir: Path) -> None:
-    with Directory.open(data_dir) as relay_side:  # the running relay keeps its store open
+def test_runs_as_a_module_while_the_relay_holds_the_store(
+    data_dir: Path, database_url: str | None
+) -> None:
+    # the running relay keeps its store open
+    with Directory.open(data_dir, database=database_url) as relay_side:
         relay_side.add_tenant("t")
-        done = _subprocess(data_dir, "--json", "user", "add", "--tenant", "t", "u")
+        done = _subprocess(
+            data_dir, "--json", "user", "add", "--tenant", "t", "u", database=database_url
+        )
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["login"] == "u"
         assert relay_side.get_user("t", "u") is not None
-        failed = _subprocess(data_dir, "tenant", "add", "t")
+        failed = _subprocess(data_dir, "tenant", "add", "t", database=database_url)
         assert failed.returncode == 2
         assert failed.stderr.strip() == "telework-relay manage: error: tenant 't' already exists"

@@ -32,11 +32,11 @@ from transport.client import RefusedByRelay, viewer_login
 
 
 @pytest.fixture
-async def relay(tmp_path):
-    relay = await start_relay(tmp_path)
+async def relay(tmp_path, database_url):
+    """A relay on each directory engine (SQLite, PostgreSQL)."""
+    relay = await start_relay(tmp_path, database=database_url)
     yield relay
-    await relay.server.close()
-    relay.directory.close()
+    await relay.close()
 
 
 async def expect_refusal(reason: RefusalReason, coro):

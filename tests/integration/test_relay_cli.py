@@ -1,4 +1,5 @@
-"""``telework-relay serve`` as a real process: what it prints, metrics, crash-safe audit."""
+"""``telework-relay serve`` as a real process: what it prints, metrics, crash-safe audit (on
+SQLite and PostgreSQL), refusals at start-up."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from core.crypto.certs import generate_identity
 from core.protocol.control import Login
 from relay.cli import parse_startup
 from relay.store.directory import Directory
-from tests.integration.relay_harness import TENANT, USER
+from tests.integration.relay_harness import TENANT, USER, database_options
 from transport.client import RefusedByRelay, viewer_login
 from transport.connect import RelayEndpoint
 
@@ -29,9 +30,16 @@ def serve_command(data_dir: Path, *options: str) -> list[str]:
 
 
 class RelayProcess:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, database: str | None = None) -> None:
         self.process = subprocess.Popen(
-            serve_command(data_dir, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"),
+            serve_command(
+                data_dir,
+                *database_options(database),
+                "--listen",
+                "127.0.0.1:0",
+                "--metrics-listen",
+                "127.0.0.1:0",
+            ),
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -63,9 +71,14 @@ def data_dir(tmp_path):
     return tmp_path
 
 
-def manage(data_dir: Path, *args: str) -> str:
+def manage(data_dir: Path, *args: str, database: str | None = None) -> str:
     return subprocess.run(
-        [sys.executable, "-m", "relay.cli", "manage", "--data-dir", str(data_dir), *args],
+        [
+            sys.executable,
+            *("-m", "relay.cli", "manage", "--data-dir", str(data_dir)),
+            *database_options(database),
+            *args,
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -84,11 +97,19 @@ def test_serve_prints_address_and_the_fingerprint_manage_reports(data_dir):
     assert code == 0 and "relay stopping" in printed  # Ctrl+C stops it cleanly
 
 
-def test_audit_survives_a_crash(data_dir):
-    secret = json.loads(manage(data_dir, "--json", "user", "add", "--tenant", TENANT, USER))[
-        "totp_secret"
-    ]
-    relay = RelayProcess(data_dir)
+@pytest.fixture
+def shared_store(tmp_path, database_url):
+    """A data directory and the database beside it (SQLite in it, or PostgreSQL), with a tenant."""
+    with Directory.open(tmp_path, database=database_url) as directory:
+        directory.add_tenant(TENANT)
+    return tmp_path, database_url
+
+
+def test_audit_survives_a_crash(shared_store):
+    data_dir, database = shared_store
+    added = manage(data_dir, "--json", "user", "add", "--tenant", TENANT, USER, database=database)
+    secret = json.loads(added)["totp_secret"]
+    relay = RelayProcess(data_dir, database)
     try:
         endpoint = RelayEndpoint("127.0.0.1", relay.port, fingerprint=relay.fingerprint)
         device = generate_identity("home-pc")
@@ -98,7 +119,7 @@ def test_audit_survives_a_crash(data_dir):
             asyncio.run(viewer_login(endpoint, message, device))
     finally:
         relay.stop(signal.SIGKILL)  # no shutdown, no flush: a crash
-    with Directory.open(data_dir) as directory:
+    with Directory.open(data_dir, database=database) as directory:
         refused = directory.list_audit(event="login_refused")
     assert refused and refused[-1].detail["reason"] == "wrong"
 
@@ -127,3 +148,21 @@ def test_a_port_in_use_or_a_bad_log_level_is_one_line_and_exit_2(data_dir):
         timeout=STARTUP_TIMEOUT_S,
     )
     assert level.returncode == 2 and "Traceback" not in level.stderr
+
+
+@pytest.mark.parametrize(
+    ("database", "said"),
+    [
+        ("postgresql://telework:s3cret@/telework?host=/nonexistent", "directory database"),
+        ("mysql://telework:s3cret@db/telework", "unsupported database 'mysql'"),
+    ],
+)
+def test_a_database_it_cannot_use_is_one_line_and_exit_2(tmp_path, database, said):
+    refused = subprocess.run(
+        serve_command(tmp_path, "--database", database, "--listen", "127.0.0.1:0"),
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_TIMEOUT_S,
+    )
+    assert refused.returncode == 2 and said in refused.stderr
+    assert "Traceback" not in refused.stderr and "s3cret" not in refused.stderr

@@ -104,10 +104,12 @@ def tenant_path(tenant: str, rest: str = "") -> str:
     return f"/api/v1/tenants/{tenant}{rest}"
 
 
-async def start_relay_with_identity(data_dir: Path) -> tuple[Relay, Identity]:
+async def start_relay_with_identity(
+    data_dir: Path, database: str | None = None
+) -> tuple[Relay, Identity]:
     """The harness's relay, but keeping its identity: the admin API serves the same one."""
     identity = generate_identity("relay")
-    directory = Directory.open(data_dir)
+    directory = Directory.open(data_dir, database=database)
     directory.add_tenant(TENANT)
     _, secret = directory.add_user(TENANT, USER)
     server = RelayServer(directory, identity, FAST, hooks=admin_hooks(directory))
@@ -117,8 +119,9 @@ async def start_relay_with_identity(data_dir: Path) -> tuple[Relay, Identity]:
 
 
 @pytest.fixture
-async def api(tmp_path):
-    relay, identity = await start_relay_with_identity(tmp_path)
+async def api(tmp_path, database_url):
+    """The admin API of a relay, on each directory engine (SQLite, PostgreSQL)."""
+    relay, identity = await start_relay_with_identity(tmp_path, database_url)
     directory = relay.directory
     directory.add_tenant(OTHER_TENANT)
     directory.add_user(OTHER_TENANT, OTHER_USER)
@@ -139,8 +142,7 @@ async def api(tmp_path):
     yield client
     await http.close()
     await admin.close()
-    await relay.server.close()
-    directory.close()
+    await relay.close()
 
 
 @pytest.fixture

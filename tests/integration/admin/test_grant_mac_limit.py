@@ -19,6 +19,7 @@ from tests.integration.admin.conftest import (
     snapshot,
     tenant_path,
 )
+from tests.integration.relay_harness import database_options
 
 GRANTS = tenant_path(TENANT, "/grants")
 # Grants sent at once, each bringing a different home PC to an office PC with room for one.
@@ -53,7 +54,7 @@ async def test_a_grant_past_max_macs_is_refused_however_the_login_is_spelled(wor
     assert api.relay.directory.central_mac_count(host.host_id) == MAX_MACS
 
 
-async def test_the_store_and_the_manage_cli_refuse_it_too(world, tmp_path, capsys):
+async def test_the_store_and_the_manage_cli_refuse_it_too(world, tmp_path, database_url, capsys):
     api, host = world
     fill_central_list(api, host.host_id, MAX_MACS)
     add_user_with_mac(api, "sato", "02:00:00:00:02:01")
@@ -61,7 +62,12 @@ async def test_the_store_and_the_manage_cli_refuse_it_too(world, tmp_path, capsy
     with pytest.raises(InvalidInput, match=f"more than {MAX_MACS}"):
         api.relay.directory.grant(TENANT, "ｓａｔｏ", host.host_id)
     # The relay's data directory is tmp_path (see conftest); the CLI writes to it alongside.
-    status = main(["--data-dir", str(tmp_path), "grant", "--tenant", TENANT, "sato", host.host_id])
+    status = main(
+        [
+            *("--data-dir", str(tmp_path), *database_options(database_url)),
+            *("grant", "--tenant", TENANT, "sato", host.host_id),
+        ]
+    )
     assert status == EXIT_ERROR
     assert f"more than {MAX_MACS} home PCs" in capsys.readouterr().err
     assert snapshot(api) == before

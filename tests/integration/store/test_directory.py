@@ -1,4 +1,7 @@
-"""The Directory on a real SQLite file: every method, single use under threads, isolation."""
+"""The Directory on SQLite and on PostgreSQL: every method, single use under threads, isolation.
+
+Tests that look inside the SQLite file itself run on SQLite only.
+"""
 
 from __future__ import annotations
 
@@ -39,8 +42,8 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def directory(data_dir: Path) -> Iterator[Directory]:
-    with Directory.open(data_dir) as opened:
+def directory(data_dir: Path, database_url: str | None) -> Iterator[Directory]:
+    with Directory.open(data_dir, database=database_url) as opened:
         yield opened
 
 
@@ -89,11 +92,11 @@ def test_open_creates_files_and_sqlite_settings(data_dir: Path) -> None:
         conn.close()
 
 
-def test_reopen_keeps_data_and_key(data_dir: Path) -> None:
-    with Directory.open(data_dir) as directory:
+def test_reopen_keeps_data_and_key(data_dir: Path, database_url: str | None) -> None:
+    with Directory.open(data_dir, database=database_url) as directory:
         directory.add_tenant("t")
         _, secret = directory.add_user("t", "u")
-    with Directory.open(data_dir) as directory:
+    with Directory.open(data_dir, database=database_url) as directory:
         assert [t.name for t in directory.list_tenants()] == ["t"]
         assert directory.verify_otp("t", "u", totp_at(secret, NOW), NOW) is OtpResult.TOTP_OK
 
@@ -316,9 +319,14 @@ def test_code_accepted_once_under_threads(directory: Directory, tenant: str) -> 
     assert results.count(OtpResult.WRONG) == 5
 
 
-def test_code_accepted_once_across_two_directories(data_dir: Path) -> None:
-    """Two processes (relay and CLI) share the file: single use still holds."""
-    with Directory.open(data_dir) as first, Directory.open(data_dir) as second:
+def test_code_accepted_once_across_two_directories(
+    data_dir: Path, database_url: str | None
+) -> None:
+    """Two processes (relay and CLI, or two relays) share the database: single use still holds."""
+    with (
+        Directory.open(data_dir, database=database_url) as first,
+        Directory.open(data_dir, database=database_url) as second,
+    ):
         first.add_tenant("t")
         first.add_user("t", "u")
         code = first.issue_codes("t", "u", 1)[0]
@@ -604,10 +612,10 @@ def test_audit_input(directory: Directory) -> None:
     assert record.tenant is not None and len(record.tenant) == MAX_TENANT_NAME_LEN
 
 
-def test_audit_survives_reopen(data_dir: Path) -> None:
-    with Directory.open(data_dir) as directory:
+def test_audit_survives_reopen(data_dir: Path, database_url: str | None) -> None:
+    with Directory.open(data_dir, database=database_url) as directory:
         directory.audit("session.end", tenant="t", detail={"bytes": 42}, now=5.0)
-    with Directory.open(data_dir) as directory:
+    with Directory.open(data_dir, database=database_url) as directory:
         (record,) = directory.list_audit()
     assert record.event == "session.end" and record.detail == {"bytes": 42}
 

@@ -1,10 +1,13 @@
-"""Alembic migrations: they build the whole schema from empty, and it matches schema.py."""
+"""Alembic migrations, on SQLite and PostgreSQL: they build the whole schema from empty, and it
+matches schema.py."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -12,6 +15,7 @@ from alembic.migration import MigrationContext
 
 from core.crypto.secret_box import SecretBox
 from relay.store import migrate
+from relay.store.database import checked_url
 from relay.store.directory import Directory
 from relay.store.schema import metadata
 
@@ -32,50 +36,48 @@ TABLES = {
 }
 
 
-def _engine(path: Path) -> sa.Engine:
-    return sa.create_engine(f"sqlite:///{path}")
+@pytest.fixture
+def url(tmp_path: Path, database_url: str | None) -> str:
+    """An empty database on each engine."""
+    return database_url or f"sqlite:///{tmp_path / 'db.sqlite3'}"
 
 
-def test_upgrade_from_empty_creates_every_table(tmp_path: Path) -> None:
-    engine = _engine(tmp_path / "db.sqlite3")
-    try:
-        with engine.begin() as conn:
-            assert migrate.current_revision(conn) is None
-            migrate.upgrade(conn)
-        with engine.connect() as conn:
-            assert set(sa.inspect(conn).get_table_names()) == TABLES
-            assert migrate.current_revision(conn) == "0002"
-    finally:
-        engine.dispose()
+@pytest.fixture
+def engine(url: str) -> Iterator[sa.Engine]:
+    """A plain engine on ``url``, without the directory's own settings."""
+    plain = sa.create_engine(checked_url(url))
+    yield plain
+    plain.dispose()
 
 
-def test_migrated_schema_matches_metadata(tmp_path: Path) -> None:
-    engine = _engine(tmp_path / "db.sqlite3")
-    try:
-        with engine.begin() as conn:
-            migrate.upgrade(conn)
-        with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            assert compare_metadata(context, metadata) == []
-    finally:
-        engine.dispose()
+def test_upgrade_from_empty_creates_every_table(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        assert migrate.current_revision(conn) is None
+        migrate.upgrade(conn)
+    with engine.connect() as conn:
+        assert set(sa.inspect(conn).get_table_names()) == TABLES
+        assert migrate.current_revision(conn) == "0002"
 
 
-def test_downgrade_to_base_and_up_again(tmp_path: Path) -> None:
-    engine = _engine(tmp_path / "db.sqlite3")
-    try:
-        with engine.begin() as conn:
-            migrate.upgrade(conn)
-        with engine.begin() as conn:
-            command.downgrade(migrate.alembic_config(conn), "base")
-        with engine.connect() as conn:
-            assert set(sa.inspect(conn).get_table_names()) == {"alembic_version"}
-        with engine.begin() as conn:
-            migrate.upgrade(conn)
-        with engine.connect() as conn:
-            assert set(sa.inspect(conn).get_table_names()) == TABLES
-    finally:
-        engine.dispose()
+def test_migrated_schema_matches_metadata(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        migrate.upgrade(conn)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+
+
+def test_downgrade_to_base_and_up_again(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        migrate.upgrade(conn)
+    with engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(conn), "base")
+    with engine.connect() as conn:
+        assert set(sa.inspect(conn).get_table_names()) == {"alembic_version"}
+    with engine.begin() as conn:
+        migrate.upgrade(conn)
+    with engine.connect() as conn:
+        assert set(sa.inspect(conn).get_table_names()) == TABLES
 
 
 def test_migrations_render_for_postgresql() -> None:
@@ -90,8 +92,7 @@ def test_migrations_render_for_postgresql() -> None:
     assert "BIGSERIAL" in sql and "DOUBLE PRECISION" in sql and "ON DELETE CASCADE" in sql
 
 
-def test_open_is_idempotent(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+def test_open_is_idempotent(url: str) -> None:
     box = SecretBox.generate()
     for _ in range(3):
         Directory.from_url(url, box).close()
