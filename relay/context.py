@@ -18,6 +18,9 @@ from relay.settings import RelaySettings
 from relay.store.directory import Directory
 
 log = logging.getLogger("telework.relay")
+
+# Closing waits this long for directory calls still running (a session's last audit record).
+STORE_DRAIN_TIMEOUT_S = 10.0
 T = TypeVar("T")
 
 # Peer-given names that name nothing (a typed login, a host ID) are kept in the audit log cut
@@ -43,10 +46,30 @@ class RelayContext:
         self.metrics = metrics
         self.user_lockout = Lockout.per_user(wall_clock)
         self.source_lockout = Lockout.per_source(wall_clock)
+        self._in_flight: set[asyncio.Future[Any]] = set()
 
     async def db(self, function: Callable[..., T], *args: Any) -> T:
-        """Run a blocking directory call off the event loop (scrypt and SQLite both block)."""
-        return await asyncio.to_thread(partial(function, *args))
+        """Run a blocking directory call off the event loop (scrypt and SQLite both block).
+
+        A caller cancelled meanwhile (the relay closing) stops waiting, but the call itself
+        runs on in its thread; it is kept in :attr:`_in_flight` so :meth:`drain` can wait for
+        it — a session's last audit record must land before the store is closed."""
+        call = asyncio.ensure_future(asyncio.to_thread(partial(function, *args)))
+        self._in_flight.add(call)
+        call.add_done_callback(self._call_done)
+        return await asyncio.shield(call)
+
+    def _call_done(self, call: asyncio.Future[Any]) -> None:
+        self._in_flight.discard(call)
+        if not call.cancelled():
+            call.exception()  # retrieved: its awaiter (if still there) got it already
+
+    async def drain(self) -> None:
+        """Wait (at most ``STORE_DRAIN_TIMEOUT_S``) for directory calls still running."""
+        if self._in_flight:
+            _, late = await asyncio.wait(set(self._in_flight), timeout=STORE_DRAIN_TIMEOUT_S)
+            if late:
+                log.error("%d directory calls still running at close", len(late))
 
     def check_source(self, source_key: str) -> None:
         """Refuse a source address that is locked out for failing too often."""

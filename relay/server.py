@@ -94,6 +94,7 @@ class RelayServer:
         await self.admission.close()
         if self._server is not None:
             await self._server.wait_closed()
+        await self.context.drain()
 
     # -- actions of the admin API -----------------------------------------------------------
 

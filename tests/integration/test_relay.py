@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import threading
 import time
 from dataclasses import replace
 
@@ -29,6 +30,7 @@ from tests.integration.relay_harness import (
 )
 from transport import client as client_module
 from transport.client import RefusedByRelay, viewer_login
+from transport.link_stream import PeerGone
 
 
 @pytest.fixture
@@ -56,7 +58,9 @@ async def test_login_with_totp_pairs_and_exchanges_data_end_to_end(relay, host):
     (offer,) = host.offers
     assert offer.user == USER and offer.macs == ["02:00:00:00:00:01"]
     channel.close()
-    await wait_until(lambda: not relay.server.sessions)
+    # session_end is written after the session leaves the live list: wait for the record.
+    await wait_until(lambda: "session_end" in relay.audit_events())
+    assert not relay.server.sessions
     events = relay.audit_events()
     for event in ("host_enrolled", "host_online", "login", "session_start", "session_end"):
         assert event in events
@@ -75,6 +79,31 @@ async def test_session_durations_come_from_the_relays_monotonic_clock(relay, hos
     await wait_until(lambda: not relay.server.sessions)
     end = relay.directory.list_audit(event="session_end")[0]
     assert 3600 <= end.detail["duration_s"] < 3660
+
+
+async def test_closing_the_relay_waits_for_directory_calls_still_running(
+    relay, host, monkeypatch
+):
+    real_verify = relay.directory.verify_otp
+    started, finished = threading.Event(), threading.Event()
+
+    def slow_verify(*args, **kwargs):
+        started.set()
+        time.sleep(1.0)  # a slow disk, in the store's worker thread
+        try:
+            return real_verify(*args, **kwargs)
+        finally:
+            finished.set()
+
+    monkeypatch.setattr(relay.directory, "verify_otp", slow_verify)
+    attempt = asyncio.create_task(login(relay, host.host_id, relay.totp_now()))
+    await asyncio.to_thread(started.wait, 10)
+    # The login's task is cancelled while its OTP check runs on in a thread: close must not
+    # return (and the caller close the store) before that call is done with the database.
+    await relay.server.close()
+    assert finished.is_set()
+    with pytest.raises((PeerGone, RefusedByRelay)):  # the relay went away mid-login
+        await attempt
 
 
 async def test_login_with_single_use_code(relay, host):
