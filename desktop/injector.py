@@ -201,6 +201,9 @@ class X11Backend(_PynputMouse):
         for keycode in self._borrowed.values():
             self._display.change_keyboard_mapping(keycode, [(0, 0)])
         self._borrowed.clear()
+        # Wait until the server has the map back: closing only flushes, and a client that
+        # connects next (the agent restarted) would otherwise still find the borrowed keysyms.
+        self._display.sync()
         self._display.close()
         self._close_mouse()
 

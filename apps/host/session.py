@@ -241,9 +241,7 @@ class HostSession:
         """Run until the session ends; returns the close reason sent to the viewer."""
         loop = asyncio.get_running_loop()
         try:
-            self._media = media = await loop.run_in_executor(
-                self._executor, _Media, self._display, self._monitor, self._budget_bps
-            )
+            media = await loop.run_in_executor(self._executor, self._open_media)
             monitors = tuple(
                 Monitor(i, m["left"], m["top"], m["width"], m["height"])
                 for i, m in enumerate(media.monitors)
@@ -275,17 +273,38 @@ class HostSession:
         except (Error, OSError, ConnectionError, ScreenShotError) as exc:
             self._fail(exc)
         finally:
-            try:
-                if self.dispatcher is not None:
-                    self.dispatcher.release_all()
-                if self.close_reason != CloseReason.VIEWER_QUIT:
-                    await self._send_quietly(Close(self.close_reason))
-                if self._media is not None:
-                    await loop.run_in_executor(self._executor, self._media.close)
-            finally:  # even if cancelled again meanwhile: wait_closed() must not hang
-                self._executor.shutdown(wait=False)
-                self._closed.set()
+            await self._clean_up()
         return self.close_reason
+
+    async def _clean_up(self) -> None:
+        """Release the keys, tell the viewer, close the media: the media even if the session is
+        cancelled meanwhile (the agent stopping as the viewer quits), or their X connections
+        would stay open for as long as the agent runs."""
+        try:
+            if self.dispatcher is not None:
+                self.dispatcher.release_all()
+            if self.close_reason != CloseReason.VIEWER_QUIT:
+                await self._send_quietly(Close(self.close_reason))
+        finally:
+            # Queued on the worker behind whatever still runs there (the media opening, a
+            # grab), and shielded: a cancellation must not take the close back off the queue.
+            closing = asyncio.get_running_loop().run_in_executor(self._executor, self._close_media)
+            self._executor.shutdown(wait=False)  # what is queued still runs
+            try:
+                await asyncio.shield(closing)
+            finally:  # even if cancelled again meanwhile: wait_closed() must not hang
+                self._closed.set()
+
+    def _open_media(self) -> _Media:
+        """On the worker: the media, kept on the session as soon as they exist, so that a
+        session cancelled while they open still closes them."""
+        self._media = _Media(self._display, self._monitor, self._budget_bps)
+        return self._media
+
+    def _close_media(self) -> None:
+        """On the worker, after whatever was queued there before."""
+        if self._media is not None:
+            self._media.close()
 
     def _fail(self, exc: BaseException | None) -> None:
         session = self.info.session_id[:8]

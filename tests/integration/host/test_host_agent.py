@@ -330,8 +330,8 @@ async def test_an_accepted_session_that_never_starts_leaves_the_host_free(
             await viewer.next(ScreenInfo)
         finally:
             viewer.close()
-        # Let the session wind down before the agent stops: cancelled mid-way, it would leave
-        # its X connections to the garbage collector.
+        # Let the session wind down before the agent stops: its end, too, must leave no
+        # exception unretrieved.
         await wait_until(lambda: host.agent.session is None)
         assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
     finally:
