@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from core.crypto.secret_box import SecretBox
 from relay.store.admins import Admin, Admins
-from relay.store.audit import MAX_AUDIT_LIMIT, AuditLog, AuditRecord
+from relay.store.audit import MAX_AUDIT_LIMIT, SESSION_LOOKBACK_S, AuditLog, AuditRecord
 from relay.store.bandwidth import MAX_TENANT_BPS, BandwidthLimits
 from relay.store.database import Clock, Database, migrated_engine
 from relay.store.grants import Grants
@@ -35,6 +35,7 @@ __all__ = [
     "MAX_ENROLLMENT_TTL_S",
     "MAX_TENANT_BPS",
     "SECRET_KEY_FILENAME",
+    "SESSION_LOOKBACK_S",
     "Admin",
     "AuditRecord",
     "Directory",
