@@ -18,7 +18,7 @@ from core.errors import LocalError, ProtocolError
 from core.protocol.control import ControlMessage, RefusalReason, Refused
 from core.protocol.relay_link import Side
 from relay.context import RelayContext
-from relay.errors import Refusal
+from relay.errors import Refusal, StoreUnavailable
 from relay.settings import WRITE_HIGH_WATER_BYTES
 from transport.link_stream import LinkStream, PeerGone, peer_address
 
@@ -89,12 +89,16 @@ class Admission:
             already_locked = context.source_lockout.locked_until(counted_as) is not None
             context.source_lockout.record_failure(counted_as)
             if stream is not None and not already_locked:
-                await context.audit(
+                await context.audit_or_queue(
                     "protocol_error", source=source, detail={"error": type(exc).__name__}
                 )
                 await self._refuse(stream, Refusal(RefusalReason.PROTOCOL_ERROR))
         except (PeerGone, ConnectionError):
             pass  # the peer left (or reset) mid-way: nothing to answer
+        except StoreUnavailable:
+            # Counted and logged (once a minute, not a traceback each) where it happened.
+            if stream is not None:
+                await self._refuse(stream, Refusal(RefusalReason.SERVER_ERROR))
         except asyncio.CancelledError:
             # Only close() cancels connection tasks; ending quietly lets the server shut down
             # without every open connection reporting its cancellation as an error.

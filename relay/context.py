@@ -1,5 +1,6 @@
 """What every part of the relay's connection handling shares: the directory (called off the
-event loop), the audit log, the settings, the wall clock, the metrics and the lockouts."""
+event loop, its failures reported), the audit log and its backlog, the settings, the clocks,
+the metrics and the lockouts."""
 
 from __future__ import annotations
 
@@ -10,12 +11,16 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
+
 from core.auth.lockout import Lockout
 from core.protocol.control import RefusalReason
-from relay.errors import Refusal
+from relay.audit_backlog import AuditBacklog, PendingRecord
+from relay.errors import Refusal, StoreUnavailable
 from relay.metrics import RelayMetrics
 from relay.settings import RelaySettings
 from relay.store.directory import Directory
+from relay.store_faults import StoreFaults
 
 log = logging.getLogger("telework.relay")
 
@@ -47,17 +52,26 @@ class RelayContext:
         self.user_lockout = Lockout.per_user(wall_clock)
         self.source_lockout = Lockout.per_source(wall_clock)
         self._in_flight: set[asyncio.Future[Any]] = set()
+        self.store_faults = StoreFaults(metrics, monotonic_clock)
+        self.audit_backlog = AuditBacklog(self._write_audit, metrics)
+        metrics.audit_backlog = lambda: len(self.audit_backlog)
 
     async def db(self, function: Callable[..., T], *args: Any) -> T:
         """Run a blocking directory call off the event loop (scrypt and SQLite both block).
 
         A caller cancelled meanwhile (the relay closing) stops waiting, but the call itself
         runs on in its thread; it is kept in :attr:`_in_flight` so :meth:`drain` can wait for
-        it — a session's last audit record must land before the store is closed."""
+        it — a session's last audit record must land before the store is closed. A database
+        that fails (a full disk, a lost connection) raises StoreUnavailable, after the failure
+        was counted and (at most once a minute) logged."""
         call = asyncio.ensure_future(asyncio.to_thread(partial(function, *args)))
         self._in_flight.add(call)
         call.add_done_callback(self._call_done)
-        return await asyncio.shield(call)
+        try:
+            return await asyncio.shield(call)
+        except sa.exc.OperationalError as exc:
+            self.store_faults.report(exc)
+            raise StoreUnavailable("the directory cannot be used now") from exc
 
     def _call_done(self, call: asyncio.Future[Any]) -> None:
         self._in_flight.discard(call)
@@ -87,6 +101,37 @@ class RelayContext:
         source: str | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None:
+        """Write a decision's audit record before the peer hears of it; StoreUnavailable if
+        the directory cannot take it (the decision is then refused)."""
+        await self._write_audit(self._record(event, tenant, user, host_id, source, detail))
+
+    async def audit_or_queue(
+        self,
+        event: str,
+        *,
+        tenant: str | None = None,
+        user: str | None = None,
+        host_id: str | None = None,
+        source: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Write the audit record of a fact (online, session start or end), or queue it in the
+        backlog if the directory cannot take it now: the fact stands either way."""
+        record = self._record(event, tenant, user, host_id, source, detail)
+        try:
+            await self._write_audit(record)
+        except StoreUnavailable:
+            self.audit_backlog.add(record)
+
+    def _record(
+        self,
+        event: str,
+        tenant: str | None,
+        user: str | None,
+        host_id: str | None,
+        source: str | None,
+        detail: dict[str, Any] | None,
+    ) -> PendingRecord:
         log.info(
             "audit %s tenant=%s user=%s host=%s source=%s %s",
             event,
@@ -96,18 +141,11 @@ class RelayContext:
             source,
             detail or "",
         )
+        fields = {"tenant": tenant, "user": user, "host_id": host_id, "source": source}
+        return PendingRecord(event, {**fields, "detail": detail}, self.wall())
+
+    async def _write_audit(self, record: PendingRecord) -> None:
         # Shielded: a record that was decided must be written even if shutdown interrupts us.
         await asyncio.shield(
-            self.db(
-                partial(
-                    self.directory.audit,
-                    event,
-                    tenant=tenant,
-                    user=user,
-                    host_id=host_id,
-                    source=source,
-                    detail=detail,
-                    now=self.wall(),
-                )
-            )
+            self.db(partial(self.directory.audit, record.event, now=record.now, **record.fields))
         )

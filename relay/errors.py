@@ -20,3 +20,8 @@ class Refusal(RelayError):
         self.reason = reason
         self.retry_after = retry_after
         self.resume_ticket = resume_ticket
+
+
+class StoreUnavailable(RelayError):
+    """The directory could not be read or written (a full disk, a lost database): what was
+    asked is refused with SERVER_ERROR, and the relay goes on serving what needs no write."""

@@ -81,12 +81,15 @@ class HostChannels:
             previous.fail_pending()
             await previous.stream.close()
         self.online[host_id] = channel
-        await context.audit("host_online", tenant=tenant, host_id=host_id, source=stream.source)
-        policy = await context.db(self._policy_for_host, host_id)
-        if policy:
-            await stream.send(Policy(policy))
         keepalive = asyncio.create_task(self._keepalive(channel))
         try:
+            # Online whether or not the record can be written now (a full disk): it is queued.
+            await context.audit_or_queue(
+                "host_online", tenant=tenant, host_id=host_id, source=stream.source
+            )
+            policy = await context.db(self._policy_for_host, host_id)
+            if policy:
+                await stream.send(Policy(policy))
             while True:
                 message = await stream.next_message(timeout=context.settings.dead_after_s)
                 if isinstance(message, Ping):
@@ -100,7 +103,7 @@ class HostChannels:
             channel.fail_pending()
             if self.online.get(host_id) is channel:
                 del self.online[host_id]
-                await context.audit(
+                await context.audit_or_queue(
                     "host_offline", tenant=tenant, host_id=host_id, source=stream.source
                 )
 

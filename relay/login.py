@@ -61,6 +61,7 @@ class ProvenLogin:
     host_id: str
     device_fp: str
     source: str
+    resumed: bool = False  # with a resume ticket, not an OTP
 
     @property
     def who(self) -> dict[str, str]:
@@ -156,7 +157,8 @@ class ViewerLogin:
         if proven is not None:
             context.user_lockout.record_success(names.lockout_key)
             tenant, user = proven
-            return ProvenLogin(tenant, user, host_id, device_fp, stream.source)
+            resumed = bool(message.resume_ticket)
+            return ProvenLogin(tenant, user, host_id, device_fp, stream.source, resumed)
         tenant, user = names.audited
         await context.audit(
             "login_refused",
@@ -262,6 +264,7 @@ class ViewerLogin:
             context.monotonic,
         )
         session.resume_ticket = ticket
+        session.resumed = login.resumed
         await self._sessions.run(session, viewer, host, channel)
 
     async def _issue_ticket(self, login: ProvenLogin) -> str:

@@ -17,9 +17,13 @@ class RelayMetrics:
     logins: int = 0
     sessions_started: int = 0
     refusals: Counter[str] = field(default_factory=Counter)
+    store_errors: int = 0  # directory calls that failed (a full disk, a lost database)
+    cleanup_failures: Counter[str] = field(default_factory=Counter)  # by clean-up step
+    audit_records_dropped: int = 0  # the audit backlog was full
     # Gauges are read live from the server at scrape time.
     live_sessions: Callable[[], int] = lambda: 0
     hosts_online: Callable[[], int] = lambda: 0
+    audit_backlog: Callable[[], int] = lambda: 0
 
     def render(self) -> str:
         lines = [
@@ -45,6 +49,23 @@ class RelayMetrics:
         lines += [
             f'telework_refusals_total{{reason="{reason}"}} {count}'
             for reason, count in sorted(self.refusals.items())
+        ]
+        lines += [
+            "# HELP telework_store_errors_total Directory calls that failed (full disk, lost DB).",
+            "# TYPE telework_store_errors_total counter",
+            f"telework_store_errors_total {self.store_errors}",
+            "# HELP telework_audit_backlog Audit records waiting to be written.",
+            "# TYPE telework_audit_backlog gauge",
+            f"telework_audit_backlog {self.audit_backlog()}",
+            "# HELP telework_audit_records_dropped_total Audit records lost: backlog full.",
+            "# TYPE telework_audit_records_dropped_total counter",
+            f"telework_audit_records_dropped_total {self.audit_records_dropped}",
+            "# HELP telework_cleanup_failures_total Clean-up steps that failed (the others ran).",
+            "# TYPE telework_cleanup_failures_total counter",
+        ]
+        lines += [
+            f'telework_cleanup_failures_total{{step="{step}"}} {count}'
+            for step, count in sorted(self.cleanup_failures.items())
         ]
         return "\n".join(lines) + "\n"
 

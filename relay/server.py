@@ -20,11 +20,13 @@ from core.errors import ProtocolError
 from core.protocol.control import Attach, ControlMessage, Enroll, HostAuth, Login
 from relay.admission import Admission
 from relay.context import RelayContext
+from relay.errors import StoreUnavailable
 from relay.hooks import RelayHooks
 from relay.host_auth import HostAdmission
 from relay.host_channels import HostChannel, HostChannels
 from relay.login import ViewerLogin
 from relay.metrics import RelayMetrics
+from relay.restart import end_sessions_left_open
 from relay.sessions import LiveSession, LiveSessions
 from relay.settings import RelaySettings
 from relay.store.directory import Directory
@@ -83,6 +85,11 @@ class RelayServer:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
+        # Before listening: no session of this run can be mistaken for one left open.
+        try:
+            await self.context.db(end_sessions_left_open, self.directory, self.context.wall())
+        except StoreUnavailable:
+            pass  # counted and logged; the next start tries again, and serving matters more
         self._server = await asyncio.start_server(self.admission.on_connection, host, port)
         address = self._server.sockets[0].getsockname()
         return str(address[0]), int(address[1])
@@ -92,6 +99,7 @@ class RelayServer:
             self._server.close()
         self.live_sessions.end_all("relay_shutdown")
         await self.admission.close()
+        await self.context.audit_backlog.close()
         if self._server is not None:
             await self._server.wait_closed()
         await self.context.drain()

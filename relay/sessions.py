@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.ratelimit import TokenBucket
+from relay.cleanup import run_each
 from relay.context import RelayContext
 from relay.forwarding import end_reason, pump
 from relay.host_channels import HostChannel, HostChannels
@@ -36,6 +37,7 @@ class LiveSession:
     end_reason: str = ""
     buckets: tuple[TokenBucket, ...] = ()  # (to viewer, to host), set when forwarding starts
     resume_ticket: str = ""  # the viewer's, renewed while the session lives; never shown
+    resumed: bool = False  # logged in with a resume ticket: it may continue a cut session
 
     def count_to_viewer(self, nbytes: int) -> None:
         self.bytes_to_viewer += nbytes
@@ -101,7 +103,6 @@ class LiveSessions:
         context = self._context
         self.live[session.session_id] = session
         context.metrics.sessions_started += 1
-        await self._audit("session_start", session, {"session": session.session_id})
         session.buckets = self._buckets(session.tenant)
 
         def to_viewer(n: int) -> None:
@@ -138,6 +139,10 @@ class LiveSessions:
         renewing = asyncio.create_task(self._tickets.keep_alive(session.resume_ticket))
         told_host = False
         try:
+            start_detail: dict[str, Any] = {"session": session.session_id}
+            if session.resumed:
+                start_detail["resumed"] = True
+            await self._audit("session_start", session, start_detail)
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             if tasks[2] in done:
                 # Ended on request (an admin): ask the host to close the session itself, so
@@ -151,24 +156,36 @@ class LiveSessions:
             elif not session.end_reason:
                 session.end_reason = end_reason(tasks[0], tasks[1])
         finally:
-            for task in (*tasks, renewing):
-                task.cancel()
-            await asyncio.gather(*tasks, renewing, return_exceptions=True)
-            await self._tickets.start_lifetime(session.resume_ticket, session.end_reason)
-            del self.live[session.session_id]
-            if not told_host:
-                await self._tell_host(channel, session)
-            await self._audit(
-                "session_end",
-                session,
-                {
-                    "session": session.session_id,
-                    "reason": session.end_reason,
-                    "bytes_to_viewer": session.bytes_to_viewer,
-                    "bytes_to_host": session.bytes_to_host,
-                    "duration_s": round(session.duration_s, 3),
-                },
+            # Each step runs whatever the others did: a ticket that cannot be written (a full
+            # disk) must not leave the session listed, the office PC untold or the end unrecorded.
+            await run_each(
+                [
+                    ("stop_forwarding", lambda: _cancel_all((*tasks, renewing))),
+                    (
+                        "ticket_lifetime",
+                        lambda: self._tickets.start_lifetime(
+                            session.resume_ticket, session.end_reason
+                        ),
+                    ),
+                    ("leave_live", lambda: self.live.pop(session.session_id, None)),
+                    ("tell_host", lambda: told_host or self._tell_host(channel, session)),
+                    ("session_end_audit", lambda: self._audit_end(session)),
+                ],
+                context.metrics,
             )
+
+    async def _audit_end(self, session: LiveSession) -> None:
+        await self._audit(
+            "session_end",
+            session,
+            {
+                "session": session.session_id,
+                "reason": session.end_reason,
+                "bytes_to_viewer": session.bytes_to_viewer,
+                "bytes_to_host": session.bytes_to_host,
+                "duration_s": round(session.duration_s, 3),
+            },
+        )
 
     def _buckets(self, tenant: str) -> tuple[TokenBucket, TokenBucket]:
         """The pace of a starting session, each way: the tenant's budget if it has one, never
@@ -182,7 +199,8 @@ class LiveSessions:
         return TokenBucket(rate, burst, now), TokenBucket(rate, burst, now)
 
     async def _audit(self, event: str, session: LiveSession, detail: dict[str, Any]) -> None:
-        await self._context.audit(
+        # Queued if the directory cannot take it now: a session runs and ends on a full disk.
+        await self._context.audit_or_queue(
             event,
             tenant=session.tenant,
             user=session.user,
@@ -195,3 +213,9 @@ class LiveSessions:
         return await self._channels.tell_session_ended(
             channel, session.session_id, session.end_reason
         )
+
+
+async def _cancel_all(tasks: tuple[asyncio.Task[Any], ...]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -7,6 +7,7 @@ import asyncio
 
 from core.protocol.notices import CloseReason
 from relay.context import RelayContext
+from relay.errors import StoreUnavailable
 
 
 class ResumeTickets:
@@ -34,9 +35,13 @@ class ResumeTickets:
             await asyncio.sleep(context.settings.resume_ticket_renew_s)
             now = context.wall()
             expires_at = now + context.settings.resume_ticket_ttl_s
-            if not await context.db(
-                context.directory.set_resume_ticket_expiry, ticket, expires_at, now
-            ):
+            try:
+                renewed = await context.db(
+                    context.directory.set_resume_ticket_expiry, ticket, expires_at, now
+                )
+            except StoreUnavailable:
+                continue  # a full disk, counted where it failed: the next renewal may pass
+            if not renewed:
                 return  # used already: the viewer resumed while this session was dying
 
     async def start_lifetime(self, ticket: str, end_reason: str) -> None:

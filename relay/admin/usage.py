@@ -3,7 +3,8 @@
 Per day (in the relay's local time): office PCs used ("terminals"), staff who worked, sessions
 started, the peak number of sessions running at once, and the hours spent in sessions. A
 session that spans midnight counts towards both days for the part it spent in each; one still
-running counts up to ``now``.
+running counts up to ``now``. A session cut by a relay restart and resumed by its viewer counts
+once (its parts' hours add up, without the outage).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from relay.admin.errors import BadRequest
+from relay.restart import RELAY_RESTART
 from relay.store.directory import AuditRecord
 
 # Longest span one usage query may cover; a year of days is plenty for a chart or a report.
@@ -26,9 +28,6 @@ DEFAULT_USAGE_DAYS = 7
 # year before Python's dates end (9999-12-31), whose midnights (and the next) all have a time.
 MIN_USAGE_DAY = dt.date(1970, 1, 2)
 MAX_USAGE_DAY = dt.date(9998, 12, 31)
-# How far before the range a session may have started and still count (the longest a policy
-# lets a session run, plus margin).
-SESSION_LOOKBACK_S = 2 * 24 * 3600.0
 # Characters that make spreadsheet programs treat a cell as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -59,6 +58,7 @@ class _Interval:
     end: float
     user: str | None
     host_id: str | None
+    continues_cut_session: bool  # not a new session: see _intervals
 
 
 def report_days(
@@ -84,18 +84,27 @@ def _check_reportable(day: dt.date, name: str) -> None:
 
 
 def _intervals(records: Iterable[AuditRecord], now: float) -> list[_Interval]:
+    """Each session's span; records in the order they were written (a resumed session's start
+    comes after the end of the session it continues)."""
     starts: dict[str, AuditRecord] = {}
     ends: dict[str, float] = {}
+    continuing: set[str] = set()
+    last_end_reason: dict[tuple[str | None, str | None], str] = {}
     for record in records:
         session = record.detail.get("session")
         if not isinstance(session, str):
             continue
+        pair = (record.user, record.host_id)
         if record.event == "session_start":
             starts[session] = record
+            # A resume right after a relay restart cut the session is the same work going on.
+            if record.detail.get("resumed") and last_end_reason.get(pair) == RELAY_RESTART:
+                continuing.add(session)
         elif record.event == "session_end":
             ends[session] = record.ts
+            last_end_reason[pair] = str(record.detail.get("reason", ""))
     return [
-        _Interval(r.ts, max(r.ts, ends.get(sid, now)), r.user, r.host_id)
+        _Interval(r.ts, max(r.ts, ends.get(sid, now)), r.user, r.host_id, sid in continuing)
         for sid, r in starts.items()
     ]
 
@@ -114,7 +123,7 @@ def daily_usage(
     while day <= last:
         lo, hi = _midnight(day), _midnight(day + dt.timedelta(days=1))
         inside = [i for i in intervals if i.start < hi and (i.end > lo or i.start >= lo)]
-        started = [i for i in intervals if lo <= i.start < hi]
+        started = [i for i in intervals if lo <= i.start < hi and not i.continues_cut_session]
         days.append(
             DayUsage(
                 day=day.isoformat(),

@@ -28,6 +28,9 @@ MAX_AUDIT_DETAIL_BYTES = 8 * 1024
 # Most audit records one list_audit call returns.
 MAX_AUDIT_LIMIT = 100_000
 DEFAULT_AUDIT_LIMIT = 1000
+# How long before a session's end its session_start may be: the longest a policy lets a session
+# run, plus margin (how far back usage reports and the restart clean-up look).
+SESSION_LOOKBACK_S = 2 * 24 * 3600.0
 
 _EVENT_PATTERN = re.compile(rf"[a-z][a-z0-9_.-]{{0,{MAX_AUDIT_EVENT_LEN - 1}}}")
 
@@ -134,6 +137,12 @@ class AuditLog:
             )
             for row in reversed(rows)
         ]
+
+    def newest_audit_ts(self) -> float | None:
+        """The latest time any audit record names (None for an empty log)."""
+        with self._db.read() as conn:
+            newest: float | None = conn.execute(sa.select(sa.func.max(audit.c.ts))).scalar()
+        return newest
 
     def last_session_by_host(self, tenant: str) -> dict[str, float]:
         """When each office PC of ``tenant`` last started a session (from the audit log)."""

@@ -73,6 +73,11 @@ class Database:
         """Close every pooled connection."""
         self._engine.dispose()
 
+    @property
+    def shared(self) -> bool:
+        """Whether other relays may use this database too (every engine but embedded SQLite)."""
+        return self._engine.dialect.name != "sqlite"
+
     def now(self, given: float | None = None) -> float:
         """``given`` if the caller said when, else the time on the clock."""
         return self._clock() if given is None else given

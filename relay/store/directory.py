@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from core.crypto.secret_box import SecretBox
 from relay.store.admins import Admin, Admins
-from relay.store.audit import MAX_AUDIT_LIMIT, AuditLog, AuditRecord
+from relay.store.audit import MAX_AUDIT_LIMIT, SESSION_LOOKBACK_S, AuditLog, AuditRecord
 from relay.store.bandwidth import MAX_TENANT_BPS, BandwidthLimits
 from relay.store.database import Clock, Database, migrated_engine
 from relay.store.grants import Grants
@@ -35,6 +35,7 @@ __all__ = [
     "MAX_ENROLLMENT_TTL_S",
     "MAX_TENANT_BPS",
     "SECRET_KEY_FILENAME",
+    "SESSION_LOOKBACK_S",
     "Admin",
     "AuditRecord",
     "Directory",
@@ -106,6 +107,11 @@ class Directory(
     def from_url(cls, url: str, secret_box: SecretBox, *, clock: Clock = time.time) -> Directory:
         """A store at any SQLAlchemy URL (SQLite or PostgreSQL), migrated to the newest schema."""
         return cls(migrated_engine(url), secret_box, clock=clock)
+
+    @property
+    def shared(self) -> bool:
+        """Whether other relays may use this directory's database too."""
+        return self._db.shared
 
     def close(self) -> None:
         """Close every pooled connection."""

@@ -150,10 +150,14 @@ class Hosts:
         matches = hmac.compare_digest(digest.encode(), stored.encode())
         if row is None or not matches or row.retired:
             return None
-        with self._db.write() as conn:
-            conn.execute(
-                sa.update(hosts).where(hosts.c.host_id == host_id).values(last_seen_at=now)
-            )
+        try:
+            with self._db.write() as conn:
+                conn.execute(
+                    sa.update(hosts).where(hosts.c.host_id == host_id).values(last_seen_at=now)
+                )
+        except sa.exc.OperationalError:
+            # A hint for the console only: a full disk must not keep the office PC offline.
+            return _host(row)
         return _host(row, last_seen_at=now)
 
     def get_host(self, host_id: str) -> Host | None:

@@ -250,3 +250,25 @@ def test_runs_as_a_module_while_the_relay_holds_the_store(
         failed = _subprocess(data_dir, "tenant", "add", "t", database=database_url)
         assert failed.returncode == 2
         assert failed.stderr.strip() == "telework-relay manage: error: tenant 't' already exists"
+
+
+def test_audit_prints_when_its_own_record_cannot_be_written(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from relay.store.audit import AuditLog
+
+    assert main(["--data-dir", str(data_dir), "tenant", "add", "city"]) == 0
+    capsys.readouterr()
+
+    def disk_full(*_args: Any, **_kwargs: Any) -> None:
+        raise sa.exc.OperationalError("INSERT", {}, sqlite3.OperationalError("disk is full"))
+
+    monkeypatch.setattr(AuditLog, "audit", disk_full)
+    assert main(["--data-dir", str(data_dir), "audit"]) == 0
+    out, err = capsys.readouterr()
+    assert "manage.tenant_add" in out
+    assert "not in the audit log" in err
