@@ -89,8 +89,8 @@ class Admission:
             already_locked = context.source_lockout.locked_until(counted_as) is not None
             context.source_lockout.record_failure(counted_as)
             if stream is not None and not already_locked:
-                await context.audit_or_queue(
-                    "protocol_error", source=source, detail={"error": type(exc).__name__}
+                await context.audit(
+                    "protocol_error", source=source, detail={"error": type(exc).__name__}, fact=True
                 )
                 await self._refuse(stream, Refusal(RefusalReason.PROTOCOL_ERROR))
         except (PeerGone, ConnectionError):

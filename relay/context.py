@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 import sqlalchemy as sa
 
@@ -27,6 +27,16 @@ log = logging.getLogger("telework.relay")
 # Closing waits this long for directory calls still running (a session's last audit record).
 STORE_DRAIN_TIMEOUT_S = 10.0
 T = TypeVar("T")
+
+
+class AuditWho(TypedDict, total=False):
+    """Whom an audit record is about, as :meth:`RelayContext.audit` takes it (``**who``)."""
+
+    tenant: str | None
+    user: str | None
+    host_id: str | None
+    source: str | None
+
 
 # Peer-given names that name nothing (a typed login, a host ID) are kept in the audit log cut
 # to this many characters.
@@ -100,27 +110,18 @@ class RelayContext:
         host_id: str | None = None,
         source: str | None = None,
         detail: dict[str, Any] | None = None,
+        fact: bool = False,
     ) -> None:
-        """Write a decision's audit record before the peer hears of it; StoreUnavailable if
-        the directory cannot take it (the decision is then refused)."""
-        await self._write_audit(self._record(event, tenant, user, host_id, source, detail))
-
-    async def audit_or_queue(
-        self,
-        event: str,
-        *,
-        tenant: str | None = None,
-        user: str | None = None,
-        host_id: str | None = None,
-        source: str | None = None,
-        detail: dict[str, Any] | None = None,
-    ) -> None:
-        """Write the audit record of a fact (online, session start or end), or queue it in the
-        backlog if the directory cannot take it now: the fact stands either way."""
+        """Write an audit record. A decision's record (``fact`` false) is written before the
+        peer hears of it: StoreUnavailable if the directory cannot take it, and the decision
+        is then refused. A fact's (online, session start or end) stands either way: if the
+        directory cannot take it now it waits in the backlog."""
         record = self._record(event, tenant, user, host_id, source, detail)
         try:
             await self._write_audit(record)
         except StoreUnavailable:
+            if not fact:
+                raise
             self.audit_backlog.add(record)
 
     def _record(

@@ -20,7 +20,7 @@ from core.protocol.control import (
     SessionEnd,
     SessionOffer,
 )
-from relay.context import RelayContext
+from relay.context import AuditWho, RelayContext
 from relay.errors import Refusal
 from transport.link_stream import LinkStream, PeerGone
 
@@ -84,8 +84,8 @@ class HostChannels:
         keepalive = asyncio.create_task(self._keepalive(channel))
         try:
             # Online whether or not the record can be written now (a full disk): it is queued.
-            await context.audit_or_queue(
-                "host_online", tenant=tenant, host_id=host_id, source=stream.source
+            await context.audit(
+                "host_online", tenant=tenant, host_id=host_id, source=stream.source, fact=True
             )
             policy = await context.db(self._policy_for_host, host_id)
             if policy:
@@ -103,8 +103,8 @@ class HostChannels:
             channel.fail_pending()
             if self.online.get(host_id) is channel:
                 del self.online[host_id]
-                await context.audit_or_queue(
-                    "host_offline", tenant=tenant, host_id=host_id, source=stream.source
+                await context.audit(
+                    "host_offline", tenant=tenant, host_id=host_id, source=stream.source, fact=True
                 )
 
     async def _keepalive(self, channel: HostChannel) -> None:
@@ -127,7 +127,7 @@ class HostChannels:
         return True
 
     async def ask(
-        self, channel: HostChannel, offer: SessionOffer, who: dict[str, str]
+        self, channel: HostChannel, offer: SessionOffer, who: AuditWho
     ) -> tuple[LinkStream, PendingAttach]:
         """Offer the session to the host; return its data connection once it accepts, and the
         attach to release (``over``) when the session ends. ``who`` names the login in the

@@ -14,7 +14,7 @@ from core.auth.lockout import Attempt
 from core.crypto.certs import fingerprint, parse_host_id, pem_to_der
 from core.errors import CryptoError, ProtocolError
 from core.protocol.control import Attached, Login, LoginOk, Progress, RefusalReason, SessionOffer
-from relay.context import AUDIT_NAME_CHARS, RelayContext
+from relay.context import AUDIT_NAME_CHARS, AuditWho, RelayContext
 from relay.errors import Refusal
 from relay.host_channels import HostChannel, HostChannels, PendingAttach
 from relay.sessions import LiveSession, LiveSessions
@@ -64,7 +64,7 @@ class ProvenLogin:
     resumed: bool = False  # with a resume ticket, not an OTP
 
     @property
-    def who(self) -> dict[str, str]:
+    def who(self) -> AuditWho:
         """The login's fields of an audit record."""
         return {
             "tenant": self.tenant,

@@ -200,13 +200,14 @@ class LiveSessions:
 
     async def _audit(self, event: str, session: LiveSession, detail: dict[str, Any]) -> None:
         # Queued if the directory cannot take it now: a session runs and ends on a full disk.
-        await self._context.audit_or_queue(
+        await self._context.audit(
             event,
             tenant=session.tenant,
             user=session.user,
             host_id=session.host_id,
             source=session.source,
             detail=detail,
+            fact=True,
         )
 
     async def _tell_host(self, channel: HostChannel, session: LiveSession) -> bool:
