@@ -401,6 +401,8 @@ class HostAgent:
         try:
             reason = await session.run()
         finally:
+            # However the session's task ended (an exception out of its own clean-up too).
+            session.release_input()
             if self.session is session:
                 self.session = None
             log.info("session %s ended: %s", offer.session_id[:8], reason)
@@ -442,6 +444,7 @@ class HostAgent:
     # -- the schedule --------------------------------------------------------------------------
     async def _tick(self) -> None:
         while True:
+            self._watch_session()
             due = self.planner.check(self._wall())
             if isinstance(due, ShutdownWarningDue):
                 self._emit(ShutdownWarning(due.at, due.minutes_left))
@@ -450,6 +453,17 @@ class HostAgent:
             elif isinstance(due, ShutdownDue):
                 await self._shut_down(due.at)
             await asyncio.sleep(self.options.tick_s)
+
+    def _watch_session(self) -> None:
+        """The watchdog: a session stuck (ended and never closed, or its input loop no longer
+        turning) would keep its viewer's keys held on the office PC; it is ended, which
+        releases them."""
+        session = self.session
+        if session is not None and session.check_stuck(time.monotonic()):
+            log.warning(
+                "session %s is stuck: its held keys and buttons were released",
+                session.info.session_id[:8],
+            )
 
     async def _shut_down(self, at: str) -> None:
         """End the session (the viewer learns why), then run the shutdown command."""
