@@ -201,8 +201,8 @@ class X11Backend(_PynputMouse):
 
     def release_everything_held(self) -> int:
         """Release every key (XQueryKeymap) and mouse button (XQueryPointer's mask) the X server
-        reports as held, through XTest; returns how many. For a starting agent: see
-        :meth:`apps.host.agent.HostAgent.run` for why releasing all of them is right then.
+        reports as held, through XTest; returns how many. Only for a starting agent (why all of
+        them is right then, and only then: ``HostAgent._open_backend`` in apps/host/agent.py).
 
         The core protocol's pointer mask knows buttons 1-5 only, so a back or forward button
         left held (rare: they act on press) is not seen."""
@@ -265,6 +265,7 @@ class WindowsBackend(_PynputMouse):  # pragma: no cover - exercised on Windows o
         SendInput; returns how many. For a starting agent, as on X11. Written for Windows and
         not run on the Linux machines this project is tested on."""
         user32: Any = ctypes.WinDLL("user32")  # type: ignore[attr-defined]
+        user32.GetAsyncKeyState.restype = ctypes.c_short
         held = [vk for vk in range(1, 256) if user32.GetAsyncKeyState(vk) & KEY_DOWN_BIT]
         inputs = [_win32_release(vk) for vk in held if vk not in _WIN32_EITHER_SIDE_VKS]
         if inputs:
@@ -283,13 +284,14 @@ class WindowsBackend(_PynputMouse):  # pragma: no cover - exercised on Windows o
 KEY_DOWN_BIT = 0x8000  # GetAsyncKeyState's "down now"
 INPUT_MOUSE, INPUT_KEYBOARD = 0, 1
 KEYEVENTF_KEYUP = 0x0002
-MOUSEEVENTF_XUP = 0x0100
+MOUSEEVENTF_LEFTUP, MOUSEEVENTF_RIGHTUP, MOUSEEVENTF_MIDDLEUP = 0x0004, 0x0010, 0x0040
+MOUSEEVENTF_XUP = 0x0100  # which X button: mouseData XBUTTON1 (1) or XBUTTON2 (2)
 # Mouse buttons have virtual keys too: VK_LBUTTON, VK_RBUTTON, VK_MBUTTON, VK_XBUTTON1/2 ->
-# (the MOUSEINPUT flag that releases it, mouseData).
+# (the MOUSEINPUT flags that release it, mouseData).
 _WIN32_BUTTON_UPS = {
-    0x01: (0x0004, 0),
-    0x02: (0x0010, 0),
-    0x04: (0x0040, 0),
+    0x01: (MOUSEEVENTF_LEFTUP, 0),
+    0x02: (MOUSEEVENTF_RIGHTUP, 0),
+    0x04: (MOUSEEVENTF_MIDDLEUP, 0),
     0x05: (MOUSEEVENTF_XUP, 1),
     0x06: (MOUSEEVENTF_XUP, 2),
 }
