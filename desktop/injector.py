@@ -11,15 +11,21 @@ or character (:func:`core.input.keymap.windows_key`).
 Ctrl+Alt+Del (the secure attention sequence) cannot be injected by a user program on Windows
 (only ``SendSAS`` from a SYSTEM service can) and means nothing to an X server, so no backend
 claims it; :class:`core.input.dispatch.InputDispatcher` logs the refusal.
+
+An agent that dies mid-session (a crash, SIGKILL) cannot release what its viewer held, and the
+OS keeps it held; so each backend can release everything the OS reports held, which the agent
+does as it starts (:meth:`X11Backend.release_everything_held`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import sys
 import time
 from collections import deque
+from ctypes import wintypes
 from typing import Any
 
 from core.input.keymap import char_for_keysym, windows_key, x11_keysym
@@ -193,6 +199,29 @@ class X11Backend(_PynputMouse):
         self._borrowed[keysym] = keycode
         return keycode
 
+    def release_everything_held(self) -> int:
+        """Release every key (XQueryKeymap) and mouse button (XQueryPointer's mask) the X server
+        reports as held, through XTest; returns how many. Only for a starting agent (why all of
+        them is right then, and only then: ``HostAgent._open_backend`` in apps/host/agent.py).
+
+        The core protocol's pointer mask knows buttons 1-5 only, so a back or forward button
+        left held (rare: they act on press) is not seen."""
+        import Xlib.ext.xtest
+        import Xlib.X
+
+        keymap = self._display.query_keymap()
+        keycodes = [
+            i * 8 + bit for i, byte in enumerate(keymap) for bit in range(8) if byte >> bit & 1
+        ]
+        for keycode in keycodes:
+            self._fake_key(keycode, False)
+        mask = self._display.screen().root.query_pointer().mask
+        buttons = [n for n in range(1, 6) if mask & (Xlib.X.Button1Mask << (n - 1))]
+        for button in buttons:
+            Xlib.ext.xtest.fake_input(self._display, Xlib.X.ButtonRelease, button)
+        self._display.sync()
+        return len(keycodes) + len(buttons)
+
     def secure_attention(self) -> None:  # pragma: no cover - never claimed on X11
         raise NotImplementedError
 
@@ -231,11 +260,88 @@ class WindowsBackend(_PynputMouse):  # pragma: no cover - exercised on Windows o
         else:
             self._controller_kb.release(key)
 
+    def release_everything_held(self) -> int:
+        """Release every key and mouse button GetAsyncKeyState reports as down, through
+        SendInput; returns how many. For a starting agent, as on X11. Written for Windows and
+        not run on the Linux machines this project is tested on."""
+        user32: Any = ctypes.WinDLL("user32")  # type: ignore[attr-defined]
+        user32.GetAsyncKeyState.restype = ctypes.c_short
+        held = [vk for vk in range(1, 256) if user32.GetAsyncKeyState(vk) & KEY_DOWN_BIT]
+        inputs = [_win32_release(vk) for vk in held if vk not in _WIN32_EITHER_SIDE_VKS]
+        if inputs:
+            array = (_Win32Input * len(inputs))(*inputs)
+            user32.SendInput(len(inputs), array, ctypes.sizeof(_Win32Input))
+        return len(inputs)
+
     def secure_attention(self) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
         pass
+
+
+# ----- Win32 SendInput, for releasing what is held (winuser.h) --------------------------------
+KEY_DOWN_BIT = 0x8000  # GetAsyncKeyState's "down now"
+INPUT_MOUSE, INPUT_KEYBOARD = 0, 1
+KEYEVENTF_KEYUP = 0x0002
+MOUSEEVENTF_LEFTUP, MOUSEEVENTF_RIGHTUP, MOUSEEVENTF_MIDDLEUP = 0x0004, 0x0010, 0x0040
+MOUSEEVENTF_XUP = 0x0100  # which X button: mouseData XBUTTON1 (1) or XBUTTON2 (2)
+# Mouse buttons have virtual keys too: VK_LBUTTON, VK_RBUTTON, VK_MBUTTON, VK_XBUTTON1/2 ->
+# (the MOUSEINPUT flags that release it, mouseData).
+_WIN32_BUTTON_UPS = {
+    0x01: (MOUSEEVENTF_LEFTUP, 0),
+    0x02: (MOUSEEVENTF_RIGHTUP, 0),
+    0x04: (MOUSEEVENTF_MIDDLEUP, 0),
+    0x05: (MOUSEEVENTF_XUP, 1),
+    0x06: (MOUSEEVENTF_XUP, 2),
+}
+# VK_SHIFT, VK_CONTROL, VK_MENU read as down while either side is: the side's own key
+# (VK_LSHIFT ... VK_RMENU, also in the scan) is the one to release.
+_WIN32_EITHER_SIDE_VKS = {0x10, 0x11, 0x12}
+
+
+class _Win32MouseInput(ctypes.Structure):
+    _fields_ = [
+        ("dx", wintypes.LONG),
+        ("dy", wintypes.LONG),
+        ("mouseData", wintypes.DWORD),
+        ("dwFlags", wintypes.DWORD),
+        ("time", wintypes.DWORD),
+        ("dwExtraInfo", ctypes.c_size_t),  # ULONG_PTR
+    ]
+
+
+class _Win32KeybdInput(ctypes.Structure):
+    _fields_ = [
+        ("wVk", wintypes.WORD),
+        ("wScan", wintypes.WORD),
+        ("dwFlags", wintypes.DWORD),
+        ("time", wintypes.DWORD),
+        ("dwExtraInfo", ctypes.c_size_t),
+    ]
+
+
+class _Win32InputUnion(ctypes.Union):
+    _fields_ = [("mi", _Win32MouseInput), ("ki", _Win32KeybdInput)]
+
+
+class _Win32Input(ctypes.Structure):
+    """winuser.h's INPUT (its layout is Windows's only there: LONG is 4 bytes on Windows)."""
+
+    _anonymous_ = ("u",)
+    _fields_ = [("type", wintypes.DWORD), ("u", _Win32InputUnion)]
+
+
+def _win32_release(vk: int) -> Any:
+    """The SendInput record that releases virtual key ``vk`` (a key or a mouse button)."""
+    event = _Win32Input()
+    if vk in _WIN32_BUTTON_UPS:
+        event.type = INPUT_MOUSE
+        event.mi.dwFlags, event.mi.mouseData = _WIN32_BUTTON_UPS[vk]
+    else:
+        event.type = INPUT_KEYBOARD
+        event.ki.wVk, event.ki.dwFlags = vk, KEYEVENTF_KEYUP
+    return event
 
 
 def open_backend() -> X11Backend | WindowsBackend | None:

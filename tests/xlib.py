@@ -1,4 +1,5 @@
-"""Xlib through ctypes for tests that set up an X display (paint it, define monitors)."""
+"""Xlib through ctypes for tests that set up an X display (paint it, define monitors) or read
+what is held on it."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ def libx11() -> ctypes.CDLL:
     xlib.XFreeGC.argtypes = [_P, _P]
     xlib.XSync.argtypes = [_P, ctypes.c_int]
     xlib.XCloseDisplay.argtypes = [_P]
+    xlib.XQueryKeymap.argtypes = [_P, ctypes.c_char_p]
+    xlib.XQueryPointer.argtypes = [_P, ctypes.c_ulong, *[_P] * 7]
     return xlib
 
 
@@ -48,3 +51,20 @@ def x_connection(display: str) -> Iterator[tuple[ctypes.CDLL, int, int]]:
         xlib.XSync(conn, 0)
     finally:
         xlib.XCloseDisplay(conn)
+
+
+BUTTON_MASKS = 0x1F00  # Button1Mask .. Button5Mask in XQueryPointer's mask
+
+
+def held_input(display: str) -> tuple[set[int], int]:
+    """(keycodes held, mouse buttons 1-5 held as XQueryPointer's mask bits) on ``display``."""
+    with x_connection(display) as (xlib, conn, root):
+        keymap = ctypes.create_string_buffer(32)
+        xlib.XQueryKeymap(conn, keymap)
+        keys = {i * 8 + b for i, byte in enumerate(keymap.raw) for b in range(8) if byte >> b & 1}
+        windows = [ctypes.c_ulong() for _ in range(2)]
+        coordinates = [ctypes.c_int() for _ in range(4)]
+        mask = ctypes.c_uint()
+        pointers = [ctypes.byref(v) for v in (*windows, *coordinates, mask)]
+        xlib.XQueryPointer(conn, root, *pointers)
+        return keys, mask.value & BUTTON_MASKS

@@ -241,9 +241,7 @@ class HostAgent:
         if self.record is None:
             raise LocalError("not enrolled")
         if self._backend is None and self.options.inject:
-            from desktop.injector import open_backend
-
-            self._backend = open_backend()
+            self._backend = self._open_backend()
             self._backend_owned = self._backend is not None
         ticker = asyncio.create_task(self._tick())
         try:
@@ -265,6 +263,29 @@ class HostAgent:
                 self._backend.close()
                 self._backend = None
             self._set_state(AgentState.OFFLINE, "stopped")
+
+    def _open_backend(self) -> Backend | None:
+        """The OS's injection backend, with every key and button the OS reports held released.
+
+        An agent killed mid-session (a crash, SIGKILL) leaves its viewer's keys held, and the
+        OS keeps them so: Ctrl and Shift stay down, through a restart and the next session, and
+        typing "ab" at the office PC gives Ctrl+Shift+A. Releasing everything held is right
+        here, and only here: no remote viewer can be connected yet, so anything held was left
+        by a dead agent, or is a key a local user holds at this instant (they press it again).
+        During a session the same would take keys from under a local user's fingers, so
+        sessions release only what their viewer pressed."""
+        from desktop.injector import open_backend
+
+        backend = open_backend()
+        if backend is not None:
+            try:
+                released = backend.release_everything_held()
+            except Exception as exc:  # Xlib/ctypes errors of many kinds; injection still works
+                log.warning("could not release keys left held: %s", type(exc).__name__)
+            else:
+                if released:
+                    log.warning("released %d keys and buttons left held at start", released)
+        return backend
 
     async def _connect_and_serve(self) -> None:
         assert self.record is not None
@@ -380,6 +401,8 @@ class HostAgent:
         try:
             reason = await session.run()
         finally:
+            # However the session's task ended (an exception out of its own clean-up too).
+            session.release_input()
             if self.session is session:
                 self.session = None
             log.info("session %s ended: %s", offer.session_id[:8], reason)
@@ -421,6 +444,7 @@ class HostAgent:
     # -- the schedule --------------------------------------------------------------------------
     async def _tick(self) -> None:
         while True:
+            self._watch_session()
             due = self.planner.check(self._wall())
             if isinstance(due, ShutdownWarningDue):
                 self._emit(ShutdownWarning(due.at, due.minutes_left))
@@ -429,6 +453,17 @@ class HostAgent:
             elif isinstance(due, ShutdownDue):
                 await self._shut_down(due.at)
             await asyncio.sleep(self.options.tick_s)
+
+    def _watch_session(self) -> None:
+        """The watchdog: a session stuck (ended and never closed, or its input loop no longer
+        turning) would keep its viewer's keys held on the office PC; it is ended, which
+        releases them."""
+        session = self.session
+        if session is not None and session.check_stuck(time.monotonic()):
+            log.warning(
+                "session %s is stuck: its held keys and buttons were released",
+                session.info.session_id[:8],
+            )
 
     async def _shut_down(self, at: str) -> None:
         """End the session (the viewer learns why), then run the shutdown command."""

@@ -7,7 +7,9 @@ runs on one worker thread per session, because mss and the encoder must stay on 
 that made them and a 40 ms encode must not stall input; everything else is on the asyncio
 loop. The session ends by :meth:`HostSession.end` (agent: take-over, shutdown, pause, admin),
 by a limit (idle, maximum length, hours), or by the viewer; the viewer is always told why with
-``Close(reason)``.
+``Close(reason)``. The keys and buttons the viewer holds are released as the session ends,
+again as it cleans up, and by the agent's watchdog if the session gets stuck
+(:meth:`HostSession.check_stuck`): never left held on the office PC.
 
 There is no code path here that reads the clipboard or offers a file or a printer, and the
 session protocol has no message that could carry them.
@@ -63,6 +65,10 @@ from transport.e2e import SecureChannel
 log = logging.getLogger("telework.host.session")
 
 CLOSE_WRITE_TIMEOUT_S = 2.0  # telling the viewer why must not hold a dead session open
+# The agent's watchdog (see HostSession.check_stuck) takes a session for stuck once it has ended
+# and not closed for this long, or once its input loop has not come round for this long past
+# the viewer-silence limit (the loop reads, or gives up, within that limit when healthy).
+SESSION_STUCK_AFTER_S = 5.0
 CURSOR_WIRE_OVERHEAD_BYTES = 6 + TLS_OVERHEAD_BYTES  # and a 6-byte frame header
 
 
@@ -202,6 +208,9 @@ class HostSession:
         self._viewer_silence_s = viewer_silence_s
         self._write_lock = asyncio.Lock()
         self._ended = asyncio.Event()
+        self._ended_at: float | None = None  # time.monotonic() when the end was asked for
+        self._input_turned_at: float | None = None  # time.monotonic() of the input loop's turn
+        self._found_stuck = False
         self._closed = asyncio.Event()  # run() has cleaned up: keys released, viewer told
         self._policy_changed = asyncio.Event()  # the viewer has yet to hear of a new policy
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="host-media")
@@ -219,13 +228,51 @@ class HostSession:
     # -- requests from the agent --------------------------------------------------------------
     def end(self, reason: str) -> None:
         if self.core.end(reason):
+            self._ended_at = time.monotonic()
             self._ended.set()
+        # At once, not only in run()'s clean-up: that may be stuck behind the worker thread,
+        # or never run, and the viewer's Ctrl must not stay held meanwhile.
+        self.release_input()
+
+    def release_input(self) -> None:
+        """Release every key and button the viewer holds on the office PC; any number of times,
+        from inside the session or outside it (the agent, once the session's task is over)."""
+        if self.dispatcher is None:
+            return
+        try:
+            self.dispatcher.release_all()
+        except Exception as exc:  # the backend's X errors are of many kinds; the end goes on
+            log.warning(
+                "session %s: releasing held input failed: %s",
+                self.info.session_id[:8],
+                type(exc).__name__,
+            )
+
+    def check_stuck(self, now: float) -> bool:
+        """The agent's watchdog, from outside the session's task (``now``: time.monotonic(),
+        the clock of the asyncio timeouts that keep a healthy session moving, not the injected
+        one): a stuck session is ended, which releases its viewer's input (again on each check,
+        for what got pressed since). True the first time it is found stuck."""
+        if self._closed.is_set():
+            return False
+        if self._ended_at is not None:
+            stuck = now - self._ended_at > SESSION_STUCK_AFTER_S
+        elif self._input_turned_at is not None:
+            limit = self._viewer_silence_s + SESSION_STUCK_AFTER_S
+            stuck = now - self._input_turned_at > limit
+        else:
+            stuck = False  # still opening its media: nothing injected yet
+        if not stuck:
+            return False
+        self.end(CloseReason.ERROR)
+        first, self._found_stuck = not self._found_stuck, True
+        return first
 
     def apply_policy(self, policy: Policy) -> None:
         """A policy pushed mid-session: enforced at once, and shown to the viewer (watermark,
         view-only). View-only, once on, stays on until the session ends."""
         if self.core.apply_policy(policy) and self.dispatcher is not None:
-            self.dispatcher.release_all()
+            self.release_input()
             self.dispatcher.view_only = True
         self._policy_changed.set()
 
@@ -281,8 +328,7 @@ class HostSession:
         cancelled meanwhile (the agent stopping as the viewer quits), or their X connections
         would stay open for as long as the agent runs."""
         try:
-            if self.dispatcher is not None:
-                self.dispatcher.release_all()
+            self.release_input()
             if self.close_reason != CloseReason.VIEWER_QUIT:
                 await self._send_quietly(Close(self.close_reason))
         finally:
@@ -370,6 +416,7 @@ class HostSession:
         loop = asyncio.get_running_loop()
         assert self.dispatcher is not None and self._media is not None
         while True:
+            self._input_turned_at = time.monotonic()
             try:
                 data = await asyncio.wait_for(self.channel.read(), self._viewer_silence_s)
             except TimeoutError:
@@ -385,6 +432,8 @@ class HostSession:
                         self.end(reason)
                         return
                     case Input(message=message):
+                        if self._ended.is_set():
+                            return  # its input was released at the end: inject no more
                         if self.dispatcher.handle(message):
                             self.core.on_input(self._clock())
                     case ViewerReported(report=report, screen=screen):

@@ -81,9 +81,7 @@ async def test_session_durations_come_from_the_relays_monotonic_clock(relay, hos
     assert 3600 <= end.detail["duration_s"] < 3660
 
 
-async def test_closing_the_relay_waits_for_directory_calls_still_running(
-    relay, host, monkeypatch
-):
+async def test_closing_the_relay_waits_for_directory_calls_still_running(relay, host, monkeypatch):
     real_verify = relay.directory.verify_otp
     started, finished = threading.Event(), threading.Event()
 

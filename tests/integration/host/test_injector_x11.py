@@ -1,7 +1,12 @@
 """The X11 injection backend on a real X server: borrowing spare keycodes for keysyms the
-keyboard map lacks, within its limits, without leaving a key held down."""
+keyboard map lacks, within its limits, without leaving a key held down; releasing what a dead
+client left held."""
 
 from __future__ import annotations
+
+import os
+import shutil
+import subprocess
 
 import pytest
 
@@ -9,6 +14,7 @@ from apps.common.xvfb import start_xvfb
 from core.errors import LocalError
 from desktop import injector
 from desktop.injector import MAX_BORROWS_PER_WINDOW, X11Backend
+from tests.xlib import held_input
 
 UNICODE_KEYSYM = 0x01000000  # X11's keysym for a Unicode code point: this bit plus the point
 KANJI = "一二三四五六"  # on no keyboard map, so each one needs a borrowed keycode
@@ -64,3 +70,22 @@ def test_a_held_borrowed_key_is_not_taken_for_another_keysym(backend, monkeypatc
     backend.key(keysym(second), 0, second, False)  # its release is dropped too (no borrowing)
     backend.key(keysym(first), 0, first, False)
     assert keycode not in pressed_keycodes(backend)
+
+
+@pytest.mark.skipif(shutil.which("xdotool") is None, reason="needs xdotool")
+def test_everything_a_dead_client_left_held_is_released(own_display, monkeypatch):
+    monkeypatch.setenv("DISPLAY", own_display)
+    # A client that presses Ctrl, Shift and button 1 through XTest and exits without releasing
+    # them: the X server keeps them held, as after an agent killed mid-session.
+    subprocess.run(
+        ["xdotool", "keydown", "ctrl+shift", "mousedown", "1"], env=os.environ, check=True
+    )
+    keys, buttons = held_input(own_display)
+    assert len(keys) == 2 and buttons
+
+    backend = X11Backend()
+    try:
+        assert backend.release_everything_held() == 3
+    finally:
+        backend.close()
+    assert held_input(own_display) == (set(), 0)
