@@ -13,13 +13,8 @@ import contextlib
 import datetime as dt
 import logging
 import os
-import shlex
-import socket
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from apps.host.events import (
@@ -34,6 +29,7 @@ from apps.host.events import (
     StateChanged,
 )
 from apps.host.mac_list import MacList
+from apps.host.options import AgentOptions
 from apps.host.session import HostSession
 from apps.host.session_core import SessionInfo
 from apps.host.store import (
@@ -45,18 +41,17 @@ from apps.host.store import (
 )
 from core.crypto.certs import Identity, generate_identity
 from core.errors import CryptoError, Error, LocalError
-from core.hostpolicy.backoff import RECONNECT_FIRST_S, RECONNECT_MAX_S, Backoff
+from core.hostpolicy.backoff import Backoff
 from core.hostpolicy.decision import decide
 from core.hostpolicy.limits import ShutdownDue, ShutdownPlanner, ShutdownWarningDue
 from core.input.dispatch import Backend
 from core.policy import Policy, PolicyError
 from core.protocol.control import RefusalReason, SessionOffer
 from core.protocol.notices import CloseReason
-from core.protocol.session import SESSION_BUDGET_BPS
 from storage.identity import load_or_create_identity, write_identity
 from transport.client import RefusedByRelay, enroll, host_login, serve_control
 from transport.connect import RelayEndpoint
-from transport.e2e import E2E_HANDSHAKE_TIMEOUT_S, SecureChannel
+from transport.e2e import SecureChannel
 from transport.link_stream import LinkStream, PeerGone
 
 # Quitting waits at most this long for the session to release held keys and tell the viewer why
@@ -69,42 +64,10 @@ AGENT_VERSION = "0.1.0"
 # The relay pings every keepalive interval; a channel silent for this many intervals is dead.
 DEAD_AFTER_KEEPALIVES = 3
 MIN_DEAD_AFTER_S = 5.0
-POLICY_TICK_S = 1.0  # how often the schedule and session limits are looked at
 SESSION_END_GRACE_S = 5.0  # how long a shutdown waits for the session to say goodbye
 SHUTDOWN_COMMAND_TIMEOUT_S = 60.0
 # Refusals after which retrying cannot help until someone acts (re-enrol, fix the pin).
 FATAL_REFUSALS = {RefusalReason.BAD_HOST_CREDENTIAL}
-
-
-def default_shutdown_command() -> list[str]:
-    if sys.platform == "win32":  # pragma: no cover
-        return ["shutdown", "/s", "/t", "0"]
-    if sys.platform == "darwin":  # pragma: no cover
-        return ["osascript", "-e", 'tell app "System Events" to shut down']
-    return ["systemctl", "poweroff"]
-
-
-@dataclass
-class AgentOptions:
-    data_dir: Path
-    relay: str | None = None  # overrides the enrolment record's relay
-    relay_fingerprint: str | None = None
-    name: str = field(default_factory=socket.gethostname)
-    shutdown_command: list[str] = field(default_factory=default_shutdown_command)
-    display: str | None = None  # X display to show and drive; None: $DISPLAY
-    monitor: int = 1
-    allow_take_over: bool = False  # local setting: a new login ends the live session
-    reconnect_first_s: float = RECONNECT_FIRST_S
-    reconnect_max_s: float = RECONNECT_MAX_S
-    dead_after_s: float | None = None  # None: DEAD_AFTER_KEEPALIVES x the relay's interval
-    e2e_timeout_s: float = E2E_HANDSHAKE_TIMEOUT_S  # longest a stalling viewer keeps us busy
-    tick_s: float = POLICY_TICK_S
-    budget_bps: int = SESSION_BUDGET_BPS
-    inject: bool = True  # False: every session is view-only
-
-    @staticmethod
-    def parse_command(text: str) -> list[str]:
-        return shlex.split(text, posix=sys.platform != "win32")
 
 
 class HostAgent:

@@ -24,9 +24,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from apps.host.agent import AgentOptions, HostAgent, stop_agent
+from apps.host.agent import HostAgent, stop_agent
 from apps.host.i18n import tr
 from apps.host.mac_list import MacList
+from apps.host.options import AgentOptions
 from apps.host.store import DataDir, default_data_dir, process_alive
 from core.crypto.certs import format_host_id
 from core.errors import Error

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from apps.common.icons import tray_icon
 from apps.common.qt_startup import start_app
-from apps.host.agent import AGENT_VERSION, AgentOptions, HostAgent, stop_agent
+from apps.host.agent import AGENT_VERSION, HostAgent, stop_agent
 from apps.host.events import (
     AgentEvent,
     AgentState,
@@ -44,6 +44,7 @@ from apps.host.events import (
 )
 from apps.host.i18n import tr
 from apps.host.mac_list import MacList
+from apps.host.options import AgentOptions
 from apps.host.session_core import SessionInfo
 from apps.host.wizard import EnrolmentWizard
 from core.crypto.certs import format_host_id

@@ -7,7 +7,7 @@ import gc
 
 from apps.common.i18n import set_language
 from apps.common.icons import tray_icon
-from apps.host.agent import AgentOptions, HostAgent, stop_agent
+from apps.host.agent import HostAgent, stop_agent
 from apps.host.events import (
     AgentState,
     SessionEnded,
@@ -17,6 +17,7 @@ from apps.host.events import (
 )
 from apps.host.i18n import tr
 from apps.host.mac_list import MacList
+from apps.host.options import AgentOptions
 from apps.host.session_core import SessionInfo
 from apps.host.store import DataDir, HostRecord
 from apps.host.tray import MacListDialog, TrayApp, TrayController

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from apps.common.xvfb import start_xvfb
-from apps.host.agent import AgentOptions, HostAgent
+from apps.host.agent import HostAgent
+from apps.host.options import AgentOptions
 from core.crypto.certs import generate_identity
 from core.errors import LocalError
 from core.protocol.session import Feedback, Role, SessionChannel, SessionMessage, Video
