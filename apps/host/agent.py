@@ -422,7 +422,7 @@ class HostAgent:
         turning) would keep its viewer's keys held on the office PC; it is ended, which
         releases them."""
         session = self.session
-        if session is not None and session.check_stuck(time.monotonic()):
+        if session is not None and session.check_stuck():
             log.warning(
                 "session %s is stuck: its held keys and buttons were released",
                 session.info.session_id[:8],

@@ -75,7 +75,14 @@ CURSOR_WIRE_OVERHEAD_BYTES = 6 + TLS_OVERHEAD_BYTES  # and a 6-byte frame header
 class _Media:
     """Capture, sender and cursor of the monitor shown; lives on the session's worker thread."""
 
-    def __init__(self, display: str | None, monitor: int, budget_bps: int) -> None:
+    def __init__(
+        self,
+        display: str | None,
+        monitor: int,
+        budget_bps: int,
+        pace: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._pace = pace
         self.monitors = list_monitors(display)
         if not self.monitors:
             raise LocalError("no monitor to show")
@@ -145,7 +152,7 @@ class _Media:
         """Grab, maybe encode; read the cursor. Returns (packet, the screen the packet shows,
         cursor messages, next delay)."""
         assert self.capture is not None
-        now = time.monotonic()
+        now = self._pace()
         packet = self.sender.offer(self.capture.grab(), now, focus=self._focus())
         if packet is not None and (packet.width, packet.height) != (
             self.screen.picture_width,
@@ -165,7 +172,7 @@ class _Media:
                     self.sender.on_other_sent(
                         now, len(message.to_bytes()) + CURSOR_WIRE_OVERHEAD_BYTES
                     )
-        return packet, self.screen, cursor, self.sender.next_poll_delay(time.monotonic())
+        return packet, self.screen, cursor, self.sender.next_poll_delay(self._pace())
 
     def close(self) -> None:
         if self.capture is not None:
@@ -190,6 +197,7 @@ class HostSession:
         monitor: int = 1,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], dt.datetime] = dt.datetime.now,
+        pace: Callable[[], float] = time.monotonic,
         tick_s: float = 1.0,
         budget_bps: int = SESSION_BUDGET_BPS,
         heartbeat_s: float = HEARTBEAT_INTERVAL_S,
@@ -201,15 +209,18 @@ class HostSession:
         self._backend = backend
         self._display = display
         self._monitor = monitor
-        self._clock = clock
+        self._clock = clock  # policy time: idle and session limits (tests make it jump)
         self._wall = wall
+        # Media time: the rate control's, heartbeats' and watchdog's clock, which must run with
+        # the asyncio timeouts and sleeps that pace the session.
+        self._pace = pace
         self._tick_s = tick_s
         self._budget_bps = budget_bps
         self._viewer_silence_s = viewer_silence_s
         self._write_lock = asyncio.Lock()
         self._ended = asyncio.Event()
-        self._ended_at: float | None = None  # time.monotonic() when the end was asked for
-        self._input_turned_at: float | None = None  # time.monotonic() of the input loop's turn
+        self._ended_at: float | None = None  # pace time when the end was asked for
+        self._input_turned_at: float | None = None  # pace time of the input loop's turn
         self._found_stuck = False
         self._closed = asyncio.Event()  # run() has cleaned up: keys released, viewer told
         self._policy_changed = asyncio.Event()  # the viewer has yet to hear of a new policy
@@ -228,7 +239,7 @@ class HostSession:
     # -- requests from the agent --------------------------------------------------------------
     def end(self, reason: str) -> None:
         if self.core.end(reason):
-            self._ended_at = time.monotonic()
+            self._ended_at = self._pace()
             self._ended.set()
         # At once, not only in run()'s clean-up: that may be stuck behind the worker thread,
         # or never run, and the viewer's Ctrl must not stay held meanwhile.
@@ -248,11 +259,12 @@ class HostSession:
                 type(exc).__name__,
             )
 
-    def check_stuck(self, now: float) -> bool:
-        """The agent's watchdog, from outside the session's task (``now``: time.monotonic(),
-        the clock of the asyncio timeouts that keep a healthy session moving, not the injected
-        one): a stuck session is ended, which releases its viewer's input (again on each check,
-        for what got pressed since). True the first time it is found stuck."""
+    def check_stuck(self) -> bool:
+        """The agent's watchdog, from outside the session's task, on the pace clock (the one of
+        the asyncio timeouts that keep a healthy session moving, not the policy clock): a
+        stuck session is ended, which releases its viewer's input (again on each check, for
+        what got pressed since). True the first time it is found stuck."""
+        now = self._pace()
         if self._closed.is_set():
             return False
         if self._ended_at is not None:
@@ -344,7 +356,7 @@ class HostSession:
     def _open_media(self) -> _Media:
         """On the worker: the media, kept on the session as soon as they exist, so that a
         session cancelled while they open still closes them."""
-        self._media = _Media(self._display, self._monitor, self._budget_bps)
+        self._media = _Media(self._display, self._monitor, self._budget_bps, self._pace)
         return self._media
 
     def _close_media(self) -> None:
@@ -371,7 +383,7 @@ class HostSession:
             await self._send(self.core.policy_message(self._wall()))
 
     async def _send(self, message: SessionMessage) -> None:
-        await self._write(self.core.encode(message, time.monotonic()))
+        await self._write(self.core.encode(message, self._pace()))
 
     async def _write(self, outgoing: Outgoing) -> None:
         async with self._write_lock:
@@ -383,17 +395,17 @@ class HostSession:
 
     async def _heartbeat(self) -> None:
         while True:
-            due_in = self.core.heartbeat_due_in(time.monotonic())
+            due_in = self.core.heartbeat_due_in(self._pace())
             if due_in > 0:
                 await asyncio.sleep(due_in)
                 continue
-            await self._write(self.core.heartbeat(time.monotonic()))
+            await self._write(self.core.heartbeat(self._pace()))
 
     async def _count_sent(self, wire_bytes: int) -> None:
         media = self._media
         if media is not None and not self._ended.is_set():
             loop = asyncio.get_running_loop()
-            now = time.monotonic()
+            now = self._pace()
             await loop.run_in_executor(self._executor, media.sender.on_other_sent, now, wire_bytes)
 
     async def _send_quietly(self, message: SessionMessage) -> None:
@@ -416,7 +428,7 @@ class HostSession:
         loop = asyncio.get_running_loop()
         assert self.dispatcher is not None and self._media is not None
         while True:
-            self._input_turned_at = time.monotonic()
+            self._input_turned_at = self._pace()
             try:
                 data = await asyncio.wait_for(self.channel.read(), self._viewer_silence_s)
             except TimeoutError:
@@ -439,7 +451,7 @@ class HostSession:
                     case ViewerReported(report=report, screen=screen):
                         media = self._media
                         await loop.run_in_executor(
-                            self._executor, media.sender.apply_feedback, time.monotonic(), report
+                            self._executor, media.sender.apply_feedback, self._pace(), report
                         )
                         if screen is not None:
                             self.dispatcher.screen = screen
