@@ -66,7 +66,9 @@ class Desktop(QMainWindow):
         layout.addWidget(self.clock)
         self.setCentralWidget(body)
         self._tick()
-        self.timer = QTimer(self, interval=1000, timeout=self._tick)
+        self.timer = QTimer(self)
+        self.timer.setInterval(1000)
+        self.timer.timeout.connect(self._tick)
         self.timer.start()
 
     def _tick(self) -> None:

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -58,11 +58,12 @@ log = logging.getLogger("telework.host")
 class AgentBridge(QObject):
     """The agent's events as a Qt signal (emitted on the loop's thread, which is Qt's)."""
 
-    event = Signal(object)
+    # Not ``event``: that name is QObject's event handler, which Qt calls for every event.
+    agent_event = Signal(object)
 
     def __init__(self, agent: HostAgent) -> None:
         super().__init__()
-        agent.listeners.append(self.event.emit)
+        agent.listeners.append(self.agent_event.emit)
 
 
 class MacListDialog(QDialog):
@@ -272,7 +273,7 @@ class TrayApp:
         self.wizard.finished.connect(self._wizard_closed)
         self.wizard.show()
 
-    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -308,7 +309,7 @@ class TrayApp:
             return
         self.tray = TrayController(self.agent.macs, self.agent.host_id)
         self.bridge = AgentBridge(self.agent)
-        self.bridge.event.connect(self.tray.on_event)
+        self.bridge.agent_event.connect(self.tray.on_event)
         self.tray.pause_toggled.connect(self.agent.set_paused)
         self.tray.quit_requested.connect(self.quit)
         self._run_agent()

@@ -208,7 +208,7 @@ class ViewerApp(QObject):
 
     async def _quit(self) -> None:
         if self.client is not None:
-            await self.client.disconnect()
+            await self.client.hang_up()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(asyncio.shield(self._task), 2.0)

@@ -123,7 +123,7 @@ class ViewerClient(QObject):
         if self.session is not None:
             self.session.user_view_only = on
 
-    async def disconnect(self) -> None:
+    async def hang_up(self) -> None:
         """End the session on purpose: tell the office PC, then close the channel."""
         self._quitting = True
         session, channel = self.session, self._channel

@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     from apps.viewer.app import ViewerApp, json_reporter
 
     qt_app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(qt_app, QApplication)
     texts = Texts(start_app(qt_app, "telework-viewer", args.lang))
     qt_app.setApplicationDisplayName(texts("app_title"))
     config_dir = user_config_dir()

@@ -62,7 +62,7 @@ class ReconnectPlan:
 
     def schedule(self, now: float) -> float | None:
         """After a drop or a failed attempt: when to try next, or None (ask for a new OTP)."""
-        delay = min(MAX_DELAY_S, FIRST_DELAY_S * 2**self.attempts)
+        delay = min(MAX_DELAY_S, FIRST_DELAY_S * 2.0**self.attempts)
         delay *= 1.0 + JITTER * self.rng.random()
         self.attempts += 1
         at = now + delay

@@ -11,13 +11,16 @@ import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
+    QFocusEvent,
     QFont,
     QFontMetricsF,
     QGuiApplication,
     QImage,
     QKeyEvent,
+    QMouseEvent,
     QPainter,
     QPolygonF,
+    QWheelEvent,
 )
 from PySide6.QtWidgets import QWidget
 
@@ -190,7 +193,7 @@ class RemoteView(QWidget):
         reach = int((self.width() ** 2 + self.height() ** 2) ** 0.5 / 2) + int(block_w)
         shadow, light = QColor(0, 0, 0, WATERMARK_ALPHA), QColor(255, 255, 255, WATERMARK_ALPHA)
         row = 0
-        y = -reach
+        y: float = -reach
         while y < reach:
             x = -reach + (block_w / 2 if row % 2 else 0)
             while x < reach:
@@ -211,7 +214,11 @@ class RemoteView(QWidget):
         if kind == QEvent.Type.ShortcutOverride:
             event.accept()  # every key is for the office PC, none is a shortcut here
             return True
-        if kind == QEvent.Type.KeyPress and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+        if (
+            kind == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab)
+        ):
             self.keyPressEvent(event)  # Tab must not move focus out of the view
             return True
         return super().event(event)
@@ -245,12 +252,12 @@ class RemoteView(QWidget):
         if message is not None:
             self._emit(message)
 
-    def focusInEvent(self, event: QEvent) -> None:
+    def focusInEvent(self, event: QFocusEvent) -> None:
         super().focusInEvent(event)
         if QGuiApplication.platformName() in GRAB_PLATFORMS and self.isActiveWindow():
             self.grabKeyboard()  # so Alt+Tab and the Windows key reach the office PC
 
-    def focusOutEvent(self, event: QEvent) -> None:
+    def focusOutEvent(self, event: QFocusEvent) -> None:
         super().focusOutEvent(event)
         self.releaseKeyboard()
         for release in self._keys.release_all():  # no key stays stuck on the office PC
@@ -267,33 +274,33 @@ class RemoteView(QWidget):
         mapper = geometry.clamp_to_picture if clamp else geometry.to_picture
         return mapper(pos.x(), pos.y(), self.placement(), w, h)
 
-    def mouseMoveEvent(self, event: QEvent) -> None:
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         event.accept()
         at = self._picture_pos(event.position(), clamp=event.buttons() != Qt.MouseButton.NoButton)
         if at is not None and at != self._last_pointer:
             self._last_pointer = at
             self._emit(Pointer(*at))
 
-    def mousePressEvent(self, event: QEvent) -> None:
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         event.accept()
         self.setFocus(Qt.FocusReason.MouseFocusReason)
         self._button(event, down=True)
 
-    def mouseReleaseEvent(self, event: QEvent) -> None:
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         event.accept()
         self._button(event, down=False)
 
-    def mouseDoubleClickEvent(self, event: QEvent) -> None:
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         event.accept()  # the office PC sees press/release/press/release and decides itself
         self._button(event, down=True)
 
-    def _button(self, event: QEvent, down: bool) -> None:
+    def _button(self, event: QMouseEvent, down: bool) -> None:
         button = QT_BUTTONS.get(event.button())
         at = self._picture_pos(event.position(), clamp=not down)
         if button is not None and at is not None:
             self._emit(Button(button, down, *at))
 
-    def wheelEvent(self, event: QEvent) -> None:
+    def wheelEvent(self, event: QWheelEvent) -> None:
         event.accept()
         delta = event.angleDelta()
         dx, dy = max(-32768, min(32767, delta.x())), max(-32768, min(32767, delta.y()))

@@ -11,7 +11,7 @@ import datetime as dt
 import enum
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtGui import QAction, QActionGroup, QShowEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea, QVBoxLayout, QWidget
 
 from apps.viewer import geometry
@@ -52,12 +52,12 @@ class SessionWindow(QMainWindow):
         self.view.inputMessage.connect(self.inputMessage)
         self.view.inputMessage.connect(self._user_acted)
         self.view.fullScreenToggled.connect(self.toggle_full_screen)
-        self.scroll = QScrollArea()
-        self.scroll.setAcceptDrops(False)
-        self.scroll.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.scroll.setWidget(self.view)
-        self.scroll.setWidgetResizable(True)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setAcceptDrops(False)
+        self.scroll_area.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.scroll_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.scroll_area.setWidget(self.view)
+        self.scroll_area.setWidgetResizable(True)
         self.banner = QLabel()
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("background:#fff3c4;color:#222;padding:6px;")
@@ -68,7 +68,7 @@ class SessionWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
-        layout.addWidget(self.scroll)
+        layout.addWidget(self.scroll_area)
         self.setCentralWidget(central)
         self._build_menus()
         self.status_host = QLabel()
@@ -185,8 +185,8 @@ class SessionWindow(QMainWindow):
         if screen is None or self.isFullScreen():
             return
         free = screen.availableGeometry()
-        chrome_w = self.width() - self.scroll.viewport().width()
-        chrome_h = self.height() - self.scroll.viewport().height()
+        chrome_w = self.width() - self.scroll_area.viewport().width()
+        chrome_h = self.height() - self.scroll_area.viewport().height()
         view_w, view_h = geometry.initial_view_size(
             pic_w,
             pic_h,
@@ -197,7 +197,7 @@ class SessionWindow(QMainWindow):
         self.resize(view_w + chrome_w, view_h + chrome_h)
 
     def set_fit(self, fit: bool) -> None:
-        self.scroll.setWidgetResizable(fit)
+        self.scroll_area.setWidgetResizable(fit)
         self.view.set_fit(fit)
 
     def toggle_full_screen(self) -> None:
@@ -221,7 +221,7 @@ class SessionWindow(QMainWindow):
         self.view.set_watermark(lines)
 
     # ----- the window itself -------------------------------------------------------------
-    def showEvent(self, event: QEvent) -> None:
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if not self.protected:
             self.protected = exclude_from_capture(int(self.winId()))

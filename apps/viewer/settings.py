@@ -123,7 +123,7 @@ def mac_addresses(sys_class_net: Path = Path("/sys/class/net")) -> list[str]:
                 found.append(address_file.read_text().strip())
     if not found:
         with contextlib.suppress(ImportError):
-            import psutil  # type: ignore[import-untyped]  # only if the installer ships it
+            import psutil  # type: ignore[import-untyped, unused-ignore]  # only if the installer ships it
 
             for addresses in psutil.net_if_addrs().values():
                 found.extend(a.address for a in addresses if a.family == psutil.AF_LINK)

@@ -58,7 +58,7 @@ class Run:
         self.task = asyncio.ensure_future(self.client.run(credentials))
 
     async def finish(self) -> None:
-        await self.client.disconnect()
+        await self.client.hang_up()
         if self.task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(self.task, 5)
@@ -191,7 +191,7 @@ async def test_cancel_while_the_login_finishes_ends_it_as_the_user_asked(qapp, r
     try:
         run.start(credentials(host, relay.totp_now()))
         await wait_until(lambda: ("progress", "waiting_for_host") in run.seen.events)
-        await run.client.disconnect()  # Cancel: the app then waits a little for the login
+        await run.client.hang_up()  # Cancel: the app then waits a little for the login
         host.answer.set()
         await asyncio.wait_for(run.task, 10)
         await wait_until(lambda: Close(CloseReason.VIEWER_QUIT) in office.received, timeout=10)
