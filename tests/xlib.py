@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import os
+import subprocess
 from collections.abc import Iterator
 
 _P = ctypes.c_void_p
@@ -68,3 +70,16 @@ def held_input(display: str) -> tuple[set[int], int]:
         pointers = [ctypes.byref(v) for v in (*windows, *coordinates, mask)]
         xlib.XQueryPointer(conn, root, *pointers)
         return keys, mask.value & BUTTON_MASKS
+
+
+def pointer_position(display: str) -> tuple[int, int]:
+    """Where the pointer is on ``display``, as xdotool (a separate X client) sees it."""
+    out = subprocess.run(
+        ["xdotool", "getmouselocation", "--shell"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DISPLAY": display},
+        check=True,
+    ).stdout
+    values = dict(line.split("=", 1) for line in out.split())
+    return int(values["X"]), int(values["Y"])

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import stat
 import subprocess
 import sys
@@ -54,6 +53,7 @@ from tests.integration.half_logins import (
 )
 from tests.integration.host.conftest import HOME_MAC, SCREEN, Viewer, agent_options, start_host
 from tests.integration.relay_harness import TENANT, wait_until
+from tests.xlib import pointer_position
 from transport.client import RefusedByRelay
 
 pytestmark = pytest.mark.x11
@@ -135,7 +135,7 @@ async def test_session_carries_the_xvfb_screen_and_injects_input(
 
         # Pointer: absolute, in picture pixels (same size here).
         await viewer.send(Pointer(321, 123))
-        await wait_until(lambda: _mouse(xdisplay) == (321, 123))
+        await wait_until(lambda: pointer_position(xdisplay) == (321, 123))
         # A click and key presses reach the X client under the pointer.
         await viewer.send(Button(MouseButton.LEFT, True, 700, 500))
         await viewer.send(Button(MouseButton.LEFT, False, 700, 500))
@@ -168,18 +168,6 @@ async def test_session_carries_the_xvfb_screen_and_injects_input(
     finally:
         viewer.close()
         await host.stop()
-
-
-def _mouse(display):
-    out = subprocess.run(
-        ["xdotool", "getmouselocation", "--shell"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "DISPLAY": display},
-        check=True,
-    ).stdout
-    values = dict(line.split("=", 1) for line in out.split())
-    return int(values["X"]), int(values["Y"])
 
 
 def _lines(path):

@@ -39,7 +39,7 @@ from core.protocol.session import (
 )
 from tests.integration.host.conftest import Viewer, start_host
 from tests.integration.relay_harness import wait_until
-from tests.xlib import x_connection
+from tests.xlib import pointer_position, x_connection
 
 pytestmark = pytest.mark.x11
 
@@ -128,13 +128,6 @@ def _xdotool(display: str, *args: str) -> str:
     ).stdout
 
 
-def _mouse(display: str) -> tuple[int, int]:
-    values = dict(
-        line.split("=", 1) for line in _xdotool(display, "getmouselocation", "--shell").split()
-    )
-    return int(values["X"]), int(values["Y"])
-
-
 def _open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
@@ -199,18 +192,18 @@ async def test_clicks_follow_the_picture_the_viewer_has(rig, tmp_path, clock, in
         assert rects[screens.active] == TOP
         first = await viewer.next(Video)
         await viewer.send(Pointer(10, 20))
-        await wait_until(lambda: _mouse(display) == (10, 20))
+        await wait_until(lambda: pointer_position(display) == (10, 20))
 
         await viewer.send(ViewerChoice(rects.index(BOTTOM)).message())
         await viewer.send(Pointer(30, 40))  # the viewer still shows the top monitor
-        await wait_until(lambda: _mouse(display) == (30, 40))
+        await wait_until(lambda: pointer_position(display) == (30, 40))
 
         switched = parse_host_screens(await viewer.next(ScreenInfo))
         assert rects[switched.active] == BOTTOM
         new = await viewer.next(Video, where=lambda m: m.keyframe and m.seq > first.seq)
         await viewer.send(Feedback(new.seq, viewer.channel.bytes_in & 0xFFFFFFFF, 0, 0))
         await viewer.send(Pointer(50, 60))  # now on the bottom monitor's picture
-        await wait_until(lambda: _mouse(display) == (50, 60 + MONITOR[1]))
+        await wait_until(lambda: pointer_position(display) == (50, 60 + MONITOR[1]))
     finally:
         viewer.close()
         await stop_agent(host.agent, host.task)  # and wait for the session's cleanup

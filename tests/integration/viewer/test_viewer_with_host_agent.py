@@ -4,9 +4,6 @@ the office PC's X pointer. Uses the host team's rig (tests/integration/host/conf
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
 
@@ -25,18 +22,7 @@ from tests.integration.host.conftest import (  # noqa: F401 - fixtures used by n
 )
 from tests.integration.relay_harness import wait_until
 from tests.integration.viewer.test_viewer_session import finish, mouse
-
-
-def x_pointer(display: str) -> tuple[int, int]:
-    out = subprocess.run(
-        ["xdotool", "getmouselocation", "--shell"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "DISPLAY": display},
-        check=True,
-    ).stdout
-    values = dict(line.split("=", 1) for line in out.split())
-    return int(values["X"]), int(values["Y"])
+from tests.xlib import pointer_position
 
 
 @pytest.mark.x11
@@ -60,7 +46,7 @@ async def test_viewer_pointer_moves_the_office_pc_pointer(qapp, rig, tmp_path, c
         app.window.set_fit(False)  # 1:1: view pixels are picture pixels
         view = app.window.view
         mouse(view, QEvent.Type.MouseMove, Qt.MouseButton.NoButton, QPointF(321, 123))
-        await wait_until(lambda: x_pointer(xdisplay) == (321, 123), timeout=10)
+        await wait_until(lambda: pointer_position(xdisplay) == (321, 123), timeout=10)
         await finish(app)
         await wait_until(lambda: host.agent.session is None)
     finally:
