@@ -95,7 +95,7 @@ class StaffTab(Tab):
             await self.refresh()
 
     async def reset(self, login: str | None) -> None:
-        if login:
+        if login and await self.confirmed("confirm_reset_staff", login=login):
             await self.call("POST", "staff", login, "reset")
             self.window_.report(tr("staff_reset", login=login))
 

@@ -85,7 +85,7 @@ def test_a_success_says_so_and_takes_the_last_error_away(console, live, qloop):
     assert status(console) == tr("staff_added", login="sato")
 
     # A refresh the admin asked for takes an error away too; the live refresh does not.
-    press(staff, "add")
+    press(staff, "add")  # "sato" again: refused, as it exists
     run(settled(console))
     error = status(console)
     console.spawn(console.sessions.refresh())
@@ -137,6 +137,11 @@ def test_each_destructive_action_asks_first_and_does_nothing_when_answered_no(co
                 lambda: console.hosts.retire(host.host_id),
                 lambda: not directory.list_hosts(TENANT),
                 host_name,
+            ),
+            (
+                lambda: console.staff.reset("sato"),
+                lambda: directory.list_audit(tenant=TENANT, event="admin.staff_reset"),
+                "sato",
             ),
             (
                 lambda: console.staff.delete("sato"),
