@@ -1,6 +1,7 @@
 """The console's client of the admin API: aiohttp over TLS 1.3, the relay's certificate pinned
-by its SHA-256 fingerprint. Refusals come back as :class:`ApiFailure` with the API's message,
-and so does every failure of ours to reach it (bad URL or fingerprint, TLS, timeout), translated."""
+by its SHA-256 fingerprint. Refusals come back as :class:`ApiFailure` with the API's error code
+and params (which :mod:`apps.admin.failures` words), and so does every failure of ours to reach
+it (bad URL or fingerprint, TLS, timeout), already translated."""
 
 from __future__ import annotations
 
@@ -23,12 +24,17 @@ REQUEST_TIMEOUT_S = 30.0
 
 
 class ApiFailure(Exception):
-    """The API refused (``status`` is its HTTP status) or could not be reached (``status`` 0)."""
+    """The API refused (``status`` is its HTTP status, ``code`` and ``params`` its error's, the
+    message its English one) or could not be reached (``status`` 0, the message translated)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(
+        self, status: int, message: str, code: str = "", params: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.code = code
+        self.params = params or {}
 
 
 def segment(value: object) -> str:
@@ -142,8 +148,7 @@ class AdminClient:
                 else:
                     data = await response.text()
                 if response.status >= 400:
-                    message = data.get("error") if isinstance(data, dict) else str(data)
-                    raise ApiFailure(response.status, str(message))
+                    raise _refusal(response.status, data)
                 return data
         except TimeoutError as exc:  # aiohttp's total timeout is not a ClientError
             raise ApiFailure(0, tr("timed_out", seconds=f"{self.timeout_s:g}")) from exc
@@ -153,3 +158,17 @@ class AdminClient:
             raise ApiFailure(0, tr("not_tls13")) from exc
         except aiohttp.ClientError as exc:
             raise ApiFailure(0, tr("cannot_reach_because", reason=type(exc).__name__)) from exc
+
+
+def _refusal(status: int, data: Any) -> ApiFailure:
+    """The API's error body as an :class:`ApiFailure`; a body not the API's (a proxy's page)
+    has no code, and is then told as an unknown refusal with its status."""
+    if not isinstance(data, dict):
+        return ApiFailure(status, str(data))
+    params = data.get("params")
+    return ApiFailure(
+        status,
+        str(data.get("error", "")),
+        str(data.get("code", "")),
+        params if isinstance(params, dict) else {},
+    )

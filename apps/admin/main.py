@@ -18,8 +18,9 @@ from PySide6.QtWidgets import (
 )
 
 from apps.admin.api import AdminClient
+from apps.admin.failures import describe_failure
 from apps.admin.texts import tr
-from apps.admin.window import MainWindow, describe_failure
+from apps.admin.window import MainWindow
 from apps.common.qt_startup import start_app
 from core.admin_api import API_PREFIX
 

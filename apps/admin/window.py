@@ -2,16 +2,16 @@
 
 The tabs (:mod:`apps.admin.tabs`) do the work; the window holds what they share: the API
 client, the selected tenant, :meth:`MainWindow.spawn` that runs their actions and reports
-failures in the status bar in the API's own words (nothing blocks the event loop), and the
-timer that keeps the live tabs fresh. Switching tenant clears every tab at once (secrets
-included).
+failures in the status bar in the user's language (nothing blocks the event loop), the status
+bar where each action says it worked (:meth:`MainWindow.report`), the question asked before a
+destructive action (:attr:`MainWindow.confirm`, replaceable by tests), and the timer that keeps
+the live tabs fresh. Switching tenant clears every tab at once (secrets included).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
@@ -20,12 +20,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from apps.admin.api import AdminClient, ApiFailure
+from apps.admin.api import AdminClient
+from apps.admin.failures import describe_failure
 from apps.admin.tabs.audit import AuditTab
 from apps.admin.tabs.base import Tab, TenantChanged
 from apps.admin.tabs.grants import GrantsTab
@@ -40,17 +42,6 @@ from apps.admin.texts import tr
 
 # How often the live tabs (sessions, monitoring) refresh themselves.
 LIVE_REFRESH_MS = 2000
-
-log = logging.getLogger(__name__)
-
-
-def describe_failure(exc: Exception) -> str:
-    """What to tell the user about a failed action: the API's words, or, for anything else
-    (a bug, a disk error writing an export), the exception, logged with its traceback."""
-    if isinstance(exc, ApiFailure):
-        return exc.message or tr("cannot_reach")
-    log.error("admin console action failed", exc_info=exc)
-    return tr("unexpected_error", reason=f"{type(exc).__name__}: {exc}")
 
 
 class MainWindow(QMainWindow):
@@ -97,9 +88,10 @@ class MainWindow(QMainWindow):
         layout.addLayout(top)
         layout.addWidget(self.tabs)
         self.setCentralWidget(central)
-        self.failed.connect(
-            lambda message: self.statusBar().showMessage(tr("error", message=message))
-        )
+        self.failed.connect(self._show_error)
+        self._error_shown = False
+        # Asked before anything destructive, with the question; True goes ahead.
+        self.confirm: Callable[[str], Awaitable[bool]] = self.ask
         self._tasks: set[asyncio.Task[Any]] = set()
         self.live_timer = QTimer(self)
         self.live_timer.setInterval(LIVE_REFRESH_MS)
@@ -119,12 +111,55 @@ class MainWindow(QMainWindow):
         # secrets would stay on screen and its selected rows would be acted on in the new one.
         for tab in self.pages:
             tab.forget()
-        self.statusBar().clearMessage()
+        self._clear_status()
         self.spawn(self.refresh_all())
 
-    def spawn(self, coro: Awaitable[Any]) -> None:
+    def report(self, message: str) -> None:
+        """Say in the status bar that an action worked, in place of any earlier error."""
+        self.statusBar().showMessage(message)
+        self._error_shown = False
+
+    def _show_error(self, message: str) -> None:
+        self.statusBar().showMessage(tr("error", message=message))
+        self._error_shown = True
+
+    def _clear_status(self) -> None:
+        self.statusBar().clearMessage()
+        self._error_shown = False
+
+    async def ask(self, question: str) -> bool:
+        """The user's answer to ``question`` in a box modal to the window: Yes, or No (the
+        default, and what closing the box means).
+
+        Opened and awaited, not run with ``exec``: a nested Qt event loop inside an asyncio
+        task makes qasync refuse to run any other task (the live refresh) meanwhile."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            tr("confirm_title"),
+            question,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def answered(_: int) -> None:
+            if not closed.done():
+                closed.set_result(None)
+
+        box.finished.connect(answered)
+        box.open()
+        try:
+            await closed
+            return box.clickedButton() is box.button(QMessageBox.StandardButton.Yes)
+        finally:
+            box.deleteLater()
+
+    def spawn(self, coro: Awaitable[Any], by_user: bool = False) -> None:
         """Run a tab action on the event loop; any failure shows in the status bar (nothing
-        escapes to the loop, where it would be lost), except a switch of tenant meanwhile."""
+        escapes to the loop, where it would be lost), except a switch of tenant meanwhile.
+        An action the user asked for (``by_user``) that works takes an earlier error away,
+        even if it has nothing to report (a refresh); the live refreshes leave it."""
 
         async def guarded() -> None:
             try:
@@ -134,6 +169,8 @@ class MainWindow(QMainWindow):
             except Exception as exc:
                 self.failed.emit(describe_failure(exc))
             else:
+                if by_user and self._error_shown:
+                    self._clear_status()
                 self.succeeded.emit()
 
         task = asyncio.ensure_future(guarded())

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from relay.admin.errors import Unauthorized
+from relay.admin.errors import ErrorCode, Unauthorized
 
 # How long a sign-in lasts: a working session at the console, short enough that a token left
 # in a script or a terminal's history is soon worthless.
@@ -72,14 +72,20 @@ class AdminSessions:
     def check(self, token: str) -> AdminSession:
         """The session of a live token; :class:`Unauthorized` otherwise."""
         if not token or len(token) > MAX_TOKEN_TEXT:
-            raise Unauthorized("sign in first (missing or malformed bearer token)")
+            raise Unauthorized(
+                "sign in first (missing or malformed bearer token)", ErrorCode.SIGN_IN_REQUIRED
+            )
         key = _digest(token)
         session = self._live.get(key)
         if session is None:
-            raise Unauthorized("sign-in token is not valid; sign in again")
+            raise Unauthorized(
+                "sign-in token is not valid; sign in again", ErrorCode.SIGN_IN_NOT_VALID
+            )
         if session.expires_at <= self._clock():
             del self._live[key]
-            raise Unauthorized("sign-in token has expired; sign in again")
+            raise Unauthorized(
+                "sign-in token has expired; sign in again", ErrorCode.SIGN_IN_EXPIRED
+            )
         return session
 
     def close(self, token: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from relay.admin.errors import ErrorCode
 from relay.admin.params import Param
 from relay.admin.routes import ROUTES, Route
 
@@ -105,7 +106,9 @@ def openapi() -> dict[str, Any]:
             "title": "Telework relay admin API",
             "version": "1",
             "description": "Staff OTPs, office PCs, home PCs, policies, live sessions, "
-            'bandwidth, usage and audit, per tenant. Errors are {"error": "..."}.',
+            "bandwidth, usage and audit, per tenant. Errors are "
+            '{"error": "<English message>", "code": "<stable code>", "params": {...}}: '
+            "clients translate the code, filling in the params (field names, bounds).",
         },
         "paths": paths,
         "components": {
@@ -113,8 +116,17 @@ def openapi() -> dict[str, Any]:
             "schemas": {
                 "Error": {
                     "type": "object",
-                    "properties": {"error": {"type": "string"}},
-                    "required": ["error"],
+                    "properties": {
+                        "error": {"type": "string", "description": "for people and scripts"},
+                        "code": {"type": "string", "enum": [code.value for code in ErrorCode]},
+                        "params": {
+                            "type": "object",
+                            "description": "what the code's sentence names: field, "
+                            "minimum, maximum, max_length, choices, retry_after_s, status",
+                            "additionalProperties": {"type": ["string", "number"]},
+                        },
+                    },
+                    "required": ["error", "code", "params"],
                 }
             },
         },

@@ -17,7 +17,7 @@ from aiohttp import web
 from core.crypto.certs import parse_host_id
 from core.errors import CryptoError
 from relay.admin.auth import MAX_TOKEN_TEXT
-from relay.admin.errors import BadRequest
+from relay.admin.errors import BadRequest, ErrorCode
 
 MAX_SESSION_ID_LEN = 64
 
@@ -41,7 +41,11 @@ def parse_query(params: tuple[Param, ...], query: Any) -> dict[str, Any]:
     known = {p.name for p in params}
     unknown = sorted(set(query) - known)
     if unknown:
-        raise BadRequest(f"unknown query parameters: {', '.join(unknown)[:200]}")
+        raise BadRequest(
+            f"unknown query parameters: {', '.join(unknown)[:200]}",
+            ErrorCode.FIELD_NOT_ALLOWED,
+            field=unknown[0][:64],
+        )
     for param in params:
         raw = query.get(param.name)
         if raw is None or raw == "":
@@ -52,31 +56,59 @@ def parse_query(params: tuple[Param, ...], query: Any) -> dict[str, Any]:
 
 def _parse_param(param: Param, raw: str) -> Any:
     where = f"query parameter '{param.name}'"
+    field = param.name
     if len(raw) > param.max_length:
-        raise BadRequest(f"{where} is longer than {param.max_length} characters")
+        raise BadRequest(
+            f"{where} is longer than {param.max_length} characters",
+            ErrorCode.FIELD_TOO_LONG,
+            field=field,
+            max_length=param.max_length,
+        )
     if param.choices and raw not in param.choices:
-        raise BadRequest(f"{where} must be one of {', '.join(param.choices)}")
+        choices = ", ".join(param.choices)
+        raise BadRequest(
+            f"{where} must be one of {choices}",
+            ErrorCode.FIELD_NOT_A_CHOICE,
+            field=field,
+            choices=choices,
+        )
     if param.kind == "string":
         return raw
     if param.kind == "boolean":
         if raw not in ("true", "false"):
-            raise BadRequest(f"{where} must be true or false")
+            raise BadRequest(
+                f"{where} must be true or false", ErrorCode.FIELD_WRONG_TYPE, field=field
+            )
         return raw == "true"
     if param.kind == "date":
         try:
             return dt.date.fromisoformat(raw)
         except ValueError:
-            raise BadRequest(f"{where} must be a date as YYYY-MM-DD") from None
+            raise BadRequest(
+                f"{where} must be a date as YYYY-MM-DD", ErrorCode.FIELD_WRONG_TYPE, field=field
+            ) from None
     try:
         value: float = int(raw) if param.kind == "integer" else float(raw)
     except ValueError:
-        raise BadRequest(f"{where} must be a {param.kind}") from None
+        raise BadRequest(
+            f"{where} must be a {param.kind}", ErrorCode.FIELD_WRONG_TYPE, field=field
+        ) from None
     if not math.isfinite(value):
-        raise BadRequest(f"{where} must be finite")
+        raise BadRequest(f"{where} must be finite", ErrorCode.FIELD_WRONG_TYPE, field=field)
     if param.minimum is not None and value < param.minimum:
-        raise BadRequest(f"{where} must be at least {param.minimum:g}")
+        raise BadRequest(
+            f"{where} must be at least {param.minimum:g}",
+            ErrorCode.FIELD_TOO_SMALL,
+            field=field,
+            minimum=param.minimum,
+        )
     if param.maximum is not None and value > param.maximum:
-        raise BadRequest(f"{where} must be at most {param.maximum:g}")
+        raise BadRequest(
+            f"{where} must be at most {param.maximum:g}",
+            ErrorCode.FIELD_TOO_LARGE,
+            field=field,
+            maximum=param.maximum,
+        )
     return value
 
 
@@ -85,21 +117,26 @@ def host_id(text: str) -> str:
     try:
         return parse_host_id(text)
     except CryptoError as exc:
-        raise BadRequest(str(exc)) from None
+        raise BadRequest(str(exc), ErrorCode.BAD_HOST_ID) from None
 
 
 def registration_id(text: str) -> int:
     """A home-PC registration's ID from its path segment."""
     # A registration ID is a database row number: 18 digits stay inside a signed 64-bit integer.
     if not text.isascii() or not text.isdigit() or len(text) > 18:
-        raise BadRequest("registration ID must be a whole number")
+        raise BadRequest("registration ID must be a whole number", ErrorCode.BAD_REGISTRATION_ID)
     return int(text)
 
 
 def session_id(text: str) -> str:
     """A live session's ID from its path segment (only its length is checked: it is looked up)."""
     if len(text) > MAX_SESSION_ID_LEN:
-        raise BadRequest(f"a session ID is at most {MAX_SESSION_ID_LEN} characters")
+        raise BadRequest(
+            f"a session ID is at most {MAX_SESSION_ID_LEN} characters",
+            ErrorCode.FIELD_TOO_LONG,
+            field="session_id",
+            max_length=MAX_SESSION_ID_LEN,
+        )
     return text
 
 

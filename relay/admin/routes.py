@@ -2,8 +2,9 @@
 query parameter in one place, from which both the aiohttp router and the OpenAPI description are
 built, so the description always matches what is served.
 
-Every route is JSON in and out (``{"error": "..."}`` with a 4xx status for anything refused,
-and then nothing has changed); list routes that say so also answer CSV with ``?format=csv``.
+Every route is JSON in and out (an error body, see :mod:`relay.admin.errors`, with a 4xx status
+for anything refused, and then nothing has changed); list routes that say so also answer CSV
+with ``?format=csv``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,14 @@ from typing import Any
 
 from core.admin_api import API_PREFIX
 from core.auth.one_time_codes import MAX_CODES_PER_ISSUE
+from core.policy import (
+    MAX_IDLE_TIMEOUT_S,
+    MAX_SESSION_S,
+    MAX_SHUTDOWN_WARNING_MIN,
+    MIN_IDLE_TIMEOUT_S,
+    MIN_SESSION_S,
+    MIN_SHUTDOWN_WARNING_MIN,
+)
 from relay.admin import schema as s
 from relay.admin.call import Handler
 from relay.admin.handlers import (
@@ -65,10 +74,19 @@ _FORMAT = Param("format", "string", "json (default) or csv", choices=("json", "c
 _TENANT = f"{API_PREFIX}/tenants/{{tenant}}"
 _STAFF = f"{_TENANT}/staff/{{login}}"
 _HOST = f"{_TENANT}/hosts/{{host_id}}"
+# The policy's numbers and switches are checked here too (core.policy checks the rest), so a
+# refusal names the field and its bounds in the error's code and params.
 _POLICY_BODY: dict[str, Any] = {
     "type": "object",
     "description": "a policy as core.policy.Policy.to_dict (allowed_hours, shutdown_at, "
     "shutdown_warning_min, idle_timeout_s, max_session_s, watermark, view_only)",
+    "properties": {
+        "shutdown_warning_min": s.integer(MIN_SHUTDOWN_WARNING_MIN, MAX_SHUTDOWN_WARNING_MIN),
+        "idle_timeout_s": s.integer(MIN_IDLE_TIMEOUT_S, MAX_IDLE_TIMEOUT_S, nullable=True),
+        "max_session_s": s.integer(MIN_SESSION_S, MAX_SESSION_S, nullable=True),
+        "watermark": {"type": "boolean"},
+        "view_only": {"type": "boolean"},
+    },
 }
 
 ROUTES: tuple[Route, ...] = (

@@ -1,8 +1,8 @@
 """The admin API's aiohttp application and its TLS 1.3 listener.
 
-The middleware turns every refusal into ``{"error": "..."}`` with a 4xx status (the store's
-and policy model's errors included), and anything unexpected into a bare 500 whose details go
-only to the relay's log.
+The middleware turns every refusal into ``{"error": "...", "code": "...", "params": {...}}``
+with a 4xx status (the store's and policy model's errors included, under a code per kind), and
+anything unexpected into a bare 500 whose details go only to the relay's log.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from core.errors import CryptoError
 from core.policy import PolicyError
 from relay.admin import schema
 from relay.admin.call import Call, Csv
-from relay.admin.errors import ApiError, Forbidden, LockedOut
+from relay.admin.errors import ApiError, BadRequest, ErrorCode, Forbidden, LockedOut, ParamValue
 from relay.admin.monitor import MONITOR_INTERVAL_S
 from relay.admin.openapi import openapi
 from relay.admin.params import bearer_token, parse_query
@@ -39,17 +39,32 @@ MAX_REQUEST_BYTES = 64 * 1024
 # host or through an SSH tunnel; open it wider on purpose with --admin-listen.
 DEFAULT_ADMIN_LISTEN = "127.0.0.1:8444"
 
-_STORE_STATUS: tuple[tuple[type[Exception], int], ...] = (
-    (InvalidInput, 400),
-    (PolicyError, 400),
-    (CryptoError, 400),
-    (NotFound, 404),
-    (AlreadyExists, 409),
+# The store's and the policy model's refusals: their status and code (their messages are
+# English only, so a client translates the code alone).
+_STORE_STATUS: tuple[tuple[type[Exception], int, ErrorCode], ...] = (
+    (InvalidInput, 400, ErrorCode.INVALID_INPUT),
+    (PolicyError, 400, ErrorCode.INVALID_POLICY),
+    (CryptoError, 400, ErrorCode.INVALID_INPUT),
+    (NotFound, 404, ErrorCode.NOT_FOUND),
+    (AlreadyExists, 409, ErrorCode.ALREADY_EXISTS),
 )
+# aiohttp's own refusals (no route, wrong method, body too large) by status.
+_HTTP_CODES = {
+    404: ErrorCode.NO_SUCH_ROUTE,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.BODY_TOO_LARGE,
+}
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response({"error": message}, status=status, headers=headers)
+def _error(
+    status: int,
+    message: str,
+    code: ErrorCode,
+    params: dict[str, ParamValue] | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    body = {"error": message, "code": code.value, "params": params or {}}
+    return web.json_response(body, status=status, headers=headers)
 
 
 @web.middleware
@@ -58,21 +73,27 @@ async def _errors(
 ) -> web.StreamResponse:
     try:
         return await handler(request)
-    except LockedOut as exc:
-        return _error(exc.status, exc.message, {"Retry-After": str(exc.retry_after_s)})
     except ApiError as exc:
-        return _error(exc.status, exc.message)
+        retry = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, LockedOut) else None
+        return _error(exc.status, exc.message, exc.code, exc.params, retry)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         allow = exc.headers.get("Allow")
-        return _error(exc.status, exc.reason, {"Allow": allow} if allow else None)
-    except tuple(e for e, _ in _STORE_STATUS) as exc:
-        status = next(code for kind, code in _STORE_STATUS if isinstance(exc, kind))
-        return _error(status, str(exc)[:500])
+        code = _HTTP_CODES.get(exc.status, ErrorCode.HTTP_ERROR)
+        return _error(
+            exc.status,
+            exc.reason,
+            code,
+            {"status": exc.status},
+            {"Allow": allow} if allow else None,
+        )
+    except tuple(e for e, _, _ in _STORE_STATUS) as exc:
+        status, code = next((s, c) for kind, s, c in _STORE_STATUS if isinstance(exc, kind))
+        return _error(status, str(exc)[:500], code)
     except Exception:
         log.exception("admin API error on %s %s", request.method, request.path)
-        return _error(500, "internal error")
+        return _error(500, "internal error", ErrorCode.INTERNAL_ERROR)
 
 
 async def _read_body(request: web.Request, route: Route) -> Any:
@@ -81,15 +102,15 @@ async def _read_body(request: web.Request, route: Route) -> Any:
     raw = await request.read()
     if not raw:
         if route.body.get("required"):
-            raise ApiError("a JSON body is required")
+            raise BadRequest("a JSON body is required", ErrorCode.BODY_REQUIRED)
         body: Any = {}
     else:
         try:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
-            raise ApiError("the body is not valid JSON") from None
+            raise BadRequest("the body is not valid JSON", ErrorCode.BODY_NOT_JSON) from None
         except RecursionError:  # the parser's own bound on nesting; no body of ours is deep
-            raise ApiError("the body is nested too deeply") from None
+            raise BadRequest("the body is nested too deeply", ErrorCode.BODY_TOO_DEEP) from None
     schema.check(body, route.body)
     return body
 

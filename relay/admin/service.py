@@ -19,7 +19,7 @@ from typing import Any
 
 from core.auth.lockout import Attempt, Lockout, source_key
 from relay.admin.auth import AdminSession, AdminSessions, Role
-from relay.admin.errors import Forbidden, LockedOut, NotFoundError, Unauthorized
+from relay.admin.errors import ErrorCode, Forbidden, LockedOut, NotFoundError, Unauthorized
 from relay.admin.hooks import tenant_shares
 from relay.admin.monitor import MONITOR_INTERVAL_S, BandwidthMonitor
 from relay.admin.services.audit_log import AuditLogService
@@ -86,16 +86,16 @@ class AdminService:
     async def tenant(self, who: AdminSession, name: str) -> str:
         """The tenant's name as stored, if ``who`` may see it; else :class:`NotFoundError`."""
         if not who.may_see(name):
-            raise NotFoundError("no such tenant")
+            raise NotFoundError("no such tenant", ErrorCode.NO_SUCH_TENANT)
         tenant = await self.backend.db(self.directory.get_tenant, name)
         if tenant is None:
-            raise NotFoundError("no such tenant")
+            raise NotFoundError("no such tenant", ErrorCode.NO_SUCH_TENANT)
         return tenant.name
 
     @staticmethod
     def require_operator(who: AdminSession) -> None:
         if who.role is not Role.OPERATOR:
-            raise Forbidden("only a relay operator may do this")
+            raise Forbidden("only a relay operator may do this", ErrorCode.OPERATOR_ONLY)
 
     # -- sign-in -------------------------------------------------------------------------------
 
@@ -129,7 +129,9 @@ class AdminService:
             )
             if until is not None:
                 raise LockedOut("too many failed sign-ins; try again later", _retry(until, self))
-            raise Unauthorized("wrong login, password or one-time password")
+            raise Unauthorized(
+                "wrong login, password or one-time password", ErrorCode.SIGN_IN_FAILED
+            )
         self.login_lockout.record_success(login_key)
         token, session = self.sessions.open(admin.login, admin.tenant)
         await self.backend.audit(session, "login", source, tenant=admin.tenant)

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from relay.admin.errors import BadRequest
+from relay.admin.errors import BadRequest, ErrorCode
 from relay.restart import RELAY_RESTART
 from relay.store.directory import AuditRecord
 
@@ -72,15 +72,25 @@ def report_days(
     first = since or max(MIN_USAGE_DAY, last - dt.timedelta(days=DEFAULT_USAGE_DAYS - 1))
     _check_reportable(first, "since")
     if last < first:
-        raise BadRequest("'until' must not be before 'since'")
+        raise BadRequest("'until' must not be before 'since'", ErrorCode.USAGE_DAYS_REVERSED)
     if (last - first).days + 1 > MAX_USAGE_DAYS:
-        raise BadRequest(f"at most {MAX_USAGE_DAYS} days at once")
+        raise BadRequest(
+            f"at most {MAX_USAGE_DAYS} days at once",
+            ErrorCode.USAGE_TOO_MANY_DAYS,
+            maximum=MAX_USAGE_DAYS,
+        )
     return first, last
 
 
 def _check_reportable(day: dt.date, name: str) -> None:
     if not MIN_USAGE_DAY <= day <= MAX_USAGE_DAY:
-        raise BadRequest(f"'{name}' must be from {MIN_USAGE_DAY} to {MAX_USAGE_DAY}")
+        raise BadRequest(
+            f"'{name}' must be from {MIN_USAGE_DAY} to {MAX_USAGE_DAY}",
+            ErrorCode.USAGE_DAY_OUT_OF_RANGE,
+            field=name,
+            minimum=MIN_USAGE_DAY.isoformat(),
+            maximum=MAX_USAGE_DAY.isoformat(),
+        )
 
 
 def _intervals(records: Iterable[AuditRecord], now: float) -> list[_Interval]:

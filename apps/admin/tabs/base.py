@@ -1,7 +1,9 @@
 """What every tab of the console shares: the tenant-bound API call, the table, the helpers.
 
-Each tab has async methods that do one thing (``issue_totp``, ``new_token``, ``end``...) and
-report through the window's signals; buttons only read their inputs and call them. Everything a
+Each tab has async methods that do one thing (``issue_totp``, ``new_token``, ``end``...),
+ask first if it cannot be undone (:meth:`Tab.confirmed`), and say that it worked in the status
+bar (:meth:`MainWindow.report`); failures reach the window's signals. Buttons only read their
+inputs and call them. Everything a
 tab shows belongs to one tenant: answers that arrive for a tenant no longer selected are dropped
 (:class:`TenantChanged`), and :meth:`Tab.forget` clears what was shown when the tenant changes.
 """
@@ -104,8 +106,17 @@ class Tab(QWidget):
 
     def button(self, key: str, action: Callable[[], Awaitable[Any]]) -> QPushButton:
         button = QPushButton(tr(key))
-        button.clicked.connect(lambda: self.window_.spawn(action()))
+        button.clicked.connect(lambda: self.window_.spawn(action(), by_user=True))
         return button
+
+    async def confirmed(self, key: str, **values: object) -> bool:
+        """Whether the user, asked the question ``key`` (filled with ``values``), goes ahead;
+        :class:`TenantChanged` if another tenant was chosen meanwhile (what was asked about
+        belongs to the old one)."""
+        tenant = self.window_.tenant
+        answer = await self.window_.confirm(tr(key, **values))
+        self._still_selected(tenant)
+        return answer
 
     def row(self, *widgets: QWidget) -> QHBoxLayout:
         line = QHBoxLayout()
@@ -119,6 +130,7 @@ class Tab(QWidget):
         text = await self.call("GET", resource, query={**query, "format": "csv"})
         # With a BOM, so Excel reads Japanese.
         write_atomically(path, text.encode("utf-8-sig"), mode=DEFAULT_FILE_MODE)
+        self.window_.report(tr("saved_to", path=path))
         return path
 
     def ask_save_path(self, title_key: str, suggested: str, file_filter: str) -> Path | None:

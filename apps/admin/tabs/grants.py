@@ -39,11 +39,14 @@ class GrantsTab(Tab):
 
     async def grant(self, login: str, host_id: str) -> None:
         await self.call("POST", "grants", body={"login": login, "host_id": host_id})
+        self.window_.report(tr("grant_added", login=login, host=host_id))
         await self.refresh()
 
     async def revoke(self, login: str, host_id: str) -> None:
-        await self.call("DELETE", "grants", login, host_id)
-        await self.refresh()
+        if await self.confirmed("confirm_revoke_grant", login=login, host=host_id):
+            await self.call("DELETE", "grants", login, host_id)
+            self.window_.report(tr("grant_revoked", login=login, host=host_id))
+            await self.refresh()
 
     async def _revoke_selected(self) -> None:
         key = self.table.selected_key()

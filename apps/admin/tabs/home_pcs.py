@@ -37,12 +37,16 @@ class HomePcsTab(Tab):
             ),
             self.button("delete", lambda: self.remove(self.table.selected_key())),
         )
+        self.forget()
 
     def forget(self) -> None:
         self.table.fill([], [])
+        # Each registration shown, by ID: its MAC and whose it is, named when deleting it.
+        self.described: dict[int, tuple[str, str]] = {}
 
     async def refresh(self) -> None:
         macs = (await self.call("GET", "home-pcs"))["home_pcs"]
+        self.described = {m["id"]: (m["mac"], m["login"] or m["host_id"]) for m in macs}
         self.table.fill(
             [[m["mac"], m["login"] or m["host_id"], m["label"]] for m in macs],
             [m["id"] for m in macs],
@@ -52,10 +56,15 @@ class HomePcsTab(Tab):
         answer: dict[str, Any] = await self.call(
             "POST", "home-pcs", body={"mac": mac, kind: owner, "label": label}
         )
+        self.window_.report(tr("home_pc_added", mac=answer.get("mac", mac), owner=owner))
         await self.refresh()
         return answer
 
     async def remove(self, registration_id: int | None) -> None:
-        if registration_id is not None:
+        if registration_id is None:
+            return
+        mac, owner = self.described[registration_id]
+        if await self.confirmed("confirm_delete_home_pc", mac=mac, owner=owner):
             await self.call("DELETE", "home-pcs", registration_id)
+            self.window_.report(tr("home_pc_deleted", mac=mac, owner=owner))
             await self.refresh()

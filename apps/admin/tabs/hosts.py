@@ -66,17 +66,31 @@ class HostsTab(Tab):
     async def new_token(self) -> str:
         answer = await self.call("POST", "enrollment-tokens", body={})
         self.token.setText(answer["token"])
+        self.window_.report(tr("token_issued"))
         return str(answer["token"])
 
     def copy_token(self) -> None:
         QGuiApplication.clipboard().setText(self.token.text())
+        self.window_.report(tr("token_copied"))
+
+    def name_of(self, host_id: str) -> str:
+        """The office PC as the admin knows it: its name, else its ID as displayed."""
+        for host in self.hosts:
+            if host["host_id"] == host_id:
+                return str(host["name"] or host["display_id"])
+        return host_id
 
     async def rename(self, host_id: str | None, name: str) -> None:
         if host_id:
             await self.call("PATCH", "hosts", host_id, body={"name": name})
+            self.window_.report(tr("host_renamed", name=name))
             await self.refresh()
 
     async def retire(self, host_id: str | None) -> None:
-        if host_id:
+        if not host_id:
+            return
+        name = self.name_of(host_id)
+        if await self.confirmed("confirm_retire_host", name=name):
             await self.call("DELETE", "hosts", host_id)
+            self.window_.report(tr("host_retired", name=name))
             await self.refresh()

@@ -110,8 +110,10 @@ class PoliciesTab(Tab):
 
     async def save(self, host_id: str | None, policy: dict[str, Any]) -> dict[str, Any]:
         answer: dict[str, Any] = await self.call("PUT", *self._policy_parts(host_id), body=policy)
+        self.window_.report(tr("policy_saved"))
         return answer
 
     async def clear(self, host_id: str | None) -> None:
         await self.call("DELETE", *self._policy_parts(host_id))
+        self.window_.report(tr("policy_cleared"))
         await self.load()

@@ -48,6 +48,17 @@ class SessionsTab(Tab):
         )
 
     async def end(self, session_id: str | None) -> None:
-        if session_id:
+        if not session_id:
+            return
+        user, host = self.described(session_id)
+        if await self.confirmed("confirm_end_session", user=user, host=host):
             await self.call("DELETE", "sessions", session_id)
+            self.window_.report(tr("session_ended", user=user, host=host))
             await self.refresh()
+
+    def described(self, session_id: str) -> tuple[str, str]:
+        """Who uses which office PC in the session shown, for the admin to recognise it."""
+        for session in self.sessions:
+            if session["session_id"] == session_id:
+                return str(session["user"]), str(session["host_id"])
+        return "-", "-"

@@ -79,27 +79,33 @@ class StaffTab(Tab):
     async def add(self, login: str) -> None:
         answer = await self.call("POST", "staff", body={"login": login})
         self._show_totp(answer)
+        self.window_.report(tr("staff_added", login=answer["login"]))
         await self.refresh()
 
     async def set_disabled(self, login: str | None, disabled: bool) -> None:
         if login:
             await self.call("PATCH", "staff", login, body={"disabled": disabled})
+            self.window_.report(tr("staff_disabled" if disabled else "staff_enabled", login=login))
             await self.refresh()
 
     async def delete(self, login: str | None) -> None:
-        if login:
+        if login and await self.confirmed("confirm_delete_staff", login=login):
             await self.call("DELETE", "staff", login)
+            self.window_.report(tr("staff_deleted", login=login))
             await self.refresh()
 
     async def reset(self, login: str | None) -> None:
-        if login:
+        if login and await self.confirmed("confirm_reset_staff", login=login):
             await self.call("POST", "staff", login, "reset")
+            self.window_.report(tr("staff_reset", login=login))
 
     async def issue_totp(self, login: str | None) -> dict[str, Any] | None:
-        if not login:
+        # A new secret replaces the one in the staff member's authenticator app at once.
+        if not login or not await self.confirmed("confirm_reissue_totp", login=login):
             return None
         answer: dict[str, Any] = await self.call("POST", "staff", login, "totp")
         self._show_totp(answer)
+        self.window_.report(tr("totp_issued", login=login))
         return answer
 
     def _show_totp(self, answer: dict[str, Any]) -> None:
@@ -115,6 +121,7 @@ class StaffTab(Tab):
         self.last_codes, self.last_issued, self.issued_for = answer, "codes", self.window_.tenant
         self.codes.clear()
         self.codes.addItems(answer["codes"])
+        self.window_.report(tr("codes_issued", login=login, count=len(answer["codes"])))
         return list(answer["codes"])
 
     def print_sheet(self, path: Path) -> Path | None:
@@ -132,5 +139,5 @@ class StaffTab(Tab):
 
     async def _ask_print(self) -> None:
         path = self.ask_save_path("print_sheet", "", "PDF (*.pdf)")
-        if path is not None:
-            self.print_sheet(path)
+        if path is not None and self.print_sheet(path) is not None:
+            self.window_.report(tr("saved_to", path=path))

@@ -3,7 +3,7 @@ once, since its central list of home-PC MACs follows its grants."""
 
 from __future__ import annotations
 
-from relay.admin.errors import NotFoundError
+from relay.admin.errors import ErrorCode, NotFoundError
 from relay.admin.services.backend import Backend, Scope
 from relay.store.directory import canonical_login
 
@@ -33,7 +33,7 @@ class GrantService:
         login = canonical_login(login)
         removed = await self.backend.db(self.directory.revoke, scope.tenant, login, host_id)
         if not removed:
-            raise NotFoundError("no such grant")
+            raise NotFoundError("no such grant", ErrorCode.NO_SUCH_GRANT)
         ended = self.backend.end_access(scope, login, host_id)
         await self.backend.audit_change(
             scope, "revoke", user=login, host_id=host_id, detail={"sessions_ended": ended}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from relay.admin.errors import NotFoundError
+from relay.admin.errors import ErrorCode, NotFoundError
 from relay.admin.monitor import BandwidthMonitor
 from relay.admin.services.backend import END_REASON_ADMIN, Backend, Scope
 
@@ -44,7 +44,7 @@ class LiveSessionService:
         server = self.backend.server
         session = server.sessions.get(session_id)
         if session is None or session.tenant != scope.tenant:
-            raise NotFoundError("no such live session")
+            raise NotFoundError("no such live session", ErrorCode.NO_SUCH_SESSION)
         server.end_session(session_id, END_REASON_ADMIN)
         ended = {"session_id": session_id, "user": session.user, "host_id": session.host_id}
         await self.backend.audit_change(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from relay.admin.errors import NotFoundError
+from relay.admin.errors import ErrorCode, NotFoundError
 from relay.admin.services.backend import Backend, Scope
 from relay.store.directory import User
 
@@ -23,7 +23,7 @@ class StaffService:
     async def get(self, tenant: str, login: str) -> User:
         user = await self.backend.db(self.directory.get_user, tenant, login)
         if user is None:
-            raise NotFoundError("no such staff member")
+            raise NotFoundError("no such staff member", ErrorCode.NO_SUCH_STAFF)
         return user
 
     async def details(self, tenant: str, login: str) -> tuple[User, int, list[str]]:

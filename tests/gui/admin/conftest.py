@@ -1,5 +1,7 @@
 """The admin console under Qt's offscreen platform, driven on a qasync loop, against a real relay
-(with its admin API) running on its own loop in a background thread."""
+(with its admin API) running on its own loop in a background thread: the relay, a signed-in
+tenant admin's console that goes ahead with every destructive action it asks about, and ways to
+let the console's tasks run."""
 
 from __future__ import annotations
 
@@ -40,3 +42,75 @@ def wait_for(condition, timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.02)
+
+
+async def go_ahead(question: str) -> bool:
+    """An admin who answers yes to every question before a destructive action."""
+    return True
+
+
+@pytest.fixture
+def live(tmp_path):
+    from tests.integration.admin.background import RelayThread
+
+    background = RelayThread(tmp_path)
+    yield background
+    background.stop()
+
+
+@pytest.fixture
+def console(live, qloop, qtbot):
+    import pyotp
+
+    from apps.admin.main import open_console
+    from tests.integration.relay_harness import TENANT
+
+    _, password, secret = live.relay.directory.add_admin("alice", TENANT)
+    window = qloop.run_until_complete(
+        open_console(
+            live.admin.url,
+            live.relay.server.fingerprint,
+            "alice",
+            password,
+            pyotp.TOTP(secret).now(),
+        )
+    )
+    qtbot.addWidget(window)
+    window.confirm = go_ahead  # the questions themselves: test_console_feedback.py
+    yield window
+    qloop.run_until_complete(window.client.sign_out())
+    qloop.run_until_complete(window.client.close())
+
+
+async def until(condition, timeout: float = 5.0) -> None:
+    """Let the loop run (the console's tasks, Qt's events) until ``condition`` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+async def settled(window) -> None:
+    await until(lambda: not window._tasks)
+
+
+def press(tab, key: str) -> None:
+    """Click the tab's button labelled with the message ``key``, as a user does."""
+    from PySide6.QtWidgets import QPushButton
+
+    from apps.admin.texts import tr
+
+    (button,) = [b for b in tab.findChildren(QPushButton) if b.text() == tr(key)]
+    button.click()
+
+
+async def viewer_session(relay, host_id: str):
+    """A viewer's session on the office PC ``host_id``, echoing: its channel and the relay's
+    acceptance (with the session's ID)."""
+    from tests.integration.relay_harness import login
+
+    channel, ok = await login(relay, host_id, relay.totp_now())
+    await channel.write(b"hello")
+    await channel.read()
+    return channel, ok

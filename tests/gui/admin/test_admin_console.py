@@ -13,42 +13,15 @@ import numpy as np
 import pyotp
 import pytest
 import zxingcpp
-from conftest import wait_for
+from conftest import viewer_session, wait_for
 from PySide6.QtGui import QGuiApplication, QImage
 
 from apps.admin import texts
 from apps.admin.api import ApiFailure
-from apps.admin.main import open_console
 from apps.common.i18n import set_language
 from relay.store.directory import OtpResult
-from tests.integration.admin.background import RelayThread
-from tests.integration.relay_harness import TENANT, USER, HostAgent, login, wait_until
+from tests.integration.relay_harness import TENANT, USER, HostAgent, wait_until
 from transport.client import enroll, serve_control
-
-
-@pytest.fixture
-def live(tmp_path):
-    background = RelayThread(tmp_path)
-    yield background
-    background.stop()
-
-
-@pytest.fixture
-def console(live, qloop, qtbot):
-    _, password, secret = live.relay.directory.add_admin("alice", TENANT)
-    window = qloop.run_until_complete(
-        open_console(
-            live.admin.url,
-            live.relay.server.fingerprint,
-            "alice",
-            password,
-            pyotp.TOTP(secret).now(),
-        )
-    )
-    qtbot.addWidget(window)
-    yield window
-    qloop.run_until_complete(window.client.sign_out())
-    qloop.run_until_complete(window.client.close())
 
 
 def decode_qr(image: QImage) -> str:
@@ -146,13 +119,7 @@ def test_office_pc_home_pc_policy_session_and_audit(console, live, qloop, qtbot,
         assert pushed["allowed_macs"] == ["02:00:00:00:00:01"]
 
         # A live session: listed, then ended from the console.
-        async def viewer():
-            channel, ok = await login(relay, host.host_id, relay.totp_now())
-            await channel.write(b"hello")
-            await channel.read()
-            return channel, ok
-
-        channel, ok = live.run(viewer())
+        channel, ok = live.run(viewer_session(relay, host.host_id))
         run(console.sessions.refresh())
         assert console.sessions.table.item(0, 0).text() == USER
         console.sessions.table.selectRow(0)

@@ -10,12 +10,12 @@ import time
 
 import pyotp
 import pytest
-from PySide6.QtWidgets import QPushButton
+from conftest import go_ahead, press, settled, until
 
 from apps.admin import api
 from apps.admin.api import ApiFailure
 from apps.admin.main import LoginDialog, open_console, sign_in
-from apps.admin.tabs.base import Tab, TenantChanged
+from apps.admin.tabs.base import TenantChanged
 from apps.admin.texts import tr
 from apps.admin.window import MainWindow
 from core.crypto.certs import fingerprint, generate_identity, host_id_for_certificate
@@ -56,29 +56,12 @@ def operator(live, qloop, qtbot):
         open_console(live.admin.url, live.relay.server.fingerprint, "root", password, otp)
     )
     qtbot.addWidget(window)
+    window.confirm = go_ahead  # the questions themselves: test_console_feedback.py
     window.tenant_box.setCurrentText(TENANT)
     qloop.run_until_complete(settled(window))
     yield window
     qloop.run_until_complete(window.client.sign_out())
     qloop.run_until_complete(window.client.close())
-
-
-async def until(condition, timeout: float = 5.0) -> None:
-    """Let the loop run (the console's tasks, Qt's events) until ``condition`` holds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
-
-
-async def settled(window: MainWindow) -> None:
-    await until(lambda: not window._tasks)
-
-
-def press(tab: Tab, key: str) -> None:
-    (button,) = [b for b in tab.findChildren(QPushButton) if b.text() == tr(key)]
-    button.click()
 
 
 def logins(tab) -> list[str]:

@@ -70,7 +70,9 @@ async def test_other_tenant_admin_gets_404_on_every_tenant_route_and_nothing_cha
         expected = 403 if route.operator_only else 404
         assert status == expected, (route.method, route.path, status, body)
         if expected == 404:
-            assert body == {"error": "no such tenant"}, route.path
+            assert body == {"error": "no such tenant", "code": "no_such_tenant", "params": {}}, (
+                route.path
+            )
     assert snapshot(api) == before
     # The other tenant's records are untouched and nothing of TENANT went into bob's view.
     assert api.relay.directory.list_audit(tenant=TENANT, limit=10_000) == audit_before
