@@ -12,6 +12,7 @@ decoder lost track, the monitor choice, close. Pictures are never kept beyond th
 
 from __future__ import annotations
 
+import enum
 from collections import deque
 from dataclasses import dataclass
 
@@ -51,6 +52,10 @@ from core.protocol.session import (
 )
 
 FEEDBACK_INTERVAL_S = 0.5
+# The connection as staff see it, from the picture's delay: up to GOOD_DELAY_MS typing feels
+# immediate; up to FAIR_DELAY_MS it lags but works; beyond, the link is struggling.
+GOOD_DELAY_MS = 200
+FAIR_DELAY_MS = 500
 RATE_WINDOW_S = 2.0  # receive rate is measured over this much recent time
 KEYFRAME_REQUEST_INTERVAL_S = 1.0  # ask again if the keyframe has not come after this long
 # Each message from the host reaches us inside two TLS 1.3 records (end-to-end and relay), ~22
@@ -95,6 +100,22 @@ class Closed:
 
 
 Event = Picture | CursorChanged | PolicyChanged | ScreensChanged | Warned | Closed
+
+
+class ConnectionQuality(enum.StrEnum):
+    GOOD = "good"
+    FAIR = "fair"
+    POOR = "poor"
+
+
+def connection_quality(delay_ms: int) -> ConnectionQuality:
+    """One word for staff, from the picture's delay (the receive rate follows the screen's
+    activity, not the link, so it does not say how good the connection is)."""
+    if delay_ms <= GOOD_DELAY_MS:
+        return ConnectionQuality.GOOD
+    if delay_ms <= FAIR_DELAY_MS:
+        return ConnectionQuality.FAIR
+    return ConnectionQuality.POOR
 
 
 class ReceiveStats:

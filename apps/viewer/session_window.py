@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea, QVBoxLayout, QWi
 from apps.viewer import geometry
 from apps.viewer.protect import exclude_from_capture
 from apps.viewer.remote_view import RemoteView
-from apps.viewer.session_core import Picture
+from apps.viewer.session_core import Picture, connection_quality
 from apps.viewer.texts import Texts
 from apps.viewer.watermark import watermark_lines
 from core.media.cursor import CursorState
@@ -72,9 +72,8 @@ class SessionWindow(QMainWindow):
         self.setCentralWidget(central)
         self._build_menus()
         self.status_host = QLabel()
-        self.status_delay = QLabel()
-        self.status_rate = QLabel()
-        for label in (self.status_host, self.status_delay, self.status_rate):
+        self.status_quality = QLabel()  # a plain word; the figures in its tooltip
+        for label in (self.status_host, self.status_quality):
             self.statusBar().addPermanentWidget(label)
         self.policy_view_only = False
         self.user = ""
@@ -150,13 +149,17 @@ class SessionWindow(QMainWindow):
             menu.addAction(action)
 
     def show_stats(self, delay_ms: int, kbps: int) -> None:
-        self.status_delay.setText(self.texts("status_delay", ms=delay_ms))
-        self.status_rate.setText(self.texts("status_rate", kbps=kbps))
+        quality = connection_quality(delay_ms)
+        self.status_quality.setText(
+            self.texts("status_quality", quality=self.texts(f"quality_{quality}"))
+        )
+        figures = (self.texts("status_delay", ms=delay_ms), self.texts("status_rate", kbps=kbps))
+        self.status_quality.setToolTip(" · ".join(figures))
 
     def clear_stats(self) -> None:
         """While the connection is down the last delay and rate would be stale."""
-        self.status_delay.clear()
-        self.status_rate.clear()
+        self.status_quality.clear()
+        self.status_quality.setToolTip("")
 
     def show_banner(self, text: str, kind: BannerKind = BannerKind.NOTICE) -> None:
         self.banner.setText(text)

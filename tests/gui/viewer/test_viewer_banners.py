@@ -65,13 +65,14 @@ def test_reconnect_shows_every_stage_until_the_picture_is_back(app, qtbot):
     in_session(app, qtbot)
     client, window = app.client, app.window
     client.statsChanged.emit(40, 900)
-    assert window.status_delay.text() == "Delay 40 ms"
+    assert window.status_quality.text() == "Connection: Good"
+    assert window.status_quality.toolTip() == "Delay 40 ms · 900 kbit/s"
     client.reconnectIn.emit(2)  # the link dropped
     assert banner(app) == "Connection lost. Reconnecting in 2 s…"
     for stage in ("reconnecting", *LOGIN_STAGES):
         client.progress.emit(stage)
         assert banner(app) == TEXTS.progress(stage), stage
-    assert window.status_delay.text() == window.status_rate.text() == ""  # nothing stale
+    assert window.status_quality.text() == window.status_quality.toolTip() == ""  # not stale
     client.loggedIn.emit(LoginOk("session-2", "ticket-2", 60))
     client.progress.emit("receiving_screen")
     assert banner(app) == "Receiving the screen…"
@@ -146,3 +147,23 @@ def test_idle_warning_stays_when_input_is_not_sent(app, qtbot):
     app.client.warned.emit(IdleWarning(60))
     key(app.window.view)
     assert banner(app) == "No activity: the session ends in 60 s."
+
+
+@pytest.mark.parametrize(
+    ("delay_ms", "word"),
+    [(0, "Good"), (200, "Good"), (201, "Fair"), (500, "Fair"), (501, "Unstable")],
+)
+def test_connection_quality_is_a_plain_word_with_the_figures_in_its_tooltip(
+    app, qtbot, delay_ms, word
+):
+    in_session(app, qtbot)
+    app.client.statsChanged.emit(delay_ms, 30)
+    assert app.window.status_quality.text() == f"Connection: {word}"
+    assert f"{delay_ms} ms" in app.window.status_quality.toolTip()
+
+
+def test_connection_quality_in_japanese(app, qtbot):
+    in_session(app, qtbot)
+    app.window.texts = Texts("ja")
+    app.client.statsChanged.emit(800, 30)
+    assert app.window.status_quality.text() == "接続状態: 不安定"
