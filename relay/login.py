@@ -18,7 +18,8 @@ from relay.context import AUDIT_NAME_CHARS, AuditWho, RelayContext
 from relay.errors import Refusal
 from relay.host_channels import HostChannel, HostChannels, PendingAttach
 from relay.sessions import LiveSession, LiveSessions
-from relay.store.directory import OtpResult, account_key, canonical_names
+from relay.store.inputs import account_key, canonical_names
+from relay.store.staff import OtpResult
 from relay.tickets import ResumeTickets
 from transport.link_stream import LinkStream
 

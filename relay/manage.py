@@ -29,7 +29,8 @@ from core.crypto.certs import fingerprint, parse_host_id
 from core.errors import Error
 from relay.settings import RELAY_COMMON_NAME, RELAY_IDENTITY_STEM
 from relay.store.database import checked_url
-from relay.store.directory import MAX_ENROLLMENT_TTL_S, Directory
+from relay.store.directory import Directory
+from relay.store.hosts import MAX_ENROLLMENT_TTL_S
 from storage.identity import load_or_create_identity
 
 PROG = "telework-relay manage"

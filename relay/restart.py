@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 
-from relay.store.directory import MAX_AUDIT_LIMIT, SESSION_LOOKBACK_S, Directory
+from relay.store.audit import MAX_AUDIT_LIMIT, SESSION_LOOKBACK_S
+from relay.store.directory import Directory
 
 log = logging.getLogger("telework.relay")
 

@@ -38,7 +38,9 @@ from relay.admin.handlers import (
 )
 from relay.admin.params import Param
 from relay.admin.usage import MAX_USAGE_DAY, MIN_USAGE_DAY
-from relay.store.directory import MAX_AUDIT_LIMIT, MAX_ENROLLMENT_TTL_S, MAX_TENANT_BPS
+from relay.store.audit import MAX_AUDIT_LIMIT
+from relay.store.bandwidth import MAX_TENANT_BPS
+from relay.store.hosts import MAX_ENROLLMENT_TTL_S
 from relay.store.schema import (
     MAX_AUDIT_EVENT_LEN,
     MAX_HOST_NAME_LEN,

@@ -33,7 +33,7 @@ from relay.admin.services.sessions import LiveSessionService
 from relay.admin.services.staff import StaffService
 from relay.admin.services.tenants import TenantService
 from relay.server import RelayServer
-from relay.store.directory import account_key
+from relay.store.inputs import account_key
 
 
 class AdminService:

@@ -18,7 +18,7 @@ from typing import Any
 
 from relay.admin.errors import BadRequest, ErrorCode
 from relay.restart import RELAY_RESTART
-from relay.store.directory import AuditRecord
+from relay.store.audit import AuditRecord
 
 # Longest span one usage query may cover; a year of days is plenty for a chart or a report.
 MAX_USAGE_DAYS = 366

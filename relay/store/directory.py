@@ -1,8 +1,7 @@
 """The relay's directory: one :class:`Directory` made of the store's aggregates over one database.
 
-Synchronous on purpose (SQLAlchemy Core 2.x); the relay calls it from a thread executor. Callers
-import from here the records, name helpers and limits they use, so those are named in
-``__all__`` below although each is defined in its aggregate's module.
+Synchronous on purpose (SQLAlchemy Core 2.x); the relay calls it from a thread executor. The
+records, name helpers and limits are imported from the aggregate modules that define them.
 """
 
 from __future__ import annotations
@@ -14,40 +13,19 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from core.crypto.secret_box import SecretBox
-from relay.store.admins import Admin, Admins
-from relay.store.audit import MAX_AUDIT_LIMIT, SESSION_LOOKBACK_S, AuditLog, AuditRecord
-from relay.store.bandwidth import MAX_TENANT_BPS, BandwidthLimits
+from relay.store.admins import Admins
+from relay.store.audit import AuditLog
+from relay.store.bandwidth import BandwidthLimits
 from relay.store.database import Clock, Database, migrated_engine
 from relay.store.grants import Grants
-from relay.store.home_pcs import HomePcs, MacRegistration
-from relay.store.hosts import MAX_ENROLLMENT_TTL_S, Host, Hosts
-from relay.store.inputs import account_key, canonical_login, canonical_names
+from relay.store.home_pcs import HomePcs
+from relay.store.hosts import Hosts
 from relay.store.policies import Policies
-from relay.store.staff import OtpResult, Staff, User
-from relay.store.tenants import Tenant, Tenants
+from relay.store.staff import Staff
+from relay.store.tenants import Tenants
 from relay.store.tickets import ResumeTickets
 from relay.store.totp_seeds import TotpSeeds
 from storage.secret_key import load_or_create_secret_box
-
-__all__ = [
-    "DB_FILENAME",
-    "MAX_AUDIT_LIMIT",
-    "MAX_ENROLLMENT_TTL_S",
-    "MAX_TENANT_BPS",
-    "SECRET_KEY_FILENAME",
-    "SESSION_LOOKBACK_S",
-    "Admin",
-    "AuditRecord",
-    "Directory",
-    "Host",
-    "MacRegistration",
-    "OtpResult",
-    "Tenant",
-    "User",
-    "account_key",
-    "canonical_login",
-    "canonical_names",
-]
 
 # File names inside the data directory.
 DB_FILENAME = "directory.sqlite3"

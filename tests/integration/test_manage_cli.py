@@ -16,7 +16,8 @@ import pyotp
 import pytest
 
 from relay.manage import add_manage_parser, main, run_manage
-from relay.store.directory import Directory, OtpResult
+from relay.store.directory import Directory
+from relay.store.staff import OtpResult
 from tests.integration.relay_harness import database_options
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from typing import Any
 
 from relay.admin import params
 from relay.admin.call import Call, Csv
-from relay.store.directory import AuditRecord
+from relay.store.audit import AuditRecord
 
 # Audit records one query returns by default.
 DEFAULT_AUDIT_ROWS = 1000

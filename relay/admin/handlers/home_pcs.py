@@ -6,7 +6,7 @@ from typing import Any
 
 from relay.admin import params
 from relay.admin.call import Call
-from relay.store.directory import MacRegistration
+from relay.store.home_pcs import MacRegistration
 
 
 def _mac_view(m: MacRegistration) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from core.auth.totp import provisioning_uri
 from relay.admin.call import Call
-from relay.store.directory import User
+from relay.store.staff import User
 
 # Issuer shown next to the account in authenticator apps (the same as the manage CLI's).
 TOTP_ISSUER = "Telework"

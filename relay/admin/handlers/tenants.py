@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from relay.admin.call import Call
-from relay.store.directory import Tenant
+from relay.store.tenants import Tenant
 
 
 def _tenant_view(tenant: Tenant) -> dict[str, Any]:

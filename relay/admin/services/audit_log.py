@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from relay.admin.services.backend import Backend
-from relay.store.directory import AuditRecord
+from relay.store.audit import AuditRecord
 
 
 class AuditLogService:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from relay.admin.errors import ErrorCode, NotFoundError
 from relay.admin.services.backend import Backend, Scope
-from relay.store.directory import canonical_login
+from relay.store.inputs import canonical_login
 
 
 class GrantService:

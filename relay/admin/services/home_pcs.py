@@ -4,7 +4,7 @@ PC; a change is pushed to the office PCs whose central list it alters."""
 from __future__ import annotations
 
 from relay.admin.services.backend import Backend, Scope
-from relay.store.directory import MacRegistration
+from relay.store.home_pcs import MacRegistration
 
 
 class HomePcService:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from relay.admin.services.backend import Backend, Scope
-from relay.store.directory import Host
+from relay.store.hosts import Host
 
 # How a retirement's ending of a session is named to the host and in the audit log.
 END_REASON_RETIRED = "host_retired"

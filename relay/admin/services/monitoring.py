@@ -12,7 +12,7 @@ from typing import Any
 from relay.admin.monitor import AlertEvent, BandwidthMonitor
 from relay.admin.services.backend import Backend, Scope
 from relay.admin.usage import daily_usage, report_days
-from relay.store.directory import MAX_AUDIT_LIMIT, SESSION_LOOKBACK_S, AuditRecord
+from relay.store.audit import MAX_AUDIT_LIMIT, SESSION_LOOKBACK_S, AuditRecord
 
 log = logging.getLogger("telework.admin")
 # Alerts go to their own logger so an operator can route them to syslog on their own.

@@ -9,7 +9,7 @@ import dataclasses
 
 from relay.admin.errors import ErrorCode, NotFoundError
 from relay.admin.services.backend import Backend, Scope
-from relay.store.directory import User
+from relay.store.staff import User
 
 
 class StaffService:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from relay.admin.auth import AdminSession
 from relay.admin.services.backend import Backend
-from relay.store.directory import Tenant
+from relay.store.tenants import Tenant
 
 
 class TenantService:

@@ -19,7 +19,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 from apps.admin import texts
 from apps.admin.api import ApiFailure
 from apps.common.i18n import set_language
-from relay.store.directory import OtpResult
+from relay.store.staff import OtpResult
 from tests.integration.relay_harness import TENANT, USER, HostAgent, wait_until
 from transport.client import enroll, serve_control
 

@@ -17,13 +17,7 @@ import pyotp
 import pytest
 
 from core.crypto.secret_box import SecretBox
-from relay.store.directory import (
-    DB_FILENAME,
-    MAX_ENROLLMENT_TTL_S,
-    SECRET_KEY_FILENAME,
-    Directory,
-    OtpResult,
-)
+from relay.store.directory import DB_FILENAME, SECRET_KEY_FILENAME, Directory
 from relay.store.errors import (
     AlreadyExists,
     EnrollmentRefused,
@@ -31,7 +25,9 @@ from relay.store.errors import (
     NotFound,
     StoreError,
 )
+from relay.store.hosts import MAX_ENROLLMENT_TTL_S
 from relay.store.schema import MAX_LOGIN_LEN, MAX_TENANT_NAME_LEN
+from relay.store.staff import OtpResult
 
 NOW = 1_800_000_000.0
 
