@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from apps.viewer.client import Credentials, ViewerClient
+from apps.viewer.client import VIEWER_LOST, Credentials, ViewerClient
 from apps.viewer.login_dialog import LoginDialog
 from apps.viewer.session_core import Picture
 from apps.viewer.session_window import BannerKind, SessionWindow
@@ -60,6 +60,7 @@ class ViewerApp(QObject):
         self._quitting = False
         self._quit_task: asyncio.Future[None] | None = None
         self._first_picture = True
+        self._retry_why = VIEWER_LOST  # why the coming reconnect attempt is needed
 
     def start(self) -> None:
         self._set_state("login")
@@ -102,6 +103,7 @@ class ViewerApp(QObject):
         client.screensChanged.connect(self._screens)
         client.warned.connect(self._warned)
         client.closed.connect(self._closed)
+        client.retrying.connect(self._retrying)
         client.reconnectIn.connect(self._reconnect_in)
         client.statsChanged.connect(w.show_stats)
         w.inputMessage.connect(client.send_input)
@@ -194,10 +196,20 @@ class ViewerApp(QObject):
             self.dialog.show_error(self.texts.close_reason(reason))
         self._set_state("closed", reason=reason)
 
+    def _retrying(self, why: str) -> None:
+        self._retry_why = why
+        self.window.show_reconnecting()
+
     def _reconnect_in(self, seconds: int) -> None:
-        self.window.show_banner(self.texts("reconnect_in", seconds=seconds), BannerKind.PROGRESS)
+        why = self._retry_why
+        if why == VIEWER_LOST:
+            text = self.texts("reconnect_in", seconds=seconds)
+        else:  # the relay could not be reached, or it refused (say, the office PC is offline)
+            cause = self.texts(why) if why == "relay_unreachable" else self.texts.refusal(why)
+            text = f"{cause}\n{self.texts('retry_in', seconds=seconds)}"
+        self.window.show_banner(text, BannerKind.PROGRESS)
         self.window.clear_stats()  # the last delay and rate are not the link's any more
-        self._set_state("reconnecting", seconds=seconds)
+        self._set_state("reconnecting", seconds=seconds, reason=why)
 
     # ----- the end -----------------------------------------------------------------------
     def quit(self) -> None:

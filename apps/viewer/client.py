@@ -54,6 +54,9 @@ log = logging.getLogger("telework.viewer")
 TICK_S = 0.25  # receiver reports are due every 500 ms; check twice as often
 COUNTDOWN_STEP_S = 1.0
 NETWORK_ERRORS = (OSError, TimeoutError, PeerGone, asyncio.IncompleteReadError)
+# The session stopped on the viewer's side: its link broke, or nothing came from the office PC
+# in time. The relay and the office PC cannot tell this from the viewer leaving; the viewer can.
+VIEWER_LOST = "viewer_lost"
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,9 @@ class ViewerClient(QObject):
     screensChanged = Signal(object)  # HostScreens
     warned = Signal(object)  # ShutdownWarning | IdleWarning
     closed = Signal(str)  # CloseReason value
+    # Why another attempt with the ticket is coming: VIEWER_LOST, "relay_unreachable", or the
+    # RefusalReason value of a refused reconnect. Said once per wait, before its countdown.
+    retrying = Signal(str)
     reconnectIn = Signal(int)  # seconds until the next attempt
     statsChanged = Signal(int, int)  # delay ms, receive kbit/s
 
@@ -159,7 +165,8 @@ class ViewerClient(QObject):
                 return
             assert self.plan is not None
             self.plan.dropped(self._heard_at)
-            if not await self._wait_to_retry():
+            log.info("session dropped, reason=%s; reconnecting", VIEWER_LOST)
+            if not await self._wait_to_retry(VIEWER_LOST):
                 return
             login = self._login_message(credentials, "", self.plan.ticket)
             resuming = True
@@ -175,9 +182,10 @@ class ViewerClient(QObject):
         if not self._quitting:
             self.needOtp.emit(why)
 
-    async def _wait_to_retry(self) -> bool:
+    async def _wait_to_retry(self, why: str) -> bool:
         """Count down to the next attempt with the ticket; False once it has run out."""
         assert self.plan is not None
+        self.retrying.emit(why)
         if not await self._count_down(self.plan):
             self._give_up("reconnect_expired")
             return False
@@ -220,7 +228,7 @@ class ViewerClient(QObject):
                     if not self._quitting:
                         self.failed.emit("relay_unreachable")
                     return None
-                if not await self._wait_to_retry():
+                if not await self._wait_to_retry("relay_unreachable"):
                     return None
         if self._quitting:
             # Cancel or close came while the login was finishing: end it as asked, so the
@@ -252,7 +260,7 @@ class ViewerClient(QObject):
                 return None
             assert self.plan is not None
             self.plan.ticket = refusal.resume_ticket
-            return retry if await self._wait_to_retry() else None
+            return retry if await self._wait_to_retry(refusal.reason) else None
         if resuming:
             self._give_up(f"refused:{refusal.reason}")
             return None

@@ -156,6 +156,14 @@ class SessionWindow(QMainWindow):
         figures = (self.texts("status_delay", ms=delay_ms), self.texts("status_rate", kbps=kbps))
         self.status_quality.setToolTip(" · ".join(figures))
 
+    def show_reconnecting(self) -> None:
+        """The session dropped: until the office PC's screen layout comes again (it opens
+        every session), the status bar must not say it is connected."""
+        host = self.host_name
+        self.status_host.setText(
+            self.texts("status_reconnecting", host=host) if host else self.texts("reconnecting")
+        )
+
     def clear_stats(self) -> None:
         """While the connection is down the last delay and rate would be stale."""
         self.status_quality.clear()

@@ -15,7 +15,7 @@ from apps.viewer.session_core import Picture
 from apps.viewer.settings import Settings
 from apps.viewer.texts import Texts
 from core.protocol.control import LoginOk
-from core.protocol.notices import IdleWarning, SessionPolicy, ShutdownWarning
+from core.protocol.notices import HostScreens, IdleWarning, Monitor, SessionPolicy, ShutdownWarning
 
 TEXTS = Texts("en")
 FULL = Settings("relay.example.jp:443", "ab" * 32, "example-city", "tanaka", "ABCDEFGHIJKLMNOPQRST")
@@ -78,6 +78,41 @@ def test_reconnect_shows_every_stage_until_the_picture_is_back(app, qtbot):
     assert banner(app) == "Receiving the screen…"
     client.picture.emit(picture())
     assert banner(app) == ""
+
+
+def office_screens():
+    return HostScreens("PC-01", (Monitor(0, 0, 0, 320, 200),), 0)
+
+
+def test_the_status_bar_does_not_say_connected_while_the_session_is_down(app, qtbot):
+    states = []
+    app.report = states.append
+    in_session(app, qtbot)
+    client, status = app.client, app.window.status_host
+    client.screensChanged.emit(office_screens())
+    assert status.text() == "Connected to PC-01"
+    client.retrying.emit("viewer_lost")  # the viewer's link died or went silent
+    client.reconnectIn.emit(2)
+    assert status.text() == "Reconnecting to PC-01…"
+    assert banner(app) == "Connection lost. Reconnecting in 2 s…"
+    assert states[-1] == {"state": "reconnecting", "seconds": 2, "reason": "viewer_lost"}
+    log_in(app, "session-2")
+    assert status.text() == "Reconnecting to PC-01…"  # its screens not sent yet
+    client.screensChanged.emit(office_screens())
+    assert status.text() == "Connected to PC-01"
+
+
+def test_a_reconnect_refused_because_the_office_pc_is_offline_says_so(app, qtbot):
+    states = []
+    app.report = states.append
+    in_session(app, qtbot)
+    app.client.screensChanged.emit(office_screens())
+    app.client.retrying.emit("host_offline")
+    app.client.reconnectIn.emit(4)
+    assert banner(app) == f"{TEXTS.refusal('host_offline')}\nTrying again in 4 s…"
+    assert "Connection lost" not in banner(app)
+    assert app.window.status_host.text() == "Reconnecting to PC-01…"
+    assert states[-1] == {"state": "reconnecting", "seconds": 4, "reason": "host_offline"}
 
 
 def centre(view):

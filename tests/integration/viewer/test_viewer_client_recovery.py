@@ -36,7 +36,16 @@ class MovableClock:
 class Recorder:
     """Every signal the client emits, in order, as (name, *arguments)."""
 
-    NAMES = ("progress", "loggedIn", "refused", "failed", "needOtp", "closed", "reconnectIn")
+    NAMES = (
+        "progress",
+        "loggedIn",
+        "refused",
+        "failed",
+        "needOtp",
+        "closed",
+        "retrying",
+        "reconnectIn",
+    )
 
     def __init__(self, client: ViewerClient) -> None:
         self.events: list[tuple] = []
@@ -88,6 +97,24 @@ async def test_a_silent_office_pc_is_a_drop_and_the_viewer_resumes(qapp, relay, 
         # The office counts its session once it runs it, a moment after the viewer's login.
         await wait_until(lambda: office.sessions == 2, timeout=10)
         assert len(host.offers) == 2  # resumed with the ticket
+    finally:
+        await run.finish()
+
+
+async def test_a_drop_is_the_viewers_own_and_an_offline_pc_is_said_on_reconnect(
+    qapp, relay, office, host
+):
+    office.heartbeat_s = 0.05
+    run = make_run(relay)
+    run.start(credentials(host, relay.totp_now()))
+    try:
+        await wait_until(lambda: run.client.session is not None, timeout=10)
+        await host.stop()  # the office PC goes away with the session: the relay says offline
+        await wait_until(lambda: len(run.seen.named("retrying")) >= 2, timeout=10)
+        lost, refused = run.seen.named("retrying")[:2]
+        assert lost == ("retrying", "viewer_lost")
+        assert refused == ("retrying", RefusalReason.HOST_OFFLINE)
+        assert run.seen.named("needOtp") == [] and run.seen.named("closed") == []
     finally:
         await run.finish()
 
