@@ -16,6 +16,7 @@ from apps.admin.texts import tr
 from core.policy import (
     MAX_IDLE_TIMEOUT_S,
     MAX_SESSION_S,
+    MAX_WATERMARK_TEXT,
     MIN_IDLE_TIMEOUT_S,
     MIN_SESSION_S,
     WEEKDAYS,
@@ -59,6 +60,10 @@ class PoliciesTab(Tab):
             form.addRow(tr(key, low=low // 60, high=high // 60), spin)
         self.watermark, self.view_only = QCheckBox(tr("watermark")), QCheckBox(tr("view_only"))
         form.addRow(self.watermark)
+        self.watermark_text = QLineEdit()
+        self.watermark_text.setMaxLength(MAX_WATERMARK_TEXT)
+        self.watermark_text.setPlaceholderText(tr("watermark_text_hint"))
+        form.addRow(tr("watermark_text"), self.watermark_text)
         form.addRow(self.view_only)
         self.layout_.addLayout(form)
         self.row(
@@ -100,6 +105,7 @@ class PoliciesTab(Tab):
         self.idle.setValue((policy.get("idle_timeout_s") or 0) // 60)
         self.max_session.setValue((policy.get("max_session_s") or 0) // 60)
         self.watermark.setChecked(bool(policy.get("watermark")))
+        self.watermark_text.setText(policy.get("watermark_text", ""))
         self.view_only.setChecked(bool(policy.get("view_only")))
 
     def form_policy(self) -> dict[str, Any]:
@@ -117,6 +123,8 @@ class PoliciesTab(Tab):
                 "start": start or "00:00",
                 "end": end or "24:00",
             }
+        if words := self.watermark_text.text().strip():
+            policy["watermark_text"] = words
         if self.shutdown.text():
             policy["shutdown_at"] = self.shutdown.text()
         if self.idle.value():

@@ -1,6 +1,7 @@
 """The staff and policies tabs as an admin uses them, against a real relay: one person's
 credentials on screen at a time, labelled inputs, a word when no row is selected; policy fields
-that show no value not in force, durations in minutes, and the bandwidth alert threshold."""
+that show no value not in force, durations in minutes, the watermark's words, and the bandwidth
+alert threshold."""
 
 from __future__ import annotations
 
@@ -141,6 +142,20 @@ def test_durations_are_in_minutes_with_the_servers_bounds_in_the_label(console, 
     assert policies.idle.suffix() == tr("minutes_suffix")
     labels = [w.text() for w in policies.findChildren(QLabel)]
     assert tr("idle_timeout", low=5, high=1440) in labels
+
+
+def test_the_watermark_words_are_set_in_the_form(console, qloop):
+    run, policies = qloop.run_until_complete, console.policies
+    run(settled(console))
+    policies.watermark.setChecked(True)
+    policies.watermark_text.setText("〇〇市 持出禁止")
+    press(policies, "save")
+    run(settled(console))
+    assert status(console) == tr("policy_saved")
+    assert policy_on_relay(console, qloop)["watermark_text"] == "〇〇市 持出禁止"
+    policies.watermark_text.clear()
+    run(policies.load())
+    assert policies.watermark_text.text() == "〇〇市 持出禁止"
 
 
 # --- the bandwidth alert threshold ---
