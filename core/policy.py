@@ -105,7 +105,7 @@ class Policy:
     idle_timeout_s: int | None = None
     max_session_s: int | None = None
     watermark: bool = False
-    # The admin's own words at the head of the watermark (the municipality's name, a warning).
+    # The admin's own words added to the watermark (the municipality's name, a warning).
     watermark_text: str | None = None
     view_only: bool = False
     allowed_macs: frozenset[str] | None = None  # the admin's central list of home PCs
