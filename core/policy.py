@@ -105,6 +105,8 @@ class Policy:
     idle_timeout_s: int | None = None
     max_session_s: int | None = None
     watermark: bool = False
+    # The admin's own words added to the watermark (the municipality's name, a warning).
+    watermark_text: str | None = None
     view_only: bool = False
     allowed_macs: frozenset[str] | None = None  # the admin's central list of home PCs
 
@@ -138,6 +140,7 @@ class Policy:
                 data.get("max_session_s"), "max_session_s", MIN_SESSION_S, MAX_SESSION_S
             ),
             watermark=_bool(data.get("watermark", False), "watermark"),
+            watermark_text=_watermark_text(data.get("watermark_text")),
             view_only=_bool(data.get("view_only", False), "view_only"),
             allowed_macs=frozenset(normalise_mac(m) for m in macs) if macs is not None else None,
         )
@@ -156,6 +159,8 @@ class Policy:
             out["idle_timeout_s"] = self.idle_timeout_s
         if self.max_session_s is not None:
             out["max_session_s"] = self.max_session_s
+        if self.watermark_text is not None:
+            out["watermark_text"] = self.watermark_text
         if self.allowed_macs is not None:
             out["allowed_macs"] = sorted(self.allowed_macs)
         return out
@@ -174,6 +179,9 @@ class Policy:
             idle_timeout_s=_both(self.idle_timeout_s, other.idle_timeout_s, min),
             max_session_s=_both(self.max_session_s, other.max_session_s, min),
             watermark=self.watermark or other.watermark,
+            # Not a limit, so no stricter one: the later, more particular source's words
+            # (the office PC's over the tenant's, the pushed over the local).
+            watermark_text=_both(self.watermark_text, other.watermark_text, lambda _, b: b),
             view_only=self.view_only or other.view_only,
             allowed_macs=macs,
         )
@@ -197,6 +205,7 @@ _KEYS = {
     "idle_timeout_s",
     "max_session_s",
     "watermark",
+    "watermark_text",
     "view_only",
     "allowed_macs",
 }
@@ -221,6 +230,18 @@ def _bool(value: Any, what: str) -> bool:
     if not isinstance(value, bool):
         raise PolicyError(f"{what} must be true or false")
     return value
+
+
+def _watermark_text(value: Any) -> str | None:
+    """One line of at most MAX_WATERMARK_TEXT printable characters; blank is none."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.isprintable():
+        raise PolicyError("watermark_text must be one line of text")
+    text = value.strip()
+    if len(text) > MAX_WATERMARK_TEXT:
+        raise PolicyError(f"watermark_text must be at most {MAX_WATERMARK_TEXT} characters")
+    return text or None
 
 
 def _int(value: Any, what: str, low: int, high: int) -> int:

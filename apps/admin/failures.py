@@ -16,10 +16,17 @@ from apps.admin.texts import tr
 log = logging.getLogger(__name__)
 
 
+class InputMissing(Exception):
+    """An action the console will not send yet (no row selected, a field half filled); the
+    message, already translated, says what the admin must do first."""
+
+
 def describe_failure(exc: Exception) -> str:
     """What to tell the user about a failed action: the API's refusal in the user's language,
     our own failure to reach it, or, for anything else (a bug, a disk error writing an export),
     the exception, logged with its traceback."""
+    if isinstance(exc, InputMissing):
+        return str(exc)
     if isinstance(exc, ApiFailure):
         if exc.status == 0:  # ours, worded already
             return exc.message or tr("cannot_reach")

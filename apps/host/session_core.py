@@ -84,11 +84,16 @@ class SessionInfo:
 
 
 def watermark_text(policy: Policy, info: SessionInfo, host_name: str, when: dt.datetime) -> str:
-    """Date and time, user, office PC and a short session hash; empty when the policy is off."""
+    """Date and time, user, office PC, a short session hash and the admin's words if any;
+    empty when the policy is off. The admin's words come last: the length cap cuts them, never
+    the tag that identifies the session."""
     if not policy.watermark:
         return ""
     short = hashlib.sha256(info.session_id.encode()).hexdigest()[:8]
-    return f"{when:%Y-%m-%d %H:%M} {info.user} {host_name} #{short}"[:256]
+    text = f"{when:%Y-%m-%d %H:%M} {info.user} {host_name} #{short}"
+    if policy.watermark_text:
+        text = f"{text} {policy.watermark_text}"
+    return text[:256]
 
 
 def cursor_position(screen: ScreenMap, x: int, y: int) -> CursorPosition:

@@ -18,6 +18,7 @@ from core.policy import (
     MAX_IDLE_TIMEOUT_S,
     MAX_SESSION_S,
     MAX_SHUTDOWN_WARNING_MIN,
+    MAX_WATERMARK_TEXT,
     MIN_IDLE_TIMEOUT_S,
     MIN_SESSION_S,
     MIN_SHUTDOWN_WARNING_MIN,
@@ -81,12 +82,13 @@ _HOST = f"{_TENANT}/hosts/{{host_id}}"
 _POLICY_BODY: dict[str, Any] = {
     "type": "object",
     "description": "a policy as core.policy.Policy.to_dict (allowed_hours, shutdown_at, "
-    "shutdown_warning_min, idle_timeout_s, max_session_s, watermark, view_only)",
+    "shutdown_warning_min, idle_timeout_s, max_session_s, watermark, watermark_text, view_only)",
     "properties": {
         "shutdown_warning_min": s.integer(MIN_SHUTDOWN_WARNING_MIN, MAX_SHUTDOWN_WARNING_MIN),
         "idle_timeout_s": s.integer(MIN_IDLE_TIMEOUT_S, MAX_IDLE_TIMEOUT_S, nullable=True),
         "max_session_s": s.integer(MIN_SESSION_S, MAX_SESSION_S, nullable=True),
         "watermark": {"type": "boolean"},
+        "watermark_text": {"type": ["string", "null"], "maxLength": MAX_WATERMARK_TEXT},
         "view_only": {"type": "boolean"},
     },
 }

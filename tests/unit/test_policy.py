@@ -57,6 +57,9 @@ def test_round_trip_and_questions():
         ({"allowed_hours": {"start": "20:00", "end": "08:00"}}, "before"),
         ({"allowed_hours": {"days": ["someday"]}}, "days"),
         ({"watermark": "yes"}, "watermark"),
+        ({"watermark_text": "x" * 65}, "watermark_text"),
+        ({"watermark_text": "two\nlines"}, "watermark_text"),
+        ({"watermark_text": 7}, "watermark_text"),
         ({"allowed_macs": ["zz"]}, "MAC"),
         ({"allowed_macs": "aa:bb:cc:dd:ee:ff"}, "allowed_macs"),
         ({"clipboard": True}, "unknown"),
@@ -108,3 +111,13 @@ def test_a_pushed_policy_never_loosens(local, pushed):
         if mine.allowed_macs is not None:
             assert both.allowed_macs <= mine.allowed_macs
         assert both.watermark >= mine.watermark and both.view_only >= mine.view_only
+
+
+def test_the_watermark_words_are_trimmed_kept_and_the_particular_sources_win():
+    tenant = Policy.from_dict({"watermark": True, "watermark_text": "  〇〇市 持出禁止 "})
+    assert tenant.watermark_text == "〇〇市 持出禁止"
+    assert Policy.from_dict(tenant.to_dict()) == tenant
+    assert Policy.from_dict({"watermark_text": "  "}).watermark_text is None
+    host = Policy(watermark_text="税務課")
+    assert tenant.stricter(host).watermark_text == "税務課"
+    assert tenant.stricter(Policy()).watermark_text == "〇〇市 持出禁止"

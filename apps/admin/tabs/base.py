@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QFileDialog,
     QHBoxLayout,
+    QLabel,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -53,6 +54,13 @@ def date_edit(date: QDate) -> QDateEdit:
     edit.setDisplayFormat("yyyy-MM-dd")
     edit.setDate(date)
     return edit
+
+
+def labelled(text: str, field: QWidget) -> QLabel:
+    """The label that names ``field`` (and gives it the keyboard focus on its shortcut)."""
+    label = QLabel(text)
+    label.setBuddy(field)
+    return label
 
 
 class Table(QTableWidget):

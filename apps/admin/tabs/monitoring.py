@@ -1,13 +1,13 @@
-"""The monitoring tab: the tenant's bandwidth now and lately, and its alerts."""
+"""The monitoring tab: the tenant's bandwidth now and lately, its alert threshold, its alerts."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QLabel, QListWidget
+from PySide6.QtWidgets import QLabel, QListWidget, QSpinBox
 
 from apps.admin.charts import LineChart
-from apps.admin.tabs.base import Tab, when
+from apps.admin.tabs.base import Tab, labelled, when
 from apps.admin.texts import tr
 
 if TYPE_CHECKING:
@@ -23,17 +23,42 @@ class MonitoringTab(Tab):
         self.layout_.addWidget(self.summary)
         self.layout_.addWidget(self.chart)
         self.layout_.addWidget(self.alerts)
+        # The API's bounds in kbit/s (1 000 bit/s up to 10 Gbit/s); 0, shown as "-", is none.
+        self.threshold = QSpinBox()
+        self.threshold.setRange(0, 10_000_000)
+        self.threshold.setSpecialValueText("-")
+        self.threshold.setSuffix(" kbit/s")
+        self.row(
+            labelled(tr("alert_threshold"), self.threshold),
+            self.threshold,
+            self.button("set_threshold", lambda: self.set_threshold(self.threshold.value())),
+        )
+        self.cap_bps: int | None = None  # the operator's hard cap, kept as it is
         self.alerting = False
 
     def forget(self) -> None:
         self.summary.clear()
         self.chart.set_data([], None)
         self.alerts.clear()
+        self.threshold.setValue(0)
+        self.cap_bps = None
         self.alerting = False
+
+    async def set_threshold(self, kbps: int) -> None:
+        """Alert when the tenant's bandwidth passes ``kbps`` kbit/s (0: never); operators only."""
+        alert_bps = kbps * 1000 or None
+        await self.call(
+            "PUT", "bandwidth", "limits", body={"alert_bps": alert_bps, "cap_bps": self.cap_bps}
+        )
+        self.window_.report(tr("threshold_set") if alert_bps else tr("threshold_cleared"))
+        await self.refresh()
 
     async def refresh(self) -> None:
         bandwidth = await self.call("GET", "bandwidth")
         limit = bandwidth["alert_bps"]
+        self.cap_bps = bandwidth["cap_bps"]
+        if not self.threshold.hasFocus():  # not under the admin's fingers as they type
+            self.threshold.setValue((limit or 0) // 1000)
         self.summary.setText(
             tr(
                 "bandwidth_now",

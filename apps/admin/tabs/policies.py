@@ -1,4 +1,8 @@
-"""The policies tab: the tenant's policy, or one office PC's, as a form."""
+"""The policies tab: the tenant's policy, or one office PC's, as a form.
+
+Blank fields are no limit, and look blank: the hints say the form to type, never a time that
+could be taken for one in force. Durations are in minutes, the labels saying the server's bounds.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLineEdit, QSpinBox
 
+from apps.admin.failures import InputMissing
 from apps.admin.tabs.base import Tab
 from apps.admin.texts import tr
-from core.policy import WEEKDAYS
+from core.policy import (
+    MAX_IDLE_TIMEOUT_S,
+    MAX_SESSION_S,
+    MAX_WATERMARK_TEXT,
+    MIN_IDLE_TIMEOUT_S,
+    MIN_SESSION_S,
+    WEEKDAYS,
+)
 
 if TYPE_CHECKING:
     from apps.admin.window import MainWindow
@@ -30,25 +42,32 @@ class PoliciesTab(Tab):
             days.addWidget(box)
         form.addRow(tr("allowed_days"), days)
         self.start, self.end, self.shutdown = QLineEdit(), QLineEdit(), QLineEdit()
-        for field, key, hint in (
-            (self.start, "allowed_from", "08:00"),
-            (self.end, "allowed_until", "20:00"),
-            (self.shutdown, "shutdown_at", "22:00"),
+        for field, key in (
+            (self.start, "allowed_from"),
+            (self.end, "allowed_until"),
+            (self.shutdown, "shutdown_at"),
         ):
-            field.setPlaceholderText(hint)
+            field.setPlaceholderText(tr("time_hint"))
             form.addRow(tr(key), field)
         self.idle, self.max_session = QSpinBox(), QSpinBox()
-        for spin in (self.idle, self.max_session):
-            spin.setRange(0, 24 * 3600)
+        for spin, key, low, high in (
+            (self.idle, "idle_timeout", MIN_IDLE_TIMEOUT_S, MAX_IDLE_TIMEOUT_S),
+            (self.max_session, "max_session", MIN_SESSION_S, MAX_SESSION_S),
+        ):
+            spin.setRange(0, high // 60)  # 0 (shown as "-") is no limit
             spin.setSpecialValueText("-")
-        form.addRow(tr("idle_timeout"), self.idle)
-        form.addRow(tr("max_session"), self.max_session)
+            spin.setSuffix(tr("minutes_suffix"))
+            form.addRow(tr(key, low=low // 60, high=high // 60), spin)
         self.watermark, self.view_only = QCheckBox(tr("watermark")), QCheckBox(tr("view_only"))
         form.addRow(self.watermark)
+        self.watermark_text = QLineEdit()
+        self.watermark_text.setMaxLength(MAX_WATERMARK_TEXT)
+        self.watermark_text.setPlaceholderText(tr("watermark_text_hint"))
+        form.addRow(tr("watermark_text"), self.watermark_text)
         form.addRow(self.view_only)
         self.layout_.addLayout(form)
         self.row(
-            self.button("save", lambda: self.save(self.scope.currentData(), self.form_policy())),
+            self.button("save", self.save_form),
             self.button("clear", lambda: self.clear(self.scope.currentData())),
         )
 
@@ -83,9 +102,10 @@ class PoliciesTab(Tab):
         self.start.setText(hours.get("start", ""))
         self.end.setText(hours.get("end", ""))
         self.shutdown.setText(policy.get("shutdown_at", ""))
-        self.idle.setValue(policy.get("idle_timeout_s") or 0)
-        self.max_session.setValue(policy.get("max_session_s") or 0)
+        self.idle.setValue((policy.get("idle_timeout_s") or 0) // 60)
+        self.max_session.setValue((policy.get("max_session_s") or 0) // 60)
         self.watermark.setChecked(bool(policy.get("watermark")))
+        self.watermark_text.setText(policy.get("watermark_text", ""))
         self.view_only.setChecked(bool(policy.get("view_only")))
 
     def form_policy(self) -> dict[str, Any]:
@@ -94,19 +114,28 @@ class PoliciesTab(Tab):
             "view_only": self.view_only.isChecked(),
         }
         days = [n for n, box in zip(WEEKDAYS, self.days, strict=True) if box.isChecked()]
-        if self.start.text() or self.end.text() or len(days) < len(WEEKDAYS):
+        start, end = self.start.text().strip(), self.end.text().strip()
+        if bool(start) != bool(end):  # a blank one would silently mean midnight
+            raise InputMissing(tr("hours_need_both"))
+        if start or len(days) < len(WEEKDAYS):
             policy["allowed_hours"] = {
                 "days": days,
-                "start": self.start.text() or "00:00",
-                "end": self.end.text() or "24:00",
+                "start": start or "00:00",
+                "end": end or "24:00",
             }
+        if words := self.watermark_text.text().strip():
+            policy["watermark_text"] = words
         if self.shutdown.text():
             policy["shutdown_at"] = self.shutdown.text()
         if self.idle.value():
-            policy["idle_timeout_s"] = self.idle.value()
+            policy["idle_timeout_s"] = self.idle.value() * 60
         if self.max_session.value():
-            policy["max_session_s"] = self.max_session.value()
+            policy["max_session_s"] = self.max_session.value() * 60
         return policy
+
+    async def save_form(self) -> None:
+        """Save what the form says for the chosen scope (refused, unsent, if it is half filled)."""
+        await self.save(self.scope.currentData(), self.form_policy())
 
     async def save(self, host_id: str | None, policy: dict[str, Any]) -> dict[str, Any]:
         answer: dict[str, Any] = await self.call("PUT", *self._policy_parts(host_id), body=policy)

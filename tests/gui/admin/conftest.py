@@ -1,7 +1,7 @@
 """The admin console under Qt's offscreen platform, driven on a qasync loop, against a real relay
-(with its admin API) running on its own loop in a background thread: the relay, a signed-in
-tenant admin's console that goes ahead with every destructive action it asks about, and ways to
-let the console's tasks run."""
+(with its admin API) running on its own loop in a background thread: the relay, the consoles of
+a signed-in tenant admin and of an operator, each going ahead with every destructive action it
+asks about, and ways to let the console's tasks run."""
 
 from __future__ import annotations
 
@@ -60,23 +60,42 @@ def live(tmp_path):
 
 @pytest.fixture
 def console(live, qloop, qtbot):
-    import pyotp
-
     from apps.admin.main import open_console
     from tests.integration.relay_harness import TENANT
 
-    _, password, secret = live.relay.directory.add_admin("alice", TENANT)
+    password, otp = credentials(live, "alice", TENANT)
     window = qloop.run_until_complete(
-        open_console(
-            live.admin.url,
-            live.relay.server.fingerprint,
-            "alice",
-            password,
-            pyotp.TOTP(secret).now(),
-        )
+        open_console(live.admin.url, live.relay.server.fingerprint, "alice", password, otp)
     )
     qtbot.addWidget(window)
     window.confirm = go_ahead  # the questions themselves: test_console_feedback.py
+    yield window
+    qloop.run_until_complete(window.client.sign_out())
+    qloop.run_until_complete(window.client.close())
+
+
+def credentials(live, login: str, tenant: str | None) -> tuple[str, str]:
+    """A new admin's password and current one-time password."""
+    import pyotp
+
+    _, password, secret = live.relay.directory.add_admin(login, tenant)
+    return password, pyotp.TOTP(secret).now()
+
+
+@pytest.fixture
+def operator(live, qloop, qtbot):
+    """The console of an operator (who sees every tenant), on TENANT."""
+    from apps.admin.main import open_console
+    from tests.integration.relay_harness import TENANT
+
+    password, otp = credentials(live, "root", None)
+    window = qloop.run_until_complete(
+        open_console(live.admin.url, live.relay.server.fingerprint, "root", password, otp)
+    )
+    qtbot.addWidget(window)
+    window.confirm = go_ahead  # the questions themselves: test_console_feedback.py
+    window.tenant_box.setCurrentText(TENANT)
+    qloop.run_until_complete(settled(window))
     yield window
     qloop.run_until_complete(window.client.sign_out())
     qloop.run_until_complete(window.client.close())

@@ -105,9 +105,10 @@ def test_office_pc_home_pc_policy_session_and_audit(console, live, qloop, qtbot,
         # A policy for this office PC, set through the form.
         run(console.policies.refresh())
         console.policies.scope.setCurrentIndex(1)
-        console.policies.idle.setValue(600)
+        console.policies.idle.setValue(10)  # minutes
         console.policies.watermark.setChecked(True)
         console.policies.start.setText("08:30")
+        console.policies.end.setText("20:00")
         run(
             console.policies.save(
                 console.policies.scope.currentData(), console.policies.form_policy()

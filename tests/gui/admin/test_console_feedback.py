@@ -54,7 +54,7 @@ def test_refusals_are_japanese_sentences_without_the_apis_english(console, live,
     run(settled(console))
     assert status(console) == "エラー: ログイン名 を入力してください"
 
-    console.policies.idle.setValue(10)
+    console.policies.idle.setValue(1)  # minute
     console.spawn(console.policies.save(None, console.policies.form_policy()), by_user=True)
     run(settled(console))
     assert status(console) == "エラー: 無操作タイムアウト (秒) は 300 以上にしてください"

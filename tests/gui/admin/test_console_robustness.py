@@ -8,9 +8,8 @@ import asyncio
 import logging
 import time
 
-import pyotp
 import pytest
-from conftest import go_ahead, press, settled, until
+from conftest import credentials, press, settled, until
 
 from apps.admin import api
 from apps.admin.api import ApiFailure
@@ -40,28 +39,6 @@ def live(tmp_path):
         directory.add_user(tenant, SHARED)
     yield background
     background.stop()
-
-
-def credentials(live, login: str, tenant: str | None) -> tuple[str, str]:
-    """A new admin's password and current one-time password."""
-    _, password, secret = live.relay.directory.add_admin(login, tenant)
-    return password, pyotp.TOTP(secret).now()
-
-
-@pytest.fixture
-def operator(live, qloop, qtbot):
-    """The console of an operator (who sees every tenant), on TENANT."""
-    password, otp = credentials(live, "root", None)
-    window = qloop.run_until_complete(
-        open_console(live.admin.url, live.relay.server.fingerprint, "root", password, otp)
-    )
-    qtbot.addWidget(window)
-    window.confirm = go_ahead  # the questions themselves: test_console_feedback.py
-    window.tenant_box.setCurrentText(TENANT)
-    qloop.run_until_complete(settled(window))
-    yield window
-    qloop.run_until_complete(window.client.sign_out())
-    qloop.run_until_complete(window.client.close())
 
 
 def logins(tab) -> list[str]:

@@ -155,6 +155,13 @@ def test_view_only_once_pushed_stays_on_and_the_viewer_is_told():
     assert body == SessionPolicy(f"2026-04-01 10:30 tanaka PC-01 #{short}", True, 0, 0)
 
 
+def test_the_admins_watermark_words_follow_the_session_tag():
+    core = started(Policy(watermark=True, watermark_text="〇〇市 持出禁止"))
+    body = parse_notice(to_viewer(core.encode(core.policy_message(WALL), 0.0).data)[0])
+    short = hashlib.sha256(b"session-1").hexdigest()[:8]
+    assert body.watermark == f"2026-04-01 10:30 tanaka PC-01 #{short} 〇〇市 持出禁止"
+
+
 def test_the_first_reason_to_end_stands():
     core = started()
     assert core.close_reason == "error" and not core.ended
