@@ -58,20 +58,32 @@ def live(tmp_path):
     background.stop()
 
 
-@pytest.fixture
-def console(live, qloop, qtbot):
+def _signed_in(live, qloop, qtbot, login: str, tenant: str | None):
+    """The console of a new admin ``login`` (an operator when ``tenant`` is None), signed in;
+    it answers yes to every question (the questions themselves: test_console_feedback.py)."""
     from apps.admin.main import open_console
-    from tests.integration.relay_harness import TENANT
 
-    password, otp = credentials(live, "alice", TENANT)
+    password, otp = credentials(live, login, tenant)
     window = qloop.run_until_complete(
-        open_console(live.admin.url, live.relay.server.fingerprint, "alice", password, otp)
+        open_console(live.admin.url, live.relay.server.fingerprint, login, password, otp)
     )
     qtbot.addWidget(window)
-    window.confirm = go_ahead  # the questions themselves: test_console_feedback.py
-    yield window
+    window.confirm = go_ahead
+    return window
+
+
+def _sign_out(qloop, window) -> None:
     qloop.run_until_complete(window.client.sign_out())
     qloop.run_until_complete(window.client.close())
+
+
+@pytest.fixture
+def console(live, qloop, qtbot):
+    from tests.integration.relay_harness import TENANT
+
+    window = _signed_in(live, qloop, qtbot, "alice", TENANT)
+    yield window
+    _sign_out(qloop, window)
 
 
 def credentials(live, login: str, tenant: str | None) -> tuple[str, str]:
@@ -85,20 +97,13 @@ def credentials(live, login: str, tenant: str | None) -> tuple[str, str]:
 @pytest.fixture
 def operator(live, qloop, qtbot):
     """The console of an operator (who sees every tenant), on TENANT."""
-    from apps.admin.main import open_console
     from tests.integration.relay_harness import TENANT
 
-    password, otp = credentials(live, "root", None)
-    window = qloop.run_until_complete(
-        open_console(live.admin.url, live.relay.server.fingerprint, "root", password, otp)
-    )
-    qtbot.addWidget(window)
-    window.confirm = go_ahead  # the questions themselves: test_console_feedback.py
+    window = _signed_in(live, qloop, qtbot, "root", None)
     window.tenant_box.setCurrentText(TENANT)
     qloop.run_until_complete(settled(window))
     yield window
-    qloop.run_until_complete(window.client.sign_out())
-    qloop.run_until_complete(window.client.close())
+    _sign_out(qloop, window)
 
 
 async def until(condition, timeout: float = 5.0) -> None:
