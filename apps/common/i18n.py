@@ -33,6 +33,7 @@ DOMAINS = ("viewer", "host", "admin", SHARED_DOMAIN)
 # Codes a refusal may carry: the protocol's, and the pin check's (the host's wizard shows any
 # other text, an OS error's, as it is).
 REFUSAL_CODES = frozenset({*RefusalReason, PinMismatch.reason})
+CLOSE_CODES = frozenset(CloseReason)
 
 # Where the OS says its language, the first one set wins; Windows sets none of these and
 # answers through the C library's locale instead.
@@ -122,5 +123,5 @@ class Translator:
         return self(key) if self.knows(key) else self("refused_other")
 
     def close_reason(self, reason: str) -> str:
-        known = reason in {r.value for r in CloseReason}
+        known = reason in CLOSE_CODES
         return self(f"closed_{reason}") if known else self("closed_unknown")

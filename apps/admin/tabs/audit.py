@@ -31,7 +31,7 @@ class AuditTab(Tab):
             self.host,
             self.event_code,
             self.button("filter", self.refresh),
-            self.button("export_csv", self._ask_export),
+            self.button("export_csv", lambda: self.ask_export("audit.csv")),
         )
         self.table = Table(
             [tr("col_time"), tr("col_event"), tr("col_login"), tr("col_host_id"), tr("col_detail")]
@@ -69,8 +69,3 @@ class AuditTab(Tab):
 
     async def export(self, path: Path) -> Path:
         return await self.export_csv("audit", self.filters(), path)
-
-    async def _ask_export(self) -> None:
-        path = self.ask_save_path("export_csv", "audit.csv", "CSV (*.csv)")
-        if path is not None:
-            await self.export(path)

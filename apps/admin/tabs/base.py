@@ -141,6 +141,15 @@ class Tab(QWidget):
         self.window_.report(tr("saved_to", path=path))
         return path
 
+    async def export(self, path: Path) -> Path:
+        raise NotImplementedError  # the tabs that export CSV say what they export
+
+    async def ask_export(self, suggested: str) -> None:
+        """Ask where to save the tab's CSV (``suggested`` a file name), then save it there."""
+        path = self.ask_save_path("export_csv", suggested, "CSV (*.csv)")
+        if path is not None:
+            await self.export(path)
+
     def ask_save_path(self, title_key: str, suggested: str, file_filter: str) -> Path | None:
         """Where the user wants a file saved; None if they cancelled."""
         name, _ = QFileDialog.getSaveFileName(self, tr(title_key), suggested, file_filter)

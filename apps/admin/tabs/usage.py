@@ -27,7 +27,7 @@ class UsageTab(Tab):
             QLabel(tr("until")),
             self.until,
             self.button("refresh", self.refresh),
-            self.button("export_csv", self._ask_export),
+            self.button("export_csv", lambda: self.ask_export("usage.csv")),
         )
         self.chart = BarChart()
         self.layout_.addWidget(self.chart)
@@ -60,8 +60,3 @@ class UsageTab(Tab):
 
     async def export(self, path: Path) -> Path:
         return await self.export_csv("usage", self._range(), path)
-
-    async def _ask_export(self) -> None:
-        path = self.ask_save_path("export_csv", "usage.csv", "CSV (*.csv)")
-        if path is not None:
-            await self.export(path)
