@@ -27,7 +27,6 @@ class X11FocusSource:
     def rect(self) -> Rect | None:
         """The active top-level window's rectangle on the desktop, or None if there is none."""
         import Xlib.error
-        import Xlib.X
 
         try:
             window = self._active_window()
@@ -49,7 +48,7 @@ class X11FocusSource:
         if prop is not None and len(prop.value) and prop.value[0]:
             return self._display.create_resource_object("window", prop.value[0])
         focus = self._display.get_input_focus().focus
-        if focus in (Xlib.X.NONE, Xlib.X.PointerRoot) or isinstance(focus, int):
+        if isinstance(focus, int):  # X.NONE or PointerRoot: no window has the focus
             return None
         # The focus may be a widget deep inside a window: climb to its top-level window.
         while True:

@@ -46,7 +46,7 @@ from core.hostpolicy.decision import decide
 from core.hostpolicy.limits import ShutdownDue, ShutdownPlanner, ShutdownWarningDue
 from core.input.dispatch import Backend
 from core.policy import Policy, PolicyError
-from core.protocol.control import RefusalReason, SessionOffer
+from core.protocol.control import DEAD_AFTER_KEEPALIVES, RefusalReason, SessionOffer
 from core.protocol.notices import CloseReason
 from storage.identity import load_or_create_identity, write_identity
 from transport.client import RefusedByRelay, enroll, host_login, serve_control
@@ -61,8 +61,6 @@ QUIT_CLEANUP_TIMEOUT_S = 5.0
 log = logging.getLogger("telework.host")
 
 AGENT_VERSION = "0.1.0"
-# The relay pings every keepalive interval; a channel silent for this many intervals is dead.
-DEAD_AFTER_KEEPALIVES = 3
 MIN_DEAD_AFTER_S = 5.0
 SESSION_END_GRACE_S = 5.0  # how long a shutdown waits for the session to say goodbye
 SHUTDOWN_COMMAND_TIMEOUT_S = 60.0

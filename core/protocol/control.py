@@ -27,7 +27,8 @@ MAX_OBJECT_KEYS = 64
 # Host control channel keepalive, as IPA's gates do: the relay pings every 10 s (and says so in
 # ``HostReady``), and either end declares a channel silent for 30 s dead.
 KEEPALIVE_INTERVAL_S = 10.0
-DEAD_AFTER_S = 30.0
+DEAD_AFTER_KEEPALIVES = 3  # silent for this many keepalive intervals: dead
+DEAD_AFTER_S = DEAD_AFTER_KEEPALIVES * KEEPALIVE_INTERVAL_S
 
 
 class ControlType(enum.IntEnum):

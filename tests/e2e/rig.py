@@ -494,7 +494,7 @@ class HostAgent:
         self.wait_connected()
 
     def launch(self, screen: XServer, *args: str, **env: str) -> None:
-        """``telework-host`` on ``screen`` with ``args`` (no ``--headless``: the tray app)."""
+        """``telework-host`` on ``screen`` with ``args`` (without ``--headless``: the tray app)."""
         argv = python_module(
             "apps.host.main",
             "--data-dir",

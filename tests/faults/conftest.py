@@ -32,6 +32,7 @@ class OfficePc:
         self.identity = generate_identity("office-pc")
         self.host_id = self.secret = ""
         self.task: asyncio.Task[None] | None = None
+        self.stream: LinkStream | None = None
 
     async def start(self) -> None:
         """Enrol, serve the control channel, and grant the test's user this office PC."""
@@ -48,6 +49,7 @@ class OfficePc:
         self._serve(stream)
 
     def _serve(self, stream: LinkStream) -> None:
+        self.stream = stream
         self.task = asyncio.create_task(
             serve_control(
                 stream,
@@ -65,6 +67,8 @@ class OfficePc:
             self.task.cancel()
             with contextlib.suppress(BaseException):
                 await self.task
+        if self.stream is not None:  # the task may have been cancelled before it started
+            await self.stream.close()
 
 
 async def log_in(
