@@ -94,13 +94,14 @@ def _check_reportable(day: dt.date, name: str) -> None:
 
 
 def _intervals(records: Iterable[AuditRecord], now: float) -> list[_Interval]:
-    """Each session's span; records in the order they were written (a resumed session's start
-    comes after the end of the session it continues)."""
+    """Each session's span. The records are taken in the order they were written (by ID), as a
+    resumed session's start comes after the end of the session it continues, whatever order
+    the caller gathered them in (the API reads starts and ends apart)."""
     starts: dict[str, AuditRecord] = {}
     ends: dict[str, float] = {}
     continuing: set[str] = set()
     last_end_reason: dict[tuple[str | None, str | None], str] = {}
-    for record in records:
+    for record in sorted(records, key=lambda r: r.id):
         session = record.detail.get("session")
         if not isinstance(session, str):
             continue

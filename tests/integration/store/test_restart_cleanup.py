@@ -58,3 +58,19 @@ def test_a_new_session_after_a_restart_is_counted_as_new(tmp_path):
         records = directory.list_audit()
     (usage,) = daily_usage(records, DAY, DAY, now=T0 + 180)
     assert usage.sessions == 2  # "b" logged in with an OTP: not a resume
+
+
+def test_usage_reads_the_records_in_the_order_they_were_written_whatever_it_is_given(tmp_path):
+    with Directory.open(tmp_path) as directory:
+        directory.audit("session_start", **WHO, detail={"session": "a"}, now=T0)
+        end_sessions_left_open(directory, now=T0 + 60)
+        directory.audit(
+            "session_start", **WHO, detail={"session": "b", "resumed": True}, now=T0 + 61
+        )
+        directory.audit("session_end", **WHO, detail={"session": "b", "reason": "x"}, now=T0 + 120)
+        # As the admin API gathers them: every start, then every end.
+        grouped = [
+            r for e in ("session_start", "session_end") for r in directory.list_audit(event=e)
+        ]
+    (usage,) = daily_usage(grouped, DAY, DAY, now=T0 + 180)
+    assert usage.sessions == 1  # "b" continues the session the restart cut
