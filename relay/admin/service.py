@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from core.auth.lockout import Attempt, Lockout, source_key
@@ -119,13 +118,11 @@ class AdminService:
         until = attempt.end(failed=admin is None)
         if admin is None:
             await self.backend.db(
-                partial(
-                    self.directory.audit,
-                    "admin.login_refused",
-                    source=source,
-                    detail={"admin": login[:64]},
-                    now=self.clock(),
-                )
+                self.directory.audit,
+                "admin.login_refused",
+                source=source,
+                detail={"admin": login[:64]},
+                now=self.clock(),
             )
             if until is not None:
                 raise LockedOut("too many failed sign-ins; try again later", _retry(until, self))

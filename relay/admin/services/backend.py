@@ -53,16 +53,14 @@ class Backend:
     ) -> None:
         """Record ``event`` as done by the admin ``who``."""
         await self.db(
-            partial(
-                self.directory.audit,
-                f"admin.{event}",
-                tenant=tenant,
-                user=user,
-                host_id=host_id,
-                source=source,
-                detail={"admin": who.login, **(detail or {})},
-                now=self.clock(),
-            )
+            self.directory.audit,
+            f"admin.{event}",
+            tenant=tenant,
+            user=user,
+            host_id=host_id,
+            source=source,
+            detail={"admin": who.login, **(detail or {})},
+            now=self.clock(),
         )
 
     async def audit_change(
