@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -31,6 +33,7 @@ from apps.viewer.texts import Texts
 from storage.identity import load_or_create_identity
 
 DEVICE_COMMON_NAME = "telework-viewer"
+STDIN_CHUNK = 4096  # bytes read from stdin at a time (an OTP line, "quit")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -47,41 +50,69 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-class _LoopDoor:
-    """Lets the stdin thread hand calls to the loop only while it runs: once the app has
-    finished, the loop (and Qt under it) is being torn down, and a call from another thread
-    then could abort the process."""
+class StdinCommands:
+    """Stdin lines to the app, read on the loop's own thread: the OTP first (if asked), then
+    'quit'; end of input quits too.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._lock = threading.Lock()
-        self._open = True
+    A reader on the loop, not a thread: a thread blocked on stdin outlives the loop and wakes
+    during the interpreter's shutdown, when Qt is being torn down under it. On Windows, where a
+    pipe cannot be watched by the loop, a daemon thread hands lines over while the loop runs.
+    """
 
-    def call(self, callback: Callable[..., object], *args: object) -> None:
-        with self._lock:
-            if self._open:
-                self._loop.call_soon_threadsafe(callback, *args)
+    def __init__(self, app: object, otp_first: bool) -> None:
+        self._app = app
+        self._otp_pending = otp_first
+        self._buffer = b""
 
-    def close(self) -> None:
-        with self._lock:
-            self._open = False
+    def feed(self, data: bytes) -> None:
+        """Take bytes read from stdin; ``b""`` is the end of input."""
+        self._buffer += data
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            self._line(line.decode(errors="replace").strip())
+        if not data:
+            self._app.quit()  # type: ignore[attr-defined]
 
-
-def _read_stdin(app: object, door: _LoopDoor, otp_first: bool) -> None:
-    """Stdin lines to the app, on the loop's thread: the OTP first (if asked), then 'quit'."""
-    first = otp_first
-    for line in sys.stdin:
-        text = line.strip()
-        if first:
-            first = False
-            door.call(app.submit_otp, text)  # type: ignore[attr-defined]
+    def _line(self, text: str) -> None:
+        if self._otp_pending:
+            self._otp_pending = False
+            self._app.submit_otp(text)  # type: ignore[attr-defined]
         elif text == "quit":
-            door.call(app.quit)  # type: ignore[attr-defined]
-    door.call(app.quit)  # type: ignore[attr-defined]
+            self._app.quit()  # type: ignore[attr-defined]
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
+        """Start reading stdin on ``loop``; returns what stops it."""
+        fd = sys.stdin.fileno()
+        if sys.platform == "win32":  # not run here: no Windows machine
+            stopped = threading.Event()
+
+            def pump() -> None:
+                while not stopped.is_set():
+                    data = os.read(fd, STDIN_CHUNK)
+                    if not stopped.is_set():
+                        loop.call_soon_threadsafe(self.feed, data)
+                    if not data:
+                        return
+
+            threading.Thread(target=pump, daemon=True).start()
+            return stopped.set
+
+        def readable() -> None:
+            data = os.read(fd, STDIN_CHUNK)
+            if not data:
+                loop.remove_reader(fd)
+            self.feed(data)
+
+        def stop() -> None:
+            loop.remove_reader(fd)
+
+        loop.add_reader(fd, readable)
+        return stop
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    faulthandler.enable()  # a fatal signal (an abort inside Qt) leaves Python's stacks in the log
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     import qasync
@@ -112,13 +143,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         app.finished.connect(done.set)
         app.start()
-        door = _LoopDoor(loop)
-        if args.otp_stdin or args.report_state:
-            threading.Thread(
-                target=_read_stdin, args=(app, door, args.otp_stdin), daemon=True
-            ).start()
+        stop_reading = (
+            StdinCommands(app, args.otp_stdin).attach(loop)
+            if args.otp_stdin or args.report_state
+            else None
+        )
         loop.run_until_complete(done.wait())
-        door.close()
+        if stop_reading is not None:
+            stop_reading()
     return 0
 
 
