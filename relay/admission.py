@@ -83,14 +83,14 @@ class Admission:
             await self._refuse(stream, refusal)
         except ProtocolError as exc:
             log.info("protocol error from %s: %s", source, exc)
-            # Garbage counts like a wrong password: a source that keeps sending it is locked
-            # out (its logins refused), and once locked it no longer writes to the audit log,
-            # so a flood of garbage cannot fill the disk.
-            already_locked = context.source_lockout.locked_until(counted_as) is not None
-            context.source_lockout.record_failure(counted_as)
-            if stream is not None and not already_locked:
-                await context.audit(
-                    "protocol_error", source=source, detail={"error": type(exc).__name__}, fact=True
+            # Garbage proves nothing about the source (see NOISY_SOURCE_MAX_RECORDS): it is
+            # audited until the source is quieted, and never locks the source out.
+            if stream is not None:
+                await context.audit_noise(
+                    "protocol_error",
+                    counted_as,
+                    source=source,
+                    detail={"error": type(exc).__name__},
                 )
                 await self._refuse(stream, Refusal(RefusalReason.PROTOCOL_ERROR))
         except (PeerGone, ConnectionError):

@@ -26,6 +26,16 @@ log = logging.getLogger("telework.relay")
 
 # Closing waits this long for directory calls still running (a session's last audit record).
 STORE_DRAIN_TIMEOUT_S = 10.0
+# Failures that prove nothing about who sends them (garbage on the wire, an office PC's stale
+# credential or enrolment token: none can be guessed) are audited, but a source that keeps
+# sending them is quieted: after this many records in the window its further ones are only
+# counted (telework_audit_records_quieted_total) until the quiet time is over, so a flood
+# cannot fill the disk. They never lock the source out: one office NAT address carries every
+# office PC of a municipality, and a broken or hostile machine behind it must not take the
+# others offline. Password guessing is what the source lockout is for.
+NOISY_SOURCE_MAX_RECORDS = 25
+NOISY_SOURCE_WINDOW_S = 15 * 60.0
+NOISY_SOURCE_QUIET_S = 15 * 60.0
 T = TypeVar("T")
 
 
@@ -61,6 +71,9 @@ class RelayContext:
         self.metrics = metrics
         self.user_lockout = Lockout.per_user(wall_clock)
         self.source_lockout = Lockout.per_source(wall_clock)
+        self.noisy_sources = Lockout(
+            NOISY_SOURCE_MAX_RECORDS, NOISY_SOURCE_WINDOW_S, NOISY_SOURCE_QUIET_S, wall_clock
+        )
         self._in_flight: set[asyncio.Future[Any]] = set()
         self.store_faults = StoreFaults(metrics, monotonic_clock)
         self.audit_backlog = AuditBacklog(self._write_audit, metrics)
@@ -123,6 +136,23 @@ class RelayContext:
             if not fact:
                 raise
             self.audit_backlog.add(record)
+
+    async def audit_noise(
+        self,
+        event: str,
+        source_key: str,
+        *,
+        source: str | None = None,
+        host_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Audit a failure that proves nothing about its source (see NOISY_SOURCE_MAX_RECORDS):
+        written unless ``source_key`` is being quieted, a fact either way."""
+        if self.noisy_sources.locked_until(source_key) is not None:
+            self.metrics.audit_records_quieted += 1
+            return
+        self.noisy_sources.record_failure(source_key)
+        await self.audit(event, host_id=host_id, source=source, detail=detail, fact=True)
 
     def _record(
         self,

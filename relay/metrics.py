@@ -20,6 +20,7 @@ class RelayMetrics:
     store_errors: int = 0  # directory calls that failed (a full disk, a lost database)
     cleanup_failures: Counter[str] = field(default_factory=Counter)  # by clean-up step
     audit_records_dropped: int = 0  # the audit backlog was full
+    audit_records_quieted: int = 0  # not written: their source sends too much noise
     # Gauges are read live from the server at scrape time.
     live_sessions: Callable[[], int] = lambda: 0
     hosts_online: Callable[[], int] = lambda: 0
@@ -60,6 +61,10 @@ class RelayMetrics:
             "# HELP telework_audit_records_dropped_total Audit records lost: backlog full.",
             "# TYPE telework_audit_records_dropped_total counter",
             f"telework_audit_records_dropped_total {self.audit_records_dropped}",
+            "# HELP telework_audit_records_quieted_total Failures from a noisy source, counted"
+            " but not written.",
+            "# TYPE telework_audit_records_quieted_total counter",
+            f"telework_audit_records_quieted_total {self.audit_records_quieted}",
             "# HELP telework_cleanup_failures_total Clean-up steps that failed (the others ran).",
             "# TYPE telework_cleanup_failures_total counter",
         ]

@@ -17,6 +17,7 @@ from core.crypto.certs import generate_identity
 from core.protocol.control import RefusalReason
 from core.protocol.framing import HEADER, MAX_CONTROL_PAYLOAD, PROTOCOL_VERSION
 from relay import sessions as relay_sessions_module
+from relay.context import NOISY_SOURCE_MAX_RECORDS
 from relay.hooks import RelayHooks
 from tests.integration.relay_harness import (
     FAST,
@@ -470,9 +471,44 @@ async def test_a_first_message_trickled_a_byte_at_a_time_is_cut_at_the_deadline(
         relay.directory.close()
 
 
-async def test_a_source_sending_garbage_is_locked_out_and_stops_filling_the_audit_log(relay):
-    for _ in range(lockout_limits.SOURCE_MAX_FAILURES + 5):
+async def test_a_source_sending_garbage_is_quieted_in_the_audit_log_but_not_locked_out(relay, host):
+    for _ in range(NOISY_SOURCE_MAX_RECORDS + 5):
         await asyncio.to_thread(_send_and_read, relay, b"\x00garbage\x00")
-    assert relay.audit_events().count("protocol_error") == lockout_limits.SOURCE_MAX_FAILURES
-    refusal = await expect_refusal(RefusalReason.LOCKED_OUT, login(relay, "A" * 20, "000000"))
-    assert refusal.retry_after > time.time()
+    assert relay.audit_events().count("protocol_error") == NOISY_SOURCE_MAX_RECORDS
+    assert relay.server.metrics.audit_records_quieted == 5
+    # Garbage guesses no password: the same address still logs in, and office PCs get in.
+    channel, _ = await login(relay, host.host_id, relay.totp_now())
+    channel.close()
+    other = await HostAgent(relay).start()
+    await other.stop()
+
+
+async def test_office_pcs_behind_an_address_that_floods_garbage_and_stale_credentials_stay_online(
+    relay, host
+):
+    """Every office PC of a municipality shares its NAT address: a broken machine behind it
+    (garbage, a retired PC's credential, a stale enrolment token) must not keep the others
+    offline, however long it goes on."""
+    from transport.client import enroll, host_login
+
+    retired = await HostAgent(relay).start()
+    await retired.stop()
+    relay.directory.retire_host(TENANT, retired.host_id)
+    for _ in range(lockout_limits.SOURCE_MAX_FAILURES + 5):
+        await asyncio.to_thread(_send_and_read, relay, b"\x16garbage")
+        await expect_refusal(
+            RefusalReason.BAD_HOST_CREDENTIAL,
+            host_login(relay.endpoint, retired.host_id, retired.secret, "test"),
+        )
+        with pytest.raises(RefusedByRelay):
+            await enroll(relay.endpoint, "stale-token", generate_identity("pc"), "PC", "test")
+    await host.stop()  # the enrolled office PC reconnects from the same address
+    stream, ready = await host_login(relay.endpoint, host.host_id, host.secret, "test")
+    assert ready.host_id == host.host_id
+    await stream.close()
+    newcomer = await HostAgent(relay).start()  # and a new one enrols
+    await newcomer.stop()
+    refused = relay.audit_events()
+    assert refused.count("host_auth_refused") + refused.count("enroll_refused") <= (
+        NOISY_SOURCE_MAX_RECORDS
+    )
