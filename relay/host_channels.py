@@ -71,6 +71,9 @@ class HostChannels:
         self._policy_for_host = policy_for_host
         self.online: dict[str, HostChannel] = {}
         self._awaiting_attach: dict[str, PendingAttach] = {}
+        # Host ID -> set when that host's channel comes online, for logins waiting for it.
+        self._arrivals: dict[str, asyncio.Event] = {}
+        self._arrival_waiters: dict[str, int] = {}
 
     async def serve(self, stream: LinkStream, host_id: str, tenant: str) -> None:
         """Run an authenticated host's control channel until it ends."""
@@ -81,6 +84,9 @@ class HostChannels:
             previous.fail_pending()
             await previous.stream.close()
         self.online[host_id] = channel
+        arrived = self._arrivals.get(host_id)
+        if arrived is not None:
+            arrived.set()
         keepalive = asyncio.create_task(self._keepalive(channel))
         try:
             # Online whether or not the record can be written now (a full disk): it is queued.
@@ -106,6 +112,22 @@ class HostChannels:
                 await context.audit(
                     "host_offline", tenant=tenant, host_id=host_id, source=stream.source, fact=True
                 )
+
+    async def wait_online(self, host_id: str, timeout_s: float) -> HostChannel | None:
+        """The host's control channel, waiting up to ``timeout_s`` for it to come (back)
+        online; None if it did not."""
+        if host_id in self.online or timeout_s <= 0:
+            return self.online.get(host_id)
+        arrived = self._arrivals.setdefault(host_id, asyncio.Event())
+        self._arrival_waiters[host_id] = self._arrival_waiters.get(host_id, 0) + 1
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(arrived.wait(), timeout_s)
+        finally:
+            self._arrival_waiters[host_id] -= 1
+            if not self._arrival_waiters[host_id]:
+                del self._arrival_waiters[host_id], self._arrivals[host_id]
+        return self.online.get(host_id)
 
     async def _keepalive(self, channel: HostChannel) -> None:
         nonce = 0

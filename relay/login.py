@@ -215,13 +215,17 @@ class ViewerLogin:
         """The office PC's decision: its channel, the session's ID, and once it accepted, its
         data connection and the attach to release when the session ends."""
         try:
-            channel = self._channels.online.get(login.host_id)
+            await stream.send(Progress("waiting_for_host"))
+            # A resumed login waits a little for an office PC that is not (yet) back: after a
+            # relay restart the viewer often returns first, and an office PC is back within
+            # seconds; refused now, the viewer would wait a whole back-off step more.
+            wait_s = self._context.settings.resume_host_wait_s if login.resumed else 0.0
+            channel = await self._channels.wait_online(login.host_id, wait_s)
             if channel is None or channel.tenant != login.tenant:
                 await self._context.audit(
                     "login_refused", **login.who, detail={"reason": "host_offline"}
                 )
                 raise Refusal(RefusalReason.HOST_OFFLINE)
-            await stream.send(Progress("waiting_for_host"))
             session_id = secrets.token_urlsafe(SESSION_ID_BYTES)
             offer = SessionOffer(
                 session_id,

@@ -40,6 +40,10 @@ RESUME_TICKET_TTL_S = 10 * 60
 # then), so a drop after hours of work can still resume; a relay that dies mid-session leaves it
 # valid no longer than that after the last renewal.
 RESUME_TICKET_RENEW_S = RESUME_TICKET_TTL_S / 2
+# A login that resumes a session (with its ticket) waits this long for its office PC to come back
+# online before it is refused as offline: both reconnect after a relay restart, and the office
+# PC may be a few seconds behind. Bounded by the per-source connection caps like any login.
+RESUME_HOST_WAIT_S = 10.0
 # Bytes read from one side before writing them on: small enough to keep per-session memory
 # bounded, large enough to move a keyframe in a few reads.
 FORWARD_CHUNK_BYTES = 16 * 1024
@@ -68,3 +72,4 @@ class RelaySettings:
     resume_ticket_ttl_s: int = RESUME_TICKET_TTL_S
     resume_ticket_renew_s: float = RESUME_TICKET_RENEW_S
     end_grace_s: float = END_GRACE_S
+    resume_host_wait_s: float = RESUME_HOST_WAIT_S

@@ -17,6 +17,10 @@ import random
 from dataclasses import dataclass, field
 
 FIRST_DELAY_S = 1.0
+# Each delay half again the last (1, 1.5, 2.3, 3.4, 5.1 s...): after a relay restart the viewer
+# should try again soon after the relay listens (it holds a resuming login while the office PC
+# comes back), without hammering a relay that stays away.
+DELAY_FACTOR = 1.5
 MAX_DELAY_S = 15.0
 JITTER = 0.2  # each delay is stretched by up to this share at random
 # Stop retrying this long before the ticket expires: a login that arrives at the relay after the
@@ -62,7 +66,7 @@ class ReconnectPlan:
 
     def schedule(self, now: float) -> float | None:
         """After a drop or a failed attempt: when to try next, or None (ask for a new OTP)."""
-        delay = min(MAX_DELAY_S, FIRST_DELAY_S * 2.0**self.attempts)
+        delay = min(MAX_DELAY_S, FIRST_DELAY_S * DELAY_FACTOR**self.attempts)
         delay *= 1.0 + JITTER * self.rng.random()
         self.attempts += 1
         at = now + delay

@@ -11,7 +11,11 @@ import random
 from collections.abc import Callable
 
 RECONNECT_FIRST_S = 1.0  # first step: the relay may just have restarted
-RECONNECT_FACTOR = 2.0
+# Steps grow by half each time (1, 1.5, 2.3, 3.4, 5.1 s...), not doubling: a relay restarted by
+# its service manager listens again within seconds, and an office PC should be back within a
+# few seconds of that (its viewer is waiting), while the jitter still spreads thousands of
+# office PCs over each step.
+RECONNECT_FACTOR = 1.5
 RECONNECT_MAX_S = 30.0  # with the connect itself, every host is back within a minute
 
 

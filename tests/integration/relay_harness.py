@@ -20,7 +20,7 @@ from relay.hooks import RelayHooks
 from relay.server import RelayServer
 from relay.settings import RelaySettings
 from relay.store.directory import Directory
-from transport.client import enroll, serve_control, viewer_login
+from transport.client import enroll, host_login, serve_control, viewer_login
 from transport.connect import RelayEndpoint
 from transport.e2e import E2E_HANDSHAKE_TIMEOUT_S, SecureChannel
 from transport.link_stream import LinkStream
@@ -32,6 +32,7 @@ FAST = RelaySettings(
     host_answer_timeout_s=2.0,
     attach_timeout_s=2.0,
     end_grace_s=0.3,
+    resume_host_wait_s=1.0,
 )
 TENANT = "example-city"
 USER = "tanaka"
@@ -112,6 +113,14 @@ class HostAgent:
         token = self.relay.directory.issue_enrollment_token(TENANT, 600, time.time())
         stream, enrolled = await enroll(self.relay.endpoint, token, self.identity, "PC-01", "test")
         self.host_id, self.secret = enrolled.host_id, enrolled.secret
+        return await self._serve(stream)
+
+    async def reconnect(self) -> HostAgent:
+        """A new control channel with the enrolment's credential (the agent came back)."""
+        stream, _ = await host_login(self.relay.endpoint, self.host_id, self.secret, "test")
+        return await self._serve(stream)
+
+    async def _serve(self, stream: LinkStream) -> HostAgent:
         self.stream = stream
         self.task = asyncio.create_task(
             serve_control(

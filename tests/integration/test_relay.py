@@ -512,3 +512,47 @@ async def test_office_pcs_behind_an_address_that_floods_garbage_and_stale_creden
     assert refused.count("host_auth_refused") + refused.count("enroll_refused") <= (
         NOISY_SOURCE_MAX_RECORDS
     )
+
+
+async def test_a_resumed_login_waits_for_its_office_pc_to_come_back(relay, host):
+    """After a relay restart the viewer is often back before its office PC: its resuming login
+    is held (up to resume_host_wait_s) instead of refused, so the picture returns as soon as
+    the office PC does. A first login to an office PC that is offline is refused at once."""
+    device = generate_identity("home-pc")
+    channel, ok = await login(relay, host.host_id, relay.totp_now(), device)
+    channel.close()
+    await wait_until(lambda: not relay.server.sessions)
+    await host.stop()
+    await wait_until(lambda: host.host_id not in relay.server.hosts)
+    (code,) = relay.directory.issue_codes(TENANT, USER, 1)
+    started = time.monotonic()
+    await expect_refusal(RefusalReason.HOST_OFFLINE, login(relay, host.host_id, code))
+    assert time.monotonic() - started < relay.server.settings.resume_host_wait_s
+
+    resumed = asyncio.ensure_future(
+        login(relay, host.host_id, "", device, resume_ticket=ok.resume_ticket)
+    )
+    await asyncio.sleep(relay.server.settings.resume_host_wait_s / 3)
+    assert not resumed.done()  # held, not refused
+    await host.reconnect()
+    channel, _ = await resumed
+    await channel.write(b"back")
+    assert await channel.read() == b"echo:back"
+    channel.close()
+
+
+async def test_a_resumed_login_is_refused_when_its_office_pc_stays_away(relay, host):
+    device = generate_identity("home-pc")
+    channel, ok = await login(relay, host.host_id, relay.totp_now(), device)
+    channel.close()
+    await wait_until(lambda: not relay.server.sessions)
+    await host.stop()
+    await wait_until(lambda: host.host_id not in relay.server.hosts)
+    started = time.monotonic()
+    refusal = await expect_refusal(
+        RefusalReason.HOST_OFFLINE,
+        login(relay, host.host_id, "", device, resume_ticket=ok.resume_ticket),
+    )
+    assert time.monotonic() - started >= relay.server.settings.resume_host_wait_s
+    assert refusal.resume_ticket  # a fresh ticket: the viewer tries again without a new OTP
+    assert not relay.server.channels._arrivals  # nothing left waiting

@@ -127,9 +127,9 @@ def test_shutdown_time_already_past_at_start_means_tomorrow():
 
 def test_backoff_grows_is_randomised_and_capped():
     low, high = Backoff(rand=lambda: 0.0), Backoff(rand=lambda: 0.999999)
-    lows = [low.next_delay() for _ in range(8)]
-    highs = [high.next_delay() for _ in range(8)]
-    assert lows[:3] == [0.5, 1.0, 2.0]
+    lows = [low.next_delay() for _ in range(12)]
+    highs = [high.next_delay() for _ in range(12)]
+    assert lows[:3] == [0.5, 0.75, 1.125]  # steps grow by half: back soon after a restart
     assert max(highs) <= 30.0 and highs[-1] == pytest.approx(30.0)
     assert lows[-1] == 15.0  # at the cap, hosts still spread over 15..30 s
     low.reset()
