@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import ssl
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from core.crypto.certs import generate_identity
+from core.crypto.certs import Identity, generate_identity
 from core.protocol.control import Login
 from tests.e2e.rig import Accounts, Relay
 from tests.integration.relay_harness import echo_session
@@ -72,10 +74,16 @@ class OfficePc:
 
 
 async def log_in(
-    relay: Relay, accounts: Accounts, host_id: str, otp: str, resume_ticket: str = ""
+    relay: Relay,
+    accounts: Accounts,
+    host_id: str,
+    otp: str,
+    resume_ticket: str = "",
+    device: Identity | None = None,
 ) -> tuple[SecureChannel, str]:
-    """A viewer's login; its channel to the office PC and its resume ticket."""
-    device = generate_identity("home-pc")
+    """A viewer's login (from a new home PC unless ``device`` is given); its channel to the
+    office PC and its resume ticket."""
+    device = device or generate_identity("home-pc")
     message = Login(
         accounts.tenant,
         accounts.user,
@@ -87,6 +95,22 @@ async def log_in(
     )
     channel, ok = await viewer_login(endpoint(relay), message, device)
     return channel, ok.resume_ticket
+
+
+def send_garbage(relay: Relay) -> None:
+    """One connection that completes TLS and sends bytes no peer of the relay would; blocking."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the relay's identity does not matter to garbage
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    with (
+        contextlib.suppress(OSError),
+        socket.create_connection((relay.host, relay.port), timeout=10) as raw,
+        context.wrap_socket(raw) as tls,
+    ):
+        tls.sendall(b"\x00garbage\x00" * 4)
+        while tls.recv(4096):
+            pass
 
 
 @pytest.fixture
