@@ -97,7 +97,7 @@ class RelayServer:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
-        self.live_sessions.end_all("relay_shutdown")
+        self.live_sessions.cut_all("relay_shutdown")
         await self.admission.close()
         await self.context.audit_backlog.close()
         if self._server is not None:

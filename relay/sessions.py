@@ -38,6 +38,7 @@ class LiveSession:
     buckets: tuple[TokenBucket, ...] = ()  # (to viewer, to host), set when forwarding starts
     resume_ticket: str = ""  # the viewer's, renewed while the session lives; never shown
     resumed: bool = False  # logged in with a resume ticket: it may continue a cut session
+    cut: bool = False  # ended without telling either side why (the relay is shutting down)
 
     def count_to_viewer(self, nbytes: int) -> None:
         self.bytes_to_viewer += nbytes
@@ -81,9 +82,12 @@ class LiveSessions:
         session.request_end(reason)
         return True
 
-    def end_all(self, reason: str) -> None:
-        """Ask every live session to end (the relay is shutting down)."""
+    def cut_all(self, reason: str) -> None:
+        """The relay is shutting down: cut every live session as a crash would, so that its
+        viewer and office PC reconnect (to this relay once it is back, or to another) and
+        resume with the ticket. Telling them the session is over would make the viewer stop."""
         for session in list(self.live.values()):
+            session.cut = True
             session.request_end(reason)
 
     def limit_tenant_rate(self, tenant: str, rate_bps: int) -> None:
@@ -144,7 +148,9 @@ class LiveSessions:
                 start_detail["resumed"] = True
             await self._audit("session_start", session, start_detail)
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            if tasks[2] in done:
+            if tasks[2] in done and session.cut:
+                told_host = True  # nobody is told: both sides see a drop and resume
+            elif tasks[2] in done:
                 # Ended on request (an admin): ask the host to close the session itself, so
                 # the viewer hears why (and does not just reconnect); cut it after a grace.
                 told_host = await self._tell_host(channel, session)

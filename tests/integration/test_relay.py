@@ -13,7 +13,7 @@ import pyotp
 import pytest
 
 from core.auth import lockout as lockout_limits
-from core.crypto.certs import generate_identity
+from core.crypto.certs import fingerprint, generate_identity, pem_to_der
 from core.protocol.control import RefusalReason
 from core.protocol.framing import HEADER, MAX_CONTROL_PAYLOAD, PROTOCOL_VERSION
 from relay import sessions as relay_sessions_module
@@ -556,3 +556,35 @@ async def test_a_resumed_login_is_refused_when_its_office_pc_stays_away(relay, h
     assert time.monotonic() - started >= relay.server.settings.resume_host_wait_s
     assert refusal.resume_ticket  # a fresh ticket: the viewer tries again without a new OTP
     assert not relay.server.channels._arrivals  # nothing left waiting
+
+
+async def test_a_relay_shutting_down_cuts_sessions_as_a_crash_would_so_viewers_resume(
+    tmp_path,
+):
+    """Stopping the relay (SIGTERM: an upgrade, a restart) cuts each session without telling
+    either side it is over, so the viewer reconnects and resumes with its ticket instead of
+    showing "session ended"; the session is recorded as ended by the shutdown."""
+    relay = await start_relay(tmp_path)
+    host = await HostAgent(relay).start()
+    relay.directory.grant(TENANT, USER, host.host_id)
+    device = generate_identity("home-pc")
+    channel, ok = await login(relay, host.host_id, relay.totp_now(), device)
+    await channel.write(b"hello")
+    assert await channel.read() == b"echo:hello"
+    try:
+        await relay.server.close()
+        await asyncio.get_running_loop().shutdown_default_executor()
+        with pytest.raises((PeerGone, ConnectionError, OSError)):
+            await channel.write(b"still there?")
+            await channel.read()
+        assert host.ended == []  # the office PC heard no "session over" either
+        end = relay.directory.list_audit(event="session_end")[0]
+        assert end.detail["reason"] == "relay_shutdown"
+        # The ticket stays good for the resume once a relay is back.
+        assert relay.directory.redeem_resume_ticket(
+            ok.resume_ticket, host.host_id, fingerprint(pem_to_der(device.cert_pem)), time.time()
+        )
+    finally:
+        channel.close()
+        await host.stop()
+        relay.directory.close()
