@@ -3,7 +3,8 @@
 Pure logic, testable with a recording backend: view-only sessions inject nothing; pointer
 positions are scaled from the picture to the monitor; wheel deltas become whole notches;
 Ctrl+Alt+Del (as a :class:`SpecialKeys` request or as keys) is refused with a log line where the
-OS does not let a user-level program inject it; everything still held is released at the end,
+OS does not let a user-level program inject it; keys that act on the machine (power, VT switch,
+ending the X server) are never injected; everything still held is released at the end,
 so a dropped session never leaves a key or button stuck on the office PC.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from core.input.keymap import is_ctrl_alt_del
+from core.input.keymap import acts_on_the_machine, is_ctrl_alt_del
 from core.input.pointer import ScreenMap, WheelAccumulator
 from core.protocol.session import (
     Button,
@@ -57,6 +58,7 @@ class InputDispatcher:
         self._keys: dict[int, tuple[int, str]] = {}  # keysym -> (scancode, text), held down
         self._buttons: set[MouseButton] = set()
         self.refused_secure_attention = 0
+        self.refused_machine_keys = 0
 
     def handle(self, message: SessionMessage) -> bool:
         """Apply one input message; True if it was input (the caller's idle timer counts it)."""
@@ -92,6 +94,11 @@ class InputDispatcher:
         if down:
             if is_ctrl_alt_del(set(self._keys), keysym):
                 self._secure_attention(backend)
+                return
+            if acts_on_the_machine(set(self._keys), keysym):
+                # Not tracked either, so its release is dropped too.
+                self.refused_machine_keys += 1
+                log.warning("refused a key that acts on the machine, not an application")
                 return
             if keysym not in self._keys and len(self._keys) >= MAX_HELD_KEYS:
                 # Ignored, neither injected nor tracked (its release is then ignored too):

@@ -191,6 +191,38 @@ def windows_key(keysym: int, scancode: int = 0, text: str = "") -> WindowsKey | 
     return None
 
 
+# Keys that act on the office PC itself or its display server rather than on applications, which
+# no remote viewer may press (a hostile or modified viewer can send any keysym):
+# - XF86 vendor keysyms: power off, sleep, suspend, hibernate, log off, switch VT, RF kill,
+#   display and grab controls of the X server (none types text or drives an application);
+XF86_KEYSYMS = range(0x10080000, 0x10090000)
+# - the X server's own: Terminate_Server, and the accessibility toggles (AccessX_Enable,
+#   StickyKeys_Enable, MouseKeys_Enable, ...) and Pointer_* keys that change the keyboard and
+#   mouse under the local user; Sys_Req (Alt+SysRq is the kernel's magic key);
+TERMINATE_SERVER = 0xFED5
+ACCESSX_KEYSYMS = range(0xFE70, 0xFE7B)
+POINTER_KEYSYMS = range(0xFEE0, 0xFF00)
+SYS_REQ = 0xFF15
+# - keys whose XKB action with Ctrl+Alt is the same: Ctrl+Alt+F1..F12 switch virtual terminal,
+#   Ctrl+Alt+BackSpace ends the X server where that option is on.
+F1, F12, BACKSPACE = 0xFFBE, 0xFFC9, 0xFF08
+
+
+def acts_on_the_machine(held: set[int], keysym: int) -> bool:
+    """True for a key that must not be injected: pressing ``keysym`` now, with ``held`` keys
+    down, would act on the office PC or its display server (power, VT, ending the session's X
+    server, accessibility toggles) rather than on its applications."""
+    if (
+        keysym in XF86_KEYSYMS
+        or keysym in ACCESSX_KEYSYMS
+        or keysym in POINTER_KEYSYMS
+        or keysym in (TERMINATE_SERVER, SYS_REQ)
+    ):
+        return True
+    ctrl_alt = bool(held & {CTRL_L, CTRL_R}) and bool(held & {ALT_L, ALT_R})
+    return ctrl_alt and (F1 <= keysym <= F12 or keysym == BACKSPACE)
+
+
 def is_ctrl_alt_del(held: set[int], keysym: int) -> bool:
     """True when pressing ``keysym`` now, with ``held`` keys down, would make Ctrl+Alt+Del."""
     ctrl = bool(held & {CTRL_L, CTRL_R})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from core.input.dispatch import MAX_HELD_KEYS, InputDispatcher
 from core.input.keymap import ALT_L, CTRL_L, DELETE, ZENKAKU_HANKAKU
 from core.input.pointer import MAX_WHEEL_NOTCHES, WHEEL_STEP, ScreenMap, WheelAccumulator
@@ -112,6 +114,41 @@ def test_ctrl_alt_del_is_refused_with_a_log_line(caplog):
     assert d.refused_secure_attention == 2
     assert "Ctrl+Alt+Del refused" in caplog.text
     assert ("key", DELETE, True) not in rec.calls and ("key", DELETE, False) not in rec.calls
+
+
+XF86_POWER_OFF, XF86_SLEEP, XF86_SWITCH_VT_1 = 0x1008FF2A, 0x1008FF2F, 0x1008FE01
+TERMINATE_SERVER, STICKY_KEYS_ENABLE, F1, F4, BACKSPACE = 0xFED5, 0xFE75, 0xFFBE, 0xFFC1, 0xFF08
+
+
+@pytest.mark.parametrize(
+    "keysym", [XF86_POWER_OFF, XF86_SLEEP, XF86_SWITCH_VT_1, TERMINATE_SERVER, STICKY_KEYS_ENABLE]
+)
+def test_keys_that_act_on_the_machine_are_never_injected(keysym):
+    rec = Recorder()
+    d = InputDispatcher(rec, SCREEN, view_only=False)
+    d.handle(Key(True, keysym, 0, 0))
+    d.handle(Key(False, keysym, 0, 0))
+    assert rec.calls == [] and d.refused_machine_keys == 1
+
+
+def test_ctrl_alt_function_keys_and_backspace_are_refused_but_the_keys_alone_pass():
+    rec = Recorder()
+    d = InputDispatcher(rec, SCREEN, view_only=False)
+    for keysym in (F1, BACKSPACE):  # alone, and with Alt (Alt+F4 closes a window)
+        d.handle(Key(True, keysym, 0, 0))
+        d.handle(Key(False, keysym, 0, 0))
+    d.handle(Key(True, ALT_L, 0, 0))
+    d.handle(Key(True, F4, 0, 0))
+    d.handle(Key(False, F4, 0, 0))
+    d.handle(Key(True, CTRL_L, 0, 0))  # now Ctrl+Alt: F1 would switch VT, BackSpace end X
+    for keysym in (F1, BACKSPACE):
+        d.handle(Key(True, keysym, 0, 0))
+        d.handle(Key(False, keysym, 0, 0))
+    keys = [call[1:] for call in rec.calls]
+    assert keys[:4] == [(F1, True), (F1, False), (BACKSPACE, True), (BACKSPACE, False)]
+    assert (F4, True) in keys and keys.count((F1, True)) == 1
+    assert keys.count((BACKSPACE, True)) == 1
+    assert d.refused_machine_keys == 2
 
 
 def test_everything_held_is_released_at_the_end():
