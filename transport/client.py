@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from core.crypto.certs import Identity
+from core.crypto.certs import Identity, pem_to_der
 from core.errors import CryptoError, Error, PeerError, ProtocolError
 from core.protocol.control import (
     DEAD_AFTER_S,
@@ -30,6 +30,7 @@ from core.protocol.control import (
     Pong,
     Progress,
     ProgressStage,
+    RefusalReason,
     Refused,
     SessionAnswer,
     SessionEnd,
@@ -177,6 +178,12 @@ async def serve_control(
     sessions: set[asyncio.Task[None]] = set()
 
     async def handle_offer(offer: SessionOffer) -> None:
+        try:
+            pem_to_der(offer.device_cert)  # exactly one home-PC certificate, or no session
+        except CryptoError:
+            log.warning("refused an offer whose home-PC certificate is not exactly one")
+            await stream.send(SessionAnswer(offer.session_id, False, RefusalReason.REFUSED_BY_HOST))
+            return
         reason = await decide(offer)
         if reason is not None:
             await stream.send(SessionAnswer(offer.session_id, False, reason))

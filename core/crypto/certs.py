@@ -92,12 +92,17 @@ def parse_fingerprint(text: str) -> str:
 
 
 def pem_to_der(cert_pem: bytes | str) -> bytes:
+    """The DER form of exactly one PEM certificate. A bundle is refused: whoever reads the
+    first certificate (the relay, for its records) and whoever trusts them all (TLS) would
+    not agree on which device this is."""
     data = cert_pem.encode() if isinstance(cert_pem, str) else cert_pem
     try:
-        cert = x509.load_pem_x509_certificate(data)
+        certs = x509.load_pem_x509_certificates(data)
     except ValueError as exc:
         raise CryptoError("not a PEM certificate") from exc
-    return cert.public_bytes(serialization.Encoding.DER)
+    if len(certs) != 1:
+        raise CryptoError("exactly one PEM certificate expected")
+    return certs[0].public_bytes(serialization.Encoding.DER)
 
 
 def host_id_for_certificate(cert_der: bytes) -> str:

@@ -10,7 +10,7 @@ import ssl
 import tempfile
 from pathlib import Path
 
-from core.crypto.certs import Identity, fingerprint, host_id_for_certificate
+from core.crypto.certs import Identity, fingerprint, host_id_for_certificate, pem_to_der
 from core.errors import PinMismatch
 
 MINIMUM_TLS_VERSION = ssl.TLSVersion.TLSv1_3
@@ -35,12 +35,13 @@ def _tls13_only(context: ssl.SSLContext) -> ssl.SSLContext:
 
 def server_context(identity: Identity, client_cert_pem: bytes | None = None) -> ssl.SSLContext:
     """A TLS 1.3 server. With ``client_cert_pem`` the client must present exactly that
-    (self-signed) certificate: it is the only trust anchor loaded."""
+    (self-signed) certificate: it is the only trust anchor loaded (a bundle is refused with
+    CryptoError, never loaded whole)."""
     context = _tls13_only(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
     _load_identity(context, identity)
     if client_cert_pem is not None:
         context.verify_mode = ssl.CERT_REQUIRED
-        context.load_verify_locations(cadata=client_cert_pem.decode())
+        context.load_verify_locations(cadata=pem_to_der(client_cert_pem))
     return context
 
 

@@ -588,3 +588,15 @@ async def test_a_relay_shutting_down_cuts_sessions_as_a_crash_would_so_viewers_r
         channel.close()
         await host.stop()
         relay.directory.close()
+
+
+async def test_a_login_naming_a_certificate_bundle_is_a_protocol_error(relay, host):
+    """The device-certificate field holds exactly one certificate: the relay records the
+    first of a bundle, while TLS at the office PC would trust them all."""
+    device, other = generate_identity("home-pc"), generate_identity("another-pc")
+    message = login_message(relay, host.host_id, relay.totp_now(), device)
+    bundle = replace(message, device_cert=(device.cert_pem + other.cert_pem).decode())
+    with pytest.raises(RefusedByRelay) as caught:
+        await viewer_login(relay.endpoint, bundle, device)
+    assert caught.value.reason == RefusalReason.PROTOCOL_ERROR.value
+    assert host.offers == []

@@ -8,6 +8,7 @@ from core.crypto.certs import (
     parse_host_id,
     pem_to_der,
 )
+from core.crypto.tls import server_context
 from core.errors import CryptoError
 from storage.identity import load_or_create_identity
 
@@ -73,3 +74,15 @@ def test_fingerprint_forms():
 def test_pem_to_der_rejects_garbage():
     with pytest.raises(CryptoError):
         pem_to_der("not a certificate")
+
+
+def test_a_certificate_bundle_is_refused_everywhere_one_certificate_is_meant():
+    """The relay fingerprints a home PC's certificate and the office PC trusts it in TLS: with a
+    bundle they would read different certificates, so only exactly one is accepted."""
+    one, other = generate_identity("home-pc"), generate_identity("someone-else")
+    bundle = one.cert_pem + other.cert_pem
+    assert pem_to_der(one.cert_pem)
+    with pytest.raises(CryptoError):
+        pem_to_der(bundle)
+    with pytest.raises(CryptoError):
+        server_context(generate_identity("office-pc"), client_cert_pem=bundle)
