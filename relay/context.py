@@ -53,6 +53,13 @@ class AuditWho(TypedDict, total=False):
 AUDIT_NAME_CHARS = 64
 
 
+def unvalidated_name(text: str) -> str:
+    """A peer-given name that failed validation, as records and logs keep it: cut to
+    AUDIT_NAME_CHARS, every character that is not printable (a newline, a line separator,
+    an escape sequence) shown as its code, so such a name cannot forge a log line."""
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text[:AUDIT_NAME_CHARS])
+
+
 class RelayContext:
     """Handed to each part of the relay at construction; holds no connection state."""
 

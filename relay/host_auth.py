@@ -6,7 +6,7 @@ from __future__ import annotations
 from core.crypto.certs import host_id_for_certificate, pem_to_der
 from core.errors import CryptoError, ProtocolError
 from core.protocol.control import Attach, Enroll, Enrolled, HostAuth, HostReady, RefusalReason
-from relay.context import AUDIT_NAME_CHARS, RelayContext
+from relay.context import RelayContext, unvalidated_name
 from relay.errors import Refusal
 from relay.host_channels import HostChannels
 from relay.store.errors import EnrollmentRefused
@@ -80,7 +80,7 @@ class HostAdmission:
             await context.audit_noise(
                 "host_auth_refused",
                 stream.source_key,
-                host_id=host_id[:AUDIT_NAME_CHARS],
+                host_id=unvalidated_name(host_id),
                 source=stream.source,
             )
             raise Refusal(RefusalReason.BAD_HOST_CREDENTIAL)

@@ -14,7 +14,7 @@ from core.auth.lockout import Attempt
 from core.crypto.certs import fingerprint, parse_host_id, pem_to_der
 from core.errors import CryptoError, ProtocolError
 from core.protocol.control import Attached, Login, LoginOk, Progress, RefusalReason, SessionOffer
-from relay.context import AUDIT_NAME_CHARS, AuditWho, RelayContext
+from relay.context import AuditWho, RelayContext, unvalidated_name
 from relay.errors import Refusal
 from relay.host_channels import HostChannel, HostChannels, PendingAttach
 from relay.sessions import LiveSession, LiveSessions
@@ -48,8 +48,8 @@ class LoginNames:
     def of(cls, message: Login) -> LoginNames:
         stored = canonical_names(message.tenant, message.user)
         # As stored where they can name an account (so a full-width spelling is found under
-        # the tenant), else cut to a printable length.
-        audited = stored or (message.tenant[:AUDIT_NAME_CHARS], message.user[:AUDIT_NAME_CHARS])
+        # the tenant), else cut and made printable.
+        audited = stored or (unvalidated_name(message.tenant), unvalidated_name(message.user))
         return cls(account_key(message.tenant, message.user), stored, audited)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import ssl
 import threading
@@ -600,3 +601,18 @@ async def test_a_login_naming_a_certificate_bundle_is_a_protocol_error(relay, ho
         await viewer_login(relay.endpoint, bundle, device)
     assert caught.value.reason == RefusalReason.PROTOCOL_ERROR.value
     assert host.offers == []
+
+
+async def test_a_name_that_fails_validation_cannot_forge_a_log_line(relay, host, caplog):
+    forged = "x\nINFO telework.relay: audit login tenant=example-city user=tanaka\u2028"
+    device = generate_identity("home-pc")
+    message = replace(
+        login_message(relay, host.host_id, "000000", device), tenant=forged, user=forged
+    )
+    with caplog.at_level(logging.INFO, "telework.relay"), pytest.raises(RefusedByRelay):
+        await viewer_login(relay.endpoint, message, device)
+    lines = caplog.text.splitlines()
+    assert not any(line.startswith("INFO telework.relay: audit login") for line in lines)
+    assert not any("\u2028" in line for line in lines)
+    (refused,) = relay.directory.list_audit(event="login_refused")
+    assert "\n" not in refused.user and refused.user.startswith("x\\u000a")
