@@ -208,6 +208,12 @@ class HostAgent:
         try:
             while True:
                 await self._connect_and_serve()
+                if self.state is AgentState.ERROR:
+                    # A retired or deleted office PC, or a relay that is not the one enrolled
+                    # with: retrying cannot help and would only knock on the relay for ever.
+                    # The state says why (tray, status file) until someone acts and restarts.
+                    log.error("not retrying until restarted: %s", self.detail)
+                    await asyncio.Event().wait()
                 delay = self.backoff.next_delay()
                 log.info("relay connection lost; retrying in %.1f s", delay)
                 await asyncio.sleep(delay)

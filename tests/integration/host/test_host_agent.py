@@ -6,6 +6,7 @@ test advances; the relay's timeouts are scaled down; nothing sleeps for real tim
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 from apps.host.agent import IDENTITY_STEM, HostAgent
+from apps.host.events import AgentState
 from apps.host.main import read_status
 from core.crypto.certs import host_id_for_certificate
 from core.media.decoder import H264Decoder
@@ -349,3 +351,26 @@ async def test_an_enrolment_whose_answer_was_lost_can_be_done_again(rig, tmp_pat
     assert host_id_for_certificate(load_or_create_identity(data, IDENTITY_STEM, "x").cert_der) == (
         host_id
     )
+
+
+async def test_an_office_pc_whose_credential_is_refused_stops_retrying_and_says_why(
+    rig, tmp_path, clock
+):
+    """Retired by an admin: the relay refuses its credential. Knocking again cannot help, so
+    the agent stays in the error state (tray and status file say why) and stops connecting."""
+    host = await start_host(rig, tmp_path, clock, inject=False)
+    host.agent.backoff.first_s = host.agent.backoff.max_s = 0.05  # would retry at once
+    try:
+        host_id = host.agent.host_id
+        rig.relay.directory.retire_host(TENANT, host_id)
+        await rig.restart(tmp_path)
+        await wait_until(lambda: host.agent.state is AgentState.ERROR, timeout=10)
+        assert host.agent.detail == RefusalReason.BAD_HOST_CREDENTIAL
+        refusals = rig.relay.server.metrics.refusals
+        tried = refusals[RefusalReason.BAD_HOST_CREDENTIAL]
+        await asyncio.sleep(0.5)  # ten retry delays
+        assert refusals[RefusalReason.BAD_HOST_CREDENTIAL] == tried == 1
+        assert read_status(tmp_path / "host")["state"] == "error"
+        assert not host.task.done()  # waiting for someone to act, not crashed
+    finally:
+        await host.stop()
