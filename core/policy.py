@@ -193,9 +193,13 @@ class Policy:
 
     def allows_mac(self, macs: list[str]) -> bool:
         """True when the central list is unset or holds one of the viewer's MACs."""
+        return self.allowed_macs is None or bool(self.centrally_allowed(macs))
+
+    def centrally_allowed(self, macs: list[str]) -> list[str]:
+        """Those of the viewer's MACs the central list allows (all of them when it is unset)."""
         if self.allowed_macs is None:
-            return True
-        return any(_safe_mac(m) in self.allowed_macs for m in macs)
+            return list(macs)
+        return [m for m in macs if _safe_mac(m) in self.allowed_macs]
 
 
 _KEYS = {

@@ -310,11 +310,12 @@ class HostAgent:
     # -- decisions and sessions -----------------------------------------------------------------
     async def decide(self, offer: SessionOffer) -> str | None:
         try:
-            registered = self.macs.match(offer.macs)
+            # One reported MAC must be on both lists: a viewer cannot pass the local list with
+            # one address and the central list with another.
+            registered = self.macs.match(self.policy.centrally_allowed(offer.macs))
         except LocalError:
             registered = None
         verdict = decide(
-            viewer_macs=offer.macs,
             registered=registered,
             policy=self.policy,
             paused=self.paused,

@@ -21,7 +21,6 @@ class Verdict:
 
 def decide(
     *,
-    viewer_macs: list[str],
     registered: RegisteredMac | None,
     policy: Policy,
     paused: bool,
@@ -30,10 +29,11 @@ def decide(
     now: dt.datetime,
 ) -> Verdict:
     """Apply the host's rules in order: paused, home PC registered (locally and, when the
-    admin set one, centrally), allowed hours, one session at a time."""
+    admin set one, centrally: ``registered`` is the local entry of a MAC the central list
+    allows, the same MAC for both), allowed hours, one session at a time."""
     if paused:
         return Verdict(RefusalReason.HOST_PAUSED)
-    if registered is None or not policy.allows_mac(viewer_macs):
+    if registered is None or not policy.allows_mac([registered.mac]):
         return Verdict(RefusalReason.MAC_NOT_REGISTERED)
     if not policy.allows_time(now):
         return Verdict(RefusalReason.OUTSIDE_HOURS)

@@ -18,7 +18,7 @@ from core.hostpolicy.limits import (
     ShutdownPlanner,
     ShutdownWarningDue,
 )
-from core.hostpolicy.macs import RegisteredMac
+from core.hostpolicy.macs import RegisteredMac, match_registered
 from core.policy import Policy, PolicyError
 from core.protocol.control import RefusalReason
 
@@ -50,10 +50,8 @@ def verdict(
     busy=False,
     take_over=False,
     now=MONDAY_10,
-    macs=(HOME,),
 ):
     return decide(
-        viewer_macs=list(macs),
         registered=registered,
         policy=policy or Policy(),
         paused=paused,
@@ -61,6 +59,21 @@ def verdict(
         allow_take_over=take_over,
         now=now,
     )
+
+
+def test_the_local_and_the_central_list_must_hold_the_same_reported_mac():
+    """A viewer reporting one MAC the office PC registered and another the admin registered
+    passes neither check: each list must hold the same address."""
+    local_only, central_only = "AA:BB:CC:DD:EE:01", "AA:BB:CC:DD:EE:02"
+    office_pc_list = [RegisteredMac(local_only)]
+    central = Policy.from_dict({"allowed_macs": [central_only]})
+    reported = [local_only, central_only]
+    registered = match_registered(office_pc_list, central.centrally_allowed(reported))
+    assert registered is None
+    assert verdict(central, registered=registered).refusal is RefusalReason.MAC_NOT_REGISTERED
+    both = Policy.from_dict({"allowed_macs": [central_only, local_only]})
+    assert match_registered(office_pc_list, both.centrally_allowed(reported)) == office_pc_list[0]
+    assert Policy().centrally_allowed(reported) == reported  # no central list: all pass on
 
 
 def test_decision_rules_in_order():
