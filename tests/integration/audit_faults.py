@@ -11,6 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from relay.store import schema
+from relay.store.directory import Directory
+
 
 class AuditInsertFailed(sa.exc.OperationalError):
     """What a failed audit insert raises: an OperationalError, as from a full disk."""
@@ -28,7 +31,8 @@ def audit_inserts_fail(event_name: str | None = None) -> Iterator[list[str]]:
     ) -> None:
         if not statement.lstrip().upper().startswith("INSERT INTO AUDIT"):
             return
-        if event_name is not None and event_name not in repr(parameters):
+        values = parameters.values() if isinstance(parameters, dict) else parameters
+        if event_name is not None and event_name not in tuple(values):
             return
         refused.append(statement)
         raise AuditInsertFailed(
@@ -40,3 +44,17 @@ def audit_inserts_fail(event_name: str | None = None) -> Iterator[list[str]]:
         yield refused
     finally:
         event.remove(sa.Engine, "before_cursor_execute", before)
+
+
+def stored_rows(directory: Directory) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table but the audit log's, in a fixed order: to check that a failed
+    change left nothing behind."""
+    with directory._db.read() as conn:
+        return {
+            table.name: [
+                tuple(row)
+                for row in conn.execute(sa.select(table).order_by(*table.primary_key.columns))
+            ]
+            for table in schema.metadata.sorted_tables
+            if table is not schema.audit
+        }
