@@ -136,7 +136,8 @@ class RelayContext:
         peer hears of it: StoreUnavailable if the directory cannot take it, and the decision
         is then refused. A fact's (online, session start or end) stands either way: if the
         directory cannot take it now it waits in the backlog."""
-        record = self._record(event, tenant, user, host_id, source, detail)
+        record = self.record(event, tenant, user, host_id, source, detail)
+        self._log(record)
         try:
             await self._write_audit(record)
         except StoreUnavailable:
@@ -161,26 +162,56 @@ class RelayContext:
         self.noisy_sources.record_failure(source_key)
         await self.audit(event, host_id=host_id, source=source, detail=detail, fact=True)
 
-    def _record(
+    async def db_recorded(
+        self,
+        function: Callable[..., T],
+        *args: Any,
+        record: Callable[[T], PendingRecord | None],
+    ) -> T:
+        """Run a blocking directory call that may use something up (an OTP) and write the
+        audit record its outcome calls for in the same transaction, off the event loop: both
+        are committed or neither is, so nothing is used up without a trace. ``record`` makes
+        the record (see :meth:`record`) from the call's result, None for none. Failures as in
+        :meth:`db`."""
+
+        def call_and_record() -> tuple[T, PendingRecord | None]:
+            with self.directory.atomic():
+                result = function(*args)
+                made = record(result)
+                if made is not None:
+                    self.directory.audit(made.event, now=made.now, **made.fields)
+            return result, made
+
+        result, made = await self.db(call_and_record)
+        if made is not None:
+            self._log(made)
+        return result
+
+    def record(
         self,
         event: str,
-        tenant: str | None,
-        user: str | None,
-        host_id: str | None,
-        source: str | None,
-        detail: dict[str, Any] | None,
+        tenant: str | None = None,
+        user: str | None = None,
+        host_id: str | None = None,
+        source: str | None = None,
+        detail: dict[str, Any] | None = None,
     ) -> PendingRecord:
-        log.info(
-            "audit %s tenant=%s user=%s host=%s source=%s %s",
-            event,
-            tenant,
-            user,
-            host_id,
-            source,
-            detail or "",
-        )
+        """An audit record of ``event`` happening now, to write."""
         fields = {"tenant": tenant, "user": user, "host_id": host_id, "source": source}
         return PendingRecord(event, {**fields, "detail": detail}, self.wall())
+
+    @staticmethod
+    def _log(record: PendingRecord) -> None:
+        fields = record.fields
+        log.info(
+            "audit %s tenant=%s user=%s host=%s source=%s %s",
+            record.event,
+            fields["tenant"],
+            fields["user"],
+            fields["host_id"],
+            fields["source"],
+            fields["detail"] or "",
+        )
 
     async def _write_audit(self, record: PendingRecord) -> None:
         # Shielded: a record that was decided must be written even if shutdown interrupts us.

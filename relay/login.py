@@ -14,6 +14,7 @@ from core.auth.lockout import Attempt
 from core.crypto.certs import fingerprint, parse_host_id, pem_to_der
 from core.errors import CryptoError, ProtocolError
 from core.protocol.control import Attached, Login, LoginOk, Progress, RefusalReason, SessionOffer
+from relay.audit_backlog import PendingRecord
 from relay.context import AuditWho, RelayContext, unvalidated_name
 from relay.errors import Refusal
 from relay.host_channels import HostChannel, HostChannels, PendingAttach
@@ -32,6 +33,8 @@ TRANSIENT_HOST_REASONS = frozenset(
         RefusalReason.HOST_TIMEOUT,
     }
 )
+# What an accepted OTP used up, as its ``otp_used`` record names it.
+OTP_USED = {OtpResult.TOTP_OK: "totp", OtpResult.CODE_OK: "code"}
 # How long a session ID is, in random bytes (URL-safe base64 on the wire).
 SESSION_ID_BYTES = 18
 
@@ -150,7 +153,9 @@ class ViewerLogin:
         if retry_at is not None:
             raise Refusal(RefusalReason.LOCKED_OUT, int(retry_at) + 1)
         try:
-            proven, cause = await self._check_credentials(message, names, host_id, device_fp, now)
+            proven, cause = await self._check_credentials(
+                message, names, host_id, device_fp, stream.source, now
+            )
         except BaseException:
             attempt.end(failed=False)  # no answer (an error, a cancellation): nothing to count
             raise
@@ -178,10 +183,17 @@ class ViewerLogin:
         raise Refusal(RefusalReason.WRONG_OTP)
 
     async def _check_credentials(
-        self, message: Login, names: LoginNames, host_id: str, device_fp: str, now: float
+        self,
+        message: Login,
+        names: LoginNames,
+        host_id: str,
+        device_fp: str,
+        source: str,
+        now: float,
     ) -> tuple[tuple[str, str] | None, str]:
         """Who the login proves to be (tenant, user as stored), or None with the real cause
-        for the audit log."""
+        for the audit log. An OTP it accepts is used up in one transaction with its
+        ``otp_used`` record."""
         context = self._context
         if message.resume_ticket:
             resumed = await context.db(
@@ -193,8 +205,21 @@ class ViewerLogin:
             )
             # The ticket, not the typed names, says who this is.
             return resumed, "bad_resume_ticket"
-        result = await context.db(
-            context.directory.verify_otp, message.tenant, message.user, message.otp, now
+        tenant, user = names.audited
+
+        def used_up(result: OtpResult) -> PendingRecord | None:
+            used = OTP_USED.get(result)
+            if used is None:
+                return None  # refused: nothing was used up
+            return context.record("otp_used", tenant, user, host_id, source, {"otp": used})
+
+        result = await context.db_recorded(
+            context.directory.verify_otp,
+            message.tenant,
+            message.user,
+            message.otp,
+            now,
+            record=used_up,
         )
         if result in (OtpResult.TOTP_OK, OtpResult.CODE_OK) and names.stored is not None:
             return names.stored, ""  # as stored: the typed may be full-width

@@ -1,9 +1,11 @@
 """``telework-relay manage``: the local operator CLI for a relay's data directory.
 
 Works while the relay runs (SQLite in WAL mode or PostgreSQL; writers wait for each other).
-Every action is written to the audit log. Secrets (TOTP seeds, one-time codes, enrolment
-tokens) are printed exactly once, here, and stored only sealed or hashed. Errors print one line
-to stderr and exit with status 2; ``--json`` prints one JSON object on stdout instead of text.
+Every action is written to the audit log, a change in the same transaction as its record (both
+are committed or neither is; a refused one is recorded apart, after its rollback). Secrets
+(TOTP seeds, one-time codes, enrolment tokens) are printed exactly once, here, and stored only
+sealed or hashed. Errors print one line to stderr and exit with status 2; ``--json`` prints one
+JSON object on stdout instead of text.
 
 Also runnable as ``python -m relay.manage --data-dir DIR ...``.
 """
@@ -18,6 +20,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -198,6 +201,11 @@ def _audit_show(directory: Directory, args: argparse.Namespace, now: float) -> O
     return Outcome({"records": rows}, lines)
 
 
+# Actions that change nothing in the directory (``audit`` records that it was read, but shows
+# the records even when that record cannot be written, as on a full disk).
+_READS: frozenset[Action] = frozenset({_fingerprint, _audit_show})
+
+
 # --- parser -------------------------------------------------------------------------------------
 
 
@@ -324,7 +332,8 @@ def run_manage(args: argparse.Namespace) -> int:
         with Directory.open(data_dir, database=args.database) as directory:
             now = time.time()
             try:
-                outcome = handler(directory, args, now)
+                with _transaction(directory, handler):
+                    outcome = handler(directory, args, now)
             except Error as exc:
                 # Refused operator actions are audited too (what was tried, and why not).
                 action = handler.__name__.lstrip("_")
@@ -361,6 +370,12 @@ def _fail(message: str) -> int:
         file=sys.stderr,
     )
     return EXIT_ERROR
+
+
+def _transaction(directory: Directory, handler: Action) -> AbstractContextManager[None]:
+    """What ``handler`` runs in: one transaction for a change and its audit record; none for
+    a read, whose record must not hold up (or fail) the reading."""
+    return nullcontext() if handler in _READS else directory.atomic()
 
 
 def _audit(directory: Directory, event: str, now: float, **fields: Any) -> None:

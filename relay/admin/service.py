@@ -32,6 +32,7 @@ from relay.admin.services.sessions import LiveSessionService
 from relay.admin.services.staff import StaffService
 from relay.admin.services.tenants import TenantService
 from relay.server import RelayServer
+from relay.store.admins import Admin
 from relay.store.inputs import account_key
 
 
@@ -109,21 +110,13 @@ class AdminService:
         if retry_at is not None:
             raise LockedOut("too many failed sign-ins; try again later", _retry(retry_at, self))
         try:
-            admin = await self.backend.db(
-                self.directory.authenticate_admin, login, password, otp, self.clock()
-            )
+            # The TOTP step it uses up and the record of the outcome commit together.
+            admin = await self.backend.atomic(self._authenticate, login, password, otp, source)
         except BaseException:
             attempt.end(failed=False)  # no answer (an error, a cancellation): nothing to count
             raise
         until = attempt.end(failed=admin is None)
         if admin is None:
-            await self.backend.db(
-                self.directory.audit,
-                "admin.login_refused",
-                source=source,
-                detail={"admin": login[:64]},
-                now=self.clock(),
-            )
             if until is not None:
                 raise LockedOut("too many failed sign-ins; try again later", _retry(until, self))
             raise Unauthorized(
@@ -131,8 +124,28 @@ class AdminService:
             )
         self.login_lockout.record_success(login_key)
         token, session = self.sessions.open(admin.login, admin.tenant)
-        await self.backend.audit(session, "login", source, tenant=admin.tenant)
         return {"token": token, **session_info(session)}
+
+    def _authenticate(self, login: str, password: str, otp: str, source: str) -> Admin | None:
+        """(blocking) The admin if the sign-in is right, and its audit record: ``admin.login``,
+        or ``admin.login_refused`` naming the login as typed."""
+        admin = self.directory.authenticate_admin(login, password, otp, self.clock())
+        if admin is None:
+            self.directory.audit(
+                "admin.login_refused",
+                source=source,
+                detail={"admin": login[:64]},
+                now=self.clock(),
+            )
+        else:
+            self.directory.audit(
+                "admin.login",
+                tenant=admin.tenant,
+                source=source,
+                detail={"admin": admin.login},
+                now=self.clock(),
+            )
+        return admin
 
     async def sign_out(self, who: AdminSession, token: str, source: str) -> None:
         """End the sign-in of ``token`` (the admin ``who``'s) and audit it."""

@@ -1,4 +1,5 @@
-"""The audit log: records appended durably (committed on return) and queried by the admin API."""
+"""The audit log: records appended durably (committed on return, or with the change they record
+in an atomic block) and queried by the admin API."""
 
 from __future__ import annotations
 
@@ -63,7 +64,8 @@ class AuditLog:
         detail: dict[str, Any] | None = None,
         now: float,
     ) -> None:
-        """Append an audit record and commit it at once (durable on return).
+        """Append an audit record and commit it at once (durable on return); in an atomic
+        block (:meth:`Directory.atomic`), with the block's other writes or not at all.
 
         ``event`` is a code we choose (``[a-z][a-z0-9_.-]*``). Names may come from a peer, so
         they are cut to their column size rather than refused: the record must always be made.

@@ -25,13 +25,24 @@ rollback. Chosen over the alternatives because:
 Transactions stay READ COMMITTED, which matters: each statement sees everything committed
 before it, so once a transaction holds the lock it sees every earlier writer's work (under
 REPEATABLE READ its snapshot would date from before the wait).
+
+A change and its audit record must be committed together or not at all (a crash between two
+commits would leave a change nobody recorded). :meth:`Database.atomic` makes that possible
+without the aggregates knowing of each other: inside an atomic block every write transaction a
+store method opens is one and the same, committed when the block ends and rolled back if an
+error leaves it. The first write opens it (so slow work done before, such as hashing a code,
+holds no lock) and takes the writer lock once; later writes join it, each as a savepoint so that
+an error it raises undoes its own part only, as a transaction of its own would; reads after the
+first write go through it too and see what the block wrote. A block belongs to the thread that
+opened it: a write from another thread would wait for the lock the block holds.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -60,6 +71,14 @@ _WRITE_OPTION = "telework_write"
 Clock = Callable[[], float]
 
 
+class _AtomicBlock:
+    """One thread's :meth:`Database.atomic` block: its write transaction, once opened."""
+
+    def __init__(self) -> None:
+        self.stack = ExitStack()  # ends the transaction: commit, or rollback on an error
+        self.conn: sa.Connection | None = None
+
+
 class Database:
     """A migrated engine, its read and write transactions, and the clock for default times."""
 
@@ -68,6 +87,7 @@ class Database:
         self._engine = engine
         self._writer = engine.execution_options(**{_WRITE_OPTION: True})
         self._clock = clock
+        self._blocks = threading.local()  # .block: the thread's open atomic block, if any
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -84,16 +104,53 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
-        """A transaction that only reads (committed on leaving, rolled back on an error)."""
+        """A transaction that only reads (committed on leaving, rolled back on an error).
+
+        In an atomic block that has written, the block's transaction: it sees those writes."""
+        block = self._block()
+        if block is not None and block.conn is not None:
+            yield block.conn
+            return
         with self._engine.begin() as conn:
             yield conn
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
         """A transaction that writes, the only writer while it runs: on SQLite it takes the
-        write lock at BEGIN IMMEDIATE, on PostgreSQL the advisory writer lock."""
-        with self._writer.begin() as conn:
-            yield conn
+        write lock at BEGIN IMMEDIATE, on PostgreSQL the advisory writer lock.
+
+        In an atomic block, a savepoint in the block's one transaction (opened by the first)."""
+        block = self._block()
+        if block is None:
+            with self._writer.begin() as conn:
+                yield conn
+            return
+        if block.conn is None:
+            block.conn = block.stack.enter_context(self._writer.begin())
+        with block.conn.begin_nested():
+            yield block.conn
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """A block whose writes (in this thread) are one transaction: all of them are
+        committed when it ends, none if an error leaves it (see the module docstring).
+
+        A block inside another is part of it: the outer one commits."""
+        if self._block() is not None:
+            yield
+            return
+        block = _AtomicBlock()
+        self._blocks.block = block
+        try:
+            with block.stack:
+                yield
+        finally:
+            self._blocks.block = None
+
+    def _block(self) -> _AtomicBlock | None:
+        """This thread's open atomic block."""
+        block: _AtomicBlock | None = getattr(self._blocks, "block", None)
+        return block
 
 
 def checked_url(url: str) -> sa.URL:

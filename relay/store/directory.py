@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -90,6 +91,12 @@ class Directory(
     def shared(self) -> bool:
         """Whether other relays may use this directory's database too."""
         return self._db.shared
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """A block whose directory writes (in this thread) are committed together when it ends,
+        or not at all if an error leaves it: a change and its audit record, say. See
+        :meth:`Database.atomic <relay.store.database.Database.atomic>`."""
+        return self._db.atomic()
 
     def close(self) -> None:
         """Close every pooled connection."""

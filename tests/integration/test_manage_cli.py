@@ -18,6 +18,7 @@ import pytest
 from relay.manage import add_manage_parser, main, run_manage
 from relay.store.directory import Directory
 from relay.store.staff import OtpResult
+from tests.integration.audit_faults import audit_inserts_fail, stored_rows
 from tests.integration.relay_harness import database_options
 
 REPO = Path(__file__).resolve().parents[2]
@@ -273,3 +274,39 @@ def test_audit_prints_when_its_own_record_cannot_be_written(
     out, err = capsys.readouterr()
     assert "manage.tenant_add" in out
     assert "not in the audit log" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "event"),
+    [
+        (["tenant", "add", "new-town"], "manage.tenant_add"),
+        (["user", "add", "--tenant", "t", "sato"], "manage.user_add"),
+        (["user", "codes", "--tenant", "t", "--count", "2", "u"], "manage.user_codes"),
+        (["host-token", "--tenant", "t"], "manage.host_token"),
+        (["grant", "--tenant", "t", "u", HOST_ID], "manage.grant"),
+        (["admin", "add", "--tenant", "t", "kanri"], "manage.admin_add"),
+    ],
+)
+def test_a_change_whose_record_cannot_be_written_is_not_made(
+    capsys: pytest.CaptureFixture[str],
+    data_dir: Path,
+    database_url: str | None,
+    args: list[str],
+    event: str,
+) -> None:
+    run_json(capsys, data_dir, "tenant", "add", "t", database=database_url)
+    run_json(capsys, data_dir, "user", "add", "--tenant", "t", "u", database=database_url)
+    with Directory.open(data_dir, database=database_url) as directory:
+        token = directory.issue_enrollment_token("t", 600, time.time())
+        directory.redeem_enrollment_token(token, HOST_ID, "PEM", "PC", "1", time.time())
+        before, records = stored_rows(directory), len(directory.list_audit())
+    with audit_inserts_fail(event) as refused:
+        status, out, err = run(capsys, data_dir, *args, database=database_url)
+    assert refused and status == 2 and out == ""
+    assert "database error" in err and "disk is full" in err
+    with Directory.open(data_dir, database=database_url) as directory:
+        assert stored_rows(directory) == before
+        assert len(directory.list_audit()) == records
+    run_json(capsys, data_dir, *args, database=database_url)  # tried again: made, recorded once
+    with Directory.open(data_dir, database=database_url) as directory:
+        assert [r.event for r in directory.list_audit()][records:] == [event]

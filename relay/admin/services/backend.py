@@ -1,5 +1,10 @@
 """What every admin action shares: the directory (called off the event loop), the audit log,
-and the live relay's sessions and policy pushes."""
+and the live relay's sessions and policy pushes.
+
+A change and its audit record are one transaction (:meth:`Backend.change`): both are committed
+or neither is, whatever stops the relay between them. What is not a directory write (ending live
+sessions, pushing policies to office PCs, the monitor's caps) happens after the commit; where
+the record names what it will do (``sessions_ended``), that is decided first, read only."""
 
 from __future__ import annotations
 
@@ -28,6 +33,16 @@ class Scope:
     tenant: str
 
 
+@dataclass(frozen=True)
+class Record:
+    """An admin change's audit record: ``admin.<event>`` about ``user`` and/or ``host_id``."""
+
+    event: str
+    user: str | None = None
+    host_id: str | None = None
+    detail: dict[str, Any] | None = None
+
+
 class Backend:
     """The relay and its directory, shared by every per-resource service."""
 
@@ -40,6 +55,68 @@ class Backend:
         """Run a blocking directory call off the event loop."""
         return await asyncio.to_thread(partial(function, *args, **kwargs))
 
+    async def change(
+        self,
+        scope: Scope,
+        record: Record | Callable[[T], Record],
+        function: Callable[..., T],
+        *args: Any,
+        **kwargs: Any,
+    ) -> T:
+        """Run the blocking directory change ``function(*args, **kwargs)`` and write its audit
+        record in one transaction, off the event loop: both are committed or neither is.
+
+        ``record`` is the record, or makes it from the change's result (a name as stored)."""
+
+        def change_and_record() -> T:
+            result = function(*args, **kwargs)
+            made = record if isinstance(record, Record) else record(result)
+            self.record(
+                scope.admin,
+                made.event,
+                scope.source,
+                tenant=scope.tenant,
+                user=made.user,
+                host_id=made.host_id,
+                detail=made.detail,
+            )
+            return result
+
+        return await self.atomic(change_and_record)
+
+    async def atomic(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking directory calls off the event loop as one transaction: every write
+        ``function`` makes is committed when it returns, none if it raises."""
+
+        def in_one_transaction() -> T:
+            with self.directory.atomic():
+                return function(*args, **kwargs)
+
+        return await self.db(in_one_transaction)
+
+    def record(
+        self,
+        who: AdminSession,
+        event: str,
+        source: str,
+        *,
+        tenant: str | None = None,
+        user: str | None = None,
+        host_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Write the record of ``event`` as done by the admin ``who`` (blocking: in a thread;
+        in :meth:`atomic`, it commits with the calls around it)."""
+        self.directory.audit(
+            f"admin.{event}",
+            tenant=tenant,
+            user=user,
+            host_id=host_id,
+            source=source,
+            detail={"admin": who.login, **(detail or {})},
+            now=self.clock(),
+        )
+
     async def audit(
         self,
         who: AdminSession,
@@ -51,57 +128,53 @@ class Backend:
         host_id: str | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        """Record ``event`` as done by the admin ``who``."""
+        """Record ``event``, done by the admin ``who``, that changes nothing in the directory
+        (a sign-out, a request to end a session): a change is recorded by :meth:`change`."""
         await self.db(
-            self.directory.audit,
-            f"admin.{event}",
-            tenant=tenant,
-            user=user,
-            host_id=host_id,
-            source=source,
-            detail={"admin": who.login, **(detail or {})},
-            now=self.clock(),
-        )
-
-    async def audit_change(
-        self,
-        scope: Scope,
-        event: str,
-        *,
-        user: str | None = None,
-        host_id: str | None = None,
-        detail: dict[str, Any] | None = None,
-    ) -> None:
-        """Record ``event`` as done by the scope's admin in the scope's tenant."""
-        await self.audit(
-            scope.admin,
+            self.record,
+            who,
             event,
-            scope.source,
-            tenant=scope.tenant,
+            source,
+            tenant=tenant,
             user=user,
             host_id=host_id,
             detail=detail,
         )
 
+    def live_sessions(
+        self, tenant: str, *, user: str | None = None, host_id: str | None = None
+    ) -> list[str]:
+        """The IDs of the tenant's live sessions of ``user`` (a login as stored) and/or on
+        ``host_id``: those a change taking that access away will end (read only)."""
+        return [
+            session.session_id
+            for session in self.server.sessions.values()
+            if session.tenant == tenant
+            and (user is None or session.user == user)
+            and (host_id is None or session.host_id == host_id)
+        ]
+
+    def access_sessions(self, scope: Scope, user: str, host_id: str | None = None) -> list[str]:
+        """The live sessions :meth:`end_access` would end now, for the change's record."""
+        return self.live_sessions(scope.tenant, user=user, host_id=host_id)
+
     def end_sessions(
         self, tenant: str, reason: str, *, user: str | None = None, host_id: str | None = None
     ) -> list[str]:
         """End the tenant's live sessions of ``user`` (a login as stored) and/or on ``host_id``,
-        telling the viewer ``reason``; returns their IDs (an admin took the access away)."""
-        ended = []
-        for session in list(self.server.sessions.values()):
-            if (
-                session.tenant == tenant
-                and (user is None or session.user == user)
-                and (host_id is None or session.host_id == host_id)
-                and self.server.end_session(session.session_id, reason)
-            ):
-                ended.append(session.session_id)
-        return ended
+        telling the viewer ``reason``; returns their IDs (an admin took the access away).
+
+        Called after the change is committed: it also ends a session that joined while the
+        change was being written (its login's grant check came just before the commit)."""
+        return [
+            session_id
+            for session_id in self.live_sessions(tenant, user=user, host_id=host_id)
+            if self.server.end_session(session_id, reason)
+        ]
 
     def end_access(self, scope: Scope, user: str, host_id: str | None = None) -> list[str]:
         """End ``user``'s live sessions (on ``host_id`` only, if given): an admin has just taken
-        that access away. The viewer is told an admin ended it."""
+        that access away (committed). The viewer is told an admin ended it."""
         return self.end_sessions(scope.tenant, END_REASON_ADMIN, user=user, host_id=host_id)
 
     async def push_policies(self, host_ids: list[str]) -> list[str]:

@@ -4,7 +4,7 @@ once, since its central list of home-PC MACs follows its grants."""
 from __future__ import annotations
 
 from relay.admin.errors import ErrorCode, NotFoundError
-from relay.admin.services.backend import Backend, Scope
+from relay.admin.services.backend import Backend, Record, Scope
 from relay.store.inputs import canonical_login
 
 
@@ -21,21 +21,31 @@ class GrantService:
         """Let ``login`` use ``host_id``; returns the login as stored."""
         login = canonical_login(login)
         # The store refuses a grant that would take the office PC's central list past MAX_MACS.
-        await self.backend.db(
-            self.directory.grant, scope.tenant, login, host_id, now=self.backend.clock()
+        await self.backend.change(
+            scope,
+            Record("grant", user=login, host_id=host_id),
+            self.directory.grant,
+            scope.tenant,
+            login,
+            host_id,
+            now=self.backend.clock(),
         )
-        await self.backend.audit_change(scope, "grant", user=login, host_id=host_id)
         await self.backend.push_policies([host_id])
         return login
 
     async def revoke(self, scope: Scope, login: str, host_id: str) -> None:
         """Withdraw the grant and end the sessions it allowed."""
         login = canonical_login(login)
-        removed = await self.backend.db(self.directory.revoke, scope.tenant, login, host_id)
-        if not removed:
-            raise NotFoundError("no such grant", ErrorCode.NO_SUCH_GRANT)
-        ended = self.backend.end_access(scope, login, host_id)
-        await self.backend.audit_change(
-            scope, "revoke", user=login, host_id=host_id, detail={"sessions_ended": ended}
+        ending = self.backend.access_sessions(scope, login, host_id)
+
+        def revoke() -> None:
+            if not self.directory.revoke(scope.tenant, login, host_id):
+                raise NotFoundError("no such grant", ErrorCode.NO_SUCH_GRANT)  # nothing recorded
+
+        await self.backend.change(
+            scope,
+            Record("revoke", user=login, host_id=host_id, detail={"sessions_ended": ending}),
+            revoke,
         )
+        self.backend.end_access(scope, login, host_id)
         await self.backend.push_policies([host_id])

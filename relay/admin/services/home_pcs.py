@@ -3,7 +3,7 @@ PC; a change is pushed to the office PCs whose central list it alters."""
 
 from __future__ import annotations
 
-from relay.admin.services.backend import Backend, Scope
+from relay.admin.services.backend import Backend, Record, Scope
 from relay.store.home_pcs import MacRegistration
 
 
@@ -18,7 +18,9 @@ class HomePcService:
     async def add(
         self, scope: Scope, mac: str, *, login: str | None, host_id: str | None, label: str
     ) -> MacRegistration:
-        registration = await self.backend.db(
+        registration = await self.backend.change(
+            scope,
+            lambda added: _record("home_pc_add", added),
             self.directory.add_mac,
             scope.tenant,
             mac,
@@ -27,22 +29,21 @@ class HomePcService:
             label=label,
             now=self.backend.clock(),
         )
-        await self._changed(scope, "home_pc_add", registration)
+        await self._push(scope, registration)
         return registration
 
     async def delete(self, scope: Scope, registration_id: int) -> None:
-        removed = await self.backend.db(self.directory.delete_mac, scope.tenant, registration_id)
-        await self._changed(scope, "home_pc_delete", removed)
-
-    async def _changed(self, scope: Scope, event: str, registration: MacRegistration) -> None:
-        """Audit the registration's change, then push it to the office PCs whose list it alters."""
-        await self.backend.audit_change(
+        removed = await self.backend.change(
             scope,
-            event,
-            user=registration.login,
-            host_id=registration.host_id,
-            detail={"mac": registration.mac},
+            lambda gone: _record("home_pc_delete", gone),
+            self.directory.delete_mac,
+            scope.tenant,
+            registration_id,
         )
+        await self._push(scope, removed)
+
+    async def _push(self, scope: Scope, registration: MacRegistration) -> None:
+        """Push a committed change to the office PCs whose central MAC list it alters."""
         await self.backend.push_policies(await self._hosts_listing(scope.tenant, registration))
 
     async def _hosts_listing(self, tenant: str, registration: MacRegistration) -> list[str]:
@@ -54,3 +55,13 @@ class HomePcService:
         return await self.backend.db(
             self.directory.hosts_affected_by_user, tenant, registration.login
         )
+
+
+def _record(event: str, registration: MacRegistration) -> Record:
+    """The audit record of a registration's change."""
+    return Record(
+        event,
+        user=registration.login,
+        host_id=registration.host_id,
+        detail={"mac": registration.mac},
+    )

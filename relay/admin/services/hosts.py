@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from relay.admin.services.backend import Backend, Scope
+from relay.admin.services.backend import Backend, Record, Scope
 from relay.store.hosts import Host
 
 # How a retirement's ending of a session is named to the host and in the audit log.
@@ -30,11 +30,13 @@ class HostService:
     async def enrollment_token(self, scope: Scope, ttl_s: float) -> tuple[str, float]:
         """A single-use enrolment token for the tenant and when it expires."""
         now = self.backend.clock()
-        token = await self.backend.db(
-            self.directory.issue_enrollment_token, scope.tenant, ttl_s, now
-        )
-        await self.backend.audit_change(
-            scope, "enrollment_token", detail={"expires_at": now + ttl_s}
+        token = await self.backend.change(
+            scope,
+            Record("enrollment_token", detail={"expires_at": now + ttl_s}),
+            self.directory.issue_enrollment_token,
+            scope.tenant,
+            ttl_s,
+            now,
         )
         return token, now + ttl_s
 
@@ -57,15 +59,23 @@ class HostService:
 
     async def rename(self, scope: Scope, host_id: str, name: str) -> str:
         """The office PC's new name as stored."""
-        stored = await self.backend.db(self.directory.rename_host, scope.tenant, host_id, name)
-        await self.backend.audit_change(
-            scope, "host_rename", host_id=host_id, detail={"name": stored}
+        return await self.backend.change(
+            scope,
+            lambda stored: Record("host_rename", host_id=host_id, detail={"name": stored}),
+            self.directory.rename_host,
+            scope.tenant,
+            host_id,
+            name,
         )
-        return stored
 
     async def retire(self, scope: Scope, host_id: str) -> None:
-        await self.backend.db(self.directory.retire_host, scope.tenant, host_id)
-        await self.backend.audit_change(scope, "host_retire", host_id=host_id)
+        await self.backend.change(
+            scope,
+            Record("host_retire", host_id=host_id),
+            self.directory.retire_host,
+            scope.tenant,
+            host_id,
+        )
         self.backend.end_sessions(scope.tenant, END_REASON_RETIRED, host_id=host_id)
         channel = self.backend.server.hosts.get(host_id)
         if channel is not None:  # a retired host may not stay connected

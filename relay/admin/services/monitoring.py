@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 
 from relay.admin.monitor import AlertEvent, BandwidthMonitor
-from relay.admin.services.backend import Backend, Scope
+from relay.admin.services.backend import Backend, Record, Scope
 from relay.admin.usage import daily_usage, report_days
 from relay.store.audit import MAX_AUDIT_LIMIT, SESSION_LOOKBACK_S, AuditRecord
 
@@ -89,7 +89,9 @@ class MonitoringService:
 
     async def set_limits(self, scope: Scope, alert_bps: int | None, cap_bps: int | None) -> None:
         """Set the tenant's alert threshold and hard cap (None: none), applied at once."""
-        await self.backend.db(
+        await self.backend.change(
+            scope,
+            Record("bandwidth_limits", detail={"alert_bps": alert_bps, "cap_bps": cap_bps}),
             self.directory.set_bandwidth_limits,
             scope.tenant,
             alert_bps,
@@ -101,9 +103,6 @@ class MonitoringService:
         else:
             self.monitor.limits[scope.tenant] = (alert_bps, cap_bps)
         self.monitor.apply_caps()
-        await self.backend.audit_change(
-            scope, "bandwidth_limits", detail={"alert_bps": alert_bps, "cap_bps": cap_bps}
-        )
 
     async def alerts(self, tenant: str) -> tuple[bool, list[dict[str, Any]]]:
         """Whether the tenant is alerting now, and its latest alerts, oldest first."""

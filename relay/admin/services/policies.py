@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from relay.admin.services.backend import Backend, Scope
+from relay.admin.services.backend import Backend, Record, Scope
 
 Policy = dict[str, Any]
 
@@ -23,13 +23,18 @@ class PolicyService:
     ) -> tuple[Policy | None, list[str]]:
         """Store the tenant's policy (None: remove it); returns it as stored and the office PCs
         it was pushed to."""
-        stored = await self.backend.db(
-            self.directory.set_tenant_policy, scope.tenant, policy, now=self.backend.clock()
+        stored = await self.backend.change(
+            scope,
+            lambda stored: (
+                Record("policy_clear")
+                if policy is None
+                else Record("policy_set", detail={"policy": stored})
+            ),
+            self.directory.set_tenant_policy,
+            scope.tenant,
+            policy,
+            now=self.backend.clock(),
         )
-        if policy is None:
-            await self.backend.audit_change(scope, "policy_clear")
-        else:
-            await self.backend.audit_change(scope, "policy_set", detail={"policy": stored})
         hosts = await self.backend.db(self.directory.list_hosts, scope.tenant)
         pushed = await self.backend.push_policies([h.host_id for h in hosts])
         return stored, pushed
@@ -45,18 +50,18 @@ class PolicyService:
     ) -> tuple[Policy | None, list[str]]:
         """Store the office PC's own policy (None: remove it); returns it as stored and whether
         it was pushed (the PC's ID, or nothing)."""
-        stored = await self.backend.db(
+        stored = await self.backend.change(
+            scope,
+            lambda stored: (
+                Record("host_policy_clear", host_id=host_id)
+                if policy is None
+                else Record("host_policy_set", host_id=host_id, detail={"policy": stored})
+            ),
             self.directory.set_host_policy,
             scope.tenant,
             host_id,
             policy,
             now=self.backend.clock(),
         )
-        if policy is None:
-            await self.backend.audit_change(scope, "host_policy_clear", host_id=host_id)
-        else:
-            await self.backend.audit_change(
-                scope, "host_policy_set", host_id=host_id, detail={"policy": stored}
-            )
         pushed = await self.backend.push_policies([host_id])
         return stored, pushed

@@ -45,13 +45,14 @@ class LiveSessionService:
         session = server.sessions.get(session_id)
         if session is None or session.tenant != scope.tenant:
             raise NotFoundError("no such live session", ErrorCode.NO_SUCH_SESSION)
-        server.end_session(session_id, END_REASON_ADMIN)
-        ended = {"session_id": session_id, "user": session.user, "host_id": session.host_id}
-        await self.backend.audit_change(
-            scope,
+        await self.backend.audit(
+            scope.admin,
             "session_end_request",
+            scope.source,
+            tenant=scope.tenant,
             user=session.user,
             host_id=session.host_id,
             detail={"session": session_id},
         )
-        return ended
+        server.end_session(session_id, END_REASON_ADMIN)  # after its record, like a change
+        return {"session_id": session_id, "user": session.user, "host_id": session.host_id}

@@ -8,7 +8,8 @@ from __future__ import annotations
 import dataclasses
 
 from relay.admin.errors import ErrorCode, NotFoundError
-from relay.admin.services.backend import Backend, Scope
+from relay.admin.services.backend import Backend, Record, Scope
+from relay.store.inputs import canonical_login
 from relay.store.staff import User
 
 
@@ -35,23 +36,29 @@ class StaffService:
 
     async def add(self, scope: Scope, login: str) -> tuple[User, str]:
         """The new staff member and their TOTP secret (shown once)."""
-        user, secret = await self.backend.db(
-            self.directory.add_user, scope.tenant, login, now=self.backend.clock()
+        login = canonical_login(login)
+        return await self.backend.change(
+            scope,
+            Record("staff_add", user=login),
+            self.directory.add_user,
+            scope.tenant,
+            login,
+            now=self.backend.clock(),
         )
-        await self.backend.audit_change(scope, "staff_add", user=user.login)
-        return user, secret
 
     async def set_disabled(self, scope: Scope, login: str, disabled: bool) -> User:
         """The staff member as they are now; disabling ends their live sessions."""
         user = await self.get(scope.tenant, login)
-        await self.backend.db(self.directory.set_user_disabled, scope.tenant, user.login, disabled)
         if disabled:
-            ended = self.backend.end_access(scope, user.login)
-            await self.backend.audit_change(
-                scope, "staff_disable", user=user.login, detail={"sessions_ended": ended}
-            )
+            ending = self.backend.access_sessions(scope, user.login)
+            record = Record("staff_disable", user=user.login, detail={"sessions_ended": ending})
         else:
-            await self.backend.audit_change(scope, "staff_enable", user=user.login)
+            record = Record("staff_enable", user=user.login)
+        await self.backend.change(
+            scope, record, self.directory.set_user_disabled, scope.tenant, user.login, disabled
+        )
+        if disabled:
+            self.backend.end_access(scope, user.login)
         return dataclasses.replace(user, disabled=disabled)
 
     async def delete(self, scope: Scope, login: str) -> None:
@@ -59,37 +66,53 @@ class StaffService:
         hosts = await self.backend.db(
             self.directory.hosts_affected_by_user, scope.tenant, user.login
         )
-        await self.backend.db(self.directory.delete_user, scope.tenant, user.login)
-        ended = self.backend.end_access(scope, user.login)
-        await self.backend.audit_change(
-            scope, "staff_delete", user=user.login, detail={"sessions_ended": ended}
+        ending = self.backend.access_sessions(scope, user.login)
+        await self.backend.change(
+            scope,
+            Record("staff_delete", user=user.login, detail={"sessions_ended": ending}),
+            self.directory.delete_user,
+            scope.tenant,
+            user.login,
         )
+        self.backend.end_access(scope, user.login)
         await self.backend.push_policies(hosts)  # their home PCs leave those lists
 
     async def new_totp(self, scope: Scope, login: str) -> tuple[User, str]:
         """A new TOTP secret for the staff member (the old one stops working)."""
         user = await self.get(scope.tenant, login)
-        secret = await self.backend.db(self.directory.reset_totp, scope.tenant, user.login)
-        await self.backend.audit_change(scope, "staff_totp", user=user.login)
+        secret = await self.backend.change(
+            scope,
+            Record("staff_totp", user=user.login),
+            self.directory.reset_totp,
+            scope.tenant,
+            user.login,
+        )
         return user, secret
 
     async def issue_codes(self, scope: Scope, login: str, count: int) -> tuple[User, list[str]]:
         """``count`` new single-use codes for the staff member (replacing unused ones)."""
         user = await self.get(scope.tenant, login)
-        codes = await self.backend.db(
-            self.directory.issue_codes, scope.tenant, user.login, count, now=self.backend.clock()
-        )
-        await self.backend.audit_change(
-            scope, "staff_codes", user=user.login, detail={"count": count}
+        codes = await self.backend.change(
+            scope,
+            Record("staff_codes", user=user.login, detail={"count": count}),
+            self.directory.issue_codes,
+            scope.tenant,
+            user.login,
+            count,
+            now=self.backend.clock(),
         )
         return user, codes
 
     async def reset(self, scope: Scope, login: str) -> User:
         """Revoke the staff member's TOTP, unused codes and resume tickets."""
         user = await self.get(scope.tenant, login)
-        await self.backend.db(self.directory.revoke_staff_credentials, scope.tenant, user.login)
-        ended = self.backend.end_access(scope, user.login)
-        await self.backend.audit_change(
-            scope, "staff_reset", user=user.login, detail={"sessions_ended": ended}
+        ending = self.backend.access_sessions(scope, user.login)
+        await self.backend.change(
+            scope,
+            Record("staff_reset", user=user.login, detail={"sessions_ended": ending}),
+            self.directory.revoke_staff_credentials,
+            scope.tenant,
+            user.login,
         )
+        self.backend.end_access(scope, user.login)
         return user

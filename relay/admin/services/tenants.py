@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from relay.admin.auth import AdminSession
-from relay.admin.services.backend import Backend
+from relay.admin.services.backend import Backend, Record, Scope
+from relay.store.inputs import canonical_tenant
 from relay.store.tenants import Tenant
 
 
@@ -17,6 +18,7 @@ class TenantService:
         return [t for t in tenants if who.may_see(t.name)]
 
     async def add(self, who: AdminSession, source: str, name: str) -> Tenant:
-        tenant = await self.backend.db(self.directory.add_tenant, name)
-        await self.backend.audit(who, "tenant_add", source, tenant=tenant.name)
-        return tenant
+        name = canonical_tenant(name)
+        return await self.backend.change(
+            Scope(who, source, name), Record("tenant_add"), self.directory.add_tenant, name
+        )
