@@ -124,9 +124,10 @@ async def test_a_relay_killed_during_a_login_burst_loses_no_answered_login_and_t
     relay_on, tmp_path
 ):
     """Ten viewers log in at once with single-use codes; the relay is SIGKILLed while
-    their logins are under way. Every login that was answered OK has its record, every session
-    that started gets its end on restart, usage counts each once, and a viewer that was in
-    gets back in with its resume ticket, without a new code."""
+    their logins are under way. Every login that was answered OK has its record, every code
+    used up has its record, every session that started gets its end on restart, usage counts
+    each once, and a viewer that was in gets back in with its resume ticket, without a new
+    code."""
     relay = relay_on(tmp_path / "relay")
     accounts = Accounts.create(relay)
     pc = OfficePc(relay, accounts)
@@ -158,6 +159,10 @@ async def test_a_relay_killed_during_a_login_burst_loses_no_answered_login_and_t
         starts = {r["detail"]["session"] for r in records if r["event"] == "session_start"}
         ends = {r["detail"]["session"] for r in records if r["event"] == "session_end"}
         assert starts and starts <= ends  # each cut session ended on restart
+        with Directory.open(relay.data_dir) as directory:
+            unused = directory.unused_code_count(accounts.tenant, accounts.user)
+        used = [r for r in records if r["event"] == "otp_used"]
+        assert len(used) == BURST_LOGINS - unused  # no code used up without a trace
 
         await pc.stop()
         await pc.reconnect()
