@@ -41,6 +41,7 @@ from apps.common.enrolment_code import (
     looks_like_code,
     parse_code,
 )
+from apps.common.fields import ADDRESS_SAMPLE, FINGERPRINT_SAMPLE, TOKEN_SAMPLE, show_whole
 from apps.common.i18n import REFUSAL_CODES
 from apps.common.qr_scan import QrImageError, read_qr_file
 from apps.host.i18n import tr
@@ -58,12 +59,6 @@ ERROR_STYLE = "color: #b00020"
 
 def _fixed_font() -> QFont:
     return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-
-
-def _wide_enough(edit: QLineEdit, sample: str) -> None:
-    """Make ``edit`` at least wide enough to show ``sample`` whole."""
-    margin = 4 * edit.fontMetrics().horizontalAdvance(" ") + 16
-    edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(sample) + margin)
 
 
 class EnrolmentWizard(QDialog):
@@ -121,12 +116,9 @@ class EnrolmentWizard(QDialog):
         details_hint.setWordWrap(True)
         box.addWidget(details_hint)
         form = QFormLayout()
-        self.relay_edit = QLineEdit(relay)
-        self.fingerprint_edit = QLineEdit(fingerprint)
-        self.fingerprint_edit.setFont(_fixed_font())
-        _wide_enough(self.fingerprint_edit, "0" * 64)
-        self.token_edit = QLineEdit(token)
-        _wide_enough(self.token_edit, "0" * 43)  # a token: 32 bytes in base64url
+        self.relay_edit = show_whole(QLineEdit(relay), ADDRESS_SAMPLE)
+        self.fingerprint_edit = show_whole(QLineEdit(fingerprint), FINGERPRINT_SAMPLE, True)
+        self.token_edit = show_whole(QLineEdit(token), TOKEN_SAMPLE)
         form.addRow(tr("relay_address"), self.relay_edit)
         form.addRow(tr("relay_fingerprint"), self.fingerprint_edit)
         form.addRow(tr("enrolment_token"), self.token_edit)

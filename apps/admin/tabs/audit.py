@@ -91,7 +91,8 @@ class AuditTab(Tab):
                 tr("col_office_pc"),
                 tr("col_source"),
                 tr("col_what"),
-            ]
+            ],
+            stretch_last=True,  # the details take the room left
         )
         self.layout_.addWidget(self.table)
         self.count_line = QLabel()
@@ -193,7 +194,6 @@ class AuditTab(Tab):
     def show_records(self) -> None:
         shown = self._shown()
         self.table.fill([self.row_of(r) for r in shown], [r["id"] for r in shown])
-        self.table.fit_columns(stretch_last=True)  # the details take the room left
         self.count_line.setText(tr("audit_shown", shown=len(shown), total=len(self.records)))
 
     # -- a session by its watermark's tag ----------------------------------------------------

@@ -69,8 +69,13 @@ MAX_COLUMN_PX = 520
 
 
 class Table(QTableWidget):
-    def __init__(self, headers: list[str]) -> None:
+    """A read-only table of rows, one selected at a time, each row with a key. Its columns fit
+    their texts whenever it is filled (see :meth:`fit_columns`): IDs and MAC addresses show
+    whole, and any text cut shows whole in its tooltip."""
+
+    def __init__(self, headers: list[str], stretch_last: bool = False) -> None:
         super().__init__(0, len(headers))
+        self.stretch_last = stretch_last
         self.setHorizontalHeaderLabels(headers)
         self.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -88,8 +93,9 @@ class Table(QTableWidget):
                 item.setToolTip(text)  # the whole text, should the column cut it
                 self.setItem(r, c, item)
         self.keys = keys
+        self.fit_columns()
 
-    def fit_columns(self, stretch_last: bool = False) -> None:
+    def fit_columns(self) -> None:
         """Each column as wide as its widest text (and heading), up to :data:`MAX_COLUMN_PX`:
         a longer text is cut, and shows whole in its tooltip. With ``stretch_last`` the last
         column takes the room left instead (long free text: never a sideways scroll)."""
@@ -97,7 +103,7 @@ class Table(QTableWidget):
         for column in range(self.columnCount()):
             if self.columnWidth(column) > MAX_COLUMN_PX:
                 self.setColumnWidth(column, MAX_COLUMN_PX)
-        if stretch_last:
+        if self.stretch_last:
             self.horizontalHeader().setSectionResizeMode(
                 self.columnCount() - 1, QHeaderView.ResizeMode.Stretch
             )

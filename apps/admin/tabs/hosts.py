@@ -28,6 +28,7 @@ from apps.admin.qr import EnrolmentSheet, print_enrolment_sheet, qr_image
 from apps.admin.tabs.base import Tab, Table, labelled, when
 from apps.admin.texts import tr
 from apps.common.enrolment_code import EnrolmentCode
+from apps.common.fields import ADDRESS_SAMPLE, TOKEN_SAMPLE, show_whole
 from core.errors import Error
 from transport.connect import parse_host_port
 
@@ -62,6 +63,7 @@ class HostsTab(Tab):
         )
         self.layout_.addWidget(self.table)
         self.name = QLineEdit()
+        self.name.setPlaceholderText(tr("new_pc_name_hint"))
         self.row(
             self.name,
             self.button("rename", lambda: self.rename(self.table.selected_key(), self.name.text())),
@@ -69,7 +71,9 @@ class HostsTab(Tab):
         )
 
         # Enrolment: where office PCs reach the relay, then the code, its QR code, its sheet.
-        self.relay_address = QLineEdit(default_relay_address(self.api.url))
+        self.relay_address = show_whole(
+            QLineEdit(default_relay_address(self.api.url)), ADDRESS_SAMPLE
+        )
         self.relay_address.setPlaceholderText(tr("relay_for_pcs_hint"))
         self.row(
             labelled(tr("relay_for_pcs"), self.relay_address),
@@ -100,7 +104,7 @@ class HostsTab(Tab):
         enrolment.setColumnStretch(1, 1)
         self.layout_.addLayout(enrolment)
         # The token alone, for an office PC set up by hand (telework-host --enroll TOKEN).
-        self.token = QLineEdit()
+        self.token = show_whole(QLineEdit(), TOKEN_SAMPLE)
         self.token.setReadOnly(True)
         copy = QPushButton(tr("copy_token"))
         copy.clicked.connect(self.copy_token)

@@ -83,7 +83,6 @@ class UsageTab(Tab):
     async def refresh(self) -> None:
         days = (await self.call("GET", "usage", query=self._range()))["days"]
         self.table.fill([day_row(d) for d in days], [d["day"] for d in days])
-        self.table.fit_columns()
         self.chart.set_data([(d["day"], float(d["hours"])) for d in days])
         self.totals.setText(
             tr(

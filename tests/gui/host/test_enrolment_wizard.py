@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 
 from apps.admin.qr import qr_image
 from apps.common.enrolment_code import EnrolmentCode, group_fingerprint
+from apps.common.fields import shows_whole
 from apps.common.i18n import set_language
 from apps.host.i18n import tr
 from apps.host.wizard import EnrolmentWizard
@@ -163,3 +164,14 @@ def test_enter_in_the_code_field_enrols(qtbot, wizard):
         qtbot.keyClick(wizard.code_edit, Qt.Key.Key_Return)
     assert requested.args[:3] == [CODE.relay, FINGERPRINT, CODE.token]
     assert "\n" not in wizard.code_edit.toPlainText()
+
+
+def test_the_relay_fields_show_whole_with_their_value_in_the_tooltip(qtbot, wizard):
+    wizard.code_edit.setPlainText(
+        EnrolmentCode("telework-relay.example-city.lg.jp:8443", FINGERPRINT, "t" * 43, "x").encode()
+    )
+    wizard.show()
+    qtbot.waitExposed(wizard)
+    for field in (wizard.relay_edit, wizard.fingerprint_edit, wizard.token_edit):
+        assert shows_whole(field), field.text()
+        assert field.toolTip() == field.text()
