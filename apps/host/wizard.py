@@ -52,7 +52,7 @@ from transport.connect import RelayEndpoint
 __all__ = ["EnrolmentWizard", "group_fingerprint"]
 
 HOST_ID_POINT_SIZE = 28  # large enough to read across a desk and copy onto the admin's form
-MAX_PC_NAME = 128  # the relay's limit on an office PC's name
+PC_NAME_CHARS = 128  # the relay's limit on an office PC's name
 CODE_LINES = 3  # the code field's height: a pasted code shows whole, wrapped
 ERROR_STYLE = "color: #b00020"
 
@@ -102,7 +102,7 @@ class EnrolmentWizard(QDialog):
         self.code_status.setWordWrap(True)
         code_form.addRow("", self.code_status)
         self.name_edit = QLineEdit(socket.gethostname() if name is None else name)
-        self.name_edit.setMaxLength(MAX_PC_NAME)
+        self.name_edit.setMaxLength(PC_NAME_CHARS)
         code_form.addRow(tr("pc_name"), self.name_edit)
         name_hint = QLabel(tr("pc_name_hint"))
         name_hint.setWordWrap(True)

@@ -65,7 +65,7 @@ def labelled(text: str, field: QWidget) -> QLabel:
 
 
 # Widest a table column grows to fit its texts, in pixels.
-MAX_COLUMN_PX = 520
+WIDEST_COLUMN_PX = 520
 
 
 class Table(QTableWidget):
@@ -96,13 +96,13 @@ class Table(QTableWidget):
         self.fit_columns()
 
     def fit_columns(self) -> None:
-        """Each column as wide as its widest text (and heading), up to :data:`MAX_COLUMN_PX`:
+        """Each column as wide as its widest text (and heading), up to :data:`WIDEST_COLUMN_PX`:
         a longer text is cut, and shows whole in its tooltip. With ``stretch_last`` the last
         column takes the room left instead (long free text: never a sideways scroll)."""
         self.resizeColumnsToContents()
         for column in range(self.columnCount()):
-            if self.columnWidth(column) > MAX_COLUMN_PX:
-                self.setColumnWidth(column, MAX_COLUMN_PX)
+            if self.columnWidth(column) > WIDEST_COLUMN_PX:
+                self.setColumnWidth(column, WIDEST_COLUMN_PX)
         if self.stretch_last:
             self.horizontalHeader().setSectionResizeMode(
                 self.columnCount() - 1, QHeaderView.ResizeMode.Stretch
