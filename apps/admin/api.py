@@ -108,6 +108,9 @@ class AdminClient:
             context = relay_context(fingerprint)
         except CryptoError as exc:
             raise ApiFailure(0, tr("bad_fingerprint")) from exc
+        # The relay's pin, which office PCs check too (the relay and its admin API share one
+        # certificate): the console puts it in the enrolment codes it makes.
+        self.fingerprint = parse_fingerprint(fingerprint)
         self.timeout_s = REQUEST_TIMEOUT_S  # read here, not at import: tests scale it
         self._http = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=context),

@@ -21,6 +21,7 @@ from apps.admin.api import AdminClient
 from apps.admin.failures import describe_failure
 from apps.admin.texts import tr
 from apps.admin.window import MainWindow
+from apps.common.fields import FINGERPRINT_SAMPLE, URL_SAMPLE, show_whole
 from apps.common.qt_startup import start_app
 from core.admin_api import API_PREFIX
 
@@ -37,8 +38,10 @@ class LoginDialog(QDialog):
         super().__init__()
         self.setWindowTitle(tr("login_title"))
         form = QFormLayout(self)
-        self.url = QLineEdit(url or os.environ.get(ENV_URL, DEFAULT_URL))
-        self.fingerprint = QLineEdit(fingerprint or os.environ.get(ENV_FINGERPRINT, ""))
+        self.url = show_whole(QLineEdit(url or os.environ.get(ENV_URL, DEFAULT_URL)), URL_SAMPLE)
+        self.fingerprint = show_whole(
+            QLineEdit(fingerprint or os.environ.get(ENV_FINGERPRINT, "")), FINGERPRINT_SAMPLE, True
+        )
         self.login = QLineEdit(login)
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)

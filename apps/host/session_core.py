@@ -12,13 +12,13 @@ positions refer to, and what the heartbeat repeats.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from apps.common.session_tag import session_tag
 from core.hostpolicy.limits import EndReason, IdleWarningDue, SessionLimits
 from core.input.dispatch import INPUT_TYPES
 from core.input.pointer import ScreenMap
@@ -89,8 +89,7 @@ def watermark_text(policy: Policy, info: SessionInfo, host_name: str, when: dt.d
     the tag that identifies the session."""
     if not policy.watermark:
         return ""
-    short = hashlib.sha256(info.session_id.encode()).hexdigest()[:8]
-    text = f"{when:%Y-%m-%d %H:%M} {info.user} {host_name} #{short}"
+    text = f"{when:%Y-%m-%d %H:%M} {info.user} {host_name} #{session_tag(info.session_id)}"
     if policy.watermark_text:
         text = f"{text} {policy.watermark_text}"
     return text[:256]

@@ -268,7 +268,7 @@ class TrayApp:
             self.start_agent()
             return
         relay, pin = self.options.relay or "", self.options.relay_fingerprint or ""
-        self.wizard = EnrolmentWizard(relay, pin, self.token or "")
+        self.wizard = EnrolmentWizard(relay, pin, self.token or "", self.options.name)
         self.wizard.enroll_requested.connect(self._enroll)
         self.wizard.finished.connect(self._wizard_closed)
         self.wizard.show()
@@ -279,8 +279,9 @@ class TrayApp:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def _enroll(self, relay: str, pin: str, secret_token: str) -> None:
+    def _enroll(self, relay: str, pin: str, secret_token: str, name: str) -> None:
         self.options.relay, self.options.relay_fingerprint = relay, pin
+        self.options.name = name  # what the relay lists this office PC as
         wizard = self.wizard
         assert wizard is not None
 

@@ -14,8 +14,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from apps.common.fields import ADDRESS_SAMPLE, FINGERPRINT_SAMPLE, HOST_ID_SAMPLE, show_whole
 from apps.viewer.settings import CONNECTION_FIELDS, FIELD_LABELS, Settings, form_problem
 from apps.viewer.texts import Texts
+
+# The fields sized for their longest usual value: (that value, in a fixed-pitch font).
+WHOLE = {
+    "relay": (ADDRESS_SAMPLE, False),
+    "fingerprint": (FINGERPRINT_SAMPLE, True),
+    "host_id": (HOST_ID_SAMPLE, False),
+}
 
 
 class LoginDialog(QDialog):
@@ -39,6 +47,8 @@ class LoginDialog(QDialog):
         self.edits: dict[str, QLineEdit] = {}
         for name in CONNECTION_FIELDS:
             edit = QLineEdit(getattr(settings, name))
+            if name in WHOLE:  # long values, shown whole rather than by their tail
+                show_whole(edit, *WHOLE[name])
             edit.setObjectName(name)
             self.edits[name] = edit
             form.addRow(texts(FIELD_LABELS[name]), edit)

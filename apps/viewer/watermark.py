@@ -8,13 +8,11 @@ names the session in the audit log without showing the ID itself.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
-SESSION_HASH_CHARS = 8
+from apps.common.session_tag import session_tag
 
-
-def session_hash(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode()).hexdigest()[:SESSION_HASH_CHARS]
+# The session hash is the session tag the console looks sessions up by.
+session_hash = session_tag
 
 
 def watermark_lines(

@@ -1,6 +1,6 @@
 """The office PC as its admin sets it up: the tray app under a real window manager and system
-tray, enrolled by typing into its first-run wizard, its icon in the tray; a staff member's
-session works; it stays online for minutes and comes back after a relay restart.
+tray, enrolled by typing the enrolment code into its first-run wizard, its icon in the tray; a
+staff member's session works; it stays online for minutes and comes back after a relay restart.
 
 It has its own relay and office display, because it restarts the relay and watches time pass.
 """
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from apps.common.enrolment_code import EnrolmentCode
 from tests.e2e.rig import (
     HOST_SCREEN,
     Accounts,
@@ -84,7 +85,10 @@ def tray_office(tmp_path_factory, home_macs) -> Iterator[TrayOffice]:
 
         wid = wait_for(wizard, 30, "the enrolment wizard", agent.tail)
         assert screen.xdotool("getwindowname", wid) == "職場PCの登録"
-        type_into(screen, wid, relay.address, relay.fingerprint, accounts.enrolment_token())
+        code = EnrolmentCode(
+            relay.address, relay.fingerprint, accounts.enrolment_token(), accounts.tenant
+        )
+        type_into(screen, wid, code.encode())
         agent.wait_connected(30)
         accounts.grant(accounts.user, agent.host_id)
         for mac in home_macs:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QTableWidget,
@@ -63,20 +64,49 @@ def labelled(text: str, field: QWidget) -> QLabel:
     return label
 
 
+# Widest a table column grows to fit its texts, in pixels.
+WIDEST_COLUMN_PX = 520
+
+
 class Table(QTableWidget):
-    def __init__(self, headers: list[str]) -> None:
+    """A read-only table of rows, one selected at a time, each row with a key. Its columns fit
+    their texts whenever it is filled (see :meth:`fit_columns`): IDs and MAC addresses show
+    whole, and any text cut shows whole in its tooltip."""
+
+    def __init__(self, headers: list[str], stretch_last: bool = False) -> None:
         super().__init__(0, len(headers))
+        self.stretch_last = stretch_last
         self.setHorizontalHeaderLabels(headers)
         self.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        # One line per row: a text too long for its column ends in "…" (whole in its tooltip)
+        # rather than wrapping into a second line that the row's height cuts off.
+        self.setWordWrap(False)
         self.keys: list[Any] = []
 
     def fill(self, rows: list[list[Any]], keys: list[Any]) -> None:
         self.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
-                self.setItem(r, c, QTableWidgetItem("" if value is None else str(value)))
+                text = "" if value is None else str(value)
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)  # the whole text, should the column cut it
+                self.setItem(r, c, item)
         self.keys = keys
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Each column as wide as its widest text (and heading), up to :data:`WIDEST_COLUMN_PX`:
+        a longer text is cut, and shows whole in its tooltip. With ``stretch_last`` the last
+        column takes the room left instead (long free text: never a sideways scroll)."""
+        self.resizeColumnsToContents()
+        for column in range(self.columnCount()):
+            if self.columnWidth(column) > WIDEST_COLUMN_PX:
+                self.setColumnWidth(column, WIDEST_COLUMN_PX)
+        if self.stretch_last:
+            self.horizontalHeader().setSectionResizeMode(
+                self.columnCount() - 1, QHeaderView.ResizeMode.Stretch
+            )
 
     def selected_key(self) -> Any:
         row = self.currentRow()

@@ -8,6 +8,8 @@ from PySide6.QtWidgets import QLineEdit
 
 from apps.admin.tabs.base import Tab, Table
 from apps.admin.texts import tr
+from apps.common.fields import HOST_ID_SAMPLE, show_whole
+from core.crypto.certs import format_host_id
 
 if TYPE_CHECKING:
     from apps.admin.window import MainWindow
@@ -19,7 +21,9 @@ class GrantsTab(Tab):
         self.table = Table([tr("col_login"), tr("col_host_id")])
         self.layout_.addWidget(self.table)
         self.login = QLineEdit()
-        self.host = QLineEdit()
+        self.login.setPlaceholderText(tr("login_hint"))
+        self.host = show_whole(QLineEdit(), HOST_ID_SAMPLE)
+        self.host.setPlaceholderText(tr("host_id_hint"))
         self.row(
             self.login,
             self.host,
@@ -33,7 +37,7 @@ class GrantsTab(Tab):
     async def refresh(self) -> None:
         grants = (await self.call("GET", "grants"))["grants"]
         self.table.fill(
-            [[g["login"], g["host_id"]] for g in grants],
+            [[g["login"], format_host_id(g["host_id"])] for g in grants],
             [(g["login"], g["host_id"]) for g in grants],
         )
 

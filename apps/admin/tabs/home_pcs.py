@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QComboBox, QLineEdit
 
 from apps.admin.tabs.base import Tab, Table
 from apps.admin.texts import tr
+from apps.common.fields import HOST_ID_SAMPLE, MAC_SAMPLE, show_whole
 
 if TYPE_CHECKING:
     from apps.admin.window import MainWindow
@@ -18,12 +19,15 @@ class HomePcsTab(Tab):
         super().__init__(window)
         self.table = Table([tr("col_mac"), tr("col_owner"), tr("col_label")])
         self.layout_.addWidget(self.table)
-        self.mac = QLineEdit()
+        self.mac = show_whole(QLineEdit(), MAC_SAMPLE)
+        self.mac.setPlaceholderText(tr("mac_hint"))
         self.kind = QComboBox()
         self.kind.addItem(tr("for_staff"), "login")
         self.kind.addItem(tr("for_host"), "host_id")
-        self.owner = QLineEdit()
+        self.owner = show_whole(QLineEdit(), HOST_ID_SAMPLE)
+        self.owner.setPlaceholderText(tr("owner_hint"))
         self.label = QLineEdit()
+        self.label.setPlaceholderText(tr("label_hint"))
         self.row(
             self.mac,
             self.kind,

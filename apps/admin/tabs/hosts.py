@@ -1,17 +1,51 @@
-"""The office PCs tab: enrolled PCs, enrolment tokens, renaming and retiring."""
+"""The office PCs tab: enrolled PCs, enrolment codes (with their QR code and printable sheet),
+renaming and retiring.
+
+An enrolment code carries all an office PC needs to enrol: the relay's address as office PCs
+reach it (typed once here; by default the admin API's host on the relay's usual port), the
+relay's fingerprint (the one this console pinned: the relay and its admin API share one
+certificate), a new enrolment token and the tenant."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QLineEdit, QPushButton
+from PySide6.QtGui import QGuiApplication, QImage, QPixmap, QTextOption
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+)
+from yarl import URL
 
-from apps.admin.tabs.base import Tab, Table, when
+from apps.admin.failures import InputMissing
+from apps.admin.qr import EnrolmentSheet, print_enrolment_sheet, qr_image
+from apps.admin.tabs.base import Tab, Table, labelled, when
 from apps.admin.texts import tr
+from apps.common.enrolment_code import EnrolmentCode
+from apps.common.fields import ADDRESS_SAMPLE, TOKEN_SAMPLE, show_whole
+from core.errors import Error
+from transport.connect import parse_host_port
 
 if TYPE_CHECKING:
     from apps.admin.window import MainWindow
+
+# Where the relay listens for office PCs and viewers unless its operator chose otherwise
+# (``telework-relay serve --listen``, installers/linux/telework-relay.service).
+DEFAULT_RELAY_PORT = 8443
+
+
+def default_relay_address(api_url: str) -> str:
+    """The relay as office PCs likely reach it: the admin API's host, the relay's usual port."""
+    host = URL(api_url).host or ""
+    if not host:
+        return ""
+    return f"[{host}]:{DEFAULT_RELAY_PORT}" if ":" in host else f"{host}:{DEFAULT_RELAY_PORT}"
 
 
 class HostsTab(Tab):
@@ -28,23 +62,66 @@ class HostsTab(Tab):
             ]
         )
         self.layout_.addWidget(self.table)
-        self.token = QLineEdit()
-        self.token.setReadOnly(True)
-        copy = QPushButton(tr("copy"))
-        copy.clicked.connect(self.copy_token)
-        self.row(self.button("new_token", self.new_token), self.token, copy)
         self.name = QLineEdit()
+        self.name.setPlaceholderText(tr("new_pc_name_hint"))
         self.row(
             self.name,
             self.button("rename", lambda: self.rename(self.table.selected_key(), self.name.text())),
             self.button("retire", lambda: self.retire(self.table.selected_key())),
         )
+
+        # Enrolment: where office PCs reach the relay, then the code, its QR code, its sheet.
+        self.relay_address = show_whole(
+            QLineEdit(default_relay_address(self.api.url)), ADDRESS_SAMPLE
+        )
+        self.relay_address.setPlaceholderText(tr("relay_for_pcs_hint"))
+        self.row(
+            labelled(tr("relay_for_pcs"), self.relay_address),
+            self.relay_address,
+            self.button("new_token", self.new_token),
+        )
+        enrolment = QGridLayout()
+        self.qr_label = QLabel()
+        enrolment.addWidget(self.qr_label, 0, 0)
+        code_column = QVBoxLayout()
+        code_column.addWidget(QLabel(tr("enrolment_code")))
+        # The whole code, wrapped anywhere (it has no spaces) and selectable.
+        self.code_view = QPlainTextEdit()
+        self.code_view.setReadOnly(True)
+        self.code_view.setWordWrapMode(QTextOption.WrapMode.WrapAnywhere)
+        self.code_view.setMaximumHeight(self.code_view.fontMetrics().lineSpacing() * 5 + 16)
+        code_column.addWidget(self.code_view)
+        self.expires_label = QLabel()
+        self.expires_label.setWordWrap(True)
+        code_column.addWidget(self.expires_label)
+        self.copy_code_button = QPushButton(tr("copy_code"))
+        self.copy_code_button.clicked.connect(self.copy_code)
+        self.print_button = self.button("print_enrolment_sheet", self._ask_print)
+        code_column.addWidget(self.copy_code_button)
+        code_column.addWidget(self.print_button)
+        code_column.addStretch(1)
+        enrolment.addLayout(code_column, 0, 1)
+        enrolment.setColumnStretch(1, 1)
+        self.layout_.addLayout(enrolment)
+        # The token alone, for an office PC set up by hand (telework-host --enroll TOKEN).
+        self.token = show_whole(QLineEdit(), TOKEN_SAMPLE)
+        self.token.setReadOnly(True)
+        copy = QPushButton(tr("copy_token"))
+        copy.clicked.connect(self.copy_token)
+        self.row(labelled(tr("token_only"), self.token), self.token, copy)
         self.forget()
 
     def forget(self) -> None:
         self.hosts: list[dict[str, Any]] = []
         self.table.fill([], [])
         self.token.clear()
+        self.sheet: EnrolmentSheet | None = None  # the code last issued, for this tenant
+        self.qr: QImage | None = None
+        self.qr_label.clear()
+        self.code_view.clear()
+        self.expires_label.clear()
+        self.copy_code_button.setEnabled(False)
+        self.print_button.setEnabled(False)
 
     async def refresh(self) -> None:
         self.hosts = (await self.call("GET", "hosts"))["hosts"]
@@ -63,15 +140,51 @@ class HostsTab(Tab):
             [h["host_id"] for h in self.hosts],
         )
 
+    def _relay_for_pcs(self) -> str:
+        relay = self.relay_address.text().strip()
+        try:
+            parse_host_port(relay)
+        except Error as exc:
+            raise InputMissing(tr("relay_for_pcs_needed")) from exc
+        return relay
+
     async def new_token(self) -> str:
+        """Issue an enrolment token and show it as an enrolment code, its QR code and sheet."""
+        relay = self._relay_for_pcs()
+        tenant = self.window_.tenant
         answer = await self.call("POST", "enrollment-tokens", body={})
-        self.token.setText(answer["token"])
+        token = str(answer["token"])
+        code = EnrolmentCode(relay, self.api.fingerprint, token, tenant)
+        self.sheet = EnrolmentSheet(code, time.time(), float(answer["expires_at"]))
+        self.token.setText(token)
+        self.code_view.setPlainText(self.sheet.text)
+        self.qr = qr_image(self.sheet.text, scale=4)
+        self.qr_label.setPixmap(QPixmap.fromImage(self.qr))
+        self.expires_label.setText(tr("code_expires", time=when(answer["expires_at"])))
+        self.copy_code_button.setEnabled(True)
+        self.print_button.setEnabled(True)
         self.window_.report(tr("token_issued"))
-        return str(answer["token"])
+        return token
+
+    def copy_code(self) -> None:
+        if self.sheet is not None:
+            QGuiApplication.clipboard().setText(self.sheet.text)
+            self.window_.report(tr("code_copied"))
 
     def copy_token(self) -> None:
         QGuiApplication.clipboard().setText(self.token.text())
         self.window_.report(tr("token_copied"))
+
+    def print_sheet(self, path: Path) -> Path | None:
+        """The enrolment sheet of the code issued last, as a PDF; None if there is none."""
+        if self.sheet is None:
+            return None
+        return print_enrolment_sheet(path, self.sheet)
+
+    async def _ask_print(self) -> None:
+        path = self.ask_save_path("print_enrolment_sheet", "enrolment-sheet.pdf", "PDF (*.pdf)")
+        if path is not None and self.print_sheet(path) is not None:
+            self.window_.report(tr("saved_to", path=path))
 
     def name_of(self, host_id: str) -> str:
         """The office PC as the admin knows it: its name, else its ID as displayed."""

@@ -18,7 +18,9 @@ class MonitoringTab(Tab):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.summary = QLabel()
-        self.chart = LineChart()
+        self.chart = LineChart(
+            tr("chart_bandwidth_axis"), tr("chart_time_axis"), tr("chart_no_data")
+        )
         self.alerts = QListWidget()
         self.layout_.addWidget(self.summary)
         self.layout_.addWidget(self.chart)
@@ -67,7 +69,12 @@ class MonitoringTab(Tab):
             )
             + (f" — {tr('alerting')}" if bandwidth["alerting"] else "")
         )
-        self.chart.set_data([p["bps"] / 1000 for p in bandwidth["history"]], limit and limit / 1000)
+        history = bandwidth["history"]
+        self.chart.set_data(
+            [p["bps"] / 1000 for p in history],
+            limit and limit / 1000,
+            [p["ts"] for p in history],
+        )
         answer = await self.call("GET", "alerts")
         self.alerting = answer["alerting"]
         self.alerts.clear()

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from apps.admin.tabs.base import Tab, Table, when
 from apps.admin.texts import tr
+from core.crypto.certs import format_host_id
 
 if TYPE_CHECKING:
     from apps.admin.window import MainWindow
@@ -37,7 +38,7 @@ class SessionsTab(Tab):
             [
                 [
                     s["user"],
-                    s["host_id"],
+                    format_host_id(s["host_id"]),
                     when(s["started_at"]),
                     s["current_kbps"],
                     s["average_kbps"],

@@ -153,8 +153,8 @@ def test_office_pc_home_pc_policy_session_and_audit(console, live, qloop, qtbot,
             "admin.session_end_request",
             "session_end",
         } <= events
-        console.audit.event_code.setText("session_end")
-        run(console.audit.refresh())
+        kinds = console.audit.event_kind
+        kinds.setCurrentIndex(kinds.findData("session_end"))
         assert console.audit.table.rowCount() == 1
     finally:
         live.run(host.stop())

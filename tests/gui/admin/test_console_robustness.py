@@ -230,7 +230,8 @@ def test_switching_tenant_forgets_the_old_tenants_secrets_and_rows_at_once(
 
     operator.tenant_box.setCurrentText(OTHER)
     # Before the relay could answer anything for OTHER:
-    assert hosts.token.text() == ""
+    assert hosts.token.text() == "" and hosts.code_view.toPlainText() == ""
+    assert hosts.sheet is None and hosts.qr_label.pixmap().isNull()
     assert staff.qr is None and staff.qr_label.pixmap().isNull()
     assert staff.uri_label.text() == "" and staff.codes.count() == 0
     assert staff.print_sheet(tmp_path / "sheet.pdf") is None  # not TENANT's QR as OTHER's

@@ -106,7 +106,7 @@ def test_mac_editor_adds_and_removes(qtbot, tmp_path):
 
 
 def test_wizard_validates_then_asks_to_enrol_and_shows_the_host_id_large(qtbot):
-    wizard = EnrolmentWizard()
+    wizard = EnrolmentWizard(name="PC-01")
     qtbot.addWidget(wizard)
     wizard.relay_edit.setText("relay.example.lg.jp:8443")
     wizard.fingerprint_edit.setText("12345")
@@ -114,14 +114,14 @@ def test_wizard_validates_then_asks_to_enrol_and_shows_the_host_id_large(qtbot):
         wizard.enroll_button.click()
     assert wizard.error_label.text() == "A fingerprint is 64 hexadecimal digits"
     wizard.fingerprint_edit.setText(FINGERPRINT.upper())
-    assert group_fingerprint(FINGERPRINT) in wizard.check_label.text()
+    assert wizard.check_value.text() == group_fingerprint(FINGERPRINT)
     with qtbot.assertNotEmitted(wizard.enroll_requested):
         wizard.enroll_button.click()
     assert wizard.error_label.text() == "Enter the enrolment token"
     wizard.token_edit.setText(" tok-123 ")
     with qtbot.waitSignal(wizard.enroll_requested) as requested:
         wizard.enroll_button.click()
-    assert requested.args == ["relay.example.lg.jp:8443", FINGERPRINT, "tok-123"]
+    assert requested.args == ["relay.example.lg.jp:8443", FINGERPRINT, "tok-123", "PC-01"]
     assert not wizard.enroll_button.isEnabled()
     wizard.show_failed("bad_enrollment_token")
     assert "Invalid enrolment token" in wizard.error_label.text()

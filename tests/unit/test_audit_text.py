@@ -1,0 +1,83 @@
+"""The audit log in words: events, details, units, and the watermark's session tag."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from apps.admin.audit_text import (
+    data_size,
+    days_text,
+    detail_text,
+    duration,
+    event_name,
+    parse_tag,
+    record_tag,
+)
+from apps.common.i18n import set_language
+from apps.common.session_tag import session_tag
+from apps.viewer.watermark import watermark_lines
+
+
+@pytest.fixture(autouse=True)
+def english():
+    set_language("en")
+    yield
+    set_language(None)
+
+
+def test_events_in_words_and_an_unknown_one_as_it_is():
+    assert event_name("admin.staff_add") == "Staff member added"
+    assert event_name("session_end") == "Remote session ended"
+    assert event_name("someday.new_event") == "someday.new_event"
+    set_language("ja")
+    assert event_name("admin.staff_add") == "職員を追加"
+
+
+def test_durations_sizes_and_days():
+    assert duration(5400) == "1 h 30 min" and duration(75) == "1 min 15 s"
+    assert duration(0.4) == "0 s"
+    assert data_size(999) == "999 B" and data_size(2_500_000) == "2.5 MB"
+    assert days_text(["mon", "tue", "wed", "thu", "fri"]) == "Mon–Fri"
+    assert days_text(["sat", "mon"]) == "Sat, Mon"
+
+
+def test_details_read_as_a_sentence_with_units_and_local_times():
+    text = detail_text(
+        "session_end",
+        {
+            "bytes_to_host": 1200,
+            "bytes_to_viewer": 3_400_000,
+            "duration_s": 3725.2,
+            "reason": "idle_timeout",
+            "session": "abc",
+        },
+    )
+    assert text == (
+        f"reason: Disconnected after inactivity, session #{session_tag('abc')}, "
+        "lasted 1 h 2 min, screen sent 3.4 MB, input received 1.2 kB"
+    )
+    expires = dt.datetime(2026, 4, 1, 9, 30).timestamp()
+    assert detail_text("admin.enrollment_token", {"admin": "alice", "expires_at": expires}) == (
+        "by administrator alice, valid until 2026-04-01 09:30"
+    )
+    assert detail_text("login_refused", {"reason": "not_granted"}).startswith("reason: ")
+    assert "not_granted" not in detail_text("login_refused", {"reason": "not_granted"})
+    assert detail_text("admin.bandwidth_limits", {"alert_bps": 2_000_000, "cap_bps": None}) == (
+        "alert threshold 2,000 kbit/s"
+    )
+    # What this console does not know, or in a shape it does not expect, is shown as it is.
+    assert detail_text("x", {"colour": "blue", "duration_s": "long"}) == (
+        "duration_s: long, colour: blue"
+    )
+
+
+def test_the_tag_is_the_watermarks_and_is_read_however_it_is_typed():
+    tag = f"#{session_tag('session-1')}"
+    (_, second) = watermark_lines("Confidential", dt.datetime.now(), "tanaka", "PC", "session-1")
+    assert second.endswith(tag)
+    assert record_tag({"detail": {"session": "session-1"}}) == tag
+    assert record_tag({"detail": {}}) == ""
+    assert parse_tag(tag.upper()) == tag and parse_tag(" # " + tag[1:5] + " " + tag[5:]) == tag
+    assert parse_tag("#12345") is None and parse_tag("#1234567g") is None
