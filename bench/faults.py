@@ -255,6 +255,7 @@ def main() -> int:
             USER,
             host_id,
             relay_address=proxy.address,
+            register_on=agent,
         )
         stack.callback(viewer.stop)
         viewer.wait_state("login", 30)

@@ -243,7 +243,14 @@ def main() -> int:
         host_id = agent.enrol(relay, office_screen, accounts.enrolment_token())
         accounts.grant(USER, host_id)
         viewer = Viewer(
-            home_screen, work / "viewer", relay, accounts.tenant, USER, host_id, netns=netns
+            home_screen,
+            work / "viewer",
+            relay,
+            accounts.tenant,
+            USER,
+            host_id,
+            netns=netns,
+            register_on=agent,
         )
         stack.callback(viewer.stop)
         viewer.wait_state("login", 30)

@@ -27,8 +27,12 @@ SEEDS = [
 def one_input(data: bytes) -> None:
     # Split the input at a data-chosen point so partial frames are exercised too.
     cut = data[0] % (len(data) + 1) if data else 0
-    for make in (lambda: RelayLink(Side.RELAY), lambda: RelayLink(Side.CLIENT),
-                 lambda: SessionChannel(Role.HOST), lambda: SessionChannel(Role.VIEWER)):
+    for make in (
+        lambda: RelayLink(Side.RELAY),
+        lambda: RelayLink(Side.CLIENT),
+        lambda: SessionChannel(Role.HOST),
+        lambda: SessionChannel(Role.VIEWER),
+    ):
         endpoint = make()
         try:
             endpoint.receive_data(data[:cut])

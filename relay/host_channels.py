@@ -29,6 +29,7 @@ from transport.link_stream import LinkStream, PeerGone
 HOST_REASONS = frozenset(
     {
         RefusalReason.MAC_NOT_REGISTERED,
+        RefusalReason.DEVICE_NOT_REGISTERED,
         RefusalReason.OUTSIDE_HOURS,
         RefusalReason.HOST_PAUSED,
         RefusalReason.HOST_BUSY,

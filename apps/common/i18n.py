@@ -111,9 +111,12 @@ class Translator:
     def knows(self, key: str) -> bool:
         return self(key) != key
 
-    def refusal(self, reason: str, retry_after: int = 0) -> str:
-        """A refusal code in plain words; a lockout says when to try again (local HH:MM);
-        a code with no words of its own (a protocol or server error) gets the general ones."""
+    def refusal(self, reason: str, retry_after: int = 0, *, device_code: str = "") -> str:
+        """A refusal code in plain words; a lockout says when to try again (local HH:MM); an
+        unregistered home PC, its code (``device_code``, the viewer's own) to pass on; a code
+        with no words of its own (a protocol or server error) gets the general ones."""
+        if reason == RefusalReason.DEVICE_NOT_REGISTERED and device_code:
+            return self("refused_device_not_registered_code", code=device_code)
         if reason == RefusalReason.LOCKED_OUT:
             if retry_after > 0:
                 at = time.strftime("%H:%M", time.localtime(retry_after))

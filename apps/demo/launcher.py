@@ -156,29 +156,34 @@ class Demo:
             printed += line
         raise DemoError("the relay did not start in time")
 
+    def run_module(self, argv: list[str], what: str) -> str:
+        """Run ``python -m argv`` to completion; its output, or DemoError saying ``what``."""
+        done = subprocess.run([self.python, "-m", *argv], check=False, capture_output=True)
+        if done.returncode != 0:
+            why = done.stderr.decode(errors="replace").strip() or f"exit {done.returncode}"
+            raise DemoError(f"{what} failed: {why}")
+        return done.stdout.decode(errors="replace").strip()
+
+    def home_pc_code(self) -> str:
+        """The code of this PC's viewer key (made now if the viewer never ran here)."""
+        return self.run_module(["apps.viewer.main", "--device-code"], "reading the home-PC code")
+
     def start_host(self, relay: str, fingerprint: str, token: str) -> tuple[str, str]:
         display = start_xvfb(1280, 800)
         self.displays.append(display)
         desktop_env = {"DISPLAY": display.display, "QT_QPA_PLATFORM": "xcb"}
         self.spawn("desktop", ["apps.demo.desktop"], env=desktop_env)
         host_dir = self.data_dir / "host"
-        for mac in mac_addresses():  # this PC plays the home PC too: register it on the host
-            done = subprocess.run(
-                [
-                    self.python,
-                    "-m",
-                    "apps.host.main",
-                    "--data-dir",
-                    str(host_dir),
-                    "allow-mac",
-                    mac,
-                ],
-                check=False,
-                capture_output=True,
+        # This PC plays the home PC too: register its viewer's key and its MACs on the host.
+        self.run_module(
+            ["apps.host.main", "--data-dir", str(host_dir), "allow-device", self.home_pc_code()],
+            "registering this PC's home-PC code",
+        )
+        for mac in mac_addresses():
+            self.run_module(
+                ["apps.host.main", "--data-dir", str(host_dir), "allow-mac", mac],
+                f"registering this PC's MAC address {mac}",
             )
-            if done.returncode != 0:
-                why = done.stderr.decode(errors="replace").strip() or f"exit {done.returncode}"
-                raise DemoError(f"registering this PC's MAC address {mac} failed: {why}")
         self.spawn(
             "host",
             [

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from apps.host.device_list import DeviceList
 from apps.host.events import (
     STATUS_EVENTS,
     AgentEvent,
@@ -43,6 +44,7 @@ from core.crypto.certs import Identity, generate_identity
 from core.errors import CryptoError, Error, LocalError
 from core.hostpolicy.backoff import Backoff
 from core.hostpolicy.decision import decide
+from core.hostpolicy.devices import device_code
 from core.hostpolicy.limits import ShutdownDue, ShutdownPlanner, ShutdownWarningDue
 from core.input.dispatch import Backend
 from core.policy import Policy, PolicyError
@@ -80,6 +82,7 @@ class HostAgent:
         self.options = options
         self.data = DataDir(options.data_dir)
         self.macs = MacList(options.data_dir)
+        self.devices = DeviceList(options.data_dir)
         self._backend = backend
         self._backend_owned = False
         self._clock = clock
@@ -315,7 +318,13 @@ class HostAgent:
             registered = self.macs.match(self.policy.centrally_allowed(offer.macs))
         except LocalError:
             registered = None
+        try:
+            # The offer's certificate is the one the end-to-end handshake will insist on.
+            device_registered = self.devices.load().accepts(device_code(offer.device_cert))
+        except (LocalError, CryptoError):
+            device_registered = False
         verdict = decide(
+            device_registered=device_registered,
             registered=registered,
             policy=self.policy,
             paused=self.paused,

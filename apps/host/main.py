@@ -5,10 +5,17 @@
     telework-host --data-dir DIR allow-mac MAC [--label TEXT]
     telework-host --data-dir DIR deny-mac MAC
     telework-host --data-dir DIR macs [--json]
+    telework-host --data-dir DIR allow-device CODE|any [--label TEXT]
+    telework-host --data-dir DIR deny-device CODE|any
+    telework-host --data-dir DIR devices [--json]
     telework-host --data-dir DIR status [--json]
 
 ``status`` reads the status file the running agent keeps in DIR (rewritten atomically on
 every change); when the agent is not running it says so (``connected`` false, ``running`` false).
+``allow-device`` registers a home PC by the code its viewer shows (``telework-viewer
+--device-code``); the office PC accepts sessions only from registered home PCs. ``allow-device
+any`` switches that check off (any home PC passes it; the OTP and MAC checks still apply) and
+``deny-device any`` switches it back on.
 """
 
 from __future__ import annotations
@@ -25,12 +32,14 @@ from pathlib import Path
 from typing import Any
 
 from apps.host.agent import HostAgent, stop_agent
+from apps.host.device_list import DeviceList
 from apps.host.i18n import tr
 from apps.host.mac_list import MacList
 from apps.host.options import AgentOptions
 from apps.host.store import DataDir, default_data_dir, process_alive
 from core.crypto.certs import format_host_id
 from core.errors import Error
+from core.hostpolicy.devices import ANY_DEVICE, format_device_code, parse_device_code
 from transport.client import RefusedByRelay
 
 log = logging.getLogger("telework.host")
@@ -65,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     deny.add_argument("mac")
     macs = sub.add_parser("macs", help="list registered MAC addresses")
     macs.add_argument("--json", action="store_true")
+    allow_device = sub.add_parser("allow-device", help="register a home PC by its code")
+    allow_device.add_argument("code", help="the code the viewer shows, or 'any'")
+    allow_device.add_argument("--label", default="", help="a name for the home PC")
+    deny_device = sub.add_parser("deny-device", help="remove a registered home PC")
+    deny_device.add_argument("code", help="its code, or 'any'")
+    devices = sub.add_parser("devices", help="list registered home PCs")
+    devices.add_argument("--json", action="store_true")
     status = sub.add_parser("status", help="what the agent is doing")
     status.add_argument("--json", action="store_true")
     return parser
@@ -123,6 +139,8 @@ def _command(args: argparse.Namespace) -> int:
         else:
             for e in entries:
                 print(f"{e.mac}  {e.label}".rstrip())
+    elif args.command in ("allow-device", "deny-device", "devices"):
+        return _device_command(args, DeviceList(data_dir))
     elif args.command == "status":
         status = read_status(data_dir)
         if args.json:
@@ -132,6 +150,32 @@ def _command(args: argparse.Namespace) -> int:
             print(f"{tr('host_id')}: {host}")
             print(f"{tr('relay')}: {status['relay'] or '-'}")
             print(f"{tr('state')}: {tr('state_' + status['state'])}")
+    return EXIT_OK
+
+
+def _device_command(args: argparse.Namespace, devices: DeviceList) -> int:
+    """``allow-device``, ``deny-device`` and ``devices``: the home PCs registered by key."""
+    if args.command == "devices":
+        registry = devices.load()
+        if args.json:
+            print(json.dumps(registry.to_json(), ensure_ascii=False))
+            return EXIT_OK
+        for d in registry.devices:
+            print(f"{format_device_code(d.code)}  {d.label}".rstrip())
+        if registry.accept_any:
+            print(tr("devices_any_accepted"))
+        return EXIT_OK
+    if args.code.strip().lower() == ANY_DEVICE:
+        devices.set_accept_any(args.command == "allow-device")
+        print(tr("devices_any_accepted" if args.command == "allow-device" else "devices_any_off"))
+    elif args.command == "allow-device":
+        entry = devices.allow(args.code, args.label)
+        print(tr("device_added", code=format_device_code(entry.code)))
+    elif not devices.deny(args.code):
+        print(tr("device_not_found", code=args.code), file=sys.stderr)
+        return EXIT_ERROR
+    else:
+        print(tr("device_removed", code=format_device_code(parse_device_code(args.code))))
     return EXIT_OK
 
 

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSystemTrayIcon,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -34,6 +36,7 @@ from PySide6.QtWidgets import (
 from apps.common.icons import tray_icon
 from apps.common.qt_startup import start_app
 from apps.host.agent import AGENT_VERSION, HostAgent, stop_agent
+from apps.host.device_list import DeviceList
 from apps.host.events import (
     AgentEvent,
     AgentState,
@@ -49,6 +52,7 @@ from apps.host.session_core import SessionInfo
 from apps.host.wizard import EnrolmentWizard
 from core.crypto.certs import format_host_id
 from core.errors import Error
+from core.hostpolicy.devices import format_device_code
 from core.policy import PolicyError
 from transport.client import RefusedByRelay
 
@@ -66,60 +70,117 @@ class AgentBridge(QObject):
         agent.listeners.append(self.agent_event.emit)
 
 
-class MacListDialog(QDialog):
-    """Edit the registered home PCs (the same file ``telework-host allow-mac`` edits)."""
+@dataclass(frozen=True)
+class ListEditing:
+    """One of the office PC's lists of allowed home PCs, as :class:`RegisteredListEditor`
+    edits it (the same files ``telework-host allow-device`` / ``allow-mac`` edit)."""
+
+    hint: str
+    placeholder: str
+    invalid: str
+    lines: Callable[[], list[str]]  # "KEY  label" per entry
+    allow: Callable[[str, str], object]  # (key as typed, label); PolicyError if it is none
+    deny: Callable[[str], bool]
+
+
+def device_editing(devices: DeviceList) -> ListEditing:
+    return ListEditing(
+        tr("devices_hint"),
+        "ABCDE-FGHIJ-KLMNO-PQRST",
+        tr("invalid_device_code"),
+        lambda: [
+            f"{format_device_code(d.code)}  {d.label}".rstrip() for d in devices.load().devices
+        ],
+        devices.allow,
+        devices.deny,
+    )
+
+
+def mac_editing(macs: MacList) -> ListEditing:
+    return ListEditing(
+        tr("macs_hint"),
+        "AA:BB:CC:DD:EE:FF",
+        tr("invalid_mac"),
+        lambda: [f"{e.mac}  {e.label}".rstrip() for e in macs.load()],
+        macs.allow,
+        macs.deny,
+    )
+
+
+class RegisteredListEditor(QWidget):
+    """A list of allowed home PCs: its entries, a key and a name to add, remove."""
 
     changed = Signal()
 
-    def __init__(self, macs: MacList, parent: QWidget | None = None) -> None:
+    def __init__(self, editing: ListEditing, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.macs = macs
-        self.setWindowTitle(tr("macs_title"))
+        self.editing = editing
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(tr("macs_hint")))
+        hint = QLabel(editing.hint)
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
         self.list = QListWidget()
         layout.addWidget(self.list)
         row = QHBoxLayout()
-        self.mac_edit = QLineEdit()
-        self.mac_edit.setPlaceholderText("AA:BB:CC:DD:EE:FF")
+        self.key_edit = QLineEdit()
+        self.key_edit.setPlaceholderText(editing.placeholder)
         self.label_edit = QLineEdit()
         self.label_edit.setPlaceholderText(tr("mac_label"))
         self.add_button = QPushButton(tr("add"))
         self.remove_button = QPushButton(tr("remove"))
-        for widget in (self.mac_edit, self.label_edit, self.add_button, self.remove_button):
+        for widget in (self.key_edit, self.label_edit, self.add_button, self.remove_button):
             row.addWidget(widget)
         layout.addLayout(row)
         self.error_label = QLabel()
         layout.addWidget(self.error_label)
-        close = QPushButton(tr("close"))
-        close.clicked.connect(self.accept)
-        layout.addWidget(close)
         self.add_button.clicked.connect(self.add)
         self.remove_button.clicked.connect(self.remove_selected)
         self.refresh()
 
     def refresh(self) -> None:
         self.list.clear()
-        for entry in self.macs.load():
-            self.list.addItem(f"{entry.mac}  {entry.label}".rstrip())
+        for line in self.editing.lines():
+            self.list.addItem(line)
 
     def add(self) -> None:
         try:
-            self.macs.allow(self.mac_edit.text(), self.label_edit.text())
+            self.editing.allow(self.key_edit.text(), self.label_edit.text())
         except PolicyError:
-            self.error_label.setText(tr("invalid_mac"))
+            self.error_label.setText(self.editing.invalid)
             return
         self.error_label.setText("")
-        self.mac_edit.clear()
+        self.key_edit.clear()
         self.label_edit.clear()
         self.refresh()
         self.changed.emit()
 
     def remove_selected(self) -> None:
         item = self.list.currentItem()
-        if item is not None and self.macs.deny(item.text().split()[0]):
+        if item is not None and self.editing.deny(item.text().split()[0]):
             self.refresh()
             self.changed.emit()
+
+
+class HomePcsDialog(QDialog):
+    """The home PCs this office PC accepts: by key (home-PC code) and by MAC address."""
+
+    def __init__(self, devices: DeviceList, macs: MacList, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(tr("macs_title"))
+        self.devices = RegisteredListEditor(device_editing(devices))
+        self.macs = RegisteredListEditor(mac_editing(macs))
+        tabs = QTabWidget()
+        tabs.addTab(self.devices, tr("devices_tab"))
+        tabs.addTab(self.macs, tr("macs_tab"))
+        layout = QVBoxLayout(self)
+        layout.addWidget(tabs)
+        close = QPushButton(tr("close"))
+        close.clicked.connect(self.accept)
+        layout.addWidget(close)
+
+    def refresh(self) -> None:
+        self.devices.refresh()
+        self.macs.refresh()
 
 
 class TrayController(QObject):
@@ -127,9 +188,9 @@ class TrayController(QObject):
     quit_requested = Signal()
     notified = Signal(str, str)  # title, text: every notification shown
 
-    def __init__(self, macs: MacList, host_id: str | None = None) -> None:
+    def __init__(self, devices: DeviceList, macs: MacList, host_id: str | None = None) -> None:
         super().__init__()
-        self.macs = macs
+        self.devices, self.macs = devices, macs
         self.host_id = host_id
         self.state = AgentState.OFFLINE
         self.paused = False
@@ -154,7 +215,7 @@ class TrayController(QObject):
         self.pause_action.toggled.connect(self._pause)
         self.about_action.triggered.connect(self.show_about)
         self.quit_action.triggered.connect(self.request_quit)
-        self.mac_dialog: MacListDialog | None = None
+        self.home_pcs_dialog: HomePcsDialog | None = None
         self._render()
         if QSystemTrayIcon.isSystemTrayAvailable():
             self.tray.show()
@@ -210,12 +271,12 @@ class TrayController(QObject):
         self._render()
         self.pause_toggled.emit(paused)
 
-    def show_macs(self) -> MacListDialog:
-        if self.mac_dialog is None:
-            self.mac_dialog = MacListDialog(self.macs)
-        self.mac_dialog.refresh()
-        self.mac_dialog.show()
-        return self.mac_dialog
+    def show_macs(self) -> HomePcsDialog:
+        if self.home_pcs_dialog is None:
+            self.home_pcs_dialog = HomePcsDialog(self.devices, self.macs)
+        self.home_pcs_dialog.refresh()
+        self.home_pcs_dialog.show()
+        return self.home_pcs_dialog
 
     def about_text(self) -> str:
         host = format_host_id(self.host_id) if self.host_id else "-"
@@ -308,7 +369,7 @@ class TrayApp:
     def start_agent(self) -> None:
         if self.tray is not None:
             return
-        self.tray = TrayController(self.agent.macs, self.agent.host_id)
+        self.tray = TrayController(self.agent.devices, self.agent.macs, self.agent.host_id)
         self.bridge = AgentBridge(self.agent)
         self.bridge.agent_event.connect(self.tray.on_event)
         self.tray.pause_toggled.connect(self.agent.set_paused)

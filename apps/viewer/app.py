@@ -25,6 +25,7 @@ from apps.viewer.settings import SETTINGS_FILE, Settings, save_settings
 from apps.viewer.texts import Texts
 from apps.viewer.watermark import session_hash
 from core.crypto.certs import Identity, parse_host_id
+from core.hostpolicy.devices import device_code, format_device_code
 from core.protocol.control import LoginOk, ProgressStage
 from core.protocol.notices import CloseReason, HostScreens, IdleWarning, NoticeBody
 from transport.connect import RelayEndpoint
@@ -166,8 +167,13 @@ class ViewerApp(QObject):
         kind = BannerKind.IDLE_WARNING if isinstance(notice, IdleWarning) else BannerKind.NOTICE
         self.window.show_banner(self.texts.notice(notice), kind)
 
+    @property
+    def device_code(self) -> str:
+        """This home PC's code, to register it on the office PC (shown in its refusal)."""
+        return format_device_code(device_code(self.device.cert_pem))
+
     def _refused(self, reason: str, retry_after: int) -> None:
-        text = self.texts.refusal(reason, retry_after)
+        text = self.texts.refusal(reason, retry_after, device_code=self.device_code)
         # The office PC was not ready (offline, busy, slow): the OTP is used up, but the relay's
         # ticket lets the next Connect log in without a new one.
         ticket = self.client is not None and self.client.holds_ticket
@@ -175,7 +181,7 @@ class ViewerApp(QObject):
             text = f"{text}\n{self.texts('retry_without_otp')}"
         self.dialog.allow_empty_otp(ticket)
         self.dialog.show_error(text)
-        self._set_state("refused", reason=reason)
+        self._set_state("refused", reason=reason, device_code=self.device_code)
 
     def _failed(self, why: str) -> None:
         self.dialog.allow_empty_otp(self.client is not None and self.client.holds_ticket)

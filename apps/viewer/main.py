@@ -3,6 +3,7 @@
     telework-viewer [--relay HOST:PORT] [--relay-fingerprint SHA256] [--tenant T]
                     [--user LOGIN] [--host-id ID] [--config viewer.json]
                     [--lang ja|en] [--report-state] [--otp-stdin]
+    telework-viewer --device-code
 
 Options pre-fill the login dialog; what is still missing is asked for, then the one-time
 password. ``--report-state`` prints one JSON line per state change to stdout; ``--otp-stdin``
@@ -30,6 +31,7 @@ from apps.viewer.settings import (
     user_config_dir,
 )
 from apps.viewer.texts import Texts
+from core.hostpolicy.devices import device_code, format_device_code
 from storage.identity import load_or_create_identity
 
 DEVICE_COMMON_NAME = "telework-viewer"
@@ -47,6 +49,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lang", choices=("ja", "en"), default=None)
     parser.add_argument("--report-state", action="store_true", help="JSON state lines on stdout")
     parser.add_argument("--otp-stdin", action="store_true", help="read the OTP from stdin")
+    parser.add_argument(
+        "--device-code",
+        action="store_true",
+        help="print this home PC's code (to register it on the office PC) and exit",
+    )
     return parser.parse_args(argv)
 
 
@@ -110,8 +117,17 @@ class StdinCommands:
         return stop
 
 
+def home_pc_code(config_dir: Path) -> str:
+    """This home PC's code as people read it: its device key's, the key made if need be."""
+    device = load_or_create_identity(config_dir, DEVICE_STEM, DEVICE_COMMON_NAME)
+    return format_device_code(device_code(device.cert_pem))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.device_code:
+        print(home_pc_code(user_config_dir()))
+        return 0
     faulthandler.enable()  # a fatal signal (an abort inside Qt) leaves Python's stacks in the log
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 

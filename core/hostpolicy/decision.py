@@ -21,6 +21,7 @@ class Verdict:
 
 def decide(
     *,
+    device_registered: bool,
     registered: RegisteredMac | None,
     policy: Policy,
     paused: bool,
@@ -28,11 +29,14 @@ def decide(
     allow_take_over: bool,
     now: dt.datetime,
 ) -> Verdict:
-    """Apply the host's rules in order: paused, home PC registered (locally and, when the
-    admin set one, centrally: ``registered`` is the local entry of a MAC the central list
-    allows, the same MAC for both), allowed hours, one session at a time."""
+    """Apply the host's rules in order: paused, home PC's key registered, home PC's MAC
+    registered (locally and, when the admin set one, centrally: ``registered`` is the local
+    entry of a MAC the central list allows, the same MAC for both), allowed hours, one session
+    at a time."""
     if paused:
         return Verdict(RefusalReason.HOST_PAUSED)
+    if not device_registered:
+        return Verdict(RefusalReason.DEVICE_NOT_REGISTERED)
     if registered is None or not policy.allows_mac([registered.mac]):
         return Verdict(RefusalReason.MAC_NOT_REGISTERED)
     if not policy.allows_time(now):

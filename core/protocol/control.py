@@ -63,6 +63,7 @@ class RefusalReason(enum.StrEnum):
     HOST_BUSY = "host_busy"
     REFUSED_BY_HOST = "refused_by_host"
     MAC_NOT_REGISTERED = "mac_not_registered"
+    DEVICE_NOT_REGISTERED = "device_not_registered"  # the home PC's key is not on its list
     OUTSIDE_HOURS = "outside_hours"
     HOST_PAUSED = "host_paused"
     HOST_TIMEOUT = "host_timeout"

@@ -486,6 +486,12 @@ class HostAgent:
     def allow_mac(self, mac: str) -> None:
         self.command("allow-mac", mac, "--label", "home PC (e2e)")
 
+    def allow_device(self, code: str) -> None:
+        self.command("allow-device", code, "--label", "home PC (e2e)")
+
+    def deny_device(self, code: str) -> None:
+        self.command("deny-device", code)
+
     def start(self, relay: Relay, screen: XServer, token: str | None = None) -> None:
         args = ["--headless", "--relay", relay.address, "--relay-fingerprint", relay.fingerprint]
         if token:
@@ -558,7 +564,10 @@ class Viewer:
         *,
         netns: str | None = None,
         relay_address: str | None = None,
+        register_on: HostAgent | None = None,
     ) -> None:
+        """``register_on``: the office PC to register this home PC's key on first, as its
+        staff member would have it done (the viewer's ``--device-code`` read out)."""
         self.screen = screen
         home = work / "home"
         runtime = work / "runtime"
@@ -590,9 +599,27 @@ class Viewer:
             host_id,
         )
         self.states_path = work / "viewer-states.jsonl"
+        self.device_code = self._device_code(env)
+        if register_on is not None:
+            register_on.allow_device(self.device_code)
         self.process = Process(
             argv, work / "viewer.log", env, stdin=True, stdout=self.states_path, netns=netns
         )
+
+    @staticmethod
+    def _device_code(env: dict[str, str]) -> str:
+        """``telework-viewer --device-code`` in this viewer's home: its key, made now."""
+        result = subprocess.run(
+            python_module("apps.viewer.main", "--device-code"),
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=timeout(60),
+        )
+        if result.returncode != 0:
+            raise RigError(f"telework-viewer --device-code failed: {result.stderr}")
+        return result.stdout.strip()
 
     def states(self) -> list[dict[str, Any]]:
         if not self.states_path.exists():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 import subprocess
@@ -12,9 +13,10 @@ import time
 import pyotp
 import pytest
 
-from apps.viewer.settings import mac_addresses
-from core.crypto.certs import generate_identity
+from apps.viewer.main import DEVICE_COMMON_NAME
+from apps.viewer.settings import DEVICE_STEM, mac_addresses, user_config_dir
 from core.protocol.control import Login
+from storage.identity import load_or_create_identity
 from transport.client import viewer_login
 from transport.connect import RelayEndpoint
 
@@ -30,8 +32,11 @@ def _processes_mentioning(text: str) -> list[str]:
 @pytest.mark.timeout(180)
 def test_demo_comes_up_serves_a_login_and_stops_cleanly(tmp_path):
     data_dir = tmp_path / "demo"
+    # The demo registers this PC's viewer key on its office PC: a home of the test's own.
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}
     demo = subprocess.Popen(
         [sys.executable, "-m", "apps.demo.launcher", "--data-dir", str(data_dir), "--no-apps"],
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -55,7 +60,8 @@ def test_demo_comes_up_serves_a_login_and_stops_cleanly(tmp_path):
         assert printed_code in {totp.at(time.time() + d) for d in (-30, 0, 30)}
 
         async def log_in() -> int:
-            device = generate_identity("home-pc")
+            # The viewer's own key, as the demo's viewer would use it.
+            device = load_or_create_identity(user_config_dir(env), DEVICE_STEM, DEVICE_COMMON_NAME)
             login = Login(
                 "demo-city",
                 "tanaka",

@@ -35,8 +35,16 @@ def unregistered_pc(relay, accounts, office_screen, tmp_path_factory) -> Iterato
 def start_viewer(home_screen, relay, accounts, tmp_path) -> Iterator:
     viewers: list[Viewer] = []
 
-    def start(user: str, host_id: str) -> Viewer:
-        viewer = Viewer(home_screen, tmp_path / user, relay, accounts.tenant, user, host_id)
+    def start(user: str, office: HostAgent, *, register: bool = True) -> Viewer:
+        viewer = Viewer(
+            home_screen,
+            tmp_path / user,
+            relay,
+            accounts.tenant,
+            user,
+            office.host_id,
+            register_on=office if register else None,
+        )
         viewers.append(viewer)
         viewer.wait_state("login", 30)
         return viewer
@@ -69,7 +77,7 @@ def refused(screen: XServer, viewer: Viewer, otp: str) -> str:
 
 
 def test_wrong_otp_is_refused(home_screen, accounts, office_pc, start_viewer):
-    viewer = start_viewer(accounts.user, office_pc.host_id)
+    viewer = start_viewer(accounts.user, office_pc)
     wrong = next(code for code in ("000000", "999999") if code != accounts.totp_now())
     assert refused(home_screen, viewer, wrong) == "wrong_otp"
 
@@ -77,15 +85,42 @@ def test_wrong_otp_is_refused(home_screen, accounts, office_pc, start_viewer):
 def test_home_pc_not_registered_on_the_office_pc_is_refused(
     home_screen, accounts, unregistered_pc, start_viewer
 ):
-    viewer = start_viewer(accounts.user, unregistered_pc.host_id)
+    viewer = start_viewer(accounts.user, unregistered_pc)
     code = accounts.one_time_code(accounts.user)
     assert refused(home_screen, viewer, code) == "mac_not_registered"
+
+
+def test_the_staff_flow_of_registering_a_home_pc_by_its_code(
+    home_screen, accounts, office_pc, start_viewer
+):
+    """As staff meet it: the office PC refuses a home PC it does not know, and the refusal
+    shows the home PC's code; once that code is registered on the office PC the same dialog
+    logs in and shows the office screen; once it is removed, the next connection is refused."""
+    viewer = start_viewer(accounts.user, office_pc, register=False)
+    assert refused(home_screen, viewer, accounts.one_time_code(accounts.user)) == (
+        "device_not_registered"
+    )
+    refusal = next(s for s in viewer.states() if s["state"] == "refused")
+    assert refusal["device_code"] == viewer.device_code
+
+    office_pc.allow_device(refusal["device_code"])  # read out to the office PC's owner
+    viewer.type_otp(accounts.one_time_code(accounts.user))
+    viewer.wait_state("showing", 60)
+    office_pc.deny_device(viewer.device_code)
+    viewer.stop()
+    viewer.states_path.unlink()  # the next viewer in this home writes its own states
+
+    again = start_viewer(accounts.user, office_pc, register=False)
+    assert again.device_code == viewer.device_code  # the same home PC: its key is kept
+    assert refused(home_screen, again, accounts.one_time_code(accounts.user)) == (
+        "device_not_registered"
+    )
 
 
 def test_user_without_a_grant_for_the_office_pc_is_refused(
     home_screen, accounts, office_pc, start_viewer
 ):
-    viewer = start_viewer(accounts.ungranted_user, office_pc.host_id)
+    viewer = start_viewer(accounts.ungranted_user, office_pc)
     code = accounts.one_time_code(accounts.ungranted_user)
     assert refused(home_screen, viewer, code) == "not_granted"
 
@@ -94,7 +129,7 @@ def test_refused_dialog_takes_a_new_code_and_logs_in(
     home_screen, accounts, office_pc, start_viewer
 ):
     """After a refusal the same dialog is ready again: the right code now logs in."""
-    viewer = start_viewer(accounts.user, office_pc.host_id)
+    viewer = start_viewer(accounts.user, office_pc)
     assert refused(home_screen, viewer, "123") == "wrong_otp"
     viewer.type_otp(accounts.one_time_code(accounts.user))
     viewer.wait_state("showing", 60)

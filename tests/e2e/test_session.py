@@ -52,7 +52,15 @@ class Session:
 @pytest.fixture(scope="module")
 def session(home_screen, office_screen, relay, accounts, office_pc, tmp_path_factory):
     work = tmp_path_factory.mktemp("viewer-session")
-    viewer = Viewer(home_screen, work, relay, accounts.tenant, accounts.user, office_pc.host_id)
+    viewer = Viewer(
+        home_screen,
+        work,
+        relay,
+        accounts.tenant,
+        accounts.user,
+        office_pc.host_id,
+        register_on=office_pc,
+    )
     try:
         viewer.wait_state("login", 30)
         viewer.type_otp(accounts.totp_now())

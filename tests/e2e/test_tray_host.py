@@ -126,6 +126,7 @@ def test_a_session_works_with_the_tray_office_pc(tray_office, home_screen, tmp_p
         office.accounts.tenant,
         office.accounts.user,
         office.agent.host_id,
+        register_on=office.agent,
     )
     try:
         viewer.wait_state("login", 30)

@@ -65,7 +65,15 @@ def test_a_restarted_agent_releases_what_the_killed_one_left_held(tmp_path: Path
         def session(work: str, otp: str) -> Viewer:
             """A viewer logged in to the office PC, its session window focused."""
             viewer = started(
-                Viewer(home, tmp_path / work, relay, accounts.tenant, accounts.user, host_id)
+                Viewer(
+                    home,
+                    tmp_path / work,
+                    relay,
+                    accounts.tenant,
+                    accounts.user,
+                    host_id,
+                    register_on=agent,
+                )
             )
             viewer.wait_state("login", 30)
             viewer.type_otp(otp)

@@ -8,6 +8,7 @@ import gc
 from apps.common.i18n import set_language
 from apps.common.icons import tray_icon
 from apps.host.agent import HostAgent, stop_agent
+from apps.host.device_list import DeviceList
 from apps.host.events import (
     AgentState,
     SessionEnded,
@@ -20,8 +21,10 @@ from apps.host.mac_list import MacList
 from apps.host.options import AgentOptions
 from apps.host.session_core import SessionInfo
 from apps.host.store import DataDir, HostRecord
-from apps.host.tray import MacListDialog, TrayApp, TrayController
+from apps.host.tray import HomePcsDialog, TrayApp, TrayController
 from apps.host.wizard import EnrolmentWizard, group_fingerprint
+from core.crypto.certs import generate_identity
+from core.hostpolicy.devices import device_code, format_device_code
 
 FINGERPRINT = "ab" * 32
 HOST_ID = "ABCDEFGHIJKLMNOPQRST"
@@ -37,7 +40,7 @@ def test_japanese_and_english():
 
 
 def test_icon_and_tooltip_follow_the_agent_state(qtbot, tmp_path):
-    tray = TrayController(MacList(tmp_path), HOST_ID)
+    tray = TrayController(DeviceList(tmp_path), MacList(tmp_path), HOST_ID)
     assert tray.icon_state == "offline" and "Offline" in tray.tray.toolTip()
     for state in ("waiting", "error", "offline"):
         tray.on_event(StateChanged(AgentState(state)))
@@ -48,7 +51,7 @@ def test_icon_and_tooltip_follow_the_agent_state(qtbot, tmp_path):
 
 
 def test_session_start_and_end_notify_who_and_which_device(qtbot, tmp_path):
-    tray = TrayController(MacList(tmp_path))
+    tray = TrayController(DeviceList(tmp_path), MacList(tmp_path))
     with qtbot.waitSignal(tray.notified) as started:
         tray.on_event(SessionStarted(STARTED))
     assert started.args == ["Remote session started", "tanaka connected from Tanaka home PC"]
@@ -63,7 +66,7 @@ def test_session_start_and_end_notify_who_and_which_device(qtbot, tmp_path):
 
 
 def test_pause_and_quit_with_confirmation_during_a_session(qtbot, tmp_path):
-    tray = TrayController(MacList(tmp_path), HOST_ID)
+    tray = TrayController(DeviceList(tmp_path), MacList(tmp_path), HOST_ID)
     tray.on_event(StateChanged(AgentState.WAITING))
     with qtbot.waitSignal(tray.pause_toggled) as paused:
         tray.pause_action.trigger()
@@ -85,24 +88,44 @@ def test_pause_and_quit_with_confirmation_during_a_session(qtbot, tmp_path):
     assert "ABCDE-FGHIJ-KLMNO-PQRST" in tray.about_text()
 
 
-def test_mac_editor_adds_and_removes(qtbot, tmp_path):
-    macs = MacList(tmp_path)
-    dialog = MacListDialog(macs)
+def test_home_pc_editor_adds_and_removes_macs_and_home_pc_codes(qtbot, tmp_path):
+    """Tray → allowed home PCs: one tab for the home PCs' codes (their keys), one for their
+    MAC addresses; both edit the files the telework-host commands edit."""
+    devices, macs = DeviceList(tmp_path), MacList(tmp_path)
+    dialog = HomePcsDialog(devices, macs)
     qtbot.addWidget(dialog)
-    dialog.mac_edit.setText("not-a-mac")
-    with qtbot.assertNotEmitted(dialog.changed):
-        dialog.add_button.click()
-    assert dialog.error_label.text() == "Not a valid MAC address"
-    dialog.mac_edit.setText("aa-bb-cc-dd-ee-01")
-    dialog.label_edit.setText("home")
-    with qtbot.waitSignal(dialog.changed):
-        dialog.add_button.click()
+    editor = dialog.macs
+    editor.key_edit.setText("not-a-mac")
+    with qtbot.assertNotEmitted(editor.changed):
+        editor.add_button.click()
+    assert editor.error_label.text() == "Not a valid MAC address"
+    editor.key_edit.setText("aa-bb-cc-dd-ee-01")
+    editor.label_edit.setText("home")
+    with qtbot.waitSignal(editor.changed):
+        editor.add_button.click()
     assert [e.mac for e in macs.load()] == ["AA:BB:CC:DD:EE:01"]
-    assert dialog.list.item(0).text() == "AA:BB:CC:DD:EE:01  home"
-    dialog.list.setCurrentRow(0)
-    with qtbot.waitSignal(dialog.changed):
-        dialog.remove_button.click()
-    assert macs.load() == [] and dialog.list.count() == 0
+    assert editor.list.item(0).text() == "AA:BB:CC:DD:EE:01  home"
+    editor.list.setCurrentRow(0)
+    with qtbot.waitSignal(editor.changed):
+        editor.remove_button.click()
+    assert macs.load() == [] and editor.list.count() == 0
+
+    editor = dialog.devices
+    editor.key_edit.setText("ABCDE")
+    with qtbot.assertNotEmitted(editor.changed):
+        editor.add_button.click()
+    assert editor.error_label.text() == "Not a home-PC code (20 letters and digits)"
+    code = device_code(generate_identity("home-pc").cert_pem)
+    editor.key_edit.setText(code.lower())
+    editor.label_edit.setText("Tanaka")
+    with qtbot.waitSignal(editor.changed):
+        editor.add_button.click()
+    assert devices.load().accepts(code) and editor.error_label.text() == ""
+    assert editor.list.item(0).text() == f"{format_device_code(code)}  Tanaka"
+    editor.list.setCurrentRow(0)
+    with qtbot.waitSignal(editor.changed):
+        editor.remove_button.click()
+    assert not devices.load().accepts(code)
 
 
 def test_wizard_validates_then_asks_to_enrol_and_shows_the_host_id_large(qtbot):

@@ -18,8 +18,9 @@ import pytest
 from apps.common.xvfb import start_xvfb
 from apps.host.agent import HostAgent
 from apps.host.options import AgentOptions
-from core.crypto.certs import generate_identity
+from core.crypto.certs import Identity, generate_identity
 from core.errors import LocalError
+from core.hostpolicy.devices import device_code
 from core.protocol.session import Feedback, Role, SessionChannel, SessionMessage, Video
 from relay.hooks import RelayHooks
 from relay.server import RelayServer
@@ -29,6 +30,8 @@ from transport.connect import RelayEndpoint
 
 SCREEN = (1280, 800)
 HOME_MAC = "AA:BB:CC:DD:EE:01"
+# The staff member's home PC: its key is registered on every office PC start_host makes.
+HOME_PC = generate_identity("home")
 FEEDBACK_INTERVAL_S = 0.3
 RECORDER = Path(__file__).with_name("x_recorder.py")
 
@@ -180,6 +183,7 @@ async def start_host(rig, tmp_path, clock, display=None, *, policy=None, macs=(H
     agent = HostAgent(options, clock=clock.monotonic, wall=clock.wall)
     for mac in macs:
         agent.macs.allow(mac, "Tanaka home PC")
+    agent.devices.allow(device_code(HOME_PC.cert_pem), "Tanaka home PC")
     if policy is not None:
         rig.pushed.policy = policy
     token = rig.relay.directory.issue_enrollment_token(TENANT, 600, time.time())
@@ -201,11 +205,11 @@ class Viewer:
         self._last_report = 0.0
 
     @classmethod
-    async def connect(cls, rig: RelayRig, host_id: str, macs=(HOME_MAC,)) -> Viewer:
+    async def connect(
+        cls, rig: RelayRig, host_id: str, macs=(HOME_MAC,), device: Identity | None = None
+    ) -> Viewer:
         (code,) = rig.relay.directory.issue_codes(TENANT, USER, 1)
-        channel, _ = await login(
-            rig.relay, host_id, code, generate_identity("home"), macs=list(macs)
-        )
+        channel, _ = await login(rig.relay, host_id, code, device or HOME_PC, macs=list(macs))
         return cls(channel)
 
     async def send(self, message: SessionMessage) -> None:

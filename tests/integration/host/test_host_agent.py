@@ -7,6 +7,7 @@ test advances; the relay's timeouts are scaled down; nothing sleeps for real tim
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -21,7 +22,8 @@ import pytest
 from apps.host.agent import IDENTITY_STEM, HostAgent
 from apps.host.events import AgentState
 from apps.host.main import read_status
-from core.crypto.certs import host_id_for_certificate
+from core.crypto.certs import generate_identity, host_id_for_certificate
+from core.hostpolicy.devices import device_code, format_device_code
 from core.media.decoder import H264Decoder
 from core.media.encoder import VideoPacket
 from core.media.frames import Monitor as CaptureMonitor
@@ -53,7 +55,14 @@ from tests.integration.half_logins import (
     present_another_device,
     stall_securing,
 )
-from tests.integration.host.conftest import HOME_MAC, SCREEN, Viewer, agent_options, start_host
+from tests.integration.host.conftest import (
+    HOME_MAC,
+    HOME_PC,
+    SCREEN,
+    Viewer,
+    agent_options,
+    start_host,
+)
 from tests.integration.relay_harness import TENANT, wait_until
 from tests.xlib import pointer_position
 from transport.client import RefusedByRelay
@@ -307,6 +316,9 @@ async def test_an_accepted_session_that_never_starts_leaves_the_host_free(
     host = await start_host(
         rig, tmp_path, clock, xdisplay, inject=False, e2e_timeout_s=E2E_TIMEOUT_S
     )
+    # The half logins come from fresh home PCs: this test is about what follows an accepted
+    # offer, so the office PC accepts any home PC's key here.
+    host.agent.devices.set_accept_any(True)
     try:
         host_id = host.agent.host_id
         await fail_start(rig.relay, host_id, [HOME_MAC])
@@ -373,4 +385,77 @@ async def test_an_office_pc_whose_credential_is_refused_stops_retrying_and_says_
         assert read_status(tmp_path / "host")["state"] == "error"
         assert not host.task.done()  # waiting for someone to act, not crashed
     finally:
+        await host.stop()
+
+
+async def test_only_a_registered_home_pc_key_gets_a_session(rig, tmp_path, clock):
+    """The office PC accepts a session only from a home PC whose code is on its own list, and
+    the end-to-end handshake proves the viewer holds that key. Removing it ends the next
+    connection; switching the check off ('any') lets any home PC pass it."""
+    host = await start_host(rig, tmp_path, clock, inject=False)
+    try:
+        host_id = host.agent.host_id
+        stranger = generate_identity("someone-elses-pc")
+        with pytest.raises(RefusedByRelay) as caught:
+            await Viewer.connect(rig, host_id, device=stranger)
+        assert caught.value.reason == RefusalReason.DEVICE_NOT_REGISTERED
+
+        host.agent.devices.allow(format_device_code(device_code(stranger.cert_pem)), "spare PC")
+        viewer = await Viewer.connect(rig, host_id, device=stranger)
+        await viewer.next(ScreenInfo)
+        viewer.close()
+        await wait_until(lambda: host.agent.session is None)
+
+        host.agent.devices.deny(device_code(stranger.cert_pem))
+        with pytest.raises(RefusedByRelay) as caught:
+            await Viewer.connect(rig, host_id, device=stranger)
+        assert caught.value.reason == RefusalReason.DEVICE_NOT_REGISTERED
+
+        host.agent.devices.set_accept_any(True)
+        viewer = await Viewer.connect(rig, host_id, device=stranger)
+        await viewer.next(ScreenInfo)
+        viewer.close()
+    finally:
+        await host.stop()
+
+
+async def test_with_no_home_pc_registered_nobody_gets_in(rig, tmp_path, clock):
+    host = await start_host(rig, tmp_path, clock, inject=False)
+    try:
+        host.agent.devices.deny(device_code(HOME_PC.cert_pem))
+        assert host.agent.devices.load().devices == ()
+        with pytest.raises(RefusedByRelay) as caught:
+            await Viewer.connect(rig, host.agent.host_id)
+        assert caught.value.reason == RefusalReason.DEVICE_NOT_REGISTERED
+    finally:
+        await host.stop()
+
+
+async def test_a_relay_that_offers_its_own_home_pc_key_is_refused_by_the_office_pc(
+    rig, tmp_path, clock
+):
+    """A compromised relay takes a real staff login (valid OTP, registered home PC) and offers
+    the office PC a session for a key of its own, to take the screen itself. The offer names a
+    key the office PC has not registered: refused, and the audit log says why. (Offering the
+    staff member's key while presenting another in the end-to-end handshake fails that
+    handshake instead: test_an_accepted_session_that_never_starts_leaves_the_host_free.)"""
+    host = await start_host(rig, tmp_path, clock, inject=False)
+    channels = rig.relay.server.channels
+    honest_ask = channels.ask
+    operators_key = generate_identity("relay-operator")
+
+    async def ask_for_the_operators_key(channel, offer, who):
+        forged = dataclasses.replace(offer, device_cert=operators_key.cert_pem.decode())
+        return await honest_ask(channel, forged, who)
+
+    channels.ask = ask_for_the_operators_key
+    try:
+        with pytest.raises(RefusedByRelay) as caught:
+            await Viewer.connect(rig, host.agent.host_id)  # the staff member's real login
+        assert caught.value.reason == RefusalReason.DEVICE_NOT_REGISTERED
+        assert host.agent.session is None
+        (refusal,) = rig.relay.directory.list_audit(event="login_refused")
+        assert refusal.detail["reason"] == RefusalReason.DEVICE_NOT_REGISTERED
+    finally:
+        channels.ask = honest_ask
         await host.stop()

@@ -50,8 +50,10 @@ def verdict(
     busy=False,
     take_over=False,
     now=MONDAY_10,
+    device_registered=True,
 ):
     return decide(
+        device_registered=device_registered,
         registered=registered,
         policy=policy or Policy(),
         paused=paused,
@@ -79,6 +81,8 @@ def test_the_local_and_the_central_list_must_hold_the_same_reported_mac():
 def test_decision_rules_in_order():
     assert verdict().refusal is None and verdict().device == RegisteredMac(HOME)
     assert verdict(paused=True, registered=None).refusal is RefusalReason.HOST_PAUSED
+    unknown_key = verdict(device_registered=False, registered=None)
+    assert unknown_key.refusal is RefusalReason.DEVICE_NOT_REGISTERED  # before the MAC
     assert verdict(registered=None).refusal is RefusalReason.MAC_NOT_REGISTERED
     central = Policy.from_dict({"allowed_macs": ["AA:BB:CC:DD:EE:99"]})
     assert verdict(central).refusal is RefusalReason.MAC_NOT_REGISTERED
