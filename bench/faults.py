@@ -41,18 +41,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from apps.viewer.settings import mac_addresses
 from tests.e2e.rig import (
-    HOME_SCREEN,
-    HOST_SCREEN,
-    USER,
-    Accounts,
     HostAgent,
-    OfficeDesktop,
     Relay,
     RigError,
     Viewer,
     XServer,
+    one_session,
 )
 
 RECOVERY_TIMEOUT_S = 120.0  # a fault whose picture is not back by then is a failure
@@ -229,38 +224,17 @@ def main() -> int:
 
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="telework-faults-")))
-        office_screen = XServer(*HOST_SCREEN)
-        stack.callback(office_screen.stop)
-        home_screen = XServer(*HOME_SCREEN)
-        stack.callback(home_screen.stop)
-        desktop = OfficeDesktop(office_screen, work)
-        stack.callback(desktop.stop)
-        relay = Relay(work / "relay", work)
-        relay.start()
-        stack.callback(relay.stop)
-        proxy = OutageProxy(relay.host, relay.port)
-        stack.callback(proxy.stop)
-        accounts = Accounts.create(relay)
-        agent = HostAgent(work / "host", work, "PC-01")
-        for mac in mac_addresses():
-            agent.allow_mac(mac)
-        stack.callback(agent.stop)
-        host_id = agent.enrol(relay, office_screen, accounts.enrolment_token())
-        accounts.grant(USER, host_id)
-        viewer = Viewer(
-            home_screen,
-            work / "viewer",
-            relay,
-            accounts.tenant,
-            USER,
-            host_id,
-            relay_address=proxy.address,
-            register_on=agent,
-        )
-        stack.callback(viewer.stop)
-        viewer.wait_state("login", 30)
-        viewer.type_otp(accounts.totp_now())
-        viewer.wait_state("showing", 90)
+        proxies: list[OutageProxy] = []
+
+        def through_a_proxy(relay: Relay) -> str:
+            proxies.append(OutageProxy(relay.host, relay.port))
+            stack.callback(proxies[0].stop)
+            return proxies[0].address
+
+        session = one_session(stack, work, viewer_relay=through_a_proxy)
+        (proxy,) = proxies
+        relay, agent, viewer = session.relay, session.agent, session.viewer
+        office_screen = session.office_screen
 
         faults = Faults(relay, agent, office_screen, viewer)
         for _ in range(args.runs):

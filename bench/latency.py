@@ -56,18 +56,13 @@ from apps.viewer.settings import mac_addresses
 from tests.e2e import office_window as office
 from tests.e2e.rig import (
     COLOUR_TOLERANCE,
-    HOME_SCREEN,
-    HOST_SCREEN,
-    USER,
-    Accounts,
-    HostAgent,
     OfficeDesktop,
     PictureMap,
     Relay,
-    Viewer,
     XServer,
     grab_rgb,
     hex_rgb,
+    one_session,
     steady_picture,
 )
 
@@ -226,36 +221,15 @@ def main() -> int:
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="telework-latency-")))
         netns = stack.enter_context(shaped_link(args.link_kbps)) if args.link_kbps else None
-        office_screen = XServer(*HOST_SCREEN)
-        stack.callback(office_screen.stop)
-        home_screen = XServer(*HOME_SCREEN)
-        stack.callback(home_screen.stop)
-        desktop = OfficeDesktop(office_screen, work)
-        stack.callback(desktop.stop)
-        relay = Relay(work / "relay", work, host=ROOT_ADDRESS if netns else "127.0.0.1")
-        relay.start()
-        stack.callback(relay.stop)
-        accounts = Accounts.create(relay)
-        agent = HostAgent(work / "host", work, "PC-01")
-        for mac in [*mac_addresses(), NS_MAC]:
-            agent.allow_mac(mac)
-        stack.callback(agent.stop)
-        host_id = agent.enrol(relay, office_screen, accounts.enrolment_token())
-        accounts.grant(USER, host_id)
-        viewer = Viewer(
-            home_screen,
-            work / "viewer",
-            relay,
-            accounts.tenant,
-            USER,
-            host_id,
+        session = one_session(
+            stack,
+            work,
+            relay_host=ROOT_ADDRESS if netns else "127.0.0.1",
+            home_macs=[*mac_addresses(), NS_MAC],
             netns=netns,
-            register_on=agent,
         )
-        stack.callback(viewer.stop)
-        viewer.wait_state("login", 30)
-        viewer.type_otp(accounts.totp_now())
-        viewer.wait_state("showing", 90)
+        home_screen, desktop, relay = session.home_screen, session.desktop, session.relay
+        viewer = session.viewer
         viewer.place_session_window()
         picture = steady_picture(home_screen, 90)
         time.sleep(WARM_UP_S)

@@ -32,6 +32,7 @@ import numpy as np
 import pyotp
 
 from apps.common.xvfb import start_xvfb
+from apps.viewer.settings import mac_addresses
 from core.errors import LocalError
 from relay.cli import parse_startup
 from tests.e2e import office_window as office
@@ -794,3 +795,66 @@ def count_near(image: np.ndarray, colour: str, tolerance: int = COLOUR_TOLERANCE
     """How many pixels are within ``tolerance`` (per channel) of ``colour``."""
     near = np.all(np.abs(image.astype(np.int16) - hex_rgb(colour)) <= tolerance, axis=2)
     return int(near.sum())
+
+
+# ----- one whole session, as the benchmarks run it -----------------------------------------------
+
+
+@dataclass
+class OneSession:
+    """A relay, an office PC showing the office window on a display of its own, and a viewer on
+    another display, logged in with the TOTP typed into its dialog and showing the office."""
+
+    office_screen: XServer
+    home_screen: XServer
+    desktop: OfficeDesktop
+    relay: Relay
+    accounts: Accounts
+    agent: HostAgent
+    viewer: Viewer
+
+
+def one_session(
+    stack: contextlib.ExitStack,
+    work: Path,
+    *,
+    relay_host: str = "127.0.0.1",
+    home_macs: list[str] | None = None,
+    viewer_relay: Callable[[Relay], str | None] = lambda relay: None,
+    netns: str | None = None,
+) -> OneSession:
+    """Start it all under ``stack`` (stopped when it closes). ``home_macs``: the MACs the
+    office PC registers (this machine's by default); ``viewer_relay``: the address the viewer
+    is given for the running relay (None: the relay's own); ``netns``: the viewer's namespace."""
+    office_screen = XServer(*HOST_SCREEN)
+    stack.callback(office_screen.stop)
+    home_screen = XServer(*HOME_SCREEN)
+    stack.callback(home_screen.stop)
+    desktop = OfficeDesktop(office_screen, work)
+    stack.callback(desktop.stop)
+    relay = Relay(work / "relay", work, host=relay_host)
+    relay.start()
+    stack.callback(relay.stop)
+    accounts = Accounts.create(relay)
+    agent = HostAgent(work / "host", work, "PC-01")
+    for mac in mac_addresses() if home_macs is None else home_macs:
+        agent.allow_mac(mac)
+    stack.callback(agent.stop)
+    host_id = agent.enrol(relay, office_screen, accounts.enrolment_token())
+    accounts.grant(USER, host_id)
+    viewer = Viewer(
+        home_screen,
+        work / "viewer",
+        relay,
+        accounts.tenant,
+        USER,
+        host_id,
+        netns=netns,
+        relay_address=viewer_relay(relay),
+        register_on=agent,
+    )
+    stack.callback(viewer.stop)
+    viewer.wait_state("login", 30)
+    viewer.type_otp(accounts.totp_now())
+    viewer.wait_state("showing", 90)
+    return OneSession(office_screen, home_screen, desktop, relay, accounts, agent, viewer)
