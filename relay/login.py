@@ -21,6 +21,7 @@ from relay.host_channels import HostChannel, HostChannels, PendingAttach
 from relay.sessions import LiveSession, LiveSessions
 from relay.store.inputs import account_key, canonical_names
 from relay.store.staff import OtpResult
+from relay.store.tickets import Redeemed
 from relay.tickets import ResumeTickets
 from transport.link_stream import LinkStream
 
@@ -65,7 +66,13 @@ class ProvenLogin:
     host_id: str
     device_fp: str
     source: str
-    resumed: bool = False  # with a resume ticket, not an OTP
+    # With a resume ticket, not an OTP: when its chain's OTP login was, and when the ticket
+    # would have expired (a ticket handed back with a refusal gets no longer).
+    ticket: Redeemed | None = None
+
+    @property
+    def resumed(self) -> bool:
+        return self.ticket is not None
 
     @property
     def who(self) -> AuditWho:
@@ -162,9 +169,8 @@ class ViewerLogin:
         locked_until = attempt.end(failed=proven is None)
         if proven is not None:
             context.user_lockout.record_success(names.lockout_key)
-            tenant, user = proven
-            resumed = bool(message.resume_ticket)
-            return ProvenLogin(tenant, user, host_id, device_fp, stream.source, resumed)
+            (tenant, user), ticket = proven
+            return ProvenLogin(tenant, user, host_id, device_fp, stream.source, ticket)
         tenant, user = names.audited
         await context.audit(
             "login_refused",
@@ -190,10 +196,10 @@ class ViewerLogin:
         device_fp: str,
         source: str,
         now: float,
-    ) -> tuple[tuple[str, str] | None, str]:
-        """Who the login proves to be (tenant, user as stored), or None with the real cause
-        for the audit log. An OTP it accepts is used up in one transaction with its
-        ``otp_used`` record."""
+    ) -> tuple[tuple[tuple[str, str], Redeemed | None] | None, str]:
+        """Who the login proves to be (tenant, user as stored) and the ticket it used, or None
+        with the real cause for the audit log. An OTP it accepts is used up in one transaction
+        with its ``otp_used`` record."""
         context = self._context
         if message.resume_ticket:
             resumed = await context.db(
@@ -204,7 +210,9 @@ class ViewerLogin:
                 now,
             )
             # The ticket, not the typed names, says who this is.
-            return resumed, "bad_resume_ticket"
+            if resumed is None:
+                return None, "bad_resume_ticket"
+            return ((resumed.tenant, resumed.login), resumed), ""
         tenant, user = names.audited
 
         def used_up(result: OtpResult) -> PendingRecord | None:
@@ -222,7 +230,7 @@ class ViewerLogin:
             record=used_up,
         )
         if result in (OtpResult.TOTP_OK, OtpResult.CODE_OK) and names.stored is not None:
-            return names.stored, ""  # as stored: the typed may be full-width
+            return (names.stored, None), ""  # as stored: the typed may be full-width
         return None, result.name.lower()
 
     async def _require_grant(self, login: ProvenLogin) -> None:
@@ -263,9 +271,11 @@ class ViewerLogin:
             host_stream, pending = await self._channels.ask(channel, offer, login.who)
         except Refusal as refusal:
             if refusal.reason in TRANSIENT_HOST_REASONS:
-                # The user proved who they are; the office PC is just not ready. A fresh
-                # ticket lets the viewer retry without a new OTP (the used one is gone).
-                refusal.resume_ticket = await self._issue_ticket(login)
+                # The user proved who they are; the office PC is just not ready. A ticket lets
+                # the viewer retry without a new OTP (the used one is gone). One handed back
+                # for a used ticket lives no longer than that one would have: refusals cannot
+                # keep a ticket alive.
+                refusal.resume_ticket = await self._issue_ticket(login, refused=True)
             raise
         return channel, session_id, host_stream, pending
 
@@ -297,8 +307,17 @@ class ViewerLogin:
         session.resumed = login.resumed
         await self._sessions.run(session, viewer, host, channel)
 
-    async def _issue_ticket(self, login: ProvenLogin) -> str:
-        return await self._tickets.issue(login.tenant, login.user, login.host_id, login.device_fp)
+    async def _issue_ticket(self, login: ProvenLogin, *, refused: bool = False) -> str:
+        """The next ticket of the login's chain (a new chain after an OTP login)."""
+        used = login.ticket
+        return await self._tickets.issue(
+            login.tenant,
+            login.user,
+            login.host_id,
+            login.device_fp,
+            chain_started_at=used.chain_started_at if used else None,
+            expires_at=used.expires_at if used and refused else None,
+        )
 
 
 def _host_and_device(message: Login) -> tuple[str, str]:

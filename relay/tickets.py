@@ -4,6 +4,7 @@ given their lifetime when it ends, so a viewer can come back after a drop withou
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 from core.protocol.notices import CloseReason
 from relay.context import RelayContext
@@ -16,16 +17,31 @@ class ResumeTickets:
     def __init__(self, context: RelayContext) -> None:
         self._context = context
 
-    async def issue(self, tenant: str, user: str, host_id: str, device_fp: str) -> str:
+    async def issue(
+        self,
+        tenant: str,
+        user: str,
+        host_id: str,
+        device_fp: str,
+        *,
+        chain_started_at: float | None = None,
+        expires_at: float | None = None,
+    ) -> str:
+        """A ticket for the viewer's next reconnect; ``chain_started_at``: the time of the OTP
+        login its chain began with (None: now); ``expires_at``: a sooner end than the TTL."""
         context = self._context
         return await context.db(
-            context.directory.issue_resume_ticket,
-            tenant,
-            user,
-            host_id,
-            device_fp,
-            context.settings.resume_ticket_ttl_s,
-            context.wall(),
+            partial(
+                context.directory.issue_resume_ticket,
+                tenant,
+                user,
+                host_id,
+                device_fp,
+                context.settings.resume_ticket_ttl_s,
+                context.wall(),
+                chain_started_at=chain_started_at,
+                expires_at=expires_at,
+            )
         )
 
     async def keep_alive(self, ticket: str) -> None:

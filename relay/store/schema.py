@@ -133,6 +133,8 @@ resume_tickets = sa.Table(
     sa.Column("device_fingerprint", sa.String(MAX_DEVICE_FINGERPRINT_LEN), nullable=False),
     sa.Column("created_at", sa.Double(), nullable=False),
     sa.Column("expires_at", sa.Double(), nullable=False),
+    # When the OTP login that began this chain of resumed logins happened (migration 0003).
+    sa.Column("chain_started_at", sa.Double(), nullable=False),
     sa.Index(None, "expires_at"),
 )
 

@@ -99,7 +99,7 @@ class Staff:
             user_id = require_user(conn, tenant, login)
             conn.execute(sa.update(users).where(users.c.id == user_id).values(disabled=disabled))
             if disabled:
-                conn.execute(sa.delete(resume_tickets).where(resume_tickets.c.user_id == user_id))
+                _end_resume_tickets(conn, user_id)
 
     def delete_user(self, tenant: str, login: str) -> None:
         """Delete a user with their codes, grants and resume tickets (the audit log stays)."""
@@ -117,7 +117,9 @@ class Staff:
         tenant, login = canonical_tenant(tenant), canonical_login(login)
         secret, sealed = self._seeds.new_seed(staff_context(tenant, login))
         with self._db.write() as conn:
-            _replace_seed(conn, require_user(conn, tenant, login), sealed)
+            user_id = require_user(conn, tenant, login)
+            _replace_seed(conn, user_id, sealed)
+            _end_resume_tickets(conn, user_id)  # reconnects without an OTP end with the old one
         return secret
 
     def revoke_staff_credentials(self, tenant: str, login: str) -> None:
@@ -131,7 +133,7 @@ class Staff:
             user_id = require_user(conn, tenant, login)
             _replace_seed(conn, user_id, sealed)
             conn.execute(sa.delete(one_time_codes).where(*_unused_codes_of(user_id)))
-            conn.execute(sa.delete(resume_tickets).where(resume_tickets.c.user_id == user_id))
+            _end_resume_tickets(conn, user_id)
 
     def issue_codes(
         self, tenant: str, login: str, count: int, *, now: float | None = None
@@ -152,6 +154,7 @@ class Staff:
         with self._db.write() as conn:
             user_id = require_user(conn, tenant, login)
             conn.execute(sa.delete(one_time_codes).where(*_unused_codes_of(user_id)))
+            _end_resume_tickets(conn, user_id)  # a new sheet: reconnects need one of its codes
             conn.execute(
                 sa.insert(one_time_codes),
                 [
@@ -274,6 +277,12 @@ def _replace_seed(conn: sa.Connection, user_id: int, sealed: bytes) -> None:
         .where(users.c.id == user_id)
         .values(totp_secret_sealed=sealed, totp_last_step=None)
     )
+
+
+def _end_resume_tickets(conn: sa.Connection, user_id: int) -> None:
+    """End every resume ticket of the user: their next reconnect needs a one-time password
+    (new credentials were issued, or the user was disabled)."""
+    conn.execute(sa.delete(resume_tickets).where(resume_tickets.c.user_id == user_id))
 
 
 def _unused_codes_of(user_id: int) -> tuple[sa.ColumnElement[bool], ...]:

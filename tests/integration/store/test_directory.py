@@ -28,6 +28,7 @@ from relay.store.errors import (
 from relay.store.hosts import MAX_ENROLLMENT_TTL_S
 from relay.store.schema import MAX_LOGIN_LEN, MAX_TENANT_NAME_LEN
 from relay.store.staff import OtpResult
+from relay.store.tickets import MAX_OTP_FREE_S
 
 NOW = 1_800_000_000.0
 
@@ -83,7 +84,7 @@ def test_open_creates_files_and_sqlite_settings(data_dir: Path) -> None:
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         version = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-        assert version == "0002"
+        assert version == "0003"
     finally:
         conn.close()
 
@@ -522,8 +523,56 @@ def granted(directory: Directory, tenant: str) -> str:
 
 def test_resume_ticket(directory: Directory, granted: str) -> None:
     ticket = directory.issue_resume_ticket(granted, "taro", "h-1", "dev-1", 600, NOW)
-    assert directory.redeem_resume_ticket(ticket, "h-1", "dev-1", NOW + 10) == (granted, "taro")
+    redeemed = directory.redeem_resume_ticket(ticket, "h-1", "dev-1", NOW + 10)
+    assert redeemed == (granted, "taro", NOW, NOW + 600)  # its chain began with this issue
     assert directory.redeem_resume_ticket(ticket, "h-1", "dev-1", NOW + 10) is None
+
+
+def test_a_chain_of_tickets_ends_max_otp_free_s_after_its_otp_login(
+    directory: Directory, granted: str
+) -> None:
+    """Resumed logins pass their chain on, and renewals cannot stretch it: a stolen ticket and
+    device key are good for at most MAX_OTP_FREE_S after the OTP login."""
+    ticket = directory.issue_resume_ticket(granted, "taro", "h-1", "dev", 600, NOW)
+    at = NOW
+    while at + 3600 < NOW + MAX_OTP_FREE_S:  # a session renewing its ticket, resumed hourly
+        for _ in range(11):
+            at += 300
+            assert directory.set_resume_ticket_expiry(ticket, at + 600, at)
+        at += 300
+        redeemed = directory.redeem_resume_ticket(ticket, "h-1", "dev", at)
+        assert redeemed is not None and redeemed.chain_started_at == NOW
+        ticket = directory.issue_resume_ticket(
+            granted, "taro", "h-1", "dev", 600, at, chain_started_at=redeemed.chain_started_at
+        )
+    late = NOW + MAX_OTP_FREE_S - 60
+    while at < late:
+        at = min(at + 300, late)
+        assert directory.set_resume_ticket_expiry(ticket, at + 600, at)  # the last one capped
+    assert directory.redeem_resume_ticket(ticket, "h-1", "dev", NOW + MAX_OTP_FREE_S) is None
+    handed_back = directory.issue_resume_ticket(
+        granted, "taro", "h-1", "dev", 600, late, chain_started_at=NOW, expires_at=late + 10
+    )
+    assert directory.redeem_resume_ticket(handed_back, "h-1", "dev", late + 20) is None
+
+
+@pytest.mark.parametrize(
+    "new_credentials",
+    [
+        lambda d, t: d.reset_totp(t, "taro"),
+        lambda d, t: d.issue_codes(t, "taro", 3),
+        lambda d, t: d.set_user_disabled(t, "taro", True),
+        lambda d, t: d.revoke_staff_credentials(t, "taro"),
+    ],
+    ids=["new authenticator", "new code sheet", "disabled", "credentials reset"],
+)
+def test_new_credentials_or_a_disabled_user_end_every_ticket(
+    directory: Directory, granted: str, new_credentials
+) -> None:
+    ticket = directory.issue_resume_ticket(granted, "taro", "h-1", "dev", 600, NOW)
+    new_credentials(directory, granted)
+    directory.set_user_disabled(granted, "taro", False)
+    assert directory.redeem_resume_ticket(ticket, "h-1", "dev", NOW + 1) is None
 
 
 @pytest.mark.parametrize(
@@ -562,7 +611,7 @@ def test_resume_ticket_errors(directory: Directory, granted: str) -> None:
 def test_resume_ticket_used_once_under_threads(directory: Directory, granted: str) -> None:
     ticket = directory.issue_resume_ticket(granted, "taro", "h-1", "dev", 600, NOW)
     results = race(8, lambda: directory.redeem_resume_ticket(ticket, "h-1", "dev", NOW))
-    assert results.count((granted, "taro")) == 1
+    assert results.count((granted, "taro", NOW, NOW + 600)) == 1
     assert results.count(None) == 7
 
 

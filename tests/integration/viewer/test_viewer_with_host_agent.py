@@ -10,9 +10,10 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from apps.viewer.app import ViewerApp
 from apps.viewer.settings import Settings
 from apps.viewer.texts import Texts
-from core.crypto.certs import format_host_id, generate_identity
+from core.crypto.certs import format_host_id
 from tests.integration.host.conftest import (  # noqa: F401 - fixtures used by name
     HOME_MAC,
+    HOME_PC,
     TENANT,
     USER,
     clock,
@@ -36,9 +37,7 @@ async def test_viewer_pointer_moves_the_office_pc_pointer(qapp, rig, tmp_path, c
         USER,
         format_host_id(host.agent.host_id),
     )
-    app = ViewerApp(
-        Texts("en"), settings, tmp_path / "config", generate_identity("home-pc"), [HOME_MAC]
-    )
+    app = ViewerApp(Texts("en"), settings, tmp_path / "config", HOME_PC, [HOME_MAC])
     try:
         app.start()
         app.submit_otp(rig.relay.totp_now())
