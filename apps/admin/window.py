@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -39,6 +38,7 @@ from apps.admin.tabs.sessions import SessionsTab
 from apps.admin.tabs.staff import StaffTab
 from apps.admin.tabs.usage import UsageTab
 from apps.admin.texts import tr
+from apps.common.question import open_question
 
 # How often the live tabs (sessions, monitoring) refresh themselves.
 LIVE_REFRESH_MS = 2000
@@ -133,27 +133,14 @@ class MainWindow(QMainWindow):
 
         Opened and awaited, not run with ``exec``: a nested Qt event loop inside an asyncio
         task makes qasync refuse to run any other task (the live refresh) meanwhile."""
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            tr("confirm_title"),
-            question,
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            self,
-        )
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        closed: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
-        def answered(_: int) -> None:
+        def answered(yes: bool) -> None:
             if not closed.done():
-                closed.set_result(None)
+                closed.set_result(yes)
 
-        box.finished.connect(answered)
-        box.open()
-        try:
-            await closed
-            return box.clickedButton() is box.button(QMessageBox.StandardButton.Yes)
-        finally:
-            box.deleteLater()
+        open_question(self, tr("confirm_title"), question, answered)
+        return await closed
 
     def spawn(self, coro: Awaitable[Any], by_user: bool = False) -> None:
         """Run a tab action on the event loop; any failure shows in the status bar (nothing

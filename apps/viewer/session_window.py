@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QShowEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QActionGroup, QHideEvent, QShowEvent
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QScrollArea, QVBoxLayout, QWidget
 
+from apps.common.question import open_question
 from apps.viewer import geometry
 from apps.viewer.protect import exclude_from_capture
 from apps.viewer.remote_view import RemoteView
@@ -41,7 +43,7 @@ class SessionWindow(QMainWindow):
     inputMessage = Signal(object)  # Key | Pointer | Button | Wheel | SpecialKeys
     monitorChosen = Signal(int)
     viewOnlyToggled = Signal(bool)
-    disconnectRequested = Signal()
+    disconnectRequested = Signal()  # the user said yes to the question (see ask_disconnect)
 
     def __init__(self, texts: Texts, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -84,6 +86,10 @@ class SessionWindow(QMainWindow):
         self._watermark_timer.setInterval(WATERMARK_REFRESH_MS)
         self._watermark_timer.timeout.connect(self._refresh_watermark)
         self.protected = False
+        # Asked before the session is dropped, with the question and what to call with the
+        # answer (True: disconnect); tests replace it.
+        self.confirm: Callable[[str, Callable[[bool], None]], None] = self.ask
+        self.question: QMessageBox | None = None  # the question on show, if any
 
     def _build_menus(self) -> None:
         t = self.texts
@@ -95,7 +101,7 @@ class SessionWindow(QMainWindow):
         self.action_view_only = QAction(t("action_view_only"), self, checkable=True)
         self.action_view_only.toggled.connect(self._view_only_toggled)
         self.action_disconnect = QAction(t("action_disconnect"), self)
-        self.action_disconnect.triggered.connect(self.disconnectRequested)
+        self.action_disconnect.triggered.connect(self.ask_disconnect)
         for action in (self.action_cad, self.action_view_only, self.action_disconnect):
             session.addAction(action)
         view = self.menuBar().addMenu(t("menu_view"))
@@ -231,6 +237,39 @@ class SessionWindow(QMainWindow):
         )
         self.view.set_watermark(lines)
 
+    # ----- ending the session ------------------------------------------------------------
+    def ask_disconnect(self) -> None:
+        """切断 or the window's close button: ask first (No by default), so that a mis-click
+        does not drop the session; :attr:`disconnectRequested` only on a yes."""
+        if self.question is not None:
+            self.question.raise_()  # asked already: one question at a time
+            return
+        host = self.host_name
+        question = (
+            self.texts("confirm_disconnect", host=host)
+            if host
+            else self.texts("confirm_disconnect_no_name")
+        )
+
+        def answered(yes: bool) -> None:
+            self.question = None
+            if yes:
+                self.disconnectRequested.emit()
+
+        self.confirm(question, answered)
+
+    def ask(self, question: str, answered: Callable[[bool], None]) -> None:
+        """The question in a box modal to the window: 「切断する」, or 「切断しない」 (the
+        default, and what Escape or closing the box means)."""
+        self.question = open_question(
+            self,
+            self.texts("confirm_disconnect_title"),
+            question,
+            answered,
+            yes_text=self.texts("disconnect_yes"),
+            no_text=self.texts("disconnect_no"),
+        )
+
     # ----- the window itself -------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -238,9 +277,19 @@ class SessionWindow(QMainWindow):
             self.protected = exclude_from_capture(int(self.winId()))
         self.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
+    def hideEvent(self, event: QHideEvent) -> None:
+        # The session ended by itself (or the app is quitting): nothing left to ask about.
+        if self.question is not None and not event.spontaneous():  # not a mere minimise
+            self.question.reject()
+        super().hideEvent(event)
+
     def closeEvent(self, event: QEvent) -> None:
-        event.accept()
-        self.disconnectRequested.emit()
+        if not (self.session_id and self.isVisible()):
+            event.accept()  # no session on show: nothing a mis-click could drop
+            self.disconnectRequested.emit()
+            return
+        event.ignore()  # the window goes when the session has ended, if the user says so
+        self.ask_disconnect()
 
     def dragEnterEvent(self, event: QEvent) -> None:
         event.ignore()
