@@ -109,6 +109,7 @@ class ViewerApp(QObject):
         w.inputMessage.connect(client.send_input)
         w.monitorChosen.connect(client.choose_monitor)
         w.viewOnlyToggled.connect(client.set_view_only)
+        w.stillHere.connect(client.still_here)
         return client
 
     async def _run(self, credentials: Credentials) -> None:

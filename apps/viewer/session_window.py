@@ -13,7 +13,17 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QHideEvent, QShowEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from apps.common.question import open_question
 from apps.viewer import geometry
@@ -44,6 +54,7 @@ class SessionWindow(QMainWindow):
     monitorChosen = Signal(int)
     viewOnlyToggled = Signal(bool)
     disconnectRequested = Signal()  # the user said yes to the question (see ask_disconnect)
+    stillHere = Signal()  # 「続ける」 on the idle warning: counts as activity on the office PC
 
     def __init__(self, texts: Texts, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,16 +71,29 @@ class SessionWindow(QMainWindow):
         self.scroll_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.scroll_area.setWidget(self.view)
         self.scroll_area.setWidgetResizable(True)
+        # The banner: a notice in words, and for an idle warning the button that answers it.
+        self.banner_bar = QFrame()
+        self.banner_bar.setObjectName("banner")
+        self.banner_bar.setStyleSheet("#banner{background:#fff3c4;}")
         self.banner = QLabel()
         self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("background:#fff3c4;color:#222;padding:6px;")
-        self.banner.hide()
+        self.banner.setStyleSheet("color:#222;padding:6px;")
+        self.continue_button = QPushButton(texts("idle_continue"))
+        self.continue_button.setObjectName("idle_continue")
+        self.continue_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the view
+        self.continue_button.clicked.connect(self._continue)
+        self.continue_button.hide()
+        bar = QHBoxLayout(self.banner_bar)
+        bar.setContentsMargins(0, 0, 6, 0)
+        bar.addWidget(self.banner, 1)
+        bar.addWidget(self.continue_button)
+        self.banner_bar.hide()
         self.banner_kind: BannerKind | None = None
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.banner)
+        layout.addWidget(self.banner_bar)
         layout.addWidget(self.scroll_area)
         self.setCentralWidget(central)
         self._build_menus()
@@ -177,8 +201,9 @@ class SessionWindow(QMainWindow):
 
     def show_banner(self, text: str, kind: BannerKind = BannerKind.NOTICE) -> None:
         self.banner.setText(text)
-        self.banner.setVisible(bool(text))
+        self.banner_bar.setVisible(bool(text))
         self.banner_kind = kind if text else None
+        self.continue_button.setVisible(self.banner_kind is BannerKind.IDLE_WARNING)
 
     def clear_banner(self, kind: BannerKind) -> None:
         """Hide the banner if it still shows this kind; a newer message of another kind stays."""
@@ -189,6 +214,11 @@ class SessionWindow(QMainWindow):
         # The office PC restarts its idle timer on input but sends no "all clear" notice, so
         # its warning (and its countdown, frozen at the seconds it was sent with) ends here.
         self.clear_banner(BannerKind.IDLE_WARNING)
+
+    def _continue(self) -> None:
+        """「続ける」 on the idle warning: the user is there, though they did not type or move."""
+        self.clear_banner(BannerKind.IDLE_WARNING)
+        self.stillHere.emit()
 
     def start_session(self, user: str, session_id: str) -> None:
         self.user, self.session_id = user, session_id
