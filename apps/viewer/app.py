@@ -25,7 +25,7 @@ from apps.viewer.settings import SETTINGS_FILE, Settings, save_settings
 from apps.viewer.texts import Texts
 from apps.viewer.watermark import session_hash
 from core.crypto.certs import Identity, parse_host_id
-from core.protocol.control import LoginOk, ProgressStage
+from core.protocol.control import LoginOk, ProgressStage, RefusalReason
 from core.protocol.notices import CloseReason, HostScreens, IdleWarning, NoticeBody
 from transport.connect import RelayEndpoint
 
@@ -51,7 +51,7 @@ class ViewerApp(QObject):
         self.report = report or (lambda state: None)
         self.state: dict[str, Any] = {}
         self.client: ViewerClient | None = None
-        self.dialog = LoginDialog(texts, settings)
+        self.dialog = LoginDialog(texts, settings, macs=macs)
         self.dialog.submitted.connect(self._submitted)
         self.dialog.cancelled.connect(self.quit)
         self.window = SessionWindow(texts)
@@ -167,8 +167,20 @@ class ViewerApp(QObject):
         kind = BannerKind.IDLE_WARNING if isinstance(notice, IdleWarning) else BannerKind.NOTICE
         self.window.show_banner(self.texts.notice(notice), kind)
 
-    def _refused(self, reason: str, retry_after: int) -> None:
+    def refusal(self, reason: str, retry_after: int = 0) -> str:
+        """A refusal in words, with what the user needs to act on it: a home PC not registered
+        says this PC's MAC addresses (for the admin to register); outside the hours says when
+        to try (the refusal does not carry the hours, nor does anything else the viewer gets)."""
         text = self.texts.refusal(reason, retry_after)
+        if reason == RefusalReason.MAC_NOT_REGISTERED:
+            macs = "\n".join(f"  {mac}" for mac in self.macs) or self.texts("pc_info_no_mac")
+            text = f"{text}\n{self.texts('refused_mac_these', macs=macs)}"
+        elif reason == RefusalReason.OUTSIDE_HOURS:
+            text = f"{text}\n{self.texts('refused_outside_hours_when')}"
+        return text
+
+    def _refused(self, reason: str, retry_after: int) -> None:
+        text = self.refusal(reason, retry_after)
         # The office PC was not ready (offline, busy, slow): the OTP is used up, but the relay's
         # ticket lets the next Connect log in without a new one.
         ticket = self.client is not None and self.client.holds_ticket
@@ -186,7 +198,7 @@ class ViewerApp(QObject):
     def _need_otp(self, why: str) -> None:
         self.dialog.allow_empty_otp(False)
         if why.startswith("refused:"):
-            text = self.texts.refusal(why.removeprefix("refused:"))
+            text = self.refusal(why.removeprefix("refused:"))
         else:
             text = self.texts(why)
         self.dialog.show_error(text)
@@ -206,7 +218,7 @@ class ViewerApp(QObject):
         if why == VIEWER_LOST:
             text = self.texts("reconnect_in", seconds=seconds)
         else:  # the relay could not be reached, or it refused (say, the office PC is offline)
-            cause = self.texts(why) if why == "relay_unreachable" else self.texts.refusal(why)
+            cause = self.texts(why) if why == "relay_unreachable" else self.refusal(why)
             text = f"{cause}\n{self.texts('retry_in', seconds=seconds)}"
         self.window.show_banner(text, BannerKind.PROGRESS)
         self.window.clear_stats()  # the last delay and rate are not the link's any more
