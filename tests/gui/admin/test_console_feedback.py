@@ -52,7 +52,7 @@ def test_refusals_are_japanese_sentences_without_the_apis_english(console, live,
     run = qloop.run_until_complete
     console.spawn(console.staff.add(""), by_user=True)
     run(settled(console))
-    assert status(console) == "エラー: ログイン名 を入力してください"
+    assert status(console) == "エラー: 職員ID を入力してください"
 
     console.policies.idle.setValue(1)  # minute
     console.spawn(console.policies.save(None, console.policies.form_policy()), by_user=True)
@@ -68,7 +68,7 @@ def test_refusals_are_japanese_sentences_without_the_apis_english(console, live,
     with pytest.raises(ApiFailure) as refused:
         run(open_console(live.admin.url, live.relay.server.fingerprint, "bob", password, "0"))
     text = describe_failure(refused.value)
-    assert text == "管理者 ID、パスワードまたはワンタイムパスワードが違います"
+    assert text == "管理者ID、パスワードまたはワンタイムパスワードが違います"
 
 
 def test_a_success_says_so_and_takes_the_last_error_away(console, live, qloop):
