@@ -11,12 +11,14 @@ tab shows belongs to one tenant: answers that arrive for a tenant no longer sele
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
+    QComboBox,
+    QCompleter,
     QDateEdit,
     QFileDialog,
     QHBoxLayout,
@@ -31,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from apps.admin.api import AdminClient, ApiFailure, tenant_path
 from apps.admin.texts import tr
+from core.crypto.certs import format_host_id
 from storage.atomic import DEFAULT_FILE_MODE, write_atomically
 
 if TYPE_CHECKING:
@@ -62,6 +65,71 @@ def labelled(text: str, field: QWidget) -> QLabel:
     label = QLabel(text)
     label.setBuddy(field)
     return label
+
+
+def pc_label(host: Mapping[str, Any]) -> str:
+    """An office PC as an admin recognises it: its name, then its grouped ID (names repeat)."""
+    shown = str(host.get("display_id") or format_host_id(str(host["host_id"])))
+    name = str(host.get("name") or "")
+    return f"{name} ({shown})" if name else shown
+
+
+def _plain(text: str) -> str:
+    """``text`` compared as typed IDs are: case and dashes ignored."""
+    return text.replace("-", "").strip().casefold()
+
+
+class Picker(QComboBox):
+    """One of the tenant's staff or office PCs, picked by typing any part of its name (or ID)
+    and choosing from the list that narrows as one types, or from the whole list; a value typed
+    whole (a login, an office PC ID) counts too. :meth:`key` is what the API takes."""
+
+    def __init__(self, placeholder: str, widest: str = "") -> None:
+        super().__init__()
+        self.setEditable(True)
+        self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        line = self.lineEdit()
+        assert line is not None
+        line.setPlaceholderText(placeholder)
+        completer = self.completer()
+        assert completer is not None
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(max(len(widest), len(placeholder), 12))
+
+    def set_choices(self, choices: list[tuple[str, str]]) -> None:
+        """The (label, key) pairs to pick from; what was typed or picked stays."""
+        typed = self.currentText()
+        self.blockSignals(True)
+        try:
+            self.clear()
+            for label, key in choices:
+                self.addItem(label, key)
+            self.setCurrentIndex(-1)
+            self.setEditText(typed)
+        finally:
+            self.blockSignals(False)
+
+    def choices(self) -> list[str]:
+        return [self.itemText(i) for i in range(self.count())]
+
+    def key(self) -> str:
+        """The key of the choice shown (its label, or its key typed whole); else the text."""
+        text = self.currentText().strip()
+        for i in range(self.count()):
+            key = str(self.itemData(i))
+            if text == self.itemText(i) or _plain(text) == _plain(key):
+                return key
+        return text
+
+    def pick(self, key: str) -> None:
+        """Show the choice with ``key``, as the user would pick it."""
+        for i in range(self.count()):
+            if self.itemData(i) == key:
+                self.setCurrentIndex(i)
+                return
 
 
 # Widest a table column grows to fit its texts, in pixels.
@@ -155,6 +223,14 @@ class Tab(QWidget):
         answer = await self.window_.confirm(tr(key, **values))
         self._still_selected(tenant)
         return answer
+
+    async def staff_logins(self) -> list[str]:
+        """The tenant's staff members' logins, as the staff tab lists them."""
+        return [str(u["login"]) for u in (await self.call("GET", "staff"))["staff"]]
+
+    async def office_pcs(self) -> list[dict[str, Any]]:
+        """The tenant's office PCs, as the office PCs tab lists them."""
+        return list((await self.call("GET", "hosts"))["hosts"])
 
     def row(self, *widgets: QWidget) -> QHBoxLayout:
         line = QHBoxLayout()

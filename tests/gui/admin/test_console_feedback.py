@@ -18,6 +18,7 @@ from apps.admin.failures import describe_failure
 from apps.admin.main import open_console
 from apps.admin.texts import tr
 from apps.common.i18n import set_language
+from core.crypto.certs import format_host_id
 from tests.integration.relay_harness import TENANT, USER, HostAgent
 
 # An English word of three letters or more: none may be left in a Japanese status bar.
@@ -126,7 +127,7 @@ def test_each_destructive_action_asks_first_and_does_nothing_when_answered_no(co
             (
                 lambda: console.grants.revoke(USER, host.host_id),
                 lambda: not directory.list_grants(TENANT),
-                host.host_id,
+                f"{host_name} ({format_host_id(host.host_id)})",  # the office PC by name
             ),
             (
                 lambda: console.home_pcs.remove(registration),
