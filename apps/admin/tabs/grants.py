@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from apps.admin.tabs.base import Picker, Tab, Table, labelled, pc_label
+from apps.admin.tabs.base import Picker, Tab, labelled, pc_label
 from apps.admin.texts import tr
 from apps.common.fields import HOST_ID_SAMPLE
 from core.crypto.certs import format_host_id
@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 class GrantsTab(Tab):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self.table = Table([tr("col_login"), tr("col_office_pc"), tr("col_host_id")])
-        self.layout_.addWidget(self.table)
+        self.table = self.searchable_table(
+            [tr("col_login"), tr("col_office_pc"), tr("col_host_id")]
+        )
         self.login = Picker(tr("login_hint"))
         self.host = Picker(tr("pc_pick_hint"), widest=f"税務課 窓口1 ({HOST_ID_SAMPLE})")
         self.row(

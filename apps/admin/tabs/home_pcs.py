@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QComboBox, QLineEdit
 
-from apps.admin.tabs.base import Picker, Tab, Table, pc_label
+from apps.admin.tabs.base import Picker, Tab, pc_label
 from apps.admin.texts import tr
 from apps.common.fields import HOST_ID_SAMPLE, MAC_SAMPLE, show_whole
 from core.crypto.certs import format_host_id
@@ -19,8 +19,7 @@ if TYPE_CHECKING:
 class HomePcsTab(Tab):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self.table = Table([tr("col_mac"), tr("col_owner"), tr("col_label")])
-        self.layout_.addWidget(self.table)
+        self.table = self.searchable_table([tr("col_mac"), tr("col_owner"), tr("col_label")])
         self.mac = show_whole(QLineEdit(), MAC_SAMPLE)
         self.mac.setPlaceholderText(tr("mac_hint"))
         self.kind = QComboBox()

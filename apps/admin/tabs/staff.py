@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QSpinBox
 
 from apps.admin.failures import InputMissing
 from apps.admin.qr import print_codes_sheet, print_totp_sheet, qr_image
-from apps.admin.tabs.base import Tab, Table, labelled, when
+from apps.admin.tabs.base import Tab, labelled, when
 from apps.admin.texts import tr
 
 if TYPE_CHECKING:
@@ -20,8 +20,7 @@ if TYPE_CHECKING:
 class StaffTab(Tab):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self.table = Table([tr("col_login"), tr("col_state"), tr("col_last_use")])
-        self.layout_.addWidget(self.table)
+        self.table = self.searchable_table([tr("col_login"), tr("col_state"), tr("col_last_use")])
         self.new_login = QLineEdit()
         self.new_login.setPlaceholderText(tr("new_login_hint"))
         self.row(
