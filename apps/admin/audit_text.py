@@ -117,6 +117,7 @@ _DETAILS: dict[str, Callable[[Any, str], str]] = {
     "duration_s": lambda v, _: tr("detail_duration", duration=duration(float(v))),
     "bytes_to_viewer": lambda v, _: tr("detail_to_viewer", size=data_size(float(v))),
     "bytes_to_host": lambda v, _: tr("detail_to_host", size=data_size(float(v))),
+    "otp": lambda v, _: tr({"totp": "detail_otp_totp", "code": "detail_otp_code"}[v]),
     "device": lambda v, _: tr("detail_device", device=str(v)[:16]),
     "name": lambda v, _: tr("detail_name", name=v),
     "agent_version": lambda v, _: tr("detail_version", version=v),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
 )
 
-from apps.admin.api import AdminClient
+from apps.admin.api import AdminClient, ApiFailure
 from apps.admin.failures import describe_failure
 from apps.admin.texts import tr
 from apps.admin.window import MainWindow
@@ -129,18 +130,25 @@ async def sign_in(dialog: LoginDialog) -> MainWindow | None:
 
 
 async def _run(app: QApplication, args: argparse.Namespace) -> int:
-    window = await sign_in(LoginDialog(args.api, args.fingerprint, args.login))
-    if window is None:
-        return 0
-    window.resize(1000, 700)
-    window.show()
-    window.start_live_refresh()
-    closed = asyncio.Event()
-    app.lastWindowClosed.connect(closed.set)
-    await closed.wait()
-    await window.client.sign_out()
-    await window.client.close()
-    return 0
+    url, fingerprint, login = args.api, args.fingerprint, args.login
+    while True:
+        window = await sign_in(LoginDialog(url, fingerprint, login))
+        if window is None:
+            return 0
+        window.resize(1000, 700)
+        window.show()
+        window.start_live_refresh()
+        closed = asyncio.Event()
+        window.closed.connect(closed.set)
+        await closed.wait()
+        with contextlib.suppress(ApiFailure):  # the relay forgets a sign-in in time anyway
+            await window.client.sign_out()
+        await window.client.close()
+        if not window.signed_out:
+            return 0
+        # Signed out: the sign-in again, for this admin or another, the relay filled in.
+        url, fingerprint = window.client.url, window.client.fingerprint
+        login = str(window.client.session.get("login", ""))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

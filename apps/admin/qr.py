@@ -1,10 +1,12 @@
 """QR codes for TOTP enrolment and office-PC enrolment codes (drawn from the ``qrcode`` package's
-matrix into a QImage) and the printable sheets handed to staff and to whoever sets up an office
-PC (PDF through QPrinter)."""
+matrix into a QImage) and the printable sheets handed to staff (authenticator QR code, single-use
+codes) and to whoever sets up an office PC, painted onto a QPrinter: a printer chosen in the
+print dialog, or a PDF file."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,10 +53,13 @@ def qr_image(text: str, scale: int = QR_SCALE) -> QImage:
     return image
 
 
-def _printer(path: Path) -> QPrinter:
+def sheet_printer(path: Path | None = None) -> QPrinter:
+    """An A4 portrait printer with 20 mm margins: a PDF file at ``path``, or (None) whatever
+    printer the print dialog then chooses (a PDF file among them)."""
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
-    printer.setOutputFileName(str(path))
+    if path is not None:
+        printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        printer.setOutputFileName(str(path))
     printer.setPageLayout(
         QPageLayout(
             QPageSize(QPageSize.PageSizeId.A4),
@@ -65,43 +70,120 @@ def _printer(path: Path) -> QPrinter:
     return printer
 
 
-def print_sheet(path: Path, title: str, lines: list[str], image: QImage | None = None) -> Path:
-    """A one-page PDF: a title, the lines, and the QR code if given."""
-    printer = _printer(path)
+def _stamp(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+class SheetWriter:
+    """Paragraphs and pictures down a page of whatever ``painter`` paints (a printer's page, an
+    image), every size in hundredths of the page's width; :attr:`drawn` keeps the texts."""
+
+    def __init__(self, painter: QPainter, page: QRect) -> None:
+        self.painter, self.page = painter, page
+        self.unit = page.width() / 100
+        self.y = page.top()
+        self.drawn: list[str] = []
+        painter.setPen(QColor("black"))
+
+    def paragraph(self, text: str, size: float, bold: bool = False, fixed: bool = False) -> None:
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont) if fixed else QFont()
+        font.setPixelSize(max(1, round(size * self.unit)))
+        font.setBold(bold)
+        self.painter.setFont(font)
+        box = QRect(self.page.left(), self.y, self.page.width(), self.page.bottom() - self.y)
+        flags = Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap
+        used = self.painter.boundingRect(box, flags, text)
+        self.painter.drawText(box, flags, text)
+        self.y = used.bottom() + round(1.5 * self.unit)
+        self.drawn.append(text)
+
+    def image(self, image: QImage, side: float) -> None:
+        """``image`` as a square ``side`` hundredths of the page wide, at the left."""
+        pixels = round(side * self.unit)
+        self.painter.drawImage(QRect(self.page.left(), self.y, pixels, pixels), image)
+        self.y += pixels + round(1.5 * self.unit)
+
+
+def print_pages(printer: QPrinter, draw: Callable[[QPainter, QRect], object]) -> None:
+    """Paint one page with ``draw`` onto ``printer`` (a PDF file or a real printer)."""
     painter = QPainter(printer)
     try:
         page = printer.pageLayout().paintRectPixels(printer.resolution())
-        width = page.width()
-        font = QFont()
-        font.setPointSize(16)
-        painter.setFont(font)
-        line_height = painter.fontMetrics().height()
-        y = 0
-        painter.drawText(QRect(0, y, width, line_height * 2), Qt.AlignmentFlag.AlignLeft, title)
-        y += line_height * 2
-        font.setPointSize(11)
-        painter.setFont(font)
-        line_height = painter.fontMetrics().height()
-        stamp = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
-        for line in [*lines, stamp]:
-            painter.drawText(QRect(0, y, width, line_height), Qt.AlignmentFlag.AlignLeft, line)
-            y += int(line_height * 1.4)
-        if image is not None:
-            side = min(width // 2, page.height() - y - line_height)
-            painter.drawImage(QRect(0, y + line_height, side, side), image)
+        draw(painter, QRect(0, 0, page.width(), page.height()))
     finally:
         painter.end()
-    return path
 
 
-def print_totp_sheet(path: Path, account: str, uri: str, secret: str) -> Path:
-    return print_sheet(
-        path, tr("app_title"), [account, tr("totp_hint"), secret], qr_image(uri, scale=12)
-    )
+# ----- the staff member's sheets: authenticator QR code, single-use codes ------------------
+
+# Office PCs listed by name on a staff sheet; more are counted, not listed (one page).
+SHEET_PCS = 6
 
 
-def print_codes_sheet(path: Path, account: str, codes: list[str]) -> Path:
-    return print_sheet(path, tr("app_title"), [account, tr("codes_hint"), *codes])
+@dataclass(frozen=True)
+class StaffSheet:
+    """What a staff member's sheet shows: the authenticator's QR code and key (``uri`` and
+    ``secret``) or the single-use ``codes``, and what they need to connect from home."""
+
+    tenant: str  # the municipality, as staff type it (団体コード)
+    login: str
+    issued_at: float
+    uri: str = ""
+    secret: str = ""
+    codes: tuple[str, ...] = ()
+    pcs: tuple[str, ...] = ()  # the office PCs they may use, by name and ID
+    relay: str = ""  # how the viewer reaches the relay server, if the console knows
+    fingerprint: str = ""
+
+    @property
+    def is_codes(self) -> bool:
+        return bool(self.codes)
+
+
+def group_secret(secret: str) -> str:
+    """A setup key in groups of four, as authenticator apps show and accept it."""
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+def draw_staff_sheet(painter: QPainter, page: QRect, sheet: StaffSheet) -> list[str]:
+    """The staff member's sheet on ``page``: the municipality, who it is for (name written by
+    hand: the directory knows the login only), how to add the authenticator (QR code and key)
+    or the single-use codes, how to connect from home, the office PCs they may use, and a
+    warning. Returns the texts drawn, in order."""
+    out = SheetWriter(painter, page)
+    title = "staff_sheet_codes_title" if sheet.is_codes else "staff_sheet_totp_title"
+    out.paragraph(tr(title), 4.2, bold=True)
+    out.paragraph(tr("sheet_tenant", tenant=sheet.tenant), 3.2, bold=True)
+    out.paragraph(tr("staff_sheet_who", login=sheet.login), 2.6)
+    out.paragraph(tr("staff_sheet_issued", issued=_stamp(sheet.issued_at)), 2.0)
+    if sheet.is_codes:
+        out.paragraph(tr("staff_sheet_codes_about"), 2.2)
+        out.paragraph("\n".join(f"□  {code}" for code in sheet.codes), 3.0, fixed=True)
+        step = tr("staff_sheet_connect_code")
+    else:
+        out.paragraph(tr("staff_sheet_totp_heading"), 2.8, bold=True)
+        out.paragraph(tr("staff_sheet_totp_steps"), 2.2)
+        out.image(qr_image(sheet.uri, scale=8), 30)
+        out.paragraph(tr("staff_sheet_key", setup_key=group_secret(sheet.secret)), 2.4, fixed=True)
+        step = tr("staff_sheet_connect_totp")
+    out.paragraph(tr("staff_sheet_connect_heading"), 2.8, bold=True)
+    steps = tr("staff_sheet_connect_steps", tenant=sheet.tenant, login=sheet.login)
+    out.paragraph(f"{steps}\n{step}", 2.2)
+    pcs = list(sheet.pcs[:SHEET_PCS])
+    if len(sheet.pcs) > SHEET_PCS:
+        pcs.append(tr("staff_sheet_more_pcs", count=len(sheet.pcs) - SHEET_PCS))
+    listed = "\n".join(f"・{pc}" for pc in pcs) if pcs else tr("staff_sheet_no_pcs")
+    out.paragraph(f"{tr('staff_sheet_pcs')}\n{listed}", 2.2)
+    if sheet.relay or sheet.fingerprint:
+        out.paragraph(tr("staff_sheet_settings", relay=sheet.relay or "-"), 2.0)
+        if sheet.fingerprint:
+            out.paragraph(group_fingerprint(sheet.fingerprint), 2.0, fixed=True)
+    warning = "staff_sheet_warning_codes" if sheet.is_codes else "staff_sheet_warning_totp"
+    out.paragraph(tr(warning), 2.0, bold=True)
+    return out.drawn
+
+
+# ----- the office PC's enrolment sheet -------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -117,10 +199,6 @@ class EnrolmentSheet:
         return self.code.encode()
 
 
-def _stamp(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
-
-
 def code_lines(text: str, per_line: int) -> list[str]:
     """The code cut into lines of ``per_line`` characters (the wizard ignores the breaks)."""
     return [text[i : i + per_line] for i in range(0, len(text), per_line)]
@@ -130,48 +208,26 @@ def draw_enrolment_sheet(painter: QPainter, page: QRect, sheet: EnrolmentSheet) 
     """The enrolment sheet on ``page`` of whatever ``painter`` paints (a PDF page, an image):
     title, municipality, validity, the steps in words, the QR code, the code as text, and the
     relay's address and fingerprint to compare. Sizes follow the page's width."""
-    unit = page.width() / 100  # every size in hundredths of the page's width
-    x, width = page.left(), page.width()
-    y = page.top()
-
-    def paragraph(text: str, size: float, bold: bool = False, fixed: bool = False) -> None:
-        nonlocal y
-        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont) if fixed else QFont()
-        font.setPixelSize(max(1, round(size * unit)))
-        font.setBold(bold)
-        painter.setFont(font)
-        box = QRect(x, y, width, page.bottom() - y)
-        flags = Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap
-        used = painter.boundingRect(box, flags, text)
-        painter.drawText(box, flags, text)
-        y = used.bottom() + round(1.5 * unit)
-
-    painter.setPen(QColor("black"))
-    paragraph(tr("sheet_title"), 4.2, bold=True)
-    paragraph(tr("sheet_tenant", tenant=sheet.code.tenant), 3.2, bold=True)
+    out = SheetWriter(painter, page)
+    out.paragraph(tr("sheet_title"), 4.2, bold=True)
+    out.paragraph(tr("sheet_tenant", tenant=sheet.code.tenant), 3.2, bold=True)
     issued, expires = _stamp(sheet.issued_at), _stamp(sheet.expires_at)
-    paragraph(tr("sheet_validity", issued=issued, expires=expires), 2.2)
-    paragraph(tr("sheet_steps"), 2.2)
-    side = round(32 * unit)
-    painter.drawImage(QRect(x, y, side, side), qr_image(sheet.text, scale=8))
-    y += side + round(1.5 * unit)
-    paragraph(tr("enrolment_code"), 2.2, bold=True)
+    out.paragraph(tr("sheet_validity", issued=issued, expires=expires), 2.2)
+    out.paragraph(tr("sheet_steps"), 2.2)
+    out.image(qr_image(sheet.text, scale=8), 32)
+    out.paragraph(tr("enrolment_code"), 2.2, bold=True)
     # Monospace, cut at a fixed width so that every character can be read off and typed.
-    paragraph("\n".join(code_lines(sheet.text, 48)), 2.6, fixed=True)
-    paragraph(tr("sheet_relay", relay=sheet.code.relay), 2.2)
-    paragraph(tr("sheet_fingerprint"), 2.2)
-    paragraph(group_fingerprint(sheet.code.fingerprint), 2.6, fixed=True)
-    paragraph(tr("sheet_host_id"), 2.2)
-    paragraph(tr("sheet_warning"), 2.0, bold=True)
+    out.paragraph("\n".join(code_lines(sheet.text, 48)), 2.6, fixed=True)
+    out.paragraph(tr("sheet_relay", relay=sheet.code.relay), 2.2)
+    out.paragraph(tr("sheet_fingerprint"), 2.2)
+    out.paragraph(group_fingerprint(sheet.code.fingerprint), 2.6, fixed=True)
+    out.paragraph(tr("sheet_host_id"), 2.2)
+    out.paragraph(tr("sheet_warning"), 2.0, bold=True)
 
 
 def print_enrolment_sheet(path: Path, sheet: EnrolmentSheet) -> Path:
     """The enrolment sheet as a one-page A4 PDF at ``path``."""
-    printer = _printer(path)
-    painter = QPainter(printer)
-    try:
-        page = printer.pageLayout().paintRectPixels(printer.resolution())
-        draw_enrolment_sheet(painter, QRect(0, 0, page.width(), page.height()), sheet)
-    finally:
-        painter.end()
+    print_pages(
+        sheet_printer(path), lambda painter, page: draw_enrolment_sheet(painter, page, sheet)
+    )
     return path

@@ -15,12 +15,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
+    QPushButton,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -39,6 +40,7 @@ from apps.admin.tabs.sessions import SessionsTab
 from apps.admin.tabs.staff import StaffTab
 from apps.admin.tabs.usage import UsageTab
 from apps.admin.texts import tr
+from apps.common.question import open_question
 
 # How often the live tabs (sessions, monitoring) refresh themselves.
 LIVE_REFRESH_MS = 2000
@@ -47,6 +49,7 @@ LIVE_REFRESH_MS = 2000
 class MainWindow(QMainWindow):
     failed = Signal(str)
     succeeded = Signal()
+    closed = Signal()  # the window was closed, or the admin signed out (see signed_out)
 
     def __init__(self, client: AdminClient, tenants: list[str]) -> None:
         super().__init__()
@@ -85,6 +88,10 @@ class MainWindow(QMainWindow):
         top = QHBoxLayout()
         top.addWidget(QLabel(tr("tenant")))
         top.addWidget(self.tenant_box, 1)
+        self.sign_out_button = QPushButton(tr("sign_out"))
+        self.sign_out_button.clicked.connect(lambda: self.spawn(self.sign_out(), by_user=True))
+        top.addWidget(self.sign_out_button)
+        self.signed_out = False
         layout.addLayout(top)
         layout.addWidget(self.tabs)
         self.setCentralWidget(central)
@@ -133,27 +140,31 @@ class MainWindow(QMainWindow):
 
         Opened and awaited, not run with ``exec``: a nested Qt event loop inside an asyncio
         task makes qasync refuse to run any other task (the live refresh) meanwhile."""
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            tr("confirm_title"),
-            question,
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            self,
-        )
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        closed: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
-        def answered(_: int) -> None:
+        def answered(yes: bool) -> None:
             if not closed.done():
-                closed.set_result(None)
+                closed.set_result(yes)
 
-        box.finished.connect(answered)
-        box.open()
+        open_question(self, tr("confirm_title"), question, answered)
+        return await closed
+
+    async def sign_out(self) -> None:
+        """End this admin's sign-in on the relay, take everything shown off the screen (the
+        secrets first) and close the window; the console then asks for a sign-in again."""
+        self.live_timer.stop()
+        for tab in self.pages:
+            tab.forget()
+        self.signed_out = True
         try:
-            await closed
-            return box.clickedButton() is box.button(QMessageBox.StandardButton.Yes)
+            await self.client.sign_out()
         finally:
-            box.deleteLater()
+            self.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.live_timer.stop()
+        super().closeEvent(event)
+        self.closed.emit()
 
     def spawn(self, coro: Awaitable[Any], by_user: bool = False) -> None:
         """Run a tab action on the event loop; any failure shows in the status bar (nothing

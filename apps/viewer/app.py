@@ -26,7 +26,7 @@ from apps.viewer.texts import Texts
 from apps.viewer.watermark import session_hash
 from core.crypto.certs import Identity, parse_host_id
 from core.hostpolicy.devices import device_code, format_device_code
-from core.protocol.control import LoginOk, ProgressStage
+from core.protocol.control import LoginOk, ProgressStage, RefusalReason
 from core.protocol.notices import CloseReason, HostScreens, IdleWarning, NoticeBody
 from transport.connect import RelayEndpoint
 
@@ -52,7 +52,7 @@ class ViewerApp(QObject):
         self.report = report or (lambda state: None)
         self.state: dict[str, Any] = {}
         self.client: ViewerClient | None = None
-        self.dialog = LoginDialog(texts, settings)
+        self.dialog = LoginDialog(texts, settings, macs=macs, device_code=self.device_code)
         self.dialog.submitted.connect(self._submitted)
         self.dialog.cancelled.connect(self.quit)
         self.window = SessionWindow(texts)
@@ -110,6 +110,7 @@ class ViewerApp(QObject):
         w.inputMessage.connect(client.send_input)
         w.monitorChosen.connect(client.choose_monitor)
         w.viewOnlyToggled.connect(client.set_view_only)
+        w.stillHere.connect(client.still_here)
         return client
 
     async def _run(self, credentials: Credentials) -> None:
@@ -172,8 +173,21 @@ class ViewerApp(QObject):
         """This home PC's code, to register it on the office PC (shown in its refusal)."""
         return format_device_code(device_code(self.device.cert_pem))
 
-    def _refused(self, reason: str, retry_after: int) -> None:
+    def refusal(self, reason: str, retry_after: int = 0) -> str:
+        """A refusal in words, with what the user needs to act on it: a home PC not registered
+        says this PC's code or MAC addresses (for the office PC or the admin to register);
+        outside the hours says when to try (the refusal does not carry the hours, nor does
+        anything else the viewer gets)."""
         text = self.texts.refusal(reason, retry_after, device_code=self.device_code)
+        if reason == RefusalReason.MAC_NOT_REGISTERED:
+            macs = "\n".join(f"  {mac}" for mac in self.macs) or self.texts("pc_info_no_mac")
+            text = f"{text}\n{self.texts('refused_mac_these', macs=macs)}"
+        elif reason == RefusalReason.OUTSIDE_HOURS:
+            text = f"{text}\n{self.texts('refused_outside_hours_when')}"
+        return text
+
+    def _refused(self, reason: str, retry_after: int) -> None:
+        text = self.refusal(reason, retry_after)
         # The office PC was not ready (offline, busy, slow): the OTP is used up, but the relay's
         # ticket lets the next Connect log in without a new one.
         ticket = self.client is not None and self.client.holds_ticket
@@ -191,7 +205,7 @@ class ViewerApp(QObject):
     def _need_otp(self, why: str) -> None:
         self.dialog.allow_empty_otp(False)
         if why.startswith("refused:"):
-            text = self.texts.refusal(why.removeprefix("refused:"))
+            text = self.refusal(why.removeprefix("refused:"))
         else:
             text = self.texts(why)
         self.dialog.show_error(text)
@@ -211,7 +225,7 @@ class ViewerApp(QObject):
         if why == VIEWER_LOST:
             text = self.texts("reconnect_in", seconds=seconds)
         else:  # the relay could not be reached, or it refused (say, the office PC is offline)
-            cause = self.texts(why) if why == "relay_unreachable" else self.texts.refusal(why)
+            cause = self.texts(why) if why == "relay_unreachable" else self.refusal(why)
             text = f"{cause}\n{self.texts('retry_in', seconds=seconds)}"
         self.window.show_banner(text, BannerKind.PROGRESS)
         self.window.clear_stats()  # the last delay and rate are not the link's any more

@@ -120,6 +120,12 @@ class ViewerClient(QObject):
         self._wake.set()
         return True
 
+    def still_here(self) -> None:
+        """The user answered the idle warning: tell the office PC they are there."""
+        if self.session is not None:
+            self.session.still_here()
+            self._wake.set()
+
     def choose_monitor(self, index: int) -> None:
         if self.session is not None:
             self.session.choose_monitor(index)

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from apps.common.fields import ADDRESS_SAMPLE, FINGERPRINT_SAMPLE, HOST_ID_SAMPLE, show_whole
+from apps.viewer.pc_info import PcInfoDialog
 from apps.viewer.settings import CONNECTION_FIELDS, FIELD_LABELS, Settings, form_problem
 from apps.viewer.texts import Texts
 
@@ -37,9 +39,18 @@ class LoginDialog(QDialog):
     submitted = Signal(object, str)  # Settings, OTP
     cancelled = Signal()
 
-    def __init__(self, texts: Texts, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        texts: Texts,
+        settings: Settings,
+        parent: QWidget | None = None,
+        macs: list[str] | None = None,
+        device_code: str = "",
+    ) -> None:
         super().__init__(parent)
         self.texts = texts
+        self.macs = macs or []  # this home PC's, as the viewer reports them (「このPCの情報」)
+        self.device_code = device_code  # this home PC's code (its viewer's key)
         self.setWindowTitle(texts("login_title"))
         self.setAcceptDrops(False)
         self.form = form = QFormLayout()
@@ -62,6 +73,8 @@ class LoginDialog(QDialog):
         self.message = QLabel()
         self.message.setObjectName("message")
         self.message.setWordWrap(True)
+        # A refusal may carry a fact to pass on (this PC's MAC addresses): selectable.
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.progress = QLabel()
         self.progress.setObjectName("progress")
         self.buttons = QDialogButtonBox()
@@ -76,11 +89,20 @@ class LoginDialog(QDialog):
         self.all_fields_button.setAutoDefault(False)  # Enter always means Connect
         self.all_fields_button.toggled.connect(self._show_all_fields)
         self._show_all_fields(False)
+        self.pc_info_button = QPushButton(texts("pc_info_button"))
+        self.pc_info_button.setObjectName("pc_info_button")
+        self.pc_info_button.setAutoDefault(False)
+        self.pc_info_button.clicked.connect(self.show_pc_info)
+        self.pc_info: PcInfoDialog | None = None
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self._cancel)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.all_fields_button, alignment=Qt.AlignmentFlag.AlignLeft)
+        extras = QHBoxLayout()
+        extras.addWidget(self.all_fields_button)
+        extras.addWidget(self.pc_info_button)
+        extras.addStretch(1)
+        layout.addLayout(extras)
         # Nothing to reveal when every field is asked for (a first run with no installer file).
         self.all_fields_button.setVisible(len(self.asked) < len(CONNECTION_FIELDS))
         layout.addWidget(self.message)
@@ -97,6 +119,13 @@ class LoginDialog(QDialog):
         """The connection fields on show: those the settings lack, or all of them."""
         showing_all = self.all_fields_button.isChecked()
         return {n: e for n, e in self.edits.items() if showing_all or n in self.asked}
+
+    def show_pc_info(self) -> PcInfoDialog:
+        """「このPCの情報」: this home PC's code, name and MAC addresses, to register it."""
+        if self.pc_info is None:
+            self.pc_info = PcInfoDialog(self.texts, self.macs, self, device_code=self.device_code)
+        self.pc_info.open()
+        return self.pc_info
 
     def _show_all_fields(self, on: bool) -> None:
         for name, edit in self.edits.items():

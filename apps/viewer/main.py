@@ -8,7 +8,8 @@
 Options pre-fill the login dialog; what is still missing is asked for, then the one-time
 password. ``--report-state`` prints one JSON line per state change to stdout; ``--otp-stdin``
 reads the OTP as the first line of stdin (for scripts; never put an OTP on a command line),
-and a later line ``quit`` ends the session as the window's close button would.
+and a later line ``quit`` ends the session as 切断 does once the user says yes (it asks
+nobody).
 """
 
 from __future__ import annotations

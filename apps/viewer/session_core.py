@@ -62,6 +62,8 @@ KEYFRAME_REQUEST_INTERVAL_S = 1.0  # ask again if the keyframe has not come afte
 # bytes each; the sender counts the same overhead, so both ends agree on "bytes received".
 TLS_OVERHEAD_BYTES = 2 * 22
 INPUT_TYPES = (Key, Pointer, Button, Wheel, SpecialKeys)
+# "I am still here": input to the office PC's idle timer, nothing to inject (no whole notch).
+STILL_HERE = Wheel(0, 0)
 
 
 @dataclass(frozen=True)
@@ -250,6 +252,12 @@ class ViewerSession:
             return False
         self._send(message)
         return True
+
+    def still_here(self) -> None:
+        """The user answered the idle warning (「続ける」): a wheel turn of nothing, which the
+        office PC counts as input (its idle timer starts again) and injects nothing for. Sent
+        in view-only mode too, since it acts on nothing: watching is using the session."""
+        self._send(STILL_HERE)
 
     def choose_monitor(self, index: int) -> None:
         self._send(ViewerChoice(index).message())

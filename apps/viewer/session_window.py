@@ -9,11 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QShowEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QActionGroup, QHideEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
+from apps.common.question import open_question
 from apps.viewer import geometry
 from apps.viewer.protect import exclude_from_capture
 from apps.viewer.remote_view import RemoteView
@@ -41,7 +53,8 @@ class SessionWindow(QMainWindow):
     inputMessage = Signal(object)  # Key | Pointer | Button | Wheel | SpecialKeys
     monitorChosen = Signal(int)
     viewOnlyToggled = Signal(bool)
-    disconnectRequested = Signal()
+    disconnectRequested = Signal()  # the user said yes to the question (see ask_disconnect)
+    stillHere = Signal()  # 「続ける」 on the idle warning: counts as activity on the office PC
 
     def __init__(self, texts: Texts, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -58,16 +71,29 @@ class SessionWindow(QMainWindow):
         self.scroll_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.scroll_area.setWidget(self.view)
         self.scroll_area.setWidgetResizable(True)
+        # The banner: a notice in words, and for an idle warning the button that answers it.
+        self.banner_bar = QFrame()
+        self.banner_bar.setObjectName("banner")
+        self.banner_bar.setStyleSheet("#banner{background:#fff3c4;}")
         self.banner = QLabel()
         self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("background:#fff3c4;color:#222;padding:6px;")
-        self.banner.hide()
+        self.banner.setStyleSheet("color:#222;padding:6px;")
+        self.continue_button = QPushButton(texts("idle_continue"))
+        self.continue_button.setObjectName("idle_continue")
+        self.continue_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the view
+        self.continue_button.clicked.connect(self._continue)
+        self.continue_button.hide()
+        bar = QHBoxLayout(self.banner_bar)
+        bar.setContentsMargins(0, 0, 6, 0)
+        bar.addWidget(self.banner, 1)
+        bar.addWidget(self.continue_button)
+        self.banner_bar.hide()
         self.banner_kind: BannerKind | None = None
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.banner)
+        layout.addWidget(self.banner_bar)
         layout.addWidget(self.scroll_area)
         self.setCentralWidget(central)
         self._build_menus()
@@ -84,6 +110,10 @@ class SessionWindow(QMainWindow):
         self._watermark_timer.setInterval(WATERMARK_REFRESH_MS)
         self._watermark_timer.timeout.connect(self._refresh_watermark)
         self.protected = False
+        # Asked before the session is dropped, with the question and what to call with the
+        # answer (True: disconnect); tests replace it.
+        self.confirm: Callable[[str, Callable[[bool], None]], None] = self.ask
+        self.question: QMessageBox | None = None  # the question on show, if any
 
     def _build_menus(self) -> None:
         t = self.texts
@@ -95,7 +125,7 @@ class SessionWindow(QMainWindow):
         self.action_view_only = QAction(t("action_view_only"), self, checkable=True)
         self.action_view_only.toggled.connect(self._view_only_toggled)
         self.action_disconnect = QAction(t("action_disconnect"), self)
-        self.action_disconnect.triggered.connect(self.disconnectRequested)
+        self.action_disconnect.triggered.connect(self.ask_disconnect)
         for action in (self.action_cad, self.action_view_only, self.action_disconnect):
             session.addAction(action)
         view = self.menuBar().addMenu(t("menu_view"))
@@ -171,8 +201,9 @@ class SessionWindow(QMainWindow):
 
     def show_banner(self, text: str, kind: BannerKind = BannerKind.NOTICE) -> None:
         self.banner.setText(text)
-        self.banner.setVisible(bool(text))
+        self.banner_bar.setVisible(bool(text))
         self.banner_kind = kind if text else None
+        self.continue_button.setVisible(self.banner_kind is BannerKind.IDLE_WARNING)
 
     def clear_banner(self, kind: BannerKind) -> None:
         """Hide the banner if it still shows this kind; a newer message of another kind stays."""
@@ -183,6 +214,11 @@ class SessionWindow(QMainWindow):
         # The office PC restarts its idle timer on input but sends no "all clear" notice, so
         # its warning (and its countdown, frozen at the seconds it was sent with) ends here.
         self.clear_banner(BannerKind.IDLE_WARNING)
+
+    def _continue(self) -> None:
+        """「続ける」 on the idle warning: the user is there, though they did not type or move."""
+        self.clear_banner(BannerKind.IDLE_WARNING)
+        self.stillHere.emit()
 
     def start_session(self, user: str, session_id: str) -> None:
         self.user, self.session_id = user, session_id
@@ -231,6 +267,39 @@ class SessionWindow(QMainWindow):
         )
         self.view.set_watermark(lines)
 
+    # ----- ending the session ------------------------------------------------------------
+    def ask_disconnect(self) -> None:
+        """切断 or the window's close button: ask first (No by default), so that a mis-click
+        does not drop the session; :attr:`disconnectRequested` only on a yes."""
+        if self.question is not None:
+            self.question.raise_()  # asked already: one question at a time
+            return
+        host = self.host_name
+        question = (
+            self.texts("confirm_disconnect", host=host)
+            if host
+            else self.texts("confirm_disconnect_no_name")
+        )
+
+        def answered(yes: bool) -> None:
+            self.question = None
+            if yes:
+                self.disconnectRequested.emit()
+
+        self.confirm(question, answered)
+
+    def ask(self, question: str, answered: Callable[[bool], None]) -> None:
+        """The question in a box modal to the window: 「切断する」, or 「切断しない」 (the
+        default, and what Escape or closing the box means)."""
+        self.question = open_question(
+            self,
+            self.texts("confirm_disconnect_title"),
+            question,
+            answered,
+            yes_text=self.texts("disconnect_yes"),
+            no_text=self.texts("disconnect_no"),
+        )
+
     # ----- the window itself -------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -238,9 +307,19 @@ class SessionWindow(QMainWindow):
             self.protected = exclude_from_capture(int(self.winId()))
         self.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
+    def hideEvent(self, event: QHideEvent) -> None:
+        # The session ended by itself (or the app is quitting): nothing left to ask about.
+        if self.question is not None and not event.spontaneous():  # not a mere minimise
+            self.question.reject()
+        super().hideEvent(event)
+
     def closeEvent(self, event: QEvent) -> None:
-        event.accept()
-        self.disconnectRequested.emit()
+        if not (self.session_id and self.isVisible()):
+            event.accept()  # no session on show: nothing a mis-click could drop
+            self.disconnectRequested.emit()
+            return
+        event.ignore()  # the window goes when the session has ended, if the user says so
+        self.ask_disconnect()
 
     def dragEnterEvent(self, event: QEvent) -> None:
         event.ignore()

@@ -11,17 +11,20 @@ tab shows belongs to one tenant: answers that arrive for a tenant no longer sele
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
+    QComboBox,
+    QCompleter,
     QDateEdit,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -31,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from apps.admin.api import AdminClient, ApiFailure, tenant_path
 from apps.admin.texts import tr
+from core.crypto.certs import format_host_id
 from storage.atomic import DEFAULT_FILE_MODE, write_atomically
 
 if TYPE_CHECKING:
@@ -64,16 +68,94 @@ def labelled(text: str, field: QWidget) -> QLabel:
     return label
 
 
+def pc_label(host: Mapping[str, Any]) -> str:
+    """An office PC as an admin recognises it: its name, then its grouped ID (names repeat)."""
+    shown = str(host.get("display_id") or format_host_id(str(host["host_id"])))
+    name = str(host.get("name") or "")
+    return f"{name} ({shown})" if name else shown
+
+
+def _plain(text: str) -> str:
+    """``text`` compared as typed IDs are: case and dashes ignored."""
+    return text.replace("-", "").strip().casefold()
+
+
+class Picker(QComboBox):
+    """One of the tenant's staff or office PCs, picked by typing any part of its name (or ID)
+    and choosing from the list that narrows as one types, or from the whole list; a value typed
+    whole (a login, an office PC ID) counts too. :meth:`key` is what the API takes."""
+
+    def __init__(self, placeholder: str, widest: str = "") -> None:
+        super().__init__()
+        self.setEditable(True)
+        self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        line = self.lineEdit()
+        assert line is not None
+        line.setPlaceholderText(placeholder)
+        completer = self.completer()
+        assert completer is not None
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        # Wide enough for its hint and its longest usual choice (Japanese is twice as wide as
+        # a count of characters would say), plus the arrow and the frame.
+        metrics = self.fontMetrics()
+        longest = max(metrics.horizontalAdvance(placeholder), metrics.horizontalAdvance(widest))
+        self.setMinimumWidth(longest + 4 * metrics.horizontalAdvance(" ") + 40)
+
+    def set_choices(self, choices: list[tuple[str, str]]) -> None:
+        """The (label, key) pairs to pick from; what was typed or picked stays."""
+        typed = self.currentText()
+        self.blockSignals(True)
+        try:
+            self.clear()
+            for label, key in choices:
+                self.addItem(label, key)
+            self.setCurrentIndex(-1)
+            self.setEditText(typed)
+        finally:
+            self.blockSignals(False)
+
+    def choices(self) -> list[str]:
+        return [self.itemText(i) for i in range(self.count())]
+
+    def key(self) -> str:
+        """The key of the choice shown (its label, or its key typed whole); else the text."""
+        text = self.currentText().strip()
+        for i in range(self.count()):
+            key = str(self.itemData(i))
+            if text == self.itemText(i) or _plain(text) == _plain(key):
+                return key
+        return text
+
+    def pick(self, key: str) -> None:
+        """Show the choice with ``key``, as the user would pick it."""
+        for i in range(self.count()):
+            if self.itemData(i) == key:
+                self.setCurrentIndex(i)
+                return
+
+
 # Widest a table column grows to fit its texts, in pixels.
 WIDEST_COLUMN_PX = 520
+
+
+# Where a row keeps the index of its key (rows move when sorted).
+KEY_ROLE = Qt.ItemDataRole.UserRole
 
 
 class Table(QTableWidget):
     """A read-only table of rows, one selected at a time, each row with a key. Its columns fit
     their texts whenever it is filled (see :meth:`fit_columns`): IDs and MAC addresses show
-    whole, and any text cut shows whole in its tooltip."""
+    whole, and any text cut shows whole in its tooltip.
 
-    def __init__(self, headers: list[str], stretch_last: bool = False) -> None:
+    A ``sortable`` table sorts by the column whose heading is clicked (numbers as numbers), and
+    :meth:`set_filter` shows only the rows that hold the words typed; the keys follow their
+    rows, and a row filtered out is never the one acted on."""
+
+    def __init__(
+        self, headers: list[str], stretch_last: bool = False, sortable: bool = False
+    ) -> None:
         super().__init__(0, len(headers))
         self.stretch_last = stretch_last
         self.setHorizontalHeaderLabels(headers)
@@ -82,18 +164,64 @@ class Table(QTableWidget):
         # One line per row: a text too long for its column ends in "…" (whole in its tooltip)
         # rather than wrapping into a second line that the row's height cuts off.
         self.setWordWrap(False)
-        self.keys: list[Any] = []
+        self.setSortingEnabled(sortable)
+        if sortable:
+            # In the order the relay lists them until a heading is clicked; no row numbers,
+            # which would follow the rows about when sorted or filtered.
+            self.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+            self.verticalHeader().setVisible(False)
+        self._keys: list[Any] = []
+        self.filter_words: list[str] = []
+
+    @property
+    def keys(self) -> list[Any]:
+        """The rows' keys, top to bottom as shown (sorted), filtered-out rows included."""
+        return [self.key_of(r) for r in range(self.rowCount())]
+
+    def key_of(self, row: int) -> Any:
+        item = self.item(row, 0)
+        index = item.data(KEY_ROLE) if item is not None else None
+        return self._keys[index] if isinstance(index, int) else None
 
     def fill(self, rows: list[list[Any]], keys: list[Any]) -> None:
+        sorting = self.isSortingEnabled()
+        self.setSortingEnabled(False)  # rows would move while being filled
+        self.clearContents()
         self.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
                 text = "" if value is None else str(value)
-                item = QTableWidgetItem(text)
+                item = QTableWidgetItem()
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    item.setData(Qt.ItemDataRole.DisplayRole, value)  # sorted as a number
+                else:
+                    item.setText(text)
                 item.setToolTip(text)  # the whole text, should the column cut it
+                if c == 0:
+                    item.setData(KEY_ROLE, r)
                 self.setItem(r, c, item)
-        self.keys = keys
+        self._keys = list(keys)
+        self.setSortingEnabled(sorting)  # sorts again by the column chosen, if any
+        self._apply_filter()
         self.fit_columns()
+
+    def set_filter(self, text: str) -> None:
+        """Show only the rows holding every word of ``text`` (in any column, any case)."""
+        self.filter_words = text.casefold().split()
+        self._apply_filter()
+
+    def _apply_filter(self) -> None:
+        for r in range(self.rowCount()):
+            cells = (self.item(r, c) for c in range(self.columnCount()))
+            row_text = " ".join(item.text().casefold() for item in cells if item is not None)
+            self.setRowHidden(r, not all(word in row_text for word in self.filter_words))
+        if self.currentRow() >= 0 and self.isRowHidden(self.currentRow()):
+            self.clearSelection()  # what cannot be seen is not acted on
+            self.setCurrentCell(-1, -1)
+
+    def shown_keys(self) -> list[Any]:
+        """The keys of the rows on show, top to bottom."""
+        return [self.key_of(r) for r in range(self.rowCount()) if not self.isRowHidden(r)]
 
     def fit_columns(self) -> None:
         """Each column as wide as its widest text (and heading), up to :data:`WIDEST_COLUMN_PX`:
@@ -110,7 +238,9 @@ class Table(QTableWidget):
 
     def selected_key(self) -> Any:
         row = self.currentRow()
-        return self.keys[row] if 0 <= row < len(self.keys) else None
+        if row < 0 or self.isRowHidden(row):
+            return None
+        return self.key_of(row)
 
 
 class Tab(QWidget):
@@ -155,6 +285,28 @@ class Tab(QWidget):
         answer = await self.window_.confirm(tr(key, **values))
         self._still_selected(tenant)
         return answer
+
+    async def staff_logins(self) -> list[str]:
+        """The tenant's staff members' logins, as the staff tab lists them."""
+        return [str(u["login"]) for u in (await self.call("GET", "staff"))["staff"]]
+
+    async def office_pcs(self) -> list[dict[str, Any]]:
+        """The tenant's office PCs, as the office PCs tab lists them."""
+        return list((await self.call("GET", "hosts"))["hosts"])
+
+    def searchable_table(self, headers: list[str]) -> Table:
+        """A sortable table under a box that filters its rows as one types, both added to the
+        tab (the staff, office PC, grant and home PC lists share this)."""
+        table = Table(headers, sortable=True)
+        search = QLineEdit()
+        search.setObjectName("table_filter")
+        search.setPlaceholderText(tr("table_filter_hint"))
+        search.setClearButtonEnabled(True)
+        search.textChanged.connect(table.set_filter)
+        self.row(labelled(tr("table_filter"), search), search)
+        self.layout_.addWidget(table)
+        self.search = search
+        return table
 
     def row(self, *widgets: QWidget) -> QHBoxLayout:
         line = QHBoxLayout()

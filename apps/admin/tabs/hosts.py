@@ -25,7 +25,7 @@ from yarl import URL
 
 from apps.admin.failures import InputMissing
 from apps.admin.qr import EnrolmentSheet, print_enrolment_sheet, qr_image
-from apps.admin.tabs.base import Tab, Table, labelled, when
+from apps.admin.tabs.base import Tab, labelled, when
 from apps.admin.texts import tr
 from apps.common.enrolment_code import EnrolmentCode
 from apps.common.fields import ADDRESS_SAMPLE, TOKEN_SAMPLE, show_whole
@@ -51,7 +51,7 @@ def default_relay_address(api_url: str) -> str:
 class HostsTab(Tab):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self.table = Table(
+        self.table = self.searchable_table(
             [
                 tr("col_host_id"),
                 tr("col_name"),
@@ -61,7 +61,6 @@ class HostsTab(Tab):
                 tr("col_last_session"),
             ]
         )
-        self.layout_.addWidget(self.table)
         self.name = QLineEdit()
         self.name.setPlaceholderText(tr("new_pc_name_hint"))
         self.row(

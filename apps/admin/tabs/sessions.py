@@ -1,10 +1,10 @@
-"""The sessions tab: the live sessions with their bandwidth, and ending one."""
+"""The sessions tab: the live sessions with their bandwidth, office PCs by name, and ending one."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from apps.admin.tabs.base import Tab, Table, when
+from apps.admin.tabs.base import Tab, Table, pc_label, when
 from apps.admin.texts import tr
 from core.crypto.certs import format_host_id
 
@@ -18,6 +18,7 @@ class SessionsTab(Tab):
         self.table = Table(
             [
                 tr("col_login"),
+                tr("col_office_pc"),
                 tr("col_host_id"),
                 tr("col_since"),
                 tr("col_current"),
@@ -30,14 +31,20 @@ class SessionsTab(Tab):
 
     def forget(self) -> None:
         self.sessions: list[dict[str, Any]] = []
+        self.pcs: dict[str, dict[str, Any]] = {}  # host ID -> the office PC as listed
         self.table.fill([], [])
 
     async def refresh(self) -> None:
         self.sessions = (await self.call("GET", "sessions"))["sessions"]
+        if any(s["host_id"] not in self.pcs for s in self.sessions):
+            # Names change rarely: the office PCs are asked for when a new one shows up only,
+            # not at each live refresh.
+            self.pcs = {pc["host_id"]: pc for pc in await self.office_pcs()}
         self.table.fill(
             [
                 [
                     s["user"],
+                    (self.pcs.get(s["host_id"]) or {}).get("name") or "-",
                     format_host_id(s["host_id"]),
                     when(s["started_at"]),
                     s["current_kbps"],
@@ -61,5 +68,7 @@ class SessionsTab(Tab):
         """Who uses which office PC in the session shown, for the admin to recognise it."""
         for session in self.sessions:
             if session["session_id"] == session_id:
-                return str(session["user"]), str(session["host_id"])
+                pc = self.pcs.get(session["host_id"])
+                name = pc_label(pc) if pc is not None else format_host_id(session["host_id"])
+                return str(session["user"]), name
         return "-", "-"

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QSpinBox
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QListWidget, QSpinBox
 
 from apps.admin.failures import InputMissing
-from apps.admin.qr import print_codes_sheet, print_totp_sheet, qr_image
-from apps.admin.tabs.base import Tab, Table, labelled, when
+from apps.admin.qr import StaffSheet, draw_staff_sheet, print_pages, qr_image, sheet_printer
+from apps.admin.tabs.base import Tab, labelled, pc_label, when
 from apps.admin.texts import tr
 
 if TYPE_CHECKING:
@@ -20,8 +25,7 @@ if TYPE_CHECKING:
 class StaffTab(Tab):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self.table = Table([tr("col_login"), tr("col_state"), tr("col_last_use")])
-        self.layout_.addWidget(self.table)
+        self.table = self.searchable_table([tr("col_login"), tr("col_state"), tr("col_last_use")])
         self.new_login = QLineEdit()
         self.new_login.setPlaceholderText(tr("new_login_hint"))
         self.row(
@@ -54,11 +58,15 @@ class StaffTab(Tab):
         self.uri_label = QLabel()
         self.uri_label.setWordWrap(True)
         self.codes = QListWidget()
-        # Through spawn like every action, so that a failure to write the PDF is reported.
-        self.print_button = self.button("print_sheet", self._ask_print)
+        # The staff member's sheet, on paper through the print dialog (a PDF file is one of
+        # its printers) or straight to a PDF file; through spawn like every action, so that a
+        # failure is reported. Where the print dialog comes from: tests replace it.
+        self.choose_printer: Callable[[QPrinter], Awaitable[bool]] = self.ask_printer
+        self.print_button = self.button("print_sheet", self.print_on_paper)
+        self.pdf_button = self.button("save_sheet_pdf", self._ask_pdf)
         self.row(self.qr_label, self.codes)
         self.layout_.addWidget(self.uri_label)
-        self.layout_.addWidget(self.print_button)
+        self.row(self.print_button, self.pdf_button)
         self.forget()
 
     def forget(self) -> None:
@@ -77,12 +85,18 @@ class StaffTab(Tab):
         self.last_codes: dict[str, Any] | None = None
         self.issued_login = ""
         self.issued_for = ""  # the tenant of what was issued, named on the sheet
+        self.issued_at = 0.0
+        for button in (self.print_button, self.pdf_button):
+            button.setEnabled(False)  # nothing to print
 
     def _issued(self, login: str) -> None:
         """Start showing what was just issued to ``login``, in place of anyone's earlier."""
         self._clear_issued()
         self.issued_login, self.issued_for = login, self.window_.tenant
+        self.issued_at = time.time()
         self.issued_to.setText(tr("issued_to", login=login))
+        for button in (self.print_button, self.pdf_button):
+            button.setEnabled(True)
 
     @staticmethod
     def _chosen(login: str | None) -> str:
@@ -159,20 +173,79 @@ class StaffTab(Tab):
         self.window_.report(tr("codes_issued", login=login, count=len(answer["codes"])))
         return list(answer["codes"])
 
-    def print_sheet(self, path: Path) -> Path | None:
-        """The printable sheet of what was issued last: the QR code, or the codes."""
-        tenant = self.issued_for
+    async def staff_sheet(self) -> StaffSheet | None:
+        """The sheet of what was issued last (the QR code, or the codes) with what the staff
+        member needs to connect: the office PCs granted to them, the relay server's address
+        (as the office PCs tab has it) and fingerprint; None if nothing is shown."""
+        if self.last_codes is None and self.last_totp is None:
+            return None
+        login = self.issued_login
+        grants = (await self.call("GET", "grants"))["grants"]
+        pcs = {pc["host_id"]: pc for pc in await self.office_pcs()}
+        theirs = tuple(
+            pc_label(pcs.get(g["host_id"], {"host_id": g["host_id"]}))
+            for g in grants
+            if str(g["login"]).casefold() == login.casefold()
+        )
+        common: dict[str, Any] = {
+            "tenant": self.issued_for,
+            "login": login,
+            "issued_at": self.issued_at,
+            "pcs": theirs,
+            "relay": self.window_.hosts.relay_address.text().strip(),
+            "fingerprint": self.api.fingerprint,
+        }
         if self.last_codes is not None:
-            account = f"{self.last_codes['login']}@{tenant}"
-            return print_codes_sheet(path, account, self.last_codes["codes"])
-        if self.last_totp is not None:
-            account = f"{self.last_totp['login']}@{tenant}"
-            return print_totp_sheet(
-                path, account, self.last_totp["otpauth_uri"], self.last_totp["totp_secret"]
-            )
-        return None
+            return StaffSheet(codes=tuple(self.last_codes["codes"]), **common)
+        assert self.last_totp is not None
+        totp = self.last_totp
+        return StaffSheet(uri=totp["otpauth_uri"], secret=totp["totp_secret"], **common)
 
-    async def _ask_print(self) -> None:
-        path = self.ask_save_path("print_sheet", "", "PDF (*.pdf)")
-        if path is not None and self.print_sheet(path) is not None:
+    async def print_sheet(self, path: Path) -> Path | None:
+        """The sheet as a one-page A4 PDF at ``path``; None if nothing is shown to print."""
+        sheet = await self.staff_sheet()
+        if sheet is None:
+            return None
+        print_pages(
+            sheet_printer(path), lambda painter, page: draw_staff_sheet(painter, page, sheet)
+        )
+        return path
+
+    async def print_on_paper(self) -> bool:
+        """「印刷…」: the print dialog (its printers include a PDF file), then the sheet on the
+        printer chosen; False if the admin cancelled."""
+        sheet = await self.staff_sheet()
+        if sheet is None:
+            raise InputMissing(tr("nothing_to_print"))
+        printer = sheet_printer()
+        if not await self.choose_printer(printer):
+            return False
+        print_pages(printer, lambda painter, page: draw_staff_sheet(painter, page, sheet))
+        to_file = printer.outputFormat() == QPrinter.OutputFormat.PdfFormat
+        saved = tr("saved_to", path=printer.outputFileName())
+        self.window_.report(saved if to_file else tr("sheet_printed"))
+        return True
+
+    async def ask_printer(self, printer: QPrinter) -> bool:
+        """The print dialog for ``printer``, opened and awaited (not ``exec``: see
+        :meth:`MainWindow.ask`); True if the admin pressed Print."""
+        dialog = QPrintDialog(printer, self)
+        closed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def finished(result: int) -> None:
+            if not closed.done():
+                closed.set_result(result)
+
+        dialog.finished.connect(finished)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.show()
+        try:
+            return await closed == QDialog.DialogCode.Accepted
+        finally:
+            dialog.deleteLater()
+
+    async def _ask_pdf(self) -> None:
+        suggested = f"{self.issued_login}.pdf" if self.issued_login else ""
+        path = self.ask_save_path("save_sheet_pdf", suggested, "PDF (*.pdf)")
+        if path is not None and await self.print_sheet(path) is not None:
             self.window_.report(tr("saved_to", path=path))

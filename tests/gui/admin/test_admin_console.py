@@ -65,13 +65,13 @@ def test_staff_totp_qr_decodes_to_the_otpauth_uri_and_codes_work(console, live, 
     assert directory.verify_otp(TENANT, USER, pyotp.TOTP(secret).now(), time.time()) is (
         OtpResult.TOTP_OK
     )
-    sheet = console.staff.print_sheet(tmp_path / "totp.pdf")
+    sheet = run(console.staff.print_sheet(tmp_path / "totp.pdf"))
     assert sheet is not None and sheet.read_bytes().startswith(b"%PDF")
 
     codes = run(console.staff.issue_codes(USER, 3))
     assert [console.staff.codes.item(i).text() for i in range(3)] == codes
     assert directory.verify_otp(TENANT, USER, codes[0], time.time()) is OtpResult.CODE_OK
-    sheet = console.staff.print_sheet(tmp_path / "codes.pdf")
+    sheet = run(console.staff.print_sheet(tmp_path / "codes.pdf"))
     assert sheet.read_bytes().startswith(b"%PDF")
 
     run(console.staff.add("佐藤"))

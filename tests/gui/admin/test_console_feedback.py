@@ -18,6 +18,7 @@ from apps.admin.failures import describe_failure
 from apps.admin.main import open_console
 from apps.admin.texts import tr
 from apps.common.i18n import set_language
+from core.crypto.certs import format_host_id
 from tests.integration.relay_harness import TENANT, USER, HostAgent
 
 # An English word of three letters or more: none may be left in a Japanese status bar.
@@ -52,7 +53,7 @@ def test_refusals_are_japanese_sentences_without_the_apis_english(console, live,
     run = qloop.run_until_complete
     console.spawn(console.staff.add(""), by_user=True)
     run(settled(console))
-    assert status(console) == "エラー: ログイン名 を入力してください"
+    assert status(console) == "エラー: 職員ID を入力してください"
 
     console.policies.idle.setValue(1)  # minute
     console.spawn(console.policies.save(None, console.policies.form_policy()), by_user=True)
@@ -68,7 +69,7 @@ def test_refusals_are_japanese_sentences_without_the_apis_english(console, live,
     with pytest.raises(ApiFailure) as refused:
         run(open_console(live.admin.url, live.relay.server.fingerprint, "bob", password, "0"))
     text = describe_failure(refused.value)
-    assert text == "管理者 ID、パスワードまたはワンタイムパスワードが違います"
+    assert text == "管理者ID、パスワードまたはワンタイムパスワードが違います"
 
 
 def test_a_success_says_so_and_takes_the_last_error_away(console, live, qloop):
@@ -126,7 +127,7 @@ def test_each_destructive_action_asks_first_and_does_nothing_when_answered_no(co
             (
                 lambda: console.grants.revoke(USER, host.host_id),
                 lambda: not directory.list_grants(TENANT),
-                host.host_id,
+                f"{host_name} ({format_host_id(host.host_id)})",  # the office PC by name
             ),
             (
                 lambda: console.home_pcs.remove(registration),

@@ -234,7 +234,9 @@ def test_switching_tenant_forgets_the_old_tenants_secrets_and_rows_at_once(
     assert hosts.sheet is None and hosts.qr_label.pixmap().isNull()
     assert staff.qr is None and staff.qr_label.pixmap().isNull()
     assert staff.uri_label.text() == "" and staff.codes.count() == 0
-    assert staff.print_sheet(tmp_path / "sheet.pdf") is None  # not TENANT's QR as OTHER's
+    # Nothing of TENANT's left to print as OTHER's (without running the loop: see above).
+    assert staff.last_totp is None and staff.last_codes is None
+    assert not staff.print_button.isEnabled() and not staff.pdf_button.isEnabled()
     assert staff.table.rowCount() == 0 and staff.table.selected_key() is None
     # Delete pressed now must not take TENANT's selection to OTHER.
     press(staff, "delete")

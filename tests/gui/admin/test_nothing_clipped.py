@@ -61,8 +61,8 @@ def test_ids_and_mac_addresses_show_whole_and_every_cell_has_its_text_as_tooltip
     shown_id = format_host_id(host.host_id)
     for table, column, text in (
         (console.hosts.table, 0, shown_id),
-        (console.grants.table, 1, shown_id),
-        (console.sessions.table, 1, shown_id),
+        (console.grants.table, 2, shown_id),
+        (console.sessions.table, 2, shown_id),
         (console.home_pcs.table, 0, "02:00:00:00:00:01"),
         (console.home_pcs.table, 2, "田中 自宅PC"),
     ):

@@ -46,7 +46,7 @@ def test_deleting_a_staff_member_takes_their_qr_away(console, live, qloop, tmp_p
     run(staff.delete("sato"))
     assert shown_credentials(staff) == (False, [])
     assert staff.uri_label.text() == "" and staff.issued_to.text() == ""
-    assert staff.print_sheet(tmp_path / "sheet.pdf") is None
+    assert run(staff.print_sheet(tmp_path / "sheet.pdf")) is None
 
 
 def test_deleting_someone_else_leaves_the_qr_shown(console, live, qloop):

@@ -27,4 +27,7 @@ def app(qtbot, tmp_path):
     # Closing the widgets at teardown would start the app's asyncio quit, with no loop here.
     app.window.disconnectRequested.disconnect(app.quit)
     app.dialog.cancelled.disconnect(app.quit)
-    return app
+    yield app
+    # As the app does when a session is over: a window left showing its session would ask
+    # before closing (and stay, on top of the next test's windows).
+    app.window.hide()

@@ -37,7 +37,7 @@ def test_missing_fields_are_asked_first_then_validated(qtbot):
     d.otp.setText("123456")
     with qtbot.assertNotEmitted(d.submitted):
         d.submit()
-    assert "Organisation code" in d.message.text()
+    assert "Municipality code" in d.message.text()
     d.fields["tenant"].setText("example-city")
     d.fields["user"].setText("tanaka")
     d.fields["host_id"].setText("not-an-id")
@@ -84,9 +84,9 @@ def test_after_a_refusal_enter_connects_again_with_the_new_code(qtbot):
 
 def test_japanese_dialog(qtbot):
     d = dialog(qtbot, Settings(), language="ja")
-    assert d.windowTitle() == "職場のパソコンに接続"
+    assert d.windowTitle() == "職場PCに接続"
     d.show_error(Texts("ja").refusal(RefusalReason.MAC_NOT_REGISTERED))
-    assert "この自宅のパソコンは、職場のパソコンに登録されていません" in d.message.text()
+    assert "この自宅PCは、職場PCに登録されていません" in d.message.text()
 
 
 def grab_luminance(window):
