@@ -78,7 +78,8 @@ async def test_session_durations_come_from_the_relays_monotonic_clock(relay, hos
     assert await channel.read() == b"echo:hello office"
     offset[0] = 3600.0  # an hour passes on the relay's clock, not in the test
     channel.close()
-    await wait_until(lambda: not relay.server.sessions)
+    # session_end is written after the session leaves the live list: wait for the record.
+    await wait_until(lambda: "session_end" in relay.audit_events())
     end = relay.directory.list_audit(event="session_end")[0]
     assert 3600 <= end.detail["duration_s"] < 3660
 
@@ -519,13 +520,13 @@ async def test_a_resumed_login_waits_for_its_office_pc_to_come_back(relay, host)
     """After a relay restart the viewer is often back before its office PC: its resuming login
     is held (up to resume_host_wait_s) instead of refused, so the picture returns as soon as
     the office PC does. A first login to an office PC that is offline is refused at once."""
+    (code,) = relay.directory.issue_codes(TENANT, USER, 1)  # a new sheet ends tickets: first
     device = generate_identity("home-pc")
     channel, ok = await login(relay, host.host_id, relay.totp_now(), device)
     channel.close()
     await wait_until(lambda: not relay.server.sessions)
     await host.stop()
     await wait_until(lambda: host.host_id not in relay.server.hosts)
-    (code,) = relay.directory.issue_codes(TENANT, USER, 1)
     started = time.monotonic()
     await expect_refusal(RefusalReason.HOST_OFFLINE, login(relay, host.host_id, code))
     assert time.monotonic() - started < relay.server.settings.resume_host_wait_s
