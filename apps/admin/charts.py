@@ -36,9 +36,16 @@ def nice_ticks(top: float, count: int = TICKS) -> list[float]:
     return [i * step for i in range(steps + 1)]
 
 
+# Decimals a tick label may show: enough for steps down to 0.000001 (hours of a few seconds).
+TICK_DECIMALS = 6
+
+
 def tick_text(value: float) -> str:
-    """A tick's value without needless decimals, with thousands separated."""
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    """A tick's value without needless decimals, with thousands separated: 0.02 stays 0.02
+    (small steps once all read 0.0), 0.30000000000000004 reads 0.3."""
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.{TICK_DECIMALS}f}".rstrip("0").rstrip(".")
 
 
 def clock(ts: float) -> str:

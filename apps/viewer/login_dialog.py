@@ -179,9 +179,22 @@ class LoginDialog(QDialog):
         """Whether Connect may go without an OTP (a refusal's ticket stands in for one)."""
         self.otp_optional = allowed
 
+    def _fit_message(self) -> None:
+        """Grow the dialog so a message of several lines shows whole (a refusal with a home-PC
+        code and MAC addresses is longer than the dialog's first size), never shrinking it."""
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
+        wanted = self.sizeHint().expandedTo(self.size())
+        needed = self.message.heightForWidth(self.message.width()) - self.message.height()
+        if needed > 0:
+            wanted.setHeight(max(wanted.height(), self.height() + needed))
+        self.resize(wanted)
+
     def show_error(self, text: str) -> None:
         """Show why it did not work and make the dialog ready for a new OTP."""
         self.message.setText(text)
+        self._fit_message()
         if text:
             self.set_busy(False)
             self.otp.clear()

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from conftest import viewer_session, wait_for
 
-from apps.admin.charts import BarChart, LineChart, nice_ticks
+from apps.admin.charts import BarChart, LineChart, nice_ticks, tick_text
 from apps.admin.texts import tr
 from apps.common.i18n import set_language
 from tests.integration.relay_harness import USER, HostAgent
@@ -24,6 +24,9 @@ def english():
 def test_ticks_are_round_numbers_covering_the_values():
     assert nice_ticks(0) == [0.0, 1.0]
     assert nice_ticks(1234) == [0, 500, 1000, 1500]
+    # Small values (an hour's use counted in hundredths) keep their decimals on the axis.
+    assert [tick_text(t) for t in nice_ticks(0.07)] == ["0", "0.02", "0.04", "0.06", "0.08"]
+    assert tick_text(0.1 + 0.2) == "0.3" and tick_text(12345) == "12,345"
     assert nice_ticks(7.5) == [0, 2, 4, 6, 8]
     assert nice_ticks(0.3)[-1] >= 0.3
 

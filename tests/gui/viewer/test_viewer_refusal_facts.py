@@ -80,3 +80,19 @@ def test_about_this_pc_without_a_mac_says_so(qtbot):
     assert info.facts.toPlainText() == (
         "Computer name: home-1\nMAC addresses:\n  (no MAC address found: ask your administrator)"
     )
+
+
+def test_a_long_refusal_shows_whole_in_the_login_dialog(app, qtbot):
+    """The dialog grows to the message: a refusal with the home-PC code and several MACs is
+    longer than the dialog's first size, and its last lines were cut off."""
+    app.macs = app.dialog.macs = [f"02:00:00:00:00:{i:02x}" for i in range(1, 6)]
+    app.dialog.show()
+    qtbot.waitExposed(app.dialog)
+    for reason in ("device_not_registered", "mac_not_registered"):
+        app.dialog.set_busy(True)
+        app.client.refused.emit(reason, 0)
+        qtbot.wait(50)
+        message = app.dialog.message
+        assert message.height() >= message.heightForWidth(message.width())
+        bottom = message.mapTo(app.dialog, message.rect().bottomLeft()).y()
+        assert bottom <= app.dialog.height()
