@@ -90,7 +90,8 @@ VIEWER_DIALOG = (340, 220, 600, 280)  # the login dialog: room for a refusal's w
 CONSOLE_WINDOW = (40, 0, 1200, SCREEN[1])
 HOME_PCS_DIALOG_WIDTH = 720  # the office PC's dialog, wide enough for a whole home-PC code
 NEW_STAFF = "sato"  # added in the console: the staff tab then shows their QR code
-HOME_PC_LABEL = "田中さんの自宅PC"  # what the home PC is called where it is registered
+# What the home PC is called where it is registered.
+HOME_PC_LABEL = {"ja": "田中さんの自宅PC", "en": "Tanaka's home PC"}
 VIEWER_TYPES = "Typed at home, arriving on the office PC."  # into the office document
 CHART_SPAN_S = 60.0  # the monitoring tab is shown this long after the session started
 CHART_STEP_S = 10.0  # while waiting, a line is typed on the office PC this often
@@ -567,7 +568,7 @@ class Run:
         """The tray app's first-run wizard, with the enrolment code typed in; the host ID."""
         log("the office PC: enrolment wizard …")
         for mac in mac_addresses():  # this machine plays the home PC too, as in ./run
-            self.host("allow-mac", mac, "--label", HOME_PC_LABEL)
+            self.host("allow-mac", mac, "--label", HOME_PC_LABEL[self.lang])
         argv = python_module(
             "apps.host.main", "--data-dir", str(self.work / "host"), "--display",
             office.x.display, "--name", HOST_NAME, "--shutdown-command", "true",
@@ -657,7 +658,10 @@ class Run:
         self.shot(office, "host-tray-menu", (left, top, right - left, bottom - top))
         office.keys("Return")
         title = self.t("host", "macs_title")
-        dialog = office.window(agent, lambda s: title in s, "the allowed home PCs dialog")
+        dialog = office.window(
+            agent, lambda s: title in s, "the allowed home PCs dialog (opened by Down, Return "
+            "in the tray menu: its first item that can be chosen)"
+        )  # fmt: skip
         x, y, _, h = office.frame(dialog)
         office.place(dialog, max(0, x - 80), y, HOME_PCS_DIALOG_WIDTH, h)
         office.activate(dialog)
@@ -665,7 +669,7 @@ class Run:
         office.keys("Tab", "Tab")
         office.type(code)
         office.keys("Tab")
-        office.type(HOME_PC_LABEL)
+        office.type(HOME_PC_LABEL[self.lang])
         office.keys("Tab", "space")  # the Add button
 
         def registered() -> bool:
@@ -711,7 +715,8 @@ class Run:
         self.shot_window(home, "admin-hosts", main)
         console.do("grants", "grant", NEW_STAFF, host_id)
         self.shot_window(home, "admin-grants", main)
-        console.do("home_pcs", "register", mac_addresses()[0], "login", STAFF, HOME_PC_LABEL)
+        label = HOME_PC_LABEL[self.lang]
+        console.do("home_pcs", "register", mac_addresses()[0], "login", STAFF, label)
         self.shot_window(home, "admin-home-pcs", main)
         console.do("policies")
         self.shot_window(home, "admin-policies", main)
