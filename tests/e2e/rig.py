@@ -1,8 +1,10 @@
 """The real programs as separate processes, on private X displays: the end-to-end test rig.
 
 pytest-free, so that ``tests/e2e/conftest.py`` (fixtures) and ``bench/latency.py`` share it.
-Everything runs from this checkout with this Python (``python -m relay.cli``, ``apps.host.main``,
-``apps.viewer.main``); each process writes its output to a log file in a work directory, which
+By default everything runs from this checkout with this Python (``python -m relay.cli``,
+``apps.host.main``, ``apps.viewer.main``); a :class:`Programs` given to ``Relay``, ``HostAgent``
+and ``Viewer`` swaps in other executables, e.g. the frozen builds of ``./run package``
+(``Programs.frozen``). Each process writes its output to a log file in a work directory, which
 the tests quote when something does not happen in time. Every class here has ``stop()``; the
 callers stop what they started, in reverse order.
 
@@ -160,6 +162,36 @@ class Process:
 
 def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
+
+
+@dataclass(frozen=True)
+class Programs:
+    """The command (without arguments) that starts each program."""
+
+    relay: tuple[str, ...]
+    host: tuple[str, ...]
+    viewer: tuple[str, ...]
+
+    @classmethod
+    def from_source(cls) -> Programs:
+        """This checkout, with this Python."""
+        return cls(
+            tuple(python_module("relay.cli")),
+            tuple(python_module("apps.host.main")),
+            tuple(python_module("apps.viewer.main")),
+        )
+
+    @classmethod
+    def frozen(cls, dist: Path) -> Programs:
+        """The executables of ``./run package`` in ``dist`` (``dist/<app>/<app>``)."""
+        return cls(*((str(dist / app / app),) for app in FROZEN_APPS))
+
+
+# The frozen programs Programs.frozen needs, in its fields' order.
+FROZEN_APPS = ("telework-relay", "telework-host", "telework-viewer")
+
+
+SOURCE = Programs.from_source()
 
 
 def base_env() -> dict[str, str]:
@@ -346,10 +378,13 @@ class OfficeDesktop:
 class Relay:
     """``telework-relay serve`` on a data directory; can be killed and started again."""
 
-    def __init__(self, data_dir: Path, work: Path, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, data_dir: Path, work: Path, host: str = "127.0.0.1", programs: Programs = SOURCE
+    ) -> None:
         self.data_dir = data_dir
         self.work = work
         self.host = host
+        self.programs = programs
         self.port = 0
         self.fingerprint = ""
         self.metrics_url = ""
@@ -364,8 +399,8 @@ class Relay:
         """Start on ``self.port`` (0 the first time: any free port, which is then kept)."""
         self.starts += 1
         log = self.work / f"relay-{self.starts}.log"
-        argv = python_module(
-            "relay.cli",
+        argv = [
+            *self.programs.relay,
             "serve",
             "--data-dir",
             str(self.data_dir),
@@ -373,7 +408,7 @@ class Relay:
             f"{self.host}:{self.port}",
             "--metrics-listen",
             f"{self.host}:0",
-        )
+        ]
         self.process = Process(argv, log, base_env(), netns=netns)
 
         def started() -> bool:
@@ -402,9 +437,7 @@ class Relay:
 
     def manage(self, *args: str) -> dict[str, Any]:
         """One ``telework-relay manage --json`` action; its JSON answer."""
-        argv = python_module(
-            "relay.cli", "manage", "--data-dir", str(self.data_dir), "--json", *args
-        )
+        argv = [*self.programs.relay, "manage", "--data-dir", str(self.data_dir), "--json", *args]
         result = subprocess.run(
             argv, capture_output=True, text=True, env=base_env(), cwd=ROOT, timeout=timeout(60)
         )
@@ -464,15 +497,16 @@ class Accounts:
 class HostAgent:
     """``telework-host --headless``, enrolled with a token, showing and driving ``screen``."""
 
-    def __init__(self, data_dir: Path, work: Path, name: str) -> None:
+    def __init__(self, data_dir: Path, work: Path, name: str, programs: Programs = SOURCE) -> None:
         self.data_dir = data_dir
         self.work = work
         self.name = name
+        self.programs = programs
         self.process: Process | None = None
         self._host_id = ""
 
     def command(self, *args: str) -> str:
-        argv = python_module("apps.host.main", "--data-dir", str(self.data_dir), *args)
+        argv = [*self.programs.host, "--data-dir", str(self.data_dir), *args]
         result = subprocess.run(
             argv, capture_output=True, text=True, env=base_env(), cwd=ROOT, timeout=timeout(60)
         )
@@ -495,8 +529,8 @@ class HostAgent:
 
     def launch(self, screen: XServer, *args: str, **env: str) -> None:
         """``telework-host`` on ``screen`` with ``args`` (without ``--headless``: the tray app)."""
-        argv = python_module(
-            "apps.host.main",
+        argv = [
+            *self.programs.host,
             "--data-dir",
             str(self.data_dir),
             "--display",
@@ -506,7 +540,7 @@ class HostAgent:
             "--shutdown-command",
             shutil.which("true") or "true",  # never power off the test machine
             *args,
-        )
+        ]
         self.process = Process(argv, self.work / f"host-{self.name}.log", screen.env(**env))
 
     def enrol(self, relay: Relay, screen: XServer, token: str) -> str:
@@ -558,6 +592,7 @@ class Viewer:
         *,
         netns: str | None = None,
         relay_address: str | None = None,
+        programs: Programs = SOURCE,
     ) -> None:
         self.screen = screen
         home = work / "home"
@@ -573,8 +608,8 @@ class Viewer:
             XDG_DATA_HOME=str(home / ".local" / "share"),
             XDG_RUNTIME_DIR=str(runtime),
         )
-        argv = python_module(
-            "apps.viewer.main",
+        argv = [
+            *programs.viewer,
             "--report-state",
             "--lang",
             "en",
@@ -588,7 +623,7 @@ class Viewer:
             user,
             "--host-id",
             host_id,
-        )
+        ]
         self.states_path = work / "viewer-states.jsonl"
         self.process = Process(
             argv, work / "viewer.log", env, stdin=True, stdout=self.states_path, netns=netns
