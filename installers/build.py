@@ -1,7 +1,7 @@
 """``./run package``: the frozen programs (PyInstaller) and their Debian packages, into dist/.
 
     python -m installers.build [--apps telework-viewer,telework-host,...] [--no-freeze]
-                               [--no-deb] [--version V] [--compression xz|gzip|none]
+                               [--no-deb] [--version V] [--compression xz-fast|xz|gzip|none]
     python -m installers.build preset --relay HOST:PORT --fingerprint FP --tenant T [--version V]
 
 Leaves ``dist/<app>/<app>`` (one folder per program, ``installers/pyinstaller/telework.spec``),
@@ -137,7 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-freeze", action="store_true", help="reuse the folders in dist/")
     parser.add_argument("--no-deb", action="store_true", help="only the frozen folders")
     parser.add_argument("--version", default=None, help="package version (default: pyproject's)")
-    parser.add_argument("--compression", choices=("xz", "gzip", "none"), default="xz")
+    parser.add_argument(
+        "--compression",
+        choices=("xz-fast", "xz", "gzip", "none"),
+        default="xz-fast",
+        help="of the .deb files: xz -1 (default), xz -6 (smallest, minutes), gzip -1, none",
+    )
     parser.add_argument("--dist", type=Path, default=DIST)
     args = parser.parse_args(argv)
     apps = [a.strip() for a in args.apps.split(",") if a.strip()]
