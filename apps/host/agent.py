@@ -129,7 +129,14 @@ class HostAgent:
         }
 
     def _relay_address(self) -> str | None:
-        return self.options.relay or (self.record.relay if self.record else None)
+        if self.options.relay:
+            return self.options.relay
+        return self.record.relay if self.record else self.options.preset_relay
+
+    def _relay_pin(self) -> str | None:
+        if self.options.relay_fingerprint:
+            return self.options.relay_fingerprint
+        return self.record.fingerprint if self.record else self.options.preset_fingerprint
 
     def _emit(self, event: AgentEvent) -> None:
         if isinstance(event, STATUS_EVENTS):
@@ -157,7 +164,7 @@ class HostAgent:
     # -- enrolment ------------------------------------------------------------------------------
     def _endpoint(self) -> RelayEndpoint:
         address = self._relay_address()
-        pin = self.options.relay_fingerprint or (self.record.fingerprint if self.record else None)
+        pin = self._relay_pin()
         if not address or not pin:
             raise LocalError(
                 "relay address and fingerprint are needed (--relay, --relay-fingerprint)"

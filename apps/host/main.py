@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from apps.common.preset import load_preset
 from apps.host.agent import HostAgent, stop_agent
 from apps.host.device_list import DeviceList
 from apps.host.i18n import tr
@@ -45,6 +46,7 @@ from transport.client import RefusedByRelay
 log = logging.getLogger("telework.host")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+HOST_PRESET_FILE = "host.json"  # apps.common.preset: beside the program, /etc/telework, ProgramData
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,6 +92,9 @@ def options_from(args: argparse.Namespace) -> AgentOptions:
     options = AgentOptions(data_dir=args.data_dir or default_data_dir())
     options.relay = args.relay
     options.relay_fingerprint = args.relay_fingerprint
+    preset = load_preset(HOST_PRESET_FILE)  # the installer's defaults for enrolment
+    options.preset_relay = preset.get("relay")
+    options.preset_fingerprint = preset.get("fingerprint")
     if args.name:
         options.name = args.name
     if args.shutdown_command:

@@ -28,6 +28,9 @@ class AgentOptions:
     data_dir: Path
     relay: str | None = None  # overrides the enrolment record's relay
     relay_fingerprint: str | None = None
+    # From the preset file (host.json): used only while this PC is not enrolled (wizard, --enroll).
+    preset_relay: str | None = None
+    preset_fingerprint: str | None = None
     name: str = field(default_factory=socket.gethostname)
     shutdown_command: list[str] = field(default_factory=default_shutdown_command)
     display: str | None = None  # X display to show and drive; None: $DISPLAY

@@ -328,7 +328,8 @@ class TrayApp:
         if self.agent.record is not None:
             self.start_agent()
             return
-        relay, pin = self.options.relay or "", self.options.relay_fingerprint or ""
+        relay = self.options.relay or self.options.preset_relay or ""
+        pin = self.options.relay_fingerprint or self.options.preset_fingerprint or ""
         self.wizard = EnrolmentWizard(relay, pin, self.token or "", self.options.name)
         self.wizard.enroll_requested.connect(self._enroll)
         self.wizard.finished.connect(self._wizard_closed)

@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from apps.common.preset import preset_paths
 from core.crypto.certs import parse_fingerprint, parse_host_id
 from core.errors import CryptoError, LocalError
 from core.policy import PolicyError, normalise_mac
@@ -68,18 +69,8 @@ def installer_config_paths(
     platform: str = sys.platform,
     executable: str = sys.executable,
 ) -> list[Path]:
-    """Where an installer may put ``viewer.json``, most specific first."""
-    env = dict(os.environ) if env is None else env
-    # abspath, not resolve(): a venv's python is a symlink to the base interpreter, and the
-    # file belongs beside the venv's own bin/ (or Scripts), not the system's.
-    paths = [Path(os.path.abspath(executable)).parent / INSTALLER_CONFIG_FILE]
-    if platform == "win32":
-        paths.append(
-            Path(env.get("PROGRAMDATA", r"C:\ProgramData")) / "telework" / INSTALLER_CONFIG_FILE
-        )
-    else:
-        paths.append(Path("/etc/telework") / INSTALLER_CONFIG_FILE)
-    return paths
+    """Where an installer may put ``viewer.json``, most specific first (apps.common.preset)."""
+    return preset_paths(INSTALLER_CONFIG_FILE, env, platform, executable)
 
 
 def load_settings(path: Path) -> Settings:

@@ -19,9 +19,11 @@ from apps.viewer.settings import mac_addresses
 from tests.e2e.rig import (
     HOME_SCREEN,
     HOST_SCREEN,
+    SOURCE,
     Accounts,
     HostAgent,
     OfficeDesktop,
+    Programs,
     Relay,
     XServer,
 )
@@ -67,8 +69,15 @@ def office_desktop(office_screen, e2e_work) -> Iterator[OfficeDesktop]:
 
 
 @pytest.fixture(scope="session")
-def relay(e2e_work) -> Iterator[Relay]:
-    relay = Relay(e2e_work / "relay-data", e2e_work)
+def programs() -> Programs:
+    """How the relay, host agent and viewer are started: from this checkout (tests/packaging
+    overrides it with the frozen builds)."""
+    return SOURCE
+
+
+@pytest.fixture(scope="session")
+def relay(e2e_work, programs) -> Iterator[Relay]:
+    relay = Relay(e2e_work / "relay-data", e2e_work, programs=programs)
     relay.start()
     yield relay
     relay.stop()
@@ -89,9 +98,9 @@ def home_macs() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def office_pc(relay, accounts, office_screen, office_desktop, home_macs, e2e_work):
+def office_pc(relay, accounts, office_screen, office_desktop, home_macs, e2e_work, programs):
     """PC-01: enrolled with a token, granted to the staff user, the home PC registered."""
-    agent = HostAgent(e2e_work / "host-pc01", e2e_work, "PC-01")
+    agent = HostAgent(e2e_work / "host-pc01", e2e_work, "PC-01", programs)
     for mac in home_macs:
         agent.allow_mac(mac)
     try:

@@ -1,8 +1,10 @@
 """The real programs as separate processes, on private X displays: the end-to-end test rig.
 
 pytest-free, so that ``tests/e2e/conftest.py`` (fixtures) and ``bench/latency.py`` share it.
-Everything runs from this checkout with this Python (``python -m relay.cli``, ``apps.host.main``,
-``apps.viewer.main``); each process writes its output to a log file in a work directory, which
+By default everything runs from this checkout with this Python (``python -m relay.cli``,
+``apps.host.main``, ``apps.viewer.main``); a :class:`Programs` given to ``Relay``, ``HostAgent``
+and ``Viewer`` swaps in other executables, e.g. the frozen builds of ``./run package``
+(``Programs.frozen``). Each process writes its output to a log file in a work directory, which
 the tests quote when something does not happen in time. Every class here has ``stop()``; the
 callers stop what they started, in reverse order.
 
@@ -161,6 +163,36 @@ class Process:
 
 def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
+
+
+@dataclass(frozen=True)
+class Programs:
+    """The command (without arguments) that starts each program."""
+
+    relay: tuple[str, ...]
+    host: tuple[str, ...]
+    viewer: tuple[str, ...]
+
+    @classmethod
+    def from_source(cls) -> Programs:
+        """This checkout, with this Python."""
+        return cls(
+            tuple(python_module("relay.cli")),
+            tuple(python_module("apps.host.main")),
+            tuple(python_module("apps.viewer.main")),
+        )
+
+    @classmethod
+    def frozen(cls, dist: Path) -> Programs:
+        """The executables of ``./run package`` in ``dist`` (``dist/<app>/<app>``)."""
+        return cls(*((str(dist / app / app),) for app in FROZEN_APPS))
+
+
+# The frozen programs Programs.frozen needs, in its fields' order.
+FROZEN_APPS = ("telework-relay", "telework-host", "telework-viewer")
+
+
+SOURCE = Programs.from_source()
 
 
 def base_env() -> dict[str, str]:
@@ -347,10 +379,13 @@ class OfficeDesktop:
 class Relay:
     """``telework-relay serve`` on a data directory; can be killed and started again."""
 
-    def __init__(self, data_dir: Path, work: Path, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, data_dir: Path, work: Path, host: str = "127.0.0.1", programs: Programs = SOURCE
+    ) -> None:
         self.data_dir = data_dir
         self.work = work
         self.host = host
+        self.programs = programs
         self.port = 0
         self.fingerprint = ""
         self.metrics_url = ""
@@ -365,8 +400,8 @@ class Relay:
         """Start on ``self.port`` (0 the first time: any free port, which is then kept)."""
         self.starts += 1
         log = self.work / f"relay-{self.starts}.log"
-        argv = python_module(
-            "relay.cli",
+        argv = [
+            *self.programs.relay,
             "serve",
             "--data-dir",
             str(self.data_dir),
@@ -374,7 +409,7 @@ class Relay:
             f"{self.host}:{self.port}",
             "--metrics-listen",
             f"{self.host}:0",
-        )
+        ]
         self.process = Process(argv, log, base_env(), netns=netns)
 
         def started() -> bool:
@@ -403,9 +438,7 @@ class Relay:
 
     def manage(self, *args: str) -> dict[str, Any]:
         """One ``telework-relay manage --json`` action; its JSON answer."""
-        argv = python_module(
-            "relay.cli", "manage", "--data-dir", str(self.data_dir), "--json", *args
-        )
+        argv = [*self.programs.relay, "manage", "--data-dir", str(self.data_dir), "--json", *args]
         result = subprocess.run(
             argv, capture_output=True, text=True, env=base_env(), cwd=ROOT, timeout=timeout(60)
         )
@@ -465,15 +498,16 @@ class Accounts:
 class HostAgent:
     """``telework-host --headless``, enrolled with a token, showing and driving ``screen``."""
 
-    def __init__(self, data_dir: Path, work: Path, name: str) -> None:
+    def __init__(self, data_dir: Path, work: Path, name: str, programs: Programs = SOURCE) -> None:
         self.data_dir = data_dir
         self.work = work
         self.name = name
+        self.programs = programs
         self.process: Process | None = None
         self._host_id = ""
 
     def command(self, *args: str) -> str:
-        argv = python_module("apps.host.main", "--data-dir", str(self.data_dir), *args)
+        argv = [*self.programs.host, "--data-dir", str(self.data_dir), *args]
         result = subprocess.run(
             argv, capture_output=True, text=True, env=base_env(), cwd=ROOT, timeout=timeout(60)
         )
@@ -502,8 +536,8 @@ class HostAgent:
 
     def launch(self, screen: XServer, *args: str, **env: str) -> None:
         """``telework-host`` on ``screen`` with ``args`` (without ``--headless``: the tray app)."""
-        argv = python_module(
-            "apps.host.main",
+        argv = [
+            *self.programs.host,
             "--data-dir",
             str(self.data_dir),
             "--display",
@@ -513,7 +547,7 @@ class HostAgent:
             "--shutdown-command",
             shutil.which("true") or "true",  # never power off the test machine
             *args,
-        )
+        ]
         self.process = Process(argv, self.work / f"host-{self.name}.log", screen.env(**env))
 
     def enrol(self, relay: Relay, screen: XServer, token: str) -> str:
@@ -566,6 +600,7 @@ class Viewer:
         netns: str | None = None,
         relay_address: str | None = None,
         register_on: HostAgent | None = None,
+        programs: Programs = SOURCE,
     ) -> None:
         """``register_on``: the office PC to register this home PC's key on first, as its
         staff member would have it done (the viewer's ``--device-code`` read out)."""
@@ -583,8 +618,8 @@ class Viewer:
             XDG_DATA_HOME=str(home / ".local" / "share"),
             XDG_RUNTIME_DIR=str(runtime),
         )
-        argv = python_module(
-            "apps.viewer.main",
+        argv = [
+            *programs.viewer,
             "--report-state",
             "--lang",
             "en",
@@ -598,9 +633,9 @@ class Viewer:
             user,
             "--host-id",
             host_id,
-        )
+        ]
         self.states_path = work / "viewer-states.jsonl"
-        self.device_code = self._device_code(env)
+        self.device_code = self._device_code(programs, env)
         if register_on is not None:
             register_on.allow_device(self.device_code)
         self.process = Process(
@@ -608,10 +643,10 @@ class Viewer:
         )
 
     @staticmethod
-    def _device_code(env: dict[str, str]) -> str:
+    def _device_code(programs: Programs, env: dict[str, str]) -> str:
         """``telework-viewer --device-code`` in this viewer's home: its key, made now."""
         result = subprocess.run(
-            python_module("apps.viewer.main", "--device-code"),
+            [*programs.viewer, "--device-code"],
             capture_output=True,
             text=True,
             env=env,

@@ -1,0 +1,1 @@
+"""Build recipes: frozen programs, Debian packages, the Windows installers."""

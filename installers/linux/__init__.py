@@ -1,0 +1,1 @@
+"""Linux packaging: the Debian packages."""
