@@ -59,8 +59,15 @@ INPUT_MESSAGE_BYTES = 24
 INPUT_PER_S = 5
 STAMP = struct.Struct(">Id")  # length, send time (monotonic seconds)
 RAMP_PER_S = 100  # new pairs a second, across all generators
-CONNECTIONS_PER_SOURCE = 1000  # below the relay's MAX_CONNECTIONS_PER_SOURCE
 WARMUP_S = 2.0  # latency samples start this long after a pair is joined
+
+
+def source_address(worker: int, kind: int, index: int) -> str:
+    """A loopback source for connection ``index`` of a worker: one address per office PC (or
+    home PC) and kind of connection (control, viewer, data), as on the real network. Logins
+    from one address are capped while they are checked (the lockout's in-flight rule), and
+    connections by the relay's per-source caps, so a shared address would be refused."""
+    return f"127.{10 + worker}.{kind * 64 + index // 250 % 64}.{index % 250 + 1}"
 
 
 def prepare(data_dir: Path, sessions: int) -> list[dict[str, str]]:
@@ -162,9 +169,7 @@ class Generator:
         self.context = pinned_client_context()
 
     async def connect(self, index: int, kind: int) -> LinkStream:
-        # Spread connections over loopback addresses: worker, kind (host/viewer/data), block.
-        block = index // CONNECTIONS_PER_SOURCE
-        source = f"127.{10 + self.worker}.{kind * 16 + block}.1"
+        source = source_address(self.worker, kind, index)
         reader, writer = await asyncio.open_connection(
             self.host, self.port, ssl=self.context, server_hostname="", local_addr=(source, 0)
         )
