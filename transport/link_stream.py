@@ -1,12 +1,15 @@
 """Asyncio adapter over :class:`core.protocol.relay_link.RelayLink`: read messages, send them.
 
-It only moves bytes between the socket and the sans-I/O link; all rules live in the link.
+It only moves bytes between the socket and the sans-I/O link; all rules live in the link. The
+bytes come from any :class:`ByteReader` and go to any :class:`ByteWriter`: asyncio's streams
+(the apps), or one :class:`transport.tls_protocol.TlsConnection` as both (the relay).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any, Protocol
 
 from core.auth.lockout import source_key
 from core.errors import Error
@@ -20,10 +23,30 @@ class PeerGone(Error):
     """The peer closed the connection or went silent past its timeout."""
 
 
+class ByteReader(Protocol):
+    """The reading half of a byte stream, as :class:`asyncio.StreamReader` has it."""
+
+    async def read(self, n: int = -1) -> bytes: ...
+
+
+class ByteWriter(Protocol):
+    """The writing half of a byte stream, as :class:`asyncio.StreamWriter` has it."""
+
+    def write(self, data: bytes) -> None: ...
+
+    async def drain(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def is_closing(self) -> bool: ...
+
+    async def wait_closed(self) -> None: ...
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any: ...
+
+
 class LinkStream:
-    def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, side: Side
-    ) -> None:
+    def __init__(self, reader: ByteReader, writer: ByteWriter, side: Side) -> None:
         self.reader = reader
         self.writer = writer
         self.link = RelayLink(side)
@@ -54,6 +77,11 @@ class LinkStream:
         self.writer.write(self.link.send(message))
         await self.writer.drain()
 
+    def send_nowait(self, message: ControlMessage) -> None:
+        """Send without waiting for the write buffer to drain (a keepalive: a peer that does
+        not read is found dead by its silence, not waited for)."""
+        self.writer.write(self.link.send(message))
+
     def take_trailing(self) -> bytes:
         return self.link.take_trailing()
 
@@ -64,7 +92,7 @@ class LinkStream:
             await asyncio.wait_for(self.writer.wait_closed(), 2.0)
 
 
-def peer_address(writer: asyncio.StreamWriter) -> str:
+def peer_address(writer: ByteWriter) -> str:
     """The peer's IP address (what lockouts and connection caps count by)."""
     peer = writer.get_extra_info("peername")
     return str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
