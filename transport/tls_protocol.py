@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 # Plaintext taken out of TLS at a time: the most a receiver is handed in one call (one TLS
 # record carries at most 16 KiB).
@@ -102,7 +102,8 @@ class TlsConnection(asyncio.Protocol):
     # -- asyncio.Protocol ---------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # uvloop's transports are not asyncio.Transport subclasses; both have its methods.
+        transport = cast(asyncio.Transport, transport)
         self._transport = transport
         on_made, self._on_made = self._on_made, None
         if on_made is not None and not on_made(self):
