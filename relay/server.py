@@ -105,6 +105,7 @@ class RelayServer:
             self._server.close()
         self.live_sessions.end_all("relay_shutdown")
         await self.admission.close()
+        await self.channels.close()
         await self.context.audit_backlog.close()
         if self._server is not None:
             await self._server.wait_closed()

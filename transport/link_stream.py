@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from core.auth.lockout import source_key
 from core.errors import Error
 from core.protocol.control import ControlMessage
 from core.protocol.relay_link import LinkState, RelayLink, Side
+from transport.tls_protocol import TlsConnection
 
 READ_CHUNK_BYTES = 16 * 1024
 
@@ -77,10 +79,52 @@ class LinkStream:
         self.writer.write(self.link.send(message))
         await self.writer.drain()
 
-    def send_nowait(self, message: ControlMessage) -> None:
+    def send_nowait(self, message: ControlMessage, encoded: bytes | None = None) -> None:
         """Send without waiting for the write buffer to drain (a keepalive: a peer that does
-        not read is found dead by its silence, not waited for)."""
-        self.writer.write(self.link.send(message))
+        not read is found dead by its silence, not waited for); ``encoded``: its bytes, if
+        already encoded."""
+        self.writer.write(self.link.send(message, encoded))
+
+    async def serve_messages(self, handle: Callable[[ControlMessage], None]) -> None:
+        """Call ``handle`` with each message as it arrives, until the peer leaves
+        (:class:`PeerGone`), sends what the link refuses (its ProtocolError), or ``handle``
+        raises. On a :class:`TlsConnection` this runs in the connection's callback: no task
+        switch and no timer per message (the relay's many idle control channels)."""
+        while self._pending:
+            handle(self._pending.pop(0))
+        connection = self.reader
+        if not isinstance(connection, TlsConnection):
+            while True:
+                handle(await self.next_message(timeout=None))
+        ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def end(exc: BaseException) -> None:
+            if not ended.done():
+                ended.set_exception(exc)
+                connection.set_receiver(None)
+
+        def on_data(data: bytes) -> None:
+            if ended.done():
+                return
+            try:
+                for message in self.link.receive_data(data):
+                    handle(message)
+            except Exception as exc:  # raised where the caller awaits, as next_message would
+                end(exc)
+                return
+            if connection.writing_paused:  # answers the peer does not take: stop reading it
+                connection.pause_reading()
+                connection.on_drained = drained
+
+        def drained() -> None:
+            connection.on_drained = None
+            connection.resume_reading()
+
+        connection.set_receiver(on_data, lambda: end(PeerGone("peer closed the connection")))
+        try:
+            await ended
+        finally:
+            connection.set_receiver(None)
 
     def take_trailing(self) -> bytes:
         return self.link.take_trailing()
