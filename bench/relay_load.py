@@ -200,6 +200,7 @@ def start_relay(
         stdout=subprocess.PIPE,
         text=True,
         env=env,
+        cwd=relay_path,  # ``-m`` puts the working directory first on the path
         preexec_fn=lambda: raise_fd_limit(fds),
     )
     assert process.stdout is not None
