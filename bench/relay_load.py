@@ -286,6 +286,7 @@ class Traffic:
         self.latencies: list[float] = []
         self.errors: list[str] = []
         self.closing = False
+        self.measuring = False  # latencies are sampled in the measured window only
 
     def receiver(
         self, sample_after: float | None, what: str
@@ -303,7 +304,7 @@ class Traffic:
                 if len(buffer) < size:
                     break
                 del buffer[:size]
-                if now >= sample_after:
+                if self.measuring and now >= sample_after:
                     latencies.append((now - sent) * 1000)
 
         def on_eof() -> None:
@@ -470,15 +471,16 @@ class Generator:
             )
             tasks.append(asyncio.create_task(self.guarded(work)))
             await asyncio.sleep(ramp_interval)
-        await asyncio.gather(*tasks)
         cpu_before, wall_before = time.process_time(), time.monotonic()
-        stop: Any = plan["stop"]
+        stop, measuring = plan["stop"], plan["measuring"]
         while not ticker.done():
+            self.traffic.measuring = measuring.is_set()
             if stop.is_set():
                 self.traffic.stop_at = 0.0
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.1)
         await ticker
         busy = time.process_time() - cpu_before
+        await asyncio.gather(*tasks)
         self.traffic.closing = True
         for connection in self.connections:
             connection.abort()
@@ -620,11 +622,10 @@ def run_generators(
     idle_shares = [idle[w::workers] for w in range(workers)]
     idle_end = start_at + max(len(s) for s in idle_shares) * idle_interval
     ramp_end = idle_end + max(len(s) for s in pair_shares) * ramp_interval + WARMUP_S
-    stop_at = ramp_end + args.seconds + 1.0
     idle_only = bool(idle) and not pairs
-    if idle_only:  # held until measured (the parent waits for them all to be online)
-        stop_at = idle_end + IDLE_ONLINE_TIMEOUT_S + SETTLE_S + args.seconds + 60
-    stop = mp.Event()
+    # Held until measured (the parent waits for the relay to be done with logging them in).
+    stop_at = ramp_end + IDLE_ONLINE_TIMEOUT_S + SETTLE_S + args.seconds + 60
+    stop, measuring = mp.Event(), mp.Event()
     results: mp.Queue = mp.Queue()  # type: ignore[type-arg]
     per_worker_fds = 3 * max(len(s) for s in pair_shares) + max(len(s) for s in idle_shares)
     processes = [
@@ -643,6 +644,7 @@ def run_generators(
                     "reference": reference,
                     "fds": per_worker_fds + FD_HEADROOM,
                     "stop": stop,
+                    "measuring": measuring,
                 },
                 results,
             ),
@@ -665,10 +667,16 @@ def run_generators(
         window = Window(pid)
         time.sleep(args.seconds)
     else:
+        # Sessions: once the last has joined and the directory is done with the logins (their
+        # audit records queue behind the disk), hold and measure.
         time.sleep(max(0.0, ramp_end - time.monotonic()))
+        if not reference:
+            wait_for_quiet_directory(args.data_dir)
+        measured["measured_after_s"] = round(time.monotonic() - start_at, 1)
+        measuring.set()
         window = Window(pid)
-        rss_peak = 0
-        while any(p.is_alive() for p in processes) and time.monotonic() < ramp_end + args.seconds:
+        rss_peak, measure_end = 0, time.monotonic() + args.seconds
+        while any(p.is_alive() for p in processes) and time.monotonic() < measure_end:
             rss_peak = max(rss_peak, rss_kb(pid))
             time.sleep(0.5)
         measured["rss_peak_kb"] = rss_peak
@@ -797,7 +805,7 @@ def reference_run(
     """The same sessions through HAProxy, measured the same way."""
     identity = generate_identity("reference")
     ready: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-    hold = 1.0 + args.sessions / RAMP_PER_S + WARMUP_S + args.seconds + 30
+    hold = 1.0 + args.sessions / RAMP_PER_S + WARMUP_S + args.seconds + 600  # then ended
     sink = mp.Process(target=sink_process, args=(identity, hold, ready))
     sink.start()
     try:

@@ -106,8 +106,6 @@ class HostChannels:
             await previous.stream.close()
         self.online[host_id] = channel
         loop = asyncio.get_running_loop()
-        channel.last_heard = loop.time()
-        self._keep_alive(channel)
         try:
             # Online whether or not the record can be written now (a full disk): it is queued.
             await context.audit(
@@ -126,6 +124,9 @@ class HostChannels:
                     if future is not None and not future.done():
                         future.set_result(message)
 
+            # Pinged and timed from now: what it sent while the directory was busy is read next.
+            channel.last_heard = loop.time()
+            self._keep_alive(channel)
             await stream.serve_messages(handle)
         finally:
             self._slots[channel.slot].discard(channel)
