@@ -3,10 +3,11 @@
 Each direction is a :class:`Forwarder` driven by the source connection's callbacks: a chunk
 decrypted from the source is written to the destination in the same turn of the event loop
 (no task switch, no timer) unless the session's token bucket says to wait, in which case the
-chunk is held and the source stops being read until it is due. A destination whose write
-buffer passes its high-water mark stops the source being read too (backpressure): a slow
-viewer stops the host's side instead of growing the relay's memory, and one that takes
-nothing for ``FORWARD_STALL_TIMEOUT_S`` ends the session.
+chunk is held until it is due (and what follows it, up to ``MAX_HELD_BYTES``; past that the
+source stops being read, so a short burst costs no pause and resume of the socket). A
+destination whose write buffer passes its high-water mark stops the source being read too
+(backpressure): a slow viewer stops the host's side instead of growing the relay's memory,
+and one that takes nothing for ``FORWARD_STALL_TIMEOUT_S`` ends the session.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from core.ratelimit import TokenBucket
-from relay.settings import FORWARD_STALL_TIMEOUT_S
+from relay.settings import FORWARD_STALL_TIMEOUT_S, MAX_HELD_BYTES
 from transport.tls_protocol import TlsConnection
 
 CLOSED = "closed"  # the source ended its side
@@ -36,6 +37,7 @@ class Forwarder:
         "_draining",
         "_eof",
         "_held",
+        "_held_bytes",
         "_loop",
         "_source",
         "_stall_timeout_s",
@@ -60,6 +62,7 @@ class Forwarder:
         self._stall_timeout_s = stall_timeout_s
         self._loop = asyncio.get_running_loop()
         self._held: list[bytes] = []  # [0] is paid for and due when _timer fires
+        self._held_bytes = 0
         self._timer: asyncio.TimerHandle | None = None
         self._draining = False  # waiting for the destination to take its buffer
         self._eof = False
@@ -76,13 +79,17 @@ class Forwarder:
             self._timer.cancel()
             self._timer = None
         self._held.clear()
+        self._held_bytes = 0
         self._source.set_receiver(None)
         if self._destination.on_drained == self._drained:
             self._destination.on_drained = None
 
     def on_data(self, data: bytes) -> None:
         if self._held or self._draining:
-            self._held.append(data)  # arrived with what was paused (bounded by one read)
+            self._held.append(data)
+            self._held_bytes += len(data)
+            if self._held_bytes > MAX_HELD_BYTES:
+                self._source.pause_reading()
             return
         delay = self._bucket.delay_for(len(data), self._clock())
         if delay > 0:
@@ -97,12 +104,16 @@ class Forwarder:
 
     def _hold(self, data: bytes, delay: float) -> None:
         self._held.insert(0, data)
-        self._source.pause_reading()
+        self._held_bytes += len(data)
+        if self._held_bytes > MAX_HELD_BYTES:
+            self._source.pause_reading()
         self._timer = self._loop.call_later(delay, self._release)
 
     def _release(self) -> None:
         self._timer = None
-        self._write(self._held.pop(0))
+        data = self._held.pop(0)
+        self._held_bytes -= len(data)
+        self._write(data)
         self._continue()
 
     def _write(self, data: bytes) -> None:
@@ -127,6 +138,7 @@ class Forwarder:
         """After a hold or a drain: send what came meanwhile, then read on (or finish)."""
         while self._held and not self._draining and self._timer is None:
             data = self._held.pop(0)
+            self._held_bytes -= len(data)
             delay = self._bucket.delay_for(len(data), self._clock())
             if delay > 0:
                 self._hold(data, delay)

@@ -43,6 +43,9 @@ RESUME_TICKET_RENEW_S = RESUME_TICKET_TTL_S / 2
 # A session side whose peer takes longer than this to accept bytes already due (it stopped
 # reading, or its link died without a reset) ends the session instead of holding it forever.
 FORWARD_STALL_TIMEOUT_S = 30.0
+# Bytes of a session side held for its pace (they came faster than the session's rate) before
+# the source stops being read: a short burst is held without pausing the socket.
+MAX_HELD_BYTES = 64 * 1024
 # Transport write buffer high-water mark: past it, drain() waits and the reader stops reading.
 WRITE_HIGH_WATER_BYTES = 64 * 1024
 # Connections the kernel queues for the relay to accept: office PCs reconnecting at once after

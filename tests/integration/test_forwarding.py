@@ -8,6 +8,7 @@ import time
 
 from core.ratelimit import TokenBucket
 from relay.forwarding import CLOSED, STALLED, pump
+from relay.settings import MAX_HELD_BYTES
 from tests.integration.tls_pairs import tls_pairs
 from transport.tls_protocol import MAX_UNREAD_BYTES
 
@@ -80,3 +81,21 @@ async def test_unread_plaintext_stops_the_socket_being_read():
         while received < 64 * len(CHUNK):
             received += len(await asyncio.wait_for(served.read(), 5))
         assert received == 64 * len(CHUNK)
+
+
+async def test_a_source_faster_than_its_pace_is_held_up_to_a_bound_then_not_read():
+    async with tls_pairs(2) as [(source, sender), (destination, _)]:
+        for _ in range(64):
+            sender.write(CHUNK)  # 1 MiB due at 10 kB/s
+        bucket = TokenBucket(10_000.0, 1_000.0, time.monotonic())
+        forwarding = asyncio.create_task(pump(source, destination, bucket, lambda n: None))
+        await asyncio.sleep(0.5)
+        assert source._paused  # stopped being read
+        (forwarder,) = [f for f in _forwarders(source)]
+        assert forwarder._held_bytes <= MAX_HELD_BYTES + len(CHUNK)
+        forwarding.cancel()
+
+
+def _forwarders(connection):
+    receiver = connection._receiver
+    return [receiver.__self__] if receiver is not None else []
