@@ -232,28 +232,33 @@ def machine_busy() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
-def wait_for_quiet_directory(data_dir: Path, limit_s: float = IDLE_ONLINE_TIMEOUT_S) -> None:
-    """Wait until the relay's directory has not been written for SETTLE_S: an office PC is
-    online (and counted) before its audit record is committed, and those commits queue."""
+def wait_for_quiet_directory(metrics_url: str, limit_s: float = IDLE_ONLINE_TIMEOUT_S) -> None:
+    """Wait until the relay has had no directory call for SETTLE_S: an office PC is online (and
+    counted) before its audit record is committed, and those commits queue behind the disk."""
     deadline = time.monotonic() + limit_s
-    last: object = None
     since = time.monotonic()
     while time.monotonic() < deadline:
-        files = sorted(data_dir.glob("directory.sqlite3*"))
-        state = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files]
-        if state != last:
-            last, since = state, time.monotonic()
+        in_flight = relay_gauge(metrics_url, "telework_directory_calls_in_flight")
+        if in_flight < 0:  # a relay without the gauge (a baseline): a longer fixed settle
+            time.sleep(4 * SETTLE_S)
+            return
+        if in_flight:
+            since = time.monotonic()
         elif time.monotonic() - since >= SETTLE_S:
             return
         time.sleep(0.25)
 
 
-def hosts_online(metrics_url: str) -> int:
+def relay_gauge(metrics_url: str, name: str) -> int:
     text = urllib.request.urlopen(metrics_url, timeout=10).read().decode()
     for line in text.splitlines():
-        if line.startswith("telework_hosts_online "):
+        if line.startswith(f"{name} "):
             return int(line.split()[1])
     return -1
+
+
+def hosts_online(metrics_url: str) -> int:
+    return relay_gauge(metrics_url, "telework_hosts_online")
 
 
 class Window:
@@ -663,7 +668,7 @@ def run_generators(
         while hosts_online(args.metrics_url) < len(idle) and time.monotonic() < deadline:
             time.sleep(1.0)
         measured["online_after_ramp_s"] = round(time.monotonic() - start_at, 1)
-        wait_for_quiet_directory(args.data_dir)
+        wait_for_quiet_directory(args.metrics_url)
         window = Window(pid)
         time.sleep(args.seconds)
     else:
@@ -671,7 +676,7 @@ def run_generators(
         # audit records queue behind the disk), hold and measure.
         time.sleep(max(0.0, ramp_end - time.monotonic()))
         if not reference:
-            wait_for_quiet_directory(args.data_dir)
+            wait_for_quiet_directory(args.metrics_url)
         measured["measured_after_s"] = round(time.monotonic() - start_at, 1)
         measuring.set()
         window = Window(pid)
