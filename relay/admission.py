@@ -1,7 +1,7 @@
 """Who may open a connection to the relay, and each connection's life up to its first message:
-caps on connections in total, half-open and per source, the TLS 1.3 handshake, the deadline for
-the first message, and how a failure anywhere after it is answered (a typed refusal, never
-exception text)."""
+caps on connections in total, half-open and per source (checked as the connection is made,
+before any byte of it is read), the TLS 1.3 handshake, the deadline for the first message, and
+how a failure anywhere after it is answered (a typed refusal, never exception text)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from relay.context import RelayContext
 from relay.errors import Refusal, StoreUnavailable
 from relay.settings import WRITE_HIGH_WATER_BYTES
 from transport.link_stream import LinkStream, PeerGone, peer_address
+from transport.tls_protocol import TlsConnection
 
 log = logging.getLogger("telework.relay")
 
@@ -47,33 +48,44 @@ class Admission:
         if self._connections:
             await asyncio.gather(*self._connections, return_exceptions=True)
 
-    async def on_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._connections.add(task)
-        context = self._context
-        source = peer_address(writer)
+    def connection(self) -> TlsConnection:
+        """A new connection's protocol (the listener's factory)."""
+        return TlsConnection(
+            self._tls,
+            server_side=True,
+            on_made=self._on_made,
+            write_high_water=WRITE_HIGH_WATER_BYTES,
+        )
+
+    def _on_made(self, connection: TlsConnection) -> bool:
+        """Admit a connection as it is made, before any byte of it is read (so before any TLS
+        work): False (and it is closed) if one of the caps is reached."""
+        source = peer_address(connection)
         counted_as = source_key(source)
         if not self._admit(counted_as):
-            context.metrics.refusals[RefusalReason.TOO_MANY_CONNECTIONS] += 1
-            writer.close()
-            self._connections.discard(task)
-            return
+            self._context.metrics.refusals[RefusalReason.TOO_MANY_CONNECTIONS] += 1
+            return False
+        task = asyncio.get_running_loop().create_task(self._run(connection, source, counted_as))
+        self._connections.add(task)
+        task.add_done_callback(self._connections.discard)
+        return True
+
+    async def _run(self, connection: TlsConnection, source: str, counted_as: str) -> None:
+        """One admitted connection's life: TLS, its first message, then what that makes it."""
+        context = self._context
         # The TLS handshake and the first message must each be done within this.
         deadline_s = context.settings.handshake_timeout_s
         half_open = True
         stream: LinkStream | None = None
         try:
             try:
-                await writer.start_tls(self._tls, ssl_handshake_timeout=deadline_s)
+                async with asyncio.timeout(deadline_s):
+                    await connection.handshake()
             except (ssl.SSLError, TimeoutError, ConnectionError, OSError) as exc:
                 log.info("TLS handshake from %s failed: %s", source, type(exc).__name__)
                 context.metrics.refusals["tls_handshake"] += 1
                 return
-            writer.transport.set_write_buffer_limits(high=WRITE_HIGH_WATER_BYTES)
-            stream = LinkStream(reader, writer, Side.RELAY)
+            stream = LinkStream(connection, connection, Side.RELAY)
             first = await stream.next_message(timeout=deadline_s)
             self._end_half_open(counted_as)
             half_open = False
@@ -114,8 +126,7 @@ class Admission:
             if stream is not None:
                 await stream.close()
             else:
-                writer.close()
-            self._connections.discard(task)
+                connection.close()
 
     def _admit(self, counted_as: str) -> bool:
         """Count a new connection from ``counted_as`` as open and half-open, unless that is

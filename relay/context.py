@@ -85,6 +85,7 @@ class RelayContext:
         self.store_faults = StoreFaults(metrics, monotonic_clock)
         self.audit_backlog = AuditBacklog(self._write_audit, metrics)
         metrics.audit_backlog = lambda: len(self.audit_backlog)
+        metrics.directory_calls = lambda: len(self._in_flight)
 
     async def db(self, function: Callable[..., T], *args: Any) -> T:
         """Run a blocking directory call off the event loop (scrypt and SQLite both block).

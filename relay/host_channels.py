@@ -1,5 +1,12 @@
 """Host control channels: how the relay keeps each office PC reachable, pushes its policy,
-offers it a viewer and takes the data connection the office PC attaches for an accepted one."""
+offers it a viewer and takes the data connection the office PC attaches for an accepted one.
+
+Tens of thousands of office PCs sit idle on their channels, so an idle one costs no task, no
+timer and no task switch of its own: its messages are handled in its connection's callback
+(:meth:`LinkStream.serve_messages`), and one keepalive wheel pings every channel once per
+interval (a slot of them per tick, one encoding of the ping for all) and finds the silent ones
+from the time each was last heard.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ from typing import Any
 from core.errors import LocalError
 from core.protocol.control import (
     Attach,
+    ControlMessage,
     Ping,
     Policy,
     Pong,
@@ -19,6 +27,7 @@ from core.protocol.control import (
     SessionAnswer,
     SessionEnd,
     SessionOffer,
+    encode_control,
 )
 from relay.context import AuditWho, RelayContext
 from relay.errors import Refusal
@@ -35,9 +44,11 @@ HOST_REASONS = frozenset(
         RefusalReason.HOST_BUSY,
     }
 )
+# The keepalive interval is cut into this many ticks; each channel is pinged at one of them.
+KEEPALIVE_SLOTS = 16
 
 
-@dataclass
+@dataclass(eq=False)
 class HostChannel:
     """A host agent's control channel: how the relay reaches the host to offer sessions."""
 
@@ -45,6 +56,8 @@ class HostChannel:
     tenant: str
     stream: LinkStream
     answers: dict[str, asyncio.Future[SessionAnswer]] = field(default_factory=dict)
+    last_heard: float = 0.0  # event loop time of the last message from the host
+    slot: int = 0  # its tick of the keepalive wheel
 
     def fail_pending(self) -> None:
         for future in self.answers.values():
@@ -75,6 +88,17 @@ class HostChannels:
         # Host ID -> set when that host's channel comes online, for logins waiting for it.
         self._arrivals: dict[str, asyncio.Event] = {}
         self._arrival_waiters: dict[str, int] = {}
+        self._slots: list[set[HostChannel]] = [set() for _ in range(KEEPALIVE_SLOTS)]
+        self._next_slot = 0
+        self._wheel: asyncio.Task[None] | None = None
+        self._nonce = 0
+
+    async def close(self) -> None:
+        """Stop the keepalive wheel (the relay is closing)."""
+        if self._wheel is not None:
+            self._wheel.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._wheel
 
     async def serve(self, stream: LinkStream, host_id: str, tenant: str) -> None:
         """Run an authenticated host's control channel until it ends."""
@@ -88,7 +112,7 @@ class HostChannels:
         arrived = self._arrivals.get(host_id)
         if arrived is not None:
             arrived.set()
-        keepalive = asyncio.create_task(self._keepalive(channel))
+        loop = asyncio.get_running_loop()
         try:
             # Online whether or not the record can be written now (a full disk): it is queued.
             await context.audit(
@@ -97,16 +121,22 @@ class HostChannels:
             policy = await context.db(self._policy_for_host, host_id)
             if policy:
                 await stream.send(Policy(policy))
-            while True:
-                message = await stream.next_message(timeout=context.settings.dead_after_s)
+
+            def handle(message: ControlMessage) -> None:
+                channel.last_heard = loop.time()
                 if isinstance(message, Ping):
-                    await stream.send(Pong(message.nonce))
+                    stream.send_nowait(Pong(message.nonce))
                 elif isinstance(message, SessionAnswer):
                     future = channel.answers.pop(message.session_id, None)
                     if future is not None and not future.done():
                         future.set_result(message)
+
+            # Pinged and timed from now: what it sent while the directory was busy is read next.
+            channel.last_heard = loop.time()
+            self._keep_alive(channel)
+            await stream.serve_messages(handle)
         finally:
-            keepalive.cancel()
+            self._slots[channel.slot].discard(channel)
             channel.fail_pending()
             if self.online.get(host_id) is channel:
                 del self.online[host_id]
@@ -130,13 +160,55 @@ class HostChannels:
                 del self._arrival_waiters[host_id], self._arrivals[host_id]
         return self.online.get(host_id)
 
-    async def _keepalive(self, channel: HostChannel) -> None:
-        nonce = 0
-        with contextlib.suppress(ConnectionError, OSError, LocalError):
-            while True:
-                await asyncio.sleep(self._context.settings.keepalive_interval_s)
-                nonce += 1
-                await channel.stream.send(Ping(nonce))
+    def _keep_alive(self, channel: HostChannel) -> None:
+        """Give ``channel`` a tick of the keepalive wheel (turning it if it stood still)."""
+        channel.slot = self._next_slot
+        self._next_slot = (self._next_slot + 1) % KEEPALIVE_SLOTS
+        self._slots[channel.slot].add(channel)
+        if self._wheel is None or self._wheel.done():
+            self._wheel = asyncio.create_task(self._turn_wheel())
+
+    async def _turn_wheel(self) -> None:
+        """Each tick, ping the channels of one slot: every channel once per interval. Stops
+        when no channel is left (the next one turns it again)."""
+        loop = asyncio.get_running_loop()
+        tick, next_at = 0, loop.time()
+        while any(self._slots):
+            next_at = max(
+                next_at + self._context.settings.keepalive_interval_s / KEEPALIVE_SLOTS,
+                loop.time(),  # a late tick is not made up
+            )
+            await asyncio.sleep(next_at - loop.time())
+            tick = (tick + 1) % KEEPALIVE_SLOTS
+            self._ping(self._slots[tick], loop)
+
+    def _ping(self, channels: set[HostChannel], loop: asyncio.AbstractEventLoop) -> None:
+        """Ping ``channels``; a channel silent for ``dead_after_s`` is declared dead now, one
+        that will be before its next ping at that moment (a timer only for the silent)."""
+        settings = self._context.settings
+        now = loop.time()
+        self._nonce += 1
+        ping = Ping(self._nonce)
+        encoded = encode_control(ping)
+        for channel in list(channels):
+            silent_until = channel.last_heard + settings.dead_after_s
+            if silent_until <= now:
+                self._declare_dead(channel)
+                continue
+            if silent_until < now + settings.keepalive_interval_s:
+                loop.call_at(silent_until, self._check_silence, channel)
+            with contextlib.suppress(ConnectionError, OSError, LocalError):
+                channel.stream.send_nowait(ping, encoded)
+
+    def _check_silence(self, channel: HostChannel) -> None:
+        loop_time = asyncio.get_running_loop().time()
+        if channel.last_heard + self._context.settings.dead_after_s <= loop_time:
+            self._declare_dead(channel)
+
+    def _declare_dead(self, channel: HostChannel) -> None:
+        """End a silent channel: closing it ends its serve() (PeerGone), which cleans up."""
+        self._slots[channel.slot].discard(channel)
+        channel.stream.writer.close()
 
     async def push_policy(self, host_id: str, policy: dict[str, Any]) -> bool:
         """Send a policy to a host now; False if the host is not online."""

@@ -25,6 +25,7 @@ class RelayMetrics:
     live_sessions: Callable[[], int] = lambda: 0
     hosts_online: Callable[[], int] = lambda: 0
     audit_backlog: Callable[[], int] = lambda: 0
+    directory_calls: Callable[[], int] = lambda: 0
 
     def render(self) -> str:
         lines = [
@@ -58,6 +59,9 @@ class RelayMetrics:
             "# HELP telework_audit_backlog Audit records waiting to be written.",
             "# TYPE telework_audit_backlog gauge",
             f"telework_audit_backlog {self.audit_backlog()}",
+            "# HELP telework_directory_calls_in_flight Directory calls running or queued.",
+            "# TYPE telework_directory_calls_in_flight gauge",
+            f"telework_directory_calls_in_flight {self.directory_calls()}",
             "# HELP telework_audit_records_dropped_total Audit records lost: backlog full.",
             "# TYPE telework_audit_records_dropped_total counter",
             f"telework_audit_records_dropped_total {self.audit_records_dropped}",

@@ -1,10 +1,11 @@
 """The relay: a TLS 1.3 listener that wires admission, host enrolment and authentication, host
 control channels, viewer login and session forwarding together.
 
-An asyncio adapter over ``core``: each connection gets a :class:`LinkStream` whose sans-I/O
-link enforces the handshake's state table; the parts decide (with the directory) who is let
-in, ask the host, join the two streams and pump bytes they cannot read. Every decision goes to
-the audit log before the peer hears of it.
+An asyncio adapter over ``core``: each connection is a
+:class:`~transport.tls_protocol.TlsConnection` (TLS over memory BIOs, admitted as it is made)
+under a :class:`LinkStream` whose sans-I/O link enforces the handshake's state table; the
+parts decide (with the directory) who is let in, ask the host, join the two streams and pump
+bytes they cannot read. Every decision goes to the audit log before the peer hears of it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from relay.login import ViewerLogin
 from relay.metrics import RelayMetrics
 from relay.restart import end_sessions_left_open
 from relay.sessions import LiveSession, LiveSessions
-from relay.settings import RelaySettings
+from relay.settings import LISTEN_BACKLOG, RelaySettings
 from relay.store.directory import Directory
 from relay.tickets import ResumeTickets
 from transport.link_stream import LinkStream
@@ -61,7 +62,9 @@ class RelayServer:
         )
         self._host_admission = HostAdmission(self.context, self.channels)
         self._viewer_login = ViewerLogin(self.context, self.channels, self.live_sessions, tickets)
-        self.admission = Admission(self.context, server_context(identity), self._dispatch)
+        tls = server_context(identity)
+        tls.num_tickets = 0  # no client resumes a session: tickets would be work and bytes
+        self.admission = Admission(self.context, tls, self._dispatch)
         self._server: asyncio.Server | None = None
 
     # -- what the admin API, the metrics and tests read ---------------------------------------
@@ -90,7 +93,10 @@ class RelayServer:
             await self.context.db(end_sessions_left_open, self.directory, self.context.wall())
         except StoreUnavailable:
             pass  # counted and logged; the next start tries again, and serving matters more
-        self._server = await asyncio.start_server(self.admission.on_connection, host, port)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self.admission.connection, host, port, backlog=LISTEN_BACKLOG
+        )
         address = self._server.sockets[0].getsockname()
         return str(address[0]), int(address[1])
 
@@ -99,6 +105,7 @@ class RelayServer:
             self._server.close()
         self.live_sessions.cut_all("relay_shutdown")
         await self.admission.close()
+        await self.channels.close()
         await self.context.audit_backlog.close()
         if self._server is not None:
             await self._server.wait_closed()

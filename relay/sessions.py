@@ -16,6 +16,7 @@ from relay.forwarding import end_reason, pump
 from relay.host_channels import HostChannel, HostChannels
 from relay.tickets import ResumeTickets
 from transport.link_stream import LinkStream
+from transport.tls_protocol import TlsConnection
 
 
 @dataclass
@@ -120,8 +121,8 @@ class LiveSessions:
         tasks = [
             asyncio.create_task(
                 pump(
-                    host.reader,
-                    viewer.writer,
+                    tls_connection(host),
+                    tls_connection(viewer),
                     session.buckets[0],
                     to_viewer,
                     host.take_trailing(),
@@ -130,8 +131,8 @@ class LiveSessions:
             ),
             asyncio.create_task(
                 pump(
-                    viewer.reader,
-                    host.writer,
+                    tls_connection(viewer),
+                    tls_connection(host),
                     session.buckets[1],
                     to_host,
                     viewer.take_trailing(),
@@ -220,6 +221,12 @@ class LiveSessions:
         return await self._channels.tell_session_ended(
             channel, session.session_id, session.end_reason
         )
+
+
+def tls_connection(stream: LinkStream) -> TlsConnection:
+    """The relay's connection under a link: forwarding runs on its callbacks."""
+    assert isinstance(stream.reader, TlsConnection)
+    return stream.reader
 
 
 async def _cancel_all(tasks: tuple[asyncio.Task[Any], ...]) -> None:

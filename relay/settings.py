@@ -44,14 +44,17 @@ RESUME_TICKET_RENEW_S = RESUME_TICKET_TTL_S / 2
 # online before it is refused as offline: both reconnect after a relay restart, and the office
 # PC may be a few seconds behind. Bounded by the per-source connection caps like any login.
 RESUME_HOST_WAIT_S = 10.0
-# Bytes read from one side before writing them on: small enough to keep per-session memory
-# bounded, large enough to move a keyframe in a few reads.
-FORWARD_CHUNK_BYTES = 16 * 1024
 # A session side whose peer takes longer than this to accept bytes already due (it stopped
 # reading, or its link died without a reset) ends the session instead of holding it forever.
 FORWARD_STALL_TIMEOUT_S = 30.0
+# Bytes of a session side held for its pace (they came faster than the session's rate) before
+# the source stops being read: a short burst is held without pausing the socket.
+MAX_HELD_BYTES = 64 * 1024
 # Transport write buffer high-water mark: past it, drain() waits and the reader stops reading.
 WRITE_HIGH_WATER_BYTES = 64 * 1024
+# Connections the kernel queues for the relay to accept: office PCs reconnecting at once after
+# a network outage arrive in thousands (the half-open caps then apply to each).
+LISTEN_BACKLOG = 4096
 # The relay's key and self-signed certificate in its data directory: relay.key, relay.crt.
 RELAY_IDENTITY_STEM = "relay"
 RELAY_COMMON_NAME = "telework-relay"

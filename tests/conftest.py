@@ -31,6 +31,16 @@ def _collect_qt_garbage_on_the_qt_thread(request):
         gc.collect()
 
 
+# TELEWORK_TEST_LOOP=uvloop runs every asyncio test on uvloop, the relay's default loop
+# (``telework-relay serve --loop``); unset, on asyncio's own.
+TEST_LOOP_ENV = "TELEWORK_TEST_LOOP"
+if os.environ.get(TEST_LOOP_ENV) == "uvloop":
+    import uvloop
+
+    def pytest_asyncio_loop_factories(config, item):
+        return {"uvloop": uvloop.new_event_loop}
+
+
 # Set (by .ci/run) where PostgreSQL must be available: a missing server fails instead of skipping.
 REQUIRE_POSTGRES_ENV = "TELEWORK_REQUIRE_POSTGRES"
 

@@ -16,7 +16,7 @@ import ssl
 from core.crypto.certs import Identity
 from core.crypto.tls import check_host_id, pinned_client_context, server_context
 from core.errors import CryptoError, PinMismatch
-from transport.link_stream import PeerGone
+from transport.link_stream import ByteReader, ByteWriter, PeerGone
 
 E2E_HANDSHAKE_TIMEOUT_S = 15.0
 READ_CHUNK_BYTES = 64 * 1024
@@ -25,8 +25,8 @@ READ_CHUNK_BYTES = 64 * 1024
 class SecureChannel:
     def __init__(
         self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        reader: ByteReader,
+        writer: ByteWriter,
         ssl_object: ssl.SSLObject,
         incoming: ssl.MemoryBIO,
         outgoing: ssl.MemoryBIO,
@@ -42,8 +42,8 @@ class SecureChannel:
     @classmethod
     async def as_host(
         cls,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        reader: ByteReader,
+        writer: ByteWriter,
         first: bytes,
         identity: Identity,
         viewer_cert_pem: bytes,
@@ -57,8 +57,8 @@ class SecureChannel:
     @classmethod
     async def as_viewer(
         cls,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        reader: ByteReader,
+        writer: ByteWriter,
         first: bytes,
         device: Identity,
         host_id: str,
@@ -72,8 +72,8 @@ class SecureChannel:
     @classmethod
     def _wrap(
         cls,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        reader: ByteReader,
+        writer: ByteWriter,
         context: ssl.SSLContext,
         server_side: bool,
     ) -> SecureChannel:

@@ -77,15 +77,16 @@ class RelayLink:
         self._decoder = FrameDecoder(MAX_CONTROL_PAYLOAD)
         self._trailing = b""
 
-    def send(self, message: ControlMessage) -> bytes:
-        """Check that we may send ``message`` now, advance, and return its bytes."""
+    def send(self, message: ControlMessage, encoded: bytes | None = None) -> bytes:
+        """Check that we may send ``message`` now, advance, and return its bytes (``encoded``
+        if the caller encoded it once for many links, as the relay's keepalive does)."""
         key = (self.state, self.our_side, message.TYPE)
         if key not in TRANSITIONS:
             raise LocalError(
                 f"{self.our_side.value} may not send {message.TYPE.name} in {self.state.value}"
             )
         self.state = TRANSITIONS[key]
-        return encode_control(message)
+        return encode_control(message) if encoded is None else encoded
 
     def receive_data(self, data: bytes) -> list[ControlMessage]:
         """Decode what the peer sent. Bytes after the switch to forwarding are kept aside."""

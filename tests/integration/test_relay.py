@@ -17,8 +17,8 @@ from core.auth import lockout as lockout_limits
 from core.crypto.certs import fingerprint, generate_identity, pem_to_der
 from core.protocol.control import RefusalReason
 from core.protocol.framing import HEADER, MAX_CONTROL_PAYLOAD, PROTOCOL_VERSION
-from relay import sessions as relay_sessions_module
 from relay.context import NOISY_SOURCE_MAX_RECORDS
+from relay.forwarding import Forwarder
 from relay.hooks import RelayHooks
 from tests.integration.relay_harness import (
     FAST,
@@ -332,20 +332,13 @@ async def test_silent_host_control_channel_declared_dead(relay):
 
 async def test_relay_forwards_no_plaintext(relay, host, monkeypatch):
     seen = bytearray()
-    real_pump = relay_sessions_module.pump
+    real_write = Forwarder._write
 
-    async def tapping_pump(source, destination, bucket, count, first=b"", **kw):
-        class Tap:
-            def write(self, data):
-                seen.extend(data)
-                destination.write(data)
+    def tapping_write(self, data):
+        seen.extend(data)
+        real_write(self, data)
 
-            async def drain(self):
-                await destination.drain()
-
-        return await real_pump(source, Tap(), bucket, count, first, **kw)
-
-    monkeypatch.setattr(relay_sessions_module, "pump", tapping_pump)
+    monkeypatch.setattr(Forwarder, "_write", tapping_write)
     channel, _ = await login(relay, host.host_id, relay.totp_now())
     secret_text = b"TOP-SECRET residents register 12345"
     await channel.write(secret_text)

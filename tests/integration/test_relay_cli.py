@@ -30,11 +30,14 @@ def serve_command(data_dir: Path, *options: str) -> list[str]:
 
 
 class RelayProcess:
-    def __init__(self, data_dir: Path, database: str | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, database: str | None = None, loop: str | None = None
+    ) -> None:
         self.process = subprocess.Popen(
             serve_command(
                 data_dir,
                 *database_options(database),
+                *(["--loop", loop] if loop else []),
                 "--listen",
                 "127.0.0.1:0",
                 "--metrics-listen",
@@ -85,8 +88,9 @@ def manage(data_dir: Path, *args: str, database: str | None = None) -> str:
     ).stdout.strip()
 
 
-def test_serve_prints_address_and_the_fingerprint_manage_reports(data_dir):
-    relay = RelayProcess(data_dir)
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_serve_prints_address_and_the_fingerprint_manage_reports(data_dir, loop):
+    relay = RelayProcess(data_dir, loop=loop)
     try:
         assert relay.fingerprint == manage(data_dir, "fingerprint")
         assert (data_dir / "relay.key").stat().st_mode & 0o777 == 0o600
