@@ -213,6 +213,13 @@ def start_relay(
     return process, started.host, started.port, started.fingerprint, started.metrics_url
 
 
+def open_files_limit(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            return int(line.split()[3])
+    return 0
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -759,6 +766,13 @@ def main() -> int:
         relay, host, port, fingerprint, args.metrics_url = start_relay(
             data_dir, args.loop, fds, args.relay_path
         )
+        report["relay_open_files_limit"] = open_files_limit(relay.pid)
+        if report["relay_open_files_limit"] < fds:
+            print(
+                f"warning: the relay may open {report['relay_open_files_limit']} files, "
+                f"this run needs about {fds} (a hard limit only root may raise)",
+                file=sys.stderr,
+            )
         try:
             outcomes, measured = run_generators(
                 args, (host, port, fingerprint), pairs, idle, False, relay.pid
