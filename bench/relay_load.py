@@ -213,6 +213,13 @@ def start_relay(
     return process, started.host, started.port, started.fingerprint, started.metrics_url
 
 
+def open_files_limit(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            return int(line.split()[3])
+    return 0
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -620,7 +627,7 @@ def run_generators(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Start the generators, measure process ``pid`` over the hold, and collect the results."""
     workers = args.workers
-    ramp_interval = workers / RAMP_PER_S
+    ramp_interval = workers / args.ramp
     idle_interval = workers / args.idle_ramp
     start_at = time.monotonic() + 1.0
     pair_shares = [pairs[w::workers] for w in range(workers)]
@@ -728,6 +735,7 @@ def main() -> int:
     parser.add_argument(
         "--idle-hosts", type=int, default=0, help="office PCs that only answer keepalives"
     )
+    parser.add_argument("--ramp", type=float, default=RAMP_PER_S, help="new pairs a second")
     parser.add_argument("--idle-ramp", type=float, default=IDLE_RAMP_PER_S, help="idle PCs/s")
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     parser.add_argument("--reference", choices=("haproxy",), default=None)
@@ -759,6 +767,13 @@ def main() -> int:
         relay, host, port, fingerprint, args.metrics_url = start_relay(
             data_dir, args.loop, fds, args.relay_path
         )
+        report["relay_open_files_limit"] = open_files_limit(relay.pid)
+        if report["relay_open_files_limit"] < fds:
+            print(
+                f"warning: the relay may open {report['relay_open_files_limit']} files, "
+                f"this run needs about {fds} (a hard limit only root may raise)",
+                file=sys.stderr,
+            )
         try:
             outcomes, measured = run_generators(
                 args, (host, port, fingerprint), pairs, idle, False, relay.pid
@@ -784,7 +799,7 @@ def main() -> int:
         )
         if args.sessions:
             report["relay_cpu_percent_per_session"] = round(
-                measured["cpu_percent"] / args.sessions, 4
+                measured["cpu_percent"] / max(result["joined"], 1), 4
             )
         if args.idle_hosts:
             idle_hosts = result["idle_online"]
@@ -810,7 +825,7 @@ def reference_run(
     """The same sessions through HAProxy, measured the same way."""
     identity = generate_identity("reference")
     ready: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-    hold = 1.0 + args.sessions / RAMP_PER_S + WARMUP_S + args.seconds + 600  # then ended
+    hold = 1.0 + args.sessions / args.ramp + WARMUP_S + args.seconds + 600  # then ended
     sink = mp.Process(target=sink_process, args=(identity, hold, ready))
     sink.start()
     try:
@@ -828,10 +843,14 @@ def reference_run(
         sink.join(timeout=10)
     result = summary(outcomes)
     reference_cpu = measured["cpu_percent"]
+    # Per session that ran: a run where some sessions failed to join is compared fairly.
+    relay_per_session = report["relay_cpu_percent"] / max(report["joined"], 1)
+    reference_per_session = reference_cpu / max(result["joined"], 1)
     return {
         "reference": "haproxy",
+        "reference_joined": result["joined"],
         "reference_cpu_percent": round(reference_cpu, 1),
-        "cpu_ratio_to_reference": round(report["relay_cpu_percent"] / max(reference_cpu, 1e-9), 2),
+        "cpu_ratio_to_reference": round(relay_per_session / max(reference_per_session, 1e-9), 2),
         "reference_added_latency_ms_p99": result["added_latency_ms_p99"],
         "reference_errors": result["errors"],
         "reference_machine_busy_percent": round(measured["machine_busy_percent"], 1),

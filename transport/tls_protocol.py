@@ -199,7 +199,8 @@ class TlsConnection(asyncio.Protocol):
         if self._reading or self._ssl is None:
             return
         self._reading = True
-        read = self._ssl.read
+        read, decrypted, incoming = self._ssl.read, self._ssl.pending, self._incoming
+        assert incoming is not None
         buffered = False
         try:
             while not self._paused:
@@ -224,6 +225,8 @@ class TlsConnection(asyncio.Protocol):
                     buffered = True
                     if len(self._buffer) >= MAX_UNREAD_BYTES:
                         self.pause_reading()
+                if not incoming.pending and not incoming.eof and not decrypted():
+                    break  # all taken: spares the failing read (an exception) per chunk
         finally:
             self._reading = False
         if buffered:
@@ -356,9 +359,12 @@ class TlsConnection(asyncio.Protocol):
             if self._state == _HANDSHAKING:
                 raise ConnectionError("TLS handshake not done")
             return
-        assert self._ssl is not None
+        assert self._ssl is not None and self._outgoing is not None
         self._ssl.write(data)
-        self._flush()
+        transport = self._transport
+        assert transport is not None
+        if not transport.is_closing():
+            transport.write(self._outgoing.read())
 
     @property
     def writing_paused(self) -> bool:
