@@ -415,7 +415,8 @@ class Generator:
         control = await self.connect(0, index)
         control_stream = LinkStream(control, control, Side.CLIENT)
         await control_stream.send(HostAuth(pair["host_id"], pair["host_secret"], "bench"))
-        assert isinstance(await control_stream.next_message(60), HostReady)
+        if not isinstance(reply := await control_stream.next_message(60), HostReady):
+            raise RuntimeError(f"office PC refused: {reply}")
         offers: asyncio.Queue[SessionOffer] = asyncio.Queue()
         self.serve_control(control_stream, control, offers)
         viewer = await self.connect(1, index)
@@ -434,7 +435,8 @@ class Generator:
         data = await self.connect(2, index)
         data_stream = LinkStream(data, data, Side.CLIENT)
         await data_stream.send(Attach(pair["host_id"], pair["host_secret"], offer.session_id))
-        assert isinstance(await data_stream.next_message(60), Attached)
+        if not isinstance(reply := await data_stream.next_message(60), Attached):
+            raise RuntimeError(f"attach refused: {reply}")
         while isinstance(reply := await viewer_stream.next_message(60), Progress):
             pass
         if not isinstance(reply, LoginOk):
