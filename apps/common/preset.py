@@ -20,6 +20,14 @@ from pathlib import Path
 
 PRESET_KEYS = ("relay", "fingerprint", "tenant")
 MAX_PRESET_BYTES = 16 * 1024  # a preset is a few short strings; anything bigger is ignored
+# The file names the apps look for (the office PC's agent reads the same form as host.json).
+VIEWER_PRESET = "viewer.json"
+
+
+def preset_json(relay: str, fingerprint: str, tenant: str) -> str:
+    """A preset file's text, as the admin console exports it for a municipality."""
+    values = dict(zip(PRESET_KEYS, (relay, fingerprint, tenant), strict=True))
+    return json.dumps(values, ensure_ascii=False, indent=1) + "\n"
 
 
 def preset_paths(

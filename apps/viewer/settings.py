@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from apps.common.preset import preset_paths
+from apps.common.preset import VIEWER_PRESET, preset_paths
 from core.crypto.certs import parse_fingerprint, parse_host_id
 from core.errors import CryptoError, LocalError
 from core.policy import PolicyError, normalise_mac
@@ -27,7 +27,7 @@ from transport.connect import RelayEndpoint
 
 APP_DIR_NAME = "telework-viewer"
 SETTINGS_FILE = "settings.json"
-INSTALLER_CONFIG_FILE = "viewer.json"
+INSTALLER_CONFIG_FILE = VIEWER_PRESET
 DEVICE_STEM = "device"
 MAX_SETTINGS_BYTES = 16 * 1024  # a settings file is five short strings; ignore anything bigger
 MAX_REPORTED_MACS = 16  # the relay accepts 32; a home PC has a handful of interfaces

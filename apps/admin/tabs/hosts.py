@@ -29,7 +29,9 @@ from apps.admin.tabs.base import Tab, labelled, when
 from apps.admin.texts import tr
 from apps.common.enrolment_code import EnrolmentCode
 from apps.common.fields import ADDRESS_SAMPLE, TOKEN_SAMPLE, show_whole
+from apps.common.preset import VIEWER_PRESET, preset_json
 from core.errors import Error
+from storage.atomic import DEFAULT_FILE_MODE, write_atomically
 from transport.connect import parse_host_port
 
 if TYPE_CHECKING:
@@ -78,6 +80,7 @@ class HostsTab(Tab):
             labelled(tr("relay_for_pcs"), self.relay_address),
             self.relay_address,
             self.button("new_token", self.new_token),
+            self.button("export_preset", self.ask_export_preset),
         )
         enrolment = QGridLayout()
         self.qr_label = QLabel()
@@ -146,6 +149,19 @@ class HostsTab(Tab):
         except Error as exc:
             raise InputMissing(tr("relay_for_pcs_needed")) from exc
         return relay
+
+    async def ask_export_preset(self) -> Path | None:
+        """「設定ファイルを書き出す」: the relay, its fingerprint and this municipality in one
+        preset file (``viewer.json``) that installers drop beside the viewer or the office
+        PC's program (as ``host.json``) or in /etc/telework, so nobody types them."""
+        relay = self._relay_for_pcs()
+        path = self.ask_save_path("export_preset", VIEWER_PRESET, "JSON (*.json)")
+        if path is None:
+            return None
+        preset = preset_json(relay, self.api.fingerprint, self.window_.tenant)
+        write_atomically(path, preset.encode("utf-8"), mode=DEFAULT_FILE_MODE)
+        self.window_.report(tr("saved_to", path=path))
+        return path
 
     async def new_token(self) -> str:
         """Issue an enrolment token and show it as an enrolment code, its QR code and sheet."""

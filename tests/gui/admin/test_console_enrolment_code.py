@@ -8,6 +8,7 @@ from conftest import press, settled
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter
 
+from apps.admin.failures import InputMissing
 from apps.admin.qr import draw_enrolment_sheet
 from apps.admin.tabs.hosts import default_relay_address
 from apps.admin.texts import tr
@@ -82,3 +83,32 @@ def test_a_relay_address_that_is_not_host_port_is_asked_for_before_any_token(con
     qloop.run_until_complete(settled(console))
     assert console.statusBar().currentMessage() == tr("error", message=tr("relay_for_pcs_needed"))
     assert hosts.sheet is None and hosts.code_view.toPlainText() == ""
+
+
+def test_the_settings_file_for_the_municipality_is_what_viewers_and_office_pcs_read(
+    live, console, qloop, tmp_path, monkeypatch
+):
+    """Office PCs tab → 「設定ファイルを書き出す」: one preset file with the relay, its
+    fingerprint and the municipality, which the viewer (viewer.json) and the office PC
+    (host.json) read."""
+    from apps.common.preset import read_preset
+    from apps.viewer.settings import Settings, load_all
+
+    run = qloop.run_until_complete
+    hosts = console.hosts
+    hosts.relay_address.setText(str(live.relay.endpoint))
+    saved = tmp_path / "viewer.json"
+    monkeypatch.setattr(hosts, "ask_save_path", lambda *args: saved)
+    assert run(hosts.ask_export_preset()) == saved
+    preset = read_preset(saved)
+    assert preset == {
+        "relay": str(live.relay.endpoint),
+        "fingerprint": console.client.fingerprint,
+        "tenant": TENANT,
+    }
+    settings = load_all(tmp_path / "config", saved, Settings())
+    assert (settings.relay, settings.fingerprint, settings.tenant) == tuple(preset.values())
+    hosts.relay_address.setText("")  # no relay address: nothing written, the user is told
+    monkeypatch.setattr(hosts, "ask_save_path", lambda *args: pytest.fail("asked anyway"))
+    with pytest.raises(InputMissing):
+        run(hosts.ask_export_preset())
