@@ -195,8 +195,7 @@ class Demo:
                 relay,
                 "--relay-fingerprint",
                 fingerprint,
-                "--enroll",
-                token,
+                f"--enroll={token}",  # as one word: a token from another tool may start with "-"
                 "--name",
                 HOST_NAME,
                 "--display",

@@ -20,7 +20,11 @@ UNMATCHABLE_DIGEST = hashlib.sha256(secrets.token_bytes(TOKEN_BYTES)).hexdigest(
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(TOKEN_BYTES)
+    """A fresh token; never one that starts with "-", which a command line (``telework-host
+    --enroll TOKEN``) would take for an option (1 in 64 did; the entropy lost is negligible)."""
+    while (token := secrets.token_urlsafe(TOKEN_BYTES)).startswith("-"):
+        pass
+    return token
 
 
 def token_digest(token: object) -> str | None:

@@ -530,7 +530,7 @@ class HostAgent:
     def start(self, relay: Relay, screen: XServer, token: str | None = None) -> None:
         args = ["--headless", "--relay", relay.address, "--relay-fingerprint", relay.fingerprint]
         if token:
-            args += ["--enroll", token]
+            args += [f"--enroll={token}"]  # as one word: a token may start with "-"
         self.launch(screen, *args)
         self.wait_connected()
 

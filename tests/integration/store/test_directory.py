@@ -674,3 +674,10 @@ def test_audit_is_committed_at_once(data_dir: Path) -> None:
             assert conn.execute("SELECT count(*) FROM audit").fetchone()[0] == 1
         finally:
             conn.close()
+
+
+def test_no_token_starts_with_a_dash_that_a_command_line_would_read_as_an_option() -> None:
+    """``telework-host --enroll TOKEN``: 1 in 64 urlsafe tokens began with "-" and failed."""
+    from relay.store.tokens import new_token
+
+    assert not any(new_token().startswith("-") for _ in range(5000))
