@@ -158,6 +158,24 @@ class Backend:
         """The live sessions :meth:`end_access` would end now, for the change's record."""
         return self.live_sessions(scope.tenant, user=user, host_id=host_id)
 
+    async def take_access(
+        self,
+        scope: Scope,
+        event: str,
+        user: str,
+        function: Callable[..., T],
+        *args: Any,
+        host_id: str | None = None,
+    ) -> T:
+        """A change that takes ``user``'s access away (to ``host_id`` only, if given): the
+        change and its record ``event``, naming the live sessions it ends, commit together
+        (:meth:`change`); then those sessions end (:meth:`end_access`)."""
+        ending = self.access_sessions(scope, user, host_id)
+        record = Record(event, user=user, host_id=host_id, detail={"sessions_ended": ending})
+        result = await self.change(scope, record, function, *args)
+        self.end_access(scope, user, host_id)
+        return result
+
     def end_sessions(
         self, tenant: str, reason: str, *, user: str | None = None, host_id: str | None = None
     ) -> list[str]:

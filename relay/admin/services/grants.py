@@ -36,16 +36,10 @@ class GrantService:
     async def revoke(self, scope: Scope, login: str, host_id: str) -> None:
         """Withdraw the grant and end the sessions it allowed."""
         login = canonical_login(login)
-        ending = self.backend.access_sessions(scope, login, host_id)
 
         def revoke() -> None:
             if not self.directory.revoke(scope.tenant, login, host_id):
                 raise NotFoundError("no such grant", ErrorCode.NO_SUCH_GRANT)  # nothing recorded
 
-        await self.backend.change(
-            scope,
-            Record("revoke", user=login, host_id=host_id, detail={"sessions_ended": ending}),
-            revoke,
-        )
-        self.backend.end_access(scope, login, host_id)
+        await self.backend.take_access(scope, "revoke", login, revoke, host_id=host_id)
         await self.backend.push_policies([host_id])

@@ -49,16 +49,11 @@ class StaffService:
     async def set_disabled(self, scope: Scope, login: str, disabled: bool) -> User:
         """The staff member as they are now; disabling ends their live sessions."""
         user = await self.get(scope.tenant, login)
+        args = (self.directory.set_user_disabled, scope.tenant, user.login, disabled)
         if disabled:
-            ending = self.backend.access_sessions(scope, user.login)
-            record = Record("staff_disable", user=user.login, detail={"sessions_ended": ending})
+            await self.backend.take_access(scope, "staff_disable", user.login, *args)
         else:
-            record = Record("staff_enable", user=user.login)
-        await self.backend.change(
-            scope, record, self.directory.set_user_disabled, scope.tenant, user.login, disabled
-        )
-        if disabled:
-            self.backend.end_access(scope, user.login)
+            await self.backend.change(scope, Record("staff_enable", user=user.login), *args)
         return dataclasses.replace(user, disabled=disabled)
 
     async def delete(self, scope: Scope, login: str) -> None:
@@ -66,15 +61,9 @@ class StaffService:
         hosts = await self.backend.db(
             self.directory.hosts_affected_by_user, scope.tenant, user.login
         )
-        ending = self.backend.access_sessions(scope, user.login)
-        await self.backend.change(
-            scope,
-            Record("staff_delete", user=user.login, detail={"sessions_ended": ending}),
-            self.directory.delete_user,
-            scope.tenant,
-            user.login,
+        await self.backend.take_access(
+            scope, "staff_delete", user.login, self.directory.delete_user, scope.tenant, user.login
         )
-        self.backend.end_access(scope, user.login)
         await self.backend.push_policies(hosts)  # their home PCs leave those lists
 
     async def new_totp(self, scope: Scope, login: str) -> tuple[User, str]:
@@ -106,13 +95,12 @@ class StaffService:
     async def reset(self, scope: Scope, login: str) -> User:
         """Revoke the staff member's TOTP, unused codes and resume tickets."""
         user = await self.get(scope.tenant, login)
-        ending = self.backend.access_sessions(scope, user.login)
-        await self.backend.change(
+        await self.backend.take_access(
             scope,
-            Record("staff_reset", user=user.login, detail={"sessions_ended": ending}),
+            "staff_reset",
+            user.login,
             self.directory.revoke_staff_credentials,
             scope.tenant,
             user.login,
         )
-        self.backend.end_access(scope, user.login)
         return user
