@@ -139,6 +139,19 @@ class Database:
             yield block.conn
 
     @contextmanager
+    def bookkeeping(self) -> Iterator[sa.Connection]:
+        """A transaction for a relay node's own rows (its heartbeat, the office PCs it holds,
+        its live sessions): single-row upserts and deletes that no check reads, so on
+        PostgreSQL they skip the writer lock and never queue behind logins. On SQLite (one
+        node) it is an ordinary write."""
+        if not self.shared:
+            with self.write() as conn:
+                yield conn
+            return
+        with self._engine.begin() as conn:
+            yield conn
+
+    @contextmanager
     def atomic(self) -> Iterator[None]:
         """A block whose writes (in this thread) are one transaction: all of them are
         committed when it ends, none if an error leaves it (see the module docstring).

@@ -21,6 +21,7 @@ from relay.store.database import Clock, Database, migrated_engine
 from relay.store.grants import Grants
 from relay.store.home_pcs import HomePcs
 from relay.store.hosts import Hosts
+from relay.store.nodes import ClusterNodes
 from relay.store.policies import Policies
 from relay.store.staff import Staff
 from relay.store.tenants import Tenants
@@ -47,6 +48,7 @@ class Directory(
     Policies,
     HomePcs,
     BandwidthLimits,
+    ClusterNodes,
 ):
     """Tenants, users, hosts, grants, tickets, the audit log, admins, policies, home PCs and
     bandwidth limits, over one :class:`Database`."""

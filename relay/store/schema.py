@@ -233,3 +233,57 @@ home_macs = sa.Table(
     sa.Column("created_at", sa.Double(), nullable=False),
     sa.Index(None, "tenant_id"),
 )
+
+# --- relay cluster (migration 0004) -------------------------------------------------------------
+
+# A relay node's ID: a name the operator gives (or host:port), unique in the cluster.
+MAX_NODE_ID_LEN = 64
+# The HOST:PORT other parts reach a node at (office PCs attach their data connections there).
+MAX_NODE_ADDRESS_LEN = 255
+
+# The live relay nodes sharing this database: each writes its own row at start and renews it
+# every heartbeat; a row whose expiry passed is a dead node. Written without the writer lock
+# (one upsert of a node's own row), so heartbeats never queue behind logins.
+relay_nodes = sa.Table(
+    "relay_nodes",
+    metadata,
+    sa.Column("node_id", sa.String(MAX_NODE_ID_LEN), primary_key=True),
+    sa.Column("address", sa.String(MAX_NODE_ADDRESS_LEN), nullable=False),
+    sa.Column("started_at", sa.Double(), nullable=False),
+    sa.Column("heartbeat_at", sa.Double(), nullable=False),
+    sa.Column("expires_at", sa.Double(), nullable=False),
+    sa.Column("hosts", sa.Integer(), nullable=False),
+    sa.Column("sessions", sa.Integer(), nullable=False),
+    sa.Column("max_hosts", sa.Integer(), nullable=False),
+    sa.Column("draining", sa.Boolean(), nullable=False),
+)
+
+# Which node holds each online office PC's control channel. The lease is the node's own row:
+# a location on a node whose row expired names nobody.
+host_locations = sa.Table(
+    "host_locations",
+    metadata,
+    sa.Column("host_id", sa.String(MAX_HOST_ID_LEN), primary_key=True),
+    sa.Column("node_id", sa.String(MAX_NODE_ID_LEN), nullable=False),
+    sa.Column("since", sa.Double(), nullable=False),
+    sa.Index(None, "node_id"),
+)
+
+# Every node's live sessions, for the admin API of any node: written at start, byte counts
+# renewed each heartbeat, removed at the end (or with its node once that node is found dead).
+cluster_sessions = sa.Table(
+    "cluster_sessions",
+    metadata,
+    sa.Column("session_id", sa.String(64), primary_key=True),
+    sa.Column("node_id", sa.String(MAX_NODE_ID_LEN), nullable=False),
+    sa.Column("tenant", sa.String(MAX_TENANT_NAME_LEN), nullable=False),
+    sa.Column("login", sa.String(MAX_LOGIN_LEN), nullable=False),
+    sa.Column("host_id", sa.String(MAX_HOST_ID_LEN), nullable=False),
+    sa.Column("source", sa.String(MAX_AUDIT_SOURCE_LEN), nullable=False),
+    sa.Column("started_at", sa.Double(), nullable=False),
+    sa.Column("bytes_to_viewer", sa.BigInteger(), nullable=False),
+    sa.Column("bytes_to_host", sa.BigInteger(), nullable=False),
+    sa.Column("updated_at", sa.Double(), nullable=False),
+    sa.Index(None, "node_id"),
+    sa.Index(None, "tenant"),
+)
