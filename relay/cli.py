@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from core.errors import Error
 from relay.admin.hooks import admin_hooks
 from relay.admin.server import DEFAULT_ADMIN_LISTEN, start_admin_api
+from relay.cluster.options import add_node_options, node_options
 from relay.hooks import RelayHooks
 from relay.manage import add_database_option, add_manage_parser, run_manage
 from relay.metrics import start_metrics_server
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="how much to log (default INFO)",
     )
 
+    add_node_options(serve)
     add_manage_parser(commands)
     return parser
 
@@ -167,13 +169,21 @@ def parse_startup(printed: str) -> Startup | None:
 
 async def _serve(args: argparse.Namespace) -> int:
     data_dir: Path = args.data_dir
+    node = node_options(args)
     identity = load_or_create_identity(data_dir, RELAY_IDENTITY_STEM, RELAY_COMMON_NAME)
     directory = Directory.open(data_dir, database=args.database)
     hooks = admin_hooks(directory) if args.admin_listen is not None else RelayHooks()
-    server = RelayServer(directory, identity, hooks=hooks)
+    server = RelayServer(directory, identity, hooks=hooks, node=node)
     host, port = await server.start(*args.listen)
-    metrics_runner, metrics_port = await start_metrics_server(server.metrics, *args.metrics_listen)
+    if node is not None:
+        server.metrics.node_id = node.node_id
+    metrics_host, metrics_port = args.metrics_listen
+    metrics_runner, metrics_port = await start_metrics_server(
+        server.metrics, metrics_host, metrics_port, lambda: not server.cluster.draining
+    )
     print(f"relay listening on {host}:{port} (TLS 1.3)", flush=True)
+    if node is not None:
+        print(f"cluster node {node.node_id} at {server.cluster.attach_address}", flush=True)
     print(f"certificate fingerprint (SHA-256): {server.fingerprint}", flush=True)
     print(f"metrics on http://{args.metrics_listen[0]}:{metrics_port}/metrics", flush=True)
     # --- admin API (relay/admin) ---
@@ -182,11 +192,24 @@ async def _serve(args: argparse.Namespace) -> int:
         admin_api = await start_admin_api(server, identity, *args.admin_listen)
         print(f"admin API on {admin_api.url} (TLS 1.3, same certificate)", flush=True)
     stop = asyncio.Event()
+    drain = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # A cluster node drains on SIGTERM (its work moves to the other nodes); a relay on its own
+    # stops at once, as on SIGINT: its office PCs and viewers come back when it restarts.
+    on_term = drain if node is not None else stop
+    for sig, event in ((signal.SIGINT, stop), (signal.SIGTERM, on_term)):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+            loop.add_signal_handler(sig, event.set)
+    await asyncio.wait(
+        [asyncio.create_task(stop.wait()), asyncio.create_task(drain.wait())],
+        return_when=asyncio.FIRST_COMPLETED,
+    )
+    if drain.is_set() and not stop.is_set():
+        print(f"relay draining (at most {args.drain_timeout:.0f} s)", flush=True)
+        drained = asyncio.create_task(server.drain(args.drain_timeout))
+        await asyncio.wait(
+            [drained, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+        )
     print("relay stopping", flush=True)
     if admin_api is not None:
         await admin_api.close()

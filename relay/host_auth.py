@@ -56,6 +56,10 @@ class HostAdmission:
         await self._channels.serve(stream, host_id, tenant)
 
     async def host_auth(self, stream: LinkStream, message: HostAuth) -> None:
+        if self._channels.full and message.host_id not in self._channels.online:
+            # A full cluster node: the office PC retries after its back-off, and the public
+            # address's balancer sends it to a node with room.
+            raise Refusal(RefusalReason.TOO_MANY_CONNECTIONS)
         tenant = await self._authenticate(stream, message.host_id, message.secret)
         keepalive = int(self._context.settings.keepalive_interval_s)
         await stream.send(HostReady(message.host_id, tenant, keepalive))

@@ -29,6 +29,7 @@ from core.protocol.control import (
     SessionOffer,
     encode_control,
 )
+from relay.cluster.local import Cluster, HostElsewhere
 from relay.context import AuditWho, RelayContext
 from relay.errors import Refusal
 from transport.link_stream import LinkStream, PeerGone
@@ -58,6 +59,7 @@ class HostChannel:
     answers: dict[str, asyncio.Future[SessionAnswer]] = field(default_factory=dict)
     last_heard: float = 0.0  # event loop time of the last message from the host
     slot: int = 0  # its tick of the keepalive wheel
+    online_since: float = 0.0  # wall clock: which of two channels of one office PC is newer
 
     def fail_pending(self) -> None:
         for future in self.answers.values():
@@ -75,14 +77,30 @@ class PendingAttach:
     over: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+@dataclass(frozen=True)
+class RemoteHost:
+    """An office PC whose control channel another relay node holds (a cluster)."""
+
+    host_id: str
+    node_id: str
+
+
+HostRef = HostChannel | RemoteHost
+"""Where an office PC a login asks for is: on this relay, or on another node."""
+
+
 class HostChannels:
     """The online hosts (by host ID) and the sessions they accepted but have not attached yet."""
 
     def __init__(
-        self, context: RelayContext, policy_for_host: Callable[[str], dict[str, Any]]
+        self,
+        context: RelayContext,
+        policy_for_host: Callable[[str], dict[str, Any]],
+        cluster: Cluster | None = None,
     ) -> None:
         self._context = context
         self._policy_for_host = policy_for_host
+        self._cluster = cluster or Cluster()
         self.online: dict[str, HostChannel] = {}
         self._awaiting_attach: dict[str, PendingAttach] = {}
         # Host ID -> set when that host's channel comes online, for logins waiting for it.
@@ -103,7 +121,7 @@ class HostChannels:
     async def serve(self, stream: LinkStream, host_id: str, tenant: str) -> None:
         """Run an authenticated host's control channel until it ends."""
         context = self._context
-        channel = HostChannel(host_id, tenant, stream)
+        channel = HostChannel(host_id, tenant, stream, online_since=context.wall())
         previous = self.online.get(host_id)
         if previous is not None:  # the host reconnected before we noticed the old channel died
             previous.fail_pending()
@@ -118,6 +136,7 @@ class HostChannels:
             await context.audit(
                 "host_online", tenant=tenant, host_id=host_id, source=stream.source, fact=True
             )
+            await self._cluster.host_online(host_id, channel.online_since)
             policy = await context.db(self._policy_for_host, host_id)
             if policy:
                 await stream.send(Policy(policy))
@@ -140,25 +159,52 @@ class HostChannels:
             channel.fail_pending()
             if self.online.get(host_id) is channel:
                 del self.online[host_id]
+                await self._cluster.host_offline(host_id)
                 await context.audit(
                     "host_offline", tenant=tenant, host_id=host_id, source=stream.source, fact=True
                 )
 
-    async def wait_online(self, host_id: str, timeout_s: float) -> HostChannel | None:
-        """The host's control channel, waiting up to ``timeout_s`` for it to come (back)
-        online; None if it did not."""
-        if host_id in self.online or timeout_s <= 0:
-            return self.online.get(host_id)
+    async def locate(self, host_id: str, timeout_s: float) -> HostRef | None:
+        """Where the office PC's control channel is (here, or on another node of a cluster),
+        waiting up to ``timeout_s`` for it to come (back) online; None if it did not."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            local = self.online.get(host_id)
+            if local is not None:
+                return local
+            node_id = await self._cluster.locate(host_id)
+            if node_id is not None:
+                return RemoteHost(host_id, node_id)
+            remaining = deadline - loop.time()
+            if remaining <= 0 or not await self._arrival(host_id, remaining):
+                return self.online.get(host_id)
+
+    async def _arrival(self, host_id: str, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for the office PC to come online here or on another node."""
         arrived = self._arrivals.setdefault(host_id, asyncio.Event())
         self._arrival_waiters[host_id] = self._arrival_waiters.get(host_id, 0) + 1
         try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(arrived.wait(), timeout_s)
+            await asyncio.wait_for(arrived.wait(), timeout_s)
+            return True
+        except TimeoutError:
+            return False
         finally:
             self._arrival_waiters[host_id] -= 1
             if not self._arrival_waiters[host_id]:
                 del self._arrival_waiters[host_id], self._arrivals[host_id]
-        return self.online.get(host_id)
+
+    def arrived_elsewhere(self, host_id: str, since: float) -> None:
+        """Another node says the office PC came online there at ``since``: an older channel of
+        it still held here is stale (it reconnected before this node noticed the old link die),
+        and logins waiting for it can find it now. (A newer one here stays: the message was
+        slow, and the other node hears of this one and closes its own.)"""
+        held = self.online.get(host_id)
+        if held is not None and held.online_since < since:
+            held.stream.writer.close()  # its serve() ends and cleans up
+        arrived = self._arrivals.get(host_id)
+        if arrived is not None:
+            arrived.set()
 
     def _keep_alive(self, channel: HostChannel) -> None:
         """Give ``channel`` a tick of the keepalive wheel (turning it if it stood still)."""
@@ -221,8 +267,35 @@ class HostChannels:
             return False
         return True
 
+    @property
+    def attach_address(self) -> str:
+        """What offers name as where to attach (this node's address in a cluster, else "")."""
+        return self._cluster.attach_address
+
+    @property
+    def full(self) -> bool:
+        """Whether this relay holds as many office PCs as its node may (a cluster)."""
+        return len(self.online) >= self._cluster.max_hosts
+
+    async def push_current_policy(self, host_id: str) -> bool:
+        """Push the office PC's effective policy now, if it is online here."""
+        if host_id not in self.online:
+            return False
+        policy = await self._context.db(self._policy_for_host, host_id)
+        return bool(policy) and await self.push_policy(host_id, policy)
+
+    async def answer_of(self, channel: HostChannel, offer: SessionOffer) -> SessionAnswer:
+        """Offer the session to the office PC on ``channel`` and wait for its answer."""
+        future: asyncio.Future[SessionAnswer] = asyncio.get_running_loop().create_future()
+        channel.answers[offer.session_id] = future
+        try:
+            await channel.stream.send(offer)
+            return await future
+        finally:
+            channel.answers.pop(offer.session_id, None)
+
     async def ask(
-        self, channel: HostChannel, offer: SessionOffer, who: AuditWho
+        self, host: HostRef, offer: SessionOffer, who: AuditWho
     ) -> tuple[LinkStream, PendingAttach]:
         """Offer the session to the host; return its data connection once it accepts, and the
         attach to release (``over``) when the session ends. ``who`` names the login in the
@@ -230,14 +303,16 @@ class HostChannels:
         context = self._context
         loop = asyncio.get_running_loop()
         session_id = offer.session_id
-        answer_future: asyncio.Future[SessionAnswer] = loop.create_future()
-        channel.answers[session_id] = answer_future
-        pending = PendingAttach(channel.host_id, loop.create_future())
+        pending = PendingAttach(host.host_id, loop.create_future())
         self._awaiting_attach[session_id] = pending
         attached = False
         try:
-            await channel.stream.send(offer)
-            answer = await asyncio.wait_for(answer_future, context.settings.host_answer_timeout_s)
+            answering = (
+                self.answer_of(host, offer)
+                if isinstance(host, HostChannel)
+                else self._cluster.ask(host.node_id, host.host_id, offer)
+            )
+            answer = await asyncio.wait_for(answering, context.settings.host_answer_timeout_s)
             if not answer.accept:
                 reason = (
                     RefusalReason(answer.reason)
@@ -248,11 +323,13 @@ class HostChannels:
                 raise Refusal(reason)
             host_stream = await asyncio.wait_for(pending.stream, context.settings.attach_timeout_s)
             attached = True
+        except HostElsewhere as exc:  # it left the node the directory named: offline now
+            await context.audit("login_refused", **who, detail={"reason": "host_offline"})
+            raise Refusal(RefusalReason.HOST_OFFLINE) from exc
         except (TimeoutError, PeerGone, ConnectionError, OSError) as exc:
             await context.audit("login_refused", **who, detail={"reason": "host_timeout"})
             raise Refusal(RefusalReason.HOST_TIMEOUT) from exc
         finally:
-            channel.answers.pop(session_id, None)
             # Gone on every path: an attach that never came (its future cancelled by the
             # timeout) must not stay behind, one entry per abandoned session.
             self._awaiting_attach.pop(session_id, None)
@@ -269,10 +346,22 @@ class HostChannels:
         pending.stream.set_result(stream)
         await pending.over.wait()  # the viewer's handler runs the session and sets this
 
-    async def tell_session_ended(self, channel: HostChannel, session_id: str, reason: str) -> bool:
-        """Tell the host a session ended, if ``channel`` is still its live one."""
-        if self.online.get(channel.host_id) is not channel:
-            return False
+    async def tell_session_ended(self, host: HostRef, session_id: str, reason: str) -> bool:
+        """Tell the office PC a session ended: on its channel here if that is still its live
+        one, else through the node holding it now (a cluster)."""
+        if isinstance(host, HostChannel) and self.online.get(host.host_id) is host:
+            return await self._send_session_end(host, session_id, reason)
+        if host.host_id in self.online:
+            return False  # reconnected here since: the new channel never had this session
+        return await self._cluster.tell_session_ended(host.host_id, session_id, reason)
+
+    async def tell_session_ended_here(self, host_id: str, session_id: str, reason: str) -> bool:
+        """Another node's session with this office PC ended: tell it on its channel here."""
+        channel = self.online.get(host_id)
+        return channel is not None and await self._send_session_end(channel, session_id, reason)
+
+    @staticmethod
+    async def _send_session_end(channel: HostChannel, session_id: str, reason: str) -> bool:
         with contextlib.suppress(ConnectionError, OSError, LocalError):
             await channel.stream.send(SessionEnd(session_id, reason))
             return True

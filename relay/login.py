@@ -17,7 +17,7 @@ from core.protocol.control import Attached, Login, LoginOk, Progress, RefusalRea
 from relay.audit_backlog import PendingRecord
 from relay.context import AuditWho, RelayContext, unvalidated_name
 from relay.errors import Refusal
-from relay.host_channels import HostChannel, HostChannels, PendingAttach
+from relay.host_channels import HostChannel, HostChannels, HostRef, PendingAttach
 from relay.sessions import LiveSession, LiveSessions
 from relay.store.inputs import account_key, canonical_names
 from relay.store.staff import OtpResult
@@ -244,7 +244,7 @@ class ViewerLogin:
 
     async def _ask_office_pc(
         self, stream: LinkStream, message: Login, login: ProvenLogin
-    ) -> tuple[HostChannel, str, LinkStream, PendingAttach]:
+    ) -> tuple[HostRef, str, LinkStream, PendingAttach]:
         """The office PC's decision: its channel, the session's ID, and once it accepted, its
         data connection and the attach to release when the session ends."""
         try:
@@ -253,8 +253,11 @@ class ViewerLogin:
             # relay restart the viewer often returns first, and an office PC is back within
             # seconds; refused now, the viewer would wait a whole back-off step more.
             wait_s = self._context.settings.resume_host_wait_s if login.resumed else 0.0
-            channel = await self._channels.wait_online(login.host_id, wait_s)
-            if channel is None or channel.tenant != login.tenant:
+            channel = await self._channels.locate(login.host_id, wait_s)
+            # (Another node checks the tenant of an office PC it holds when it gets the offer.)
+            if channel is None or (
+                isinstance(channel, HostChannel) and channel.tenant != login.tenant
+            ):
                 await self._context.audit(
                     "login_refused", **login.who, detail={"reason": "host_offline"}
                 )
@@ -267,6 +270,7 @@ class ViewerLogin:
                 message.device_cert,
                 message.macs,
                 login.source,
+                self._channels.attach_address,
             )
             host_stream, pending = await self._channels.ask(channel, offer, login.who)
         except Refusal as refusal:
@@ -285,7 +289,7 @@ class ViewerLogin:
         session_id: str,
         viewer: LinkStream,
         host: LinkStream,
-        channel: HostChannel,
+        channel: HostRef,
     ) -> None:
         context = self._context
         ticket = await self._issue_ticket(login)

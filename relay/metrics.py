@@ -26,6 +26,7 @@ class RelayMetrics:
     hosts_online: Callable[[], int] = lambda: 0
     audit_backlog: Callable[[], int] = lambda: 0
     directory_calls: Callable[[], int] = lambda: 0
+    node_id: str = ""  # a cluster node's ID: every sample is labelled node="<ID>"
 
     def render(self) -> str:
         lines = [
@@ -76,19 +77,41 @@ class RelayMetrics:
             f'telework_cleanup_failures_total{{step="{step}"}} {count}'
             for step, count in sorted(self.cleanup_failures.items())
         ]
+        if self.node_id:
+            lines = [_labelled(line, "node", self.node_id) for line in lines]
         return "\n".join(lines) + "\n"
 
 
+def _labelled(line: str, name: str, value: str) -> str:
+    """A sample line of the text format with one more label (comment lines as they are)."""
+    if line.startswith("#"):
+        return line
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    label = f'{name}="{escaped}"'
+    metric, sample = line.split(" ", 1)
+    if metric.endswith("}"):
+        return f"{metric[:-1]},{label}}} {sample}"
+    return f"{metric}{{{label}}} {sample}"
+
+
 async def start_metrics_server(
-    metrics: RelayMetrics, host: str, port: int
+    metrics: RelayMetrics, host: str, port: int, serving: Callable[[], bool] = lambda: True
 ) -> tuple[web.AppRunner, int]:
-    """Serve ``/metrics``; returns the runner (to clean up) and the port actually bound."""
+    """Serve ``/metrics``, and ``/healthz`` for a load balancer's health check (200 while the
+    relay takes work, 503 once it drains); returns the runner (to clean up) and the port
+    actually bound."""
 
     async def handle(_request: web.Request) -> web.Response:
         return web.Response(text=metrics.render(), content_type="text/plain", charset="utf-8")
 
+    async def health(_request: web.Request) -> web.Response:
+        if serving():
+            return web.Response(text="serving\n")
+        return web.Response(text="draining\n", status=503)
+
     app = web.Application()
     app.router.add_get("/metrics", handle)
+    app.router.add_get("/healthz", health)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     # Bind the socket ourselves so that port 0 ("any free port") can be reported back.

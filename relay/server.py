@@ -20,6 +20,8 @@ from core.crypto.tls import server_context
 from core.errors import ProtocolError
 from core.protocol.control import Attach, ControlMessage, Enroll, HostAuth, Login
 from relay.admission import Admission
+from relay.cluster.local import Cluster
+from relay.cluster.node import ClusterNode, NodeOptions
 from relay.context import RelayContext
 from relay.errors import StoreUnavailable
 from relay.hooks import RelayHooks
@@ -29,9 +31,10 @@ from relay.login import ViewerLogin
 from relay.metrics import RelayMetrics
 from relay.restart import end_sessions_left_open
 from relay.sessions import LiveSession, LiveSessions
-from relay.settings import LISTEN_BACKLOG, RelaySettings
+from relay.settings import DRAIN_MOVES_PER_TICK, DRAIN_TICK_S, LISTEN_BACKLOG, RelaySettings
 from relay.store.directory import Directory
 from relay.tickets import ResumeTickets
+from transport.connect import format_address
 from transport.link_stream import LinkStream
 
 
@@ -44,6 +47,7 @@ class RelayServer:
         wall_clock: Callable[[], float] = time.time,
         hooks: RelayHooks | None = None,
         monotonic_clock: Callable[[], float] = time.monotonic,
+        node: NodeOptions | None = None,
     ) -> None:
         self.directory = directory
         self.identity = identity  # the admin API serves the same certificate
@@ -55,16 +59,29 @@ class RelayServer:
         self.context = RelayContext(
             directory, settings or RelaySettings(), wall_clock, metrics, monotonic_clock
         )
+        self.cluster: Cluster = (
+            Cluster()
+            if node is None
+            else ClusterNode(
+                self.context,
+                node.node_id,
+                node.advertise,
+                node.conninfo,
+                node.max_hosts,
+                node.lease_s,
+            )
+        )
         tickets = ResumeTickets(self.context)
-        self.channels = HostChannels(self.context, self.hooks.policy_for_host)
+        self.channels = HostChannels(self.context, self.hooks.policy_for_host, self.cluster)
         self.live_sessions = LiveSessions(
-            self.context, self.channels, tickets, self.hooks.session_rate_bps
+            self.context, self.channels, tickets, self.hooks.session_rate_bps, self.cluster
         )
         self._host_admission = HostAdmission(self.context, self.channels)
         self._viewer_login = ViewerLogin(self.context, self.channels, self.live_sessions, tickets)
         tls = server_context(identity)
         tls.num_tickets = 0  # no client resumes a session: tickets would be work and bytes
         self.admission = Admission(self.context, tls, self._dispatch)
+        self.cluster.bind(self.channels, self.live_sessions)
         self._server: asyncio.Server | None = None
 
     # -- what the admin API, the metrics and tests read ---------------------------------------
@@ -95,10 +112,42 @@ class RelayServer:
             pass  # counted and logged; the next start tries again, and serving matters more
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            self.admission.connection, host, port, backlog=LISTEN_BACKLOG
+            self.admission.connection,
+            host,
+            port,
+            backlog=LISTEN_BACKLOG,
+            start_serving=False,  # a cluster node joins first: nothing of it may be held before
         )
-        address = self._server.sockets[0].getsockname()
-        return str(address[0]), int(address[1])
+        bound = self._server.sockets[0].getsockname()
+        address = str(bound[0]), int(bound[1])
+        if isinstance(self.cluster, ClusterNode):
+            if not self.cluster.address:
+                self.cluster.address = format_address(*address)
+            await self.cluster.start()
+        await self._server.start_serving()
+        return address
+
+    async def drain(self, timeout_s: float) -> None:
+        """Stop taking work and let live sessions finish (an upgrade, SIGTERM): stop
+        listening, move the office PCs that are not in a session to other nodes (closing their
+        control channels: they reconnect through the public address, which no longer leads
+        here), then those whose session ends; after ``timeout_s`` the rest are cut, and their
+        viewers resume elsewhere with their tickets. Call :meth:`close` after."""
+        self.cluster.draining = True
+        if self._server is not None:
+            self._server.close()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            busy = {session.host_id for session in self.sessions.values()}
+            moving = [c for h, c in self.hosts.items() if h not in busy]
+            for channel in moving[:DRAIN_MOVES_PER_TICK]:
+                channel.stream.writer.close()
+            if not self.sessions and not self.hosts:
+                return
+            if loop.time() >= deadline:
+                return
+            await asyncio.sleep(DRAIN_TICK_S)
 
     async def close(self) -> None:
         if self._server is not None:
@@ -106,6 +155,7 @@ class RelayServer:
         self.live_sessions.cut_all("relay_shutdown")
         await self.admission.close()
         await self.channels.close()
+        await self.cluster.close()
         await self.context.audit_backlog.close()
         if self._server is not None:
             await self._server.wait_closed()

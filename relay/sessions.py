@@ -11,9 +11,10 @@ from typing import Any
 
 from core.ratelimit import TokenBucket
 from relay.cleanup import run_each
+from relay.cluster.local import Cluster
 from relay.context import RelayContext
 from relay.forwarding import end_reason, pump
-from relay.host_channels import HostChannel, HostChannels
+from relay.host_channels import HostChannels, HostRef
 from relay.tickets import ResumeTickets
 from transport.link_stream import LinkStream
 from transport.tls_protocol import TlsConnection
@@ -68,8 +69,10 @@ class LiveSessions:
         channels: HostChannels,
         tickets: ResumeTickets,
         session_rate_bps: Callable[[str], int | None],
+        cluster: Cluster | None = None,
     ) -> None:
         self._context = context
+        self._cluster = cluster or Cluster()
         self._channels = channels
         self._tickets = tickets
         self._session_rate_bps = session_rate_bps
@@ -101,7 +104,7 @@ class LiveSessions:
                     bucket.set_rate(rate, now)
 
     async def run(
-        self, session: LiveSession, viewer: LinkStream, host: LinkStream, channel: HostChannel
+        self, session: LiveSession, viewer: LinkStream, host: LinkStream, channel: HostRef
     ) -> None:
         """Forward between the joined viewer and host until either leaves or stalls, or the
         session is asked to end; then record how it went."""
@@ -148,6 +151,7 @@ class LiveSessions:
             if session.resumed:
                 start_detail["resumed"] = True
             await self._audit("session_start", session, start_detail)
+            await self._cluster.session_started(session)
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             if tasks[2] in done and session.cut:
                 told_host = True  # nobody is told: both sides see a drop and resume
@@ -175,6 +179,7 @@ class LiveSessions:
                         ),
                     ),
                     ("leave_live", lambda: self.live.pop(session.session_id, None)),
+                    ("leave_cluster", lambda: self._cluster.session_ended(session.session_id)),
                     ("tell_host", lambda: told_host or self._tell_host(channel, session)),
                     ("session_end_audit", lambda: self._audit_end(session)),
                 ],
@@ -217,7 +222,7 @@ class LiveSessions:
             fact=True,
         )
 
-    async def _tell_host(self, channel: HostChannel, session: LiveSession) -> bool:
+    async def _tell_host(self, channel: HostRef, session: LiveSession) -> bool:
         return await self._channels.tell_session_ended(
             channel, session.session_id, session.end_reason
         )

@@ -55,6 +55,12 @@ WRITE_HIGH_WATER_BYTES = 64 * 1024
 # Connections the kernel queues for the relay to accept: office PCs reconnecting at once after
 # a network outage arrive in thousands (the half-open caps then apply to each).
 LISTEN_BACKLOG = 4096
+# A draining node (SIGTERM) moves its idle office PCs to other nodes at most this many per tick
+# of DRAIN_TICK_S, so they do not all reconnect in the same second, and lets live sessions run
+# up to DRAIN_TIMEOUT_S before it cuts them (their viewers resume elsewhere with their tickets).
+DRAIN_MOVES_PER_TICK = 500
+DRAIN_TICK_S = 1.0
+DRAIN_TIMEOUT_S = 15 * 60.0
 # The relay's key and self-signed certificate in its data directory: relay.key, relay.crt.
 RELAY_IDENTITY_STEM = "relay"
 RELAY_COMMON_NAME = "telework-relay"

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from core.crypto.certs import Identity, pem_to_der
-from core.errors import CryptoError, Error, PeerError, ProtocolError
+from core.errors import CryptoError, Error, LocalError, PeerError, ProtocolError
 from core.protocol.control import (
     DEAD_AFTER_S,
     Attach,
@@ -36,7 +37,7 @@ from core.protocol.control import (
     SessionEnd,
     SessionOffer,
 )
-from transport.connect import RelayEndpoint, open_link
+from transport.connect import RelayEndpoint, open_link, parse_host_port
 from transport.e2e import E2E_HANDSHAKE_TIMEOUT_S, SecureChannel
 from transport.link_stream import LinkStream, PeerGone
 
@@ -147,6 +148,19 @@ async def viewer_login(
         return channel, reply
 
 
+def attach_endpoint(endpoint: RelayEndpoint, attach_to: str) -> RelayEndpoint:
+    """Where an accepted session's data connection goes: the relay node the offer names (in a
+    cluster, the node the viewer is on), trusted exactly as the relay (same pin or CA), else
+    the relay's own address. A malformed address is the relay's protocol error."""
+    if not attach_to:
+        return endpoint
+    try:
+        host, port = parse_host_port(attach_to)
+    except LocalError as exc:
+        raise ProtocolError("SessionOffer.attach_to is not HOST:PORT") from exc
+    return dataclasses.replace(endpoint, host=host, port=port)
+
+
 Decide = Callable[[SessionOffer], Awaitable[str | None]]
 """A host's decision on an offer: ``None`` accepts, a RefusalReason value refuses."""
 RunSession = Callable[[SessionOffer, SecureChannel], Awaitable[None]]
@@ -180,8 +194,9 @@ async def serve_control(
     async def handle_offer(offer: SessionOffer) -> None:
         try:
             pem_to_der(offer.device_cert)  # exactly one home-PC certificate, or no session
-        except CryptoError:
-            log.warning("refused an offer whose home-PC certificate is not exactly one")
+            data_endpoint = attach_endpoint(endpoint, offer.attach_to)
+        except (CryptoError, ProtocolError) as exc:
+            log.warning("refused an offer: %s", exc)
             await stream.send(SessionAnswer(offer.session_id, False, RefusalReason.REFUSED_BY_HOST))
             return
         reason = await decide(offer)
@@ -191,7 +206,7 @@ async def serve_control(
         try:
             await stream.send(SessionAnswer(offer.session_id, True, ""))
             channel = await attach(
-                endpoint,
+                data_endpoint,
                 host_id,
                 secret,
                 offer.session_id,

@@ -29,6 +29,11 @@ def parse_host_port(address: str, allow_any_port: bool = False) -> tuple[str, in
     return match["v6"] or match["host"], int(match["port"])
 
 
+def format_address(host: str, port: int) -> str:
+    """``HOST:PORT`` as :func:`parse_host_port` reads it (IPv6 in brackets)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 @dataclass(frozen=True)
 class RelayEndpoint:
     """Where the relay is and how to trust it: a pinned fingerprint, or a CA bundle."""

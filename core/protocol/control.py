@@ -151,6 +151,9 @@ class SessionOffer(ControlMessage):
     device_cert: str  # the viewer's self-signed device certificate (PEM); its key signs in E2E TLS
     macs: list[str]
     source: str
+    # Where the office PC attaches this session's data connection, HOST:PORT: the relay node
+    # the viewer is on (a cluster); "" for the address its control channel uses.
+    attach_to: str = ""
 
 
 @dataclass(frozen=True, slots=True)

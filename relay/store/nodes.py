@@ -70,12 +70,15 @@ def check_node_id(node_id: str) -> str:
     return node_id
 
 
-def _upsert(conn: sa.Connection, table: sa.Table, values: dict[str, Any], key: str) -> None:
-    """Insert ``values`` or, if a row with the same ``key`` exists, overwrite it."""
+def _upsert(
+    conn: sa.Connection, table: sa.Table, values: dict[str, Any], key: str, where: Any = None
+) -> None:
+    """Insert ``values`` or, if a row with the same ``key`` exists, overwrite it (only where
+    ``where`` holds, if given)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     insert = dialect.insert(table).values(**values)
     update = {name: value for name, value in values.items() if name != key}
-    conn.execute(insert.on_conflict_do_update(index_elements=[key], set_=update))
+    conn.execute(insert.on_conflict_do_update(index_elements=[key], set_=update, where=where))
 
 
 def _node(row: Any) -> NodeInfo:
@@ -104,8 +107,8 @@ class ClusterNodes:
     def register_node(
         self, node_id: str, address: str, max_hosts: int, lease_s: float, now: float
     ) -> None:
-        """Write this node's row (a restart under the same ID starts afresh: what the previous
-        run held is gone with it)."""
+        """Write this node's row, with a lease of ``lease_s`` (call :meth:`expire_node` and
+        end what a previous run under this ID left first)."""
         check_node_id(node_id)
         if not address or len(address) > MAX_NODE_ADDRESS_LEN:
             raise InvalidInput(f"a node address is 1 to {MAX_NODE_ADDRESS_LEN} characters")
@@ -171,6 +174,22 @@ class ClusterNodes:
                 )
         return bool(renewed)
 
+    def expire_node(self, node_id: str) -> None:
+        """End ``node_id``'s lease now: a node starting under the ID of a run that was killed
+        calls this first, so that run's sessions are ended like any dead node's."""
+        with self._db.bookkeeping() as conn:
+            conn.execute(
+                sa.update(relay_nodes).where(relay_nodes.c.node_id == node_id).values(expires_at=0)
+            )
+
+    def any_dead_node(self, now: float) -> bool:
+        """Whether some node's lease ran out (a read: :meth:`take_dead_nodes` locks)."""
+        with self._db.read() as conn:
+            row = conn.execute(
+                sa.select(relay_nodes.c.node_id).where(relay_nodes.c.expires_at <= now).limit(1)
+            ).first()
+        return row is not None
+
     def remove_node(self, node_id: str) -> None:
         """A node leaving cleanly: its row, locations and session rows go."""
         with self._db.bookkeeping() as conn:
@@ -185,18 +204,16 @@ class ClusterNodes:
             ).all()
         return [_node(row) for row in rows]
 
-    def take_dead_nodes(self, now: float) -> list[ClusterSession]:
-        """Remove every node whose lease ran out, with its office PC locations; returns the
-        sessions it was running, removed too, for the caller to record their end (call it in an
-        atomic block with those records). A change under the writer lock: two nodes noticing
-        at once end each session once."""
+    def take_dead_nodes(self, now: float, only: str | None = None) -> list[ClusterSession]:
+        """Remove every node whose lease ran out (only the node ``only``, if given), with its
+        office PC locations; returns the sessions it was running, removed too, for the caller
+        to record their end (call it in an atomic block with those records). A change under
+        the writer lock: two nodes noticing at once end each session once."""
+        query = sa.select(relay_nodes.c.node_id).where(relay_nodes.c.expires_at <= now)
+        if only is not None:
+            query = query.where(relay_nodes.c.node_id == only)
         with self._db.write() as conn:
-            dead = [
-                row.node_id
-                for row in conn.execute(
-                    sa.select(relay_nodes.c.node_id).where(relay_nodes.c.expires_at <= now)
-                )
-            ]
+            dead = [row.node_id for row in conn.execute(query)]
             if not dead:
                 return []
             rows = conn.execute(
@@ -208,14 +225,17 @@ class ClusterNodes:
 
     # -- where office PCs are ---------------------------------------------------------------------
 
-    def set_host_location(self, host_id: str, node_id: str, now: float) -> None:
-        """The office PC's control channel is on ``node_id`` now (wherever it was before)."""
+    def set_host_location(self, host_id: str, node_id: str, since: float) -> None:
+        """The office PC's control channel is on ``node_id`` since ``since`` (when it came
+        online there), unless a newer channel is on record: a node slow to write must not
+        overwrite where the office PC went after."""
         with self._db.bookkeeping() as conn:
             _upsert(
                 conn,
                 host_locations,
-                {"host_id": host_id, "node_id": node_id, "since": now},
+                {"host_id": host_id, "node_id": node_id, "since": since},
                 "host_id",
+                where=host_locations.c.since <= since,
             )
 
     def clear_host_location(self, host_id: str, node_id: str) -> None:
@@ -261,6 +281,16 @@ class ClusterNodes:
             conn.execute(
                 sa.delete(cluster_sessions).where(cluster_sessions.c.session_id == session_id)
             )
+
+    def find_cluster_session(self, session_id: str, now: float) -> ClusterSession | None:
+        """A live node's live session by its ID."""
+        with self._db.read() as conn:
+            row = conn.execute(
+                sa.select(cluster_sessions)
+                .join(relay_nodes, cluster_sessions.c.node_id == relay_nodes.c.node_id)
+                .where(cluster_sessions.c.session_id == session_id, _live(now))
+            ).first()
+        return None if row is None else _session(row)
 
     def list_cluster_sessions(self, now: float, tenant: str | None = None) -> list[ClusterSession]:
         """The live sessions of every live node (of ``tenant`` if given), oldest first."""

@@ -1,0 +1,183 @@
+"""Two relay nodes in one process sharing one PostgreSQL directory: an office PC on one, a viewer
+on the other, the session joined where the viewer is; ending it and pushing a policy from the
+other node; an office PC moving when its node leaves; a dead node's sessions ended on record."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from core.crypto.certs import Identity, generate_identity
+from relay.cluster.node import RELAY_NODE_LOST, ClusterNode, NodeOptions
+from relay.cluster.options import libpq_conninfo
+from relay.server import RelayServer
+from relay.store.directory import Directory
+from relay.store.nodes import ClusterSession
+from tests.integration.relay_harness import FAST, TENANT, USER, HostAgent, Relay, login, wait_until
+from transport.connect import RelayEndpoint
+
+# Short leases: a dead node is found within seconds.
+TEST_LEASE_S = 2.0
+
+
+@dataclass
+class Cluster:
+    a: Relay
+    b: Relay
+
+
+async def start_node(data_dir, url: str, node_id: str, identity: Identity, secret: str) -> Relay:
+    directory = Directory.open(data_dir, database=url)
+    server = RelayServer(
+        directory,
+        identity,
+        FAST,
+        node=NodeOptions(node_id, libpq_conninfo(url), lease_s=TEST_LEASE_S),
+    )
+    host, port = await server.start("127.0.0.1", 0)
+    return Relay(
+        server, directory, RelayEndpoint(host, port, fingerprint=server.fingerprint), secret
+    )
+
+
+@pytest.fixture
+async def cluster(tmp_path, postgres_cluster) -> AsyncIterator[Cluster]:
+    with postgres_cluster.empty_schema("cluster") as url:
+        setup = Directory.open(tmp_path, database=url)
+        setup.add_tenant(TENANT)
+        _, secret = setup.add_user(TENANT, USER)
+        setup.close()
+        identity = generate_identity("relay")  # every node serves the same certificate
+        a = await start_node(tmp_path, url, "node-a", identity, secret)
+        b = await start_node(tmp_path, url, "node-b", identity, secret)
+        yield Cluster(a, b)
+        for relay in (a, b):
+            await relay.server.close()
+        await asyncio.get_running_loop().shutdown_default_executor()
+        for relay in (a, b):
+            relay.directory.close()
+
+
+@pytest.fixture
+async def host_on_a(cluster: Cluster) -> AsyncIterator[HostAgent]:
+    agent = await HostAgent(cluster.a).start()
+    cluster.a.directory.grant(TENANT, USER, agent.host_id)
+    yield agent
+    await agent.stop()
+
+
+def located(relay: Relay, host: HostAgent) -> str | None:
+    """The node the directory says holds ``host``."""
+    where = relay.directory.host_node(host.host_id, time.time())
+    return None if where is None else where.node_id
+
+
+def node(relay: Relay) -> ClusterNode:
+    assert isinstance(relay.server.cluster, ClusterNode)
+    return relay.server.cluster
+
+
+async def test_nodes_see_each_other_and_where_the_office_pc_is(cluster, host_on_a):
+    now = time.time()
+    live = cluster.b.directory.live_nodes(now)
+    assert [n.node_id for n in live] == ["node-a", "node-b"]
+    assert {n.address for n in live} == {node(cluster.a).address, node(cluster.b).address}
+    await wait_until(
+        lambda: cluster.b.directory.host_node(host_on_a.host_id, time.time()) is not None
+    )
+    assert cluster.b.directory.host_node(host_on_a.host_id, time.time()).node_id == "node-a"
+
+
+async def test_viewer_on_another_node_gets_a_session_joined_on_its_own_node(cluster, host_on_a):
+    await wait_until(
+        lambda: cluster.b.directory.host_node(host_on_a.host_id, time.time()) is not None
+    )
+    channel, ok = await login(cluster.b, host_on_a.host_id, cluster.b.totp_now())
+    await channel.write(b"hello across nodes")
+    assert await channel.read() == b"echo:hello across nodes"
+    # Joined on the viewer's node: the office PC was told to attach there.
+    (offer,) = host_on_a.offers
+    assert offer.attach_to == node(cluster.b).address
+    assert ok.session_id in cluster.b.server.sessions
+    assert not cluster.a.server.sessions
+    # Every node's admin API sees it.
+    await wait_until(lambda: bool(cluster.a.directory.list_cluster_sessions(time.time())))
+    (listed,) = cluster.a.directory.list_cluster_sessions(time.time())
+    assert (listed.session_id, listed.node_id, listed.user) == (ok.session_id, "node-b", USER)
+    channel.close()
+
+
+async def test_a_session_is_ended_from_another_node_and_its_office_pc_told(cluster, host_on_a):
+    await wait_until(
+        lambda: cluster.b.directory.host_node(host_on_a.host_id, time.time()) is not None
+    )
+    channel, ok = await login(cluster.b, host_on_a.host_id, cluster.b.totp_now())
+    await channel.write(b"x")
+    await channel.read()
+    await wait_until(lambda: bool(cluster.a.directory.list_cluster_sessions(time.time())))
+    assert await node(cluster.a).end_session(ok.session_id, "ended_by_admin")
+    await wait_until(lambda: ok.session_id not in cluster.b.server.sessions)
+    await wait_until(lambda: not cluster.a.directory.list_cluster_sessions(time.time()))
+    channel.close()
+
+
+async def test_a_policy_pushed_from_another_node_reaches_the_office_pc(cluster, host_on_a):
+    cluster.a.server.channels._policy_for_host = lambda host_id: {"idle_timeout_s": 600}
+    await wait_until(
+        lambda: cluster.b.directory.host_node(host_on_a.host_id, time.time()) is not None
+    )
+    assert await node(cluster.b).push_policy(host_on_a.host_id)
+    await wait_until(lambda: {"idle_timeout_s": 600} in host_on_a.policies)
+
+
+async def test_an_office_pc_that_leaves_its_node_is_offline_until_it_comes_back_elsewhere(
+    cluster, host_on_a
+):
+    await wait_until(
+        lambda: cluster.b.directory.host_node(host_on_a.host_id, time.time()) is not None
+    )
+    await host_on_a.stop()
+    await wait_until(lambda: cluster.b.directory.host_node(host_on_a.host_id, time.time()) is None)
+    host_on_a.relay = cluster.b  # it reconnects through the public address: node B this time
+    await host_on_a.reconnect()
+    await wait_until(lambda: located(cluster.a, host_on_a) == "node-b")
+    channel, _ = await login(cluster.a, host_on_a.host_id, cluster.a.totp_now())
+    await channel.write(b"moved")
+    assert await channel.read() == b"echo:moved"
+    channel.close()
+
+
+async def test_a_stale_channel_on_the_old_node_is_closed_when_the_office_pc_arrives_elsewhere(
+    cluster, host_on_a
+):
+    host_on_a.relay = cluster.b
+    await host_on_a.reconnect()  # a second channel, on node B, while A still holds the first
+    await wait_until(lambda: host_on_a.host_id not in cluster.a.server.hosts)
+    await wait_until(lambda: located(cluster.b, host_on_a) == "node-b")
+
+
+async def test_a_dead_nodes_sessions_are_ended_on_record_by_a_live_node(cluster):
+    directory = cluster.a.directory
+    now = time.time()
+    directory.register_node("node-dead", "127.0.0.1:1", 10, TEST_LEASE_S, now - 60)
+    directory.add_cluster_session(
+        ClusterSession(
+            "s-lost", "node-dead", TENANT, USER, "h", "10.0.0.1", now - 50, 7, 9, now - 45
+        )
+    )
+    await wait_until(lambda: not directory.any_dead_node(time.time()), timeout=10)
+    (end,) = [
+        r for r in directory.list_audit(event="session_end") if r.detail["session"] == "s-lost"
+    ]
+    assert end.detail["reason"] == RELAY_NODE_LOST
+    assert end.detail["node"] == "node-dead"
+    assert end.detail["duration_s"] == pytest.approx(5.0)
+    assert "node-dead" not in {n.node_id for n in directory.live_nodes(time.time())}
+    # Ended once, though both live nodes look for dead ones.
+    await asyncio.sleep(2.5)
+    ends = [r for r in directory.list_audit(event="session_end") if r.detail["session"] == "s-lost"]
+    assert len(ends) == 1
