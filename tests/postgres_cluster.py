@@ -61,8 +61,9 @@ def missing_reason() -> str | None:
 class PostgresCluster:
     """One running server; :meth:`empty_schema` hands out empty places for a directory."""
 
-    def __init__(self, bin_dir: Path, base_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, base_dir: Path, options: str = "") -> None:
         self._bin_dir = bin_dir
+        self._options = options
         self.base_dir = base_dir
         self.data_dir = base_dir / "data"
         self.socket_dir = base_dir
@@ -98,7 +99,8 @@ class PostgresCluster:
             "-D", str(self.data_dir),
             "-l", str(self.base_dir / "server.log"),
             "-w", "-t", str(PG_CTL_TIMEOUT_S),
-            "-o", f"{SERVER_OPTIONS} -c unix_socket_directories='{self.socket_dir}'",
+            "-o",
+            f"{SERVER_OPTIONS} {self._options} -c unix_socket_directories='{self.socket_dir}'",
         )  # fmt: skip
 
     def stop(self) -> None:
@@ -139,8 +141,9 @@ class PostgresCluster:
 
 
 @contextmanager
-def running_cluster() -> Iterator[PostgresCluster]:
-    """A started cluster in a new temp dir, stopped and deleted on leaving.
+def running_cluster(options: str = "") -> Iterator[PostgresCluster]:
+    """A started cluster in a new temp dir, stopped and deleted on leaving. ``options`` are
+    more ``-c name=value`` server settings, after (so overriding) :data:`SERVER_OPTIONS`.
 
     Raises RuntimeError with :func:`missing_reason` where PostgreSQL cannot run.
     """
@@ -152,7 +155,7 @@ def running_cluster() -> Iterator[PostgresCluster]:
     base_dir = Path(tempfile.mkdtemp(prefix="telework-pg-"))
     if os.geteuid() == 0:
         shutil.chown(base_dir, SERVER_USER)
-    cluster = PostgresCluster(bin_dir, base_dir)
+    cluster = PostgresCluster(bin_dir, base_dir, options)
     try:
         cluster.start()
         try:

@@ -37,6 +37,7 @@ from relay.admin.handlers import (
     staff,
     tenants,
 )
+from relay.admin.paging import PAGE_PARAMS
 from relay.admin.params import Param
 from relay.admin.usage import MAX_USAGE_DAY, MIN_USAGE_DAY
 from relay.store.audit import MAX_AUDIT_LIMIT
@@ -128,7 +129,14 @@ ROUTES: tuple[Route, ...] = (
         body=s.obj(("name",), name=s.text(MAX_TENANT_NAME_LEN)),
         operator_only=True,
     ),
-    Route("GET", f"{_TENANT}/staff", staff.list_staff, "Staff of the tenant", "staff"),
+    Route(
+        "GET",
+        f"{_TENANT}/staff",
+        staff.list_staff,
+        "Staff of the tenant, by login (all, or a page)",
+        "staff",
+        query=PAGE_PARAMS,
+    ),
     Route(
         "POST",
         f"{_TENANT}/staff",
@@ -189,9 +197,10 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         f"{_TENANT}/hosts",
         hosts.list_hosts,
-        "Office PCs with online state, agent version, last seen and last session",
+        "Office PCs with online state, agent version, last seen and last session, by name "
+        "(all, or a page)",
         "office PCs",
-        query=(Param("include_retired", "boolean", "also list retired office PCs"),),
+        query=(Param("include_retired", "boolean", "also list retired office PCs"), *PAGE_PARAMS),
     ),
     Route(
         "PATCH",
@@ -202,7 +211,14 @@ ROUTES: tuple[Route, ...] = (
         body=s.obj(("name",), name=s.text(MAX_HOST_NAME_LEN)),
     ),
     Route("DELETE", _HOST, hosts.retire_host, "Retire an office PC for good", "office PCs", ok=204),
-    Route("GET", f"{_TENANT}/grants", grants.list_grants, "Who may use which office PC", "grants"),
+    Route(
+        "GET",
+        f"{_TENANT}/grants",
+        grants.list_grants,
+        "Who may use which office PC, by login (all, or a page)",
+        "grants",
+        query=PAGE_PARAMS,
+    ),
     Route(
         "POST",
         f"{_TENANT}/grants",

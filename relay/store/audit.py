@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
@@ -146,13 +147,21 @@ class AuditLog:
             newest: float | None = conn.execute(sa.select(sa.func.max(audit.c.ts))).scalar()
         return newest
 
-    def last_session_by_host(self, tenant: str) -> dict[str, float]:
-        """When each office PC of ``tenant`` last started a session (from the audit log)."""
+    def last_session_by_host(
+        self, tenant: str, host_ids: Collection[str] | None = None
+    ) -> dict[str, float]:
+        """When each office PC of ``tenant`` (of those in ``host_ids`` if given) last started a
+        session (from the audit log)."""
         tenant = canonical_tenant(tenant)
+        query = (
+            sa.select(audit.c.host_id, sa.func.max(audit.c.ts).label("ts"))
+            .where(audit.c.tenant == tenant, audit.c.event == "session_start")
+            .group_by(audit.c.host_id)
+        )
+        if host_ids is not None:
+            if not host_ids:
+                return {}
+            query = query.where(audit.c.host_id.in_(list(host_ids)))
         with self._db.read() as conn:
-            rows = conn.execute(
-                sa.select(audit.c.host_id, sa.func.max(audit.c.ts).label("ts"))
-                .where(audit.c.tenant == tenant, audit.c.event == "session_start")
-                .group_by(audit.c.host_id)
-            ).all()
+            rows = conn.execute(query).all()
         return {row.host_id: row.ts for row in rows if row.host_id is not None}

@@ -7,7 +7,13 @@ import sqlalchemy as sa
 from relay.store.database import Database
 from relay.store.home_pcs import check_central_list
 from relay.store.hosts import require_host
-from relay.store.inputs import canonical_login, canonical_names, canonical_tenant, checked_host_id
+from relay.store.inputs import (
+    canonical_login,
+    canonical_names,
+    canonical_tenant,
+    checked_host_id,
+    page_rows,
+)
 from relay.store.schema import grants, home_macs, hosts, resume_tickets, tenants, users
 from relay.store.staff import require_user
 from relay.store.tenants import require_tenant
@@ -75,24 +81,47 @@ class Grants:
         with self._db.read() as conn:
             return granted(conn, names[0], names[1], host_id)
 
-    def list_grants(self, tenant: str) -> list[tuple[str, str]]:
-        """(login, host ID) pairs granted in ``tenant``."""
-        tenant = canonical_tenant(tenant)
+    def list_grants(
+        self,
+        tenant: str,
+        *,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[str, str]]:
+        """(login, host ID) pairs granted in ``tenant``, in that order: those after the pair
+        ``after`` if given, at most ``limit`` if given (a page)."""
+        tenant, limit = canonical_tenant(tenant), page_rows(limit)
         with self._db.read() as conn:
-            require_tenant(conn, tenant)
-            rows = conn.execute(
+            query = (
                 sa.select(users.c.login, grants.c.host_id)
                 .join(users, users.c.id == grants.c.user_id)
-                .join(tenants, tenants.c.id == users.c.tenant_id)
-                .where(tenants.c.name == tenant)
+                .where(users.c.tenant_id == require_tenant(conn, tenant))
                 .order_by(users.c.login, grants.c.host_id)
-            ).all()
+                .limit(limit)
+            )
+            if after is not None:
+                login, host_id = after
+                # The first condition alone lets the database start in the logins' index.
+                query = query.where(
+                    users.c.login >= login,
+                    sa.or_(users.c.login > login, grants.c.host_id > host_id),
+                )
+            rows = conn.execute(query).all()
         return [(row.login, row.host_id) for row in rows]
 
     def hosts_affected_by_user(self, tenant: str, login: str) -> list[str]:
         """The office PCs a user is granted (their MACs are part of those PCs' lists)."""
-        login = canonical_login(login)
-        return [host for user, host in self.list_grants(tenant) if user == login]
+        tenant, login = canonical_tenant(tenant), canonical_login(login)
+        with self._db.read() as conn:
+            require_tenant(conn, tenant)
+            rows = conn.execute(
+                sa.select(grants.c.host_id)
+                .join(users, users.c.id == grants.c.user_id)
+                .join(tenants, tenants.c.id == users.c.tenant_id)
+                .where(tenants.c.name == tenant, users.c.login == login)
+                .order_by(grants.c.host_id)
+            ).all()
+        return [row.host_id for row in rows]
 
 
 def granted(conn: sa.Connection, tenant: str, login: str, host_id: str) -> bool:

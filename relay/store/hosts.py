@@ -21,6 +21,7 @@ from relay.store.inputs import (
     clean_name,
     is_host_id,
     lifetime,
+    page_rows,
 )
 from relay.store.schema import (
     MAX_AGENT_VERSION_LEN,
@@ -167,13 +168,38 @@ class Hosts:
             row = conn.execute(_host_select().where(hosts.c.host_id == host_id)).first()
         return None if row is None else _host(row)
 
-    def list_hosts(self, tenant: str, *, include_retired: bool = False) -> list[Host]:
-        tenant = canonical_tenant(tenant)
-        query = _host_select().where(tenants.c.name == tenant).order_by(hosts.c.name)
-        if not include_retired:
-            query = query.where(sa.not_(hosts.c.retired))
+    def list_hosts(
+        self,
+        tenant: str,
+        *,
+        include_retired: bool = False,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[Host]:
+        """The tenant's office PCs by name (then ID): those after the office PC ``after`` if
+        given (NotFound if it is not the tenant's), at most ``limit`` if given (a page)."""
+        tenant, limit = canonical_tenant(tenant), page_rows(limit)
         with self._db.read() as conn:
-            require_tenant(conn, tenant)
+            tenant_id = require_tenant(conn, tenant)
+            query = (
+                _host_select()
+                .where(hosts.c.tenant_id == tenant_id)
+                .order_by(hosts.c.name, hosts.c.host_id)
+                .limit(limit)
+            )
+            if not include_retired:
+                query = query.where(sa.not_(hosts.c.retired))
+            if after is not None:
+                last = conn.execute(
+                    sa.select(hosts.c.name).where(
+                        hosts.c.host_id == checked_host_id(after), hosts.c.tenant_id == tenant_id
+                    )
+                ).first()
+                if last is None:
+                    raise NotFound(f"no host {after!r} in tenant {tenant!r}")
+                query = query.where(
+                    sa.tuple_(hosts.c.name, hosts.c.host_id) > sa.tuple_(last.name, after)
+                )
             rows = conn.execute(query).all()
         return [_host(row) for row in rows]
 

@@ -18,6 +18,9 @@ from relay.store.schema import (
     MAX_TENANT_NAME_LEN,
 )
 
+# Most rows one page of a list holds (the admin API's ``limit`` on staff, office PCs, grants).
+MAX_PAGE_ROWS = 10_000
+
 _HOST_ID_PATTERN = re.compile(rf"[\x21-\x7e]{{1,{MAX_HOST_ID_LEN}}}")
 
 
@@ -90,6 +93,15 @@ def lifetime(ttl_s: float, maximum: float, what: str) -> float:
     if not 0 < ttl_s <= maximum:
         raise InvalidInput(f"{what} lifetime must be more than 0 and at most {maximum:g} s")
     return float(ttl_s)
+
+
+def page_rows(limit: int | None) -> int | None:
+    """A list's page size (None: no limit); :class:`InvalidInput` unless 1 to MAX_PAGE_ROWS."""
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_ROWS
+    ):
+        raise InvalidInput(f"a page holds 1 to {MAX_PAGE_ROWS} rows")
+    return limit
 
 
 def clip(value: str | None, max_len: int) -> str | None:

@@ -103,7 +103,8 @@ hosts = sa.Table(
     sa.Column("created_at", sa.Double(), nullable=False),
     sa.Column("last_seen_at", sa.Double(), nullable=True),
     sa.Column("retired", sa.Boolean(), nullable=False),
-    sa.Index(None, "tenant_id"),
+    # A tenant's office PCs in the order the admin API pages them (migration 0006).
+    sa.Index(None, "tenant_id", "name", "host_id"),
 )
 
 grants = sa.Table(
@@ -153,6 +154,9 @@ audit = sa.Table(
     sa.Column("detail", sa.Text(), nullable=False),
     sa.Index(None, "ts"),
     sa.Index(None, "tenant", "ts"),
+    # A tenant's newest records; when each of its office PCs last started a session (0006).
+    sa.Index(None, "tenant", "id"),
+    sa.Index(None, "tenant", "event", "host_id", "ts"),
 )
 
 # --- admin layer (migration 0002) ---------------------------------------------------------------

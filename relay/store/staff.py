@@ -24,7 +24,7 @@ from core.auth.one_time_codes import (
 )
 from relay.store.database import Database
 from relay.store.errors import AlreadyExists, InvalidInput, NotFound
-from relay.store.inputs import canonical_login, canonical_names, canonical_tenant
+from relay.store.inputs import canonical_login, canonical_names, canonical_tenant, page_rows
 from relay.store.schema import grants, one_time_codes, resume_tickets, tenants, users
 from relay.store.tenants import require_tenant
 from relay.store.totp_seeds import TotpSeeds, consume_step, new_login_columns, staff_context
@@ -86,12 +86,23 @@ class Staff:
             row = user_row(conn, *names)
         return None if row is None else _user(row)
 
-    def list_users(self, tenant: str) -> list[User]:
-        tenant = canonical_tenant(tenant)
+    def list_users(
+        self, tenant: str, *, after: str | None = None, limit: int | None = None
+    ) -> list[User]:
+        """The tenant's staff by login: those after the login ``after`` if given, at most
+        ``limit`` of them if given (a page; see MAX_PAGE_ROWS)."""
+        tenant, limit = canonical_tenant(tenant), page_rows(limit)
         with self._db.read() as conn:
-            require_tenant(conn, tenant)
-            rows = conn.execute(_user_select().where(tenants.c.name == tenant)).all()
-        return sorted((_user(row) for row in rows), key=lambda user: user.login)
+            query = (
+                _user_select()
+                .where(users.c.tenant_id == require_tenant(conn, tenant))
+                .order_by(users.c.login)
+                .limit(limit)
+            )
+            if after is not None:
+                query = query.where(users.c.login > after)
+            rows = conn.execute(query).all()
+        return [_user(row) for row in rows]
 
     def set_user_disabled(self, tenant: str, login: str, disabled: bool) -> None:
         tenant, login = canonical_tenant(tenant), canonical_login(login)

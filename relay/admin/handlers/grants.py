@@ -6,11 +6,19 @@ from typing import Any
 
 from relay.admin import params
 from relay.admin.call import Call
+from relay.admin.paging import Page, grant_cursor, parse_grant_cursor
 
 
 async def list_grants(call: Call) -> Any:
-    pairs = await call.service.grants.all_of(call.tenant)
-    return {"grants": [{"login": login, "host_id": host} for login, host in pairs]}
+    page = Page.of(call.query)
+    after = None if page.after is None else parse_grant_cursor(page.after)
+    pairs = await call.service.grants.all_of(call.tenant, after=after, limit=page.limit)
+    return page.answer(
+        "grants",
+        pairs,
+        lambda pair: {"login": pair[0], "host_id": pair[1]},
+        lambda pair: grant_cursor(*pair),
+    )
 
 
 async def add_grant(call: Call) -> Any:

@@ -6,6 +6,7 @@ from typing import Any
 
 from core.crypto.certs import format_host_id
 from relay.admin.call import Call
+from relay.admin.paging import Page
 from relay.admin.services.hosts import HostStatus
 
 # Default life of an enrolment token made in the console: until the same time tomorrow.
@@ -38,8 +39,11 @@ async def enrollment_token(call: Call) -> Any:
 
 async def list_hosts(call: Call) -> Any:
     retired = bool(call.query.get("include_retired"))
-    hosts = await call.service.hosts.all_of(call.tenant, include_retired=retired)
-    return {"hosts": [_host_view(h) for h in hosts]}
+    page = Page.of(call.query)
+    hosts = await call.service.hosts.all_of(
+        call.tenant, include_retired=retired, after=page.after, limit=page.limit
+    )
+    return page.answer("hosts", hosts, _host_view, lambda status: status.host.host_id)
 
 
 async def rename_host(call: Call) -> Any:

@@ -6,6 +6,7 @@ from typing import Any
 
 from core.auth.totp import provisioning_uri
 from relay.admin.call import Call
+from relay.admin.paging import Page
 from relay.store.staff import User
 
 # Issuer shown next to the account in authenticator apps (the same as the manage CLI's).
@@ -30,8 +31,9 @@ def _authenticator_view(call: Call, user: User, secret: str) -> dict[str, Any]:
 
 
 async def list_staff(call: Call) -> Any:
-    users = await call.service.staff.all_of(call.tenant)
-    return {"staff": [_user_view(u) for u in users]}
+    page = Page.of(call.query)
+    users = await call.service.staff.all_of(call.tenant, after=page.after, limit=page.limit)
+    return page.answer("staff", users, _user_view, lambda user: user.login)
 
 
 async def add_staff(call: Call) -> Any:

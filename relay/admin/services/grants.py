@@ -13,9 +13,11 @@ class GrantService:
         self.backend = backend
         self.directory = backend.directory
 
-    async def all_of(self, tenant: str) -> list[tuple[str, str]]:
-        """(login, host ID) pairs."""
-        return await self.backend.db(self.directory.list_grants, tenant)
+    async def all_of(
+        self, tenant: str, *, after: tuple[str, str] | None = None, limit: int | None = None
+    ) -> list[tuple[str, str]]:
+        """(login, host ID) pairs (a page of them: see :mod:`relay.admin.paging`)."""
+        return await self.backend.db(self.directory.list_grants, tenant, after=after, limit=limit)
 
     async def add(self, scope: Scope, login: str, host_id: str) -> str:
         """Let ``login`` use ``host_id``; returns the login as stored."""

@@ -40,11 +40,25 @@ class HostService:
         )
         return token, now + ttl_s
 
-    async def all_of(self, tenant: str, *, include_retired: bool) -> list[HostStatus]:
+    async def all_of(
+        self,
+        tenant: str,
+        *,
+        include_retired: bool,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[HostStatus]:
+        """The tenant's office PCs by name (a page of them: see :mod:`relay.admin.paging`)."""
         hosts = await self.backend.db(
-            self.directory.list_hosts, tenant, include_retired=include_retired
+            self.directory.list_hosts,
+            tenant,
+            include_retired=include_retired,
+            after=after,
+            limit=limit,
         )
-        last_session = await self.backend.db(self.directory.last_session_by_host, tenant)
+        # A page's own office PCs; the whole list's in one pass over the tenant's records.
+        page = None if limit is None else [host.host_id for host in hosts]
+        last_session = await self.backend.db(self.directory.last_session_by_host, tenant, page)
         server = self.backend.server
         busy = {s.host_id for s in server.sessions.values()}
         return [

@@ -18,8 +18,11 @@ class StaffService:
         self.backend = backend
         self.directory = backend.directory
 
-    async def all_of(self, tenant: str) -> list[User]:
-        return await self.backend.db(self.directory.list_users, tenant)
+    async def all_of(
+        self, tenant: str, *, after: str | None = None, limit: int | None = None
+    ) -> list[User]:
+        """The tenant's staff by login (a page of them: see :mod:`relay.admin.paging`)."""
+        return await self.backend.db(self.directory.list_users, tenant, after=after, limit=limit)
 
     async def get(self, tenant: str, login: str) -> User:
         user = await self.backend.db(self.directory.get_user, tenant, login)

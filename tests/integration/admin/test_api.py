@@ -336,6 +336,57 @@ async def test_enrollment_token_hosts_rename_retire(world):
     assert snapshot(api) == before
 
 
+async def test_lists_come_in_pages(api):
+    directory = api.relay.directory
+    now = api.clock()
+    for name in ("c", "a", "b"):
+        directory.add_user(TENANT, name)
+    host_ids = ["AAAAAAAAAAAAAAAAAAA3", "AAAAAAAAAAAAAAAAAAA2", "AAAAAAAAAAAAAAAAAAA4"]
+    for host_id, name in zip(host_ids, ("PC", "PC", "A"), strict=True):
+        token = directory.issue_enrollment_token(TENANT, 3600, now)
+        directory.redeem_enrollment_token(token, host_id, "PEM", name, "1.0", now)
+    for name, host_id in (("b", host_ids[0]), ("a", host_ids[1]), ("a", host_ids[0])):
+        directory.grant(TENANT, name, host_id)
+
+    async def pages(path: str, key: str, limit: int) -> list[list[object]]:
+        """Every page of a list, following next until a short page."""
+        out, after = [], ""
+        while True:
+            query = f"?limit={limit}" + (f"&after={after}" if after else "")
+            status, body = await api.as_("alice", "GET", tenant_path(TENANT, path) + query)
+            assert status == 200, body
+            out.append(body[key])
+            if body["next"] is None:
+                return out
+            after = body["next"]
+
+    staff = await pages("/staff", "staff", 2)
+    assert [[u["login"] for u in page] for page in staff] == [["a", "b"], ["c", USER], []]
+    hosts = await pages("/hosts", "hosts", 2)
+    order = [host_ids[2], host_ids[1], host_ids[0]]  # by name, then ID
+    assert [[h["host_id"] for h in page] for page in hosts] == [order[:2], order[2:]]
+    grants = await pages("/grants", "grants", 1)
+    assert [g for page in grants for g in page] == [
+        {"login": "a", "host_id": host_ids[1]},
+        {"login": "a", "host_id": host_ids[0]},
+        {"login": "b", "host_id": host_ids[0]},
+    ]
+    # Without a limit, every row and no next, as before.
+    status, body = await api.as_("alice", "GET", tenant_path(TENANT, "/staff"))
+    assert [u["login"] for u in body["staff"]] == ["a", "b", "c", USER] and "next" not in body
+    for query, code in [
+        ("/staff?limit=0", 400),
+        ("/staff?limit=10001", 400),
+        ("/staff?limit=x", 400),
+        (f"/staff?after={'x' * 200}", 400),
+        ("/grants?after=no-colon", 400),
+        ("/hosts?after=not%20an%20id", 400),
+        ("/hosts?after=BBBBBBBBBBBBBBBBBBBB", 404),
+    ]:
+        status, body = await api.as_("alice", "GET", tenant_path(TENANT, query))
+        assert status == code, (query, body)
+
+
 async def test_grants(world):
     api, host = world
     directory = api.relay.directory

@@ -26,6 +26,7 @@ from relay.store.errors import (
     StoreError,
 )
 from relay.store.hosts import MAX_ENROLLMENT_TTL_S
+from relay.store.inputs import MAX_PAGE_ROWS
 from relay.store.schema import MAX_LOGIN_LEN, MAX_TENANT_NAME_LEN
 from relay.store.staff import OtpResult
 from relay.store.tickets import MAX_OTP_FREE_S
@@ -84,7 +85,7 @@ def test_open_creates_files_and_sqlite_settings(data_dir: Path) -> None:
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         version = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-        assert version == "0004"
+        assert version == "0006"
     finally:
         conn.close()
 
@@ -495,6 +496,70 @@ def test_grants_and_tenant_isolation(directory: Directory, tenant: str) -> None:
     assert directory.revoke(tenant, "taro", "mine")
     assert not directory.revoke(tenant, "taro", "mine")
     assert not directory.is_granted(tenant, "taro", "mine")
+
+
+def test_lists_come_in_pages(directory: Directory, tenant: str) -> None:
+    """Staff by login, office PCs by name then ID, grants by login then office PC: a page is
+    the rows after a cursor, at most ``limit``; together the pages are the whole list."""
+    directory.add_tenant("other")
+    for login in ("d", "b", "a", "c", "e"):
+        directory.add_user(tenant, login)
+    directory.add_user("other", "aa")
+    for host_id, name in (("h-3", "PC"), ("h-1", "PC"), ("h-2", "A"), ("h-4", "Z"), ("h-5", "PC")):
+        enrol(directory, tenant, host_id)
+        directory.rename_host(tenant, host_id, name)
+    enrol(directory, "other", "h-9")
+    directory.retire_host(tenant, "h-5")
+    for login, host_id in (("b", "h-2"), ("a", "h-3"), ("a", "h-1"), ("c", "h-1"), ("e", "h-4")):
+        directory.grant(tenant, login, host_id)
+
+    assert [u.login for u in directory.list_users(tenant)] == ["a", "b", "c", "d", "e"]
+    assert [u.login for u in directory.list_users(tenant, limit=2)] == ["a", "b"]
+    assert [u.login for u in directory.list_users(tenant, after="b", limit=2)] == ["c", "d"]
+    assert [u.login for u in directory.list_users(tenant, after="e", limit=2)] == []
+    assert [u.login for u in directory.list_users(tenant, after="bb")] == ["c", "d", "e"]
+
+    assert [h.host_id for h in directory.list_hosts(tenant)] == ["h-2", "h-1", "h-3", "h-4"]
+    assert [h.host_id for h in directory.list_hosts(tenant, limit=2)] == ["h-2", "h-1"]
+    page = directory.list_hosts(tenant, after="h-1", limit=2)
+    assert [h.host_id for h in page] == ["h-3", "h-4"]
+    every = directory.list_hosts(tenant, include_retired=True, after="h-3")
+    assert [h.host_id for h in every] == ["h-5", "h-4"]
+    with pytest.raises(NotFound):
+        directory.list_hosts(tenant, after="h-9")  # another tenant's office PC
+    with pytest.raises(InvalidInput):
+        directory.list_hosts(tenant, after="not an id")
+
+    pairs = [("a", "h-1"), ("a", "h-3"), ("b", "h-2"), ("c", "h-1"), ("e", "h-4")]
+    assert directory.list_grants(tenant) == pairs
+    assert directory.list_grants(tenant, limit=3) == pairs[:3]
+    assert directory.list_grants(tenant, after=("a", "h-1"), limit=2) == pairs[1:3]
+    assert directory.list_grants(tenant, after=("a", "h-3")) == pairs[2:]
+    assert directory.list_grants(tenant, after=("e", "h-4")) == []
+    assert directory.hosts_affected_by_user(tenant, "a") == ["h-1", "h-3"]
+    assert directory.hosts_affected_by_user(tenant, "d") == []
+    assert directory.hosts_affected_by_user(tenant, "ghost") == []
+
+    for bad in (0, -1, MAX_PAGE_ROWS + 1, True, 2.0):
+        with pytest.raises(InvalidInput):
+            directory.list_users(tenant, limit=bad)  # type: ignore[arg-type]
+        with pytest.raises(InvalidInput):
+            directory.list_hosts(tenant, limit=bad)  # type: ignore[arg-type]
+        with pytest.raises(InvalidInput):
+            directory.list_grants(tenant, limit=bad)  # type: ignore[arg-type]
+
+
+def test_last_session_by_host(directory: Directory, tenant: str) -> None:
+    for ts, host_id in ((1.0, "h-1"), (3.0, "h-1"), (2.0, "h-2"), (4.0, "h-3")):
+        directory.audit("session_start", tenant=tenant, host_id=host_id, now=ts)
+    directory.audit("session_end", tenant=tenant, host_id="h-2", now=9.0)
+    directory.audit("session_start", tenant="other", host_id="h-2", now=8.0)
+    assert directory.last_session_by_host(tenant) == {"h-1": 3.0, "h-2": 2.0, "h-3": 4.0}
+    assert directory.last_session_by_host(tenant, ["h-2", "h-1", "h-9"]) == {
+        "h-1": 3.0,
+        "h-2": 2.0,
+    }
+    assert directory.last_session_by_host(tenant, []) == {}
 
 
 def test_grant_gone_with_retired_host_or_deleted_user(directory: Directory, tenant: str) -> None:
