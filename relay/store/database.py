@@ -219,6 +219,15 @@ def _postgresql_engine(url: sa.URL) -> sa.Engine:
     """A pooled engine whose write transactions first take the advisory writer lock."""
     engine = sa.create_engine(url, pool_pre_ping=True, isolation_level="READ COMMITTED")
 
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # psycopg prepares a query run five times, and PostgreSQL then plans it once for any
+        # parameters: for the admin lists of a large municipality that generic plan was 5-10
+        # times slower (bench/directory_scale.py) than one made for the tenant at hand.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET plan_cache_mode = force_custom_plan")
+        dbapi_connection.commit()
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         if conn.get_execution_options().get(_WRITE_OPTION, False):
