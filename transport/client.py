@@ -234,11 +234,26 @@ async def serve_control(
                 on_policy(message.policy)
             elif isinstance(message, SessionEnd):
                 on_session_end(message.session_id, message.reason)
-    finally:
+    except Exception:
+        # The control channel is lost, not the sessions: each runs on its own data connection
+        # (in a cluster often through another relay node than this channel's), so they go on
+        # while the agent reconnects, and end when their own connection does.
+        _OUTLIVING.update(sessions)
+        for task in sessions:
+            task.add_done_callback(_OUTLIVING.discard)
+        raise
+    except BaseException:  # cancelled: the agent is stopping, and its sessions with it
         for task in sessions:
             task.cancel()
+        raise
+    finally:
         with contextlib.suppress(Exception):
             await stream.close()
+
+
+# Sessions whose control channel was lost, held here until they end (a task nobody holds may
+# be collected while it runs).
+_OUTLIVING: set[asyncio.Task[None]] = set()
 
 
 async def _logged(work: Awaitable[None], session_id: str) -> None:

@@ -311,9 +311,10 @@ class HostAgent:
         except (PeerGone, OSError, Error) as exc:
             log.info("control channel ended: %s", type(exc).__name__)
         finally:
+            # A session goes on: it has its own data connection (in a cluster usually through
+            # another relay node than the lost channel's) and ends when that does; run() ends
+            # it when the agent stops.
             self.connected = False
-            if self.session is not None:
-                self.session.end(CloseReason.ERROR)
             await asyncio.shield(stream.close())  # also when the agent is being stopped
         self._set_state(AgentState.OFFLINE, "relay_lost")
 

@@ -380,12 +380,24 @@ class Relay:
     """``telework-relay serve`` on a data directory; can be killed and started again."""
 
     def __init__(
-        self, data_dir: Path, work: Path, host: str = "127.0.0.1", programs: Programs = SOURCE
+        self,
+        data_dir: Path,
+        work: Path,
+        host: str = "127.0.0.1",
+        programs: Programs = SOURCE,
+        *,
+        database: str | None = None,
+        node_id: str | None = None,
     ) -> None:
+        """``database``: a PostgreSQL URL instead of the SQLite file in ``data_dir``;
+        ``node_id``: run as that node of a cluster (several share ``database``)."""
         self.data_dir = data_dir
         self.work = work
         self.host = host
         self.programs = programs
+        self.database_args = ["--database", database] if database else []
+        self.node_args = ["--node-id", node_id] if node_id else []
+        self.name = node_id or "relay"
         self.port = 0
         self.fingerprint = ""
         self.metrics_url = ""
@@ -399,10 +411,12 @@ class Relay:
     def start(self, netns: str | None = None) -> None:
         """Start on ``self.port`` (0 the first time: any free port, which is then kept)."""
         self.starts += 1
-        log = self.work / f"relay-{self.starts}.log"
+        log = self.work / f"{self.name}-{self.starts}.log"
         argv = [
             *self.programs.relay,
             "serve",
+            *self.database_args,
+            *self.node_args,
             "--data-dir",
             str(self.data_dir),
             "--listen",
@@ -438,7 +452,15 @@ class Relay:
 
     def manage(self, *args: str) -> dict[str, Any]:
         """One ``telework-relay manage --json`` action; its JSON answer."""
-        argv = [*self.programs.relay, "manage", "--data-dir", str(self.data_dir), "--json", *args]
+        argv = [
+            *self.programs.relay,
+            "manage",
+            "--data-dir",
+            str(self.data_dir),
+            *self.database_args,
+            "--json",
+            *args,
+        ]
         result = subprocess.run(
             argv, capture_output=True, text=True, env=base_env(), cwd=ROOT, timeout=timeout(60)
         )
