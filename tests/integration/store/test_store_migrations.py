@@ -23,6 +23,9 @@ TABLES = {
     "cluster_sessions",
     "host_locations",
     "relay_nodes",
+    "lockout_failures",
+    "lockout_locks",
+    "admin_tokens",
     "admins",
     "alembic_version",
     "audit",
@@ -59,7 +62,7 @@ def test_upgrade_from_empty_creates_every_table(engine: sa.Engine) -> None:
         migrate.upgrade(conn)
     with engine.connect() as conn:
         assert set(sa.inspect(conn).get_table_names()) == TABLES
-        assert migrate.current_revision(conn) == "0004"
+        assert migrate.current_revision(conn) == "0005"
 
 
 def test_migrated_schema_matches_metadata(engine: sa.Engine) -> None:
