@@ -93,6 +93,11 @@ class Lockout:
             return None
         return until
 
+    def failures(self, key: str) -> int:
+        """``key``'s failures within the window, as counted here."""
+        now = self._clock()
+        return sum(1 for t in self._failures.get(key, ()) if t > now - self.window_s)
+
     def record_failure(self, key: str) -> float | None:
         """Count a failure for ``key``; returns when its lock ends if it is (now) locked."""
         until = self.locked_until(key)
@@ -124,12 +129,10 @@ class Lockout:
         until = self.locked_until(key)
         if until is not None:
             return until
-        now = self._clock()
-        local = sum(1 for t in self._failures.get(key, ()) if t > now - self.window_s)
-        recent = max(local, shared_failures)
+        recent = max(self.failures(key), shared_failures)
         in_flight = self._in_flight.get(key, 0)
         if recent + in_flight >= self.max_failures:
-            return now + IN_FLIGHT_RETRY_S
+            return self._clock() + IN_FLIGHT_RETRY_S
         self._in_flight[key] = in_flight + 1
         return None
 

@@ -217,3 +217,13 @@ def test_adopted_locks_stay_within_the_bound(clock: Clock) -> None:
         lockout.adopt_lock(f"k{n}", clock.now + 100 - n)
     assert len(lockout) == 4
     assert lockout.locked_until("k9") == clock.now + 91
+
+
+def test_failures_are_those_in_the_window(clock: Clock) -> None:
+    lockout = Lockout(5, 60, 100, clock)
+    lockout.record_failure("k")
+    clock.now += 30
+    lockout.record_failure("k")
+    assert (lockout.failures("k"), lockout.failures("other")) == (2, 0)
+    clock.now += 30
+    assert lockout.failures("k") == 1
