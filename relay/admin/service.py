@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from core.auth.lockout import Attempt, Lockout, source_key
-from relay.admin.auth import AdminSession, AdminSessions, Role
+from relay.admin.auth import ADMIN_TOKEN_TTL_S, AdminSession, AdminSessions, Role
 from relay.admin.errors import ErrorCode, Forbidden, LockedOut, NotFoundError, Unauthorized
 from relay.admin.hooks import tenant_shares
 from relay.admin.monitor import MONITOR_INTERVAL_S, BandwidthMonitor
@@ -47,13 +47,16 @@ class AdminService:
         self.server = server
         self.directory = server.directory
         self.clock = clock
-        self.sessions = (
-            AdminSessions(clock) if token_ttl_s is None else AdminSessions(clock, token_ttl_s)
+        self.backend = Backend(server, clock)
+        self.sessions = AdminSessions(
+            self.directory,
+            self.backend.db,
+            clock,
+            ADMIN_TOKEN_TTL_S if token_ttl_s is None else token_ttl_s,
         )
         self.login_lockout = Lockout.per_user(clock)
         self.source_lockout = Lockout.per_source(clock)
         self.monitor = BandwidthMonitor(server, wall_clock=clock)
-        self.backend = Backend(server, clock)
         self.tenants = TenantService(self.backend)
         self.staff = StaffService(self.backend)
         self.hosts = HostService(self.backend)
@@ -123,7 +126,7 @@ class AdminService:
                 "wrong login, password or one-time password", ErrorCode.SIGN_IN_FAILED
             )
         self.login_lockout.record_success(login_key)
-        token, session = self.sessions.open(admin.login, admin.tenant)
+        token, session = await self.sessions.open(admin.login, admin.tenant)
         return {"token": token, **session_info(session)}
 
     def _authenticate(self, login: str, password: str, otp: str, source: str) -> Admin | None:
@@ -149,7 +152,7 @@ class AdminService:
 
     async def sign_out(self, who: AdminSession, token: str, source: str) -> None:
         """End the sign-in of ``token`` (the admin ``who``'s) and audit it."""
-        self.sessions.close(token)
+        await self.sessions.close(token)
         await self.backend.audit(who, "logout", source, tenant=who.tenant)
 
 
