@@ -29,6 +29,8 @@ from relay.store.lockouts import NOT_LOCKED, CountedFailure, LockoutRule, Shared
 USER_KIND = "user"
 SOURCE_KIND = "source"
 NOISY_KIND = "noisy"
+ADMIN_KIND = "admin"  # admin sign-ins, per login (relay.admin.service)
+ADMIN_SOURCE_KIND = "admin_source"  # and per source address
 
 
 class SharedLockout:
@@ -43,23 +45,18 @@ class SharedLockout:
         return self.rule.kind
 
 
-class RelayLockouts:
-    """Per-user and per-source lockouts of viewer logins, and the quieting of noisy sources."""
+class LockoutSharing:
+    """Reads and counts shared lockouts in the directory, on one clock."""
 
     def __init__(
         self,
         directory: Directory,
         db: Callable[..., Awaitable[Any]],
         clock: Callable[[], float],
-        *,
-        noisy: Lockout,
     ) -> None:
         self._directory = directory
-        self._db = db  # RelayContext.db: off the event loop, failures counted
+        self._db = db  # runs a blocking directory call off the event loop
         self._clock = clock
-        self.user = SharedLockout(USER_KIND, Lockout.per_user(clock))
-        self.source = SharedLockout(SOURCE_KIND, Lockout.per_source(clock))
-        self.noisy = SharedLockout(NOISY_KIND, noisy)
 
     async def shared_counts(self, *wanted: tuple[SharedLockout, str]) -> tuple[SharedCount, ...]:
         """Each (lockout, key)'s shared count, in one directory read; the locks it finds are
@@ -101,6 +98,16 @@ class RelayLockouts:
                 lockout.local.adopt_lock(key, outcome.locked_until)
         return outcomes
 
+    async def failed(
+        self, counted_by: Sequence[tuple[SharedLockout, str]], local_until: float | None
+    ) -> float | None:
+        """Count a failed attempt in the shared counts (see :meth:`count_failures`); when the
+        latest lock it caused or met ends, here (``local_until``, from :meth:`Attempt.end`) or
+        in the shared counts. None if none."""
+        outcomes = await self.count_failures(counted_by) or ()
+        ends = [local_until, *(outcome.locked_until for outcome in outcomes)]
+        return max((end for end in ends if end is not None), default=None)
+
     async def succeeded(self, lockout: SharedLockout, key: str, shared: SharedCount) -> None:
         """Forget ``key``'s failures here, and in the shared count if it had any when read
         (``shared``): a login without earlier failures writes nothing."""
@@ -112,6 +119,18 @@ class RelayLockouts:
                 pass  # they leave the window in time; a lock is never lifted early either way
 
 
-def latest_lock(outcomes: Sequence[CountedFailure] | None) -> float | None:
-    """When the latest lock among ``outcomes`` ends; None if none is locked."""
-    return max((o.locked_until for o in outcomes or () if o.locked_until), default=None)
+class RelayLockouts(LockoutSharing):
+    """Per-user and per-source lockouts of viewer logins, and the quieting of noisy sources."""
+
+    def __init__(
+        self,
+        directory: Directory,
+        db: Callable[..., Awaitable[Any]],
+        clock: Callable[[], float],
+        *,
+        noisy: Lockout,
+    ) -> None:
+        super().__init__(directory, db, clock)  # db: RelayContext.db, its failures counted
+        self.user = SharedLockout(USER_KIND, Lockout.per_user(clock))
+        self.source = SharedLockout(SOURCE_KIND, Lockout.per_source(clock))
+        self.noisy = SharedLockout(NOISY_KIND, noisy)

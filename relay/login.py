@@ -18,7 +18,6 @@ from relay.audit_backlog import PendingRecord
 from relay.context import AuditWho, RelayContext, unvalidated_name
 from relay.errors import Refusal
 from relay.host_channels import HostChannel, HostChannels, PendingAttach
-from relay.lockouts import latest_lock
 from relay.sessions import LiveSession, LiveSessions
 from relay.store.inputs import account_key, canonical_names
 from relay.store.lockouts import SharedCount
@@ -196,8 +195,7 @@ class ViewerLogin:
             await lockouts.succeeded(lockouts.user, names.lockout_key, shared.user)
             (tenant, user), ticket = proven
             return ProvenLogin(tenant, user, host_id, device_fp, stream.source, ticket)
-        shared_until = latest_lock(await lockouts.count_failures(counted_by))
-        locked_until = max((t for t in (locked_until, shared_until) if t), default=None)
+        locked_until = await lockouts.failed(counted_by, locked_until)
         tenant, user = names.audited
         await context.audit(
             "login_refused",

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from core.auth.lockout import USER_LOCK_S, USER_MAX_FAILURES
 from relay.admin.auth import ADMIN_TOKEN_TTL_S
 from relay.admin.hooks import admin_hooks
 from relay.admin.server import start_admin_api
@@ -91,3 +92,20 @@ async def test_a_forged_token_is_refused_on_every_node(api: Api, second: Api) ->
     for node in (api, second):
         status, body = await me(node, "forged-" + "x" * 40)
         assert status == 401 and "not valid" in body["error"]
+
+
+async def test_wrong_sign_ins_spread_over_two_nodes_lock_the_login_on_both(
+    api: Api, second: Api
+) -> None:
+    account = api.account("alice")
+    wrong = {"login": "alice", "password": "wrong", "otp": api.otp("alice")}
+    statuses = []
+    for n in range(USER_MAX_FAILURES):
+        node = api if n % 2 else second
+        statuses.append((await node.request("POST", "/api/v1/login", json=wrong))[0])
+    assert statuses == [401] * (USER_MAX_FAILURES - 1) + [429]
+    right = {"login": "alice", "password": account.password, "otp": api.otp("alice")}
+    for node in (api, second):
+        assert (await node.request("POST", "/api/v1/login", json=right))[0] == 429
+    api.clock.advance(USER_LOCK_S + 60)  # the lock ends on every node (a fresh TOTP step too)
+    await second.sign_in("alice")
