@@ -17,6 +17,7 @@ an audit record) succeeds meanwhile anyway.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -57,10 +58,14 @@ class LockoutSharing:
         self._directory = directory
         self._db = db  # runs a blocking directory call off the event loop
         self._clock = clock
+        # (kind, key) -> this node's failures being written to the shared count now (bounded
+        # by the attempts under way; a key leaves at zero).
+        self._writing: Counter[tuple[str, str]] = Counter()
 
     async def shared_counts(self, *wanted: tuple[SharedLockout, str]) -> tuple[SharedCount, ...]:
         """Each (lockout, key)'s shared count, in one directory read; the locks it finds are
         adopted by the fronts. Without the directory, nothing is known beyond this node."""
+        before = [self._settled(lockout, key) for lockout, key in wanted]
         try:
             counts = await self._db(
                 self._directory.lockout_counts,
@@ -70,14 +75,23 @@ class LockoutSharing:
         except StoreUnavailable:
             return tuple(NOT_LOCKED for _ in wanted)
         found = tuple(counts[(lockout.kind, key)] for lockout, key in wanted)
-        for (lockout, key), count in zip(wanted, found, strict=True):
+        for (lockout, key), count, settled in zip(wanted, found, before, strict=True):
             if count.locked_until is not None:
                 lockout.local.adopt_lock(key, count.locked_until)
-            if count.failures < lockout.local.failures(key):
-                # The shared count has this node's failures too: fewer there means a success
-                # on another node forgot them, and the front must not lock on them alone.
+            after = self._settled(lockout, key)
+            if settled is not None and after == settled and settled > count.failures:
+                # The read has every failure this node counted (none was being written, none
+                # came meanwhile), yet fewer: a success on another node forgot them, and the
+                # front must not lock on them alone.
                 lockout.local.record_success(key)
         return found
+
+    def _settled(self, lockout: SharedLockout, key: str) -> int | None:
+        """The front's failures of ``key`` if all of them are in the shared count by now (none
+        is being written), else None."""
+        if self._writing[(lockout.kind, key)]:
+            return None
+        return lockout.local.failures(key)
 
     async def count_failures(
         self, failed: Sequence[tuple[SharedLockout, str]]
@@ -85,6 +99,8 @@ class LockoutSharing:
         """Count a failure for each (lockout, key) in the shared counts (one directory write;
         the fronts count theirs apart, see :meth:`Lockout.end`); the locks they reach are
         adopted by the fronts. None if the directory cannot be used now."""
+        writing = Counter((lockout.kind, key) for lockout, key in failed)
+        self._writing.update(writing)
         try:
             outcomes: list[CountedFailure] = await self._db(
                 self._directory.count_lockout_failures,
@@ -93,6 +109,11 @@ class LockoutSharing:
             )
         except StoreUnavailable:
             return None
+        finally:
+            self._writing.subtract(writing)
+            for done in writing:
+                if self._writing[done] <= 0:
+                    del self._writing[done]
         for (lockout, key), outcome in zip(failed, outcomes, strict=True):
             if outcome.locked_until is not None:
                 lockout.local.adopt_lock(key, outcome.locked_until)
