@@ -1,6 +1,6 @@
 """What every part of the relay's connection handling shares: the directory (called off the
 event loop, its failures reported), the audit log and its backlog, the settings, the clocks,
-the metrics and the lockouts."""
+the metrics and the lockouts (shared with the other relay nodes through the directory)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from core.auth.lockout import Lockout
 from core.protocol.control import RefusalReason
 from relay.audit_backlog import AuditBacklog, PendingRecord
 from relay.errors import Refusal, StoreUnavailable
+from relay.lockouts import RelayLockouts
 from relay.metrics import RelayMetrics
 from relay.settings import RelaySettings
 from relay.store.directory import Directory
@@ -76,11 +77,11 @@ class RelayContext:
         self.wall = wall_clock  # dates, for records and lockouts
         self.monotonic = monotonic_clock  # durations and pacing
         self.metrics = metrics
-        self.user_lockout = Lockout.per_user(wall_clock)
-        self.source_lockout = Lockout.per_source(wall_clock)
-        self.noisy_sources = Lockout(
+        noisy = Lockout(
             NOISY_SOURCE_MAX_RECORDS, NOISY_SOURCE_WINDOW_S, NOISY_SOURCE_QUIET_S, wall_clock
         )
+        # Shared by every relay node on the directory; wall time, which the nodes share too.
+        self.lockouts = RelayLockouts(directory, self.db, wall_clock, noisy=noisy)
         self._in_flight: set[asyncio.Future[Any]] = set()
         self.store_faults = StoreFaults(metrics, monotonic_clock)
         self.audit_backlog = AuditBacklog(self._write_audit, metrics)
@@ -117,8 +118,9 @@ class RelayContext:
                 log.error("%d directory calls still running at close", len(late))
 
     def check_source(self, source_key: str) -> None:
-        """Refuse a source address that is locked out for failing too often."""
-        until = self.source_lockout.locked_until(source_key)
+        """Refuse a source address that this node knows is locked out for failing too often
+        (no directory call: see :meth:`RelayLockouts.shared_counts` for the other nodes')."""
+        until = self.lockouts.source.local.locked_until(source_key)
         if until is not None:
             raise Refusal(RefusalReason.LOCKED_OUT, int(until) + 1)
 
@@ -156,12 +158,15 @@ class RelayContext:
         detail: dict[str, Any] | None = None,
     ) -> None:
         """Audit a failure that proves nothing about its source (see NOISY_SOURCE_MAX_RECORDS):
-        written unless ``source_key`` is being quieted, a fact either way."""
-        if self.noisy_sources.locked_until(source_key) is not None:
-            self.metrics.audit_records_quieted += 1
-            return
-        self.noisy_sources.record_failure(source_key)
-        await self.audit(event, host_id=host_id, source=source, detail=detail, fact=True)
+        written unless ``source_key`` is being quieted (on any relay node), a fact either way."""
+        noisy = self.lockouts.noisy
+        if noisy.local.locked_until(source_key) is None:
+            noisy.local.record_failure(source_key)
+            counted = await self.lockouts.count_failures([(noisy, source_key)])
+            if counted is None or counted[0].counted:
+                await self.audit(event, host_id=host_id, source=source, detail=detail, fact=True)
+                return
+        self.metrics.audit_records_quieted += 1
 
     async def db_recorded(
         self,

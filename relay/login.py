@@ -20,6 +20,7 @@ from relay.errors import Refusal
 from relay.host_channels import HostChannel, HostChannels, HostRef, PendingAttach
 from relay.sessions import LiveSession, LiveSessions
 from relay.store.inputs import account_key, canonical_names
+from relay.store.lockouts import SharedCount
 from relay.store.staff import OtpResult
 from relay.store.tickets import Redeemed
 from relay.tickets import ResumeTickets
@@ -55,6 +56,14 @@ class LoginNames:
         # the tenant), else cut and made printable.
         audited = stored or (unvalidated_name(message.tenant), unvalidated_name(message.user))
         return cls(account_key(message.tenant, message.user), stored, audited)
+
+
+@dataclass(frozen=True)
+class SharedCounts:
+    """A login's source and user as every relay node counts them, when it began."""
+
+    source: SharedCount
+    user: SharedCount
 
 
 @dataclass(frozen=True)
@@ -104,10 +113,10 @@ class ViewerLogin:
         """Let the viewer in and run its session, or raise the :class:`Refusal` it gets."""
         now = self._context.wall()
         names = LoginNames.of(message)
-        await self._refuse_if_locked_out(stream, names)
+        shared = await self._refuse_if_locked_out(stream, names)
         # Parsed after the lockout: a locked-out source hears LOCKED_OUT whatever it sends.
         host_id, device_fp = _host_and_device(message)
-        login = await self._prove(stream, message, names, host_id, device_fp, now)
+        login = await self._prove(stream, message, names, host_id, device_fp, now, shared)
         await self._require_grant(login)
         channel, session_id, host_stream, pending = await self._ask_office_pc(
             stream, message, login
@@ -120,14 +129,23 @@ class ViewerLogin:
         finally:
             pending.over.set()
 
-    async def _refuse_if_locked_out(self, stream: LinkStream, names: LoginNames) -> None:
+    async def _refuse_if_locked_out(self, stream: LinkStream, names: LoginNames) -> SharedCounts:
+        """Refuse a source or user locked out on any relay node; else the counts every node
+        shares of their failures, for :meth:`_prove`. A source this node knows is locked is
+        refused before any directory call."""
         context = self._context
+        lockouts = context.lockouts
         context.check_source(stream.source_key)
-        until = context.user_lockout.locked_until(names.lockout_key)
+        source_count, user_count = await lockouts.shared_counts(
+            (lockouts.source, stream.source_key), (lockouts.user, names.lockout_key)
+        )
+        context.check_source(stream.source_key)  # with a lock another node set, adopted
+        until = lockouts.user.local.locked_until(names.lockout_key)
         if until is not None:
             # Counts against the source too: once it is locked, check_source refuses it
             # before this audit record, so hammering a locked name cannot fill the disk.
-            context.source_lockout.record_failure(stream.source_key)
+            lockouts.source.local.record_failure(stream.source_key)
+            await lockouts.count_failures([(lockouts.source, stream.source_key)])
             tenant, user = names.audited
             await context.audit(
                 "login_refused",
@@ -137,6 +155,7 @@ class ViewerLogin:
                 detail={"reason": "locked_out"},
             )
             raise Refusal(RefusalReason.LOCKED_OUT, int(until) + 1)
+        return SharedCounts(source_count, user_count)
 
     async def _prove(
         self,
@@ -146,17 +165,22 @@ class ViewerLogin:
         host_id: str,
         device_fp: str,
         now: float,
+        shared: SharedCounts,
     ) -> ProvenLogin:
-        """Check the OTP or resume ticket; count failures against the user and the source.
+        """Check the OTP or resume ticket; count failures against the user and the source, on
+        this node and in the counts every node shares.
 
         The attempt counts while it is checked, so a burst of parallel guesses cannot all be
-        checked before the first failure counts."""
+        checked before the first failure counts (on this node: the ones under way on others
+        are not known here, their failures are)."""
         context = self._context
-        attempt = Attempt(
-            (context.source_lockout, stream.source_key),
-            (context.user_lockout, names.lockout_key),
+        lockouts = context.lockouts
+        counted_by = (
+            (lockouts.source, stream.source_key),
+            (lockouts.user, names.lockout_key),
         )
-        retry_at = attempt.begin()
+        attempt = Attempt(*((lockout.local, key) for lockout, key in counted_by))
+        retry_at = attempt.begin([shared.source.failures, shared.user.failures])
         if retry_at is not None:
             raise Refusal(RefusalReason.LOCKED_OUT, int(retry_at) + 1)
         try:
@@ -168,9 +192,10 @@ class ViewerLogin:
             raise
         locked_until = attempt.end(failed=proven is None)
         if proven is not None:
-            context.user_lockout.record_success(names.lockout_key)
+            await lockouts.succeeded(lockouts.user, names.lockout_key, shared.user)
             (tenant, user), ticket = proven
             return ProvenLogin(tenant, user, host_id, device_fp, stream.source, ticket)
+        locked_until = await lockouts.failed(counted_by, locked_until)
         tenant, user = names.audited
         await context.audit(
             "login_refused",

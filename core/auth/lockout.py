@@ -6,6 +6,11 @@ touched forgotten first, and apart from them at most ``max_keys`` locks. Locks l
 table so that a flood of failures under fresh keys cannot push a locked key out (and unlock
 it); when even the lock table is full, the lock that ends soonest goes. Time comes from an
 injected clock, so tests simulate hours without sleeping.
+
+Processes that share their counts (relay nodes, through their directory) keep one of these each
+as a fast front that also counts the attempts under way: they pass the shared count to
+:meth:`Lockout.begin` and adopt the shared locks (:meth:`Lockout.adopt_lock`); the sharing
+itself (I/O) is theirs.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from core.auth.errors import AuthArgumentError
 
@@ -88,6 +93,11 @@ class Lockout:
             return None
         return until
 
+    def failures(self, key: str) -> int:
+        """``key``'s failures within the window, as counted here."""
+        now = self._clock()
+        return sum(1 for t in self._failures.get(key, ()) if t > now - self.window_s)
+
     def record_failure(self, key: str) -> float | None:
         """Count a failure for ``key``; returns when its lock ends if it is (now) locked."""
         until = self.locked_until(key)
@@ -105,22 +115,24 @@ class Lockout:
             return None
         return self._lock(key, now)
 
-    def begin(self, key: str) -> float | None:
+    def begin(self, key: str, shared_failures: int = 0) -> float | None:
         """Start an attempt for ``key`` (a check that takes a while, such as a password hash).
 
         Returns None to go ahead, or when to retry: the lock's end if ``key`` is locked, or
         shortly if the attempts already under way could lock it. Counting attempts while they
         are in flight stops a burst of parallel guesses from all being checked before the first
         failure counts. Every ``begin`` that returns None must be followed by one :meth:`end`.
+
+        ``shared_failures``: the key's failures in the window as a count shared with other
+        processes has them (this one's included); the larger of it and this one's count counts.
         """
         until = self.locked_until(key)
         if until is not None:
             return until
-        now = self._clock()
-        recent = sum(1 for t in self._failures.get(key, ()) if t > now - self.window_s)
+        recent = max(self.failures(key), shared_failures)
         in_flight = self._in_flight.get(key, 0)
         if recent + in_flight >= self.max_failures:
-            return now + IN_FLIGHT_RETRY_S
+            return self._clock() + IN_FLIGHT_RETRY_S
         self._in_flight[key] = in_flight + 1
         return None
 
@@ -133,17 +145,32 @@ class Lockout:
             self._in_flight[key] = left
         return self.record_failure(key) if failed else None
 
+    def adopt_lock(self, key: str, until: float) -> None:
+        """Lock ``key`` until ``until``, as another process sharing the count decided (a later
+        lock already here stays). Such a lock may end before ones set earlier here, so when the
+        lock table is full the one evicted may not be the one that ends soonest; the shared
+        count still has it."""
+        now = self._clock()
+        if until <= now or until <= self._locks.get(key, now):
+            return
+        self._locks.pop(key, None)
+        self._make_room_for_a_lock(now)
+        self._locks[key] = until
+
     def record_success(self, key: str) -> None:
         """Forget ``key``'s failures. A lock in force stays until it ends."""
         self._failures.pop(key, None)
 
     def _lock(self, key: str, now: float) -> float:
+        self._make_room_for_a_lock(now)
+        until = self._locks[key] = now + self.lock_s
+        return until
+
+    def _make_room_for_a_lock(self, now: float) -> None:
         while self._locks and next(iter(self._locks.values())) <= now:
             self._locks.popitem(last=False)  # ended locks first
         while len(self._locks) >= self.max_keys:
             self._locks.popitem(last=False)  # then the one that ends soonest
-        until = self._locks[key] = now + self.lock_s
-        return until
 
 
 def source_key(address: str) -> str:
@@ -167,11 +194,13 @@ class Attempt:
         self._counted_by = counted_by
         self._begun: list[tuple[Lockout, str]] = []
 
-    def begin(self) -> float | None:
+    def begin(self, shared_failures: Sequence[int] = ()) -> float | None:
         """None to go ahead, or when to retry (see :meth:`Lockout.begin`); a refusal by one
-        lockout undoes what the others began."""
-        for lockout, key in self._counted_by:
-            retry_at = lockout.begin(key)
+        lockout undoes what the others began. ``shared_failures``: each (lockout, key)'s
+        failures as a shared count has them, in order (see :meth:`Lockout.begin`)."""
+        shared = list(shared_failures) or [0] * len(self._counted_by)
+        for (lockout, key), failures in zip(self._counted_by, shared, strict=True):
+            retry_at = lockout.begin(key, failures)
             if retry_at is not None:
                 self.end(failed=False)
                 return retry_at

@@ -1,9 +1,10 @@
-"""Admin sign-in sessions: short-lived bearer tokens held in memory, by digest.
+"""Admin sign-in sessions: short-lived bearer tokens kept in the directory, by digest.
 
-A token is 256 random bits; only its SHA-256 digest is kept, so a memory dump of the relay
-does not hand out live tokens. Tokens die after :data:`ADMIN_TOKEN_TTL_S` (no renewal: the
-console signs in again) or at logout, and all of them when the relay restarts. The clock is
-injected so tests expire tokens without waiting.
+A token is 256 random bits; only its SHA-256 digest is stored, so neither the database nor a
+memory dump of the relay hands out live tokens. Every relay node sharing the directory accepts
+every node's tokens, and a restart signs nobody out. Tokens die after
+:data:`ADMIN_TOKEN_TTL_S` (no renewal: the console signs in again) or at logout, which ends them
+on every node. The clock is injected so tests expire tokens without waiting.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import enum
 import hashlib
 import secrets
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from relay.admin.errors import ErrorCode, Unauthorized
+from relay.store.admin_tokens import AdminToken
+from relay.store.directory import Directory
 
 # How long a sign-in lasts: a working session at the console, short enough that a token left
 # in a script or a terminal's history is soon worthless.
@@ -25,8 +28,8 @@ ADMIN_TOKEN_TTL_S = 30 * 60.0
 ADMIN_TOKEN_BYTES = 32
 # Longest Authorization header value looked at.
 MAX_TOKEN_TEXT = 128
-# Live tokens at once; the oldest is dropped first (an admin signing in in a loop cannot grow
-# the relay's memory).
+# Tokens kept in the directory at once; past it the oldest goes first (an admin signing in in a
+# loop cannot grow the database), and expired ones go at every sign-in.
 MAX_ADMIN_TOKENS = 10_000
 
 
@@ -51,46 +54,55 @@ def _digest(token: str) -> str:
 
 
 class AdminSessions:
-    """Bearer tokens and what they stand for."""
+    """Bearer tokens and what they stand for, in the directory (see the module docstring)."""
 
     def __init__(
-        self, clock: Callable[[], float] = time.time, ttl_s: float = ADMIN_TOKEN_TTL_S
+        self,
+        directory: Directory,
+        db: Callable[..., Awaitable[Any]],
+        clock: Callable[[], float] = time.time,
+        ttl_s: float = ADMIN_TOKEN_TTL_S,
     ) -> None:
+        self._directory = directory
+        self._db = db  # runs a blocking directory call off the event loop
         self._clock = clock
         self.ttl_s = ttl_s
-        self._live: OrderedDict[str, AdminSession] = OrderedDict()
 
-    def open(self, login: str, tenant: str | None) -> tuple[str, AdminSession]:
+    async def open(self, login: str, tenant: str | None) -> tuple[str, AdminSession]:
         token = secrets.token_urlsafe(ADMIN_TOKEN_BYTES)
-        role = Role.OPERATOR if tenant is None else Role.TENANT_ADMIN
-        session = AdminSession(login, role, tenant, self._clock() + self.ttl_s)
-        self._live[_digest(token)] = session
-        while len(self._live) > MAX_ADMIN_TOKENS:
-            self._live.popitem(last=False)
-        return token, session
+        now = self._clock()
+        kept = AdminToken(login, tenant, now + self.ttl_s)
+        await self._db(
+            self._directory.add_admin_token,
+            _digest(token),
+            kept,
+            max_tokens=MAX_ADMIN_TOKENS,
+            now=now,
+        )
+        return token, _session(kept)
 
-    def check(self, token: str) -> AdminSession:
+    async def check(self, token: str) -> AdminSession:
         """The session of a live token; :class:`Unauthorized` otherwise."""
         if not token or len(token) > MAX_TOKEN_TEXT:
             raise Unauthorized(
                 "sign in first (missing or malformed bearer token)", ErrorCode.SIGN_IN_REQUIRED
             )
-        key = _digest(token)
-        session = self._live.get(key)
-        if session is None:
+        kept: AdminToken | None = await self._db(self._directory.admin_token, _digest(token))
+        if kept is None:
             raise Unauthorized(
                 "sign-in token is not valid; sign in again", ErrorCode.SIGN_IN_NOT_VALID
             )
-        if session.expires_at <= self._clock():
-            del self._live[key]
+        if kept.expires_at <= self._clock():
             raise Unauthorized(
                 "sign-in token has expired; sign in again", ErrorCode.SIGN_IN_EXPIRED
             )
-        return session
+        return _session(kept)
 
-    def close(self, token: str) -> None:
-        self._live.pop(_digest(token), None)
+    async def close(self, token: str) -> None:
+        """End the sign-in of ``token`` on every node."""
+        await self._db(self._directory.remove_admin_token, _digest(token))
 
-    def close_all_of(self, login: str) -> None:
-        for key in [k for k, s in self._live.items() if s.login == login]:
-            del self._live[key]
+
+def _session(kept: AdminToken) -> AdminSession:
+    role = Role.OPERATOR if kept.tenant is None else Role.TENANT_ADMIN
+    return AdminSession(kept.login, role, kept.tenant, kept.expires_at)

@@ -122,7 +122,7 @@ def _handler(
         token, who = "", None
         if route.auth:
             token = bearer_token(request)
-            who = service.sessions.check(token)
+            who = await service.sessions.check(token)
             if route.operator_only:
                 service.require_operator(who)
         tenant = ""

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from core.auth.lockout import Attempt, Lockout, source_key
-from relay.admin.auth import AdminSession, AdminSessions, Role
+from relay.admin.auth import ADMIN_TOKEN_TTL_S, AdminSession, AdminSessions, Role
 from relay.admin.errors import ErrorCode, Forbidden, LockedOut, NotFoundError, Unauthorized
 from relay.admin.hooks import tenant_shares
 from relay.admin.monitor import MONITOR_INTERVAL_S, BandwidthMonitor
@@ -31,6 +31,7 @@ from relay.admin.services.policies import PolicyService
 from relay.admin.services.sessions import LiveSessionService
 from relay.admin.services.staff import StaffService
 from relay.admin.services.tenants import TenantService
+from relay.lockouts import ADMIN_KIND, ADMIN_SOURCE_KIND, LockoutSharing, SharedLockout
 from relay.server import RelayServer
 from relay.store.admins import Admin
 from relay.store.inputs import account_key
@@ -47,13 +48,18 @@ class AdminService:
         self.server = server
         self.directory = server.directory
         self.clock = clock
-        self.sessions = (
-            AdminSessions(clock) if token_ttl_s is None else AdminSessions(clock, token_ttl_s)
-        )
-        self.login_lockout = Lockout.per_user(clock)
-        self.source_lockout = Lockout.per_source(clock)
-        self.monitor = BandwidthMonitor(server, wall_clock=clock)
         self.backend = Backend(server, clock)
+        self.sessions = AdminSessions(
+            self.directory,
+            self.backend.db,
+            clock,
+            ADMIN_TOKEN_TTL_S if token_ttl_s is None else token_ttl_s,
+        )
+        # Shared with every relay node's admin API through the directory, like the tokens.
+        self.lockouts = LockoutSharing(self.directory, self.backend.db, clock)
+        self.login_lockout = SharedLockout(ADMIN_KIND, Lockout.per_user(clock))
+        self.source_lockout = SharedLockout(ADMIN_SOURCE_KIND, Lockout.per_source(clock))
+        self.monitor = BandwidthMonitor(server, wall_clock=clock)
         self.tenants = TenantService(self.backend)
         self.staff = StaffService(self.backend)
         self.hosts = HostService(self.backend)
@@ -101,12 +107,16 @@ class AdminService:
 
     async def sign_in(self, login: str, password: str, otp: str, source: str) -> dict[str, Any]:
         # One count however the login is typed, and per IPv6 /64; counted while in flight, so
-        # a burst of parallel guesses cannot all be checked before the first failure counts.
+        # a burst of parallel guesses cannot all be checked before the first failure counts;
+        # the failures and locks are those of every relay node.
         login_key = account_key(login)
-        attempt = Attempt(
-            (self.source_lockout, source_key(source)), (self.login_lockout, login_key)
+        counted_by = (
+            (self.source_lockout, source_key(source)),
+            (self.login_lockout, login_key),
         )
-        retry_at = attempt.begin()
+        source_count, login_count = await self.lockouts.shared_counts(*counted_by)
+        attempt = Attempt(*((lockout.local, key) for lockout, key in counted_by))
+        retry_at = attempt.begin([source_count.failures, login_count.failures])
         if retry_at is not None:
             raise LockedOut("too many failed sign-ins; try again later", _retry(retry_at, self))
         try:
@@ -117,13 +127,14 @@ class AdminService:
             raise
         until = attempt.end(failed=admin is None)
         if admin is None:
+            until = await self.lockouts.failed(counted_by, until)
             if until is not None:
                 raise LockedOut("too many failed sign-ins; try again later", _retry(until, self))
             raise Unauthorized(
                 "wrong login, password or one-time password", ErrorCode.SIGN_IN_FAILED
             )
-        self.login_lockout.record_success(login_key)
-        token, session = self.sessions.open(admin.login, admin.tenant)
+        await self.lockouts.succeeded(self.login_lockout, login_key, login_count)
+        token, session = await self.sessions.open(admin.login, admin.tenant)
         return {"token": token, **session_info(session)}
 
     def _authenticate(self, login: str, password: str, otp: str, source: str) -> Admin | None:
@@ -149,7 +160,7 @@ class AdminService:
 
     async def sign_out(self, who: AdminSession, token: str, source: str) -> None:
         """End the sign-in of ``token`` (the admin ``who``'s) and audit it."""
-        self.sessions.close(token)
+        await self.sessions.close(token)
         await self.backend.audit(who, "logout", source, tenant=who.tenant)
 
 

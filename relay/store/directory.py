@@ -14,6 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from core.crypto.secret_box import SecretBox
+from relay.store.admin_tokens import AdminTokens
 from relay.store.admins import Admins
 from relay.store.audit import AuditLog
 from relay.store.bandwidth import BandwidthLimits
@@ -21,6 +22,7 @@ from relay.store.database import Clock, Database, migrated_engine
 from relay.store.grants import Grants
 from relay.store.home_pcs import HomePcs
 from relay.store.hosts import Hosts
+from relay.store.lockouts import Lockouts
 from relay.store.nodes import ClusterNodes
 from relay.store.policies import Policies
 from relay.store.staff import Staff
@@ -49,9 +51,12 @@ class Directory(
     HomePcs,
     BandwidthLimits,
     ClusterNodes,
+    Lockouts,
+    AdminTokens,
 ):
-    """Tenants, users, hosts, grants, tickets, the audit log, admins, policies, home PCs and
-    bandwidth limits, over one :class:`Database`."""
+    """Tenants, users, hosts, grants, tickets, the audit log, admins, policies, home PCs,
+    bandwidth limits, the relay cluster's nodes, shared lockouts and admin sign-ins, over one
+    :class:`Database`."""
 
     def __init__(
         self, engine: sa.Engine, secret_box: SecretBox, *, clock: Clock = time.time

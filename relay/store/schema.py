@@ -291,3 +291,51 @@ cluster_sessions = sa.Table(
     sa.Index(None, "node_id"),
     sa.Index(None, "tenant"),
 )
+
+# --- shared lockouts and admin sign-ins (migration 0005) -----------------------------------------
+
+# A lockout's kind ("user", "source", "noisy"): which count a failure belongs to.
+MAX_LOCKOUT_KIND_LEN = 16
+# SHA-256 hex: lockout keys (typed names, addresses) and admin tokens are stored as digests only.
+DIGEST_LEN = 64
+
+# Failures every relay node counts a lockout by, one row each: a key's failures within its
+# window are the rows whose ``expires_at`` (failed_at + the window) is still ahead. Rows whose
+# window passed are deleted with each write, and a key's rows go when it locks, so a key has
+# at most its lockout's failure limit of rows.
+lockout_failures = sa.Table(
+    "lockout_failures",
+    metadata,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(MAX_LOCKOUT_KIND_LEN), nullable=False),
+    sa.Column("key_digest", sa.String(DIGEST_LEN), nullable=False),
+    sa.Column("failed_at", sa.Double(), nullable=False),
+    sa.Column("expires_at", sa.Double(), nullable=False),
+    sa.Index(None, "kind", "key_digest"),
+    sa.Index(None, "expires_at"),
+)
+
+# Keys locked out on every node until ``locked_until``; ended locks are deleted with each write.
+lockout_locks = sa.Table(
+    "lockout_locks",
+    metadata,
+    sa.Column("kind", sa.String(MAX_LOCKOUT_KIND_LEN), primary_key=True),
+    sa.Column("key_digest", sa.String(DIGEST_LEN), primary_key=True),
+    sa.Column("locked_until", sa.Double(), nullable=False),
+    sa.Index(None, "locked_until"),
+)
+
+# Admin sign-ins, accepted by every node and kept over restarts: the SHA-256 of the bearer
+# token (never the token), whom it signs in, and until when. Expired rows are deleted with each
+# sign-in; their number is bounded by relay.admin.auth.MAX_ADMIN_TOKENS.
+admin_tokens = sa.Table(
+    "admin_tokens",
+    metadata,
+    sa.Column("digest", sa.String(DIGEST_LEN), primary_key=True),
+    sa.Column("login", sa.String(MAX_LOGIN_LEN), nullable=False),
+    sa.Column("tenant", sa.String(MAX_TENANT_NAME_LEN), nullable=True),
+    sa.Column("issued_at", sa.Double(), nullable=False),
+    sa.Column("expires_at", sa.Double(), nullable=False),
+    sa.Index(None, "issued_at"),
+    sa.Index(None, "expires_at"),
+)

@@ -178,3 +178,52 @@ def test_an_attempt_refused_by_one_lockout_is_undone_in_the_others(clock: Clock)
     assert attempt.begin() == clock.now + 100
     for _ in range(5):  # alice's in-flight count was undone: five attempts still fit
         assert user.begin("alice") is None
+
+
+def test_a_shared_count_of_failures_leaves_room_only_for_what_it_allows(clock: Clock) -> None:
+    lockout = Lockout(3, 60, 100, clock)
+    lockout.record_failure("k")  # one here, and the shared count (with it) has two
+    assert lockout.begin("k", shared_failures=2) is None
+    assert lockout.begin("k", shared_failures=2) == clock.now + IN_FLIGHT_RETRY_S
+    assert lockout.begin("j", shared_failures=0) is None  # only this key's count is shared
+    assert lockout.begin("k", shared_failures=0) is None  # a smaller shared count: ours counts
+
+
+def test_a_shared_attempt_passes_each_lockout_its_shared_count(clock: Clock) -> None:
+    source, user = Lockout(5, 60, 100, clock), Lockout(2, 60, 100, clock)
+    attempt = Attempt((source, "10.0.0.1"), (user, "alice"))
+    assert attempt.begin(shared_failures=[0, 2]) == clock.now + IN_FLIGHT_RETRY_S
+    assert attempt.begin(shared_failures=[0, 1]) is None
+    with pytest.raises(ValueError):
+        Attempt((source, "10.0.0.1"), (user, "alice")).begin(shared_failures=[1])
+
+
+def test_an_adopted_lock_holds_until_it_ends_and_never_shortens_one(clock: Clock) -> None:
+    lockout = Lockout(3, 60, 100, clock)
+    lockout.adopt_lock("k", clock.now + 50)
+    assert lockout.locked_until("k") == clock.now + 50
+    assert lockout.begin("k") == clock.now + 50
+    lockout.adopt_lock("k", clock.now + 10)  # an earlier end does not shorten it
+    assert lockout.locked_until("k") == clock.now + 50
+    lockout.adopt_lock("j", clock.now)  # ended already: nothing to keep
+    assert lockout.locked_until("j") is None and len(lockout) == 1
+    clock.now += 50
+    assert lockout.locked_until("k") is None
+
+
+def test_adopted_locks_stay_within_the_bound(clock: Clock) -> None:
+    lockout = Lockout(3, 60, 100, clock, max_keys=4)
+    for n in range(10):
+        lockout.adopt_lock(f"k{n}", clock.now + 100 - n)
+    assert len(lockout) == 4
+    assert lockout.locked_until("k9") == clock.now + 91
+
+
+def test_failures_are_those_in_the_window(clock: Clock) -> None:
+    lockout = Lockout(5, 60, 100, clock)
+    lockout.record_failure("k")
+    clock.now += 30
+    lockout.record_failure("k")
+    assert (lockout.failures("k"), lockout.failures("other")) == (2, 0)
+    clock.now += 30
+    assert lockout.failures("k") == 1
