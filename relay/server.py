@@ -33,6 +33,7 @@ from relay.restart import end_sessions_left_open
 from relay.sessions import LiveSession, LiveSessions
 from relay.settings import DRAIN_MOVES_PER_TICK, DRAIN_TICK_S, LISTEN_BACKLOG, RelaySettings
 from relay.store.directory import Directory
+from relay.store.nodes import ClusterSession
 from relay.tickets import ResumeTickets
 from transport.connect import format_address
 from transport.link_stream import LinkStream
@@ -170,6 +171,37 @@ class RelayServer:
     def end_session(self, session_id: str, reason: str) -> bool:
         """Ask a live session to end (an admin's action); False if there is no such session."""
         return self.live_sessions.end(session_id, reason)
+
+    async def sessions_elsewhere(self, tenant: str) -> list[ClusterSession]:
+        """The tenant's live sessions on the other nodes of a cluster (none for a lone relay)."""
+        if not isinstance(self.cluster, ClusterNode):
+            return []
+        rows = await self.context.db(
+            self.directory.list_cluster_sessions, self.context.wall(), tenant
+        )
+        return [row for row in rows if row.node_id != self.cluster.node_id]
+
+    async def end_sessions_elsewhere(
+        self, tenant: str, reason: str, *, user: str | None = None, host_id: str | None = None
+    ) -> list[str]:
+        """Ask the other nodes to end the tenant's sessions of ``user`` and/or on ``host_id``
+        (an admin took that access away); returns their IDs."""
+        ending = [
+            row.session_id
+            for row in await self.sessions_elsewhere(tenant)
+            if (user is None or row.user == user) and (host_id is None or row.host_id == host_id)
+        ]
+        return [sid for sid in ending if await self.cluster.end_session(sid, reason)]
+
+    async def hosts_online_anywhere(self, host_ids: list[str]) -> set[str]:
+        """Those of ``host_ids`` online on this relay or on any node of its cluster."""
+        here = {host_id for host_id in host_ids if host_id in self.hosts}
+        if not isinstance(self.cluster, ClusterNode) or len(here) == len(host_ids):
+            return here
+        elsewhere = await self.context.db(
+            self.directory.hosts_online, host_ids, self.context.wall()
+        )
+        return here | elsewhere
 
     def limit_tenant_rate(self, tenant: str, rate_bps: int) -> None:
         """Lower (or restore) the pace of a tenant's live sessions, without cutting them."""

@@ -9,7 +9,7 @@ from relay.admin.call import Call
 
 
 async def list_sessions(call: Call) -> Any:
-    return {"sessions": call.service.live_sessions.all_of(call.tenant)}
+    return {"sessions": await call.service.live_sessions.all_of(call.tenant)}
 
 
 async def end_session(call: Call) -> Any:

@@ -171,9 +171,17 @@ class Backend:
         change and its record ``event``, naming the live sessions it ends, commit together
         (:meth:`change`); then those sessions end (:meth:`end_access`)."""
         ending = self.access_sessions(scope, user, host_id)
+        ending += [
+            row.session_id
+            for row in await self.server.sessions_elsewhere(scope.tenant)
+            if row.user == user and (host_id is None or row.host_id == host_id)
+        ]
         record = Record(event, user=user, host_id=host_id, detail={"sessions_ended": ending})
         result = await self.change(scope, record, function, *args)
         self.end_access(scope, user, host_id)
+        await self.server.end_sessions_elsewhere(
+            scope.tenant, END_REASON_ADMIN, user=user, host_id=host_id
+        )
         return result
 
     def end_sessions(
@@ -198,9 +206,12 @@ class Backend:
     async def push_policies(self, host_ids: list[str]) -> list[str]:
         """Push the effective policy to those of ``host_ids`` that are online; returns them."""
         pushed = []
+        online = await self.server.hosts_online_anywhere(host_ids)
         for host_id in host_ids:
             if host_id in self.server.hosts:
                 policy = await self.db(self.directory.effective_policy, host_id)
                 if policy and await self.server.push_policy(host_id, policy):
                     pushed.append(host_id)
+            elif host_id in online and await self.server.cluster.push_policy(host_id):
+                pushed.append(host_id)  # the node holding it reads and pushes the policy
         return pushed

@@ -61,10 +61,12 @@ class HostService:
         last_session = await self.backend.db(self.directory.last_session_by_host, tenant, page)
         server = self.backend.server
         busy = {s.host_id for s in server.sessions.values()}
+        busy |= {s.host_id for s in await server.sessions_elsewhere(tenant)}
+        online = await server.hosts_online_anywhere([host.host_id for host in hosts])
         return [
             HostStatus(
                 host,
-                online=host.host_id in server.hosts,
+                online=host.host_id in online,
                 in_session=host.host_id in busy,
                 last_session_at=last_session.get(host.host_id),
             )
@@ -91,6 +93,9 @@ class HostService:
             host_id,
         )
         self.backend.end_sessions(scope.tenant, END_REASON_RETIRED, host_id=host_id)
+        await self.backend.server.end_sessions_elsewhere(
+            scope.tenant, END_REASON_RETIRED, host_id=host_id
+        )
         channel = self.backend.server.hosts.get(host_id)
         if channel is not None:  # a retired host may not stay connected
             await channel.stream.close()

@@ -7,6 +7,8 @@ from typing import Any
 from relay.admin.errors import ErrorCode, NotFoundError
 from relay.admin.monitor import BandwidthMonitor
 from relay.admin.services.backend import END_REASON_ADMIN, Backend, Scope
+from relay.sessions import LiveSession
+from relay.store.nodes import ClusterSession
 
 
 class LiveSessionService:
@@ -14,8 +16,13 @@ class LiveSessionService:
         self.backend = backend
         self.monitor = monitor
 
-    def all_of(self, tenant: str) -> list[dict[str, Any]]:
-        out = []
+    async def all_of(self, tenant: str) -> list[dict[str, Any]]:
+        """The tenant's live sessions on every node (another node's as of its last heartbeat:
+        its current rate is its average)."""
+        out = [
+            _elsewhere(row, self.backend.server.context.wall())
+            for row in await self.backend.server.sessions_elsewhere(tenant)
+        ]
         for session in self.backend.server.sessions.values():
             if session.tenant != tenant:
                 continue
@@ -42,7 +49,16 @@ class LiveSessionService:
     async def end(self, scope: Scope, session_id: str) -> dict[str, Any]:
         """Ask the session to end; returns its ID, user and office PC."""
         server = self.backend.server
-        session = server.sessions.get(session_id)
+        session: LiveSession | ClusterSession | None = server.sessions.get(session_id)
+        if session is None:
+            session = next(
+                (
+                    s
+                    for s in await server.sessions_elsewhere(scope.tenant)
+                    if s.session_id == session_id
+                ),
+                None,
+            )
         if session is None or session.tenant != scope.tenant:
             raise NotFoundError("no such live session", ErrorCode.NO_SUCH_SESSION)
         await self.backend.audit(
@@ -54,5 +70,27 @@ class LiveSessionService:
             host_id=session.host_id,
             detail={"session": session_id},
         )
-        server.end_session(session_id, END_REASON_ADMIN)  # after its record, like a change
+        # After its record, like a change; on the node running it.
+        if not server.end_session(session_id, END_REASON_ADMIN):
+            await server.cluster.end_session(session_id, END_REASON_ADMIN)
         return {"session_id": session_id, "user": session.user, "host_id": session.host_id}
+
+
+def _elsewhere(row: ClusterSession, now: float) -> dict[str, Any]:
+    """Another node's live session as the list shows it."""
+    duration = max(now - row.started_at, 1e-3)
+    moved = row.bytes_to_viewer + row.bytes_to_host
+    average_kbps = round(moved * 8 / max(row.updated_at - row.started_at, 1e-3) / 1000, 1)
+    return {
+        "session_id": row.session_id,
+        "user": row.user,
+        "host_id": row.host_id,
+        "source": row.source,
+        "started_at": row.started_at,
+        "duration_s": round(duration, 3),
+        "bytes_to_viewer": row.bytes_to_viewer,
+        "bytes_to_host": row.bytes_to_host,
+        "current_kbps": average_kbps,
+        "average_kbps": average_kbps,
+        "node": row.node_id,
+    }
