@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from core.crypto.certs import Identity, generate_identity
+from relay.admin.monitor import BandwidthMonitor
 from relay.cluster.node import RELAY_NODE_LOST, ClusterNode, NodeOptions
 from relay.cluster.options import libpq_conninfo
 from relay.server import RelayServer
@@ -181,3 +182,47 @@ async def test_a_dead_nodes_sessions_are_ended_on_record_by_a_live_node(cluster)
     await asyncio.sleep(2.5)
     ends = [r for r in directory.list_audit(event="session_end") if r.detail["session"] == "s-lost"]
     assert len(ends) == 1
+
+
+async def elsewhere(relay: Relay, count: int) -> list[ClusterSession]:
+    """The other nodes' sessions as ``relay`` sees them, once there are ``count``."""
+    for _ in range(500):
+        rows = await relay.server.sessions_elsewhere(None)
+        if len(rows) == count:
+            return rows
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"not {count} sessions elsewhere")
+
+
+async def test_the_admin_side_of_every_node_sees_and_acts_on_the_whole_cluster(cluster, host_on_a):
+    host_on_b = await HostAgent(cluster.b).start()
+    cluster.b.directory.grant(TENANT, USER, host_on_b.host_id)
+    try:
+        assert await cluster.a.server.leads_cluster()
+        assert not await cluster.b.server.leads_cluster()
+        await wait_until(lambda: located(cluster.a, host_on_b) == "node-b")
+        both = [host_on_a.host_id, host_on_b.host_id]
+        assert await cluster.a.server.hosts_online_anywhere(both) == set(both)
+
+        on_a, _ = await login(cluster.a, host_on_a.host_id, cluster.a.totp_now())
+        on_b, ok_b = await login(
+            cluster.b, host_on_b.host_id, cluster.b.directory.issue_codes(TENANT, USER, 1)[0]
+        )
+        (row,) = await elsewhere(cluster.a, 1)
+        assert (row.session_id, row.node_id) == (ok_b.session_id, "node-b")
+
+        # A tenant's cap is shared by its sessions on every node.
+        monitor = BandwidthMonitor(cluster.a.server)
+        monitor.limits[TENANT] = (None, 60_000)
+        monitor.sample([row])
+        assert monitor.elsewhere_counts == {TENANT: 1}
+        assert monitor.share_bps(TENANT) == 30_000
+
+        # Taking a user's access away on one node ends their sessions on the others.
+        ended = await cluster.a.server.end_sessions_elsewhere(TENANT, "ended_by_admin", user=USER)
+        assert ended == [ok_b.session_id]
+        await wait_until(lambda: ok_b.session_id not in cluster.b.server.sessions)
+        for channel in (on_a, on_b):
+            channel.close()
+    finally:
+        await host_on_b.stop()
