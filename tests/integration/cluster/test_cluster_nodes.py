@@ -226,3 +226,26 @@ async def test_the_admin_side_of_every_node_sees_and_acts_on_the_whole_cluster(c
             channel.close()
     finally:
         await host_on_b.stop()
+
+
+async def test_a_draining_node_moves_idle_office_pcs_and_lets_sessions_finish(cluster, host_on_a):
+    busy = await HostAgent(cluster.a).start()
+    cluster.a.directory.grant(TENANT, USER, busy.host_id)
+    try:
+        channel, ok = await login(cluster.a, busy.host_id, cluster.a.totp_now())
+        draining = asyncio.create_task(cluster.a.server.drain(timeout_s=30))
+        # The idle office PC is sent away at once; the one in a session stays until it ends.
+        await wait_until(lambda: host_on_a.host_id not in cluster.a.server.hosts)
+        assert busy.host_id in cluster.a.server.hosts
+        assert cluster.a.server.cluster.draining
+        with pytest.raises(OSError):  # no longer listening: the balancer sends work elsewhere
+            await asyncio.open_connection(cluster.a.endpoint.host, cluster.a.endpoint.port)
+        await channel.write(b"still here")
+        assert await channel.read() == b"echo:still here"
+        assert not draining.done()
+        channel.close()  # the session ends: its office PC moves, and the drain is over
+        await asyncio.wait_for(draining, 10)
+        assert not cluster.a.server.hosts and not cluster.a.server.sessions
+        assert ok.session_id
+    finally:
+        await busy.stop()
