@@ -5,14 +5,17 @@ other node; an office PC moving when its node leaves; a dead node's sessions end
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from core.crypto.certs import Identity, generate_identity
 from relay.admin.monitor import BandwidthMonitor
+from relay.cli import main as relay_cli
 from relay.cluster.node import RELAY_NODE_LOST, ClusterNode, NodeOptions
 from relay.cluster.options import libpq_conninfo
 from relay.server import RelayServer
@@ -29,6 +32,8 @@ TEST_LEASE_S = 2.0
 class Cluster:
     a: Relay
     b: Relay
+    url: str
+    data_dir: Path
 
 
 async def start_node(data_dir, url: str, node_id: str, identity: Identity, secret: str) -> Relay:
@@ -55,7 +60,7 @@ async def cluster(tmp_path, postgres_cluster) -> AsyncIterator[Cluster]:
         identity = generate_identity("relay")  # every node serves the same certificate
         a = await start_node(tmp_path, url, "node-a", identity, secret)
         b = await start_node(tmp_path, url, "node-b", identity, secret)
-        yield Cluster(a, b)
+        yield Cluster(a, b, url, tmp_path)
         for relay in (a, b):
             await relay.server.close()
         await asyncio.get_running_loop().shutdown_default_executor()
@@ -249,3 +254,16 @@ async def test_a_draining_node_moves_idle_office_pcs_and_lets_sessions_finish(cl
         assert ok.session_id
     finally:
         await busy.stop()
+
+
+def test_the_operator_lists_the_live_nodes_and_their_load(cluster, host_on_a, capsys):
+    def nodes() -> dict[str, dict]:
+        capsys.readouterr()
+        argv = ["manage", "--data-dir", str(cluster.data_dir), "--database", cluster.url]
+        assert relay_cli([*argv, "--json", "nodes"]) == 0
+        return {n["node_id"]: n for n in json.loads(capsys.readouterr().out)["nodes"]}
+
+    listed = nodes()
+    assert set(listed) == {"node-a", "node-b"}
+    assert listed["node-a"]["address"] == node(cluster.a).address
+    assert listed["node-a"]["draining"] is False
