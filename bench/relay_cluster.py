@@ -46,6 +46,7 @@ import asyncio
 import contextlib
 import ctypes
 import json
+import math
 import os
 import re
 import shutil
@@ -55,6 +56,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from functools import partial
@@ -191,6 +193,7 @@ class Node:
         self.wall_end: float | None = None
         self.rss_peak_kb = 0
         self.killed = False
+        self.directory_calls_peak = 0  # its directory calls running or queued, at most
 
     @property
     def pid(self) -> int:
@@ -261,16 +264,30 @@ def haproxy_stat(stats: Path) -> list[dict[str, str]]:
     return [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
 
 
+def haproxy_servers(nodes: list[Node], sources: int) -> str:
+    """The backend's servers: one per node, or with ``sources`` one per node and source
+    address HAProxy connects from (127.0.100+i.j), so that a node counts its per-source limits
+    over several addresses instead of one."""
+    if sources <= 1:
+        return "\n".join(
+            f"    server {n.node_id} 127.0.0.1:{n.port} check port {n.metrics_port}" for n in nodes
+        )
+    return "\n".join(
+        f"    server {n.node_id}-s{j} 127.0.0.1:{n.port} check port {n.metrics_port} "
+        f"source 127.0.{100 + n.index}.{j + 1}"
+        for n in nodes
+        for j in range(sources)
+    )
+
+
 def start_haproxy(
-    work: Path, nodes: list[Node], maxconn: int
+    work: Path, nodes: list[Node], maxconn: int, sources: int
 ) -> tuple[subprocess.Popen[bytes], int, Path]:
     haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
     if not Path(haproxy).exists():
         raise SystemExit("this bench needs HAProxy: apt-get install -y haproxy")
     port, stats = free_port(), work / "haproxy.sock"
-    servers = "\n".join(
-        f"    server {n.node_id} 127.0.0.1:{n.port} check port {n.metrics_port}" for n in nodes
-    )
+    servers = haproxy_servers(nodes, sources)
     config = work / "haproxy.cfg"
     config.write_text(
         HAPROXY_CONFIG.format(maxconn=maxconn, stats=stats, port=port, servers=servers)
@@ -288,8 +305,10 @@ def start_haproxy(
             raise RuntimeError(f"HAProxy exited: {(work / 'haproxy.log').read_text()[-2000:]}")
         with contextlib.suppress(OSError, IndexError):
             rows = haproxy_stat(stats)
-            up = {r["svname"] for r in rows if r["pxname"] == "relay_nodes" and r["status"] == "UP"}
-            if up >= {n.node_id for n in nodes}:
+            backend = [r for r in rows if r["pxname"] == "relay_nodes" and r["svname"] != "BACKEND"]
+            if len(backend) == len(nodes) * max(1, sources) and all(
+                r["status"] == "UP" for r in backend
+            ):
                 return process, port, stats
         time.sleep(0.2)
     raise RuntimeError("HAProxy did not mark every node up in time")
@@ -476,15 +495,19 @@ class Viewer:
         self.connection: TlsConnection | None = None
         self.last_heard = 0.0
         self.gave_up = ""
+        self.attempts: list[tuple[float, float, str]] = []  # each login: start, end, outcome
 
     async def run(self) -> None:
         await asyncio.wait_for(self.office.online.wait(), REPLY_TIMEOUT_S)
-        otp = pyotp.TOTP(self.pair["totp"]).now()
+        totp = pyotp.TOTP(self.pair["totp"])
         while not self.bench.stopping:
             ticket = self.plan.ticket if self.plan is not None else ""
+            otp = "" if ticket else totp.now()
+            tried = time.monotonic()
             try:
-                connection, ok, trailing = await self.login("" if ticket else otp, ticket)
+                connection, ok, trailing = await self.login(otp, ticket)
             except RefusedByRelay as refusal:
+                self.attempts.append((tried, time.monotonic(), refusal.reason))
                 self.bench.refusals[refusal.reason] += 1
                 if refusal.resume_ticket:
                     if self.plan is None:
@@ -492,9 +515,11 @@ class Viewer:
                             refusal.resume_ticket, time.monotonic()
                         )
                     self.plan.ticket = refusal.resume_ticket
-                elif refusal.reason == RefusalReason.LOCKED_OUT and ticket:
-                    # Not checked (too many logins in flight from one source: HAProxy's);
-                    # the real viewer gives up here. The ticket is unused: wait and retry.
+                elif refusal.reason == RefusalReason.LOCKED_OUT:
+                    # Not checked: too many logins in flight from one source (HAProxy's address,
+                    # which every viewer shares). The OTP or ticket was not used: the user
+                    # presses "connect" again once the time shown has passed (the real viewer
+                    # stops there, a resuming one too), and so does this one.
                     await asyncio.sleep(max(0.1, refusal.retry_after - time.time()))
                     continue
                 else:
@@ -504,6 +529,7 @@ class Viewer:
                     return
                 continue
             except (Error, PeerGone, OSError, TimeoutError) as exc:
+                self.attempts.append((tried, time.monotonic(), type(exc).__name__))
                 self.bench.failure("viewer", exc)
                 if self.plan is None and not self.joined_at:
                     self.give_up(f"first login failed: {type(exc).__name__}")
@@ -515,6 +541,7 @@ class Viewer:
                 self.plan = ReconnectPlan.after_login(ok.resume_ticket, ok.resume_ttl_s)
             else:
                 self.plan.renewed(ok.resume_ticket, ok.resume_ttl_s)
+            self.attempts.append((tried, time.monotonic(), "ok"))
             dropped = self.run_session(connection, trailing)
             await dropped.wait()
             if self.bench.stopping:
@@ -693,6 +720,26 @@ class Bench:
                 with contextlib.suppress(OSError):
                     node.rss_peak_kb = max(node.rss_peak_kb, rss_kb(node.pid))
 
+    async def watch_directory_calls(self, stop_at: float) -> None:
+        """Each node's directory calls in flight (its metrics), the peak: how far its database
+        work queues behind."""
+
+        def read(node: Node) -> int:
+            url = f"http://127.0.0.1:{node.metrics_port}/metrics"
+            text = urllib.request.urlopen(url, timeout=2).read().decode()
+            found = re.search(
+                r"^telework_directory_calls_in_flight(?:\{[^}]*\})? (\d+)", text, re.M
+            )
+            return int(found[1]) if found else 0
+
+        while time.monotonic() < stop_at:
+            for node in self.nodes:
+                if not node.killed:
+                    with contextlib.suppress(OSError):
+                        calls = await asyncio.to_thread(read, node)
+                        node.directory_calls_peak = max(node.directory_calls_peak, calls)
+            await asyncio.sleep(0.5)
+
     def where(self) -> tuple[dict[str, list[str]], Counter[str]]:
         """Node ID -> host IDs the directory says it holds, and its sessions' count."""
         held: dict[str, list[str]] = {}
@@ -714,7 +761,9 @@ class Bench:
         stop_at = started + args.seconds
         for node in self.nodes:
             node.cpu_start = cpu_seconds(node.pid)
-        ticker = asyncio.create_task(self.traffic.ticker(stop_at))
+        # Both run until cancelled at the end (which a delayed kill puts off).
+        ticker = asyncio.create_task(self.traffic.ticker(math.inf))
+        self.spawn(self.watch_directory_calls(math.inf))
         ramp = asyncio.create_task(self.come_up())
         killed: dict[str, Any] = {}
         kill_at = started + args.kill_node_at
@@ -727,6 +776,8 @@ class Bench:
                         print("warning: the load is not all in yet; kill waits", file=sys.stderr)
                         await ramp
                     killed = await self.kill_busiest()
+                    # A kill the load delayed still gets the whole time after it.
+                    stop_at = max(stop_at, killed["at"] + args.seconds - args.kill_node_at)
                 await asyncio.sleep(min(0.25, max(0.0, stop_at - time.monotonic())))
         finally:
             self.stopping = True
@@ -796,6 +847,7 @@ class Bench:
             "idle_hosts": args.idle_hosts,
             "sessions": args.sessions,
             "seconds": args.seconds,
+            "haproxy_sources": args.haproxy_sources,
             "joined": sum(1 for v in self.viewers if v.first_message_at),
             "hosts_online_at_end": self.online_at_end,
             "sessions_live_at_end": self.flowing_at_end,
@@ -822,12 +874,19 @@ class Bench:
             )
             not_resumed = 0
             affected = [v for v in self.viewers if any(t >= t_kill for t in v.dropped_at)]
+            after_rehome: list[float] = []  # resumed this long after its own office PC was back
             for viewer in affected:
                 back = [t for t in viewer.first_message_at if t > t_kill]
                 if back:
                     resume.append(back[0] - t_kill)
+                    office_back = [t for t in viewer.office.online_at if t > t_kill]
+                    if viewer.office.host_id in killed["orphans"] and office_back:
+                        after_rehome.append(back[0] - office_back[0])
                 else:
                     not_resumed += 1
+            if after_rehome:
+                report["resume_after_own_rehome_s_p50"] = round(percentile(after_rehome, 50), 2)
+                report["resume_after_own_rehome_s_max"] = round(max(after_rehome), 2)
             seconds: Counter[int] = Counter()
             for office in orphans + [o for o in offices if o not in orphans]:
                 for t in office.online_at:
@@ -838,6 +897,15 @@ class Bench:
                     if t > t_kill:
                         seconds[int(t - t_kill)] += 1
             attempts = Counter(int(t - t_kill) for t in self.connect_times if t > t_kill)
+            # How the dropped sessions' logins after the kill went: outcome -> count, mean s.
+            outcomes: dict[str, list[float]] = {}
+            for viewer in affected:
+                for begun, done, outcome in viewer.attempts:
+                    if begun > t_kill:
+                        outcomes.setdefault(outcome, []).append(done - begun)
+            report["resume_logins"] = {
+                k: [len(v), round(sum(v) / len(v), 2)] for k, v in sorted(outcomes.items())
+            }
             report.update(
                 {
                     "killed_node": killed["node"],
@@ -889,6 +957,7 @@ class Bench:
             for n in self.nodes
         ]
         report["node_rss_mb"] = [round(n.rss_peak_kb / 1024, 1) for n in self.nodes]
+        report["node_directory_calls_peak"] = [n.directory_calls_peak for n in self.nodes]
         report["generator_cpu_percent"] = round(
             100 * time.process_time() / max(time.monotonic() - self.process_start, 1e-9), 1
         )
@@ -939,6 +1008,14 @@ def main() -> int:
     )
     parser.add_argument("--idle-ramp", type=float, default=IDLE_RAMP_PER_S)
     parser.add_argument("--session-ramp", type=float, default=SESSION_RAMP_PER_S)
+    parser.add_argument(
+        "--haproxy-sources",
+        type=int,
+        default=1,
+        help="source addresses HAProxy connects to each node from (default 1, as deployed: "
+        "the nodes count every viewer and office PC as one source, for their per-source "
+        "limits); more spread those counts, as the clients' own addresses would",
+    )
     args = parser.parse_args()
     if args.nodes < 1 or (args.kill_node_at and args.nodes < 2):
         parser.error("killing a node needs --nodes 2 or more")
@@ -972,7 +1049,9 @@ def main() -> int:
             nodes.append(start_node(index, data_dir, url, work, 2 * connections + FD_HEADROOM))
             stack.callback(stop_process, nodes[-1].process)
         wait_for_nodes(nodes)
-        haproxy, port, stats = start_haproxy(work, nodes, 2 * connections + FD_HEADROOM)
+        haproxy, port, stats = start_haproxy(
+            work, nodes, 2 * connections + FD_HEADROOM, args.haproxy_sources
+        )
         stack.callback(stop_process, haproxy, signal.SIGTERM)
         import uvloop
 
