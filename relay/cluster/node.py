@@ -82,6 +82,8 @@ class ClusterNode(Cluster):
         self._channels: HostChannels | None = None
         self._sessions: LiveSessions | None = None
         self._answers: dict[str, asyncio.Future[SessionAnswer]] = {}
+        # Office PC ID -> the answers awaited from other nodes for it, and the node asked each.
+        self._asking: dict[str, dict[asyncio.Future[SessionAnswer], str]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._beating: asyncio.Task[None] | None = None
         self.sessions_lost_ended = 0  # sessions of dead nodes this node recorded the end of
@@ -226,6 +228,7 @@ class ClusterNode(Cluster):
     # -- office PCs ------------------------------------------------------------------------
 
     async def host_online(self, host_id: str, since: float) -> None:
+        self._moved(host_id, self.node_id)
         context = self._context
         try:
             await context.db(context.directory.set_host_location, host_id, self.node_id, since)
@@ -250,6 +253,8 @@ class ClusterNode(Cluster):
     async def ask(self, node_id: str, host_id: str, offer: SessionOffer) -> SessionAnswer:
         future: asyncio.Future[SessionAnswer] = asyncio.get_running_loop().create_future()
         self._answers[offer.session_id] = future
+        asking = self._asking.setdefault(host_id, {})
+        asking[future] = node_id
         try:
             await self.bus.send(
                 node_id,
@@ -270,6 +275,9 @@ class ClusterNode(Cluster):
             raise HostElsewhere(host_id) from exc
         finally:
             self._answers.pop(offer.session_id, None)
+            asking.pop(future, None)
+            if not asking and self._asking.get(host_id) is asking:
+                del self._asking[host_id]
         if not answer.accept and answer.reason == RefusalReason.HOST_OFFLINE:
             raise HostElsewhere(host_id)
         return answer
@@ -343,6 +351,7 @@ class ClusterNode(Cluster):
         elif op == "offer":
             self._spawn(self._answer_offer(message))
         elif op == "host_online":
+            self._moved(str(message["host_id"]), str(message["from"]))
             channels.arrived_elsewhere(str(message["host_id"]), float(message["since"]))
         elif op == "session_end":
             self._spawn(
@@ -382,6 +391,16 @@ class ClusterNode(Cluster):
                 answer = SessionAnswer(offer.session_id, False, RefusalReason.HOST_TIMEOUT)
         reply = {"op": "answer", "session_id": offer.session_id, "accept": answer.accept}
         await self._send_quietly(str(message["from"]), {**reply, "reason": answer.reason})
+
+    def _moved(self, host_id: str, node_id: str) -> None:
+        """The office PC came online on ``node_id``: an offer for it awaiting the answer of
+        another node will get none (that node died, or its channel there is stale), so the
+        login hears now that it is elsewhere, instead of after the whole answer timeout, and
+        its viewer retries with its ticket (a killed node's office PCs come back on the others
+        within seconds, while its lease still names it as where they are)."""
+        for future, asked in list(self._asking.get(host_id, {}).items()):
+            if asked != node_id and not future.done():
+                future.set_exception(HostElsewhere(host_id))
 
     # -- helpers ---------------------------------------------------------------------------
 
