@@ -49,6 +49,7 @@ import json
 import math
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -157,7 +158,7 @@ backend relay_nodes
     option httpchk GET /healthz
     http-check expect status 200
     timeout check 1s
-    default-server inter 1s fall 2 rise 1
+    default-server inter 1s fall 2 rise 1{server_options}
 {servers}
 """
 
@@ -281,7 +282,7 @@ def haproxy_servers(nodes: list[Node], sources: int) -> str:
 
 
 def start_haproxy(
-    work: Path, nodes: list[Node], maxconn: int, sources: int
+    work: Path, nodes: list[Node], maxconn: int, sources: int, server_options: str = ""
 ) -> tuple[subprocess.Popen[bytes], int, Path]:
     haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
     if not Path(haproxy).exists():
@@ -290,7 +291,13 @@ def start_haproxy(
     servers = haproxy_servers(nodes, sources)
     config = work / "haproxy.cfg"
     config.write_text(
-        HAPROXY_CONFIG.format(maxconn=maxconn, stats=stats, port=port, servers=servers)
+        HAPROXY_CONFIG.format(
+            maxconn=maxconn,
+            stats=stats,
+            port=port,
+            servers=servers,
+            server_options=f" {server_options}" if server_options else "",
+        )
     )
     process = subprocess.Popen(
         [haproxy, "-db", "-f", str(config)],
@@ -848,6 +855,7 @@ class Bench:
             "sessions": args.sessions,
             "seconds": args.seconds,
             "haproxy_sources": args.haproxy_sources,
+            "haproxy_server": args.haproxy_server,
             "joined": sum(1 for v in self.viewers if v.first_message_at),
             "hosts_online_at_end": self.online_at_end,
             "sessions_live_at_end": self.flowing_at_end,
@@ -906,6 +914,13 @@ class Bench:
             report["resume_logins"] = {
                 k: [len(v), round(sum(v) / len(v), 2)] for k, v in sorted(outcomes.items())
             }
+            # The real viewer stops resuming at a refusal without a ticket (locked_out) and
+            # asks for a new OTP: how many of the dropped sessions' viewers met one.
+            report["resume_viewers_locked_out"] = sum(
+                1
+                for viewer in affected
+                if any(b > t_kill and o == "locked_out" for b, _, o in viewer.attempts)
+            )
             report.update(
                 {
                     "killed_node": killed["node"],
@@ -1016,6 +1031,13 @@ def main() -> int:
         "the nodes count every viewer and office PC as one source, for their per-source "
         "limits); more spread those counts, as the clients' own addresses would",
     )
+    parser.add_argument(
+        "--haproxy-server",
+        default="",
+        metavar="OPTIONS",
+        help="more options of HAProxy's default-server line, e.g. "
+        '"observe layer4 error-limit 1 on-error mark-down"',
+    )
     args = parser.parse_args()
     if args.nodes < 1 or (args.kill_node_at and args.nodes < 2):
         parser.error("killing a node needs --nodes 2 or more")
@@ -1049,8 +1071,15 @@ def main() -> int:
             nodes.append(start_node(index, data_dir, url, work, 2 * connections + FD_HEADROOM))
             stack.callback(stop_process, nodes[-1].process)
         wait_for_nodes(nodes)
+        # Through HAProxy: control channels and viewers (data connections go to the nodes).
+        # HAProxy needs two descriptors a connection, under the hard limit.
+        through = args.idle_hosts + 2 * args.sessions + FD_HEADROOM
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        if hard != resource.RLIM_INFINITY and 2 * through + FD_HEADROOM > hard:
+            print(f"warning: HAProxy may hold {hard // 2} connections", file=sys.stderr)
+            through = (hard - FD_HEADROOM) // 2
         haproxy, port, stats = start_haproxy(
-            work, nodes, 2 * connections + FD_HEADROOM, args.haproxy_sources
+            work, nodes, through, args.haproxy_sources, args.haproxy_server
         )
         stack.callback(stop_process, haproxy, signal.SIGTERM)
         import uvloop
