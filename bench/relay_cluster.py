@@ -195,6 +195,7 @@ class Node:
         self.rss_peak_kb = 0
         self.killed = False
         self.directory_calls_peak = 0  # its directory calls running or queued, at most
+        self.refusals: dict[str, int] = {}  # its refusals by reason, as last read
 
     @property
     def pid(self) -> int:
@@ -737,6 +738,12 @@ class Bench:
             found = re.search(
                 r"^telework_directory_calls_in_flight(?:\{[^}]*\})? (\d+)", text, re.M
             )
+            node.refusals = {
+                reason: int(count)
+                for reason, count in re.findall(
+                    r'^telework_refusals_total\{[^}]*reason="([^"]+)"[^}]*\} (\d+)', text, re.M
+                )
+            }
             return int(found[1]) if found else 0
 
         while time.monotonic() < stop_at:
@@ -973,6 +980,7 @@ class Bench:
         ]
         report["node_rss_mb"] = [round(n.rss_peak_kb / 1024, 1) for n in self.nodes]
         report["node_directory_calls_peak"] = [n.directory_calls_peak for n in self.nodes]
+        report["node_refusals"] = [n.refusals for n in self.nodes]
         report["generator_cpu_percent"] = round(
             100 * time.process_time() / max(time.monotonic() - self.process_start, 1e-9), 1
         )
