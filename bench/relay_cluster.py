@@ -35,8 +35,18 @@ office PCs (by the directory's ``host_locations``) is SIGKILLed. Measured from t
   resumed logins) a second at the survivors, the busiest second.
 
 Also joined, errors, added latency p50/p99 (ms) over the run, and each node's CPU % (from the
-start of the load to the end, or to its death) and peak RSS. The last line printed is one JSON
-object. Everything started is stopped at the end, on an error or on Ctrl-C.
+start of the load to the end, or to its death) and peak RSS, and to see where the time goes:
+the resumed logins' outcomes (``resume_logins``: count, mean seconds), how long after its own
+office PC a session resumed, each node's directory calls in flight at most and its refusals.
+The last line printed is one JSON object. Everything started is stopped at the end, on an
+error or on Ctrl-C.
+
+Behind HAProxy in TCP mode a node sees every viewer and office PC as HAProxy's one address, so
+its per-source limits (half-open connections, logins being checked) apply to all of them at
+once, as deployed (docs/deployment-cluster.md). A viewer refused ``locked_out`` for that (its
+OTP or ticket unchecked) tries again at the time the refusal names, as its user would; the
+real viewer stops resuming there. ``--haproxy-sources N`` has HAProxy connect from N
+addresses, to see the cluster with those limits spread.
 """
 
 from __future__ import annotations
