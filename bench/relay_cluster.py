@@ -135,6 +135,8 @@ SESSION_RAMP_PER_S = 100  # new sessions a second
 RAMP_IN_FLIGHT = 32
 CONNECT_TIMEOUT_S = 30.0
 REPLY_TIMEOUT_S = 60.0  # a resumed login may wait for its office PC, then for its answer
+QUIET_S = 2.0  # the nodes had no directory call in flight this long: the load is in
+QUIET_TIMEOUT_S = 180.0
 WARMUP_S = 0.5  # latency is sampled from this long after a session (re)joined
 NODE_START_TIMEOUT_S = 60.0
 HAPROXY_START_TIMEOUT_S = 20.0
@@ -205,6 +207,7 @@ class Node:
         self.rss_peak_kb = 0
         self.killed = False
         self.directory_calls_peak = 0  # its directory calls running or queued, at most
+        self.directory_calls = -1  # the same, as last read
         self.refusals: dict[str, int] = {}  # its refusals by reason, as last read
 
     @property
@@ -760,7 +763,7 @@ class Bench:
             for node in self.nodes:
                 if not node.killed:
                     with contextlib.suppress(OSError):
-                        calls = await asyncio.to_thread(read, node)
+                        node.directory_calls = calls = await asyncio.to_thread(read, node)
                         node.directory_calls_peak = max(node.directory_calls_peak, calls)
             await asyncio.sleep(0.5)
 
@@ -781,6 +784,10 @@ class Bench:
 
     async def run(self) -> dict[str, Any]:
         args = self.args
+        # SIGTERM as Ctrl-C: the runner cancels this task, and everything started is stopped.
+        asyncio.get_running_loop().add_signal_handler(
+            signal.SIGTERM, os.kill, os.getpid(), signal.SIGINT
+        )
         started = time.monotonic()
         stop_at = started + args.seconds
         for node in self.nodes:
@@ -837,13 +844,23 @@ class Bench:
             not v.first_message_at and not v.gave_up for v in self.viewers
         ):
             await asyncio.sleep(0.1)
-        await asyncio.sleep(1.0)  # the last locations and sessions reach the directory
+        # Online before the directory knows where: the nodes' writes (locations, records)
+        # queue behind. The kill picks its node and orphans by the directory, once it is quiet.
+        quiet_since, deadline = time.monotonic(), time.monotonic() + QUIET_TIMEOUT_S
+        while time.monotonic() < deadline and time.monotonic() - quiet_since < QUIET_S:
+            if any(n.directory_calls != 0 for n in self.nodes):
+                quiet_since = time.monotonic()
+            await asyncio.sleep(0.25)
 
     async def kill_busiest(self) -> dict[str, Any]:
         held, sessions = await asyncio.to_thread(self.where)
         alive = [n for n in self.nodes if n.process.poll() is None]
         victim = max(alive, key=lambda n: len(held.get(n.node_id, [])))
         orphans = set(held.get(victim.node_id, []))
+        located = sum(len(v) for v in held.values())
+        online = sum(1 for o in (*self.offices, *self.session_offices) if o.control is not None)
+        if located < online:
+            print(f"warning: {online} office PCs online, {located} located", file=sys.stderr)
         victim.cpu_end, victim.wall_end = cpu_seconds(victim.pid), time.monotonic()
         t_kill = time.monotonic()
         victim.process.send_signal(signal.SIGKILL)
