@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import sqlalchemy as sa
 
 from core.errors import LocalError
 from core.protocol.control import RefusalReason, SessionAnswer, SessionOffer
@@ -31,6 +35,8 @@ if TYPE_CHECKING:
     from relay.sessions import LiveSession, LiveSessions
 
 log = logging.getLogger("telework.relay.cluster")
+
+T = TypeVar("T")
 
 # A node renews its lease this often; a node whose lease (NODE_LEASE_S) ran out is dead for the
 # others. The lease is long against the heartbeat so that a node busy for a few seconds is not
@@ -86,6 +92,11 @@ class ClusterNode(Cluster):
         self._asking: dict[str, dict[asyncio.Future[SessionAnswer], str]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._beating: asyncio.Task[None] | None = None
+        # The lease's directory calls (heartbeats, looking for dead nodes) run on a thread of
+        # their own: behind the node's other directory calls (thousands queue when office PCs
+        # reconnect in a wave) a heartbeat came later than the lease, and the other nodes took
+        # this busy node for dead, dropped where its office PCs are and ended its sessions.
+        self._lease_thread = ThreadPoolExecutor(1, thread_name_prefix="telework-lease")
         self.sessions_lost_ended = 0  # sessions of dead nodes this node recorded the end of
 
     @property
@@ -114,6 +125,18 @@ class ClusterNode(Cluster):
             await self._context.db(self._context.directory.remove_node, self.node_id)
         except StoreUnavailable:
             pass  # its lease runs out instead
+        # After a heartbeat still running there (the directory is closed after this).
+        await asyncio.get_running_loop().run_in_executor(None, self._lease_thread.shutdown)
+
+    async def _lease_db(self, function: Callable[..., T], *args: Any) -> T:
+        """A directory call of the lease's, as :meth:`RelayContext.db` but on the lease's
+        thread, so that it never waits behind the node's other directory calls."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._lease_thread, partial(function, *args))
+        except sa.exc.OperationalError as exc:
+            self._context.store_faults.report(exc)
+            raise StoreUnavailable("the directory cannot be used now") from exc
 
     async def _register(self) -> None:
         context = self._context
@@ -154,7 +177,7 @@ class ClusterNode(Cluster):
         channels, sessions = self._bound()
         live = list(sessions.live.values())
         counts = [(s.session_id, s.bytes_to_viewer, s.bytes_to_host) for s in live]
-        renewed = await context.db(
+        renewed = await self._lease_db(
             partial(
                 context.directory.node_heartbeat,
                 self.node_id,
@@ -218,9 +241,9 @@ class ClusterNode(Cluster):
                     )
             return lost
 
-        if only is None and not await context.db(directory.any_dead_node, now):
+        if only is None and not await self._lease_db(directory.any_dead_node, now):
             return
-        lost = await context.db(take_and_record)
+        lost = await self._lease_db(take_and_record)
         if lost:
             self.sessions_lost_ended += len(lost)
             log.warning("%d sessions of dead relay nodes ended (%s)", len(lost), RELAY_NODE_LOST)
