@@ -1045,6 +1045,9 @@ def node_warnings(nodes: list[Node]) -> None:
             )
             for text, count in kinds.most_common(5):
                 print(f"{node.node_id}: {count}x {text}", file=sys.stderr)
+            first = next((i for i, line in enumerate(lines) if line.startswith("Traceback")), None)
+            if first is not None:  # the first traceback whole: a bug's place
+                print("\n".join(lines[first - 1 : first + 30]), file=sys.stderr)
 
 
 def main() -> int:
