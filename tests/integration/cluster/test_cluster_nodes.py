@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from core.crypto.certs import Identity, generate_identity
+from core.protocol.control import SessionOffer
 from relay.admin.monitor import BandwidthMonitor
 from relay.cli import main as relay_cli
+from relay.cluster.local import HostElsewhere
 from relay.cluster.node import RELAY_NODE_LOST, ClusterNode, NodeOptions
 from relay.cluster.options import libpq_conninfo
 from relay.server import RelayServer
@@ -164,6 +166,24 @@ async def test_a_stale_channel_on_the_old_node_is_closed_when_the_office_pc_arri
     await host_on_a.reconnect()  # a second channel, on node B, while A still holds the first
     await wait_until(lambda: host_on_a.host_id not in cluster.a.server.hosts)
     await wait_until(lambda: located(cluster.b, host_on_a) == "node-b")
+
+
+async def test_an_offer_awaiting_a_silent_node_fails_once_the_office_pc_is_online_elsewhere(
+    cluster, host_on_a
+):
+    """A killed node's lease names it as where its office PCs are for a while, and an offer
+    sent there gets no answer. Once the office PC is back on another node, the login waiting
+    hears at once that it is elsewhere (its viewer retries with its ticket), not after the
+    whole answer timeout."""
+    await wait_until(lambda: located(cluster.a, host_on_a) == "node-a")
+    offer = SessionOffer("s-1", TENANT, USER, "", [], "10.0.0.1", node(cluster.a).address)
+    asking = asyncio.create_task(node(cluster.a).ask("node-killed", host_on_a.host_id, offer))
+    await asyncio.sleep(0.3)
+    assert not asking.done()
+    host_on_a.relay = cluster.b
+    await host_on_a.reconnect()  # back, on node B
+    with pytest.raises(HostElsewhere):
+        await asyncio.wait_for(asking, 5)
 
 
 async def test_a_dead_nodes_sessions_are_ended_on_record_by_a_live_node(cluster):
