@@ -41,12 +41,11 @@ office PC a session resumed, each node's directory calls in flight at most and i
 The last line printed is one JSON object. Everything started is stopped at the end, on an
 error or on Ctrl-C.
 
-Behind HAProxy in TCP mode a node sees every viewer and office PC as HAProxy's one address, so
-its per-source limits (half-open connections, logins being checked) apply to all of them at
-once, as deployed (docs/deployment-cluster.md). A viewer refused ``locked_out`` for that (its
-OTP or ticket unchecked) tries again at the time the refusal names, as its user would; the
-real viewer stops resuming there. ``--haproxy-sources N`` has HAProxy connect from N
-addresses, to see the cluster with those limits spread.
+HAProxy sends each node a PROXY v2 header naming the client (``send-proxy-v2``, from
+127.0.0.2, which the nodes trust with ``--trusted-proxy``), so a node counts its per-source
+limits by each viewer's and office PC's own address, as deployed (docs/deployment-cluster.md).
+``--no-proxy-protocol`` shows the cluster without it: every client is HAProxy's one address
+(``--haproxy-sources N`` then spreads that over N addresses).
 """
 
 from __future__ import annotations
@@ -99,7 +98,7 @@ from bench.relay_load import (  # noqa: E402
 )
 from core.crypto.tls import check_pin, pinned_client_context  # noqa: E402
 from core.errors import Error  # noqa: E402
-from core.hostpolicy.backoff import Backoff  # noqa: E402
+from core.hostpolicy.backoff import RECONNECT_FIRST_SPREAD_STEPS, Backoff  # noqa: E402
 from core.protocol.control import (  # noqa: E402
     DEAD_AFTER_S,
     Attach,
@@ -121,6 +120,7 @@ from core.protocol.relay_link import Side  # noqa: E402
 from relay.cli import parse_startup  # noqa: E402
 from relay.settings import RELAY_COMMON_NAME, RELAY_IDENTITY_STEM  # noqa: E402
 from storage.identity import load_or_create_identity  # noqa: E402
+from tests.haproxy import SOURCE as HAPROXY_SOURCE  # noqa: E402
 from tests.postgres_cluster import running_cluster  # noqa: E402
 from transport.client import RefusedByRelay, attach_endpoint  # noqa: E402
 from transport.connect import RelayEndpoint  # noqa: E402
@@ -215,7 +215,10 @@ class Node:
         return self.process.pid
 
 
-def start_node(index: int, data_dir: Path, url: str, work: Path, fds: int) -> Node:
+def start_node(
+    index: int, data_dir: Path, url: str, work: Path, fds: int, trusted: list[str]
+) -> Node:
+    """Node ``index``; ``trusted``: the balancer addresses whose PROXY headers it believes."""
     log = work / f"node-{index}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -224,6 +227,7 @@ def start_node(index: int, data_dir: Path, url: str, work: Path, fds: int) -> No
                 *("--data-dir", str(data_dir), "--database", url, "--node-id", f"node-{index}"),
                 *("--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"),
                 *("--loop", "uvloop", "--log-level", "WARNING"),
+                *(option for address in trusted for option in ("--trusted-proxy", address)),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -279,30 +283,40 @@ def haproxy_stat(stats: Path) -> list[dict[str, str]]:
     return [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
 
 
-def haproxy_servers(nodes: list[Node], sources: int) -> str:
-    """The backend's servers: one per node, or with ``sources`` one per node and source
-    address HAProxy connects from (127.0.100+i.j), so that a node counts its per-source limits
-    over several addresses instead of one."""
+def haproxy_sources(node_index: int, sources: int) -> list[str]:
+    """The addresses HAProxy connects to node ``node_index`` from: 127.0.0.2 (one), or
+    127.0.100+i.j (``sources`` of them, spreading a node's per-source counts without the PROXY
+    protocol)."""
     if sources <= 1:
-        return "\n".join(
-            f"    server {n.node_id} 127.0.0.1:{n.port} check port {n.metrics_port}" for n in nodes
-        )
+        return [HAPROXY_SOURCE]
+    return [f"127.0.{100 + node_index}.{j + 1}" for j in range(sources)]
+
+
+def haproxy_servers(nodes: list[Node], sources: int, proxy_protocol: bool) -> str:
+    """The backend's servers: one per node and source address HAProxy connects from, each
+    sending a PROXY v2 header with the client's address (unless ``proxy_protocol`` is off)."""
+    proxy = " send-proxy-v2" if proxy_protocol else ""
     return "\n".join(
         f"    server {n.node_id}-s{j} 127.0.0.1:{n.port} check port {n.metrics_port} "
-        f"source 127.0.{100 + n.index}.{j + 1}"
+        f"source {source}{proxy}"
         for n in nodes
-        for j in range(sources)
+        for j, source in enumerate(haproxy_sources(n.index, sources))
     )
 
 
 def start_haproxy(
-    work: Path, nodes: list[Node], maxconn: int, sources: int, server_options: str = ""
+    work: Path,
+    nodes: list[Node],
+    maxconn: int,
+    sources: int,
+    server_options: str = "",
+    proxy_protocol: bool = True,
 ) -> tuple[subprocess.Popen[bytes], int, Path]:
     haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
     if not Path(haproxy).exists():
         raise SystemExit("this bench needs HAProxy: apt-get install -y haproxy")
     port, stats = free_port(), work / "haproxy.sock"
-    servers = haproxy_servers(nodes, sources)
+    servers = haproxy_servers(nodes, sources, proxy_protocol)
     config = work / "haproxy.cfg"
     config.write_text(
         HAPROXY_CONFIG.format(
@@ -395,7 +409,7 @@ class OfficePc:
         self.host_id = host_id
         self.secret = secret
         self.kind = kind  # the source address's kind: 3 idle, 0 an office PC with a session
-        self.backoff = Backoff()
+        self.backoff = Backoff(first_spread_steps=RECONNECT_FIRST_SPREAD_STEPS)
         self.online_at: list[float] = []  # each successful (re)connect, monotonic
         self.dropped_at: list[float] = []
         self.online = asyncio.Event()
@@ -1070,6 +1084,13 @@ def main() -> int:
         "limits); more spread those counts, as the clients' own addresses would",
     )
     parser.add_argument(
+        "--no-proxy-protocol",
+        dest="proxy_protocol",
+        action="store_false",
+        help="HAProxy sends no PROXY v2 header (the nodes then count every client as "
+        "HAProxy's address, for comparison)",
+    )
+    parser.add_argument(
         "--haproxy-server",
         default="",
         metavar="OPTIONS",
@@ -1106,7 +1127,9 @@ def main() -> int:
         stack.callback(engine.dispose)
         stack.callback(node_warnings, nodes)
         for index in range(args.nodes):
-            nodes.append(start_node(index, data_dir, url, work, 2 * connections + FD_HEADROOM))
+            trusted = haproxy_sources(index, args.haproxy_sources) if args.proxy_protocol else []
+            fds = 2 * connections + FD_HEADROOM
+            nodes.append(start_node(index, data_dir, url, work, fds, trusted))
             stack.callback(stop_process, nodes[-1].process)
         wait_for_nodes(nodes)
         # Through HAProxy: control channels and viewers (data connections go to the nodes).
@@ -1117,7 +1140,7 @@ def main() -> int:
             print(f"warning: HAProxy may hold {hard // 2} connections", file=sys.stderr)
             through = (hard - FD_HEADROOM) // 2
         haproxy, port, stats = start_haproxy(
-            work, nodes, through, args.haproxy_sources, args.haproxy_server
+            work, nodes, through, args.haproxy_sources, args.haproxy_server, args.proxy_protocol
         )
         stack.callback(stop_process, haproxy, signal.SIGTERM)
         import uvloop
