@@ -100,11 +100,12 @@ def source_address(worker: int, kind: int, index: int) -> str:
     return f"127.{10 + worker}.{kind * 64 + index // 250 % 64}.{index % 250 + 1}"
 
 
-def prepare(data_dir: Path, sessions: int) -> list[dict[str, str]]:
-    """Users, hosts and grants straight into the directory; returns each pair's credentials."""
+def prepare(data_dir: Path, sessions: int, database: str | None = None) -> list[dict[str, str]]:
+    """Users, hosts and grants straight into the directory (the data directory's SQLite, or
+    ``database``); returns each pair's credentials."""
     pairs = []
     now = time.time()
-    with Directory.open(data_dir) as directory:
+    with Directory.open(data_dir, database=database) as directory:
         directory.add_tenant(TENANT)
         for i in range(sessions):
             login = f"user{i:05d}"
@@ -128,7 +129,9 @@ def prepare(data_dir: Path, sessions: int) -> list[dict[str, str]]:
     return pairs
 
 
-def prepare_idle_hosts(data_dir: Path, count: int) -> list[tuple[str, str]]:
+def prepare_idle_hosts(
+    data_dir: Path, count: int, database: str | None = None
+) -> list[tuple[str, str]]:
     """``count`` enrolled office PCs in one transaction (enrolling 50,000 one by one would take
     longer than the run); returns (host ID, secret) of each. Host IDs are random in the host
     ID's form: only their control channels are used, never a certificate."""
@@ -152,7 +155,7 @@ def prepare_idle_hosts(data_dir: Path, count: int) -> list[tuple[str, str]]:
                 "retired": False,
             }
         )
-    with Directory.open(data_dir) as directory:
+    with Directory.open(data_dir, database=database) as directory:
         if count:
             with directory._db.write() as conn:
                 tenant_id = require_tenant(conn, TENANT)

@@ -59,8 +59,25 @@ class Admission:
 
     def _on_made(self, connection: TlsConnection) -> bool:
         """Admit a connection as it is made, before any byte of it is read (so before any TLS
-        work): False (and it is closed) if one of the caps is reached."""
+        work): False (and it is closed) if one of the caps is reached. A connection from a
+        trusted balancer is admitted by the client address its PROXY header names, once read
+        (still before any TLS work)."""
         source = peer_address(connection)
+        if source in self._context.settings.trusted_proxies:
+            if self._half_open >= self._context.settings.max_half_open:
+                self._context.metrics.refusals[RefusalReason.TOO_MANY_CONNECTIONS] += 1
+                return False
+            connection.expect_proxy_header(self._on_proxied)
+            loop = asyncio.get_running_loop()
+            loop.call_later(self._context.settings.handshake_timeout_s, _drop_if_silent, connection)
+            return True
+        return self._admit_and_run(connection, source)
+
+    def _on_proxied(self, connection: TlsConnection) -> bool:
+        """A trusted balancer's connection, its PROXY header read: admit it by its client."""
+        return self._admit_and_run(connection, peer_address(connection))
+
+    def _admit_and_run(self, connection: TlsConnection, source: str) -> bool:
         counted_as = source_key(source)
         if not self._admit(counted_as):
             self._context.metrics.refusals[RefusalReason.TOO_MANY_CONNECTIONS] += 1
@@ -164,3 +181,9 @@ class Admission:
             await stream.send(
                 Refused(refusal.reason.value, refusal.retry_after, refusal.resume_ticket)
             )
+
+
+def _drop_if_silent(connection: TlsConnection) -> None:
+    """A balancer's connection whose PROXY header has not come in time is dropped."""
+    if connection.awaiting_proxy_header:
+        connection.abort()

@@ -19,12 +19,17 @@ import sqlalchemy as sa
 from core.errors import Error
 from relay.admin.hooks import admin_hooks
 from relay.admin.server import DEFAULT_ADMIN_LISTEN, start_admin_api
-from relay.cluster.options import add_node_options, node_options
+from relay.cluster.options import (
+    add_node_options,
+    add_proxy_option,
+    node_options,
+    trusted_proxies,
+)
 from relay.hooks import RelayHooks
 from relay.manage import add_database_option, add_manage_parser, run_manage
 from relay.metrics import start_metrics_server
 from relay.server import RelayServer
-from relay.settings import RELAY_COMMON_NAME, RELAY_IDENTITY_STEM
+from relay.settings import RELAY_COMMON_NAME, RELAY_IDENTITY_STEM, RelaySettings
 from relay.store.directory import Directory
 from storage.identity import load_or_create_identity
 from transport.connect import parse_host_port
@@ -95,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add_node_options(serve)
+    add_proxy_option(serve)
     add_manage_parser(commands)
     return parser
 
@@ -173,7 +179,8 @@ async def _serve(args: argparse.Namespace) -> int:
     identity = load_or_create_identity(data_dir, RELAY_IDENTITY_STEM, RELAY_COMMON_NAME)
     directory = Directory.open(data_dir, database=args.database)
     hooks = admin_hooks(directory) if args.admin_listen is not None else RelayHooks()
-    server = RelayServer(directory, identity, hooks=hooks, node=node)
+    settings = RelaySettings(trusted_proxies=trusted_proxies(args))
+    server = RelayServer(directory, identity, settings, hooks=hooks, node=node)
     host, port = await server.start(*args.listen)
     if node is not None:
         server.metrics.node_id = node.node_id

@@ -170,6 +170,21 @@ def _fingerprint(directory: Directory, args: argparse.Namespace, now: float) -> 
     return Outcome({"fingerprint": value}, [value])
 
 
+def _nodes(directory: Directory, args: argparse.Namespace, now: float) -> Outcome:
+    """The cluster's live relay nodes and their load (from their last heartbeats)."""
+    nodes = directory.live_nodes(now)
+    rows = [
+        {**dataclasses.asdict(node), "heartbeat_age_s": round(now - node.heartbeat_at, 1)}
+        for node in nodes
+    ]
+    lines = [
+        f"{n.node_id} {n.address} office PCs {n.hosts}/{n.max_hosts} sessions {n.sessions}"
+        + (" draining" if n.draining else "")
+        for n in nodes
+    ] or ["no live relay nodes (a relay without --node-id is not listed)"]
+    return Outcome({"nodes": rows}, lines)
+
+
 def _audit_show(directory: Directory, args: argparse.Namespace, now: float) -> Outcome:
     records = directory.list_audit(tenant=args.tenant, limit=args.limit)
     try:
@@ -313,6 +328,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     fp.set_defaults(manage_handler=_fingerprint)
 
+    nodes = actions.add_parser("nodes", help="list the cluster's live relay nodes and their load")
+    nodes.set_defaults(manage_handler=_nodes)
     audit = actions.add_parser("audit", help="show the newest audit records")
     audit.add_argument("--tenant")
     audit.add_argument("--limit", type=int, default=DEFAULT_AUDIT_SHOW)

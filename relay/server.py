@@ -172,8 +172,17 @@ class RelayServer:
         """Ask a live session to end (an admin's action); False if there is no such session."""
         return self.live_sessions.end(session_id, reason)
 
-    async def sessions_elsewhere(self, tenant: str) -> list[ClusterSession]:
-        """The tenant's live sessions on the other nodes of a cluster (none for a lone relay)."""
+    async def leads_cluster(self) -> bool:
+        """Whether this relay does what one node does for the cluster (raising bandwidth
+        alerts): a lone relay does; in a cluster, the live node with the lowest ID."""
+        if not isinstance(self.cluster, ClusterNode):
+            return True
+        nodes = await self.context.db(self.directory.live_nodes, self.context.wall())
+        return not nodes or nodes[0].node_id == self.cluster.node_id
+
+    async def sessions_elsewhere(self, tenant: str | None) -> list[ClusterSession]:
+        """The tenant's (None: every tenant's) live sessions on the other nodes of a cluster
+        (none for a lone relay)."""
         if not isinstance(self.cluster, ClusterNode):
             return []
         rows = await self.context.db(

@@ -82,3 +82,6 @@ class RelaySettings:
     resume_ticket_renew_s: float = RESUME_TICKET_RENEW_S
     end_grace_s: float = END_GRACE_S
     resume_host_wait_s: float = RESUME_HOST_WAIT_S
+    # Load balancers whose connections start with a PROXY v2 header naming the client
+    # (``serve --trusted-proxy``); from anyone else such a header is garbage.
+    trusted_proxies: frozenset[str] = frozenset()

@@ -15,6 +15,10 @@ from pathlib import Path
 # node stops getting new connections within about two seconds.
 CHECK_INTER_MS = 500
 CHECK_FALL = 3
+# HAProxy connects to the nodes from this address, which they trust to name the client in a
+# PROXY v2 header (serve --trusted-proxy): distinct from 127.0.0.1, where office PCs attach
+# their sessions' data connections to the nodes directly.
+SOURCE = "127.0.0.2"
 # Connections HAProxy takes at once; it needs two descriptors each, under the sandbox's limit.
 MAX_CONNECTIONS = 4000
 START_TIMEOUT_S = 15.0
@@ -35,7 +39,7 @@ def missing_reason() -> str | None:
 def config(port: int, backends: list[Backend]) -> str:
     servers = "\n".join(
         f"    server {b.name} 127.0.0.1:{b.port} check port {b.health_port}"
-        f" inter {CHECK_INTER_MS} fall {CHECK_FALL} rise 1"
+        f" inter {CHECK_INTER_MS} fall {CHECK_FALL} rise 1 send-proxy-v2 source {SOURCE}"
         for b in backends
     )
     return f"""global

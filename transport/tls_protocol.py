@@ -24,6 +24,9 @@ import ssl
 from collections.abc import Callable
 from typing import Any, cast
 
+from core.errors import ProtocolError
+from core.protocol.proxy_header import parse_proxy_v2
+
 # Plaintext taken out of TLS at a time: the most a receiver is handed in one call (one TLS
 # record carries at most 16 KiB).
 READ_CHUNK_BYTES = 16 * 1024
@@ -52,6 +55,9 @@ class TlsConnection(asyncio.Protocol):
         "_on_made",
         "_outgoing",
         "_paused",
+        "_prelude",
+        "_prelude_bytes",
+        "_proxied_peer",
         "_read_waiter",
         "_reading",
         "_receiver",
@@ -98,6 +104,10 @@ class TlsConnection(asyncio.Protocol):
         self._drain_waiters: list[asyncio.Future[None]] | None = None
         self.on_drained: Callable[[], None] | None = None  # called when writing resumes
         self._closed: asyncio.Future[None] | None = None
+        # A trusted balancer's PROXY header, expected before TLS (see expect_proxy_header).
+        self._prelude: Callable[[TlsConnection], bool] | None = None
+        self._prelude_bytes = b""
+        self._proxied_peer: tuple[str, int] | None = None
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
 
@@ -125,9 +135,46 @@ class TlsConnection(asyncio.Protocol):
         if not self._server_side:
             self._step_handshake()  # the client speaks first
 
+    def expect_proxy_header(self, on_client: Callable[[TlsConnection], bool]) -> None:
+        """The connection comes from a trusted balancer: a PROXY v2 header precedes TLS.
+        Once it is read, ``peername`` is the client's address and ``on_client`` decides
+        (False closes the connection before any TLS work)."""
+        self._prelude = on_client
+
+    @property
+    def awaiting_proxy_header(self) -> bool:
+        return self._prelude is not None
+
+    def _read_prelude(self, data: bytes) -> bytes | None:
+        """Take the PROXY header off ``data``; the bytes after it, or None (more needed, or
+        the connection was closed)."""
+        buffered = self._prelude_bytes + data
+        try:
+            parsed = parse_proxy_v2(buffered)
+        except ProtocolError:
+            self.abort()
+            return None
+        if parsed is None:
+            self._prelude_bytes = buffered
+            return None
+        length, client = parsed
+        on_client, self._prelude, self._prelude_bytes = self._prelude, None, b""
+        if client is not None:
+            self._proxied_peer = client
+        assert on_client is not None
+        if not on_client(self):
+            self.abort()
+            return None
+        return buffered[length:]
+
     def data_received(self, data: bytes) -> None:
         if self._state >= _CLOSING or self._incoming is None:
             return
+        if self._prelude is not None:
+            rest = self._read_prelude(data)
+            if not rest:
+                return
+            data = rest
         self._incoming.write(data)
         if self._state == _HANDSHAKING:
             self._step_handshake()
@@ -417,6 +464,8 @@ class TlsConnection(asyncio.Protocol):
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         if name == "ssl_object":
             return self._ssl
+        if name == "peername" and self._proxied_peer is not None:
+            return self._proxied_peer
         if self._transport is None:
             return default
         return self._transport.get_extra_info(name, default)

@@ -42,7 +42,7 @@ from apps.host.store import (
 )
 from core.crypto.certs import Identity, generate_identity
 from core.errors import CryptoError, Error, LocalError
-from core.hostpolicy.backoff import Backoff
+from core.hostpolicy.backoff import RECONNECT_FIRST_SPREAD_STEPS, Backoff
 from core.hostpolicy.decision import decide
 from core.hostpolicy.devices import device_code
 from core.hostpolicy.limits import ShutdownDue, ShutdownPlanner, ShutdownWarningDue
@@ -102,7 +102,11 @@ class HostAgent:
         self._pending_stream: LinkStream | None = None
         self._pending_keepalive_s = 0
         self._identity: Identity | None = None
-        self.backoff = Backoff(options.reconnect_first_s, options.reconnect_max_s)
+        self.backoff = Backoff(
+            options.reconnect_first_s,
+            options.reconnect_max_s,
+            first_spread_steps=RECONNECT_FIRST_SPREAD_STEPS,
+        )
         self.shutdowns = 0
 
     # -- what the UI reads --------------------------------------------------------------------

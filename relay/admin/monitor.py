@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from relay.store.nodes import ClusterSession
 
 if TYPE_CHECKING:
     from relay.server import RelayServer
@@ -67,11 +69,20 @@ class BandwidthMonitor:
         self._last_bytes: dict[str, int] = {}
         self._last_mono = mono_clock()
         self._applied_share: dict[str, int] = {}
+        # Other nodes' sessions (a cluster), from their last heartbeats: by tenant, how many;
+        # by session, (bytes, when counted, rate) for the rates between two heartbeats.
+        self.elsewhere_counts: dict[str, int] = {}
+        self._elsewhere_last: dict[str, tuple[int, float, int]] = {}
 
     # -- sampling ----------------------------------------------------------------------------
 
-    def sample(self) -> list[AlertEvent]:
-        """Take one sample; returns the alerts raised or cleared by it."""
+    def sample(
+        self, elsewhere: Iterable[ClusterSession] = (), *, alerts: bool = True
+    ) -> list[AlertEvent]:
+        """Take one sample; returns the alerts raised or cleared by it. ``elsewhere``: the
+        other nodes' live sessions (a cluster), counted into the tenants' rates and into the
+        share of a tenant's cap; ``alerts``: whether this node raises them (in a cluster one
+        node does, the others only follow the rates)."""
         now_mono, now = self._mono(), self._wall()
         elapsed = max(now_mono - self._last_mono, 1e-3)
         self._last_mono = now_mono
@@ -87,17 +98,37 @@ class BandwidthMonitor:
         self._last_bytes = seen
         for gone in set(self.session_bps) - set(seen):
             del self.session_bps[gone]
+        self._count_elsewhere(elsewhere, totals)
         events = []
         for tenant in set(totals) | set(self.tenants) | set(self.limits):
             rates = self.tenants.setdefault(tenant, TenantRates())
             rate = totals.get(tenant, 0)
             rates.history.append((now, rate))
             event = self._check_threshold(tenant, rates, rate, now)
-            if event is not None:
+            if event is not None and alerts:
                 events.append(event)
                 self.recent_alerts.append(event)
         self.apply_caps()
         return events
+
+    def _count_elsewhere(self, rows: Iterable[ClusterSession], totals: dict[str, int]) -> None:
+        """Add the other nodes' sessions to ``totals`` (their rate between their last two
+        heartbeats) and to :attr:`elsewhere_counts`."""
+        counts: dict[str, int] = {}
+        last: dict[str, tuple[int, float, int]] = {}
+        for row in rows:
+            moved = row.bytes_to_viewer + row.bytes_to_host
+            before = self._elsewhere_last.get(row.session_id)
+            if before is None:
+                bps = 0
+            elif row.updated_at > before[1]:
+                bps = int((moved - before[0]) * 8 / (row.updated_at - before[1]))
+            else:
+                bps = before[2]  # no new heartbeat since: the same rate
+            last[row.session_id] = (moved, row.updated_at, bps)
+            totals[row.tenant] = totals.get(row.tenant, 0) + bps
+            counts[row.tenant] = counts.get(row.tenant, 0) + 1
+        self._elsewhere_last, self.elsewhere_counts = last, counts
 
     def _check_threshold(
         self, tenant: str, rates: TenantRates, rate: int, now: float
@@ -128,6 +159,7 @@ class BandwidthMonitor:
         if cap is None:
             return full
         count = sum(1 for s in self._server.sessions.values() if s.tenant == tenant)
+        count += self.elsewhere_counts.get(tenant, 0)  # the cap is the tenant's, cluster-wide
         return min(full, cap // max(count, 1))
 
     def apply_caps(self) -> None:

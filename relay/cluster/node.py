@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import sqlalchemy as sa
 
 from core.errors import LocalError
 from core.protocol.control import RefusalReason, SessionAnswer, SessionOffer
@@ -31,6 +35,8 @@ if TYPE_CHECKING:
     from relay.sessions import LiveSession, LiveSessions
 
 log = logging.getLogger("telework.relay.cluster")
+
+T = TypeVar("T")
 
 # A node renews its lease this often; a node whose lease (NODE_LEASE_S) ran out is dead for the
 # others. The lease is long against the heartbeat so that a node busy for a few seconds is not
@@ -82,8 +88,15 @@ class ClusterNode(Cluster):
         self._channels: HostChannels | None = None
         self._sessions: LiveSessions | None = None
         self._answers: dict[str, asyncio.Future[SessionAnswer]] = {}
+        # Office PC ID -> the answers awaited from other nodes for it, and the node asked each.
+        self._asking: dict[str, dict[asyncio.Future[SessionAnswer], str]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._beating: asyncio.Task[None] | None = None
+        # The lease's directory calls (heartbeats, looking for dead nodes) run on a thread of
+        # their own: behind the node's other directory calls (thousands queue when office PCs
+        # reconnect in a wave) a heartbeat came later than the lease, and the other nodes took
+        # this busy node for dead, dropped where its office PCs are and ended its sessions.
+        self._lease_thread = ThreadPoolExecutor(1, thread_name_prefix="telework-lease")
         self.sessions_lost_ended = 0  # sessions of dead nodes this node recorded the end of
 
     @property
@@ -112,6 +125,18 @@ class ClusterNode(Cluster):
             await self._context.db(self._context.directory.remove_node, self.node_id)
         except StoreUnavailable:
             pass  # its lease runs out instead
+        # After a heartbeat still running there (the directory is closed after this).
+        await asyncio.get_running_loop().run_in_executor(None, self._lease_thread.shutdown)
+
+    async def _lease_db(self, function: Callable[..., T], *args: Any) -> T:
+        """A directory call of the lease's, as :meth:`RelayContext.db` but on the lease's
+        thread, so that it never waits behind the node's other directory calls."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._lease_thread, partial(function, *args))
+        except sa.exc.OperationalError as exc:
+            self._context.store_faults.report(exc)
+            raise StoreUnavailable("the directory cannot be used now") from exc
 
     async def _register(self) -> None:
         context = self._context
@@ -152,7 +177,7 @@ class ClusterNode(Cluster):
         channels, sessions = self._bound()
         live = list(sessions.live.values())
         counts = [(s.session_id, s.bytes_to_viewer, s.bytes_to_host) for s in live]
-        renewed = await context.db(
+        renewed = await self._lease_db(
             partial(
                 context.directory.node_heartbeat,
                 self.node_id,
@@ -216,9 +241,9 @@ class ClusterNode(Cluster):
                     )
             return lost
 
-        if only is None and not await context.db(directory.any_dead_node, now):
+        if only is None and not await self._lease_db(directory.any_dead_node, now):
             return
-        lost = await context.db(take_and_record)
+        lost = await self._lease_db(take_and_record)
         if lost:
             self.sessions_lost_ended += len(lost)
             log.warning("%d sessions of dead relay nodes ended (%s)", len(lost), RELAY_NODE_LOST)
@@ -226,6 +251,7 @@ class ClusterNode(Cluster):
     # -- office PCs ------------------------------------------------------------------------
 
     async def host_online(self, host_id: str, since: float) -> None:
+        self._moved(host_id, self.node_id)
         context = self._context
         try:
             await context.db(context.directory.set_host_location, host_id, self.node_id, since)
@@ -250,6 +276,8 @@ class ClusterNode(Cluster):
     async def ask(self, node_id: str, host_id: str, offer: SessionOffer) -> SessionAnswer:
         future: asyncio.Future[SessionAnswer] = asyncio.get_running_loop().create_future()
         self._answers[offer.session_id] = future
+        asking = self._asking.setdefault(host_id, {})
+        asking[future] = node_id
         try:
             await self.bus.send(
                 node_id,
@@ -270,6 +298,9 @@ class ClusterNode(Cluster):
             raise HostElsewhere(host_id) from exc
         finally:
             self._answers.pop(offer.session_id, None)
+            asking.pop(future, None)
+            if not asking and self._asking.get(host_id) is asking:
+                del self._asking[host_id]
         if not answer.accept and answer.reason == RefusalReason.HOST_OFFLINE:
             raise HostElsewhere(host_id)
         return answer
@@ -343,6 +374,7 @@ class ClusterNode(Cluster):
         elif op == "offer":
             self._spawn(self._answer_offer(message))
         elif op == "host_online":
+            self._moved(str(message["host_id"]), str(message["from"]))
             channels.arrived_elsewhere(str(message["host_id"]), float(message["since"]))
         elif op == "session_end":
             self._spawn(
@@ -382,6 +414,16 @@ class ClusterNode(Cluster):
                 answer = SessionAnswer(offer.session_id, False, RefusalReason.HOST_TIMEOUT)
         reply = {"op": "answer", "session_id": offer.session_id, "accept": answer.accept}
         await self._send_quietly(str(message["from"]), {**reply, "reason": answer.reason})
+
+    def _moved(self, host_id: str, node_id: str) -> None:
+        """The office PC came online on ``node_id``: an offer for it awaiting the answer of
+        another node will get none (that node died, or its channel there is stale), so the
+        login hears now that it is elsewhere, instead of after the whole answer timeout, and
+        its viewer retries with its ticket (a killed node's office PCs come back on the others
+        within seconds, while its lease still names it as where they are)."""
+        for future, asked in list(self._asking.get(host_id, {}).items()):
+            if asked != node_id and not future.done():
+                future.set_exception(HostElsewhere(host_id))
 
     # -- helpers ---------------------------------------------------------------------------
 

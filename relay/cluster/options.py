@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 
 import sqlalchemy as sa
 
@@ -44,6 +45,29 @@ def add_node_options(serve: argparse.ArgumentParser) -> None:
         help=f"on SIGTERM, how long live sessions may go on before they are cut and resume on "
         f"other nodes (default {DRAIN_TIMEOUT_S:.0f}); SIGINT stops at once",
     )
+
+
+def add_proxy_option(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a load balancer (HAProxy with send-proxy-v2) whose connections start with a "
+        "PROXY v2 header naming the client: limits, lockouts and the audit log then count "
+        "the client, not the balancer (repeat for several)",
+    )
+
+
+def trusted_proxies(args: argparse.Namespace) -> frozenset[str]:
+    """The ``--trusted-proxy`` addresses, checked (LocalError names a bad one)."""
+    out = set()
+    for text in args.trusted_proxy:
+        try:
+            out.add(str(ipaddress.ip_address(text)))
+        except ValueError:
+            raise LocalError(f"--trusted-proxy: {text!r} is not an IP address") from None
+    return frozenset(out)
 
 
 def node_options(args: argparse.Namespace) -> NodeOptions | None:

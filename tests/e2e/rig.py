@@ -397,6 +397,7 @@ class Relay:
         self.programs = programs
         self.database_args = ["--database", database] if database else []
         self.node_args = ["--node-id", node_id] if node_id else []
+        self.extra_args: list[str] = []  # more ``serve`` options
         self.name = node_id or "relay"
         self.port = 0
         self.fingerprint = ""
@@ -417,6 +418,7 @@ class Relay:
             "serve",
             *self.database_args,
             *self.node_args,
+            *self.extra_args,
             "--data-dir",
             str(self.data_dir),
             "--listen",

@@ -55,6 +55,7 @@ def cluster(tmp_path: Path, postgres_cluster) -> Iterator[tuple[list[Relay], hap
         url = stack.enter_context(postgres_cluster.empty_schema("cluster_e2e"))
         nodes = [Relay(tmp_path / "relay", tmp_path, database=url, node_id=n) for n in NODES]
         for node in nodes:  # one after another: the first makes the shared key and certificate
+            node.extra_args = ["--trusted-proxy", haproxy.SOURCE]
             node.start()
             stack.callback(node.stop)
         backends = [
@@ -143,6 +144,8 @@ def test_killing_the_office_pcs_node_brings_both_back_on_others_without_a_new_ot
         def records() -> list[dict]:
             return survivor.manage("audit", "--limit", "1000")["records"]
 
+        # The nodes saw the viewer's and office PC's own address, not HAProxy's.
+        assert all(r["source"] != haproxy.SOURCE for r in records())
         # Nothing lost: the killed session node's session is ended on record by a survivor once
         # that node's lease runs out; the resumed login used no one-time password.
         lost = wait_for(

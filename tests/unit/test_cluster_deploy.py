@@ -109,13 +109,15 @@ def test_haproxy_balances_tcp_by_least_connections_with_health_checks():
     assert "option httpchk GET /healthz" in relay_backend
     assert "check port 9464" in relay_backend
     assert "shutdown-sessions" not in text  # draining sessions must keep running
-    servers = re.findall(r"^\s*server (\S+) (\S+)$", relay_backend, re.M)
+    # Each node gets the client's address in a PROXY v2 header, and trusts HAProxy's for it.
+    servers = re.findall(r"^\s*server (\S+) (\S+) send-proxy-v2$", relay_backend, re.M)
     assert servers == [
         ("relay-a", "10.0.0.11:8443"),
         ("relay-b", "10.0.0.12:8443"),
         ("relay-c", "10.0.0.13:8443"),
     ]
     assert env_settings(ENV_FILE)["TELEWORK_ADVERTISE"] == servers[0][1]
+    assert "--trusted-proxy 10.0.0.10" in env_settings(ENV_FILE)["TELEWORK_RELAY_EXTRA_OPTS"]
 
 
 @pytest.mark.skipif(

@@ -35,7 +35,10 @@ class MonitoringService:
         while True:
             await asyncio.sleep(self.interval_s)
             try:
-                for event in self.monitor.sample():
+                server = self.backend.server
+                elsewhere = await server.sessions_elsewhere(None)
+                alerts = await server.leads_cluster()
+                for event in self.monitor.sample(elsewhere, alerts=alerts):
                     await self._record_alert(event)
             except Exception:  # one bad sample must not end monitoring
                 log.exception("bandwidth sample failed")
@@ -78,7 +81,8 @@ class MonitoringService:
             "cap_bps": cap_bps,
             "alerting": self._alerting(tenant),
             "session_budget_bps": self.monitor.share_bps(tenant),
-            "sessions": sum(1 for s in self.backend.server.sessions.values() if s.tenant == tenant),
+            "sessions": sum(1 for s in self.backend.server.sessions.values() if s.tenant == tenant)
+            + self.monitor.elsewhere_counts.get(tenant, 0),
             "interval_s": self.interval_s,
             "history": history,
         }

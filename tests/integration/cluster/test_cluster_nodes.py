@@ -5,13 +5,19 @@ other node; an office PC moving when its node leaves; a dead node's sessions end
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from core.crypto.certs import Identity, generate_identity
+from core.protocol.control import SessionOffer
+from relay.admin.monitor import BandwidthMonitor
+from relay.cli import main as relay_cli
+from relay.cluster.local import HostElsewhere
 from relay.cluster.node import RELAY_NODE_LOST, ClusterNode, NodeOptions
 from relay.cluster.options import libpq_conninfo
 from relay.server import RelayServer
@@ -28,6 +34,8 @@ TEST_LEASE_S = 2.0
 class Cluster:
     a: Relay
     b: Relay
+    url: str
+    data_dir: Path
 
 
 async def start_node(data_dir, url: str, node_id: str, identity: Identity, secret: str) -> Relay:
@@ -54,7 +62,7 @@ async def cluster(tmp_path, postgres_cluster) -> AsyncIterator[Cluster]:
         identity = generate_identity("relay")  # every node serves the same certificate
         a = await start_node(tmp_path, url, "node-a", identity, secret)
         b = await start_node(tmp_path, url, "node-b", identity, secret)
-        yield Cluster(a, b)
+        yield Cluster(a, b, url, tmp_path)
         for relay in (a, b):
             await relay.server.close()
         await asyncio.get_running_loop().shutdown_default_executor()
@@ -160,6 +168,24 @@ async def test_a_stale_channel_on_the_old_node_is_closed_when_the_office_pc_arri
     await wait_until(lambda: located(cluster.b, host_on_a) == "node-b")
 
 
+async def test_an_offer_awaiting_a_silent_node_fails_once_the_office_pc_is_online_elsewhere(
+    cluster, host_on_a
+):
+    """A killed node's lease names it as where its office PCs are for a while, and an offer
+    sent there gets no answer. Once the office PC is back on another node, the login waiting
+    hears at once that it is elsewhere (its viewer retries with its ticket), not after the
+    whole answer timeout."""
+    await wait_until(lambda: located(cluster.a, host_on_a) == "node-a")
+    offer = SessionOffer("s-1", TENANT, USER, "", [], "10.0.0.1", node(cluster.a).address)
+    asking = asyncio.create_task(node(cluster.a).ask("node-killed", host_on_a.host_id, offer))
+    await asyncio.sleep(0.3)
+    assert not asking.done()
+    host_on_a.relay = cluster.b
+    await host_on_a.reconnect()  # back, on node B
+    with pytest.raises(HostElsewhere):
+        await asyncio.wait_for(asking, 5)
+
+
 async def test_a_dead_nodes_sessions_are_ended_on_record_by_a_live_node(cluster):
     directory = cluster.a.directory
     now = time.time()
@@ -181,3 +207,83 @@ async def test_a_dead_nodes_sessions_are_ended_on_record_by_a_live_node(cluster)
     await asyncio.sleep(2.5)
     ends = [r for r in directory.list_audit(event="session_end") if r.detail["session"] == "s-lost"]
     assert len(ends) == 1
+
+
+async def elsewhere(relay: Relay, count: int) -> list[ClusterSession]:
+    """The other nodes' sessions as ``relay`` sees them, once there are ``count``."""
+    for _ in range(500):
+        rows = await relay.server.sessions_elsewhere(None)
+        if len(rows) == count:
+            return rows
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"not {count} sessions elsewhere")
+
+
+async def test_the_admin_side_of_every_node_sees_and_acts_on_the_whole_cluster(cluster, host_on_a):
+    host_on_b = await HostAgent(cluster.b).start()
+    cluster.b.directory.grant(TENANT, USER, host_on_b.host_id)
+    try:
+        assert await cluster.a.server.leads_cluster()
+        assert not await cluster.b.server.leads_cluster()
+        await wait_until(lambda: located(cluster.a, host_on_b) == "node-b")
+        both = [host_on_a.host_id, host_on_b.host_id]
+        assert await cluster.a.server.hosts_online_anywhere(both) == set(both)
+
+        on_a, _ = await login(cluster.a, host_on_a.host_id, cluster.a.totp_now())
+        on_b, ok_b = await login(
+            cluster.b, host_on_b.host_id, cluster.b.directory.issue_codes(TENANT, USER, 1)[0]
+        )
+        (row,) = await elsewhere(cluster.a, 1)
+        assert (row.session_id, row.node_id) == (ok_b.session_id, "node-b")
+
+        # A tenant's cap is shared by its sessions on every node.
+        monitor = BandwidthMonitor(cluster.a.server)
+        monitor.limits[TENANT] = (None, 60_000)
+        monitor.sample([row])
+        assert monitor.elsewhere_counts == {TENANT: 1}
+        assert monitor.share_bps(TENANT) == 30_000
+
+        # Taking a user's access away on one node ends their sessions on the others.
+        ended = await cluster.a.server.end_sessions_elsewhere(TENANT, "ended_by_admin", user=USER)
+        assert ended == [ok_b.session_id]
+        await wait_until(lambda: ok_b.session_id not in cluster.b.server.sessions)
+        for channel in (on_a, on_b):
+            channel.close()
+    finally:
+        await host_on_b.stop()
+
+
+async def test_a_draining_node_moves_idle_office_pcs_and_lets_sessions_finish(cluster, host_on_a):
+    busy = await HostAgent(cluster.a).start()
+    cluster.a.directory.grant(TENANT, USER, busy.host_id)
+    try:
+        channel, ok = await login(cluster.a, busy.host_id, cluster.a.totp_now())
+        draining = asyncio.create_task(cluster.a.server.drain(timeout_s=30))
+        # The idle office PC is sent away at once; the one in a session stays until it ends.
+        await wait_until(lambda: host_on_a.host_id not in cluster.a.server.hosts)
+        assert busy.host_id in cluster.a.server.hosts
+        assert cluster.a.server.cluster.draining
+        with pytest.raises(OSError):  # no longer listening: the balancer sends work elsewhere
+            await asyncio.open_connection(cluster.a.endpoint.host, cluster.a.endpoint.port)
+        await channel.write(b"still here")
+        assert await channel.read() == b"echo:still here"
+        assert not draining.done()
+        channel.close()  # the session ends: its office PC moves, and the drain is over
+        await asyncio.wait_for(draining, 10)
+        assert not cluster.a.server.hosts and not cluster.a.server.sessions
+        assert ok.session_id
+    finally:
+        await busy.stop()
+
+
+def test_the_operator_lists_the_live_nodes_and_their_load(cluster, host_on_a, capsys):
+    def nodes() -> dict[str, dict]:
+        capsys.readouterr()
+        argv = ["manage", "--data-dir", str(cluster.data_dir), "--database", cluster.url]
+        assert relay_cli([*argv, "--json", "nodes"]) == 0
+        return {n["node_id"]: n for n in json.loads(capsys.readouterr().out)["nodes"]}
+
+    listed = nodes()
+    assert set(listed) == {"node-a", "node-b"}
+    assert listed["node-a"]["address"] == node(cluster.a).address
+    assert listed["node-a"]["draining"] is False

@@ -151,3 +151,13 @@ def test_backoff_grows_is_randomised_and_capped():
     assert lows[-1] == 15.0  # at the cap, hosts still spread over 15..30 s
     low.reset()
     assert low.next_delay() == 0.5
+
+
+def test_the_first_retry_after_a_drop_is_spread_from_zero():
+    first = [
+        Backoff(rand=lambda r=r: r, first_spread_steps=3.0).next_delay() for r in (0.0, 0.5, 0.999)
+    ]
+    assert first == [0.0, 1.5, pytest.approx(2.997)]  # 0..3 first steps: 2,000 PCs over 3 s
+    spread = Backoff(rand=lambda: 0.0, first_spread_steps=3.0)
+    spread.next_delay()
+    assert spread.next_delay() == 0.75  # then the growing steps as before
