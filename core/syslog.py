@@ -34,7 +34,7 @@ SD_ID = "telework@32473"
 # maximum (rsyslog: 8 KiB by default).
 MAX_SYSLOG_MESSAGE_BYTES = 16 * 1024
 # A collector's CA certificates as PEM text (one CA, or a short chain of them).
-MAX_SYSLOG_CA_PEM_BYTES = 64 * 1024
+MAX_SYSLOG_CA_PEM_BYTES = 32 * 1024  # within the admin API's 64 KiB request
 # The longest host name a destination may give (DNS: 253 characters).
 MAX_SYSLOG_HOST_CHARS = 253
 
