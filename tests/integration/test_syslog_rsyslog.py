@@ -169,3 +169,30 @@ async def test_a_pinned_collector_certificate_is_accepted(tmp_path, rsyslog):
             assert 'tenant="横浜市" user="さとう"' in rsyslog.lines("login")[0]
         finally:
             await forwarder.close()
+
+
+async def test_an_office_pc_sends_its_own_session_log(rsyslog):
+    from apps.host.events import SessionEnded, SessionRefused, SessionStarted
+    from apps.host.session_core import SessionInfo
+    from apps.host.syslog_log import SessionSyslog
+
+    destination = parse_destination(
+        f"tls://127.0.0.1:{rsyslog.tls_port}", ca_pem=rsyslog.pki.ca_pem
+    )
+    log = SessionSyslog(destination, "PC-01", lambda: "HOSTID0123456789ABCD")
+    log.start()
+    try:
+        info = SessionInfo(
+            "s1", "さとう", TENANT, "自宅PC", "aa:bb:cc:dd:ee:ff", "2026-01-01T09:00"
+        )
+        log.on_event(SessionRefused("tanaka", TENANT, "192.0.2.9", "outside_hours"))
+        log.on_event(SessionStarted(info))
+        log.on_event(SessionEnded(info, "viewer_quit"))
+        await wait_for(lambda: len(rsyslog.lines()) == 3)
+        refused, started, ended = rsyslog.lines()
+        assert fields(refused)[1:] == ("132", "PC-01", "telework-host", "session_refused")
+        assert 'source="192.0.2.9"' in refused and '"outside_hours"' in refused
+        assert fields(started)[4] == "session_start" and 'user="さとう"' in started
+        assert 'host="HOSTID0123456789ABCD"' in ended and '"viewer_quit"' in ended
+    finally:
+        await log.close()
