@@ -17,6 +17,13 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from core.errors import Error
+from core.syslog import (
+    DEFAULT_FACILITY,
+    Facility,
+    SyslogConfigError,
+    SyslogDestination,
+    parse_destination,
+)
 from relay.admin.hooks import admin_hooks
 from relay.admin.server import DEFAULT_ADMIN_LISTEN, start_admin_api
 from relay.cluster.options import (
@@ -99,6 +106,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="how much to log (default INFO)",
     )
 
+    serve.add_argument(
+        "--syslog",
+        metavar="URL",
+        help="send a copy of every audit record to this syslog collector: tls://HOST[:PORT] "
+        "(RFC 5425, port 6514 by default) or udp://HOST[:PORT] (RFC 5426, unencrypted, for old "
+        "collectors); each tenant may have its own too (admin API, console)",
+    )
+    serve.add_argument(
+        "--syslog-ca",
+        type=Path,
+        metavar="FILE",
+        help="PEM CA certificates the TLS collector's certificate must chain to (default: the "
+        "system's CAs)",
+    )
+    serve.add_argument(
+        "--syslog-fingerprint",
+        metavar="SHA256",
+        help="instead of a CA: the TLS collector's certificate SHA-256 fingerprint",
+    )
+    serve.add_argument(
+        "--syslog-facility",
+        type=str.lower,
+        choices=[f.name.lower() for f in Facility],
+        default=DEFAULT_FACILITY.name.lower(),
+        help=f"syslog facility of the copies (default {DEFAULT_FACILITY.name.lower()})",
+    )
+
     add_node_options(serve)
     add_proxy_option(serve)
     add_manage_parser(commands)
@@ -173,14 +207,38 @@ def parse_startup(printed: str) -> Startup | None:
     return Startup(listening[1], int(listening[2]), pin[1], metrics[1])
 
 
+def syslog_option(args: argparse.Namespace) -> SyslogDestination | None:
+    """The operator's collector from ``--syslog`` and its trust options (checked)."""
+    if args.syslog is None:
+        if args.syslog_ca is not None or args.syslog_fingerprint is not None:
+            raise SyslogConfigError("--syslog-ca and --syslog-fingerprint need --syslog", "usage")
+        return None
+    ca_pem = None
+    if args.syslog_ca is not None:
+        ca_pem = args.syslog_ca.read_text(encoding="ascii", errors="replace")
+    try:
+        return parse_destination(args.syslog, ca_pem=ca_pem, fingerprint=args.syslog_fingerprint)
+    except SyslogConfigError as exc:
+        raise SyslogConfigError(f"--syslog: {exc}", exc.code) from None
+
+
 async def _serve(args: argparse.Namespace) -> int:
     data_dir: Path = args.data_dir
     node = node_options(args)
     identity = load_or_create_identity(data_dir, RELAY_IDENTITY_STEM, RELAY_COMMON_NAME)
+    syslog = syslog_option(args)
     directory = Directory.open(data_dir, database=args.database)
     hooks = admin_hooks(directory) if args.admin_listen is not None else RelayHooks()
     settings = RelaySettings(trusted_proxies=trusted_proxies(args))
-    server = RelayServer(directory, identity, settings, hooks=hooks, node=node)
+    server = RelayServer(
+        directory,
+        identity,
+        settings,
+        hooks=hooks,
+        node=node,
+        syslog=syslog,
+        syslog_facility=Facility[args.syslog_facility.upper()],
+    )
     host, port = await server.start(*args.listen)
     if node is not None:
         server.metrics.node_id = node.node_id

@@ -26,6 +26,10 @@ class RelayMetrics:
     hosts_online: Callable[[], int] = lambda: 0
     audit_backlog: Callable[[], int] = lambda: 0
     directory_calls: Callable[[], int] = lambda: 0
+    # Syslog collectors by name ("operator", "tenant/<name>"): messages dropped, and each
+    # one's queue length and whether it is connected now.
+    syslog_dropped: Callable[[], dict[str, int]] = dict
+    syslog_queues: Callable[[], dict[str, tuple[int, bool]]] = dict
     node_id: str = ""  # a cluster node's ID: every sample is labelled node="<ID>"
 
     def render(self) -> str:
@@ -77,17 +81,52 @@ class RelayMetrics:
             f'telework_cleanup_failures_total{{step="{step}"}} {count}'
             for step, count in sorted(self.cleanup_failures.items())
         ]
+        lines += self._syslog_lines()
         if self.node_id:
             lines = [_labelled(line, "node", self.node_id) for line in lines]
         return "\n".join(lines) + "\n"
+
+    def _syslog_lines(self) -> list[str]:
+        queues, dropped = self.syslog_queues(), self.syslog_dropped()
+        lines = [
+            "# HELP telework_syslog_dropped_total Audit copies for a syslog collector dropped:"
+            " its queue was full.",
+            "# TYPE telework_syslog_dropped_total counter",
+        ]
+        lines += [
+            f"telework_syslog_dropped_total{{destination={_quoted(name)}}} {count}"
+            for name, count in sorted(dropped.items())
+        ]
+        lines += [
+            "# HELP telework_syslog_queue Audit copies waiting for a syslog collector.",
+            "# TYPE telework_syslog_queue gauge",
+        ]
+        lines += [
+            f"telework_syslog_queue{{destination={_quoted(name)}}} {length}"
+            for name, (length, _) in sorted(queues.items())
+        ]
+        lines += [
+            "# HELP telework_syslog_connected Whether a syslog collector is connected (1) or not.",
+            "# TYPE telework_syslog_connected gauge",
+        ]
+        lines += [
+            f"telework_syslog_connected{{destination={_quoted(name)}}} {int(up)}"
+            for name, (_, up) in sorted(queues.items())
+        ]
+        return lines
+
+
+def _quoted(value: str) -> str:
+    """A label value in the text format's quotes, escaped."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
 
 
 def _labelled(line: str, name: str, value: str) -> str:
     """A sample line of the text format with one more label (comment lines as they are)."""
     if line.startswith("#"):
         return line
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    label = f'{name}="{escaped}"'
+    label = f"{name}={_quoted(value)}"
     metric, sample = line.split(" ", 1)
     if metric.endswith("}"):
         return f"{metric[:-1]},{label}}} {sample}"

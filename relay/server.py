@@ -19,6 +19,7 @@ from core.crypto.certs import Identity, fingerprint
 from core.crypto.tls import server_context
 from core.errors import ProtocolError
 from core.protocol.control import Attach, ControlMessage, Enroll, HostAuth, Login
+from core.syslog import DEFAULT_FACILITY, Facility, SyslogDestination
 from relay.admission import Admission
 from relay.cluster.local import Cluster
 from relay.cluster.node import ClusterNode, NodeOptions
@@ -34,6 +35,7 @@ from relay.sessions import LiveSession, LiveSessions
 from relay.settings import DRAIN_MOVES_PER_TICK, DRAIN_TICK_S, LISTEN_BACKLOG, RelaySettings
 from relay.store.directory import Directory
 from relay.store.nodes import ClusterSession
+from relay.syslog import SyslogForwarder
 from relay.tickets import ResumeTickets
 from transport.connect import format_address
 from transport.link_stream import LinkStream
@@ -49,6 +51,8 @@ class RelayServer:
         hooks: RelayHooks | None = None,
         monotonic_clock: Callable[[], float] = time.monotonic,
         node: NodeOptions | None = None,
+        syslog: SyslogDestination | None = None,
+        syslog_facility: Facility = DEFAULT_FACILITY,
     ) -> None:
         self.directory = directory
         self.identity = identity  # the admin API serves the same certificate
@@ -83,6 +87,16 @@ class RelayServer:
         tls.num_tickets = 0  # no client resumes a session: tickets would be work and bytes
         self.admission = Admission(self.context, tls, self._dispatch)
         self.cluster.bind(self.channels, self.live_sessions)
+        # Copies of the audit log: the operator's collector (``syslog``) and the tenants'.
+        self.syslog = SyslogForwarder(
+            directory,
+            self.context.db,
+            syslog,
+            hostname=node.node_id if node is not None else None,
+            facility=syslog_facility,
+        )
+        metrics.syslog_dropped = self.syslog.dropped
+        metrics.syslog_queues = self.syslog.queued
         self._server: asyncio.Server | None = None
 
     # -- what the admin API, the metrics and tests read ---------------------------------------
@@ -106,6 +120,7 @@ class RelayServer:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
+        await self.syslog.start()  # first: the records of the restart clean-up are copied too
         # Before listening: no session of this run can be mistaken for one left open.
         try:
             await self.context.db(end_sessions_left_open, self.directory, self.context.wall())
@@ -161,6 +176,7 @@ class RelayServer:
         if self._server is not None:
             await self._server.wait_closed()
         await self.context.drain()
+        await self.syslog.close()  # last: the records of the sessions just ended go too
 
     # -- actions of the admin API -----------------------------------------------------------
 

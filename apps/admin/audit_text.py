@@ -134,6 +134,9 @@ _DETAILS: dict[str, Callable[[Any, str], str]] = {
     "error": lambda v, _: tr("detail_error", error=v),
     "action": lambda v, _: tr("detail_action", action=v),
     "returned": lambda v, _: tr("detail_returned", count=v),
+    "url": lambda v, _: tr("detail_url", url=v),
+    "encrypted": lambda v, _: tr("detail_encrypted_yes" if v else "detail_encrypted_no"),
+    "trust": lambda v, _: tr(f"detail_trust_{v}"),
 }
 # Details that say nothing to an admin (the cap of a query they did not make).
 _QUIET = frozenset({"limit"})

@@ -24,6 +24,7 @@ from apps.host.events import (
     AgentState,
     PolicyChanged,
     SessionEnded,
+    SessionRefused,
     SessionStarted,
     Shutdown,
     ShutdownWarning,
@@ -40,6 +41,7 @@ from apps.host.store import (
     DataDir,
     HostRecord,
 )
+from apps.host.syslog_log import SessionSyslog
 from core.crypto.certs import Identity, generate_identity
 from core.errors import CryptoError, Error, LocalError
 from core.hostpolicy.backoff import RECONNECT_FIRST_SPREAD_STEPS, Backoff
@@ -219,6 +221,7 @@ class HostAgent:
             self._backend = self._open_backend()
             self._backend_owned = self._backend is not None
         ticker = asyncio.create_task(self._tick())
+        syslog = self._start_syslog()
         try:
             while True:
                 await self._connect_and_serve()
@@ -244,6 +247,18 @@ class HostAgent:
                 self._backend.close()
                 self._backend = None
             self._set_state(AgentState.OFFLINE, "stopped")
+            if syslog is not None:
+                self.listeners.remove(syslog.on_event)
+                await syslog.close()
+
+    def _start_syslog(self) -> SessionSyslog | None:
+        """Send the session log to the collector of ``--syslog``, if one was given."""
+        if self.options.syslog is None:
+            return None
+        syslog = SessionSyslog(self.options.syslog, self.options.name, lambda: self.host_id)
+        self.listeners.append(syslog.on_event)
+        syslog.start()
+        return syslog
 
     def _open_backend(self) -> Backend | None:
         """The OS's injection backend, with every key and button the OS reports held released.
@@ -346,6 +361,9 @@ class HostAgent:
         )
         if verdict.refusal is not None:
             log.info("refused %s from %s: %s", offer.user, offer.source, verdict.refusal.value)
+            self._emit(
+                SessionRefused(offer.user, offer.tenant, offer.source, verdict.refusal.value)
+            )
             return verdict.refusal.value
         if verdict.take_over and self.session is not None:
             self.session.end(CloseReason.TAKEN_OVER)

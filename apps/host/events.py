@@ -37,6 +37,16 @@ class SessionEnded:
 
 
 @dataclass(frozen=True)
+class SessionRefused:
+    """This office PC refused a viewer (its own decision: not registered, outside hours...)."""
+
+    user: str
+    tenant: str
+    source: str
+    reason: str  # the RefusalReason value the relay passes on
+
+
+@dataclass(frozen=True)
 class PolicyChanged:
     """The relay pushed a policy; ``policy`` is the effective one (local made stricter)."""
 
@@ -59,7 +69,13 @@ class Shutdown:
 
 
 AgentEvent = (
-    StateChanged | SessionStarted | SessionEnded | PolicyChanged | ShutdownWarning | Shutdown
+    StateChanged
+    | SessionStarted
+    | SessionEnded
+    | SessionRefused
+    | PolicyChanged
+    | ShutdownWarning
+    | Shutdown
 )
 # What the status file must reflect: it is rewritten on each of these.
 STATUS_EVENTS = (StateChanged, SessionStarted, SessionEnded)

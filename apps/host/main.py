@@ -41,6 +41,7 @@ from apps.host.store import DataDir, default_data_dir, process_alive
 from core.crypto.certs import format_host_id
 from core.errors import Error
 from core.hostpolicy.devices import ANY_DEVICE, format_device_code, parse_device_code
+from core.syslog import SyslogConfigError, parse_destination
 from transport.client import RefusedByRelay
 
 log = logging.getLogger("telework.host")
@@ -67,6 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-take-over", action="store_true", help="a new login ends the live session"
     )
     parser.add_argument("--view-only", action="store_true", help="never inject input")
+    parser.add_argument(
+        "--syslog",
+        metavar="URL",
+        help="also send this PC's session log (start, end, refusals) to a syslog collector: "
+        "tls://HOST[:PORT] or udp://HOST[:PORT] (unencrypted)",
+    )
+    parser.add_argument("--syslog-ca", type=Path, metavar="FILE", help="the collector's CA (PEM)")
+    parser.add_argument(
+        "--syslog-fingerprint", metavar="SHA256", help="instead: its certificate fingerprint"
+    )
     parser.add_argument("--log-level", default="INFO")
     sub = parser.add_subparsers(dest="command")
     allow = sub.add_parser("allow-mac", help="register a home PC's MAC address")
@@ -103,6 +114,11 @@ def options_from(args: argparse.Namespace) -> AgentOptions:
     options.monitor = args.monitor
     options.allow_take_over = args.allow_take_over
     options.inject = not args.view_only
+    if args.syslog:
+        ca_pem = args.syslog_ca.read_text(encoding="ascii") if args.syslog_ca else None
+        options.syslog = parse_destination(
+            args.syslog, ca_pem=ca_pem, fingerprint=args.syslog_fingerprint
+        )
     return options
 
 
@@ -230,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         return run_tray(options, args.enroll)
     except RefusedByRelay as exc:
         print(tr("refused", reason=tr.refusal(exc.reason)), file=sys.stderr)
+        return EXIT_ERROR
+    except SyslogConfigError as exc:
+        print(tr("bad_syslog", reason=exc), file=sys.stderr)
         return EXIT_ERROR
     except Error as exc:
         print(f"telework-host: {exc}", file=sys.stderr)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from core.hostpolicy.backoff import RECONNECT_FIRST_S, RECONNECT_MAX_S
 from core.protocol.session import SESSION_BUDGET_BPS
+from core.syslog import SyslogDestination
 from transport.e2e import E2E_HANDSHAKE_TIMEOUT_S
 
 POLICY_TICK_S = 1.0  # how often the schedule and session limits are looked at
@@ -43,6 +44,7 @@ class AgentOptions:
     tick_s: float = POLICY_TICK_S
     budget_bps: int = SESSION_BUDGET_BPS
     inject: bool = True  # False: every session is view-only
+    syslog: SyslogDestination | None = None  # where the session log also goes (--syslog)
 
     @staticmethod
     def parse_command(text: str) -> list[str]:

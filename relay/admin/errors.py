@@ -52,6 +52,16 @@ class ErrorCode(StrEnum):
     NO_SUCH_STAFF = "no_such_staff"
     NO_SUCH_GRANT = "no_such_grant"
     NO_SUCH_SESSION = "no_such_session"
+    # A tenant's syslog collector (core.syslog.SyslogConfigError's codes).
+    SYSLOG_BAD_URL = "syslog_bad_url"
+    SYSLOG_BAD_SCHEME = "syslog_bad_scheme"
+    SYSLOG_BAD_HOST = "syslog_bad_host"  # maximum (when too long)
+    SYSLOG_BAD_PORT = "syslog_bad_port"  # minimum, maximum
+    SYSLOG_BAD_CA = "syslog_bad_ca"
+    SYSLOG_CA_TOO_LARGE = "syslog_ca_too_large"  # maximum
+    SYSLOG_BAD_FINGERPRINT = "syslog_bad_fingerprint"
+    SYSLOG_CA_AND_FINGERPRINT = "syslog_ca_and_fingerprint"
+    SYSLOG_TRUST_ON_UDP = "syslog_trust_on_udp"
     # Refused by the directory or the policy model (their messages stay English-only).
     NOT_FOUND = "not_found"
     ALREADY_EXISTS = "already_exists"

@@ -23,6 +23,7 @@ from core.policy import (
     MIN_SESSION_S,
     MIN_SHUTDOWN_WARNING_MIN,
 )
+from core.syslog import MAX_SYSLOG_CA_PEM_BYTES
 from relay.admin import schema as s
 from relay.admin.call import Handler
 from relay.admin.handlers import (
@@ -35,6 +36,7 @@ from relay.admin.handlers import (
     sessions,
     sign_in,
     staff,
+    syslog,
     tenants,
 )
 from relay.admin.paging import PAGE_PARAMS
@@ -48,6 +50,7 @@ from relay.store.schema import (
     MAX_HOST_NAME_LEN,
     MAX_LOGIN_LEN,
     MAX_MAC_LABEL_LEN,
+    MAX_SYSLOG_URL_LEN,
     MAX_TENANT_NAME_LEN,
 )
 
@@ -340,6 +343,29 @@ ROUTES: tuple[Route, ...] = (
         operator_only=True,
     ),
     Route("GET", f"{_TENANT}/alerts", monitoring.alerts, "Bandwidth alerts", "monitoring"),
+    Route("GET", f"{_TENANT}/syslog", syslog.get_syslog, "The tenant's syslog collector", "syslog"),
+    Route(
+        "PUT",
+        f"{_TENANT}/syslog",
+        syslog.put_syslog,
+        "Send copies of the tenant's audit records to its syslog collector: tls://HOST:PORT "
+        "(RFC 5425; its certificate checked against ca_pem, or its SHA-256 fingerprint, or the "
+        "system's CAs) or udp://HOST:PORT (RFC 5426, unencrypted)",
+        "syslog",
+        body=s.obj(
+            ("url",),
+            url=s.text(MAX_SYSLOG_URL_LEN),
+            ca_pem={"type": ["string", "null"], "maxLength": MAX_SYSLOG_CA_PEM_BYTES},
+            fingerprint={"type": ["string", "null"], "maxLength": 100},
+        ),
+    ),
+    Route(
+        "DELETE",
+        f"{_TENANT}/syslog",
+        syslog.delete_syslog,
+        "Stop sending the tenant's audit records to a syslog collector",
+        "syslog",
+    ),
     Route(
         "GET",
         f"{_TENANT}/usage",

@@ -30,6 +30,7 @@ from relay.admin.services.monitoring import MonitoringService
 from relay.admin.services.policies import PolicyService
 from relay.admin.services.sessions import LiveSessionService
 from relay.admin.services.staff import StaffService
+from relay.admin.services.syslog import SyslogService
 from relay.admin.services.tenants import TenantService
 from relay.lockouts import ADMIN_KIND, ADMIN_SOURCE_KIND, LockoutSharing, SharedLockout
 from relay.server import RelayServer
@@ -69,6 +70,7 @@ class AdminService:
         self.live_sessions = LiveSessionService(self.backend, self.monitor)
         self.monitoring = MonitoringService(self.backend, self.monitor, monitor_interval_s)
         self.audit_log = AuditLogService(self.backend)
+        self.syslog = SyslogService(self.backend)
         self._task: asyncio.Task[None] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------

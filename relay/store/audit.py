@@ -4,8 +4,9 @@ in an atomic block) and queried by the admin API."""
 from __future__ import annotations
 
 import json
+import logging
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,8 @@ DEFAULT_AUDIT_LIMIT = 1000
 # run, plus margin (how far back usage reports and the restart clean-up look).
 SESSION_LOOKBACK_S = 2 * 24 * 3600.0
 
+log = logging.getLogger("telework.store")
+
 _EVENT_PATTERN = re.compile(rf"[a-z][a-z0-9_.-]{{0,{MAX_AUDIT_EVENT_LEN - 1}}}")
 
 
@@ -49,10 +52,28 @@ class AuditRecord:
     detail: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class WrittenRecord:
+    """An audit record as committed (names cut to their columns), for those who copy it on
+    (syslog): :attr:`AuditLog.audit_listeners` get each one once it is committed."""
+
+    ts: float
+    event: str
+    tenant: str | None
+    user: str | None
+    host_id: str | None
+    source: str | None
+    detail_json: str  # as stored: sorted keys, UTF-8 text
+
+
 class AuditLog:
     """Appending to the audit log and reading it back."""
 
     _db: Database
+    # Called, in the writing thread, with each record once committed: they must be quick and
+    # thread-safe (hand the record to an event loop), and never raise (if one does, it is
+    # logged: the record stands).
+    audit_listeners: list[Callable[[WrittenRecord], None]]
 
     def audit(
         self,
@@ -79,18 +100,36 @@ class AuditLog:
             raise InvalidInput(f"audit detail is not JSON-serialisable: {exc}") from None
         if len(detail_json.encode()) > MAX_AUDIT_DETAIL_BYTES:
             raise InvalidInput(f"audit detail is larger than {MAX_AUDIT_DETAIL_BYTES} bytes")
+        written = WrittenRecord(
+            ts=now,
+            event=event,
+            tenant=clip(tenant, MAX_TENANT_NAME_LEN),
+            user=clip(user, MAX_LOGIN_LEN),
+            host_id=clip(host_id, MAX_HOST_ID_LEN),
+            source=clip(source, MAX_AUDIT_SOURCE_LEN),
+            detail_json=detail_json,
+        )
         with self._db.write() as conn:
             conn.execute(
                 sa.insert(audit).values(
                     ts=now,
                     event=event,
-                    tenant=clip(tenant, MAX_TENANT_NAME_LEN),
-                    login=clip(user, MAX_LOGIN_LEN),
-                    host_id=clip(host_id, MAX_HOST_ID_LEN),
-                    source=clip(source, MAX_AUDIT_SOURCE_LEN),
+                    tenant=written.tenant,
+                    login=written.user,
+                    host_id=written.host_id,
+                    source=written.source,
                     detail=detail_json,
                 )
             )
+        if self.audit_listeners:
+            self._db.after_commit(lambda: self._announce(written))
+
+    def _announce(self, record: WrittenRecord) -> None:
+        for listener in list(self.audit_listeners):
+            try:
+                listener(record)
+            except Exception:  # a copy's failure must not undo or hide the record
+                log.exception("audit listener failed on %s", record.event)
 
     def list_audit(
         self,

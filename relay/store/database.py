@@ -77,6 +77,7 @@ class _AtomicBlock:
     def __init__(self) -> None:
         self.stack = ExitStack()  # ends the transaction: commit, or rollback on an error
         self.conn: sa.Connection | None = None
+        self.after_commit: list[Callable[[], None]] = []  # see Database.after_commit
 
 
 class Database:
@@ -167,6 +168,17 @@ class Database:
                 yield
         finally:
             self._blocks.block = None
+        for action in block.after_commit:  # committed: not reached if it rolled back
+            action()
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once what this thread just wrote is committed: now, or when its
+        atomic block commits; never if the block rolls back. ``action`` must not raise."""
+        block = self._block()
+        if block is None:
+            action()
+        else:
+            block.after_commit.append(action)
 
     def _block(self) -> _AtomicBlock | None:
         """This thread's open atomic block."""

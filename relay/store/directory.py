@@ -26,6 +26,7 @@ from relay.store.lockouts import Lockouts
 from relay.store.nodes import ClusterNodes
 from relay.store.policies import Policies
 from relay.store.staff import Staff
+from relay.store.syslog import SyslogSettings
 from relay.store.tenants import Tenants
 from relay.store.tickets import ResumeTickets
 from relay.store.totp_seeds import TotpSeeds
@@ -53,10 +54,11 @@ class Directory(
     ClusterNodes,
     Lockouts,
     AdminTokens,
+    SyslogSettings,
 ):
     """Tenants, users, hosts, grants, tickets, the audit log, admins, policies, home PCs,
-    bandwidth limits, the relay cluster's nodes, shared lockouts and admin sign-ins, over one
-    :class:`Database`."""
+    bandwidth limits, the relay cluster's nodes, shared lockouts, admin sign-ins and syslog
+    collectors, over one :class:`Database`."""
 
     def __init__(
         self, engine: sa.Engine, secret_box: SecretBox, *, clock: Clock = time.time
@@ -66,6 +68,7 @@ class Directory(
         ``clock`` gives the time where a caller passes no ``now``.
         """
         self._db = Database(engine, clock=clock)
+        self.audit_listeners = []
         self._seeds = TotpSeeds(secret_box)
 
     @classmethod

@@ -31,6 +31,8 @@ MAX_AUDIT_EVENT_LEN = 64
 MAX_AUDIT_SOURCE_LEN = 128
 # Encoded secret hashes: scrypt encodings are ~90 characters, SHA-256 hex 64.
 MAX_HASH_LEN = 200
+# A tenant's syslog collector: tls://HOST:PORT with a DNS name of up to 253 characters.
+MAX_SYSLOG_URL_LEN = 300
 # Sealed TOTP seed: 1 + 12 + 32 + 16 bytes today; room for a longer format later.
 MAX_SEALED_LEN = 512
 
@@ -201,6 +203,10 @@ tenant_settings = sa.Table(
     sa.Column("alert_bps", sa.BigInteger(), nullable=True),
     sa.Column("cap_bps", sa.BigInteger(), nullable=True),
     sa.Column("updated_at", sa.Double(), nullable=False),
+    # Where copies of the tenant's audit records go (core.syslog), and how TLS trusts it.
+    sa.Column("syslog_url", sa.String(MAX_SYSLOG_URL_LEN), nullable=True),
+    sa.Column("syslog_ca_pem", sa.Text(), nullable=True),
+    sa.Column("syslog_fingerprint", sa.String(64), nullable=True),
 )
 
 # Per-office-PC policy (Policy.to_dict JSON), combined with the tenant's by Policy.stricter.

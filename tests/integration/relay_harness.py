@@ -16,6 +16,7 @@ import pyotp
 
 from core.crypto.certs import Identity, generate_identity
 from core.protocol.control import Login, SessionOffer
+from core.syslog import SyslogDestination
 from relay.hooks import RelayHooks
 from relay.server import RelayServer
 from relay.settings import RelaySettings
@@ -74,12 +75,15 @@ async def start_relay(
     hooks: RelayHooks | None = None,
     *,
     database: str | None = None,
+    syslog: SyslogDestination | None = None,
 ) -> Relay:
     """A relay on loopback; its directory in ``data_dir`` or at the ``database`` URL."""
     directory = Directory.open(data_dir, database=database)
     directory.add_tenant(TENANT)
     _, secret = directory.add_user(TENANT, USER)
-    server = RelayServer(directory, generate_identity("relay"), settings, hooks=hooks)
+    server = RelayServer(
+        directory, generate_identity("relay"), settings, hooks=hooks, syslog=syslog
+    )
     host, port = await server.start("127.0.0.1", 0)
     return Relay(
         server, directory, RelayEndpoint(host, port, fingerprint=server.fingerprint), secret

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QLabel, QListWidget, QSpinBox
 
 from apps.admin.charts import LineChart
+from apps.admin.syslog_box import SyslogBox
 from apps.admin.tabs.base import Tab, labelled, when
 from apps.admin.texts import tr
 
@@ -37,6 +38,14 @@ class MonitoringTab(Tab):
         )
         self.cap_bps: int | None = None  # the operator's hard cap, kept as it is
         self.alerting = False
+        self.syslog = SyslogBox()
+        self.syslog.save_button.clicked.connect(
+            lambda: self.window_.spawn(self.save_syslog(), by_user=True)
+        )
+        self.syslog.stop_button.clicked.connect(
+            lambda: self.window_.spawn(self.stop_syslog(), by_user=True)
+        )
+        self.layout_.addWidget(self.syslog)
 
     def forget(self) -> None:
         self.summary.clear()
@@ -45,6 +54,18 @@ class MonitoringTab(Tab):
         self.threshold.setValue(0)
         self.cap_bps = None
         self.alerting = False
+        self.syslog.forget()
+
+    async def save_syslog(self) -> None:
+        """Send copies of the tenant's audit records to the collector the form names."""
+        answer = await self.call("PUT", "syslog", body=self.syslog.body())
+        self.syslog.show_collector(answer)
+        self.window_.report(tr("syslog_saved"))
+
+    async def stop_syslog(self) -> None:
+        answer = await self.call("DELETE", "syslog")
+        self.syslog.show_collector(answer)
+        self.window_.report(tr("syslog_stopped"))
 
     async def set_threshold(self, kbps: int) -> None:
         """Alert when the tenant's bandwidth passes ``kbps`` kbit/s (0: never); operators only."""
@@ -75,6 +96,7 @@ class MonitoringTab(Tab):
             limit and limit / 1000,
             [p["ts"] for p in history],
         )
+        self.syslog.show_collector(await self.call("GET", "syslog"))
         answer = await self.call("GET", "alerts")
         self.alerting = answer["alerting"]
         self.alerts.clear()
