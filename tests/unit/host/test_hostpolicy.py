@@ -171,6 +171,4 @@ def test_the_office_pcs_own_policy_may_require_home_pc_checks():
     too_old = verdict(Policy(min_viewer_version="0.2"), home_report=good)
     assert too_old.refusal is RefusalReason.VIEWER_TOO_OLD
     # A home PC that is not registered hears that first, whatever its check says.
-    assert verdict(policy, device_registered=False).refusal is (
-        RefusalReason.DEVICE_NOT_REGISTERED
-    )
+    assert verdict(policy, device_registered=False).refusal is (RefusalReason.DEVICE_NOT_REGISTERED)
