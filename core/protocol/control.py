@@ -88,6 +88,7 @@ class ProgressStage(enum.StrEnum):
     viewer's side reports the others itself.
     """
 
+    CHECKING_HOME_PC = "checking_home_pc"  # the viewer runs its home-PC check (core/homecheck)
     CONNECTING_TO_RELAY = "connecting_to_relay"
     WAITING_FOR_HOST = "waiting_for_host"
     SECURING_CHANNEL = "securing_channel"
