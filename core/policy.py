@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from core.errors import Error
+from core.homecheck.report import MAX_VERSION_CHARS, REQUIRABLE_CHECKS, parse_version
 
 # IPA's Thin Telework sets idle disconnect at 300 s at the least: shorter cuts people off mid-
 # thought; the host refuses anything lower.
@@ -27,6 +28,13 @@ MAX_SHUTDOWN_WARNING_MIN = 60
 DEFAULT_SHUTDOWN_WARNING_MIN = 10
 MAX_MACS = 64
 MAX_WATERMARK_TEXT = 64
+# The tenant's message shown to staff at login (a notice, a helpdesk number): a few lines.
+MAX_LOGIN_MESSAGE_CHARS = 200
+# How old the home PC's last successful OS update may be, when a policy requires the check;
+# the same default as the peer's (IPA's checker accepts a month).
+MIN_UPDATE_AGE_DAYS = 1
+MAX_UPDATE_AGE_DAYS = 365
+DEFAULT_UPDATE_AGE_DAYS = 30
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _MAC = re.compile(r"^[0-9A-F]{2}([:-]?)[0-9A-F]{2}(\1[0-9A-F]{2}){4}$")
@@ -109,6 +117,15 @@ class Policy:
     watermark_text: str | None = None
     view_only: bool = False
     allowed_macs: frozenset[str] | None = None  # the admin's central list of home PCs
+    # The home-PC check (core/homecheck): the checks that must pass, how old the last OS
+    # update may be, the lowest viewer version let in, and whether a login with no report at
+    # all (an older viewer) is refused. The viewer's statements, not proof: SECURITY.md.
+    home_checks: frozenset[str] = frozenset()
+    update_max_age_days: int | None = None  # None: DEFAULT_UPDATE_AGE_DAYS
+    min_viewer_version: str | None = None
+    deny_unchecked: bool = False
+    # The tenant's words shown by the viewer after login (the relay's, never the office PC's).
+    login_message: str | None = None
 
     # -- parsing ---------------------------------------------------------------------------
 
@@ -122,6 +139,7 @@ class Policy:
         hours = data.get("allowed_hours")
         shutdown = data.get("shutdown_at")
         macs = data.get("allowed_macs")
+        age = data.get("update_max_age_days")
         if macs is not None and (not isinstance(macs, list) or len(macs) > MAX_MACS):
             raise PolicyError(f"allowed_macs must be a list of at most {MAX_MACS} MAC addresses")
         return cls(
@@ -143,6 +161,13 @@ class Policy:
             watermark_text=_watermark_text(data.get("watermark_text")),
             view_only=_bool(data.get("view_only", False), "view_only"),
             allowed_macs=frozenset(normalise_mac(m) for m in macs) if macs is not None else None,
+            home_checks=_home_checks(data.get("home_checks", [])),
+            update_max_age_days=_optional_int(
+                age, "update_max_age_days", MIN_UPDATE_AGE_DAYS, MAX_UPDATE_AGE_DAYS
+            ),
+            min_viewer_version=_min_viewer_version(data.get("min_viewer_version")),
+            deny_unchecked=_bool(data.get("deny_unchecked", False), "deny_unchecked"),
+            login_message=_login_message(data.get("login_message")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -163,6 +188,18 @@ class Policy:
             out["watermark_text"] = self.watermark_text
         if self.allowed_macs is not None:
             out["allowed_macs"] = sorted(self.allowed_macs)
+        # The home-PC keys only when set: an office PC's agent older than them refuses a
+        # pushed policy with keys it does not know, so a policy without them must not grow.
+        if self.home_checks:
+            out["home_checks"] = [c.value for c in REQUIRABLE_CHECKS if c in self.home_checks]
+        if self.update_max_age_days is not None:
+            out["update_max_age_days"] = self.update_max_age_days
+        if self.min_viewer_version is not None:
+            out["min_viewer_version"] = self.min_viewer_version
+        if self.deny_unchecked:
+            out["deny_unchecked"] = True
+        if self.login_message is not None:
+            out["login_message"] = self.login_message
         return out
 
     # -- combining -------------------------------------------------------------------------
@@ -184,7 +221,28 @@ class Policy:
             watermark_text=_both(self.watermark_text, other.watermark_text, lambda _, b: b),
             view_only=self.view_only or other.view_only,
             allowed_macs=macs,
+            home_checks=self.home_checks | other.home_checks,
+            update_max_age_days=_both(self.update_max_age_days, other.update_max_age_days, min),
+            min_viewer_version=_both(
+                self.min_viewer_version, other.min_viewer_version, _higher_version
+            ),
+            deny_unchecked=self.deny_unchecked or other.deny_unchecked,
+            login_message=_both(self.login_message, other.login_message, lambda _, b: b),
         )
+
+    def without_login_message(self) -> Policy:
+        """What the office PC is sent: the login message is the relay's to show."""
+        return replace(self, login_message=None)
+
+    @property
+    def update_age_limit_days(self) -> int:
+        """How old the last OS update may be when the check is required."""
+        return self.update_max_age_days or DEFAULT_UPDATE_AGE_DAYS
+
+    @property
+    def asks_home_check(self) -> bool:
+        """Whether this policy needs anything of the home-PC check."""
+        return bool(self.home_checks) or self.deny_unchecked or self.min_viewer_version is not None
 
     # -- questions the host asks ------------------------------------------------------------
 
@@ -212,6 +270,11 @@ _KEYS = {
     "watermark_text",
     "view_only",
     "allowed_macs",
+    "home_checks",
+    "update_max_age_days",
+    "min_viewer_version",
+    "deny_unchecked",
+    "login_message",
 }
 
 
@@ -246,6 +309,38 @@ def _watermark_text(value: Any) -> str | None:
     if len(text) > MAX_WATERMARK_TEXT:
         raise PolicyError(f"watermark_text must be at most {MAX_WATERMARK_TEXT} characters")
     return text or None
+
+
+def _login_message(value: Any) -> str | None:
+    """At most MAX_LOGIN_MESSAGE_CHARS printable characters, lines allowed; blank is none."""
+    if value is None:
+        return None
+    text = value.replace("\r\n", "\n").strip() if isinstance(value, str) else ""
+    if not isinstance(value, str) or not all(c.isprintable() or c == "\n" for c in text):
+        raise PolicyError("login_message must be text (lines allowed)")
+    if len(text) > MAX_LOGIN_MESSAGE_CHARS:
+        raise PolicyError(f"login_message must be at most {MAX_LOGIN_MESSAGE_CHARS} characters")
+    return text or None
+
+
+def _home_checks(value: Any) -> frozenset[str]:
+    names = [c.value for c in REQUIRABLE_CHECKS]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v in names for v in value):
+        raise PolicyError(f"home_checks must be a list of {', '.join(names)}")
+    return frozenset(value)
+
+
+def _min_viewer_version(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = value.strip() if isinstance(value, str) else ""
+    if len(text) > MAX_VERSION_CHARS or parse_version(text) is None:
+        raise PolicyError("min_viewer_version must be a version such as 1.2.0")
+    return text
+
+
+def _higher_version(a: str, b: str) -> str:
+    return a if (parse_version(a) or ()) >= (parse_version(b) or ()) else b
 
 
 def _int(value: Any, what: str, low: int, high: int) -> int:

@@ -179,7 +179,12 @@ class Admission:
         with contextlib.suppress(LocalError, ConnectionError, OSError):
             # LocalError: the link's state does not allow a refusal (e.g. before any message).
             await stream.send(
-                Refused(refusal.reason.value, refusal.retry_after, refusal.resume_ticket)
+                Refused(
+                    refusal.reason.value,
+                    refusal.retry_after,
+                    refusal.resume_ticket,
+                    list(refusal.checks),
+                )
             )
 
 

@@ -14,12 +14,17 @@ class Refusal(RelayError):
     """End the handshake with this reason (and, for a lockout, when to retry)."""
 
     def __init__(
-        self, reason: RefusalReason, retry_after: int = 0, resume_ticket: str = ""
+        self,
+        reason: RefusalReason,
+        retry_after: int = 0,
+        resume_ticket: str = "",
+        checks: tuple[str, ...] = (),
     ) -> None:
         super().__init__(reason.value)
         self.reason = reason
         self.retry_after = retry_after
         self.resume_ticket = resume_ticket
+        self.checks = checks  # the home-PC checks that failed (core.homecheck.report.Check)
 
 
 class StoreUnavailable(RelayError):

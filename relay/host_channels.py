@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import LocalError
+from core.homecheck.report import Check
 from core.protocol.control import (
     Attach,
     ControlMessage,
@@ -43,8 +44,13 @@ HOST_REASONS = frozenset(
         RefusalReason.OUTSIDE_HOURS,
         RefusalReason.HOST_PAUSED,
         RefusalReason.HOST_BUSY,
+        RefusalReason.HOME_PC_CHECK_FAILED,
+        RefusalReason.HOME_PC_UNCHECKED,
+        RefusalReason.VIEWER_TOO_OLD,
     }
 )
+# The check names a host may give with a home-PC refusal (anything else is dropped).
+HOST_CHECK_NAMES = frozenset(Check)
 # The keepalive interval is cut into this many ticks; each channel is pinged at one of them.
 KEEPALIVE_SLOTS = 16
 
@@ -319,8 +325,12 @@ class HostChannels:
                     if answer.reason in HOST_REASONS
                     else RefusalReason.REFUSED_BY_HOST
                 )
-                await context.audit("login_refused", **who, detail={"reason": reason.value})
-                raise Refusal(reason)
+                checks = tuple(c for c in answer.checks if c in HOST_CHECK_NAMES)
+                detail: dict[str, object] = {"reason": reason.value}
+                if checks:
+                    detail["checks"] = list(checks)
+                await context.audit("login_refused", **who, detail=detail)
+                raise Refusal(reason, checks=checks)
             host_stream = await asyncio.wait_for(pending.stream, context.settings.attach_timeout_s)
             attached = True
         except HostElsewhere as exc:  # it left the node the directory named: offline now

@@ -1,5 +1,6 @@
 """A viewer's login, as one pipeline: canonical names → lockout → the host and device asked
-for → OTP (or resume ticket) → grant → the office PC's decision → the joined session.
+for → OTP (or resume ticket) → grant → the home-PC check → the office PC's decision → the
+joined session.
 
 Every refusal is audited where it is decided, before the viewer hears of it; what the viewer
 hears never tells a guesser whether a user name exists.
@@ -13,6 +14,9 @@ from dataclasses import dataclass
 from core.auth.lockout import Attempt
 from core.crypto.certs import fingerprint, parse_host_id, pem_to_der
 from core.errors import CryptoError, ProtocolError
+from core.homecheck.evaluate import judge
+from core.homecheck.report import HomeReport
+from core.policy import Policy
 from core.protocol.control import Attached, Login, LoginOk, Progress, RefusalReason, SessionOffer
 from relay.audit_backlog import PendingRecord
 from relay.context import AuditWho, RelayContext, unvalidated_name
@@ -39,6 +43,9 @@ TRANSIENT_HOST_REASONS = frozenset(
 OTP_USED = {OtpResult.TOTP_OK: "totp", OtpResult.CODE_OK: "code"}
 # How long a session ID is, in random bytes (URL-safe base64 on the wire).
 SESSION_ID_BYTES = 18
+# A home-PC check passed at an OTP login holds for the resume tickets of its chain this long:
+# a reconnect is not checked again (the chain itself ends by MAX_OTP_FREE_S, as long).
+HOME_CHECK_PASS_TTL_S = 12 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -116,16 +123,18 @@ class ViewerLogin:
         shared = await self._refuse_if_locked_out(stream, names)
         # Parsed after the lockout: a locked-out source hears LOCKED_OUT whatever it sends.
         host_id, device_fp = _host_and_device(message)
+        report = HomeReport.from_wire(message.home_check)
         login = await self._prove(stream, message, names, host_id, device_fp, now, shared)
         await self._require_grant(login)
+        policy = await self._check_home_pc(login, report, now)
         channel, session_id, host_stream, pending = await self._ask_office_pc(
-            stream, message, login
+            stream, message, login, report
         )
         try:
             # Asked again: an admin may have withdrawn the grant or disabled the user while
             # the office PC was deciding, and their action only ends sessions already running.
             await self._require_grant(login)
-            await self._join(login, session_id, stream, host_stream, channel)
+            await self._join(login, session_id, stream, host_stream, channel, policy, report)
         finally:
             pending.over.set()
 
@@ -267,8 +276,30 @@ class ViewerLogin:
             await context.audit("login_refused", **login.who, detail={"reason": "not_granted"})
             raise Refusal(RefusalReason.NOT_GRANTED)
 
+    async def _check_home_pc(
+        self, login: ProvenLogin, report: HomeReport | None, now: float
+    ) -> Policy:
+        """Refuse a home PC the tenant's (and the office PC's central) policy does not let in;
+        else that policy, for the login message. A resumed login whose chain began with a
+        checked OTP login within HOME_CHECK_PASS_TTL_S is not checked again."""
+        context = self._context
+        policy = Policy.from_dict(await context.db(context.directory.login_policy, login.host_id))
+        ticket = login.ticket
+        if ticket is not None and now - ticket.chain_started_at < HOME_CHECK_PASS_TTL_S:
+            return policy
+        verdict = judge(report, policy)
+        if verdict.refusal is None:
+            return policy
+        checks = tuple(check.value for check in verdict.failed)
+        await context.audit(
+            "login_refused",
+            **login.who,
+            detail={"reason": verdict.refusal.value, "checks": list(checks), **_reported(report)},
+        )
+        raise Refusal(verdict.refusal, checks=checks)
+
     async def _ask_office_pc(
-        self, stream: LinkStream, message: Login, login: ProvenLogin
+        self, stream: LinkStream, message: Login, login: ProvenLogin, report: HomeReport | None
     ) -> tuple[HostRef, str, LinkStream, PendingAttach]:
         """The office PC's decision: its channel, the session's ID, and once it accepted, its
         data connection and the attach to release when the session ends."""
@@ -296,6 +327,7 @@ class ViewerLogin:
                 message.macs,
                 login.source,
                 self._channels.attach_address,
+                report.to_wire() if report is not None else {},
             )
             host_stream, pending = await self._channels.ask(channel, offer, login.who)
         except Refusal as refusal:
@@ -315,13 +347,23 @@ class ViewerLogin:
         viewer: LinkStream,
         host: LinkStream,
         channel: HostRef,
+        policy: Policy,
+        report: HomeReport | None,
     ) -> None:
         context = self._context
         ticket = await self._issue_ticket(login)
         context.metrics.logins += 1
-        await context.audit("login", **login.who, detail={"device": login.device_fp})
+        detail = {"device": login.device_fp, **_reported(report)}
+        await context.audit("login", **login.who, detail=detail)
         await host.send(Attached(session_id))
-        await viewer.send(LoginOk(session_id, ticket, context.settings.resume_ticket_ttl_s))
+        await viewer.send(
+            LoginOk(
+                session_id,
+                ticket,
+                context.settings.resume_ticket_ttl_s,
+                policy.login_message or "",
+            )
+        )
         session = LiveSession(
             session_id,
             login.tenant,
@@ -347,6 +389,11 @@ class ViewerLogin:
             chain_started_at=used.chain_started_at if used else None,
             expires_at=used.expires_at if used and refused else None,
         )
+
+
+def _reported(report: HomeReport | None) -> dict[str, object]:
+    """The home PC's statements for an audit record (none: the viewer sent no report)."""
+    return {} if report is None else {"home_check": report.to_wire()}
 
 
 def _host_and_device(message: Login) -> tuple[str, str]:

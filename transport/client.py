@@ -51,17 +51,26 @@ HANDSHAKE_REPLY_TIMEOUT_S = 60.0
 class RefusedByRelay(Error):
     """The relay (or the host through it) said no. ``reason`` is a RefusalReason value."""
 
-    def __init__(self, reason: str, retry_after: int = 0, resume_ticket: str = "") -> None:
+    def __init__(
+        self,
+        reason: str,
+        retry_after: int = 0,
+        resume_ticket: str = "",
+        checks: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
         self.resume_ticket = resume_ticket
+        self.checks = checks  # the home-PC checks that failed, by name
 
 
 async def _reply(stream: LinkStream, timeout: float = HANDSHAKE_REPLY_TIMEOUT_S) -> ControlMessage:
     message = await stream.next_message(timeout)
     if isinstance(message, Refused):
-        raise RefusedByRelay(message.reason, message.retry_after, message.resume_ticket)
+        raise RefusedByRelay(
+            message.reason, message.retry_after, message.resume_ticket, tuple(message.checks)
+        )
     return message
 
 
@@ -161,7 +170,17 @@ def attach_endpoint(endpoint: RelayEndpoint, attach_to: str) -> RelayEndpoint:
     return dataclasses.replace(endpoint, host=host, port=port)
 
 
-Decide = Callable[[SessionOffer], Awaitable[str | None]]
+@dataclasses.dataclass(frozen=True)
+class Decline:
+    """A host's refusal of an offer: the RefusalReason value, and for a home-PC check, the
+    checks that failed."""
+
+    reason: str
+    checks: tuple[str, ...] = ()
+
+
+# What a host decides of an offer: None accepts; a reason (or a Decline) refuses.
+Decide = Callable[[SessionOffer], Awaitable[str | Decline | None]]
 """A host's decision on an offer: ``None`` accepts, a RefusalReason value refuses."""
 RunSession = Callable[[SessionOffer, SecureChannel], Awaitable[None]]
 Release = Callable[[str], None]
@@ -199,9 +218,11 @@ async def serve_control(
             log.warning("refused an offer: %s", exc)
             await stream.send(SessionAnswer(offer.session_id, False, RefusalReason.REFUSED_BY_HOST))
             return
-        reason = await decide(offer)
-        if reason is not None:
-            await stream.send(SessionAnswer(offer.session_id, False, reason))
+        verdict = await decide(offer)
+        if verdict is not None:
+            declined = Decline(verdict) if isinstance(verdict, str) else verdict
+            answer = SessionAnswer(offer.session_id, False, declined.reason, list(declined.checks))
+            await stream.send(answer)
             return
         try:
             await stream.send(SessionAnswer(offer.session_id, True, ""))

@@ -102,7 +102,39 @@ def policy_text(policy: Mapping[str, Any]) -> str:
         parts.append(tr("policy_view_only"))
     if policy.get("allowed_macs"):
         parts.append(tr("policy_macs", count=len(policy["allowed_macs"])))
+    if policy.get("home_checks"):
+        parts.append(tr("policy_home_checks", checks=checks_text(policy["home_checks"])))
+    if policy.get("update_max_age_days"):
+        parts.append(tr("policy_update_age", days=policy["update_max_age_days"]))
+    if policy.get("min_viewer_version"):
+        parts.append(tr("policy_min_viewer", version=policy["min_viewer_version"]))
+    if policy.get("deny_unchecked"):
+        parts.append(tr("policy_deny_unchecked"))
+    if policy.get("login_message"):
+        parts.append(tr("policy_login_message"))
     return tr("detail_sep").join(parts) if parts else tr("policy_none")
+
+
+def checks_text(checks: list[str]) -> str:
+    """Home-PC check names in short words (a name this console does not know, as it is)."""
+    words = [tr(f"check_short_{c}") if tr.knows(f"check_short_{c}") else str(c) for c in checks]
+    return tr("detail_sep").join(words)
+
+
+def home_check_text(report: Mapping[str, Any]) -> str:
+    """What a home PC said of itself: its OS and viewer, the update's age, each status."""
+    parts = [
+        str(report.get("os_name") or "?"),
+        tr("detail_version", version=report.get("viewer_version")),
+    ]
+    if report.get("updates_age_days") is not None:
+        check = tr("check_short_os_updates")
+        parts.append(tr("detail_updates_age", check=check, days=report["updates_age_days"]))
+    for name in ("antivirus", "firewall", "disk_encryption", "os_supported"):
+        status = f"check_status_{report.get(name)}"
+        if tr.knows(status):
+            parts.append(f"{tr(f'check_short_{name}')} {tr(status)}")
+    return tr("detail_sep").join(parts)
 
 
 def _when(value: Any) -> str:
@@ -137,6 +169,8 @@ _DETAILS: dict[str, Callable[[Any, str], str]] = {
     "url": lambda v, _: tr("detail_url", url=v),
     "encrypted": lambda v, _: tr("detail_encrypted_yes" if v else "detail_encrypted_no"),
     "trust": lambda v, _: tr(f"detail_trust_{v}"),
+    "checks": lambda v, _: tr("detail_checks", checks=checks_text(list(v))),
+    "home_check": lambda v, _: tr("detail_home_check", summary=home_check_text(v)),
 }
 # Details that say nothing to an admin (the cap of a query they did not make).
 _QUIET = frozenset({"limit"})

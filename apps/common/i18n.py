@@ -23,6 +23,7 @@ from babel.support import Translations
 
 from apps.common.resources import resource_path
 from core.errors import PinMismatch
+from core.homecheck.report import Check
 from core.protocol.control import RefusalReason
 from core.protocol.notices import CloseReason
 
@@ -34,6 +35,7 @@ DOMAINS = ("viewer", "host", "admin", SHARED_DOMAIN)
 # other text, an OS error's, as it is).
 REFUSAL_CODES = frozenset({*RefusalReason, PinMismatch.reason})
 CLOSE_CODES = frozenset(CloseReason)
+CHECKS = frozenset(Check)  # the home-PC checks, each with words (check_<name>) in reasons
 
 # Where the OS says its language, the first one set wins; Windows sets none of these and
 # answers through the C library's locale instead.
@@ -111,10 +113,22 @@ class Translator:
     def knows(self, key: str) -> bool:
         return self(key) != key
 
-    def refusal(self, reason: str, retry_after: int = 0, *, device_code: str = "") -> str:
+    def refusal(
+        self,
+        reason: str,
+        retry_after: int = 0,
+        *,
+        device_code: str = "",
+        checks: tuple[str, ...] = (),
+    ) -> str:
         """A refusal code in plain words; a lockout says when to try again (local HH:MM); an
-        unregistered home PC, its code (``device_code``, the viewer's own) to pass on; a code
-        with no words of its own (a protocol or server error) gets the general ones."""
+        unregistered home PC, its code (``device_code``, the viewer's own) to pass on; a failed
+        home-PC check, a line for each check that failed (``checks``, names of
+        :class:`core.homecheck.report.Check`; others are left out); a code with no words of
+        its own (a protocol or server error) gets the general ones."""
+        if reason == RefusalReason.HOME_PC_CHECK_FAILED:
+            lines = [self("check_item", check=self(f"check_{c}")) for c in checks if c in CHECKS]
+            return "\n".join([self("refused_home_pc_check_failed"), *lines])
         if reason == RefusalReason.DEVICE_NOT_REGISTERED and device_code:
             return self("refused_device_not_registered_code", code=device_code)
         if reason == RefusalReason.LOCKED_OUT:

@@ -43,7 +43,8 @@ from apps.host.store import (
 )
 from apps.host.syslog_log import SessionSyslog
 from core.crypto.certs import Identity, generate_identity
-from core.errors import CryptoError, Error, LocalError
+from core.errors import CryptoError, Error, LocalError, ProtocolError
+from core.homecheck.report import HomeReport
 from core.hostpolicy.backoff import RECONNECT_FIRST_SPREAD_STEPS, Backoff
 from core.hostpolicy.decision import decide
 from core.hostpolicy.devices import device_code
@@ -53,7 +54,7 @@ from core.policy import Policy, PolicyError
 from core.protocol.control import DEAD_AFTER_KEEPALIVES, RefusalReason, SessionOffer
 from core.protocol.notices import CloseReason
 from storage.identity import load_or_create_identity, write_identity
-from transport.client import RefusedByRelay, enroll, host_login, serve_control
+from transport.client import Decline, RefusedByRelay, enroll, host_login, serve_control
 from transport.connect import RelayEndpoint
 from transport.e2e import SecureChannel
 from transport.link_stream import LinkStream, PeerGone
@@ -338,7 +339,7 @@ class HostAgent:
         self._set_state(AgentState.OFFLINE, "relay_lost")
 
     # -- decisions and sessions -----------------------------------------------------------------
-    async def decide(self, offer: SessionOffer) -> str | None:
+    async def decide(self, offer: SessionOffer) -> str | Decline | None:
         try:
             # One reported MAC must be on both lists: a viewer cannot pass the local list with
             # one address and the central list with another.
@@ -358,13 +359,14 @@ class HostAgent:
             busy=self.session is not None or self._reserved is not None,
             allow_take_over=self.options.allow_take_over,
             now=self._wall(),
+            home_report=_home_report(offer),
         )
         if verdict.refusal is not None:
             log.info("refused %s from %s: %s", offer.user, offer.source, verdict.refusal.value)
             self._emit(
                 SessionRefused(offer.user, offer.tenant, offer.source, verdict.refusal.value)
             )
-            return verdict.refusal.value
+            return Decline(verdict.refusal.value, verdict.checks)
         if verdict.take_over and self.session is not None:
             self.session.end(CloseReason.TAKEN_OVER)
         self._reserved = offer.session_id
@@ -488,6 +490,15 @@ class HostAgent:
             await asyncio.wait_for(process.wait(), SHUTDOWN_COMMAND_TIMEOUT_S)
         except (OSError, TimeoutError) as exc:
             log.error("shutdown command failed: %s", exc)
+
+
+def _home_report(offer: SessionOffer) -> HomeReport | None:
+    """What the viewer said of its home PC, as the relay passed it on; a malformed report is
+    no report (the relay checks it first; an older relay passes none)."""
+    try:
+        return HomeReport.from_wire(offer.home_check)
+    except ProtocolError:
+        return None
 
 
 async def stop_agent(

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QLabel, QMessageBox
 
 from apps.viewer.client import VIEWER_LOST, Credentials, ViewerClient
 from apps.viewer.login_dialog import LoginDialog
@@ -42,8 +43,12 @@ class ViewerApp(QObject):
         device: Identity,
         macs: list[str],
         report: Callable[[dict[str, Any]], None] | None = None,
+        home_check: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         super().__init__()
+        self.home_check = home_check  # gathers the home-PC check's report (home_check.py)
+        self.message_box: QMessageBox | None = None  # the tenant's login message, once shown
+        self._message_due = False  # the next login's message is shown (not a reconnect's)
         self.texts = texts
         self.settings = settings
         self.config_dir = config_dir
@@ -87,10 +92,11 @@ class ViewerApp(QObject):
         credentials = Credentials(
             settings.tenant, settings.user, parse_host_id(settings.host_id), otp
         )
+        self._message_due = True
         self._task = asyncio.ensure_future(self._run(credentials))
 
     def _new_client(self, endpoint: RelayEndpoint) -> ViewerClient:
-        client = ViewerClient(endpoint, self.device, self.macs)
+        client = ViewerClient(endpoint, self.device, self.macs, home_check=self.home_check)
         w = self.window
         client.progress.connect(self._progress)
         client.loggedIn.connect(self._logged_in)
@@ -144,6 +150,26 @@ class ViewerApp(QObject):
         self._set_state("logged_in", session=session_hash(ok.session_id))
         self.dialog.hide()
         self.window.show()
+        if ok.login_message and self._message_due:
+            self.show_login_message(ok.login_message)
+        self._message_due = False
+
+    def show_login_message(self, words: str) -> None:
+        """The tenant's message, as it is, in a box of the viewer's words; plain text, so the
+        admin's words cannot be markup. Not modal: the session runs behind it."""
+        box = self.message_box = QMessageBox(self.window)
+        box.setIcon(QMessageBox.Icon.Information)
+        box.setWindowTitle(self.texts("login_message_title"))
+        box.setText(self.texts("login_message_intro"))
+        box.setInformativeText(words)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        for label in box.findChildren(QLabel):
+            label.setTextFormat(Qt.TextFormat.PlainText)
+        box.setStandardButtons(QMessageBox.StandardButton.Ok)
+        box.button(QMessageBox.StandardButton.Ok).setText(self.texts("close"))
+        box.setModal(False)
+        box.show()
+        self._set_state("login_message", text=words)
 
     def _picture(self, picture: Picture) -> None:
         self.window.show_picture(picture)
@@ -173,12 +199,12 @@ class ViewerApp(QObject):
         """This home PC's code, to register it on the office PC (shown in its refusal)."""
         return format_device_code(device_code(self.device.cert_pem))
 
-    def refusal(self, reason: str, retry_after: int = 0) -> str:
+    def refusal(self, reason: str, retry_after: int = 0, checks: tuple[str, ...] = ()) -> str:
         """A refusal in words, with what the user needs to act on it: a home PC not registered
         says this PC's code or MAC addresses (for the office PC or the admin to register);
         outside the hours says when to try (the refusal does not carry the hours, nor does
         anything else the viewer gets)."""
-        text = self.texts.refusal(reason, retry_after, device_code=self.device_code)
+        text = self.texts.refusal(reason, retry_after, device_code=self.device_code, checks=checks)
         if reason == RefusalReason.MAC_NOT_REGISTERED:
             macs = "\n".join(f"  {mac}" for mac in self.macs) or self.texts("pc_info_no_mac")
             text = f"{text}\n{self.texts('refused_mac_these', macs=macs)}"
@@ -186,8 +212,8 @@ class ViewerApp(QObject):
             text = f"{text}\n{self.texts('refused_outside_hours_when')}"
         return text
 
-    def _refused(self, reason: str, retry_after: int) -> None:
-        text = self.refusal(reason, retry_after)
+    def _refused(self, reason: str, retry_after: int, checks: tuple[str, ...] = ()) -> None:
+        text = self.refusal(reason, retry_after, checks)
         # The office PC was not ready (offline, busy, slow): the OTP is used up, but the relay's
         # ticket lets the next Connect log in without a new one.
         ticket = self.client is not None and self.client.holds_ticket
@@ -195,7 +221,10 @@ class ViewerApp(QObject):
             text = f"{text}\n{self.texts('retry_without_otp')}"
         self.dialog.allow_empty_otp(ticket)
         self.dialog.show_error(text)
-        self._set_state("refused", reason=reason, device_code=self.device_code)
+        details: dict[str, Any] = {"reason": reason, "device_code": self.device_code}
+        if checks:
+            details["checks"] = list(checks)
+        self._set_state("refused", **details)
 
     def _failed(self, why: str) -> None:
         self.dialog.allow_empty_otp(self.client is not None and self.client.holds_ticket)

@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -70,7 +71,8 @@ class Credentials:
 class ViewerClient(QObject):
     progress = Signal(object)  # ProgressStage
     loggedIn = Signal(object)  # LoginOk
-    refused = Signal(str, int)  # RefusalReason value, retry_after (epoch s)
+    # RefusalReason value, retry_after (epoch s), the home-PC checks that failed (names)
+    refused = Signal(str, int, object)
     failed = Signal(str)  # a viewer catalog key: relay_unreachable, relay_untrusted, host_untrusted
     needOtp = Signal(str)  # a viewer catalog key, or "refused:<reason>" after a refused resume
     picture = Signal(object)  # session_core.Picture
@@ -92,8 +94,13 @@ class ViewerClient(QObject):
         macs: list[str],
         clock: Callable[[], float] = time.monotonic,
         silence_timeout_s: float = HOST_SILENCE_TIMEOUT_S,
+        home_check: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
+        """``home_check`` gathers this PC's home-PC check report (blocking: run in a thread,
+        once per :meth:`run`, so reconnects are not checked again); None sends none."""
         super().__init__()
+        self.home_check = home_check
+        self._report: dict[str, Any] = {}
         self.endpoint = endpoint
         self.device = device
         self.macs = macs
@@ -154,6 +161,7 @@ class ViewerClient(QObject):
         the signals have said why by then.
         """
         self._quitting = False
+        self._report = await self._check_home_pc()
         if self.holds_ticket:
             assert self.plan is not None
             login = self._login_message(credentials, "", self.plan.ticket)
@@ -177,9 +185,26 @@ class ViewerClient(QObject):
             login = self._login_message(credentials, "", self.plan.ticket)
             resuming = True
 
+    async def _check_home_pc(self) -> dict[str, Any]:
+        if self.home_check is None:
+            return {}
+        self.progress.emit(ProgressStage.CHECKING_HOME_PC)
+        try:
+            return await asyncio.to_thread(self.home_check)
+        except Exception:  # a check that breaks must not stop the login; the policy decides
+            log.exception("home-PC check failed")
+            return {}
+
     def _login_message(self, c: Credentials, otp: str, ticket: str) -> Login:
         return Login(
-            c.tenant, c.user, otp, c.host_id, self.device.cert_pem.decode(), self.macs, ticket
+            c.tenant,
+            c.user,
+            otp,
+            c.host_id,
+            self.device.cert_pem.decode(),
+            self.macs,
+            ticket,
+            self._report,
         )
 
     def _give_up(self, why: str) -> None:
@@ -262,7 +287,7 @@ class ViewerClient(QObject):
             retry = dataclasses.replace(login, otp="", resume_ticket=refusal.resume_ticket)
             if not resuming:  # the user tries again when they choose to
                 self.plan = ReconnectPlan.after_refusal(refusal.resume_ticket, self.clock())
-                self.refused.emit(refusal.reason, refusal.retry_after)
+                self.refused.emit(refusal.reason, refusal.retry_after, refusal.checks)
                 return None
             assert self.plan is not None
             self.plan.ticket = refusal.resume_ticket
@@ -274,7 +299,7 @@ class ViewerClient(QObject):
         if login.resume_ticket and otp and refusal.reason == RefusalReason.BAD_RESUME_TICKET:
             # A ticket kept from a refusal ran out after all; the OTP the user gave still works.
             return dataclasses.replace(login, otp=otp, resume_ticket="")
-        self.refused.emit(refusal.reason, refusal.retry_after)
+        self.refused.emit(refusal.reason, refusal.retry_after, refusal.checks)
         return None
 
     async def _say_goodbye(self, channel: SecureChannel) -> None:

@@ -4,12 +4,15 @@
                     [--user LOGIN] [--host-id ID] [--config viewer.json]
                     [--lang ja|en] [--report-state] [--otp-stdin]
     telework-viewer --device-code
+    telework-viewer --home-pc-check [--policy policy.json]
 
 Options pre-fill the login dialog; what is still missing is asked for, then the one-time
 password. ``--report-state`` prints one JSON line per state change to stdout; ``--otp-stdin``
 reads the OTP as the first line of stdin (for scripts; never put an OTP on a command line),
 and a later line ``quit`` ends the session as 切断 does once the user says yes (it asks
-nobody).
+nobody). ``--home-pc-check`` prints this PC's checks and their results as one JSON object and
+exits 0 when every check the policy requires passes (1 when not, 2 for an unreadable policy):
+the policy is ``--policy``'s file (a policy as the console saves it), else every check.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import faulthandler
+import json
 import logging
 import os
 import sys
@@ -54,6 +58,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--device-code",
         action="store_true",
         help="print this home PC's code (to register it on the office PC) and exit",
+    )
+    parser.add_argument(
+        "--home-pc-check",
+        action="store_true",
+        help="check this home PC, print the results as JSON and exit (0: it would be let in)",
+    )
+    parser.add_argument(
+        "--policy", type=Path, default=None, help="with --home-pc-check: the policy (JSON)"
     )
     return parser.parse_args(argv)
 
@@ -124,11 +136,30 @@ def home_pc_code(config_dir: Path) -> str:
     return format_device_code(device_code(device.cert_pem))
 
 
+def home_pc_check(policy_file: Path | None) -> int:
+    """``--home-pc-check``: print the checks as one JSON object; 0 if the policy lets it in."""
+    from apps.viewer.home_check import STRICTEST, check_result, gather
+    from core.policy import Policy, PolicyError
+
+    policy = STRICTEST
+    if policy_file is not None:
+        try:
+            policy = Policy.from_dict(json.loads(policy_file.read_text(encoding="utf-8")))
+        except (OSError, ValueError, PolicyError) as exc:
+            print(f"telework-viewer: --policy {policy_file}: {exc}", file=sys.stderr)
+            return 2
+    result, passed = check_result(*gather(), policy)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0 if passed else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.device_code:
         print(home_pc_code(user_config_dir()))
         return 0
+    if args.home_pc_check:
+        return home_pc_check(args.policy)
     faulthandler.enable()  # a fatal signal (an abort inside Qt) leaves Python's stacks in the log
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
@@ -137,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from apps.common.qt_startup import start_app
     from apps.viewer.app import ViewerApp, json_reporter
+    from apps.viewer.home_check import gather_wire
 
     qt_app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(qt_app, QApplication)
@@ -157,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             device,
             mac_addresses(),
             report=json_reporter() if args.report_state else None,
+            home_check=gather_wire,
         )
         app.finished.connect(done.set)
         app.start()

@@ -26,6 +26,8 @@ from storage.atomic import DEFAULT_FILE_MODE, write_atomically
 from transport.connect import RelayEndpoint
 
 APP_DIR_NAME = "telework-viewer"
+# This viewer's version, as its home-PC check reports it (a policy may name a minimum).
+VIEWER_VERSION = "0.1.0"
 SETTINGS_FILE = "settings.json"
 INSTALLER_CONFIG_FILE = VIEWER_PRESET
 DEVICE_STEM = "device"

@@ -74,6 +74,11 @@ class RefusalReason(enum.StrEnum):
     PROTOCOL_ERROR = "protocol_error"
     SERVER_ERROR = "server_error"
     SHUTTING_DOWN = "shutting_down"
+    # The home-PC check (core/homecheck): a required check failed (``Refused.checks`` names
+    # which), no report came when the policy needs one, or the viewer is older than the minimum.
+    HOME_PC_CHECK_FAILED = "home_pc_check_failed"
+    HOME_PC_UNCHECKED = "home_pc_unchecked"
+    VIEWER_TOO_OLD = "viewer_too_old"
 
 
 class ProgressStage(enum.StrEnum):
@@ -83,6 +88,7 @@ class ProgressStage(enum.StrEnum):
     viewer's side reports the others itself.
     """
 
+    CHECKING_HOME_PC = "checking_home_pc"  # the viewer runs its home-PC check (core/homecheck)
     CONNECTING_TO_RELAY = "connecting_to_relay"
     WAITING_FOR_HOST = "waiting_for_host"
     SECURING_CHANNEL = "securing_channel"
@@ -154,6 +160,9 @@ class SessionOffer(ControlMessage):
     # Where the office PC attaches this session's data connection, HOST:PORT: the relay node
     # the viewer is on (a cluster); "" for the address its control channel uses.
     attach_to: str = ""
+    # The viewer's home-PC check report as the login carried it ({}: none), for the office
+    # PC's own policy (core.homecheck.report.HomeReport.from_wire reads it).
+    home_check: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +171,7 @@ class SessionAnswer(ControlMessage):
     session_id: str
     accept: bool
     reason: str = ""
+    checks: list[str] = dataclasses.field(default_factory=list)  # home-PC checks that failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +213,8 @@ class Login(ControlMessage):
     device_cert: str  # PEM; the device fingerprint is the SHA-256 of its DER form
     macs: list[str]
     resume_ticket: str = ""
+    # What the home PC says of itself (core.homecheck.report.HomeReport.to_wire); {}: no check.
+    home_check: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +229,7 @@ class LoginOk(ControlMessage):
     session_id: str
     resume_ticket: str
     resume_ttl_s: int
+    login_message: str = ""  # the tenant's words for its staff, shown as they are
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +239,7 @@ class Refused(ControlMessage):
     retry_after: int = 0  # epoch seconds when a lockout ends, 0 when not locked
     # After a successful login refused for a transient host reason: retry with this, no OTP.
     resume_ticket: str = ""
+    checks: list[str] = dataclasses.field(default_factory=list)  # home-PC checks that failed
 
 
 MESSAGE_CLASSES: dict[int, type[ControlMessage]] = {
@@ -270,7 +284,7 @@ def decode_control(frame: Frame) -> ControlMessage:
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.name not in body:
-            if f.default is dataclasses.MISSING:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise ProtocolError(f"{cls.__name__}: missing field {f.name!r}")
             continue
         values[f.name] = _checked(cls.__name__, f.name, _hints(cls)[f.name], body[f.name])

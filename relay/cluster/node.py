@@ -291,6 +291,7 @@ class ClusterNode(Cluster):
                     "macs": offer.macs,
                     "source": offer.source,
                     "attach_to": offer.attach_to,
+                    "home_check": offer.home_check,
                 },
             )
             answer = await future
@@ -369,6 +370,7 @@ class ClusterNode(Cluster):
                         str(message["session_id"]),
                         bool(message["accept"]),
                         str(message.get("reason", "")),
+                        [str(check) for check in message.get("checks", [])],
                     )
                 )
         elif op == "offer":
@@ -400,6 +402,7 @@ class ClusterNode(Cluster):
             [str(mac) for mac in message["macs"]],
             str(message["source"]),
             str(message["attach_to"]),
+            dict(message.get("home_check") or {}),
         )
         channel = channels.online.get(str(message["host_id"]))
         if channel is None or channel.tenant != offer.tenant or self.draining:
@@ -413,7 +416,8 @@ class ClusterNode(Cluster):
             except (TimeoutError, PeerGone, ConnectionError, OSError, LocalError):
                 answer = SessionAnswer(offer.session_id, False, RefusalReason.HOST_TIMEOUT)
         reply = {"op": "answer", "session_id": offer.session_id, "accept": answer.accept}
-        await self._send_quietly(str(message["from"]), {**reply, "reason": answer.reason})
+        reply |= {"reason": answer.reason, "checks": answer.checks}
+        await self._send_quietly(str(message["from"]), reply)
 
     def _moved(self, host_id: str, node_id: str) -> None:
         """The office PC came online on ``node_id``: an offer for it awaiting the answer of

@@ -62,6 +62,8 @@ class Policies:
     ) -> dict[str, Any] | None:
         """Store (or with None, remove) an office PC's own policy; returns its normal form."""
         tenant, host_id = canonical_tenant(tenant), checked_host_id(host_id)
+        if isinstance(policy, dict) and policy.get("login_message") is not None:
+            raise InvalidInput("the login message is the tenant's: set it in the tenant's policy")
         text = None if policy is None else _dump_policy(policy)
         stamp = self._db.now(now)
         with self._db.write() as conn:
@@ -75,9 +77,21 @@ class Policies:
 
     def effective_policy(self, host_id: str) -> dict[str, Any]:
         """What the office PC must obey: tenant policy, stricter with its own, plus the central
-        list of home-PC MACs (none registered: no central list). {} for an unknown host."""
+        list of home-PC MACs (none registered: no central list). {} for an unknown host. The
+        tenant's login message is the relay's to show, not the office PC's: left out."""
+        combined = self._combined(host_id, with_macs=True)
+        return {} if combined is None else combined.without_login_message().to_dict()
+
+    def login_policy(self, host_id: str) -> dict[str, Any]:
+        """What the relay checks of a login to this office PC (the home-PC check, the login
+        message): the tenant's policy made stricter by the office PC's own. {} for an unknown
+        host."""
+        combined = self._combined(host_id, with_macs=False)
+        return {} if combined is None else combined.to_dict()
+
+    def _combined(self, host_id: str, *, with_macs: bool) -> Policy | None:
         if not is_host_id(host_id):
-            return {}
+            return None
         with self._db.read() as conn:
             row = conn.execute(
                 sa.select(hosts.c.tenant_id, tenant_settings.c.policy, host_policies.c.policy)
@@ -87,14 +101,13 @@ class Policies:
                 .where(hosts.c.host_id == host_id, sa.not_(hosts.c.retired))
             ).first()
             if row is None:
-                return {}
-            macs = macs_for_host(conn, host_id)
+                return None
+            macs = macs_for_host(conn, host_id) if with_macs else []
         combined = Policy()
         for text in (row[1], row[2]):
             if text is not None:
                 combined = combined.stricter(Policy.from_dict(json.loads(text)))
-        combined = replace(combined, allowed_macs=frozenset(macs) if macs else None)
-        return combined.to_dict()
+        return replace(combined, allowed_macs=frozenset(macs) if macs else None)
 
 
 def _dump_policy(policy: dict[str, Any]) -> str:

@@ -21,7 +21,7 @@ from relay.hooks import RelayHooks
 from relay.server import RelayServer
 from relay.settings import RelaySettings
 from relay.store.directory import Directory
-from transport.client import enroll, host_login, serve_control, viewer_login
+from transport.client import Decline, enroll, host_login, serve_control, viewer_login
 from transport.connect import RelayEndpoint
 from transport.e2e import E2E_HANDSHAKE_TIMEOUT_S, SecureChannel
 from transport.link_stream import LinkStream
@@ -101,7 +101,7 @@ class HostAgent:
 
     relay: Relay
     identity: Identity = field(default_factory=lambda: generate_identity("office-pc"))
-    refuse_with: str | None = None
+    refuse_with: str | Decline | None = None
     session: Callable[[SessionOffer, SecureChannel], Awaitable[None]] = echo_session
     host_id: str = ""
     secret: str = ""
@@ -144,7 +144,7 @@ class HostAgent:
         await wait_until(lambda: self.host_id in self.relay.server.hosts)
         return self
 
-    async def _decide(self, offer: SessionOffer) -> str | None:
+    async def _decide(self, offer: SessionOffer) -> str | Decline | None:
         self.offers.append(offer)
         return self.refuse_with
 
@@ -165,6 +165,7 @@ def login_message(
     user: str = USER,
     macs: list[str] | None = None,
     resume_ticket: str = "",
+    home_check: dict[str, object] | None = None,
 ) -> Login:
     return Login(
         TENANT,
@@ -174,6 +175,7 @@ def login_message(
         device.cert_pem.decode(),
         macs if macs is not None else ["02:00:00:00:00:01"],
         resume_ticket,
+        home_check or {},
     )
 
 

@@ -84,3 +84,29 @@ def test_the_tag_is_the_watermarks_and_is_read_however_it_is_typed():
     assert record_tag({"detail": {}}) == ""
     assert parse_tag(tag.upper()) == tag and parse_tag(" # " + tag[1:5] + " " + tag[5:]) == tag
     assert parse_tag("#12345") is None and parse_tag("#1234567g") is None
+
+
+def test_home_pc_check_details_and_policy_in_words():
+    refused = {
+        "reason": "home_pc_check_failed",
+        "checks": ["firewall", "antivirus"],
+        "home_check": {
+            "viewer_version": "0.1.0",
+            "os_name": "Debian GNU/Linux 12",
+            "updates_age_days": 3,
+            "antivirus": "not_available",
+            "firewall": "fail",
+            "disk_encryption": "pass",
+            "os_supported": "pass",
+        },
+    }
+    text = detail_text("login_refused", refused)
+    assert "not met: Firewall, Antivirus" in text
+    assert "home PC: Debian GNU/Linux 12, version 0.1.0, OS updates 3 days ago" in text
+    assert "Antivirus unknown, Firewall not met, Disk encryption OK" in text
+    policy = {"home_checks": ["os_updates"], "min_viewer_version": "1.2", "deny_unchecked": True}
+    assert detail_text("admin.policy_set", {"policy": policy}) == (
+        "home-PC checks: OS updates, viewer 1.2 or later, unchecked home PCs refused"
+    )
+    set_language("ja")
+    assert "不適合: ファイアウォール" in detail_text("login_refused", refused)

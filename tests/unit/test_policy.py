@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.homecheck.report import parse_version
 from core.policy import MIN_IDLE_TIMEOUT_S, AllowedHours, Policy, PolicyError, normalise_mac
 
 MONDAY_9 = dt.datetime(2026, 11, 23, 9, 0)
@@ -63,6 +64,15 @@ def test_round_trip_and_questions():
         ({"allowed_macs": ["zz"]}, "MAC"),
         ({"allowed_macs": "aa:bb:cc:dd:ee:ff"}, "allowed_macs"),
         ({"clipboard": True}, "unknown"),
+        ({"home_checks": ["firewall", "viewer_version"]}, "home_checks"),
+        ({"home_checks": "firewall"}, "home_checks"),
+        ({"update_max_age_days": 0}, "update_max_age_days"),
+        ({"update_max_age_days": 366}, "update_max_age_days"),
+        ({"min_viewer_version": "latest"}, "min_viewer_version"),
+        ({"min_viewer_version": 1}, "min_viewer_version"),
+        ({"deny_unchecked": 1}, "deny_unchecked"),
+        ({"login_message": "x" * 201}, "login_message"),
+        ({"login_message": "bell\a"}, "login_message"),
         ([], "object"),
     ],
 )
@@ -97,6 +107,10 @@ policies = st.builds(
     view_only=st.booleans(),
     allowed_macs=st.none()
     | st.frozensets(st.sampled_from(["AA:BB:CC:DD:EE:01", "AA:BB:CC:DD:EE:02"])),
+    home_checks=st.frozensets(st.sampled_from(["os_updates", "firewall", "antivirus"])),
+    update_max_age_days=st.none() | st.integers(1, 365),
+    min_viewer_version=st.none() | st.sampled_from(["0.1", "1.0", "1.2.3", "2"]),
+    deny_unchecked=st.booleans(),
 )
 
 
@@ -111,6 +125,11 @@ def test_a_pushed_policy_never_loosens(local, pushed):
         if mine.allowed_macs is not None:
             assert both.allowed_macs <= mine.allowed_macs
         assert both.watermark >= mine.watermark and both.view_only >= mine.view_only
+        assert both.home_checks >= mine.home_checks and both.deny_unchecked >= mine.deny_unchecked
+        if mine.update_max_age_days is not None:
+            assert both.update_max_age_days <= mine.update_max_age_days
+        if mine.min_viewer_version is not None:
+            assert parse_version(both.min_viewer_version) >= parse_version(mine.min_viewer_version)
 
 
 def test_the_watermark_words_are_trimmed_kept_and_the_particular_sources_win():
@@ -121,3 +140,37 @@ def test_the_watermark_words_are_trimmed_kept_and_the_particular_sources_win():
     host = Policy(watermark_text="税務課")
     assert tenant.stricter(host).watermark_text == "税務課"
     assert tenant.stricter(Policy()).watermark_text == "〇〇市 持出禁止"
+
+
+def test_home_pc_keys_round_trip_and_stay_out_of_a_policy_without_them():
+    data = {
+        "home_checks": ["firewall", "os_updates"],
+        "update_max_age_days": 14,
+        "min_viewer_version": " 1.2.0 ",
+        "deny_unchecked": True,
+        "login_message": "  本日17時から保守のため接続できません。\r\nヘルプデスク: 内線1234  ",
+    }
+    policy = Policy.from_dict(data)
+    assert policy.home_checks == {"firewall", "os_updates"} and policy.asks_home_check
+    assert policy.min_viewer_version == "1.2.0"
+    assert policy.login_message == "本日17時から保守のため接続できません。\nヘルプデスク: 内線1234"
+    assert Policy.from_dict(policy.to_dict()) == policy
+    assert policy.to_dict()["home_checks"] == ["os_updates", "firewall"]  # in the checks' order
+    # An office PC's agent older than these keys refuses a policy with keys it does not know.
+    assert set(Policy(watermark=True).to_dict()) == {
+        "watermark",
+        "view_only",
+        "shutdown_warning_min",
+    }
+    assert not Policy().asks_home_check
+    assert "login_message" not in policy.without_login_message().to_dict()
+
+
+def test_home_pc_keys_combine_to_the_stricter():
+    tenant = Policy(min_viewer_version="1.10", home_checks=frozenset({"firewall"}))
+    host = Policy(min_viewer_version="1.9.5", update_max_age_days=7, login_message="host")
+    both = tenant.stricter(host)
+    assert both.min_viewer_version == "1.10"  # numerically higher, not as text
+    assert both.home_checks == {"firewall"} and both.update_max_age_days == 7
+    assert both.update_age_limit_days == 7 and tenant.update_age_limit_days == 30
+    assert both.login_message == "host"

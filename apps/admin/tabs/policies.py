@@ -8,17 +8,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLineEdit, QSpinBox
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPlainTextEdit,
+    QSpinBox,
+)
 
 from apps.admin.failures import InputMissing
 from apps.admin.tabs.base import Tab
 from apps.admin.texts import tr
+from core.homecheck.report import MAX_VERSION_CHARS, REQUIRABLE_CHECKS
 from core.policy import (
+    DEFAULT_UPDATE_AGE_DAYS,
     MAX_IDLE_TIMEOUT_S,
+    MAX_LOGIN_MESSAGE_CHARS,
     MAX_SESSION_S,
+    MAX_UPDATE_AGE_DAYS,
     MAX_WATERMARK_TEXT,
     MIN_IDLE_TIMEOUT_S,
     MIN_SESSION_S,
+    MIN_UPDATE_AGE_DAYS,
     WEEKDAYS,
 )
 
@@ -65,11 +78,43 @@ class PoliciesTab(Tab):
         self.watermark_text.setPlaceholderText(tr("watermark_text_hint"))
         form.addRow(tr("watermark_text"), self.watermark_text)
         form.addRow(self.view_only)
+        self._add_home_pc_rows(form)
         self.layout_.addLayout(form)
         self.row(
             self.button("save", self.save_form),
             self.button("clear", lambda: self.clear(self.scope.currentData())),
         )
+
+    def _add_home_pc_rows(self, form: QFormLayout) -> None:
+        """The home-PC check (what must pass, how old the OS updates may be, the lowest viewer
+        version, unchecked home PCs) and the tenant's login message."""
+        checks = QHBoxLayout()
+        self.home_checks: dict[str, QCheckBox] = {}
+        for check in REQUIRABLE_CHECKS:
+            box = self.home_checks[check.value] = QCheckBox(tr(f"check_short_{check.value}"))
+            box.setToolTip(tr(f"check_{check.value}"))
+            checks.addWidget(box)
+        form.addRow(tr("home_checks"), checks)
+        self.update_age = QSpinBox()
+        self.update_age.setRange(0, MAX_UPDATE_AGE_DAYS)  # 0 (shown as "-"): the default
+        self.update_age.setSpecialValueText("-")
+        label = tr(
+            "update_max_age",
+            low=MIN_UPDATE_AGE_DAYS,
+            high=MAX_UPDATE_AGE_DAYS,
+            default=DEFAULT_UPDATE_AGE_DAYS,
+        )
+        form.addRow(label, self.update_age)
+        self.min_viewer_version = QLineEdit()
+        self.min_viewer_version.setMaxLength(MAX_VERSION_CHARS)
+        self.min_viewer_version.setPlaceholderText(tr("min_viewer_version_hint"))
+        form.addRow(tr("min_viewer_version"), self.min_viewer_version)
+        self.deny_unchecked = QCheckBox(tr("deny_unchecked"))
+        form.addRow(self.deny_unchecked)
+        self.login_message = QPlainTextEdit()
+        self.login_message.setPlaceholderText(tr("login_message_hint"))
+        self.login_message.setMaximumHeight(self.login_message.fontMetrics().lineSpacing() * 4)
+        form.addRow(tr("login_message", max=MAX_LOGIN_MESSAGE_CHARS), self.login_message)
 
     @staticmethod
     def _policy_parts(host_id: str | None) -> tuple[str, ...]:
@@ -92,8 +137,12 @@ class PoliciesTab(Tab):
         await self.load()
 
     async def load(self) -> None:
-        answer = await self.call("GET", *self._policy_parts(self.scope.currentData()))
+        host_id = self.scope.currentData()
+        answer = await self.call("GET", *self._policy_parts(host_id))
         self.show_policy(answer.get("policy") or {})
+        # The login message is the tenant's: an office PC's policy has none.
+        self.login_message.setEnabled(not host_id)
+        self.login_message.setToolTip("" if not host_id else tr("login_message_tenant_only"))
 
     def show_policy(self, policy: dict[str, Any]) -> None:
         hours = policy.get("allowed_hours") or {}
@@ -107,6 +156,13 @@ class PoliciesTab(Tab):
         self.watermark.setChecked(bool(policy.get("watermark")))
         self.watermark_text.setText(policy.get("watermark_text", ""))
         self.view_only.setChecked(bool(policy.get("view_only")))
+        required = policy.get("home_checks") or []
+        for name, box in self.home_checks.items():
+            box.setChecked(name in required)
+        self.update_age.setValue(policy.get("update_max_age_days") or 0)
+        self.min_viewer_version.setText(policy.get("min_viewer_version", ""))
+        self.deny_unchecked.setChecked(bool(policy.get("deny_unchecked")))
+        self.login_message.setPlainText(policy.get("login_message", ""))
 
     def form_policy(self) -> dict[str, Any]:
         policy: dict[str, Any] = {
@@ -131,6 +187,17 @@ class PoliciesTab(Tab):
             policy["idle_timeout_s"] = self.idle.value() * 60
         if self.max_session.value():
             policy["max_session_s"] = self.max_session.value() * 60
+        checks = [name for name, box in self.home_checks.items() if box.isChecked()]
+        if checks:
+            policy["home_checks"] = checks
+        if self.update_age.value():
+            policy["update_max_age_days"] = self.update_age.value()
+        if version := self.min_viewer_version.text().strip():
+            policy["min_viewer_version"] = version
+        if self.deny_unchecked.isChecked():
+            policy["deny_unchecked"] = True
+        if self.login_message.isEnabled() and (words := self.login_message.toPlainText().strip()):
+            policy["login_message"] = words
         return policy
 
     async def save_form(self) -> None:

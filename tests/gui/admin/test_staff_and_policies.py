@@ -184,3 +184,30 @@ def test_a_tenant_admin_is_told_the_threshold_is_the_operators(console, qloop):
     press(monitoring, "set_threshold")
     run(settled(console))
     assert status(console) == tr("error", message=tr("api_error_operator_only"))
+
+
+def test_the_home_pc_check_and_login_message_are_set_in_the_form(console, qloop):
+    run, policies = qloop.run_until_complete, console.policies
+    run(settled(console))
+    policies.home_checks["firewall"].setChecked(True)
+    policies.home_checks["os_updates"].setChecked(True)
+    policies.update_age.setValue(14)
+    policies.min_viewer_version.setText("0.1.0")
+    policies.deny_unchecked.setChecked(True)
+    policies.login_message.setPlainText("本日20時から保守のため停止します。\nヘルプデスク 内線1234")
+    press(policies, "save")
+    run(settled(console))
+    assert status(console) == tr("policy_saved")
+    saved = policy_on_relay(console, qloop)
+    assert saved["home_checks"] == ["os_updates", "firewall"]
+    assert saved["update_max_age_days"] == 14 and saved["min_viewer_version"] == "0.1.0"
+    assert saved["deny_unchecked"] is True
+    assert saved["login_message"] == "本日20時から保守のため停止します。\nヘルプデスク 内線1234"
+    policies.show_policy({})
+    assert not policies.home_checks["firewall"].isChecked() and policies.update_age.value() == 0
+    run(policies.load())
+    assert policies.home_checks["firewall"].isChecked() and policies.update_age.value() == 14
+    assert policies.login_message.isEnabled()  # the tenant's scope
+    labels = [w.text() for w in policies.findChildren(QLabel)]
+    assert tr("update_max_age", low=1, high=365, default=30) in labels
+    assert tr("login_message", max=200) in labels

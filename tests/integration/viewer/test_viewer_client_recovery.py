@@ -158,7 +158,7 @@ async def test_a_refused_first_login_keeps_its_ticket_so_no_new_otp_is_needed(
     run = make_run(relay)
     run.start(credentials(host, relay.totp_now()))
     await run.task
-    assert run.seen.named("refused") == [("refused", RefusalReason.HOST_BUSY, 0)]
+    assert run.seen.named("refused") == [("refused", RefusalReason.HOST_BUSY, 0, ())]
     assert run.client.holds_ticket
 
     host.refuse_with = None
@@ -227,3 +227,24 @@ async def test_cancel_while_the_login_finishes_ends_it_as_the_user_asked(qapp, r
     finally:
         await run.finish()
         await host.stop()
+
+
+async def test_the_home_pc_check_runs_once_and_a_refusal_names_the_failed_checks(
+    qapp, relay, office, host
+):
+    report = {"viewer_version": "0.1.0", "os_name": "Debian", "firewall": "fail"}
+    gathered = []
+
+    def home_check() -> dict:
+        gathered.append(1)
+        return report
+
+    relay.directory.set_tenant_policy(TENANT, {"home_checks": ["firewall"]})
+    run = make_run(relay, home_check=home_check)
+    run.start(credentials(host, relay.totp_now()))
+    await run.task
+    assert run.seen.named("refused") == [
+        ("refused", RefusalReason.HOME_PC_CHECK_FAILED, 0, ("firewall",))
+    ]
+    assert ("progress", "checking_home_pc") in run.seen.events and gathered == [1]
+    assert not run.client.holds_ticket  # a new OTP once it is put right

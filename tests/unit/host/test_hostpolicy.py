@@ -8,6 +8,7 @@ import stat
 import pytest
 
 from apps.host.mac_list import MacList
+from core.homecheck.report import HomeReport, Status
 from core.hostpolicy.backoff import Backoff
 from core.hostpolicy.decision import decide
 from core.hostpolicy.limits import (
@@ -51,6 +52,7 @@ def verdict(
     take_over=False,
     now=MONDAY_10,
     device_registered=True,
+    home_report=None,
 ):
     return decide(
         device_registered=device_registered,
@@ -60,6 +62,7 @@ def verdict(
         busy=busy,
         allow_take_over=take_over,
         now=now,
+        home_report=home_report,
     )
 
 
@@ -161,3 +164,21 @@ def test_the_first_retry_after_a_drop_is_spread_from_zero():
     spread = Backoff(rand=lambda: 0.0, first_spread_steps=3.0)
     spread.next_delay()
     assert spread.next_delay() == 0.75  # then the growing steps as before
+
+
+def test_the_office_pcs_own_policy_may_require_home_pc_checks():
+    """The relay checked the tenant's policy; the office PC judges the same report by the
+    policy it obeys (its own made stricter by the pushed one), after the home PC's key and MAC
+    and before the hours."""
+    good = HomeReport("0.1.0", "Debian GNU/Linux 12", 2, *(Status.PASS,) * 4)
+    no_av = HomeReport("0.1.0", "Debian", 2, Status.NOT_AVAILABLE, *(Status.PASS,) * 3)
+    policy = Policy(home_checks=frozenset({"antivirus", "firewall"}))
+    assert verdict(policy, home_report=good).refusal is None
+    refused = verdict(policy, home_report=no_av)
+    assert refused.refusal is RefusalReason.HOME_PC_CHECK_FAILED
+    assert refused.checks == ("antivirus",)
+    assert verdict(policy).refusal is RefusalReason.HOME_PC_UNCHECKED
+    too_old = verdict(Policy(min_viewer_version="0.2"), home_report=good)
+    assert too_old.refusal is RefusalReason.VIEWER_TOO_OLD
+    # A home PC that is not registered hears that first, whatever its check says.
+    assert verdict(policy, device_registered=False).refusal is (RefusalReason.DEVICE_NOT_REGISTERED)

@@ -11,6 +11,7 @@ from core.protocol.control import (
     MESSAGE_CLASSES,
     ControlType,
     Login,
+    LoginOk,
     Policy,
     Refused,
     SessionAnswer,
@@ -35,6 +36,10 @@ def test_every_type_is_registered_once():
         Login("city", "tanaka", "123456", "ABCDEFGHIJKLMNOPQRST", "-----PEM-----", ["aa:bb"], ""),
         SessionAnswer("s1", False, "mac_not_registered"),
         Refused("locked_out", 1_800_000_000),
+        Login("city", "tanaka", "", "A" * 20, "pem", [], "ticket", {"viewer_version": "0.1.0"}),
+        LoginOk("s1", "ticket", 600, "本日は17時まで"),
+        Refused("home_pc_check_failed", checks=["firewall", "os_updates"]),
+        SessionAnswer("s1", False, "home_pc_check_failed", ["antivirus"]),
         Policy({"idle_timeout_s": 600, "watermark": True}),
     ],
 )
@@ -47,6 +52,15 @@ def test_optional_field_defaults_when_absent():
         ControlType.SESSION_ANSWER, json.dumps({"session_id": "s", "accept": True}).encode()
     )
     assert decode_control(frame) == SessionAnswer("s", True, "")
+
+
+def test_a_login_of_an_older_viewer_has_no_home_check():
+    body = {"tenant": "t", "user": "u", "otp": "1", "host_id": "h", "device_cert": "c"}
+    message = decode_control(Frame(ControlType.LOGIN, json.dumps({**body, "macs": []}).encode()))
+    assert message.home_check == {} and message.resume_ticket == ""
+    too_big = {**body, "macs": [], "home_check": {f"k{i}": 1 for i in range(65)}}
+    with pytest.raises(ProtocolError):
+        decode_control(Frame(ControlType.LOGIN, json.dumps(too_big).encode()))
 
 
 @pytest.mark.parametrize(
