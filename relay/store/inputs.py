@@ -12,7 +12,9 @@ from typing import TypeGuard
 
 from relay.store.errors import InvalidInput
 from relay.store.schema import (
+    MAX_DEPARTMENT_LEN,
     MAX_DEVICE_FINGERPRINT_LEN,
+    MAX_FULL_NAME_LEN,
     MAX_HOST_ID_LEN,
     MAX_LOGIN_LEN,
     MAX_TENANT_NAME_LEN,
@@ -53,6 +55,22 @@ def canonical_login(value: object) -> str:
     """A login as the directory stores and compares it (NFKC: "ｓａｔｏ" is "sato");
     :class:`InvalidInput` if no login can be spelled so."""
     return clean_name(value, "login", MAX_LOGIN_LEN)
+
+
+def optional_name(value: object, what: str, max_len: int) -> str:
+    """Like :func:`clean_name`, but "" (not given) is allowed."""
+    return "" if value == "" else clean_name(value, what, max_len)
+
+
+def checked_full_name(value: object) -> str:
+    """A staff member's full name as stored ("" for none); :class:`InvalidInput` if too long
+    or not printable text."""
+    return optional_name(value, "full name", MAX_FULL_NAME_LEN)
+
+
+def checked_department(value: object) -> str:
+    """A staff member's department as stored ("" for none); as :func:`checked_full_name`."""
+    return optional_name(value, "department", MAX_DEPARTMENT_LEN)
 
 
 def canonical_names(tenant: object, login: object) -> tuple[str, str] | None:

@@ -15,6 +15,10 @@ import sqlalchemy as sa
 MAX_TENANT_NAME_LEN = 64
 # Staff logins: 64 characters like most directory services.
 MAX_LOGIN_LEN = 64
+# A staff member's full name ("山田 太郎") and department ("税務課 市民税係"), as the
+# municipality's staff register writes them: 64 and 100 characters fit the longest in use.
+MAX_FULL_NAME_LEN = 64
+MAX_DEPARTMENT_LEN = 100
 # Host IDs are computed by the relay (a certificate fingerprint in text form): 128 fits SHA-256 hex
 # with separators and a prefix.
 MAX_HOST_ID_LEN = 128
@@ -67,6 +71,9 @@ users = sa.Table(
     sa.Column("disabled", sa.Boolean(), nullable=False),
     sa.Column("created_at", sa.Double(), nullable=False),
     sa.Column("last_login_at", sa.Double(), nullable=True),
+    # Who the staff member is (migration 0008): "" when not given.
+    sa.Column("full_name", sa.String(MAX_FULL_NAME_LEN), nullable=False, server_default=""),
+    sa.Column("department", sa.String(MAX_DEPARTMENT_LEN), nullable=False, server_default=""),
     sa.UniqueConstraint("tenant_id", "login"),
 )
 

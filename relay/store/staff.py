@@ -24,7 +24,14 @@ from core.auth.one_time_codes import (
 )
 from relay.store.database import Database
 from relay.store.errors import AlreadyExists, InvalidInput, NotFound
-from relay.store.inputs import canonical_login, canonical_names, canonical_tenant, page_rows
+from relay.store.inputs import (
+    canonical_login,
+    canonical_names,
+    canonical_tenant,
+    checked_department,
+    checked_full_name,
+    page_rows,
+)
 from relay.store.schema import grants, one_time_codes, resume_tickets, tenants, users
 from relay.store.tenants import require_tenant
 from relay.store.totp_seeds import TotpSeeds, consume_step, new_login_columns, staff_context
@@ -51,6 +58,8 @@ class User:
     disabled: bool
     created_at: float
     last_login_at: float | None
+    full_name: str = ""  # "" when not given
+    department: str = ""
 
 
 class Staff:
@@ -59,9 +68,18 @@ class Staff:
     _db: Database
     _seeds: TotpSeeds
 
-    def add_user(self, tenant: str, login: str, *, now: float | None = None) -> tuple[User, str]:
+    def add_user(
+        self,
+        tenant: str,
+        login: str,
+        *,
+        full_name: str = "",
+        department: str = "",
+        now: float | None = None,
+    ) -> tuple[User, str]:
         """Create a user; returns it and its TOTP secret (shown once, stored only sealed)."""
         tenant, login = canonical_tenant(tenant), canonical_login(login)
+        full_name, department = checked_full_name(full_name), checked_department(department)
         created = self._db.now(now)
         secret, sealed = self._seeds.new_seed(staff_context(tenant, login))
         try:
@@ -71,12 +89,15 @@ class Staff:
                     raise AlreadyExists(f"user {login!r} already exists in tenant {tenant!r}")
                 conn.execute(
                     sa.insert(users).values(
-                        tenant_id=tenant_id, **new_login_columns(login, sealed, created)
+                        tenant_id=tenant_id,
+                        full_name=full_name,
+                        department=department,
+                        **new_login_columns(login, sealed, created),
                     )
                 )
         except sa.exc.IntegrityError:
             raise AlreadyExists(f"user {login!r} already exists in tenant {tenant!r}") from None
-        return User(tenant, login, False, created, None), secret
+        return User(tenant, login, False, created, None, full_name, department), secret
 
     def get_user(self, tenant: str, login: str) -> User | None:
         names = canonical_names(tenant, login)
@@ -103,6 +124,29 @@ class Staff:
                 query = query.where(users.c.login > after)
             rows = conn.execute(query).all()
         return [_user(row) for row in rows]
+
+    def set_user_names(
+        self,
+        tenant: str,
+        login: str,
+        *,
+        full_name: str | None = None,
+        department: str | None = None,
+    ) -> User:
+        """Change the user's full name and/or department (None: left as it is); the user now."""
+        tenant, login = canonical_tenant(tenant), canonical_login(login)
+        values: dict[str, str] = {}
+        if full_name is not None:
+            values["full_name"] = checked_full_name(full_name)
+        if department is not None:
+            values["department"] = checked_department(department)
+        with self._db.write() as conn:
+            user_id = require_user(conn, tenant, login)
+            if values:
+                conn.execute(sa.update(users).where(users.c.id == user_id).values(**values))
+            row = user_row(conn, tenant, login)
+        assert row is not None
+        return _user(row)
 
     def set_user_disabled(self, tenant: str, login: str, disabled: bool) -> None:
         tenant, login = canonical_tenant(tenant), canonical_login(login)
@@ -273,12 +317,22 @@ def _user_select() -> sa.Select[Any]:
         users.c.disabled,
         users.c.created_at,
         users.c.last_login_at,
+        users.c.full_name,
+        users.c.department,
         tenants.c.name.label("tenant"),
     ).join(tenants, tenants.c.id == users.c.tenant_id)
 
 
 def _user(row: sa.Row[Any]) -> User:
-    return User(row.tenant, row.login, bool(row.disabled), row.created_at, row.last_login_at)
+    return User(
+        row.tenant,
+        row.login,
+        bool(row.disabled),
+        row.created_at,
+        row.last_login_at,
+        row.full_name,
+        row.department,
+    )
 
 
 def _replace_seed(conn: sa.Connection, user_id: int, sealed: bytes) -> None:

@@ -27,7 +27,12 @@ from relay.store.errors import (
 )
 from relay.store.hosts import MAX_ENROLLMENT_TTL_S
 from relay.store.inputs import MAX_PAGE_ROWS
-from relay.store.schema import MAX_LOGIN_LEN, MAX_TENANT_NAME_LEN
+from relay.store.schema import (
+    MAX_DEPARTMENT_LEN,
+    MAX_FULL_NAME_LEN,
+    MAX_LOGIN_LEN,
+    MAX_TENANT_NAME_LEN,
+)
 from relay.store.staff import OtpResult
 from relay.store.tickets import MAX_OTP_FREE_S
 
@@ -85,7 +90,7 @@ def test_open_creates_files_and_sqlite_settings(data_dir: Path) -> None:
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         version = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-        assert version == "0007"
+        assert version == "0008"
     finally:
         conn.close()
 
@@ -746,3 +751,47 @@ def test_no_token_starts_with_a_dash_that_a_command_line_would_read_as_an_option
     from relay.store.tokens import new_token
 
     assert not any(new_token().startswith("-") for _ in range(5000))
+
+
+# --- staff names ---------------------------------------------------------------------------------
+
+
+def test_full_name_and_department_are_kept_and_changed(directory: Directory, tenant: str) -> None:
+    user, _ = directory.add_user(tenant, "taro", full_name="山田 太郎", department="税務課")
+    assert (user.full_name, user.department) == ("山田 太郎", "税務課")
+    assert directory.get_user(tenant, "taro") == user
+    plain, _ = directory.add_user(tenant, "jiro")
+    assert (plain.full_name, plain.department) == ("", "")
+    changed = directory.set_user_names(tenant, "taro", department="市民課 窓口係")
+    assert (changed.full_name, changed.department) == ("山田 太郎", "市民課 窓口係")
+    cleared = directory.set_user_names(tenant, "taro", full_name="")
+    assert (cleared.full_name, cleared.department) == ("", "市民課 窓口係")
+    assert [u.department for u in directory.list_users(tenant)] == ["", "市民課 窓口係"]
+    # Half-width katakana are stored as full-width, as NFKC does for logins.
+    assert directory.set_user_names(tenant, "jiro", full_name="ﾀﾛｳ").full_name == "タロウ"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("full_name", "x" * (MAX_FULL_NAME_LEN + 1)),
+        ("department", "x" * (MAX_DEPARTMENT_LEN + 1)),
+        ("full_name", "山田\n太郎"),
+        ("department", "税務課\x00"),
+        ("full_name", " 山田"),
+        ("department", "税務\u200b課"),
+    ],
+)
+def test_bad_names_are_refused_and_change_nothing(
+    directory: Directory, tenant: str, field: str, value: str
+) -> None:
+    with pytest.raises(InvalidInput):
+        directory.add_user(tenant, "taro", **{field: value})
+    assert directory.get_user(tenant, "taro") is None
+    directory.add_user(tenant, "taro", full_name="山田 太郎", department="税務課")
+    with pytest.raises(InvalidInput):
+        directory.set_user_names(tenant, "taro", **{field: value})
+    user = directory.get_user(tenant, "taro")
+    assert user is not None and (user.full_name, user.department) == ("山田 太郎", "税務課")
+    with pytest.raises(NotFound):
+        directory.set_user_names(tenant, "nobody", full_name="x")

@@ -62,7 +62,7 @@ def test_upgrade_from_empty_creates_every_table(engine: sa.Engine) -> None:
         migrate.upgrade(conn)
     with engine.connect() as conn:
         assert set(sa.inspect(conn).get_table_names()) == TABLES
-        assert migrate.current_revision(conn) == "0007"
+        assert migrate.current_revision(conn) == "0008"
 
 
 def test_migrated_schema_matches_metadata(engine: sa.Engine) -> None:
