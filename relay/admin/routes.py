@@ -47,6 +47,8 @@ from relay.store.bandwidth import MAX_TENANT_BPS
 from relay.store.hosts import MAX_ENROLLMENT_TTL_S
 from relay.store.schema import (
     MAX_AUDIT_EVENT_LEN,
+    MAX_DEPARTMENT_LEN,
+    MAX_FULL_NAME_LEN,
     MAX_HOST_NAME_LEN,
     MAX_LOGIN_LEN,
     MAX_MAC_LABEL_LEN,
@@ -97,6 +99,12 @@ _POLICY_BODY: dict[str, Any] = {
     },
 }
 
+# A staff member's names: printable text ("" for none), checked by the directory too.
+_STAFF_NAMES: dict[str, Any] = {
+    "full_name": {"type": "string", "maxLength": MAX_FULL_NAME_LEN},
+    "department": {"type": "string", "maxLength": MAX_DEPARTMENT_LEN},
+}
+
 ROUTES: tuple[Route, ...] = (
     Route(
         "POST",
@@ -144,10 +152,11 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         f"{_TENANT}/staff",
         staff.add_staff,
-        "Add a staff member; returns their TOTP secret and otpauth URI (shown once)",
+        "Add a staff member (optionally with full name and department); returns their TOTP "
+        "secret and otpauth URI (shown once)",
         "staff",
         ok=201,
-        body=s.obj(("login",), login=s.text(MAX_LOGIN_LEN)),
+        body=s.obj(("login",), login=s.text(MAX_LOGIN_LEN), **_STAFF_NAMES),
     ),
     Route(
         "GET",
@@ -160,9 +169,10 @@ ROUTES: tuple[Route, ...] = (
         "PATCH",
         _STAFF,
         staff.patch_staff,
-        "Disable or enable a staff member",
+        "Disable or enable a staff member, or change their full name or department (empty: "
+        "none); at least one field",
         "staff",
-        body=s.obj(("disabled",), disabled={"type": "boolean"}),
+        body=s.obj(disabled={"type": "boolean"}, **_STAFF_NAMES),
     ),
     Route("DELETE", _STAFF, staff.delete_staff, "Delete a staff member", "staff", ok=204),
     Route(

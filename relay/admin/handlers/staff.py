@@ -6,16 +6,21 @@ from typing import Any
 
 from core.auth.totp import provisioning_uri
 from relay.admin.call import Call
+from relay.admin.errors import BadRequest, ErrorCode
 from relay.admin.paging import Page
 from relay.store.staff import User
 
 # Issuer shown next to the account in authenticator apps (the same as the manage CLI's).
 TOTP_ISSUER = "Telework"
+# What a PATCH of a staff member may change (at least one of them).
+PATCH_FIELDS = ("disabled", "full_name", "department")
 
 
 def _user_view(user: User) -> dict[str, Any]:
     return {
         "login": user.login,
+        "full_name": user.full_name,
+        "department": user.department,
         "disabled": user.disabled,
         "created_at": user.created_at,
         "last_login_at": user.last_login_at,
@@ -37,7 +42,13 @@ async def list_staff(call: Call) -> Any:
 
 
 async def add_staff(call: Call) -> Any:
-    user, secret = await call.service.staff.add(call.scope, call.body["login"])
+    body = call.body
+    user, secret = await call.service.staff.add(
+        call.scope,
+        body["login"],
+        full_name=body.get("full_name", ""),
+        department=body.get("department", ""),
+    )
     return {**_user_view(user), **_authenticator_view(call, user, secret)}
 
 
@@ -47,9 +58,24 @@ async def get_staff(call: Call) -> Any:
 
 
 async def patch_staff(call: Call) -> Any:
-    user = await call.service.staff.set_disabled(
-        call.scope, call.path("login"), call.body["disabled"]
-    )
+    """Change any of the staff member's names and whether they are disabled (names first:
+    each change is its own audited change, and a refused name leaves the state as it was)."""
+    body, login = call.body, call.path("login")
+    if not any(field in body for field in PATCH_FIELDS):
+        raise BadRequest(
+            f"body needs one of {', '.join(PATCH_FIELDS)}", ErrorCode.FIELD_MISSING, field="disabled"
+        )
+    staff = call.service.staff
+    user = await staff.get(call.tenant, login)
+    if "full_name" in body or "department" in body:
+        user = await staff.set_names(
+            call.scope,
+            user.login,
+            full_name=body.get("full_name"),
+            department=body.get("department"),
+        )
+    if "disabled" in body:
+        user = await staff.set_disabled(call.scope, user.login, body["disabled"])
     return _user_view(user)
 
 

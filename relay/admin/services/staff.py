@@ -37,7 +37,9 @@ class StaffService:
         hosts = await self.backend.db(self.directory.hosts_affected_by_user, tenant, user.login)
         return user, codes, hosts
 
-    async def add(self, scope: Scope, login: str) -> tuple[User, str]:
+    async def add(
+        self, scope: Scope, login: str, *, full_name: str = "", department: str = ""
+    ) -> tuple[User, str]:
         """The new staff member and their TOTP secret (shown once)."""
         login = canonical_login(login)
         return await self.backend.change(
@@ -46,7 +48,36 @@ class StaffService:
             self.directory.add_user,
             scope.tenant,
             login,
+            full_name=full_name,
+            department=department,
             now=self.backend.clock(),
+        )
+
+    async def set_names(
+        self,
+        scope: Scope,
+        login: str,
+        *,
+        full_name: str | None = None,
+        department: str | None = None,
+    ) -> User:
+        """Change the staff member's full name and/or department (None: as it is). The record
+        names the fields changed, not their values: the audit log (and the syslog copies of it)
+        keeps no more personal data than it needs."""
+        user = await self.get(scope.tenant, login)
+        fields = [
+            name
+            for name, value in (("full_name", full_name), ("department", department))
+            if value is not None
+        ]
+        return await self.backend.change(
+            scope,
+            Record("staff_names", user=user.login, detail={"fields": fields}),
+            self.directory.set_user_names,
+            scope.tenant,
+            user.login,
+            full_name=full_name,
+            department=department,
         )
 
     async def set_disabled(self, scope: Scope, login: str, disabled: bool) -> User:

@@ -19,6 +19,7 @@ CHANGES = [
     ("alice", "POST", "/staff", {"login": "sato"}, "staff_add"),
     ("alice", "PATCH", f"/staff/{USER}", {"disabled": True}, "staff_disable"),
     ("alice", "PATCH", "/staff/disabled", {"disabled": False}, "staff_enable"),
+    ("alice", "PATCH", f"/staff/{USER}", {"full_name": "佐藤 一郎"}, "staff_names"),
     ("alice", "DELETE", f"/staff/{USER}", None, "staff_delete"),
     ("alice", "POST", f"/staff/{USER}/totp", None, "staff_totp"),
     ("alice", "POST", f"/staff/{USER}/codes", {"count": 2}, "staff_codes"),
