@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import enum
 import hashlib
 import hmac
 import re
@@ -42,6 +43,10 @@ MAX_P = 4
 # Longest password accepted, in UTF-8 bytes after normalisation. scrypt hashes any length, but a
 # bound keeps a hostile client from feeding megabytes into the KDF.
 MAX_PASSWORD_BYTES = 1024
+# Shortest password an admin may choose (in characters, after normalisation): NIST SP 800-63B
+# asks at least 8 of a password chosen by its user; 12 for an account that governs others.
+# The initial ones the relay makes are 20 random characters.
+MIN_CHOSEN_PASSWORD_CHARS = 12
 # Memory OpenSSL may use: the largest cost we accept plus headroom for its bookkeeping.
 _SCRYPT_MAXMEM = MAX_SCRYPT_MEMORY_BYTES + (1 << 24)
 
@@ -86,6 +91,30 @@ def _encode_password(password: str) -> bytes | None:
     except (UnicodeError, TypeError):
         return None
     return data if len(data) <= MAX_PASSWORD_BYTES else None
+
+
+class PasswordRule(enum.Enum):
+    """Why :func:`chosen_password_problem` refuses a password someone chose."""
+
+    TOO_SHORT = "too_short"
+    TOO_LONG = "too_long"
+    NOT_TEXT = "not_text"  # control or other invisible characters
+
+
+def chosen_password_problem(password: str) -> PasswordRule | None:
+    """What is wrong with ``password`` as a new password chosen by its user (None: nothing):
+    at least :data:`MIN_CHOSEN_PASSWORD_CHARS` characters, at most :data:`MAX_PASSWORD_BYTES`
+    bytes, and only characters that can be typed and seen (no controls: a tab or a newline
+    pasted by mistake would lock the admin out)."""
+    data = _encode_password(password)
+    if data is None:
+        return PasswordRule.TOO_LONG
+    text = data.decode("utf-8")
+    if any(unicodedata.category(ch).startswith("C") for ch in text):
+        return PasswordRule.NOT_TEXT
+    if len(text) < MIN_CHOSEN_PASSWORD_CHARS:
+        return PasswordRule.TOO_SHORT
+    return None
 
 
 def _scrypt(data: bytes, salt: bytes, cost: ScryptCost, length: int) -> bytes:

@@ -102,6 +102,14 @@ class AdminSessions:
         """End the sign-in of ``token`` on every node."""
         await self._db(self._directory.remove_admin_token, _digest(token))
 
+    async def close_others(self, login: str, token: str) -> int:
+        """End every sign-in of the admin ``login`` on every node but that of ``token``;
+        how many were ended."""
+        ended: int = await self._db(
+            self._directory.remove_admin_tokens_of, login, keep=_digest(token)
+        )
+        return ended
+
 
 def _session(kept: AdminToken) -> AdminSession:
     role = Role.OPERATOR if kept.tenant is None else Role.TENANT_ADMIN

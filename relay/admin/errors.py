@@ -47,6 +47,12 @@ class ErrorCode(StrEnum):
     SIGN_IN_NOT_VALID = "sign_in_not_valid"
     SIGN_IN_EXPIRED = "sign_in_expired"
     OPERATOR_ONLY = "operator_only"
+    # An admin changing their own password.
+    PASSWORD_WRONG = "password_wrong"  # noqa: S105 (the current password is not theirs)
+    PASSWORD_TOO_SHORT = "password_too_short"  # noqa: S105 (minimum)
+    PASSWORD_TOO_LONG = "password_too_long"  # noqa: S105 (maximum, bytes)
+    PASSWORD_NOT_TEXT = "password_not_text"  # noqa: S105
+    PASSWORD_UNCHANGED = "password_unchanged"  # noqa: S105
     # What the request names.
     NO_SUCH_TENANT = "no_such_tenant"
     NO_SUCH_STAFF = "no_such_staff"

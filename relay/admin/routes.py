@@ -14,6 +14,7 @@ from typing import Any
 
 from core.admin_api import API_PREFIX
 from core.auth.one_time_codes import MAX_CODES_PER_ISSUE
+from core.auth.passwords import MIN_CHOSEN_PASSWORD_CHARS
 from core.policy import (
     MAX_IDLE_TIMEOUT_S,
     MAX_SESSION_S,
@@ -123,6 +124,20 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("POST", f"{API_PREFIX}/logout", sign_in.logout, "End this sign-in", "session", ok=204),
     Route("GET", f"{API_PREFIX}/me", sign_in.me, "Who this token signs in as", "session"),
+    Route(
+        "POST",
+        f"{API_PREFIX}/password",
+        sign_in.change_password,
+        f"Change this admin's own password (the current one required; the new one of at least "
+        f"{MIN_CHOSEN_PASSWORD_CHARS} characters); ends their other sign-ins",
+        "session",
+        body=s.obj(
+            ("current_password", "new_password"),
+            current_password=s.text(MAX_PASSWORD_LEN),
+            new_password=s.text(MAX_PASSWORD_LEN),
+        ),
+        responses={429: "locked out after too many failures"},
+    ),
     Route(
         "GET",
         f"{API_PREFIX}/tenants",

@@ -13,12 +13,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
-from typing import Any
+import unicodedata
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from core.auth.lockout import Attempt, Lockout, source_key
+from core.auth.passwords import (
+    MAX_PASSWORD_BYTES,
+    MIN_CHOSEN_PASSWORD_CHARS,
+    PasswordRule,
+    chosen_password_problem,
+)
 from relay.admin.auth import ADMIN_TOKEN_TTL_S, AdminSession, AdminSessions, Role
-from relay.admin.errors import ErrorCode, Forbidden, LockedOut, NotFoundError, Unauthorized
+from relay.admin.errors import (
+    ApiError,
+    BadRequest,
+    ErrorCode,
+    Forbidden,
+    LockedOut,
+    NotFoundError,
+    Unauthorized,
+)
 from relay.admin.hooks import tenant_shares
 from relay.admin.monitor import MONITOR_INTERVAL_S, BandwidthMonitor
 from relay.admin.services.audit_log import AuditLogService
@@ -36,6 +51,8 @@ from relay.lockouts import ADMIN_KIND, ADMIN_SOURCE_KIND, LockoutSharing, Shared
 from relay.server import RelayServer
 from relay.store.admins import Admin
 from relay.store.inputs import account_key
+
+T = TypeVar("T")
 
 
 class AdminService:
@@ -108,6 +125,26 @@ class AdminService:
     # -- sign-in -------------------------------------------------------------------------------
 
     async def sign_in(self, login: str, password: str, otp: str, source: str) -> dict[str, Any]:
+        admin = await self._counted(
+            login,
+            source,
+            # The TOTP step it uses up and the record of the outcome commit together.
+            lambda: self.backend.atomic(self._authenticate, login, password, otp, source),
+            Unauthorized("wrong login, password or one-time password", ErrorCode.SIGN_IN_FAILED),
+        )
+        token, session = await self.sessions.open(admin.login, admin.tenant)
+        return {"token": token, **session_info(session)}
+
+    async def _counted(
+        self,
+        login: str,
+        source: str,
+        check: Callable[[], Awaitable[T | None]],
+        refusal: ApiError,
+    ) -> T:
+        """What ``check()`` found (a password checked), counted against the admin lockouts:
+        :class:`LockedOut` if ``login`` or ``source`` is locked out, or this failure locks
+        them; ``refusal`` if ``check()`` found nothing (None)."""
         # One count however the login is typed, and per IPv6 /64; counted while in flight, so
         # a burst of parallel guesses cannot all be checked before the first failure counts;
         # the failures and locks are those of every relay node.
@@ -120,24 +157,66 @@ class AdminService:
         attempt = Attempt(*((lockout.local, key) for lockout, key in counted_by))
         retry_at = attempt.begin([source_count.failures, login_count.failures])
         if retry_at is not None:
-            raise LockedOut("too many failed sign-ins; try again later", _retry(retry_at, self))
+            raise LockedOut("too many failed attempts; try again later", _retry(retry_at, self))
         try:
-            # The TOTP step it uses up and the record of the outcome commit together.
-            admin = await self.backend.atomic(self._authenticate, login, password, otp, source)
+            found = await check()
         except BaseException:
             attempt.end(failed=False)  # no answer (an error, a cancellation): nothing to count
             raise
-        until = attempt.end(failed=admin is None)
-        if admin is None:
+        until = attempt.end(failed=found is None)
+        if found is None:
             until = await self.lockouts.failed(counted_by, until)
             if until is not None:
-                raise LockedOut("too many failed sign-ins; try again later", _retry(until, self))
-            raise Unauthorized(
-                "wrong login, password or one-time password", ErrorCode.SIGN_IN_FAILED
-            )
+                raise LockedOut("too many failed attempts; try again later", _retry(until, self))
+            raise refusal
         await self.lockouts.succeeded(self.login_lockout, login_key, login_count)
-        token, session = await self.sessions.open(admin.login, admin.tenant)
-        return {"token": token, **session_info(session)}
+        return found
+
+    async def change_password(
+        self, who: AdminSession, token: str, current: str, new: str, source: str
+    ) -> dict[str, Any]:
+        """Give the signed-in admin ``who`` the password ``new`` (by the rules of
+        :func:`chosen_password_problem`) if ``current`` is theirs; a wrong ``current`` counts
+        against the lockouts as a failed sign-in does (a token left open is not a way to guess
+        the password). Every other sign-in of theirs ends, on every node; this one stays."""
+        problem = chosen_password_problem(new)
+        if problem is PasswordRule.TOO_SHORT:
+            raise BadRequest(
+                f"a new password has at least {MIN_CHOSEN_PASSWORD_CHARS} characters",
+                ErrorCode.PASSWORD_TOO_SHORT,
+                minimum=MIN_CHOSEN_PASSWORD_CHARS,
+            )
+        if problem is PasswordRule.TOO_LONG:
+            raise BadRequest(
+                f"a new password has at most {MAX_PASSWORD_BYTES} bytes",
+                ErrorCode.PASSWORD_TOO_LONG,
+                maximum=MAX_PASSWORD_BYTES,
+            )
+        if problem is PasswordRule.NOT_TEXT:
+            raise BadRequest(
+                "a new password must not contain control or invisible characters",
+                ErrorCode.PASSWORD_NOT_TEXT,
+            )
+        if unicodedata.normalize("NFKC", new) == unicodedata.normalize("NFKC", current):
+            raise BadRequest("the new password is the current one", ErrorCode.PASSWORD_UNCHANGED)
+
+        def change() -> bool | None:
+            changed = self.directory.change_admin_password(who.login, current, new)
+            if not changed:
+                self.backend.record(who, "password_change_refused", source, tenant=who.tenant)
+            return changed or None
+
+        await self._counted(
+            who.login,
+            source,
+            lambda: self.backend.atomic(change),
+            Forbidden("the current password is wrong", ErrorCode.PASSWORD_WRONG),
+        )
+        ended = await self.sessions.close_others(who.login, token)
+        await self.backend.audit(
+            who, "password_change", source, tenant=who.tenant, detail={"sign_ins_ended": ended}
+        )
+        return {"sign_ins_ended": ended}
 
     def _authenticate(self, login: str, password: str, otp: str, source: str) -> Admin | None:
         """(blocking) The admin if the sign-in is right, and its audit record: ``admin.login``,

@@ -76,6 +76,18 @@ class AdminTokens:
         with self._db.write() as conn:
             conn.execute(sa.delete(admin_tokens).where(admin_tokens.c.digest == digest))
 
+    def remove_admin_tokens_of(self, login: str, *, keep: str = "") -> int:
+        """End every sign-in of the admin ``login`` but the one with the digest ``keep``;
+        how many were ended (expired ones included)."""
+        with self._db.write() as conn:
+            return int(
+                conn.execute(
+                    sa.delete(admin_tokens).where(
+                        admin_tokens.c.login == login, admin_tokens.c.digest != keep
+                    )
+                ).rowcount
+            )
+
     def count_admin_tokens(self) -> int:
         """Sign-ins kept (the expired ones not yet deleted included)."""
         with self._db.read() as conn:

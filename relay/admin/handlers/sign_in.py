@@ -20,3 +20,10 @@ async def logout(call: Call) -> Any:
 
 async def me(call: Call) -> Any:
     return session_info(call.admin)
+
+
+async def change_password(call: Call) -> Any:
+    body = call.body
+    return await call.service.change_password(
+        call.admin, call.token, body["current_password"], body["new_password"], call.source
+    )

@@ -63,7 +63,9 @@ async def patch_staff(call: Call) -> Any:
     body, login = call.body, call.path("login")
     if not any(field in body for field in PATCH_FIELDS):
         raise BadRequest(
-            f"body needs one of {', '.join(PATCH_FIELDS)}", ErrorCode.FIELD_MISSING, field="disabled"
+            f"body needs one of {', '.join(PATCH_FIELDS)}",
+            ErrorCode.FIELD_MISSING,
+            field="disabled",
         )
     staff = call.service.staff
     user = await staff.get(call.tenant, login)

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.auth import passwords
 from core.auth.errors import AuthArgumentError
 from core.auth.passwords import (
     DEFAULT_COST,
@@ -100,3 +101,20 @@ def test_any_text_as_encoding_is_false_not_error(encoded: str) -> None:
 @given(st.text(max_size=18))  # NFKC can grow a character to 54 bytes: stay under the cap
 def test_any_password_round_trips(password: str) -> None:
     assert verify_password(password, hash_password(password, cost=CHEAP))
+
+
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("hosoku-kaisei-2026", None),
+        ("ほそくかいせいにせんにじゅうろく", None),
+        ("x" * (passwords.MIN_CHOSEN_PASSWORD_CHARS - 1), passwords.PasswordRule.TOO_SHORT),
+        # Full-width letters count as their half-width selves (NFKC), still 12 characters.
+        ("ＡＢＣＤＥＦＧＨＩＪＫＬ", None),
+        ("𠮷" * 257, passwords.PasswordRule.TOO_LONG),  # 1028 bytes
+        ("hosoku\nkaisei-2026", passwords.PasswordRule.NOT_TEXT),
+        ("hosoku\u200bkaisei-2026", passwords.PasswordRule.NOT_TEXT),
+    ],
+)
+def test_chosen_password_rules(password: str, problem: object) -> None:
+    assert passwords.chosen_password_problem(password) is problem

@@ -17,9 +17,7 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
-    op.add_column(
-        "users", sa.Column("full_name", sa.String(64), nullable=False, server_default="")
-    )
+    op.add_column("users", sa.Column("full_name", sa.String(64), nullable=False, server_default=""))
     op.add_column(
         "users", sa.Column("department", sa.String(100), nullable=False, server_default="")
     )
