@@ -1,6 +1,22 @@
 """What the relay's admin API and its clients (the console, ``telework-ctl``) agree on: its path
-prefix, which carries the API's version."""
+prefix, which carries the API's version, and what a staff member's names may be (the console
+checks a CSV file's rows by these before it sends any)."""
 
 from __future__ import annotations
 
+import unicodedata
+
 API_PREFIX = "/api/v1"
+
+# Staff logins: 64 characters like most directory services.
+MAX_LOGIN_LEN = 64
+# A staff member's full name ("山田 太郎") and department ("税務課 市民税係"), as the
+# municipality's staff register writes them: 64 and 100 characters fit the longest in use.
+MAX_FULL_NAME_LEN = 64
+MAX_DEPARTMENT_LEN = 100
+
+
+def has_invisible(text: str) -> bool:
+    """True if ``text`` holds a control, format or other invisible character (names and
+    passwords must not: they could not be read back or typed)."""
+    return any(unicodedata.category(ch).startswith("C") for ch in text)

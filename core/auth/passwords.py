@@ -20,6 +20,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 
+from core.admin_api import has_invisible
 from core.auth.errors import AuthArgumentError
 
 # Cost: 128 * N * r bytes = 128 * 2**15 * 8 = 32 MiB per hash, ~0.1 s on one core here. Memory
@@ -110,7 +111,7 @@ def chosen_password_problem(password: str) -> PasswordRule | None:
     if data is None:
         return PasswordRule.TOO_LONG
     text = data.decode("utf-8")
-    if any(unicodedata.category(ch).startswith("C") for ch in text):
+    if has_invisible(text):
         return PasswordRule.NOT_TEXT
     if len(text) < MIN_CHOSEN_PASSWORD_CHARS:
         return PasswordRule.TOO_SHORT

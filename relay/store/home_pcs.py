@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from core.admin_api import has_invisible
 from core.policy import MAX_MACS, PolicyError, normalise_mac
 from relay.store.database import Database
 from relay.store.errors import AlreadyExists, InvalidInput, NotFound
 from relay.store.hosts import require_host
-from relay.store.inputs import canonical_login, canonical_tenant, checked_host_id, has_invisible
+from relay.store.inputs import canonical_login, canonical_tenant, checked_host_id
 from relay.store.schema import MAX_MAC_LABEL_LEN, grants, home_macs, users
 from relay.store.staff import require_user
 from relay.store.tenants import require_tenant

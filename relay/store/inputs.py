@@ -10,6 +10,7 @@ import re
 import unicodedata
 from typing import TypeGuard
 
+from core.admin_api import has_invisible
 from relay.store.errors import InvalidInput
 from relay.store.schema import (
     MAX_DEPARTMENT_LEN,
@@ -24,11 +25,6 @@ from relay.store.schema import (
 MAX_PAGE_ROWS = 10_000
 
 _HOST_ID_PATTERN = re.compile(rf"[\x21-\x7e]{{1,{MAX_HOST_ID_LEN}}}")
-
-
-def has_invisible(text: str) -> bool:
-    """True if ``text`` holds a control, format or other invisible character."""
-    return any(unicodedata.category(ch).startswith("C") for ch in text)
 
 
 def clean_name(value: object, what: str, max_len: int) -> str:

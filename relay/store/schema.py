@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+# Staff logins and names: the admin API's clients check them too (see core.admin_api).
+from core.admin_api import MAX_DEPARTMENT_LEN as MAX_DEPARTMENT_LEN
+from core.admin_api import MAX_FULL_NAME_LEN as MAX_FULL_NAME_LEN
+from core.admin_api import MAX_LOGIN_LEN as MAX_LOGIN_LEN
+
 # Length limits of the columns; the Directory checks input against these before writing.
 # Tenant names: municipality names ("横浜市") or codes, 64 characters is ample.
 MAX_TENANT_NAME_LEN = 64
-# Staff logins: 64 characters like most directory services.
-MAX_LOGIN_LEN = 64
-# A staff member's full name ("山田 太郎") and department ("税務課 市民税係"), as the
-# municipality's staff register writes them: 64 and 100 characters fit the longest in use.
-MAX_FULL_NAME_LEN = 64
-MAX_DEPARTMENT_LEN = 100
 # Host IDs are computed by the relay (a certificate fingerprint in text form): 128 fits SHA-256 hex
 # with separators and a prefix.
 MAX_HOST_ID_LEN = 128
