@@ -21,11 +21,16 @@ class InputMissing(Exception):
     message, already translated, says what the admin must do first."""
 
 
+class SomeFailed(Exception):
+    """An action on several things went ahead for some and failed for others; the message,
+    already translated, names each failure."""
+
+
 def describe_failure(exc: Exception) -> str:
     """What to tell the user about a failed action: the API's refusal in the user's language,
     our own failure to reach it, or, for anything else (a bug, a disk error writing an export),
     the exception, logged with its traceback."""
-    if isinstance(exc, InputMissing):
+    if isinstance(exc, InputMissing | SomeFailed):
         return str(exc)
     if isinstance(exc, ApiFailure):
         if exc.status == 0:  # ours, worded already

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import qrcode
@@ -104,12 +105,16 @@ class SheetWriter:
         self.y += pixels + round(1.5 * self.unit)
 
 
-def print_pages(printer: QPrinter, draw: Callable[[QPainter, QRect], object]) -> None:
-    """Paint one page with ``draw`` onto ``printer`` (a PDF file or a real printer)."""
+def print_pages(printer: QPrinter, *draws: Callable[[QPainter, QRect], object]) -> None:
+    """Paint one page with each of ``draws`` onto ``printer`` (a PDF file or a real printer),
+    in order: one print job, however many pages."""
     painter = QPainter(printer)
     try:
         page = printer.pageLayout().paintRectPixels(printer.resolution())
-        draw(painter, QRect(0, 0, page.width(), page.height()))
+        for number, draw in enumerate(draws):
+            if number:
+                printer.newPage()
+            draw(painter, QRect(0, 0, page.width(), page.height()))
     finally:
         painter.end()
 
@@ -134,6 +139,8 @@ class StaffSheet:
     pcs: tuple[str, ...] = ()  # the office PCs they may use, by name and ID
     relay: str = ""  # how the viewer reaches the relay server, if the console knows
     fingerprint: str = ""
+    full_name: str = ""  # as the directory has them; "" if not given (then written by hand)
+    department: str = ""
 
     @property
     def is_codes(self) -> bool:
@@ -146,15 +153,21 @@ def group_secret(secret: str) -> str:
 
 
 def draw_staff_sheet(painter: QPainter, page: QRect, sheet: StaffSheet) -> list[str]:
-    """The staff member's sheet on ``page``: the municipality, who it is for (name written by
-    hand: the directory knows the login only), how to add the authenticator (QR code and key)
-    or the single-use codes, how to connect from home, the office PCs they may use, and a
-    warning. Returns the texts drawn, in order."""
+    """The staff member's sheet on ``page``: the municipality, who it is for (their full name
+    and department if the directory has them, else a line to write the name on), how to add
+    the authenticator (QR code and key) or the single-use codes, how to connect from home, the
+    office PCs they may use, and a warning. Returns the texts drawn, in order."""
     out = SheetWriter(painter, page)
     title = "staff_sheet_codes_title" if sheet.is_codes else "staff_sheet_totp_title"
     out.paragraph(tr(title), 4.2, bold=True)
     out.paragraph(tr("sheet_tenant", tenant=sheet.tenant), 3.2, bold=True)
-    out.paragraph(tr("staff_sheet_who", login=sheet.login), 2.6)
+    if sheet.full_name:
+        who = tr("staff_sheet_who_named", full_name=sheet.full_name, login=sheet.login)
+    else:
+        who = tr("staff_sheet_who", login=sheet.login)
+    out.paragraph(who, 2.6)
+    if sheet.department:
+        out.paragraph(tr("staff_sheet_department", department=sheet.department), 2.2)
     out.paragraph(tr("staff_sheet_issued", issued=_stamp(sheet.issued_at)), 2.0)
     if sheet.is_codes:
         out.paragraph(tr("staff_sheet_codes_about"), 2.2)
@@ -181,6 +194,11 @@ def draw_staff_sheet(painter: QPainter, page: QRect, sheet: StaffSheet) -> list[
     warning = "staff_sheet_warning_codes" if sheet.is_codes else "staff_sheet_warning_totp"
     out.paragraph(tr(warning), 2.0, bold=True)
     return out.drawn
+
+
+def print_sheets(printer: QPrinter, sheets: list[StaffSheet]) -> None:
+    """Staff members' sheets on ``printer`` in one job, a page each."""
+    print_pages(printer, *(partial(draw_staff_sheet, sheet=sheet) for sheet in sheets))
 
 
 # ----- the office PC's enrolment sheet -------------------------------------------------------

@@ -68,6 +68,7 @@ def decode(data: bytes) -> tuple[str, str]:
     Shift_JIS (Microsoft's cp932, what Excel writes); :class:`CsvRefused` if neither."""
     if len(data) > MAX_IMPORT_BYTES:
         raise CsvRefused(tr("import_too_large", maximum=MAX_IMPORT_BYTES))
+    encodings: tuple[tuple[str, str], ...]
     if data.startswith(b"\xef\xbb\xbf"):
         encodings = (("utf-8-sig", "UTF-8 (BOM)"),)
     else:
@@ -112,7 +113,9 @@ def read_rows(text: str) -> list[StaffRow]:
             column: record[index].strip() if index < len(record) else ""
             for column, index in where.items()
         }
-        row = StaffRow(line, **values)
+        row = StaffRow(
+            line, values["login"], values.get("full_name", ""), values.get("department", "")
+        )
         reason = problem(row)
         if not reason and row.login in first_line:
             reason = tr("import_repeated", line=first_line[row.login])

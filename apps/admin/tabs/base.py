@@ -236,6 +236,11 @@ class Table(QTableWidget):
                 self.columnCount() - 1, QHeaderView.ResizeMode.Stretch
             )
 
+    def selected_keys(self) -> list[Any]:
+        """The keys of the rows selected and on show, top to bottom as shown."""
+        rows = {index.row() for index in self.selectionModel().selectedRows()}
+        return [self.key_of(r) for r in sorted(rows) if not self.isRowHidden(r)]
+
     def selected_key(self) -> Any:
         row = self.currentRow()
         if row < 0 or self.isRowHidden(row):
