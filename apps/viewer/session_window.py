@@ -164,7 +164,10 @@ class SessionWindow(QMainWindow):
 
     def show_screens(self, screens: HostScreens) -> None:
         self.host_name = screens.host_name
-        self.setWindowTitle(self.texts("session_title", host=screens.host_name))
+        # Ending with the app's name, which Qt then does not append again (it adds the
+        # application display name to every title that does not end with it).
+        app_name = self.texts("app_title")
+        self.setWindowTitle(self.texts("session_title", host=screens.host_name, app=app_name))
         self.status_host.setText(self.texts("status_connected", host=screens.host_name))
         self._refresh_watermark()
         menu = self.monitor_menu

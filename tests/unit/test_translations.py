@@ -19,7 +19,8 @@ from apps.common.i18n import (
 from core.protocol.notices import CloseReason
 
 # Messages that read the same in both languages (a unit, a separator).
-SAME_IN_BOTH = {("viewer", "status_rate"), ("host", "tooltip")}
+# Words only in their values: the same in every language.
+SAME_IN_BOTH = {("viewer", "status_rate"), ("host", "tooltip"), ("viewer", "session_title")}
 
 
 def messages(domain: str, language: str) -> dict[str, str]:

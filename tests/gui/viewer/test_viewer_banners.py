@@ -202,3 +202,22 @@ def test_connection_quality_in_japanese(app, qtbot):
     app.window.texts = Texts("ja")
     app.client.statsChanged.emit(800, 30)
     assert app.window.status_quality.text() == "接続状態: 不安定"
+
+
+def test_the_window_title_names_the_office_pc_then_the_app_once(app, qtbot):
+    from PySide6.QtGui import QGuiApplication
+
+    QGuiApplication.setApplicationDisplayName(TEXTS("app_title"))  # as the viewer's main does
+    try:
+        in_session(app, qtbot)
+        app.client.screensChanged.emit(office_screens())
+        title = app.window.windowTitle()
+        assert title == f"PC-01 — {TEXTS('app_title')}"
+        # Qt's platform windows append the display name to a title unless it ends with it
+        # already (QPlatformWindow::formatWindowTitle): so it is shown once.
+        assert title.endswith(QGuiApplication.applicationDisplayName())
+        assert Texts("ja")("session_title", host="PC-01", app=Texts("ja")("app_title")) == (
+            "PC-01 — テレワーク画面転送"
+        )
+    finally:
+        QGuiApplication.setApplicationDisplayName("")
