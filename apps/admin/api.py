@@ -135,6 +135,15 @@ class AdminClient:
             await self.call("POST", f"{API_PREFIX}/logout")
             self.token = ""
 
+    async def change_password(self, current: str, new: str) -> dict[str, Any]:
+        """Change the signed-in admin's password; their other sign-ins end, this one stays."""
+        answer: dict[str, Any] = await self.call(
+            "POST",
+            f"{API_PREFIX}/password",
+            {"current_password": current, "new_password": new},
+        )
+        return answer
+
     async def call(
         self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None
     ) -> Any:

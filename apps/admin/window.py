@@ -14,13 +14,14 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMenu,
     QPushButton,
     QTabWidget,
     QVBoxLayout,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from apps.admin.api import AdminClient
 from apps.admin.failures import describe_failure
+from apps.admin.password_dialog import PasswordDialog
 from apps.admin.tabs.audit import AuditTab
 from apps.admin.tabs.base import Tab, TenantChanged
 from apps.admin.tabs.grants import GrantsTab
@@ -88,6 +90,14 @@ class MainWindow(QMainWindow):
         top = QHBoxLayout()
         top.addWidget(QLabel(tr("tenant")))
         top.addWidget(self.tenant_box, 1)
+        # The account menu: this admin's own password, and signing out (also a button).
+        self.account_button = QPushButton(tr("account", login=client.session.get("login", "")))
+        account_menu = QMenu(self.account_button)
+        account_menu.addAction(tr("change_password"), self.ask_new_password)
+        account_menu.addAction(tr("sign_out"), lambda: self.spawn(self.sign_out(), by_user=True))
+        self.account_button.setMenu(account_menu)
+        top.addWidget(self.account_button)
+        self.password_dialog = PasswordDialog(self)
         self.sign_out_button = QPushButton(tr("sign_out"))
         self.sign_out_button.clicked.connect(lambda: self.spawn(self.sign_out(), by_user=True))
         top.addWidget(self.sign_out_button)
@@ -149,12 +159,18 @@ class MainWindow(QMainWindow):
         open_question(self, tr("confirm_title"), question, answered)
         return await closed
 
+    def ask_new_password(self) -> None:
+        """The password dialog, modal to the window (opened, not run: see :meth:`ask`)."""
+        self.password_dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        self.password_dialog.show()
+
     async def sign_out(self) -> None:
         """End this admin's sign-in on the relay, take everything shown off the screen (the
         secrets first) and close the window; the console then asks for a sign-in again."""
         self.live_timer.stop()
         for tab in self.pages:
             tab.forget()
+        self.password_dialog.reject()
         self.signed_out = True
         try:
             await self.client.sign_out()
