@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from apps.admin.failures import InputMissing
 from apps.admin.texts import tr
 from core.admin_api import MAX_DEPARTMENT_LEN, MAX_FULL_NAME_LEN, MAX_LOGIN_LEN, has_invisible
 
@@ -36,8 +37,9 @@ _LIMITS = {"login": MAX_LOGIN_LEN, "full_name": MAX_FULL_NAME_LEN, "department":
 _FIELD_KEYS = {"login": "col_login", "full_name": "col_full_name", "department": "col_department"}
 
 
-class CsvRefused(Exception):
-    """The file as a whole cannot be imported; the message, translated, says why."""
+class CsvRefused(InputMissing):
+    """The file as a whole cannot be imported; the message, translated, says why (and the
+    console's status bar shows it as it shows any input to correct)."""
 
 
 class Outcome(enum.Enum):

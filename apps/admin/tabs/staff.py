@@ -195,13 +195,12 @@ class StaffTab(Tab):
         self.window_.report(tr("staff_names_changed", login=login))
         await self.refresh()
 
-    def open_import(self) -> Awaitable[None]:
+    async def open_import(self) -> None:
         """The CSV import dialog, opened (one at a time; it stays until closed)."""
         if self.import_dialog is None:
             self.import_dialog = ImportDialog(self)
         self.import_dialog.show()
         self.import_dialog.raise_()
-        return asyncio.sleep(0)
 
     async def set_disabled(self, login: str | None, disabled: bool) -> None:
         login = self._chosen(login)

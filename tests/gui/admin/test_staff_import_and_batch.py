@@ -9,6 +9,7 @@ import re
 import time
 
 import pyotp
+from conftest import settled
 from PySide6.QtCore import QItemSelectionModel
 from PySide6.QtPrintSupport import QPrinter
 
@@ -155,3 +156,17 @@ def test_several_staff_selected_get_their_sheets_in_one_print_job(console, live,
     # The PDF button saves the same pages again.
     assert run(staff.print_sheet(tmp_path / "again.pdf")) is not None
     assert pdf_pages(tmp_path / "again.pdf") == 2
+
+
+def test_a_file_that_cannot_be_read_says_why(console, qloop, tmp_path):
+    run, staff = qloop.run_until_complete, console.staff
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\x81\x00\xff,\xfe\n")
+    run(staff.open_import())
+    dialog = staff.import_dialog
+    dialog.ask_path = lambda: bad
+    dialog.choose_button.click()  # as the admin does: the reason reaches the status bar
+    run(settled(console))
+    assert console.statusBar().currentMessage() == tr("error", message=tr("import_not_decodable"))
+    assert dialog.summary.text() == tr("import_not_decodable")
+    assert dialog.table.rowCount() == 0 and not dialog.import_button.isEnabled()
