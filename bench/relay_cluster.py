@@ -81,19 +81,15 @@ sys.path.insert(0, str(ROOT))
 
 from apps.viewer.reconnect import ReconnectPlan  # noqa: E402
 from bench.relay_load import (  # noqa: E402
-    INPUT_MESSAGE_BYTES,
-    INPUT_PER_S,
     STAMP,
     TENANT,
-    TICK_S,
-    VIDEO_MESSAGE_BYTES,
-    VIDEO_PER_S,
     cpu_seconds,
     percentile,
     prepare,
     prepare_idle_hosts,
     raise_fd_limit,
     rss_kb,
+    send_stamped,
     source_address,
 )
 from core.crypto.tls import check_pin, pinned_client_context  # noqa: E402
@@ -378,25 +374,7 @@ class Traffic:
             senders.remove(connection)
 
     async def ticker(self, stop_at: float) -> None:
-        video_ticks = round(1 / (VIDEO_PER_S * TICK_S))
-        input_ticks = round(1 / (INPUT_PER_S * TICK_S))
-        video_pad = bytes(VIDEO_MESSAGE_BYTES - STAMP.size)
-        input_pad = bytes(INPUT_MESSAGE_BYTES - STAMP.size)
-        start = time.monotonic()
-        done_tick = -1
-        while (now := time.monotonic()) < stop_at:
-            tick = int((now - start) / TICK_S)
-            first = max(done_tick + 1, tick - video_ticks + 1)
-            for t in range(first, tick + 1):
-                stamp_now = time.monotonic()
-                for senders, ticks, size, pad in (
-                    (self.video, video_ticks, VIDEO_MESSAGE_BYTES, video_pad),
-                    (self.input, input_ticks, INPUT_MESSAGE_BYTES, input_pad),
-                ):
-                    for i in range(t % ticks, len(senders), ticks):
-                        senders[i].write(STAMP.pack(size, stamp_now) + pad)
-            done_tick = tick
-            await asyncio.sleep(max(0.0, start + (tick + 1) * TICK_S - time.monotonic()))
+        await send_stamped(self.video, self.input, lambda: stop_at)
 
 
 class OfficePc:

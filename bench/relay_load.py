@@ -329,28 +329,35 @@ class Traffic:
         return on_data, on_eof
 
     async def ticker(self) -> None:
-        """Every tick, one message to each sender whose phase it is. A late tick is not made
-        up with a burst (a screen grabbed late is not grabbed twice)."""
-        video_ticks = round(1 / (VIDEO_PER_S * TICK_S))
-        input_ticks = round(1 / (INPUT_PER_S * TICK_S))
-        video_pad = bytes(VIDEO_MESSAGE_BYTES - STAMP.size)
-        input_pad = bytes(INPUT_MESSAGE_BYTES - STAMP.size)
-        start = time.monotonic()
-        done_tick = -1
-        while (now := time.monotonic()) < self.stop_at:
-            tick = int((now - start) / TICK_S)
-            # At most one period of missed ticks is sent: one message per sender at most.
-            first = max(done_tick + 1, tick - video_ticks + 1)
-            for t in range(first, tick + 1):
-                stamp_now = time.monotonic()
-                for senders, ticks, size, pad in (
-                    (self.video, video_ticks, VIDEO_MESSAGE_BYTES, video_pad),
-                    (self.input, input_ticks, INPUT_MESSAGE_BYTES, input_pad),
-                ):
-                    for i in range(t % ticks, len(senders), ticks):
-                        senders[i].write(STAMP.pack(size, stamp_now) + pad)
-            done_tick = tick
-            await asyncio.sleep(max(0.0, start + (tick + 1) * TICK_S - time.monotonic()))
+        await send_stamped(self.video, self.input, lambda: self.stop_at)
+
+
+async def send_stamped(
+    video: list[TlsConnection], inputs: list[TlsConnection], stop_at: Callable[[], float]
+) -> None:
+    """Until ``stop_at()``, every tick one stamped message to each video and input sender
+    whose phase it is. A late tick is not made up with a burst (a screen grabbed late is not
+    grabbed twice)."""
+    video_ticks = round(1 / (VIDEO_PER_S * TICK_S))
+    input_ticks = round(1 / (INPUT_PER_S * TICK_S))
+    video_pad = bytes(VIDEO_MESSAGE_BYTES - STAMP.size)
+    input_pad = bytes(INPUT_MESSAGE_BYTES - STAMP.size)
+    start = time.monotonic()
+    done_tick = -1
+    while (now := time.monotonic()) < stop_at():
+        tick = int((now - start) / TICK_S)
+        # At most one period of missed ticks is sent: one message per sender at most.
+        first = max(done_tick + 1, tick - video_ticks + 1)
+        for t in range(first, tick + 1):
+            stamp_now = time.monotonic()
+            for senders, ticks, size, pad in (
+                (video, video_ticks, VIDEO_MESSAGE_BYTES, video_pad),
+                (inputs, input_ticks, INPUT_MESSAGE_BYTES, input_pad),
+            ):
+                for i in range(t % ticks, len(senders), ticks):
+                    senders[i].write(STAMP.pack(size, stamp_now) + pad)
+        done_tick = tick
+        await asyncio.sleep(max(0.0, start + (tick + 1) * TICK_S - time.monotonic()))
 
 
 class Generator:

@@ -80,18 +80,7 @@ class Admins:
         Spends the same work on an unknown login (a dummy hash and seed), so the answer time
         does not tell which logins exist. A disabled admin never authenticates.
         """
-        try:
-            login = canonical_login(login)
-        except InvalidInput:
-            login = ""
-        row = None
-        if login:
-            with self._db.read() as conn:
-                row = _admin_row(conn, login)
-        password_ok = verify_password(
-            password if isinstance(password, str) else "",
-            DUMMY_HASH if row is None else row.password_hash,
-        )
+        row, password_ok = self._admin_with_password(login, password)
         if row is None:
             self._seeds.check_without_seed(otp, now)
             return None
@@ -107,18 +96,7 @@ class Admins:
         """Give the admin the password ``new`` if ``current`` is theirs now; False (nothing
         changed) if it is not, or there is no such admin, or they are disabled. The same work
         either way; ``new`` is hashed as it is (its rules are the caller's)."""
-        try:
-            login = canonical_login(login)
-        except InvalidInput:
-            login = ""
-        row = None
-        if login:
-            with self._db.read() as conn:
-                row = _admin_row(conn, login)
-        current_ok = verify_password(
-            current if isinstance(current, str) else "",
-            DUMMY_HASH if row is None else row.password_hash,
-        )
+        row, current_ok = self._admin_with_password(login, current)
         new_hash = hash_password(new)  # slow: outside any write transaction
         if row is None or not current_ok or row.disabled:
             return False
@@ -130,6 +108,24 @@ class Admins:
                 .values(password_hash=new_hash)
             ).rowcount
         return changed == 1
+
+    def _admin_with_password(self, login: str, password: object) -> tuple[Any, bool]:
+        """The admin's row (None if there is no such login) and whether ``password`` is
+        theirs: a password is hashed either way (a dummy one for an unknown login), so the
+        answer time does not tell which logins exist."""
+        try:
+            login = canonical_login(login)
+        except InvalidInput:
+            login = ""
+        row = None
+        if login:
+            with self._db.read() as conn:
+                row = _admin_row(conn, login)
+        matches = verify_password(
+            password if isinstance(password, str) else "",
+            DUMMY_HASH if row is None else row.password_hash,
+        )
+        return row, matches
 
 
 def _admin_row(conn: sa.Connection, login: str) -> sa.Row[Any] | None:
