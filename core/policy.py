@@ -36,9 +36,16 @@ MIN_UPDATE_AGE_DAYS = 1
 MAX_UPDATE_AGE_DAYS = 365
 DEFAULT_UPDATE_AGE_DAYS = 30
 
+# The allowed hours a refusal carries to the viewer (OUTSIDE_HOURS): one span per run of
+# consecutive days; a week has at most four runs of one window (mon, wed, fri, sun).
+MAX_HOURS_SPANS = 7
+
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _MAC = re.compile(r"^[0-9A-F]{2}([:-]?)[0-9A-F]{2}(\1[0-9A-F]{2}){4}$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY = "(" + "|".join(WEEKDAYS) + ")"
+_TIME = r"([01]\d|2[0-3]):([0-5]\d)"
+_SPAN = re.compile(rf"{_DAY}(?:-{_DAY})? {_TIME}-(?:{_TIME}|(24):(00))")
 
 
 class PolicyError(Error):
@@ -101,6 +108,72 @@ class AllowedHours:
         if start >= end:
             raise PolicyError("allowed_hours.start must be before allowed_hours.end")
         return cls(frozenset(days), start, end)
+
+    def spans(self) -> tuple[HoursSpan, ...]:
+        """The hours as runs of consecutive days (Monday to Sunday) with their window; none
+        when no time is allowed at all (an intersection of disjoint hours)."""
+        if self.start_min >= self.end_min:
+            return ()
+        runs: list[list[str]] = []
+        for i, day in enumerate(WEEKDAYS):
+            if day not in self.days:
+                continue
+            if runs and runs[-1][-1] == WEEKDAYS[i - 1]:
+                runs[-1].append(day)
+            else:
+                runs.append([day])
+        return tuple(HoursSpan(r[0], r[-1], self.start_min, self.end_min) for r in runs)
+
+
+@dataclass(frozen=True)
+class HoursSpan:
+    """Days ``first``..``last`` (Monday-first order, ``first`` == ``last`` for one day), each
+    from ``start_min`` to ``end_min`` minutes after midnight: what a refusal outside the
+    allowed hours tells the viewer, on the wire as ``"mon-fri 08:30-18:00"`` (:meth:`to_wire`),
+    never as free text."""
+
+    first: str
+    last: str
+    start_min: int
+    end_min: int
+
+    def to_wire(self) -> str:
+        days = self.first if self.first == self.last else f"{self.first}-{self.last}"
+        end = "24:00" if self.end_min == 24 * 60 else _hhmm(self.end_min)
+        return f"{days} {_hhmm(self.start_min)}-{end}"
+
+    @classmethod
+    def from_wire(cls, text: Any) -> HoursSpan:
+        """Parse one span strictly (the relay checks an office PC's with this)."""
+        match = _SPAN.fullmatch(text) if isinstance(text, str) and len(text) <= 32 else None
+        if match is None:
+            raise PolicyError(f"not an hours span: {str(text)[:40]!r}")
+        first, last = match[1], match[2] or match[1]
+        start = int(match[3]) * 60 + int(match[4])
+        end = 24 * 60 if match[7] else int(match[5]) * 60 + int(match[6])
+        if WEEKDAYS.index(first) > WEEKDAYS.index(last) or start >= end:
+            raise PolicyError(f"not an hours span: {text!r}")
+        return cls(first, last, start, end)
+
+    @property
+    def days(self) -> tuple[str, ...]:
+        return WEEKDAYS[WEEKDAYS.index(self.first) : WEEKDAYS.index(self.last) + 1]
+
+
+def hours_to_wire(hours: AllowedHours | None) -> list[str]:
+    """The allowed hours as a refusal carries them ([] when there are none to tell)."""
+    return [span.to_wire() for span in hours.spans()] if hours is not None else []
+
+
+def hours_from_wire(items: Any) -> tuple[HoursSpan, ...]:
+    """Spans from a refusal: all of them valid and at most :data:`MAX_HOURS_SPANS`, or none
+    (a malformed list tells nothing rather than part of the truth)."""
+    if not isinstance(items, list | tuple) or len(items) > MAX_HOURS_SPANS:
+        return ()
+    try:
+        return tuple(HoursSpan.from_wire(item) for item in items)
+    except PolicyError:
+        return ()
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,7 @@ class Admission:
                     refusal.retry_after,
                     refusal.resume_ticket,
                     list(refusal.checks),
+                    list(refusal.hours),
                 )
             )
 

@@ -19,12 +19,14 @@ class Refusal(RelayError):
         retry_after: int = 0,
         resume_ticket: str = "",
         checks: tuple[str, ...] = (),
+        hours: tuple[str, ...] = (),
     ) -> None:
         super().__init__(reason.value)
         self.reason = reason
         self.retry_after = retry_after
         self.resume_ticket = resume_ticket
         self.checks = checks  # the home-PC checks that failed (core.homecheck.report.Check)
+        self.hours = hours  # OUTSIDE_HOURS: the allowed hours, spans the relay checked
 
 
 class StoreUnavailable(RelayError):

@@ -18,6 +18,7 @@ from typing import Any
 
 from core.errors import LocalError
 from core.homecheck.report import Check
+from core.policy import hours_from_wire
 from core.protocol.control import (
     Attach,
     ControlMessage,
@@ -53,6 +54,16 @@ HOST_REASONS = frozenset(
 HOST_CHECK_NAMES = frozenset(Check)
 # The keepalive interval is cut into this many ticks; each channel is pinged at one of them.
 KEEPALIVE_SLOTS = 16
+
+
+def host_hours(reason: RefusalReason, hours: list[str]) -> tuple[str, ...]:
+    """The allowed hours an office PC gave with its refusal, as the viewer may be told them:
+    only with OUTSIDE_HOURS, at most MAX_HOURS_SPANS spans each of the strict form
+    ``mon-fri 08:30-18:00`` and rewritten by the relay from their parsed values (any other
+    text from the office PC, or too many, and the viewer is told none)."""
+    if reason is not RefusalReason.OUTSIDE_HOURS:
+        return ()
+    return tuple(span.to_wire() for span in hours_from_wire(hours))
 
 
 @dataclass(eq=False)
@@ -326,11 +337,14 @@ class HostChannels:
                     else RefusalReason.REFUSED_BY_HOST
                 )
                 checks = tuple(c for c in answer.checks if c in HOST_CHECK_NAMES)
+                hours = host_hours(reason, answer.hours)
                 detail: dict[str, object] = {"reason": reason.value}
                 if checks:
                     detail["checks"] = list(checks)
+                if hours:
+                    detail["hours"] = list(hours)
                 await context.audit("login_refused", **who, detail=detail)
-                raise Refusal(reason, checks=checks)
+                raise Refusal(reason, checks=checks, hours=hours)
             host_stream = await asyncio.wait_for(pending.stream, context.settings.attach_timeout_s)
             attached = True
         except HostElsewhere as exc:  # it left the node the directory named: offline now

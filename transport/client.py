@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from core.crypto.certs import Identity, pem_to_der
 from core.errors import CryptoError, Error, LocalError, PeerError, ProtocolError
+from core.policy import HoursSpan, hours_from_wire
 from core.protocol.control import (
     DEAD_AFTER_S,
     Attach,
@@ -57,19 +58,25 @@ class RefusedByRelay(Error):
         retry_after: int = 0,
         resume_ticket: str = "",
         checks: tuple[str, ...] = (),
+        hours: tuple[HoursSpan, ...] = (),
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
         self.resume_ticket = resume_ticket
         self.checks = checks  # the home-PC checks that failed, by name
+        self.hours = hours  # outside the allowed hours: when they are (checked spans)
 
 
 async def _reply(stream: LinkStream, timeout: float = HANDSHAKE_REPLY_TIMEOUT_S) -> ControlMessage:
     message = await stream.next_message(timeout)
     if isinstance(message, Refused):
         raise RefusedByRelay(
-            message.reason, message.retry_after, message.resume_ticket, tuple(message.checks)
+            message.reason,
+            message.retry_after,
+            message.resume_ticket,
+            tuple(message.checks),
+            hours_from_wire(message.hours),
         )
     return message
 
@@ -173,10 +180,11 @@ def attach_endpoint(endpoint: RelayEndpoint, attach_to: str) -> RelayEndpoint:
 @dataclasses.dataclass(frozen=True)
 class Decline:
     """A host's refusal of an offer: the RefusalReason value, and for a home-PC check, the
-    checks that failed."""
+    checks that failed; outside the allowed hours, the hours (core.policy.hours_to_wire)."""
 
     reason: str
     checks: tuple[str, ...] = ()
+    hours: tuple[str, ...] = ()
 
 
 # What a host decides of an offer: None accepts; a reason (or a Decline) refuses.
@@ -221,7 +229,13 @@ async def serve_control(
         verdict = await decide(offer)
         if verdict is not None:
             declined = Decline(verdict) if isinstance(verdict, str) else verdict
-            answer = SessionAnswer(offer.session_id, False, declined.reason, list(declined.checks))
+            answer = SessionAnswer(
+                offer.session_id,
+                False,
+                declined.reason,
+                list(declined.checks),
+                list(declined.hours),
+            )
             await stream.send(answer)
             return
         try:

@@ -243,9 +243,6 @@ def draw_enrolment_sheet(painter: QPainter, page: QRect, sheet: EnrolmentSheet) 
     out.paragraph(tr("sheet_warning"), 2.0, bold=True)
 
 
-def print_enrolment_sheet(path: Path, sheet: EnrolmentSheet) -> Path:
-    """The enrolment sheet as a one-page A4 PDF at ``path``."""
-    print_pages(
-        sheet_printer(path), lambda painter, page: draw_enrolment_sheet(painter, page, sheet)
-    )
-    return path
+def print_enrolment_sheet(printer: QPrinter, sheet: EnrolmentSheet) -> None:
+    """The enrolment sheet on ``printer`` (a PDF file or a real printer), one page."""
+    print_pages(printer, partial(draw_enrolment_sheet, sheet=sheet))

@@ -366,7 +366,7 @@ class HostAgent:
             self._emit(
                 SessionRefused(offer.user, offer.tenant, offer.source, verdict.refusal.value)
             )
-            return Decline(verdict.refusal.value, verdict.checks)
+            return Decline(verdict.refusal.value, verdict.checks, verdict.hours)
         if verdict.take_over and self.session is not None:
             self.session.end(CloseReason.TAKEN_OVER)
         self._reserved = offer.session_id

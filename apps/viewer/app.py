@@ -27,6 +27,7 @@ from apps.viewer.texts import Texts
 from apps.viewer.watermark import session_hash
 from core.crypto.certs import Identity, parse_host_id
 from core.hostpolicy.devices import device_code, format_device_code
+from core.policy import HoursSpan
 from core.protocol.control import LoginOk, ProgressStage, RefusalReason
 from core.protocol.notices import CloseReason, HostScreens, IdleWarning, NoticeBody
 from transport.connect import RelayEndpoint
@@ -199,21 +200,36 @@ class ViewerApp(QObject):
         """This home PC's code, to register it on the office PC (shown in its refusal)."""
         return format_device_code(device_code(self.device.cert_pem))
 
-    def refusal(self, reason: str, retry_after: int = 0, checks: tuple[str, ...] = ()) -> str:
+    def refusal(
+        self,
+        reason: str,
+        retry_after: int = 0,
+        checks: tuple[str, ...] = (),
+        hours: tuple[HoursSpan, ...] = (),
+    ) -> str:
         """A refusal in words, with what the user needs to act on it: a home PC not registered
         says this PC's code or MAC addresses (for the office PC or the admin to register);
-        outside the hours says when to try (the refusal does not carry the hours, nor does
-        anything else the viewer gets)."""
+        outside the hours says the hours when the office PC's refusal carried them, else to
+        ask the administrator."""
         text = self.texts.refusal(reason, retry_after, device_code=self.device_code, checks=checks)
         if reason == RefusalReason.MAC_NOT_REGISTERED:
             macs = "\n".join(f"  {mac}" for mac in self.macs) or self.texts("pc_info_no_mac")
             text = f"{text}\n{self.texts('refused_mac_these', macs=macs)}"
+        elif reason == RefusalReason.OUTSIDE_HOURS and hours:
+            when = self.texts("refused_outside_hours_are", hours=self.texts.hours(hours))
+            text = f"{text}\n{when}"
         elif reason == RefusalReason.OUTSIDE_HOURS:
             text = f"{text}\n{self.texts('refused_outside_hours_when')}"
         return text
 
-    def _refused(self, reason: str, retry_after: int, checks: tuple[str, ...] = ()) -> None:
-        text = self.refusal(reason, retry_after, checks)
+    def _refused(
+        self,
+        reason: str,
+        retry_after: int,
+        checks: tuple[str, ...] = (),
+        hours: tuple[HoursSpan, ...] = (),
+    ) -> None:
+        text = self.refusal(reason, retry_after, checks, hours)
         # The office PC was not ready (offline, busy, slow): the OTP is used up, but the relay's
         # ticket lets the next Connect log in without a new one.
         ticket = self.client is not None and self.client.holds_ticket
@@ -224,6 +240,8 @@ class ViewerApp(QObject):
         details: dict[str, Any] = {"reason": reason, "device_code": self.device_code}
         if checks:
             details["checks"] = list(checks)
+        if hours:
+            details["hours"] = [span.to_wire() for span in hours]
         self._set_state("refused", **details)
 
     def _failed(self, why: str) -> None:

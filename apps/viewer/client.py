@@ -71,8 +71,9 @@ class Credentials:
 class ViewerClient(QObject):
     progress = Signal(object)  # ProgressStage
     loggedIn = Signal(object)  # LoginOk
-    # RefusalReason value, retry_after (epoch s), the home-PC checks that failed (names)
-    refused = Signal(str, int, object)
+    # RefusalReason value, retry_after (epoch s), the home-PC checks that failed (names), the
+    # allowed hours of an OUTSIDE_HOURS refusal (core.policy.HoursSpan, the relay's checked)
+    refused = Signal(str, int, object, object)
     failed = Signal(str)  # a viewer catalog key: relay_unreachable, relay_untrusted, host_untrusted
     needOtp = Signal(str)  # a viewer catalog key, or "refused:<reason>" after a refused resume
     picture = Signal(object)  # session_core.Picture
@@ -287,7 +288,9 @@ class ViewerClient(QObject):
             retry = dataclasses.replace(login, otp="", resume_ticket=refusal.resume_ticket)
             if not resuming:  # the user tries again when they choose to
                 self.plan = ReconnectPlan.after_refusal(refusal.resume_ticket, self.clock())
-                self.refused.emit(refusal.reason, refusal.retry_after, refusal.checks)
+                self.refused.emit(
+                    refusal.reason, refusal.retry_after, refusal.checks, refusal.hours
+                )
                 return None
             assert self.plan is not None
             self.plan.ticket = refusal.resume_ticket
@@ -299,7 +302,7 @@ class ViewerClient(QObject):
         if login.resume_ticket and otp and refusal.reason == RefusalReason.BAD_RESUME_TICKET:
             # A ticket kept from a refusal ran out after all; the OTP the user gave still works.
             return dataclasses.replace(login, otp=otp, resume_ticket="")
-        self.refused.emit(refusal.reason, refusal.retry_after, refusal.checks)
+        self.refused.emit(refusal.reason, refusal.retry_after, refusal.checks, refusal.hours)
         return None
 
     async def _say_goodbye(self, channel: SecureChannel) -> None:

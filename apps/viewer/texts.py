@@ -5,6 +5,7 @@ they are. Qt-free."""
 from __future__ import annotations
 
 from apps.common.i18n import Translator
+from core.policy import HoursSpan
 from core.protocol.control import ProgressStage
 from core.protocol.notices import IdleWarning, NoticeBody, SessionPolicy, ShutdownWarning
 
@@ -27,3 +28,44 @@ class Texts(Translator):
             case SessionPolicy(view_only=True):
                 return self("notice_view_only")
         return ""
+
+    def hours(self, spans: tuple[HoursSpan, ...]) -> str:
+        """The allowed hours in words, e.g. 「平日 8:30〜18:00」 / "weekdays 8:30–18:00"; spans
+        with the same window share it (「月曜・水曜 9:00〜12:00」); "" for none."""
+        groups: list[tuple[list[str], int, int]] = []
+        for span in spans:
+            days = self._days(span)
+            if groups and groups[-1][1:] == (span.start_min, span.end_min):
+                groups[-1][0].append(days)
+            else:
+                groups.append(([days], span.start_min, span.end_min))
+        return self("hours_joiner").join(
+            self(
+                "hours_span",
+                days=self("hours_days_joiner").join(days),
+                start=_clock(start),
+                end=_clock(end),
+            )
+            for days, start, end in groups
+        )
+
+    def _days(self, span: HoursSpan) -> str:
+        named = _NAMED_RUNS.get((span.first, span.last))
+        if named is not None:
+            return self(named)
+        if span.first == span.last:
+            return self(f"day_{span.first}")
+        return self("days_range", first=self(f"day_{span.first}"), last=self(f"day_{span.last}"))
+
+
+# Runs of days with a name of their own.
+_NAMED_RUNS = {
+    ("mon", "fri"): "days_weekdays",
+    ("sat", "sun"): "days_weekend",
+    ("mon", "sun"): "days_every_day",
+}
+
+
+def _clock(minutes: int) -> str:
+    """8:30, 18:00, 24:00: the hour without a leading zero, as Japanese notices write it."""
+    return f"{minutes // 60}:{minutes % 60:02d}"

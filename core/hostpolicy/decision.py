@@ -8,19 +8,21 @@ from dataclasses import dataclass
 from core.homecheck.evaluate import judge
 from core.homecheck.report import HomeReport
 from core.hostpolicy.macs import RegisteredMac
-from core.policy import Policy
+from core.policy import Policy, hours_to_wire
 from core.protocol.control import RefusalReason
 
 
 @dataclass(frozen=True)
 class Verdict:
     """``refusal`` None accepts; ``take_over`` says the live session must end first;
-    ``checks`` names the home-PC checks that failed."""
+    ``checks`` names the home-PC checks that failed; ``hours``, outside the allowed hours,
+    says them (:func:`core.policy.hours_to_wire`)."""
 
     refusal: RefusalReason | None
     device: RegisteredMac | None = None
     take_over: bool = False
     checks: tuple[str, ...] = ()
+    hours: tuple[str, ...] = ()
 
 
 def decide(
@@ -49,7 +51,9 @@ def decide(
     if home.refusal is not None:
         return Verdict(home.refusal, checks=tuple(check.value for check in home.failed))
     if not policy.allows_time(now):
-        return Verdict(RefusalReason.OUTSIDE_HOURS)
+        return Verdict(
+            RefusalReason.OUTSIDE_HOURS, hours=tuple(hours_to_wire(policy.allowed_hours))
+        )
     if busy and not allow_take_over:
         return Verdict(RefusalReason.HOST_BUSY)
     return Verdict(None, registered, take_over=busy)

@@ -172,6 +172,8 @@ class SessionAnswer(ControlMessage):
     accept: bool
     reason: str = ""
     checks: list[str] = dataclasses.field(default_factory=list)  # home-PC checks that failed
+    # OUTSIDE_HOURS: the allowed hours, core.policy.HoursSpan.to_wire ("mon-fri 08:30-18:00").
+    hours: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +242,9 @@ class Refused(ControlMessage):
     # After a successful login refused for a transient host reason: retry with this, no OTP.
     resume_ticket: str = ""
     checks: list[str] = dataclasses.field(default_factory=list)  # home-PC checks that failed
+    # OUTSIDE_HOURS: when the office PC lets viewers in, as spans the relay checked
+    # (core.policy.hours_from_wire reads them; the viewer puts them in its own words).
+    hours: list[str] = dataclasses.field(default_factory=list)
 
 
 MESSAGE_CLASSES: dict[int, type[ControlMessage]] = {

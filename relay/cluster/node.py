@@ -371,6 +371,7 @@ class ClusterNode(Cluster):
                         bool(message["accept"]),
                         str(message.get("reason", "")),
                         [str(check) for check in message.get("checks", [])],
+                        [str(span) for span in message.get("hours", [])],
                     )
                 )
         elif op == "offer":
@@ -416,7 +417,7 @@ class ClusterNode(Cluster):
             except (TimeoutError, PeerGone, ConnectionError, OSError, LocalError):
                 answer = SessionAnswer(offer.session_id, False, RefusalReason.HOST_TIMEOUT)
         reply = {"op": "answer", "session_id": offer.session_id, "accept": answer.accept}
-        reply |= {"reason": answer.reason, "checks": answer.checks}
+        reply |= {"reason": answer.reason, "checks": answer.checks, "hours": answer.hours}
         await self._send_quietly(str(message["from"]), reply)
 
     def _moved(self, host_id: str, node_id: str) -> None:

@@ -10,16 +10,19 @@ tab shows belongs to one tenant: answers that arrive for a tenant no longer sele
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QDate, Qt
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
     QDateEdit,
+    QDialog,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -341,6 +344,25 @@ class Tab(QWidget):
         """Where the user wants a file saved; None if they cancelled."""
         name, _ = QFileDialog.getSaveFileName(self, tr(title_key), suggested, file_filter)
         return Path(name) if name else None
+
+    async def ask_printer(self, printer: QPrinter) -> bool:
+        """The print dialog for ``printer``, opened and awaited (not ``exec``: see
+        :meth:`MainWindow.ask`); True if the admin pressed Print. Every printed sheet (staff
+        sheets, the enrolment sheet) asks here."""
+        dialog = QPrintDialog(printer, self)
+        closed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def finished(result: int) -> None:
+            if not closed.done():
+                closed.set_result(result)
+
+        dialog.finished.connect(finished)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.show()
+        try:
+            return await closed == QDialog.DialogCode.Accepted
+        finally:
+            dialog.deleteLater()
 
     async def refresh(self) -> None:
         raise NotImplementedError

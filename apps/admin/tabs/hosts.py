@@ -9,10 +9,12 @@ certificate), a new enrolment token and the tenant."""
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QGuiApplication, QImage, QPixmap, QTextOption
+from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import (
     QGridLayout,
     QLabel,
@@ -24,7 +26,7 @@ from PySide6.QtWidgets import (
 from yarl import URL
 
 from apps.admin.failures import InputMissing
-from apps.admin.qr import EnrolmentSheet, print_enrolment_sheet, qr_image
+from apps.admin.qr import EnrolmentSheet, print_enrolment_sheet, qr_image, sheet_printer
 from apps.admin.tabs.base import Tab, labelled, when
 from apps.admin.texts import tr
 from apps.common.enrolment_code import EnrolmentCode
@@ -98,9 +100,15 @@ class HostsTab(Tab):
         code_column.addWidget(self.expires_label)
         self.copy_code_button = QPushButton(tr("copy_code"))
         self.copy_code_button.clicked.connect(self.copy_code)
-        self.print_button = self.button("print_enrolment_sheet", self._ask_print)
+        # The sheet on paper through the print dialog (a PDF file is one of its printers) or
+        # straight to a PDF file, as the staff sheets. Where the print dialog comes from:
+        # tests replace it.
+        self.choose_printer: Callable[[QPrinter], Awaitable[bool]] = self.ask_printer
+        self.print_button = self.button("print_enrolment_sheet", self.print_on_paper)
+        self.pdf_button = self.button("save_sheet_pdf", self._ask_pdf)
         code_column.addWidget(self.copy_code_button)
         code_column.addWidget(self.print_button)
+        code_column.addWidget(self.pdf_button)
         code_column.addStretch(1)
         enrolment.addLayout(code_column, 0, 1)
         enrolment.setColumnStretch(1, 1)
@@ -124,6 +132,7 @@ class HostsTab(Tab):
         self.expires_label.clear()
         self.copy_code_button.setEnabled(False)
         self.print_button.setEnabled(False)
+        self.pdf_button.setEnabled(False)
 
     async def refresh(self) -> None:
         self.hosts = (await self.call("GET", "hosts"))["hosts"]
@@ -178,6 +187,7 @@ class HostsTab(Tab):
         self.expires_label.setText(tr("code_expires", time=when(answer["expires_at"])))
         self.copy_code_button.setEnabled(True)
         self.print_button.setEnabled(True)
+        self.pdf_button.setEnabled(True)
         self.window_.report(tr("token_issued"))
         return token
 
@@ -194,10 +204,27 @@ class HostsTab(Tab):
         """The enrolment sheet of the code issued last, as a PDF; None if there is none."""
         if self.sheet is None:
             return None
-        return print_enrolment_sheet(path, self.sheet)
+        print_enrolment_sheet(sheet_printer(path), self.sheet)
+        return path
 
-    async def _ask_print(self) -> None:
-        path = self.ask_save_path("print_enrolment_sheet", "enrolment-sheet.pdf", "PDF (*.pdf)")
+    async def print_on_paper(self) -> bool:
+        """「登録シートを印刷…」: the print dialog (its printers include a PDF file), then the
+        sheet on the printer chosen; False if the admin cancelled."""
+        if self.sheet is None:
+            raise InputMissing(tr("nothing_to_print"))
+        sheet = self.sheet
+        printer = sheet_printer()
+        if not await self.choose_printer(printer):
+            return False
+        print_enrolment_sheet(printer, sheet)
+        if printer.outputFormat() == QPrinter.OutputFormat.PdfFormat:
+            self.window_.report(tr("saved_to", path=printer.outputFileName()))
+        else:
+            self.window_.report(tr("enrolment_sheet_printed"))
+        return True
+
+    async def _ask_pdf(self) -> None:
+        path = self.ask_save_path("save_sheet_pdf", "enrolment-sheet.pdf", "PDF (*.pdf)")
         if path is not None and self.print_sheet(path) is not None:
             self.window_.report(tr("saved_to", path=path))
 

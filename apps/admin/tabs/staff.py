@@ -5,16 +5,14 @@ sheets are printed in one job, a page each. Staff are also added from a CSV file
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtPrintSupport import QPrintDialog, QPrinter
-from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QListWidget, QSpinBox, QTableWidget
+from PySide6.QtPrintSupport import QPrinter
+from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QSpinBox, QTableWidget
 
 from apps.admin.api import ApiFailure
 from apps.admin.failures import InputMissing, SomeFailed, describe_failure
@@ -354,24 +352,6 @@ class StaffTab(Tab):
             saved = tr("sheets_printed", count=len(sheets))
         self.window_.report(saved)
         return True
-
-    async def ask_printer(self, printer: QPrinter) -> bool:
-        """The print dialog for ``printer``, opened and awaited (not ``exec``: see
-        :meth:`MainWindow.ask`); True if the admin pressed Print."""
-        dialog = QPrintDialog(printer, self)
-        closed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-
-        def finished(result: int) -> None:
-            if not closed.done():
-                closed.set_result(result)
-
-        dialog.finished.connect(finished)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.show()
-        try:
-            return await closed == QDialog.DialogCode.Accepted
-        finally:
-            dialog.deleteLater()
 
     async def _ask_pdf(self) -> None:
         suggested = f"{self.issued_login}.pdf" if self.issued_login else ""

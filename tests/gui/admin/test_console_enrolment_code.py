@@ -3,10 +3,13 @@ office PC's wizard reads and enrols with: nobody types the relay's fingerprint."
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from conftest import press, settled
+from conftest import press, settled, until
 from PySide6.QtCore import QRect
-from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPageSize, QPainter
+from PySide6.QtPrintSupport import QPrintDialog
 
 from apps.admin.failures import InputMissing
 from apps.admin.qr import draw_enrolment_sheet
@@ -16,6 +19,7 @@ from apps.common.enrolment_code import parse_code
 from apps.common.i18n import set_language
 from apps.common.qr_scan import decode_qr
 from apps.host.wizard import EnrolmentWizard
+from tests.gui.admin.test_staff_sheets import PrintDialog
 from tests.integration.relay_harness import TENANT, HostAgent
 from transport.client import enroll
 from transport.connect import RelayEndpoint
@@ -112,3 +116,39 @@ def test_the_settings_file_for_the_municipality_is_what_viewers_and_office_pcs_r
     monkeypatch.setattr(hosts, "ask_save_path", lambda *args: pytest.fail("asked anyway"))
     with pytest.raises(InputMissing):
         run(hosts.ask_export_preset())
+
+
+def test_the_enrolment_sheet_prints_through_the_print_dialog(console, live, qloop, tmp_path):
+    """「登録シートを印刷…」 opens the print dialog the staff sheets use (an admin picking a
+    PDF file there, as in the staff-sheet tests); cancelling it prints nothing."""
+    run = qloop.run_until_complete
+    hosts = console.hosts
+    assert not hosts.pdf_button.isEnabled()
+    hosts.relay_address.setText(str(live.relay.endpoint))
+    run(hosts.new_token())
+    assert hosts.print_button.isEnabled() and hosts.pdf_button.isEnabled()
+    assert hosts.print_button.text() == tr("print_enrolment_sheet") == "Print enrolment sheet…"
+
+    hosts.choose_printer = PrintDialog(tmp_path / "cancelled.pdf", answer=False)
+    assert run(hosts.print_on_paper()) is False
+    assert not (tmp_path / "cancelled.pdf").exists()
+
+    dialog = hosts.choose_printer = PrintDialog(tmp_path / "sheet.pdf")
+    assert run(hosts.print_on_paper()) is True
+    (printer,) = dialog.printers
+    assert printer.pageLayout().pageSize().id() == QPageSize.PageSizeId.A4
+    assert (tmp_path / "sheet.pdf").read_bytes().startswith(b"%PDF")
+    assert console.statusBar().currentMessage() == tr("saved_to", path=tmp_path / "sheet.pdf")
+
+
+def test_the_enrolment_sheet_asks_the_real_print_dialog(console, live, qloop):
+    run = qloop.run_until_complete
+    console.show()
+    console.hosts.relay_address.setText(str(live.relay.endpoint))
+    run(console.hosts.new_token())
+    printing = asyncio.ensure_future(console.hosts.print_on_paper())
+    run(until(lambda: console.findChildren(QPrintDialog)))
+    (dialog,) = console.findChildren(QPrintDialog)
+    run(until(dialog.isVisible))
+    dialog.reject()
+    assert run(printing) is False

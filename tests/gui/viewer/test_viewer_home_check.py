@@ -35,7 +35,7 @@ def test_each_refusal_in_both_languages(qtbot, tmp_path, language, words):
 
 
 def test_a_failed_check_lists_what_to_put_right(app):
-    app.client.refused.emit("home_pc_check_failed", 0, ("firewall", "disk_encryption", "bogus"))
+    app.client.refused.emit("home_pc_check_failed", 0, ("firewall", "disk_encryption", "bogus"), ())
     text = app.dialog.message.text()
     assert text.splitlines() == [
         app.texts.refusal("home_pc_check_failed"),

@@ -11,6 +11,7 @@ from apps.viewer.app import ViewerApp
 from apps.viewer.pc_info import PcInfoDialog
 from apps.viewer.texts import Texts
 from core.crypto.certs import generate_identity
+from core.policy import hours_from_wire
 from tests.gui.viewer.login_dialogs import FULL
 from tests.gui.viewer.test_viewer_banners import banner, in_session
 
@@ -19,7 +20,7 @@ MAC = "02:00:00:00:00:01"  # the app fixture's home PC
 
 def test_not_registered_shows_this_pcs_macs(app):
     app.dialog.set_busy(True)
-    app.client.refused.emit("mac_not_registered", 0, ())
+    app.client.refused.emit("mac_not_registered", 0, (), ())
     text = app.dialog.message.text()
     assert text.startswith(app.texts.refusal("mac_not_registered"))
     assert "Give them to your administrator" in text
@@ -38,20 +39,39 @@ def test_not_registered_on_a_reconnect_shows_them_too(app, qtbot):
 
 def test_outside_hours_says_when_to_try(app):
     app.dialog.set_busy(True)
-    app.client.refused.emit("outside_hours", 0, ())
+    app.client.refused.emit("outside_hours", 0, (), ())
     text = app.dialog.message.text()
     assert text.startswith(app.texts.refusal("outside_hours"))
     assert "Connect again within them" in text
 
 
+def test_outside_hours_says_the_hours_the_office_pc_gave(app):
+    app.dialog.set_busy(True)
+    hours = hours_from_wire(["mon-fri 08:30-18:00"])
+    app.client.refused.emit("outside_hours", 0, (), hours)
+    text = app.dialog.message.text()
+    assert text.startswith(app.texts.refusal("outside_hours"))
+    assert "Connections are allowed weekdays 8:30–18:00" in text
+    assert "ask your administrator" not in text
+    assert app.state["hours"] == ["mon-fri 08:30-18:00"]
+
+
+def test_outside_hours_in_japanese_says_the_hours(qtbot, tmp_path):
+    app = ViewerApp(Texts("ja"), FULL, tmp_path, generate_identity("home-pc"), [MAC])
+    qtbot.addWidget(app.dialog)
+    app.dialog.cancelled.disconnect(app.quit)
+    app._refused("outside_hours", 0, (), hours_from_wire(["mon-fri 08:30-18:00"]))  # the slot
+    assert "接続できる時間は 平日 8:30〜18:00 です" in app.dialog.message.text()
+
+
 def test_a_home_pc_not_registered_by_its_key_says_its_code(app):
-    app.client.refused.emit("device_not_registered", 0, ())
+    app.client.refused.emit("device_not_registered", 0, (), ())
     assert app.device_code in app.dialog.message.text()
     assert app.state["device_code"] == app.device_code
 
 
 def test_other_refusals_carry_no_macs(app):
-    app.client.refused.emit("not_granted", 0, ())
+    app.client.refused.emit("not_granted", 0, (), ())
     assert MAC not in app.dialog.message.text()
 
 
@@ -90,7 +110,7 @@ def test_a_long_refusal_shows_whole_in_the_login_dialog(app, qtbot):
     qtbot.waitExposed(app.dialog)
     for reason in ("device_not_registered", "mac_not_registered"):
         app.dialog.set_busy(True)
-        app.client.refused.emit(reason, 0, ())
+        app.client.refused.emit(reason, 0, (), ())
         qtbot.wait(50)
         message = app.dialog.message
         assert message.height() >= message.heightForWidth(message.width())

@@ -18,7 +18,7 @@ def test_a_refusal_with_a_ticket_lets_connect_go_without_an_otp(app):
     submitted = spy_on_submit(app)
     app.client.plan = ReconnectPlan.after_refusal("ticket", app.client.clock())
     app.dialog.set_busy(True)
-    app.client.refused.emit("host_offline", 0, ())
+    app.client.refused.emit("host_offline", 0, (), ())
     assert RETRY_HINT in app.dialog.message.text()
     app.dialog.submit()  # the OTP field is empty
     assert len(submitted) == 1 and submitted[0][1] == ""
@@ -27,7 +27,7 @@ def test_a_refusal_with_a_ticket_lets_connect_go_without_an_otp(app):
 def test_without_a_ticket_the_otp_is_asked_again(app):
     submitted = spy_on_submit(app)
     app.dialog.set_busy(True)
-    app.client.refused.emit("wrong_otp", 0, ())
+    app.client.refused.emit("wrong_otp", 0, (), ())
     assert RETRY_HINT not in app.dialog.message.text()
     app.dialog.submit()
     assert submitted == [] and "One-time password" in app.dialog.message.text()

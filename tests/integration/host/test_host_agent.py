@@ -27,6 +27,7 @@ from core.hostpolicy.devices import device_code, format_device_code
 from core.media.decoder import H264Decoder
 from core.media.encoder import VideoPacket
 from core.media.frames import Monitor as CaptureMonitor
+from core.policy import HoursSpan
 from core.protocol.control import RefusalReason
 from core.protocol.notices import (
     CloseReason,
@@ -209,6 +210,9 @@ async def test_outside_allowed_hours_is_refused(rig, tmp_path, clock):
     try:
         await wait_until(lambda: host.agent.pushed_policy.allowed_hours is not None)
         assert await refused(rig, host.agent.host_id) == RefusalReason.OUTSIDE_HOURS
+        with pytest.raises(RefusedByRelay) as caught:  # and the viewer is told the hours
+            (await Viewer.connect(rig, host.agent.host_id, (HOME_MAC,))).close()
+        assert caught.value.hours == (HoursSpan("mon", "tue", 8 * 60 + 30, 18 * 60),)
     finally:
         await host.stop()
 

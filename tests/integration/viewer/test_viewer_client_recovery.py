@@ -158,7 +158,7 @@ async def test_a_refused_first_login_keeps_its_ticket_so_no_new_otp_is_needed(
     run = make_run(relay)
     run.start(credentials(host, relay.totp_now()))
     await run.task
-    assert run.seen.named("refused") == [("refused", RefusalReason.HOST_BUSY, 0, ())]
+    assert run.seen.named("refused") == [("refused", RefusalReason.HOST_BUSY, 0, (), ())]
     assert run.client.holds_ticket
 
     host.refuse_with = None
@@ -244,7 +244,7 @@ async def test_the_home_pc_check_runs_once_and_a_refusal_names_the_failed_checks
     run.start(credentials(host, relay.totp_now()))
     await run.task
     assert run.seen.named("refused") == [
-        ("refused", RefusalReason.HOME_PC_CHECK_FAILED, 0, ("firewall",))
+        ("refused", RefusalReason.HOME_PC_CHECK_FAILED, 0, ("firewall",), ())
     ]
     assert ("progress", "checking_home_pc") in run.seen.events and gathered == [1]
     assert not run.client.holds_ticket  # a new OTP once it is put right
