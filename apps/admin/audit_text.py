@@ -166,6 +166,9 @@ _DETAILS: dict[str, Callable[[Any, str], str]] = {
     "error": lambda v, _: tr("detail_error", error=v),
     "action": lambda v, _: tr("detail_action", action=v),
     "returned": lambda v, _: tr("detail_returned", count=v),
+    "fields": lambda v, _: tr(
+        "detail_fields", fields=", ".join(tr(f"detail_field_{f}") for f in list(v))
+    ),
     "url": lambda v, _: tr("detail_url", url=v),
     "encrypted": lambda v, _: tr("detail_encrypted_yes" if v else "detail_encrypted_no"),
     "trust": lambda v, _: tr(f"detail_trust_{v}"),

@@ -67,6 +67,9 @@ def test_details_read_as_a_sentence_with_units_and_local_times():
     assert detail_text("admin.bandwidth_limits", {"alert_bps": 2_000_000, "cap_bps": None}) == (
         "alert threshold 2,000 kbit/s"
     )
+    assert detail_text("admin.staff_names", {"admin": "alice", "fields": ["full_name"]}) == (
+        "by administrator alice, changed: full name"
+    )
     assert event_name("otp_used") == "One-time password used"
     assert detail_text("otp_used", {"otp": "code"}) == "a single-use code"
     assert detail_text("otp_used", {"otp": "totp"}) == "from the authenticator app"
