@@ -144,6 +144,11 @@ class ClusterNode(Cluster):
         # (only its: the others' leases may have run out in an outage they are coming back from).
         await context.db(context.directory.expire_node, self.node_id)
         await self._reap(only=self.node_id)
+        await self._write_own_row()
+
+    async def _write_own_row(self) -> None:
+        """This node's row in the directory, with a fresh lease."""
+        context = self._context
         await context.db(
             context.directory.register_node,
             self.node_id,
@@ -197,15 +202,7 @@ class ClusterNode(Cluster):
         sessions' records: register again, and say again where its office PCs and sessions are."""
         log.warning("node %s was taken for dead by the cluster; joining again", self.node_id)
         channels, sessions = self._bound()
-        context = self._context
-        await context.db(
-            context.directory.register_node,
-            self.node_id,
-            self.address,
-            self.max_hosts,
-            self.lease_s,
-            context.wall(),
-        )
+        await self._write_own_row()
         for host_id, channel in list(channels.online.items()):
             await self.host_online(host_id, channel.online_since)
         for session in list(sessions.live.values()):

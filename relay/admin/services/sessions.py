@@ -50,14 +50,9 @@ class LiveSessionService:
         """Ask the session to end; returns its ID, user and office PC."""
         server = self.backend.server
         session: LiveSession | ClusterSession | None = server.sessions.get(session_id)
-        if session is None:
-            session = next(
-                (
-                    s
-                    for s in await server.sessions_elsewhere(scope.tenant)
-                    if s.session_id == session_id
-                ),
-                None,
+        if session is None:  # on another node of a cluster (a lone relay has none)
+            session = await server.context.db(
+                server.directory.find_cluster_session, session_id, server.context.wall()
             )
         if session is None or session.tenant != scope.tenant:
             raise NotFoundError("no such live session", ErrorCode.NO_SUCH_SESSION)
