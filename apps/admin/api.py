@@ -5,6 +5,7 @@ it (bad URL or fingerprint, TLS, timeout), already translated."""
 
 from __future__ import annotations
 
+import logging
 import ssl
 import urllib.parse
 from collections.abc import Buffer
@@ -18,6 +19,11 @@ from core.admin_api import API_PREFIX
 from core.crypto.certs import parse_fingerprint
 from core.crypto.tls import check_pin, pinned_client_context
 from core.errors import CryptoError, PinMismatch
+
+log = logging.getLogger(__name__)
+# What CPython 3.12's SSL transport raises when a connection is closed just as its peer closes
+# it (its state machine is already UNWRAPPED): the connection is gone either way.
+_SSL_CLOSE_RACE = "cannot switch state from UNWRAPPED to SHUTDOWN"
 
 # Seconds before a request is given up (the console stays responsive meanwhile).
 REQUEST_TIMEOUT_S = 30.0
@@ -120,7 +126,12 @@ class AdminClient:
         self.session: dict[str, Any] = {}
 
     async def close(self) -> None:
-        await self._http.close()
+        try:
+            await self._http.close()
+        except RuntimeError as error:
+            if _SSL_CLOSE_RACE not in str(error):
+                raise
+            log.debug("connection closed by both ends at once: %s", error)
 
     async def sign_in(self, login: str, password: str, otp: str) -> dict[str, Any]:
         answer: dict[str, Any] = await self.call(
