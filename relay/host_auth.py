@@ -6,6 +6,7 @@ from __future__ import annotations
 from core.crypto.certs import host_id_for_certificate, pem_to_der
 from core.errors import CryptoError, ProtocolError
 from core.protocol.control import Attach, Enroll, Enrolled, HostAuth, HostReady, RefusalReason
+from core.wake import LanCard
 from relay.context import RelayContext, unvalidated_name
 from relay.errors import Refusal
 from relay.host_channels import HostChannels
@@ -35,6 +36,7 @@ class HostAdmission:
                 message.name,
                 message.agent_version,
                 context.wall(),
+                LanCard.optional(message.lan_mac, message.lan_address),
             )
         except EnrollmentRefused as exc:
             await context.audit_noise(
@@ -60,7 +62,8 @@ class HostAdmission:
             # A full cluster node: the office PC retries after its back-off, and the public
             # address's balancer sends it to a node with room.
             raise Refusal(RefusalReason.TOO_MANY_CONNECTIONS)
-        tenant = await self._authenticate(stream, message.host_id, message.secret)
+        lan = LanCard.optional(message.lan_mac, message.lan_address)
+        tenant = await self._authenticate(stream, message.host_id, message.secret, lan)
         keepalive = int(self._context.settings.keepalive_interval_s)
         await stream.send(HostReady(message.host_id, tenant, keepalive))
         await self._channels.serve(stream, message.host_id, tenant)
@@ -69,7 +72,9 @@ class HostAdmission:
         await self._authenticate(stream, message.host_id, message.secret)
         await self._channels.attach(stream, message)
 
-    async def _authenticate(self, stream: LinkStream, host_id: str, secret: str) -> str:
+    async def _authenticate(
+        self, stream: LinkStream, host_id: str, secret: str, lan: LanCard | None = None
+    ) -> str:
         """Return the host's tenant, or refuse.
 
         No source lockout here, either way: office-PC credentials and enrolment tokens are
@@ -78,7 +83,7 @@ class HostAdmission:
         municipality shares."""
         context = self._context
         host = await context.db(
-            context.directory.authenticate_host, host_id, secret, context.wall()
+            context.directory.authenticate_host, host_id, secret, context.wall(), lan
         )
         if host is None:
             await context.audit_noise(

@@ -37,12 +37,16 @@ from core.protocol.control import (
     SessionAnswer,
     SessionEnd,
     SessionOffer,
+    Wake,
 )
 from transport.connect import RelayEndpoint, open_link, parse_host_port
 from transport.e2e import E2E_HANDSHAKE_TIMEOUT_S, SecureChannel
 from transport.link_stream import LinkStream, PeerGone
+from transport.wake import Waker, lan_card_of_socket
 
 log = logging.getLogger("telework.client")
+# The agent's one waker: its per-MAC send limit holds across control channels.
+AGENT_WAKER = Waker()
 
 # How long we wait for the relay's answer to a handshake message. A viewer's login includes
 # the host's decision, which the relay bounds itself; this is the outer bound.
@@ -66,6 +70,13 @@ class RefusedByRelay(Error):
         self.resume_ticket = resume_ticket
         self.checks = checks  # the home-PC checks that failed, by name
         self.hours = hours  # outside the allowed hours: when they are (checked spans)
+
+
+def _lan_of(stream: LinkStream) -> tuple[str, str]:
+    """The office PC's network card this link left through, as HostAuth and Enroll carry it
+    (for Wake-on-LAN); blanks when it has none with a MAC."""
+    card = lan_card_of_socket(stream.writer.get_extra_info("sockname"))
+    return (card.mac, card.wire_address) if card is not None else ("", "")
 
 
 async def _reply(stream: LinkStream, timeout: float = HANDSHAKE_REPLY_TIMEOUT_S) -> ControlMessage:
@@ -96,7 +107,8 @@ async def enroll(
 ) -> tuple[LinkStream, Enrolled]:
     """Redeem an enrolment token; the link stays open as the new host's control channel."""
     async with _closed_on_error(await open_link(endpoint)) as stream:
-        await stream.send(Enroll(token, name, agent_version, identity.cert_pem.decode()))
+        cert = identity.cert_pem.decode()
+        await stream.send(Enroll(token, name, agent_version, cert, *_lan_of(stream)))
         reply = await _reply(stream)
         assert isinstance(reply, Enrolled)  # guaranteed by the link's state table
         return stream, reply
@@ -106,7 +118,7 @@ async def host_login(
     endpoint: RelayEndpoint, host_id: str, secret: str, agent_version: str
 ) -> tuple[LinkStream, HostReady]:
     async with _closed_on_error(await open_link(endpoint)) as stream:
-        await stream.send(HostAuth(host_id, secret, agent_version))
+        await stream.send(HostAuth(host_id, secret, agent_version, *_lan_of(stream)))
         reply = await _reply(stream)
         assert isinstance(reply, HostReady)
         return stream, reply
@@ -210,13 +222,18 @@ async def serve_control(
     release: Release = lambda session_id: None,
     dead_after_s: float = DEAD_AFTER_S,
     e2e_timeout_s: float = E2E_HANDSHAKE_TIMEOUT_S,
+    waker: Waker = AGENT_WAKER,
 ) -> None:
     """Run a host's control channel until the relay goes away (then :class:`PeerGone`).
+
+    A :class:`Wake` is carried out by ``waker`` (one per agent: its limits outlive a channel),
+    from the network card this channel left through.
 
     An accepted offer's attach cannot hang: connecting, the relay's answer and the end-to-end
     handshake each have their own timeout, and a failure of any kind reaches ``release``.
     """
     sessions: set[asyncio.Task[None]] = set()
+    waker.own = lan_card_of_socket(stream.writer.get_extra_info("sockname"))
 
     async def handle_offer(offer: SessionOffer) -> None:
         try:
@@ -269,6 +286,8 @@ async def serve_control(
                 on_policy(message.policy)
             elif isinstance(message, SessionEnd):
                 on_session_end(message.session_id, message.reason)
+            elif isinstance(message, Wake):
+                await asyncio.to_thread(waker.wake, message.mac, message.address)
     except Exception:
         # The control channel is lost, not the sessions: each runs on its own data connection
         # (in a cluster often through another relay node than this channel's), so they go on

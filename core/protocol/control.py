@@ -48,6 +48,7 @@ class ControlType(enum.IntEnum):
     PROGRESS = 0x0E
     LOGIN_OK = 0x0F
     REFUSED = 0x10
+    WAKE = 0x11
 
 
 class RefusalReason(enum.StrEnum):
@@ -79,6 +80,11 @@ class RefusalReason(enum.StrEnum):
     HOME_PC_CHECK_FAILED = "home_pc_check_failed"
     HOME_PC_UNCHECKED = "home_pc_unchecked"
     VIEWER_TOO_OLD = "viewer_too_old"
+    # Wake-on-LAN (a login with ``wake``): no office PC of the tenant that may wake others is
+    # online on the sleeping one's LAN (or its LAN is not known yet); or it was woken but did
+    # not come online in time.
+    WAKE_UNAVAILABLE = "wake_unavailable"
+    WAKE_TIMEOUT = "wake_timeout"
 
 
 class ProgressStage(enum.StrEnum):
@@ -91,6 +97,7 @@ class ProgressStage(enum.StrEnum):
     CHECKING_HOME_PC = "checking_home_pc"  # the viewer runs its home-PC check (core/homecheck)
     CONNECTING_TO_RELAY = "connecting_to_relay"
     WAITING_FOR_HOST = "waiting_for_host"
+    WAKING_HOST = "waking_host"  # the relay had the office PC woken and waits for it to start
     SECURING_CHANNEL = "securing_channel"
     RECEIVING_SCREEN = "receiving_screen"  # logged in, until the first picture
     RECONNECTING = "reconnecting"  # the link dropped; logging in again with the ticket
@@ -107,6 +114,8 @@ class Enroll(ControlMessage):
     name: str
     agent_version: str
     cert_pem: str
+    lan_mac: str = ""  # as HostAuth's
+    lan_address: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +133,10 @@ class HostAuth(ControlMessage):
     host_id: str
     secret: str
     agent_version: str
+    # The office PC's network card towards the relay, for Wake-on-LAN (core.wake.LanCard):
+    # its MAC and its IPv4 address with prefix ("192.0.2.7/24"); "" when not known.
+    lan_mac: str = ""
+    lan_address: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +230,9 @@ class Login(ControlMessage):
     resume_ticket: str = ""
     # What the home PC says of itself (core.homecheck.report.HomeReport.to_wire); {}: no check.
     home_check: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Wake the office PC if it is off (Wake-on-LAN through another office PC of the tenant),
+    # and wait for it: the user asked, after a HOST_OFFLINE refusal.
+    wake: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +263,16 @@ class Refused(ControlMessage):
     hours: list[str] = dataclasses.field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Wake(ControlMessage):
+    """The relay asks an office PC to send a Wake-on-LAN magic packet to a sleeping office PC
+    of its tenant on its own LAN (``address``: that PC's last IPv4 address with prefix)."""
+
+    TYPE = ControlType.WAKE
+    mac: str
+    address: str
+
+
 MESSAGE_CLASSES: dict[int, type[ControlMessage]] = {
     cls.TYPE: cls
     for cls in (
@@ -266,6 +292,7 @@ MESSAGE_CLASSES: dict[int, type[ControlMessage]] = {
         Progress,
         LoginOk,
         Refused,
+        Wake,
     )
 }
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from core.wake import LanCard
 from relay.store.database import Database
 from relay.store.errors import EnrollmentRefused, InvalidInput, NotFound
 from relay.store.inputs import (
@@ -51,6 +52,10 @@ class Host:
     created_at: float
     last_seen_at: float | None
     retired: bool
+    # Wake-on-LAN: the card it last reported (None: none yet, or an agent without the report)
+    # and whether the admin lets it wake others.
+    lan: LanCard | None = None
+    can_wake: bool = False
 
 
 class Hosts:
@@ -85,6 +90,7 @@ class Hosts:
         name: str,
         agent_version: str,
         now: float,
+        lan: LanCard | None = None,
     ) -> tuple[str, str]:
         """Enrol a host with ``token``; returns (tenant name, host secret shown once).
 
@@ -136,12 +142,16 @@ class Hosts:
                     created_at=now,
                     last_seen_at=None,
                     retired=False,
+                    **_lan_values(lan),
                 )
             )
         return row.tenant, secret
 
-    def authenticate_host(self, host_id: str, secret: str, now: float) -> Host | None:
-        """The host if ``secret`` is its enrolment credential and it is not retired; else None."""
+    def authenticate_host(
+        self, host_id: str, secret: str, now: float, lan: LanCard | None = None
+    ) -> Host | None:
+        """The host if ``secret`` is its enrolment credential and it is not retired; else None.
+        The network card it reports (``lan``) is recorded with its last-seen time."""
         digest = token_digest(secret) or UNMATCHABLE_DIGEST
         row = None
         if is_host_id(host_id):
@@ -154,7 +164,9 @@ class Hosts:
         try:
             with self._db.write() as conn:
                 conn.execute(
-                    sa.update(hosts).where(hosts.c.host_id == host_id).values(last_seen_at=now)
+                    sa.update(hosts)
+                    .where(hosts.c.host_id == host_id)
+                    .values(last_seen_at=now, **_lan_values(lan))
                 )
         except sa.exc.OperationalError:
             # A hint for the console only: a full disk must not keep the office PC offline.
@@ -212,6 +224,45 @@ class Hosts:
             conn.execute(sa.update(hosts).where(hosts.c.host_id == host_id).values(name=name))
         return name
 
+    def set_host_can_wake(self, tenant: str, host_id: str, can_wake: bool) -> None:
+        """Let a live office PC of ``tenant`` wake others of its LAN, or stop it."""
+        tenant, host_id = canonical_tenant(tenant), checked_host_id(host_id)
+        if not isinstance(can_wake, bool):
+            raise InvalidInput("can_wake must be true or false")
+        with self._db.write() as conn:
+            require_host(conn, tenant, host_id)
+            conn.execute(
+                sa.update(hosts).where(hosts.c.host_id == host_id).values(can_wake=can_wake)
+            )
+
+    def wake_plan(self, host_id: str) -> tuple[Host, list[str]] | None:
+        """For waking the live office PC ``host_id``: it, and the office PCs that may wake it
+        (same tenant, allowed to, last seen on its LAN), most recently seen first; None if it
+        is not a live office PC."""
+        target = self.get_host(host_id)
+        if target is None or target.retired:
+            return None
+        if target.lan is None:
+            return target, []
+        with self._db.read() as conn:
+            rows = conn.execute(
+                _host_select()
+                .where(
+                    hosts.c.tenant_id
+                    == sa.select(hosts.c.tenant_id)
+                    .where(hosts.c.host_id == host_id)
+                    .scalar_subquery(),
+                    hosts.c.can_wake,
+                    sa.not_(hosts.c.retired),
+                    hosts.c.host_id != host_id,
+                    hosts.c.lan_address.is_not(None),
+                )
+                .order_by(hosts.c.last_seen_at.desc().nulls_last())
+            ).all()
+        wakers = [_host(row) for row in rows]
+        lan = target.lan
+        return target, [w.host_id for w in wakers if w.lan is not None and w.lan.same_lan(lan)]
+
     def retire_host(self, tenant: str, host_id: str) -> None:
         """Retire a host for good: it can no longer authenticate; its grants and tickets go."""
         tenant, host_id = canonical_tenant(tenant), checked_host_id(host_id)
@@ -255,4 +306,13 @@ def _host(row: sa.Row[Any], last_seen_at: float | None = None) -> Host:
         created_at=row.created_at,
         last_seen_at=row.last_seen_at if last_seen_at is None else last_seen_at,
         retired=bool(row.retired),
+        lan=LanCard.optional(row.lan_mac or "", row.lan_address or ""),
+        can_wake=bool(row.can_wake),
     )
+
+
+def _lan_values(lan: LanCard | None) -> dict[str, Any]:
+    """The columns recording a reported network card (none reported: left as they were)."""
+    if lan is None:
+        return {}
+    return {"lan_mac": lan.mac, "lan_address": lan.wire_address}

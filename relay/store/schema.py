@@ -99,6 +99,9 @@ enrollment_tokens = sa.Table(
     sa.Column("host_id", sa.String(MAX_HOST_ID_LEN), nullable=True),
 )
 
+MAX_LAN_MAC_LEN = 17  # AA:BB:CC:DD:EE:FF
+MAX_LAN_ADDRESS_LEN = 18  # 255.255.255.255/32
+
 hosts = sa.Table(
     "hosts",
     metadata,
@@ -111,6 +114,11 @@ hosts = sa.Table(
     sa.Column("created_at", sa.Double(), nullable=False),
     sa.Column("last_seen_at", sa.Double(), nullable=True),
     sa.Column("retired", sa.Boolean(), nullable=False),
+    # Wake-on-LAN (migration 0009): the network card the office PC last reached the relay
+    # through (core.wake.LanCard), and whether the admin lets it wake others of its LAN.
+    sa.Column("lan_mac", sa.String(MAX_LAN_MAC_LEN), nullable=True),
+    sa.Column("lan_address", sa.String(MAX_LAN_ADDRESS_LEN), nullable=True),
+    sa.Column("can_wake", sa.Boolean(), nullable=False, server_default=sa.false()),
     # A tenant's office PCs in the order the admin API pages them (migration 0006).
     sa.Index(None, "tenant_id", "name", "host_id"),
 )
