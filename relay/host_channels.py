@@ -29,6 +29,7 @@ from core.protocol.control import (
     SessionAnswer,
     SessionEnd,
     SessionOffer,
+    Wake,
     encode_control,
 )
 from relay.cluster.local import Cluster, HostElsewhere
@@ -280,6 +281,21 @@ class HostChannels:
             return False
         try:
             await channel.stream.send(Policy(policy))
+        except (ConnectionError, OSError, LocalError):
+            return False
+        return True
+
+    async def send_wake(self, host_id: str, wake: Wake) -> bool:
+        """Have the online office PC ``host_id`` (here or on another node) send ``wake``'s
+        magic packet; False if it is not online anywhere."""
+        return await self.send_wake_here(host_id, wake) or await self._cluster.wake(host_id, wake)
+
+    async def send_wake_here(self, host_id: str, wake: Wake) -> bool:
+        channel = self.online.get(host_id)
+        if channel is None:
+            return False
+        try:
+            await channel.stream.send(wake)
         except (ConnectionError, OSError, LocalError):
             return False
         return True

@@ -28,6 +28,7 @@ from relay.store.lockouts import SharedCount
 from relay.store.staff import OtpResult
 from relay.store.tickets import Redeemed
 from relay.tickets import ResumeTickets
+from relay.wake import Wakes
 from transport.link_stream import LinkStream
 
 # Refusals after the viewer proved its identity that say "the office PC is not ready": the
@@ -37,6 +38,8 @@ TRANSIENT_HOST_REASONS = frozenset(
         RefusalReason.HOST_OFFLINE,
         RefusalReason.HOST_BUSY,
         RefusalReason.HOST_TIMEOUT,
+        RefusalReason.WAKE_UNAVAILABLE,
+        RefusalReason.WAKE_TIMEOUT,
     }
 )
 # What an accepted OTP used up, as its ``otp_used`` record names it.
@@ -115,6 +118,7 @@ class ViewerLogin:
         self._channels = channels
         self._sessions = sessions
         self._tickets = tickets
+        self._wakes = Wakes(context, channels)
 
     async def handle(self, stream: LinkStream, message: Login) -> None:
         """Let the viewer in and run its session, or raise the :class:`Refusal` it gets."""
@@ -310,6 +314,8 @@ class ViewerLogin:
             # seconds; refused now, the viewer would wait a whole back-off step more.
             wait_s = self._context.settings.resume_host_wait_s if login.resumed else 0.0
             channel = await self._channels.locate(login.host_id, wait_s)
+            if channel is None and message.wake:
+                channel = await self._wakes.wake_and_wait(stream, login.host_id, login.who)
             # (Another node checks the tenant of an office PC it holds when it gets the offer.)
             if channel is None or (
                 isinstance(channel, HostChannel) and channel.tenant != login.tenant

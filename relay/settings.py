@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from core.protocol.control import DEAD_AFTER_S, KEEPALIVE_INTERVAL_S
 from core.protocol.session import SESSION_BUDGET_BPS
+from core.wake import WAKE_PROGRESS_INTERVAL_S, WAKE_WAIT_S
 
 # Each side of a session is paced to the office network's per-session budget.
 SESSION_RATE_BPS = SESSION_BUDGET_BPS
@@ -82,6 +83,8 @@ class RelaySettings:
     resume_ticket_renew_s: float = RESUME_TICKET_RENEW_S
     end_grace_s: float = END_GRACE_S
     resume_host_wait_s: float = RESUME_HOST_WAIT_S
+    wake_wait_s: float = WAKE_WAIT_S
+    wake_progress_interval_s: float = WAKE_PROGRESS_INTERVAL_S
     # Load balancers whose connections start with a PROXY v2 header naming the client
     # (``serve --trusted-proxy``); from anyone else such a header is garbage.
     trusted_proxies: frozenset[str] = frozenset()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.protocol.control import SessionAnswer, SessionOffer
+from core.protocol.control import SessionAnswer, SessionOffer, Wake
 
 if TYPE_CHECKING:
     from relay.host_channels import HostChannels
@@ -67,4 +67,9 @@ class Cluster:
 
     async def push_policy(self, host_id: str) -> bool:
         """Ask the node holding ``host_id`` to push its policy now; False if none does."""
+        return False
+
+    async def wake(self, host_id: str, wake: Wake) -> bool:
+        """Ask the node holding office PC ``host_id`` to have it send ``wake``; False if none
+        does."""
         return False

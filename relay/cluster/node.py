@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlalchemy as sa
 
 from core.errors import LocalError
-from core.protocol.control import RefusalReason, SessionAnswer, SessionOffer
+from core.protocol.control import RefusalReason, SessionAnswer, SessionOffer, Wake
 from relay.cluster.bus import BusError, ClusterBus
 from relay.cluster.local import Cluster, HostElsewhere
 from relay.context import RelayContext
@@ -316,6 +316,13 @@ class ClusterNode(Cluster):
             return False
         return await self._send_quietly(node_id, {"op": "push_policy", "host_id": host_id})
 
+    async def wake(self, host_id: str, wake: Wake) -> bool:
+        node_id = await self._locate_quietly(host_id)
+        if node_id is None or node_id == self.node_id:
+            return False
+        message = {"op": "wake", "host_id": host_id, "mac": wake.mac, "address": wake.address}
+        return await self._send_quietly(node_id, message)
+
     # -- sessions --------------------------------------------------------------------------
 
     async def session_started(self, session: LiveSession) -> None:
@@ -386,6 +393,9 @@ class ClusterNode(Cluster):
             sessions.end(str(message["session_id"]), str(message["reason"]))
         elif op == "push_policy":
             self._spawn(channels.push_current_policy(str(message["host_id"])))
+        elif op == "wake":
+            wake = Wake(str(message["mac"]), str(message["address"]))
+            self._spawn(channels.send_wake_here(str(message["host_id"]), wake))
         else:
             log.warning("cluster bus: unknown message %r ignored", op)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyotp
 
 from core.crypto.certs import Identity, generate_identity
-from core.protocol.control import Login, SessionOffer
+from core.protocol.control import Login, ProgressStage, SessionOffer
 from core.syslog import SyslogDestination
 from relay.hooks import RelayHooks
 from relay.server import RelayServer
@@ -25,6 +25,7 @@ from transport.client import Decline, enroll, host_login, serve_control, viewer_
 from transport.connect import RelayEndpoint
 from transport.e2e import E2E_HANDSHAKE_TIMEOUT_S, SecureChannel
 from transport.link_stream import LinkStream
+from transport.wake import Waker
 
 FAST = RelaySettings(
     handshake_timeout_s=1.0,
@@ -106,6 +107,7 @@ class HostAgent:
     host_id: str = ""
     secret: str = ""
     e2e_timeout_s: float = E2E_HANDSHAKE_TIMEOUT_S
+    waker: Waker = field(default_factory=Waker)
     offers: list[SessionOffer] = field(default_factory=list)
     released: list[str] = field(default_factory=list)  # session IDs serve_control released
     policies: list[dict[str, object]] = field(default_factory=list)
@@ -139,6 +141,7 @@ class HostAgent:
                 on_session_end=lambda sid, reason: self.ended.append((sid, reason)),
                 release=self.released.append,
                 e2e_timeout_s=self.e2e_timeout_s,
+                waker=self.waker,
             )
         )
         await wait_until(lambda: self.host_id in self.relay.server.hosts)
@@ -166,6 +169,7 @@ def login_message(
     macs: list[str] | None = None,
     resume_ticket: str = "",
     home_check: dict[str, object] | None = None,
+    wake: bool = False,
 ) -> Login:
     return Login(
         TENANT,
@@ -176,13 +180,21 @@ def login_message(
         macs if macs is not None else ["02:00:00:00:00:01"],
         resume_ticket,
         home_check or {},
+        wake,
     )
 
 
-async def login(relay: Relay, host_id: str, otp: str, device: Identity | None = None, **kw):
+async def login(
+    relay: Relay,
+    host_id: str,
+    otp: str,
+    device: Identity | None = None,
+    on_progress: Callable[[ProgressStage], None] = lambda stage: None,
+    **kw,
+):
     device = device or generate_identity("home-pc")
     return await viewer_login(
-        relay.endpoint, login_message(relay, host_id, otp, device, **kw), device
+        relay.endpoint, login_message(relay, host_id, otp, device, **kw), device, on_progress
     )
 
 

@@ -1,0 +1,105 @@
+"""Waking a switched-off office PC for a login that asked to (``Login.wake``).
+
+The relay has an office PC of the same tenant, that the admin lets wake others and that was
+last seen on the sleeping one's LAN (:meth:`Directory.wake_plan`), send the magic packet
+(:class:`~core.protocol.control.Wake`), then waits for the sleeping one to come online, telling
+the viewer it is still waking it (``Progress("waking_host")``). Bounded: one packet per office
+PC per :data:`~core.wake.WAKE_MIN_INTERVAL_S` (logins in that time share the wait) and at most
+:data:`~core.wake.MAX_WAKES_PER_TENANT_PER_MIN` packets per tenant, on this node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import NoReturn
+
+from core.protocol.control import Progress, ProgressStage, RefusalReason, Wake
+from core.wake import MAX_WAKES_PER_TENANT_PER_MIN, WAKE_MIN_INTERVAL_S
+from relay.context import AuditWho, RelayContext
+from relay.errors import Refusal
+from relay.host_channels import HostChannels, HostRef
+from transport.link_stream import LinkStream
+
+# The window the per-tenant count of wakes runs over.
+TENANT_WAKE_WINDOW_S = 60.0
+# Tenants whose recent wakes this node remembers (each a few floats): beyond it, the oldest go.
+MAX_TENANTS_TRACKED = 10_000
+
+
+class Wakes:
+    """The wakes this relay node asked for, and the waiting for the woken."""
+
+    def __init__(self, context: RelayContext, channels: HostChannels) -> None:
+        self._context = context
+        self._channels = channels
+        self._sent_at: dict[str, float] = {}  # host ID -> when its packet was last asked for
+        self._by_tenant: dict[str, deque[float]] = {}
+
+    async def wake_and_wait(self, viewer: LinkStream, host_id: str, who: AuditWho) -> HostRef:
+        """Have ``host_id`` woken (unless it was moments ago) and wait for it to come online;
+        the :class:`Refusal` WAKE_UNAVAILABLE or WAKE_TIMEOUT if it cannot be or does not."""
+        now = self._context.monotonic()
+        last = self._sent_at.get(host_id)
+        if last is None or now - last >= WAKE_MIN_INTERVAL_S:
+            await self._send(host_id, who, now)
+        return await self._wait(viewer, host_id, who)
+
+    async def _send(self, host_id: str, who: AuditWho, now: float) -> None:
+        context = self._context
+        plan = await context.db(context.directory.wake_plan, host_id)
+        if plan is not None and plan[0].tenant == who["tenant"] and plan[0].lan is not None:
+            target, wakers = plan
+            if not self._tenant_may_wake(target.tenant, now):
+                await self._refuse(who, "tenant_wake_limit")
+            lan = target.lan
+            assert lan is not None
+            wake = Wake(lan.mac, lan.wire_address)
+            for waker in wakers:
+                if await self._channels.send_wake(waker, wake):
+                    self._sent_at[host_id] = now
+                    self._forget_before(now - WAKE_MIN_INTERVAL_S)
+                    detail = {"waker": waker, "mac": lan.mac, "lan": lan.wire_address}
+                    await context.audit("host_wake", **who, detail=detail)
+                    return
+            await self._refuse(who, "no_waker_online" if wakers else "no_waker")
+        await self._refuse(who, "lan_unknown")
+
+    async def _wait(self, viewer: LinkStream, host_id: str, who: AuditWho) -> HostRef:
+        settings = self._context.settings
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + settings.wake_wait_s
+        while (remaining := deadline - loop.time()) > 0:
+            await viewer.send(Progress(ProgressStage.WAKING_HOST))
+            found = await self._channels.locate(
+                host_id, min(remaining, settings.wake_progress_interval_s)
+            )
+            if found is not None:
+                await self._context.audit("host_woken", **who)
+                return found
+        await self._context.audit(
+            "login_refused", **who, detail={"reason": RefusalReason.WAKE_TIMEOUT.value}
+        )
+        raise Refusal(RefusalReason.WAKE_TIMEOUT)
+
+    async def _refuse(self, who: AuditWho, why: str) -> NoReturn:
+        detail = {"reason": RefusalReason.WAKE_UNAVAILABLE.value, "why": why}
+        await self._context.audit("login_refused", **who, detail=detail)
+        raise Refusal(RefusalReason.WAKE_UNAVAILABLE)
+
+    def _tenant_may_wake(self, tenant: str, now: float) -> bool:
+        """Count a wake of ``tenant`` now, unless it had its fill in the last minute."""
+        recent = self._by_tenant.pop(tenant, None) or deque()
+        while recent and recent[0] <= now - TENANT_WAKE_WINDOW_S:
+            recent.popleft()
+        self._by_tenant[tenant] = recent  # last touched, last in order
+        while len(self._by_tenant) > MAX_TENANTS_TRACKED:
+            del self._by_tenant[next(iter(self._by_tenant))]
+        if len(recent) >= MAX_WAKES_PER_TENANT_PER_MIN:
+            return False
+        recent.append(now)
+        return True
+
+    def _forget_before(self, moment: float) -> None:
+        for host_id in [h for h, at in self._sent_at.items() if at < moment]:
+            del self._sent_at[host_id]
