@@ -34,36 +34,47 @@ class Wakes:
         self._context = context
         self._channels = channels
         self._sent_at: dict[str, float] = {}  # host ID -> when its packet was last asked for
+        self._sending: dict[str, asyncio.Future[str | None]] = {}  # host ID -> its send now
         self._by_tenant: dict[str, deque[float]] = {}
 
     async def wake_and_wait(self, viewer: LinkStream, host_id: str, who: AuditWho) -> HostRef:
         """Have ``host_id`` woken (unless it was moments ago) and wait for it to come online;
-        the :class:`Refusal` WAKE_UNAVAILABLE or WAKE_TIMEOUT if it cannot be or does not."""
+        the :class:`Refusal` WAKE_UNAVAILABLE or WAKE_TIMEOUT if it cannot be or does not.
+        Logins asking at once share one packet: the first sends, the others wait with it."""
+        sending = self._sending.get(host_id)
         now = self._context.monotonic()
         last = self._sent_at.get(host_id)
-        if last is None or now - last >= WAKE_MIN_INTERVAL_S:
-            await self._send(host_id, who, now)
+        if sending is None and (last is None or now - last >= WAKE_MIN_INTERVAL_S):
+            sending = asyncio.ensure_future(self._send(host_id, who, now))
+            self._sending[host_id] = sending
+            sending.add_done_callback(lambda _: self._sending.pop(host_id, None))
+        if sending is not None:
+            why_not = await asyncio.shield(sending)
+            if why_not is not None:
+                await self._refuse(who, why_not)
         return await self._wait(viewer, host_id, who)
 
-    async def _send(self, host_id: str, who: AuditWho, now: float) -> None:
+    async def _send(self, host_id: str, who: AuditWho, now: float) -> str | None:
+        """Have a waker send the packet: None when one did, else why none could."""
         context = self._context
         plan = await context.db(context.directory.wake_plan, host_id)
-        if plan is not None and plan[0].tenant == who["tenant"] and plan[0].lan is not None:
-            target, wakers = plan
-            if not self._tenant_may_wake(target.tenant, now):
-                await self._refuse(who, "tenant_wake_limit")
-            lan = target.lan
-            assert lan is not None
-            wake = Wake(lan.mac, lan.wire_address)
-            for waker in wakers:
-                if await self._channels.send_wake(waker, wake):
-                    self._sent_at[host_id] = now
-                    self._forget_before(now - WAKE_MIN_INTERVAL_S)
-                    detail = {"waker": waker, "mac": lan.mac, "lan": lan.wire_address}
-                    await context.audit("host_wake", **who, detail=detail)
-                    return
-            await self._refuse(who, "no_waker_online" if wakers else "no_waker")
-        await self._refuse(who, "lan_unknown")
+        if plan is None:
+            return "lan_unknown"
+        target, wakers = plan
+        lan = target.lan
+        if lan is None or target.tenant != who["tenant"]:
+            return "lan_unknown"
+        if not self._tenant_may_wake(target.tenant, now):
+            return "tenant_wake_limit"
+        wake = Wake(lan.mac, lan.wire_address)
+        for waker in wakers:
+            if await self._channels.send_wake(waker, wake):
+                self._sent_at[host_id] = now
+                self._forget_before(now - WAKE_MIN_INTERVAL_S)
+                detail = {"waker": waker, "mac": lan.mac, "lan": lan.wire_address}
+                await context.audit("host_wake", **who, detail=detail)
+                return None
+        return "no_waker_online" if wakers else "no_waker"
 
     async def _wait(self, viewer: LinkStream, host_id: str, who: AuditWho) -> HostRef:
         settings = self._context.settings

@@ -45,10 +45,14 @@ class Waker:
     """Sends magic packets for the relay, only to its own LAN and not too often to one MAC."""
 
     def __init__(
-        self, own: LanCard | None = None, clock: Callable[[], float] = time.monotonic
+        self,
+        own: LanCard | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        send: Callable[[str, str, str], None] | None = None,
     ) -> None:
         self.own = own  # set by each control channel: the card it left through
         self._clock = clock
+        self._send = send or send_magic_packet
         self._last_sent: dict[str, float] = {}
 
     def wake(self, mac: str, address: str) -> bool:
@@ -69,7 +73,7 @@ class Waker:
             return False
         self._forget_before(now - WAKE_MIN_INTERVAL_S)
         try:
-            send_magic_packet(target.mac, target.broadcast(), str(self.own.address.ip))
+            self._send(target.mac, target.broadcast(), str(self.own.address.ip))
         except OSError as exc:
             log.warning("wake of %s not sent: %s", target.mac, exc)
             return False
