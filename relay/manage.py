@@ -138,6 +138,26 @@ def _grant(directory: Directory, args: argparse.Namespace, now: float) -> Outcom
     )
 
 
+def _can_wake(directory: Directory, args: argparse.Namespace, now: float) -> Outcome:
+    args.host_id = parse_host_id(args.host_id)
+    can_wake = not args.off
+    directory.set_host_can_wake(args.tenant, args.host_id, can_wake)
+    detail = {"can_wake": can_wake}
+    _audit(
+        directory,
+        "manage.host_can_wake",
+        now,
+        tenant=args.tenant,
+        host_id=args.host_id,
+        detail=detail,
+    )
+    verdict = "may now wake" if can_wake else "may no longer wake"
+    return Outcome(
+        {"host_id": args.host_id, "can_wake": can_wake},
+        [f"host {args.host_id} {verdict} other office PCs of its LAN"],
+    )
+
+
 def _admin_add(directory: Directory, args: argparse.Namespace, now: float) -> Outcome:
     admin, password, secret = directory.add_admin(args.login, args.tenant, now=now)
     account = admin.login if admin.tenant is None else f"{admin.login}@{admin.tenant}"
@@ -304,6 +324,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     grant.add_argument("login")
     grant.add_argument("host_id")
     grant.set_defaults(manage_handler=_grant)
+
+    can_wake = actions.add_parser(
+        "can-wake", help="let an office PC wake others of its LAN (Wake-on-LAN), or stop it"
+    )
+    can_wake.add_argument("--tenant", required=True)
+    can_wake.add_argument("host_id")
+    can_wake.add_argument("--off", action="store_true", help="stop it waking others")
+    can_wake.set_defaults(manage_handler=_can_wake)
 
     admin = actions.add_parser("admin", help="manage console administrators")
     admin_actions = admin.add_subparsers(dest="manage_admin_action", required=True)

@@ -558,9 +558,19 @@ class HostAgent:
         self.launch(screen, *args)
         self.wait_connected()
 
-    def launch(self, screen: XServer, *args: str, **env: str) -> None:
-        """``telework-host`` on ``screen`` with ``args`` (without ``--headless``: the tray app)."""
+    def launch(
+        self,
+        screen: XServer,
+        *args: str,
+        netns: str | None = None,
+        before: tuple[str, ...] = (),
+        **env: str,
+    ) -> None:
+        """``telework-host`` on ``screen`` with ``args`` (without ``--headless``: the tray app),
+        in network namespace ``netns`` if given, started by the command ``before`` if given
+        (which ends by running the agent: a switched-off PC's stand-in)."""
         argv = [
+            *before,
             *self.programs.host,
             "--data-dir",
             str(self.data_dir),
@@ -572,7 +582,8 @@ class HostAgent:
             shutil.which("true") or "true",  # never power off the test machine
             *args,
         ]
-        self.process = Process(argv, self.work / f"host-{self.name}.log", screen.env(**env))
+        log = self.work / f"host-{self.name}.log"
+        self.process = Process(argv, log, screen.env(**env), netns=netns)
 
     def enrol(self, relay: Relay, screen: XServer, token: str) -> str:
         """Start with ``--enroll token`` and keep running, as an admin installs it; the host ID."""
