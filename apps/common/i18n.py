@@ -26,6 +26,7 @@ from core.errors import PinMismatch
 from core.homecheck.report import Check
 from core.protocol.control import RefusalReason
 from core.protocol.notices import CloseReason
+from core.wake import WAKE_WAIT_S
 
 DEFAULT_LANGUAGE = "en"
 SHARED_DOMAIN = "reasons"
@@ -136,6 +137,8 @@ class Translator:
                 at = time.strftime("%H:%M", time.localtime(retry_after))
                 return self("refused_locked_out", at=at)
             return self("refused_locked_out_soon")
+        if reason == RefusalReason.WAKE_TIMEOUT:
+            return self("refused_wake_timeout", minutes=round(WAKE_WAIT_S / 60))
         key = f"refused_{reason}"
         return self(key) if self.knows(key) else self("refused_other")
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QMessageBox
 
 from apps.viewer.client import VIEWER_LOST, Credentials, ViewerClient
@@ -31,6 +31,12 @@ from core.policy import HoursSpan
 from core.protocol.control import LoginOk, ProgressStage, RefusalReason
 from core.protocol.notices import CloseReason, HostScreens, IdleWarning, NoticeBody
 from transport.connect import RelayEndpoint
+
+# Refusals after which the viewer offers to wake the office PC (Wake-on-LAN through another
+# office PC of its LAN), when the relay left a ticket to log in again with.
+WAKE_OFFERED_FOR = frozenset({RefusalReason.HOST_OFFLINE})
+# While the office PC is being woken, the time waited so far is shown afresh this often.
+WAKE_ELAPSED_TICK_MS = 1000
 
 
 class ViewerApp(QObject):
@@ -60,6 +66,7 @@ class ViewerApp(QObject):
         self.client: ViewerClient | None = None
         self.dialog = LoginDialog(texts, settings, macs=macs, device_code=self.device_code)
         self.dialog.submitted.connect(self._submitted)
+        self.dialog.wakeRequested.connect(self._wake_requested)
         self.dialog.cancelled.connect(self.quit)
         self.window = SessionWindow(texts)
         self.window.disconnectRequested.connect(self.quit)
@@ -68,6 +75,11 @@ class ViewerApp(QObject):
         self._quit_task: asyncio.Future[None] | None = None
         self._first_picture = True
         self._retry_why = VIEWER_LOST  # why the coming reconnect attempt is needed
+        # Waking the office PC: since when (the client's clock), and the tick that shows it.
+        self._waking_since: float | None = None
+        self._waking_tick = QTimer(self)
+        self._waking_tick.setInterval(WAKE_ELAPSED_TICK_MS)
+        self._waking_tick.timeout.connect(self._show_waking)
 
     def start(self) -> None:
         self._set_state("login")
@@ -82,17 +94,20 @@ class ViewerApp(QObject):
 
     def _set_state(self, state: str, **details: Any) -> None:
         self.state = {"state": state, **details}
+        if not self._waking:
+            self._waking_tick.stop()
         self.report(self.state)
 
     # ----- login -------------------------------------------------------------------------
-    def _submitted(self, settings: Settings, otp: str) -> None:
+    def _submitted(self, settings: Settings, otp: str, wake: bool = False) -> None:
         self.settings = settings
         endpoint = RelayEndpoint.parse(settings.relay, fingerprint=settings.fingerprint)
         if self.client is None or self.client.endpoint != endpoint:
             self.client = self._new_client(endpoint)
         credentials = Credentials(
-            settings.tenant, settings.user, parse_host_id(settings.host_id), otp
+            settings.tenant, settings.user, parse_host_id(settings.host_id), otp, wake
         )
+        self._waking_since = self.client.clock() if wake else None
         self._message_due = True
         self._task = asyncio.ensure_future(self._run(credentials))
 
@@ -134,14 +149,39 @@ class ViewerApp(QObject):
         self.dialog.set_busy(False)
         self.dialog.show()
 
+    def _wake_requested(self, settings: Settings, otp: str) -> None:
+        """「職場PCを起動する」: log in again (with the refusal's ticket) asking for a wake."""
+        self._submitted(settings, otp, wake=True)
+
+    @property
+    def _waking(self) -> bool:
+        return self.state.get("stage") == ProgressStage.WAKING_HOST
+
     def _progress(self, stage: ProgressStage) -> None:
-        text = self.texts.progress(stage)
+        if stage == ProgressStage.WAKING_HOST and self.client is not None:
+            if self._waking_since is None:  # woken for another viewer's login: from now
+                self._waking_since = self.client.clock()
+            self._waking_tick.start()
+        self._show_progress(stage)
+        self._set_state("progress", stage=stage)
+
+    def _show_progress(self, stage: ProgressStage) -> None:
+        elapsed = 0.0
+        if stage == ProgressStage.WAKING_HOST and self.client and self._waking_since is not None:
+            elapsed = self.client.clock() - self._waking_since
+        text = self.texts.progress(stage, elapsed)
         self.dialog.show_progress(text)
         if self.window.isVisible():
             # Reconnecting, or logged in but no picture yet: the view is frozen or empty, so
             # say what is happening until the first picture (see _picture).
             self.window.show_banner(text, BannerKind.PROGRESS)
-        self._set_state("progress", stage=stage)
+
+    def _show_waking(self) -> None:
+        """The tick while the office PC is being woken: the time waited, afresh."""
+        if self._waking:
+            self._show_progress(ProgressStage.WAKING_HOST)
+        else:
+            self._waking_tick.stop()
 
     def _logged_in(self, ok: LoginOk) -> None:
         with contextlib.suppress(OSError):  # remembering the form is a convenience
@@ -233,11 +273,19 @@ class ViewerApp(QObject):
         # The office PC was not ready (offline, busy, slow): the OTP is used up, but the relay's
         # ticket lets the next Connect log in without a new one.
         ticket = self.client is not None and self.client.holds_ticket
+        # Switched off, perhaps: another office PC of its LAN can wake it (the ticket logs in
+        # again without a new OTP).
+        wake = ticket and reason in WAKE_OFFERED_FOR
+        if wake:
+            text = f"{text}\n{self.texts('wake_offer')}"
         if ticket:
             text = f"{text}\n{self.texts('retry_without_otp')}"
         self.dialog.allow_empty_otp(ticket)
         self.dialog.show_error(text)
+        self.dialog.offer_wake(wake)
         details: dict[str, Any] = {"reason": reason, "device_code": self.device_code}
+        if wake:
+            details["wake_offered"] = True
         if checks:
             details["checks"] = list(checks)
         if hours:

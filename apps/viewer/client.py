@@ -66,6 +66,9 @@ class Credentials:
     user: str
     host_id: str
     otp: str
+    # Have the relay wake the office PC if it is off, and wait for it (the user asked, after
+    # a HOST_OFFLINE refusal). Only this run's first login asks: a reconnect finds it awake.
+    wake: bool = False
 
 
 class ViewerClient(QObject):
@@ -163,12 +166,13 @@ class ViewerClient(QObject):
         """
         self._quitting = False
         self._report = await self._check_home_pc()
+        wake = credentials.wake
         if self.holds_ticket:
             assert self.plan is not None
-            login = self._login_message(credentials, "", self.plan.ticket)
+            login = self._login_message(credentials, "", self.plan.ticket, wake=wake)
         else:
             self.plan = None
-            login = self._login_message(credentials, credentials.otp, "")
+            login = self._login_message(credentials, credentials.otp, "", wake=wake)
         resuming = False
         while True:
             channel = await self._log_in(login, resuming, credentials.otp)
@@ -196,7 +200,7 @@ class ViewerClient(QObject):
             log.exception("home-PC check failed")
             return {}
 
-    def _login_message(self, c: Credentials, otp: str, ticket: str) -> Login:
+    def _login_message(self, c: Credentials, otp: str, ticket: str, wake: bool = False) -> Login:
         return Login(
             c.tenant,
             c.user,
@@ -206,6 +210,7 @@ class ViewerClient(QObject):
             self.macs,
             ticket,
             self._report,
+            wake,
         )
 
     def _give_up(self, why: str) -> None:

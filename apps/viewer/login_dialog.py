@@ -37,6 +37,8 @@ class LoginDialog(QDialog):
     """
 
     submitted = Signal(object, str)  # Settings, OTP
+    # 「職場PCを起動する」: as submitted, but the login asks the relay to wake the office PC.
+    wakeRequested = Signal(object, str)  # Settings, OTP
     cancelled = Signal()
 
     def __init__(
@@ -75,6 +77,12 @@ class LoginDialog(QDialog):
         self.message.setWordWrap(True)
         # A refusal may carry a fact to pass on (this PC's MAC addresses): selectable.
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Offered after the relay said the office PC is offline and left a ticket (offer_wake).
+        self.wake_button = QPushButton(texts("wake_button"))
+        self.wake_button.setObjectName("wake")
+        self.wake_button.setAutoDefault(False)  # Enter always means Connect
+        self.wake_button.clicked.connect(self.submit_wake)
+        self.wake_button.setVisible(False)
         self.progress = QLabel()
         self.progress.setObjectName("progress")
         self.buttons = QDialogButtonBox()
@@ -106,6 +114,10 @@ class LoginDialog(QDialog):
         # Nothing to reveal when every field is asked for (a first run with no installer file).
         self.all_fields_button.setVisible(len(self.asked) < len(CONNECTION_FIELDS))
         layout.addWidget(self.message)
+        wake_row = QHBoxLayout()
+        wake_row.addWidget(self.wake_button)
+        wake_row.addStretch(1)
+        layout.addLayout(wake_row)
         layout.addWidget(self.progress)
         layout.addWidget(self.buttons)
         self.busy = False
@@ -136,6 +148,13 @@ class LoginDialog(QDialog):
         return Settings(**{name: edit.text().strip() for name, edit in self.edits.items()})
 
     def submit(self) -> None:
+        self._submit(wake=False)
+
+    def submit_wake(self) -> None:
+        """Connect and have the office PC woken (the button the HOST_OFFLINE refusal offers)."""
+        self._submit(wake=True)
+
+    def _submit(self, wake: bool) -> None:
         if self.busy:
             return
         settings, otp = self.entered(), self.otp.text().strip()
@@ -150,7 +169,7 @@ class LoginDialog(QDialog):
             return
         self.show_error("")
         self.set_busy(True)
-        self.submitted.emit(settings, otp)
+        (self.wakeRequested if wake else self.submitted).emit(settings, otp)
 
     def _cancel(self) -> None:
         self.cancelled.emit()
@@ -175,6 +194,11 @@ class LoginDialog(QDialog):
     def show_progress(self, text: str) -> None:
         self.progress.setText(text)
 
+    def offer_wake(self, offered: bool) -> None:
+        """Show 「職場PCを起動する」 under the message (until the next message or submit)."""
+        self.wake_button.setVisible(offered)
+        self.wake_button.setEnabled(offered)
+
     def allow_empty_otp(self, allowed: bool) -> None:
         """Whether Connect may go without an OTP (a refusal's ticket stands in for one)."""
         self.otp_optional = allowed
@@ -192,7 +216,9 @@ class LoginDialog(QDialog):
         self.resize(wanted)
 
     def show_error(self, text: str) -> None:
-        """Show why it did not work and make the dialog ready for a new OTP."""
+        """Show why it did not work and make the dialog ready for a new OTP (any offer to wake
+        the office PC goes with the message it came with)."""
+        self.offer_wake(False)
         self.message.setText(text)
         self._fit_message()
         if text:

@@ -16,7 +16,11 @@ class Texts(Translator):
     def __init__(self, language: str) -> None:
         super().__init__("viewer", language)
 
-    def progress(self, stage: ProgressStage) -> str:
+    def progress(self, stage: ProgressStage, elapsed_s: float = 0.0) -> str:
+        """A stage in words; waking the office PC says how long it has been (``elapsed_s``),
+        since that wait is minutes long."""
+        if stage == ProgressStage.WAKING_HOST:
+            return self(f"progress_{stage}", elapsed=_minutes_seconds(elapsed_s))
         return self(f"progress_{stage}")
 
     def notice(self, body: NoticeBody) -> str:
@@ -64,6 +68,12 @@ _NAMED_RUNS = {
     ("sat", "sun"): "days_weekend",
     ("mon", "sun"): "days_every_day",
 }
+
+
+def _minutes_seconds(seconds: float) -> str:
+    """An elapsed time as m:ss (4:05)."""
+    minutes, secs = divmod(max(0, int(seconds)), 60)
+    return f"{minutes}:{secs:02d}"
 
 
 def _clock(minutes: int) -> str:

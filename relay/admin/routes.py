@@ -225,18 +225,27 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         f"{_TENANT}/hosts",
         hosts.list_hosts,
-        "Office PCs with online state, agent version, last seen and last session, by name "
-        "(all, or a page)",
+        "Office PCs with online state, agent version, last seen and last session, whether each "
+        "may wake others and its network card (MAC, IPv4 address/prefix; null if not "
+        "reported), by name (all, or a page)",
         "office PCs",
         query=(Param("include_retired", "boolean", "also list retired office PCs"), *PAGE_PARAMS),
     ),
     Route(
         "PATCH",
         _HOST,
-        hosts.rename_host,
-        "Rename an office PC",
+        hosts.patch_host,
+        "Rename an office PC, or let it wake others of its LAN (Wake-on-LAN: one that stays "
+        "on); at least one field. Answers the office PC as listed",
         "office PCs",
-        body=s.obj(("name",), name=s.text(MAX_HOST_NAME_LEN)),
+        body=s.obj(
+            name=s.text(MAX_HOST_NAME_LEN),
+            can_wake={
+                "type": "boolean",
+                "description": "may send Wake-on-LAN packets to wake other office PCs of the "
+                "municipality on its LAN",
+            },
+        ),
     ),
     Route("DELETE", _HOST, hosts.retire_host, "Retire an office PC for good", "office PCs", ok=204),
     Route(

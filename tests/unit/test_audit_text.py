@@ -113,3 +113,17 @@ def test_home_pc_check_details_and_policy_in_words():
     )
     set_language("ja")
     assert "不適合: ファイアウォール" in detail_text("login_refused", refused)
+
+
+def test_letting_an_office_pc_wake_others_in_words():
+    record = {"admin": "alice", "can_wake": True}
+    assert event_name("admin.host_can_wake") == "Office PC's permission to wake others changed"
+    assert detail_text("admin.host_can_wake", record) == (
+        "by administrator alice, may wake other office PCs"
+    )
+    assert detail_text("admin.host_can_wake", {"can_wake": False}) == (
+        "may not wake other office PCs"
+    )
+    set_language("ja")
+    assert event_name("admin.host_can_wake") == "職場PCによる他のPCの起動の許可を変更"
+    assert detail_text("admin.host_can_wake", {"can_wake": False}).endswith("許可しない")

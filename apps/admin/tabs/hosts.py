@@ -1,5 +1,7 @@
 """The office PCs tab: enrolled PCs, enrolment codes (with their QR code and printable sheet),
-renaming and retiring.
+renaming, retiring, and which office PCs may wake others (Wake-on-LAN: the relay asks one that
+stays on, on the sleeping PC's LAN, to send the magic packet; the list shows each PC's network
+card as it last reported it).
 
 An enrolment code carries all an office PC needs to enrol: the relay's address as office PCs
 reach it (typed once here; by default the admin API's host on the relay's usual port), the
@@ -52,6 +54,13 @@ def default_relay_address(api_url: str) -> str:
     return f"[{host}]:{DEFAULT_RELAY_PORT}" if ":" in host else f"{host}:{DEFAULT_RELAY_PORT}"
 
 
+def lan_card_text(host: dict[str, Any]) -> str:
+    """The network card an office PC last reported, as MAC and IPv4 address/prefix; "" if it
+    reported none (not connected since its agent could, or not on an IPv4 LAN)."""
+    parts = [str(host[key]) for key in ("lan_mac", "lan_address") if host.get(key)]
+    return "  ".join(parts)
+
+
 class HostsTab(Tab):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -63,6 +72,8 @@ class HostsTab(Tab):
                 tr("col_version"),
                 tr("col_last_seen"),
                 tr("col_last_session"),
+                tr("col_can_wake"),
+                tr("col_lan_card"),
             ]
         )
         self.name = QLineEdit()
@@ -71,6 +82,10 @@ class HostsTab(Tab):
             self.name,
             self.button("rename", lambda: self.rename(self.table.selected_key(), self.name.text())),
             self.button("retire", lambda: self.retire(self.table.selected_key())),
+        )
+        self.row(
+            self.button("allow_wake", lambda: self.set_can_wake(self.table.selected_key(), True)),
+            self.button("stop_wake", lambda: self.set_can_wake(self.table.selected_key(), False)),
         )
 
         # Enrolment: where office PCs reach the relay, then the code, its QR code, its sheet.
@@ -145,6 +160,8 @@ class HostsTab(Tab):
                     h["agent_version"],
                     when(h["last_seen_at"]),
                     when(h["last_session_at"]),
+                    tr("yes") if h["can_wake"] else tr("no"),
+                    lan_card_text(h),
                 ]
                 for h in self.hosts
             ],
@@ -240,6 +257,16 @@ class HostsTab(Tab):
             await self.call("PATCH", "hosts", host_id, body={"name": name})
             self.window_.report(tr("host_renamed", name=name))
             await self.refresh()
+
+    async def set_can_wake(self, host_id: str | None, can_wake: bool) -> None:
+        """Let the selected office PC wake others of its LAN, or stop it (nothing to confirm:
+        it only lets the relay ask it to send a magic packet)."""
+        if not host_id:
+            raise InputMissing(tr("select_pc_first"))
+        await self.call("PATCH", "hosts", host_id, body={"can_wake": can_wake})
+        name = self.name_of(host_id)
+        self.window_.report(tr("host_can_wake" if can_wake else "host_cannot_wake", name=name))
+        await self.refresh()
 
     async def retire(self, host_id: str | None) -> None:
         if not host_id:

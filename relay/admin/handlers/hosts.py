@@ -6,11 +6,14 @@ from typing import Any
 
 from core.crypto.certs import format_host_id
 from relay.admin.call import Call
+from relay.admin.errors import BadRequest, ErrorCode
 from relay.admin.paging import Page
 from relay.admin.services.hosts import HostStatus
 
 # Default life of an enrolment token made in the console: until the same time tomorrow.
 DEFAULT_ENROLLMENT_TTL_S = 24 * 3600
+# What PATCH may change of an office PC (at least one of them).
+PATCH_FIELDS = ("name", "can_wake")
 
 
 def _host_view(status: HostStatus) -> dict[str, Any]:
@@ -26,6 +29,11 @@ def _host_view(status: HostStatus) -> dict[str, Any]:
         "last_seen_at": host.last_seen_at,
         "last_session_at": status.last_session_at,
         "retired": host.retired,
+        # Wake-on-LAN: whether it may wake others, and the network card it last reported
+        # (null: none yet, or an agent that does not report it).
+        "can_wake": host.can_wake,
+        "lan_mac": host.lan.mac if host.lan else None,
+        "lan_address": host.lan.wire_address if host.lan else None,
     }
 
 
@@ -46,10 +54,20 @@ async def list_hosts(call: Call) -> Any:
     return page.answer("hosts", hosts, _host_view, lambda status: status.host.host_id)
 
 
-async def rename_host(call: Call) -> Any:
-    host_id = call.host_id()
-    name = await call.service.hosts.rename(call.scope, host_id, call.body["name"])
-    return {"host_id": host_id, "name": name}
+async def patch_host(call: Call) -> Any:
+    """Rename the office PC and/or let it wake others (the name first: each change is its own
+    audited change, and a refused name leaves the state as it was); answers the PC as it is."""
+    body, host_id = call.body, call.host_id()
+    if not any(field in body for field in PATCH_FIELDS):
+        raise BadRequest(
+            f"body needs one of {', '.join(PATCH_FIELDS)}", ErrorCode.FIELD_MISSING, field="name"
+        )
+    hosts = call.service.hosts
+    if "name" in body:
+        await hosts.rename(call.scope, host_id, body["name"])
+    if "can_wake" in body:
+        await hosts.set_can_wake(call.scope, host_id, body["can_wake"])
+    return _host_view(await hosts.status(call.tenant, host_id))
 
 
 async def retire_host(call: Call) -> Any:

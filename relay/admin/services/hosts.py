@@ -1,12 +1,15 @@
-"""Admin actions on a tenant's office PCs: enrolment tokens, the list with live state, renaming
-and retiring (which ends the PC's sessions and drops its control channel)."""
+"""Admin actions on a tenant's office PCs: enrolment tokens, the list with live state, renaming,
+letting one wake others (Wake-on-LAN, :mod:`core.wake`) and retiring (which ends the PC's
+sessions and drops its control channel)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from relay.admin.errors import ErrorCode, NotFoundError
 from relay.admin.services.backend import Backend, Record, Scope
 from relay.store.hosts import Host
+from relay.store.inputs import canonical_tenant
 
 # How a retirement's ending of a session is named to the host and in the audit log.
 END_REASON_RETIRED = "host_retired"
@@ -57,7 +60,22 @@ class HostService:
             limit=limit,
         )
         # A page's own office PCs; the whole list's in one pass over the tenant's records.
-        page = None if limit is None else [host.host_id for host in hosts]
+        return await self._with_live_state(tenant, hosts, whole=limit is None)
+
+    async def status(self, tenant: str, host_id: str) -> HostStatus:
+        """One office PC of ``tenant`` (retired or not) with its live state."""
+        host = await self.backend.db(self.directory.get_host, host_id)
+        if host is None or host.tenant != canonical_tenant(tenant):
+            raise NotFoundError("no such office PC", ErrorCode.NOT_FOUND)
+        (status,) = await self._with_live_state(tenant, [host], whole=False)
+        return status
+
+    async def _with_live_state(
+        self, tenant: str, hosts: list[Host], *, whole: bool
+    ) -> list[HostStatus]:
+        """``hosts`` with what the relay (all its nodes) knows of them now; ``whole``: they are
+        all the tenant's, so their last sessions are looked up without naming them."""
+        page = None if whole else [host.host_id for host in hosts]
         last_session = await self.backend.db(self.directory.last_session_by_host, tenant, page)
         server = self.backend.server
         busy = {s.host_id for s in server.sessions.values()}
@@ -82,6 +100,18 @@ class HostService:
             scope.tenant,
             host_id,
             name,
+        )
+
+    async def set_can_wake(self, scope: Scope, host_id: str, can_wake: bool) -> None:
+        """Let the office PC wake others of its LAN (it stays on: a counter PC, a server), or
+        stop it; the relay asks only such PCs to send a magic packet."""
+        await self.backend.change(
+            scope,
+            Record("host_can_wake", host_id=host_id, detail={"can_wake": can_wake}),
+            self.directory.set_host_can_wake,
+            scope.tenant,
+            host_id,
+            can_wake,
         )
 
     async def retire(self, scope: Scope, host_id: str) -> None:

@@ -168,7 +168,7 @@ def snapshot(api: Api, tenant: str = TENANT) -> dict[str, object]:
     hosts = d.list_hosts(tenant, include_retired=True)
     return {
         "users": d.list_users(tenant),
-        "hosts": [(h.host_id, h.name, h.retired) for h in hosts],
+        "hosts": [(h.host_id, h.name, h.retired, h.can_wake) for h in hosts],
         "grants": d.list_grants(tenant),
         "macs": d.list_macs(tenant),
         "policy": d.get_tenant_policy(tenant),

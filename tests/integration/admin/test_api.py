@@ -10,6 +10,7 @@ import io
 import re
 
 from core.auth.lockout import USER_MAX_FAILURES
+from core.wake import LanCard
 from relay.admin.auth import ADMIN_TOKEN_TTL_S
 from relay.admin.routes import ROUTES
 from tests.integration.admin.conftest import (
@@ -41,7 +42,7 @@ def example_body(route) -> object:
         "patch_staff": {"disabled": True},
         "issue_codes": {"count": 3},
         "enrollment_token": {"ttl_s": 3600},
-        "rename_host": {"name": "hijacked"},
+        "patch_host": {"name": "hijacked"},
         "add_grant": {"login": USER, "host_id": "AAAAAAAAAAAAAAAAAAAA"},
         "add_mac": {"mac": "02:00:00:00:00:99", "login": USER},
         "put_tenant_policy": {"view_only": True},
@@ -333,6 +334,51 @@ async def test_enrollment_token_hosts_rename_retire(world):
     ]:
         status, answer = await api.as_("alice", method, tenant_path(TENANT, path), json=body)
         assert status == code, (path, answer)
+    assert snapshot(api) == before
+
+
+async def test_an_office_pc_may_be_let_wake_others_and_its_network_card_is_listed(world):
+    api, host = world
+    directory = api.relay.directory
+    path = tenant_path(TENANT, f"/hosts/{host.host_id}")
+    status, body = await api.as_("alice", "GET", tenant_path(TENANT, "/hosts"))
+    (row,) = [h for h in body["hosts"] if h["host_id"] == host.host_id]
+    assert (row["can_wake"], row["lan_mac"], row["lan_address"]) == (False, None, None)
+
+    card = LanCard.parse("02-00-5e-00-53-07", "192.0.2.7/24")
+    assert directory.authenticate_host(host.host_id, host.secret, api.clock(), card)
+    status, body = await api.as_("alice", "PATCH", path, json={"can_wake": True})
+    assert status == 200, body
+    assert body["host_id"] == host.host_id and body["can_wake"] is True
+    assert (body["lan_mac"], body["lan_address"]) == ("02:00:5E:00:53:07", "192.0.2.7/24")
+    assert body["online"] is True
+    assert directory.get_host(host.host_id).can_wake
+    (record,) = directory.list_audit(event="admin.host_can_wake")
+    assert record.host_id == host.host_id and record.detail["can_wake"] is True
+
+    status, body = await api.as_("alice", "PATCH", path, json={"name": "窓口-3", "can_wake": False})
+    assert status == 200 and (body["name"], body["can_wake"]) == ("窓口-3", False)
+    assert len(directory.list_audit(event="admin.host_rename")) == 1
+    assert len(directory.list_audit(event="admin.host_can_wake")) == 2
+    status, body = await api.as_("alice", "GET", tenant_path(TENANT, "/hosts"))
+    (row,) = [h for h in body["hosts"] if h["host_id"] == host.host_id]
+    assert (row["name"], row["can_wake"], row["lan_mac"]) == ("窓口-3", False, card.mac)
+
+    before = snapshot(api)
+    for bad, words in [
+        ({"can_wake": "yes"}, "'can_wake' must be boolean"),
+        ({"can_wake": 1}, "'can_wake' must be boolean"),
+        ({"can_wake": None}, "'can_wake' must be boolean"),
+        ({"name": "", "can_wake": True}, "'name' must not be empty"),
+        ({}, "body needs one of name, can_wake"),
+        ({"can_wake": True, "lan_mac": "02:00:00:00:00:01"}, "unknown fields: lan_mac"),
+    ]:
+        status, answer = await api.as_("alice", "PATCH", path, json=bad)
+        assert status == 400 and words in answer["error"], (bad, answer)
+    status, _ = await api.as_(
+        "bob", "PATCH", tenant_path(OTHER_TENANT, f"/hosts/{host.host_id}"), json={"can_wake": True}
+    )
+    assert status == 404
     assert snapshot(api) == before
 
 

@@ -26,6 +26,7 @@ CHANGES = [
     ("alice", "POST", f"/staff/{USER}/reset", None, "staff_reset"),
     ("alice", "POST", "/enrollment-tokens", {"ttl_s": 600}, "enrollment_token"),
     ("alice", "PATCH", f"/hosts/{HOST}", {"name": "窓口-9"}, "host_rename"),
+    ("alice", "PATCH", f"/hosts/{HOST}", {"can_wake": True}, "host_can_wake"),
     ("alice", "DELETE", f"/hosts/{HOST}", None, "host_retire"),
     ("alice", "POST", "/grants", {"login": "disabled", "host_id": HOST}, "grant"),
     ("alice", "DELETE", f"/grants/{USER}/{HOST}", None, "revoke"),
