@@ -163,7 +163,7 @@ def test_home_pc_keys_round_trip_and_stay_out_of_a_policy_without_them():
         "shutdown_warning_min",
     }
     assert not Policy().asks_home_check
-    assert "login_message" not in policy.without_login_message().to_dict()
+    assert "login_message" not in policy.for_office_pc().to_dict()
 
 
 def test_home_pc_keys_combine_to_the_stricter():
