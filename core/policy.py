@@ -45,6 +45,9 @@ MIN_UPDATE_AGE_DAYS = 1
 MAX_UPDATE_AGE_DAYS = 365
 DEFAULT_UPDATE_AGE_DAYS = 30
 
+# The relay's lock length, in the minutes a tenant's policy sets it in (lockout_minutes).
+DEFAULT_LOCK_MINUTES = int(USER_LOCK_S // 60)
+
 # The allowed hours a refusal carries to the viewer (OUTSIDE_HOURS): one span per run of
 # consecutive days; a week has at most four runs of one window (mon, wed, fri, sun).
 MAX_HOURS_SPANS = 7
@@ -320,9 +323,14 @@ class Policy:
             ),
             deny_unchecked=self.deny_unchecked or other.deny_unchecked,
             login_message=_both(self.login_message, other.login_message, lambda _, b: b),
-            # Fewer failures and a longer lock: still within the guessing rate (see _lockout).
-            lockout_failures=_both(self.lockout_failures, other.lockout_failures, min),
-            lockout_minutes=_both(self.lockout_minutes, other.lockout_minutes, max),
+            # Fewer failures and a longer lock (unset: the relay's default), so still within
+            # the guessing rate (see _lockout).
+            lockout_failures=_stricter_of(
+                self.lockout_failures, other.lockout_failures, USER_MAX_FAILURES, min
+            ),
+            lockout_minutes=_stricter_of(
+                self.lockout_minutes, other.lockout_minutes, DEFAULT_LOCK_MINUTES, max
+            ),
         )
 
     def for_office_pc(self) -> Policy:
@@ -400,6 +408,13 @@ def _both(a: Any, b: Any, combine: Any) -> Any:
     return combine(a, b)
 
 
+def _stricter_of(a: int | None, b: int | None, default: int, pick: Any) -> int | None:
+    """The stricter of two settings whose unset value means ``default`` (both unset: unset)."""
+    if a is None and b is None:
+        return None
+    return int(pick(default if a is None else a, default if b is None else b))
+
+
 def _safe_mac(text: str) -> str | None:
     try:
         return normalise_mac(text)
@@ -437,6 +452,12 @@ def _login_message(value: Any) -> str | None:
     return text or None
 
 
+def shortest_lock_minutes(failures: int) -> int:
+    """The shortest lock (whole minutes) after which ``failures`` more wrong one-time passwords
+    give a guesser no more than MAX_USER_GUESSES_PER_HOUR."""
+    return -(-failures * 60 // MAX_USER_GUESSES_PER_HOUR)
+
+
 def _lockout(failures: Any, minutes: Any) -> dict[str, int | None]:
     """The tenant's lockout, each within its bounds and the two together (with the relay's
     default for one unset) giving a guesser at most MAX_USER_GUESSES_PER_HOUR."""
@@ -448,8 +469,8 @@ def _lockout(failures: Any, minutes: Any) -> dict[str, int | None]:
     )
     if count is not None or length is not None:
         effective = count or USER_MAX_FAILURES
-        lock_min = length if length is not None else int(USER_LOCK_S // 60)
-        shortest = -(-effective * 60 // MAX_USER_GUESSES_PER_HOUR)  # minutes, rounded up
+        lock_min = length if length is not None else DEFAULT_LOCK_MINUTES
+        shortest = shortest_lock_minutes(effective)
         if lock_min < shortest:
             raise PolicyError(
                 f"lockout_minutes must be at least {shortest} when {effective} wrong one-time "

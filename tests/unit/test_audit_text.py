@@ -113,3 +113,12 @@ def test_home_pc_check_details_and_policy_in_words():
     )
     set_language("ja")
     assert "不適合: ファイアウォール" in detail_text("login_refused", refused)
+
+
+def test_a_tenant_lockout_in_a_policy_change_in_words():
+    policy = {"watermark": True, "lockout_failures": 3, "lockout_minutes": 60}
+    assert detail_text("admin.policy_set", {"policy": policy}) == (
+        "watermark, locks after 3 failures, locked for 60 min"
+    )
+    set_language("ja")
+    assert detail_text("admin.policy_set", {"policy": {"lockout_minutes": 30}}) == "ロック 30分"

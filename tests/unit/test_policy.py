@@ -133,6 +133,8 @@ policies = st.builds(
     update_max_age_days=st.none() | st.integers(1, 365),
     min_viewer_version=st.none() | st.sampled_from(["0.1", "1.0", "1.2.3", "2"]),
     deny_unchecked=st.booleans(),
+    lockout_failures=st.none() | st.integers(3, 10),
+    lockout_minutes=st.none() | st.integers(10, 1440),
 )
 
 
@@ -152,6 +154,8 @@ def test_a_pushed_policy_never_loosens(local, pushed):
             assert both.update_max_age_days <= mine.update_max_age_days
         if mine.min_viewer_version is not None:
             assert parse_version(both.min_viewer_version) >= parse_version(mine.min_viewer_version)
+        assert both.lockout_limits[0] <= mine.lockout_limits[0]  # an unset one: the default
+        assert both.lockout_limits[1] >= mine.lockout_limits[1]
 
 
 def test_the_watermark_words_are_trimmed_kept_and_the_particular_sources_win():
@@ -251,4 +255,5 @@ def test_the_lockout_combines_to_the_stricter():
     other = Policy(lockout_failures=4, lockout_minutes=15)
     both = tenant.stricter(other)
     assert (both.lockout_failures, both.lockout_minutes) == (4, 20)
-    assert tenant.stricter(Policy()).lockout_limits == (6, 1200.0)
+    assert tenant.stricter(Policy()).lockout_limits == (5, 1200.0)  # unset: the default, 5
+    assert Policy().stricter(Policy()).lockout_failures is None
