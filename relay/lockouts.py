@@ -10,6 +10,11 @@ directory's shared count behind (:mod:`relay.store.lockouts`):
   keys it counts against); a lock found there is adopted by the front, and failures the
   shared count no longer has (a success on another node) are forgotten by it.
 
+A tenant's policy may set its staff's count and lock length (``lockout_failures``,
+``lockout_minutes``): read at each login (:meth:`RelayLockouts.user_of`), they make the front
+(a view of the same table, :meth:`Lockout.with_limits`) and the rule counted in the directory
+alike, so every node locks the same account at the same count for the same time.
+
 A directory that cannot be used (counted and logged by :meth:`RelayContext.db`) leaves each
 node with its own count, as a single relay has; nothing that needs the directory (an OTP check,
 an audit record) succeeds meanwhile anyway.
