@@ -35,9 +35,9 @@ USER_LOCK_S = 15 * 60.0
 # A tenant may set its own count and lock length (its policy's lockout_failures and
 # lockout_minutes, checked by core.policy), within these bounds and never so that a guesser gets
 # more tries per hour than the defaults give (5 per 15 minutes: 20). Fewer than 3 locks staff out
-# for one slip of a finger; more than 10 is no lockout a tenant should want. A lock shorter than
-# 10 minutes would need fewer than 3 failures to keep that rate; one longer than a day is a
-# locked-out employee's whole working day lost to a guesser.
+# for one slip of a finger; more than 10 is no lockout a tenant should want. That rate lets even
+# 3 failures lock for no less than 9 minutes: 10 is the round floor. A lock longer than a day
+# would let anyone who knows a staff ID keep that person out for more than a working day.
 MIN_TENANT_LOCKOUT_FAILURES = 3
 MAX_TENANT_LOCKOUT_FAILURES = 10
 MIN_TENANT_LOCK_MINUTES = 10

@@ -139,3 +139,6 @@ async def test_an_office_pcs_policy_may_not_set_the_lockout_nor_is_it_sent_one(n
     directory.set_tenant_policy(TENANT, {"lockout_failures": 3, "watermark": True})
     pushed = directory.effective_policy(host_id)
     assert pushed["watermark"] and "lockout_failures" not in pushed
+    assert directory.tenant_lockout(TENANT) == (3, limits.USER_LOCK_S)
+    no_such = "no-such-city"  # a typed name no account has: the defaults
+    assert directory.tenant_lockout(no_such) == (limits.USER_MAX_FAILURES, limits.USER_LOCK_S)
