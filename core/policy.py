@@ -14,6 +14,15 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from core.auth.lockout import (
+    MAX_TENANT_LOCK_MINUTES,
+    MAX_TENANT_LOCKOUT_FAILURES,
+    MAX_USER_GUESSES_PER_HOUR,
+    MIN_TENANT_LOCK_MINUTES,
+    MIN_TENANT_LOCKOUT_FAILURES,
+    USER_LOCK_S,
+    USER_MAX_FAILURES,
+)
 from core.errors import Error
 from core.homecheck.report import MAX_VERSION_CHARS, REQUIRABLE_CHECKS, parse_version
 
@@ -35,6 +44,9 @@ MAX_LOGIN_MESSAGE_CHARS = 200
 MIN_UPDATE_AGE_DAYS = 1
 MAX_UPDATE_AGE_DAYS = 365
 DEFAULT_UPDATE_AGE_DAYS = 30
+
+# The relay's lock length, in the minutes a tenant's policy sets it in (lockout_minutes).
+DEFAULT_LOCK_MINUTES = int(USER_LOCK_S // 60)
 
 # The allowed hours a refusal carries to the viewer (OUTSIDE_HOURS): one span per run of
 # consecutive days; a week has at most four runs of one window (mon, wed, fri, sun).
@@ -199,6 +211,11 @@ class Policy:
     deny_unchecked: bool = False
     # The tenant's words shown by the viewer after login (the relay's, never the office PC's).
     login_message: str | None = None
+    # The tenant's lockout of its staff's accounts, which the relay enforces on every node:
+    # wrong OTPs that lock an account, and for how long (None: the relay's defaults). The
+    # tenant's alone (an office PC's policy may not set them) and never pushed to office PCs.
+    lockout_failures: int | None = None
+    lockout_minutes: int | None = None
 
     # -- parsing ---------------------------------------------------------------------------
 
@@ -241,6 +258,7 @@ class Policy:
             min_viewer_version=_min_viewer_version(data.get("min_viewer_version")),
             deny_unchecked=_bool(data.get("deny_unchecked", False), "deny_unchecked"),
             login_message=_login_message(data.get("login_message")),
+            **_lockout(data.get("lockout_failures"), data.get("lockout_minutes")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -273,6 +291,10 @@ class Policy:
             out["deny_unchecked"] = True
         if self.login_message is not None:
             out["login_message"] = self.login_message
+        if self.lockout_failures is not None:
+            out["lockout_failures"] = self.lockout_failures
+        if self.lockout_minutes is not None:
+            out["lockout_minutes"] = self.lockout_minutes
         return out
 
     # -- combining -------------------------------------------------------------------------
@@ -301,11 +323,36 @@ class Policy:
             ),
             deny_unchecked=self.deny_unchecked or other.deny_unchecked,
             login_message=_both(self.login_message, other.login_message, lambda _, b: b),
+            # Fewer failures and a longer lock (unset: the relay's default), so still within
+            # the guessing rate (see _lockout).
+            lockout_failures=_stricter_of(
+                self.lockout_failures, other.lockout_failures, USER_MAX_FAILURES, min
+            ),
+            lockout_minutes=_stricter_of(
+                self.lockout_minutes, other.lockout_minutes, DEFAULT_LOCK_MINUTES, max
+            ),
         )
 
-    def without_login_message(self) -> Policy:
-        """What the office PC is sent: the login message is the relay's to show."""
-        return replace(self, login_message=None)
+    def for_office_pc(self) -> Policy:
+        """What the office PC is sent: without what the relay alone applies (the login message,
+        the lockout), which an office PC's agent older than those keys would refuse."""
+        return replace(self, login_message=None, lockout_failures=None, lockout_minutes=None)
+
+    def tenant_only_keys(self) -> list[str]:
+        """The keys this policy sets that only a tenant's policy may (what :meth:`for_office_pc`
+        leaves out: the login message, the lockout, which counts an account's failures on
+        all its office PCs at once)."""
+        return sorted(self.to_dict().keys() - self.for_office_pc().to_dict().keys())
+
+    @property
+    def lockout_limits(self) -> tuple[int, float]:
+        """The staff accounts' lockout this policy sets: failures that lock, lock length in
+        seconds (the relay's defaults where unset)."""
+        minutes = self.lockout_minutes
+        return (
+            self.lockout_failures or USER_MAX_FAILURES,
+            USER_LOCK_S if minutes is None else minutes * 60.0,
+        )
 
     @property
     def update_age_limit_days(self) -> int:
@@ -348,6 +395,8 @@ _KEYS = {
     "min_viewer_version",
     "deny_unchecked",
     "login_message",
+    "lockout_failures",
+    "lockout_minutes",
 }
 
 
@@ -357,6 +406,13 @@ def _both(a: Any, b: Any, combine: Any) -> Any:
     if b is None:
         return a
     return combine(a, b)
+
+
+def _stricter_of(a: int | None, b: int | None, default: int, pick: Any) -> int | None:
+    """The stricter of two settings whose unset value means ``default`` (both unset: unset)."""
+    if a is None and b is None:
+        return None
+    return int(pick(default if a is None else a, default if b is None else b))
 
 
 def _safe_mac(text: str) -> str | None:
@@ -394,6 +450,33 @@ def _login_message(value: Any) -> str | None:
     if len(text) > MAX_LOGIN_MESSAGE_CHARS:
         raise PolicyError(f"login_message must be at most {MAX_LOGIN_MESSAGE_CHARS} characters")
     return text or None
+
+
+def shortest_lock_minutes(failures: int) -> int:
+    """The shortest lock (whole minutes) after which ``failures`` more wrong one-time passwords
+    give a guesser no more than MAX_USER_GUESSES_PER_HOUR."""
+    return -(-failures * 60 // MAX_USER_GUESSES_PER_HOUR)
+
+
+def _lockout(failures: Any, minutes: Any) -> dict[str, int | None]:
+    """The tenant's lockout, each within its bounds and the two together (with the relay's
+    default for one unset) giving a guesser at most MAX_USER_GUESSES_PER_HOUR."""
+    count = _optional_int(
+        failures, "lockout_failures", MIN_TENANT_LOCKOUT_FAILURES, MAX_TENANT_LOCKOUT_FAILURES
+    )
+    length = _optional_int(
+        minutes, "lockout_minutes", MIN_TENANT_LOCK_MINUTES, MAX_TENANT_LOCK_MINUTES
+    )
+    if count is not None or length is not None:
+        effective = count or USER_MAX_FAILURES
+        lock_min = length if length is not None else DEFAULT_LOCK_MINUTES
+        shortest = shortest_lock_minutes(effective)
+        if lock_min < shortest:
+            raise PolicyError(
+                f"lockout_minutes must be at least {shortest} when {effective} wrong one-time "
+                f"passwords lock an account (at most {MAX_USER_GUESSES_PER_HOUR} guesses an hour)"
+            )
+    return {"lockout_failures": count, "lockout_minutes": length}
 
 
 def _home_checks(value: Any) -> frozenset[str]:

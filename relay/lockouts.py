@@ -10,6 +10,11 @@ directory's shared count behind (:mod:`relay.store.lockouts`):
   keys it counts against); a lock found there is adopted by the front, and failures the
   shared count no longer has (a success on another node) are forgotten by it.
 
+A tenant's policy may set its staff's count and lock length (``lockout_failures``,
+``lockout_minutes``): read at each login (:meth:`RelayLockouts.user_of`), they make the front
+(a view of the same table, :meth:`Lockout.with_limits`) and the rule counted in the directory
+alike, so every node locks the same account at the same count for the same time.
+
 A directory that cannot be used (counted and logged by :meth:`RelayContext.db`) leaves each
 node with its own count, as a single relay has; nothing that needs the directory (an OTP check,
 an audit record) succeeds meanwhile anyway.
@@ -21,7 +26,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from core.auth.lockout import Lockout
+from core.auth.lockout import Lockout, user_window_s
 from relay.errors import StoreUnavailable
 from relay.store.directory import Directory
 from relay.store.lockouts import NOT_LOCKED, CountedFailure, LockoutRule, SharedCount
@@ -44,6 +49,11 @@ class SharedLockout:
     @property
     def kind(self) -> str:
         return self.rule.kind
+
+    def with_limits(self, max_failures: int, window_s: float, lock_s: float) -> SharedLockout:
+        """The same lockout (the same keys, here and in the directory) with other limits, for
+        keys whose limits differ: this node's front and the shared count lock alike."""
+        return SharedLockout(self.kind, self.local.with_limits(max_failures, window_s, lock_s))
 
 
 class LockoutSharing:
@@ -155,3 +165,19 @@ class RelayLockouts(LockoutSharing):
         self.user = SharedLockout(USER_KIND, Lockout.per_user(clock))
         self.source = SharedLockout(SOURCE_KIND, Lockout.per_source(clock))
         self.noisy = SharedLockout(NOISY_KIND, noisy)
+
+    async def user_of(self, tenant: str | None) -> SharedLockout:
+        """The per-user lockout of ``tenant``'s staff (as stored; None: a name no account can
+        have): the tenant's own count and lock length if its policy sets them, else the
+        defaults. Without the directory the defaults (nothing needing it succeeds meanwhile).
+        A lock already set keeps its end; a changed count counts the failures already in."""
+        if tenant is None:
+            return self.user
+        try:
+            max_failures, lock_s = await self._db(self._directory.tenant_lockout, tenant)
+        except StoreUnavailable:
+            return self.user
+        default = self.user.local
+        if (max_failures, lock_s) == (default.max_failures, default.lock_s):
+            return self.user
+        return self.user.with_limits(max_failures, user_window_s(max_failures), lock_s)

@@ -22,6 +22,7 @@ from relay.audit_backlog import PendingRecord
 from relay.context import AuditWho, RelayContext, unvalidated_name
 from relay.errors import Refusal
 from relay.host_channels import HostChannel, HostChannels, HostRef, PendingAttach
+from relay.lockouts import SharedLockout
 from relay.sessions import LiveSession, LiveSessions
 from relay.store.inputs import account_key, canonical_names
 from relay.store.lockouts import SharedCount
@@ -74,6 +75,7 @@ class SharedCounts:
 
     source: SharedCount
     user: SharedCount
+    user_lockout: SharedLockout  # the user's tenant's (its own limits, or the defaults)
 
 
 @dataclass(frozen=True)
@@ -149,11 +151,12 @@ class ViewerLogin:
         context = self._context
         lockouts = context.lockouts
         context.check_source(stream.source_key)
+        user_lockout = await lockouts.user_of(names.stored[0] if names.stored else None)
         source_count, user_count = await lockouts.shared_counts(
-            (lockouts.source, stream.source_key), (lockouts.user, names.lockout_key)
+            (lockouts.source, stream.source_key), (user_lockout, names.lockout_key)
         )
         context.check_source(stream.source_key)  # with a lock another node set, adopted
-        until = lockouts.user.local.locked_until(names.lockout_key)
+        until = user_lockout.local.locked_until(names.lockout_key)
         if until is not None:
             # Counts against the source too: once it is locked, check_source refuses it
             # before this audit record, so hammering a locked name cannot fill the disk.
@@ -168,7 +171,7 @@ class ViewerLogin:
                 detail={"reason": "locked_out"},
             )
             raise Refusal(RefusalReason.LOCKED_OUT, int(until) + 1)
-        return SharedCounts(source_count, user_count)
+        return SharedCounts(source_count, user_count, user_lockout)
 
     async def _prove(
         self,
@@ -190,7 +193,7 @@ class ViewerLogin:
         lockouts = context.lockouts
         counted_by = (
             (lockouts.source, stream.source_key),
-            (lockouts.user, names.lockout_key),
+            (shared.user_lockout, names.lockout_key),
         )
         attempt = Attempt(*((lockout.local, key) for lockout, key in counted_by))
         retry_at = attempt.begin([shared.source.failures, shared.user.failures])
@@ -205,7 +208,7 @@ class ViewerLogin:
             raise
         locked_until = attempt.end(failed=proven is None)
         if proven is not None:
-            await lockouts.succeeded(lockouts.user, names.lockout_key, shared.user)
+            await lockouts.succeeded(shared.user_lockout, names.lockout_key, shared.user)
             (tenant, user), ticket = proven
             return ProvenLogin(tenant, user, host_id, device_fp, stream.source, ticket)
         locked_until = await lockouts.failed(counted_by, locked_until)

@@ -84,7 +84,7 @@ def days_text(days: list[str]) -> str:
 
 
 def policy_text(policy: Mapping[str, Any]) -> str:
-    """A policy's settings in one line: hours, limits, watermark, view only."""
+    """A policy's settings in one line: hours, limits, watermark, view only, the lockout."""
     parts: list[str] = []
     hours = policy.get("allowed_hours")
     if isinstance(hours, Mapping):
@@ -112,6 +112,10 @@ def policy_text(policy: Mapping[str, Any]) -> str:
         parts.append(tr("policy_deny_unchecked"))
     if policy.get("login_message"):
         parts.append(tr("policy_login_message"))
+    if policy.get("lockout_failures"):
+        parts.append(tr("policy_lockout_failures", count=policy["lockout_failures"]))
+    if policy.get("lockout_minutes"):
+        parts.append(tr("policy_lockout_minutes", minutes=policy["lockout_minutes"]))
     return tr("detail_sep").join(parts) if parts else tr("policy_none")
 
 

@@ -7,6 +7,9 @@ table so that a flood of failures under fresh keys cannot push a locked key out 
 it); when even the lock table is full, the lock that ends soonest goes. Time comes from an
 injected clock, so tests simulate hours without sleeping.
 
+Keys whose limits differ (the staff of tenants with a lockout of their own) share one table and
+its bound: :meth:`Lockout.with_limits` counts the same keys by other limits.
+
 Processes that share their counts (relay nodes, through their directory) keep one of these each
 as a fast front that also counts the attempts under way: they pass the shared count to
 :meth:`Lockout.begin` and adopt the shared locks (:meth:`Lockout.adopt_lock`); the sharing
@@ -15,6 +18,7 @@ itself (I/O) is theirs.
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
 import time
 from collections import OrderedDict, deque
@@ -28,6 +32,17 @@ from core.auth.errors import AuthArgumentError
 USER_MAX_FAILURES = 5
 USER_WINDOW_S = 15 * 60.0
 USER_LOCK_S = 15 * 60.0
+# A tenant may set its own count and lock length (its policy's lockout_failures and
+# lockout_minutes, checked by core.policy), within these bounds and never so that a guesser gets
+# more tries per hour than the defaults give (5 per 15 minutes: 20). Fewer than 3 locks staff out
+# for one slip of a finger; more than 10 is no lockout a tenant should want. That rate lets even
+# 3 failures lock for no less than 9 minutes: 10 is the round floor. A lock longer than a day
+# would let anyone who knows a staff ID keep that person out for more than a working day.
+MIN_TENANT_LOCKOUT_FAILURES = 3
+MAX_TENANT_LOCKOUT_FAILURES = 10
+MIN_TENANT_LOCK_MINUTES = 10
+MAX_TENANT_LOCK_MINUTES = 24 * 60
+MAX_USER_GUESSES_PER_HOUR = 20
 # Per source address: looser, because one office NAT address carries many honest staff, but it
 # stops one address from spraying guesses across many user names.
 SOURCE_MAX_FAILURES = 20
@@ -62,10 +77,14 @@ class Lockout:
         self.lock_s = lock_s
         self.max_keys = max_keys
         self._clock = clock
+        # All state is in these containers, which with_limits shares.
         # key -> times of failures in the window, least recently touched first
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
-        # key -> when its lock ends; every lock lasts lock_s, so insertion order is end order
-        self._locks: OrderedDict[str, float] = OrderedDict()
+        # key -> when its lock ends
+        self._locks: dict[str, float] = {}
+        # (end, key) of the locks, soonest first (a heap); an entry whose key's lock is gone
+        # or ends otherwise is stale, dropped when it comes first or the heap is rebuilt.
+        self._lock_ends: list[tuple[float, str]] = []
         # key -> attempts begun and not yet ended (bounded by the connections that carry them)
         self._in_flight: dict[str, int] = {}
 
@@ -78,6 +97,14 @@ class Lockout:
     def per_source(cls, clock: Callable[[], float] = time.monotonic) -> Lockout:
         """The default per-source-address lockout (:data:`SOURCE_MAX_FAILURES` in its window)."""
         return cls(SOURCE_MAX_FAILURES, SOURCE_WINDOW_S, SOURCE_LOCK_S, clock, DEFAULT_MAX_KEYS)
+
+    def with_limits(self, max_failures: int, window_s: float, lock_s: float) -> Lockout:
+        """The same keys (their failures, locks and attempts under way, and the bound on them)
+        counted by other limits: for keys whose limits differ, such as a tenant's staff."""
+        view = Lockout(max_failures, window_s, lock_s, self._clock, self.max_keys)
+        view._failures, view._locks = self._failures, self._locks
+        view._lock_ends, view._in_flight = self._lock_ends, self._in_flight
+        return view
 
     def __len__(self) -> int:
         """Keys tracked (with failures, locked, or both)."""
@@ -147,30 +174,47 @@ class Lockout:
 
     def adopt_lock(self, key: str, until: float) -> None:
         """Lock ``key`` until ``until``, as another process sharing the count decided (a later
-        lock already here stays). Such a lock may end before ones set earlier here, so when the
-        lock table is full the one evicted may not be the one that ends soonest; the shared
-        count still has it."""
+        lock already here stays)."""
         now = self._clock()
         if until <= now or until <= self._locks.get(key, now):
             return
         self._locks.pop(key, None)
-        self._make_room_for_a_lock(now)
-        self._locks[key] = until
+        self._set_lock(key, until, now)
 
     def record_success(self, key: str) -> None:
         """Forget ``key``'s failures. A lock in force stays until it ends."""
         self._failures.pop(key, None)
 
     def _lock(self, key: str, now: float) -> float:
-        self._make_room_for_a_lock(now)
-        until = self._locks[key] = now + self.lock_s
+        until = now + self.lock_s
+        self._set_lock(key, until, now)
         return until
 
-    def _make_room_for_a_lock(self, now: float) -> None:
-        while self._locks and next(iter(self._locks.values())) <= now:
-            self._locks.popitem(last=False)  # ended locks first
-        while len(self._locks) >= self.max_keys:
-            self._locks.popitem(last=False)  # then the one that ends soonest
+    def _set_lock(self, key: str, until: float, now: float) -> None:
+        """Lock ``key`` (not locked now) until ``until``, making room first: ended locks go,
+        then, while the table is full, the one that ends soonest."""
+        ends = self._lock_ends
+        while ends:
+            end, first = ends[0]
+            if self._locks.get(first) != end:
+                heapq.heappop(ends)  # stale
+            elif end <= now or len(self._locks) >= self.max_keys:
+                heapq.heappop(ends)
+                del self._locks[first]
+            else:
+                break
+        self._locks[key] = until
+        heapq.heappush(ends, (until, key))
+        if len(ends) > 2 * self.max_keys:  # mostly stale: rebuild in place (views share it)
+            ends[:] = [(end, k) for k, end in self._locks.items()]
+            heapq.heapify(ends)
+
+
+def user_window_s(max_failures: int) -> float:
+    """The per-user window for a count of ``max_failures``: :data:`USER_WINDOW_S`, or longer
+    where a guesser staying just under the count would otherwise get more than
+    :data:`MAX_USER_GUESSES_PER_HOUR` (10 failures: 30 minutes)."""
+    return max(USER_WINDOW_S, max_failures * 3600.0 / MAX_USER_GUESSES_PER_HOUR)
 
 
 def source_key(address: str) -> str:

@@ -13,6 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.admin_api import API_PREFIX
+from core.auth.lockout import (
+    MAX_TENANT_LOCK_MINUTES,
+    MAX_TENANT_LOCKOUT_FAILURES,
+    MIN_TENANT_LOCK_MINUTES,
+    MIN_TENANT_LOCKOUT_FAILURES,
+)
 from core.auth.one_time_codes import MAX_CODES_PER_ISSUE
 from core.auth.passwords import MIN_CHOSEN_PASSWORD_CHARS
 from core.policy import (
@@ -89,7 +95,9 @@ _HOST = f"{_TENANT}/hosts/{{host_id}}"
 _POLICY_BODY: dict[str, Any] = {
     "type": "object",
     "description": "a policy as core.policy.Policy.to_dict (allowed_hours, shutdown_at, "
-    "shutdown_warning_min, idle_timeout_s, max_session_s, watermark, watermark_text, view_only)",
+    "shutdown_warning_min, idle_timeout_s, max_session_s, watermark, watermark_text, view_only, "
+    "the home-PC check's keys; the tenant's alone: login_message, lockout_failures, "
+    "lockout_minutes)",
     "properties": {
         "shutdown_warning_min": s.integer(MIN_SHUTDOWN_WARNING_MIN, MAX_SHUTDOWN_WARNING_MIN),
         "idle_timeout_s": s.integer(MIN_IDLE_TIMEOUT_S, MAX_IDLE_TIMEOUT_S, nullable=True),
@@ -97,6 +105,12 @@ _POLICY_BODY: dict[str, Any] = {
         "watermark": {"type": "boolean"},
         "watermark_text": {"type": ["string", "null"], "maxLength": MAX_WATERMARK_TEXT},
         "view_only": {"type": "boolean"},
+        "lockout_failures": s.integer(
+            MIN_TENANT_LOCKOUT_FAILURES, MAX_TENANT_LOCKOUT_FAILURES, nullable=True
+        ),
+        "lockout_minutes": s.integer(
+            MIN_TENANT_LOCK_MINUTES, MAX_TENANT_LOCK_MINUTES, nullable=True
+        ),
     },
 }
 

@@ -14,7 +14,13 @@ from relay.store.errors import InvalidInput
 from relay.store.home_pcs import macs_for_host
 from relay.store.hosts import require_host
 from relay.store.inputs import canonical_tenant, checked_host_id, is_host_id
-from relay.store.schema import MAX_POLICY_JSON_LEN, host_policies, hosts, tenant_settings
+from relay.store.schema import (
+    MAX_POLICY_JSON_LEN,
+    host_policies,
+    hosts,
+    tenant_settings,
+    tenants,
+)
 from relay.store.tenants import require_tenant, upsert_tenant_settings
 
 
@@ -62,9 +68,7 @@ class Policies:
     ) -> dict[str, Any] | None:
         """Store (or with None, remove) an office PC's own policy; returns its normal form."""
         tenant, host_id = canonical_tenant(tenant), checked_host_id(host_id)
-        if isinstance(policy, dict) and policy.get("login_message") is not None:
-            raise InvalidInput("the login message is the tenant's: set it in the tenant's policy")
-        text = None if policy is None else _dump_policy(policy)
+        text = None if policy is None else _dump_policy(policy, tenant_only=False)
         stamp = self._db.now(now)
         with self._db.write() as conn:
             require_host(conn, tenant, host_id)
@@ -78,9 +82,10 @@ class Policies:
     def effective_policy(self, host_id: str) -> dict[str, Any]:
         """What the office PC must obey: tenant policy, stricter with its own, plus the central
         list of home-PC MACs (none registered: no central list). {} for an unknown host. The
-        tenant's login message is the relay's to show, not the office PC's: left out."""
+        tenant's login message and lockout are the relay's to apply, not the office PC's: left
+        out."""
         combined = self._combined(host_id, with_macs=True)
-        return {} if combined is None else combined.without_login_message().to_dict()
+        return {} if combined is None else combined.for_office_pc().to_dict()
 
     def login_policy(self, host_id: str) -> dict[str, Any]:
         """What the relay checks of a login to this office PC (the home-PC check, the login
@@ -88,6 +93,20 @@ class Policies:
         host."""
         combined = self._combined(host_id, with_macs=False)
         return {} if combined is None else combined.to_dict()
+
+    def tenant_lockout(self, tenant: str) -> tuple[int, float]:
+        """The lockout of the tenant's staff accounts: the failures that lock one and the lock's
+        length in seconds (the relay's defaults for a tenant without its own, or none such).
+        ``tenant`` as stored (canonical)."""
+        with self._db.read() as conn:
+            text = conn.execute(
+                sa.select(tenant_settings.c.policy)
+                .select_from(tenants)
+                .join(tenant_settings, tenant_settings.c.tenant_id == tenants.c.id)
+                .where(tenants.c.name == tenant)
+            ).scalar()
+        policy = Policy() if text is None else Policy.from_dict(json.loads(text))
+        return policy.lockout_limits
 
     def _combined(self, host_id: str, *, with_macs: bool) -> Policy | None:
         if not is_host_id(host_id):
@@ -110,12 +129,18 @@ class Policies:
         return replace(combined, allowed_macs=frozenset(macs) if macs else None)
 
 
-def _dump_policy(policy: dict[str, Any]) -> str:
-    """A policy validated by core.policy and in its normal form, as JSON text for the store."""
+def _dump_policy(policy: dict[str, Any], *, tenant_only: bool = True) -> str:
+    """A policy validated by core.policy and in its normal form, as JSON text for the store;
+    without ``tenant_only``, an office PC's, which may not set what only a tenant's may."""
     try:
         parsed = Policy.from_dict(policy)
     except PolicyError as exc:
         raise InvalidInput(str(exc)) from None
+    if not tenant_only and (keys := parsed.tenant_only_keys()):
+        raise InvalidInput(
+            f"{', '.join(keys)}: the tenant's alone (its staff's accounts, on every office PC); "
+            "set them in the tenant's policy"
+        )
     if parsed.allowed_macs is not None:
         raise InvalidInput("register home PCs instead of setting allowed_macs in a policy")
     text = json.dumps(parsed.to_dict(), sort_keys=True)

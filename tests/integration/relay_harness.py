@@ -77,13 +77,19 @@ async def start_relay(
     *,
     database: str | None = None,
     syslog: SyslogDestination | None = None,
+    wall_clock: Callable[[], float] = time.time,
 ) -> Relay:
     """A relay on loopback; its directory in ``data_dir`` or at the ``database`` URL."""
     directory = Directory.open(data_dir, database=database)
     directory.add_tenant(TENANT)
     _, secret = directory.add_user(TENANT, USER)
     server = RelayServer(
-        directory, generate_identity("relay"), settings, hooks=hooks, syslog=syslog
+        directory,
+        generate_identity("relay"),
+        settings,
+        hooks=hooks,
+        syslog=syslog,
+        wall_clock=wall_clock,
     )
     host, port = await server.start("127.0.0.1", 0)
     return Relay(

@@ -127,3 +127,12 @@ def test_letting_an_office_pc_wake_others_in_words():
     set_language("ja")
     assert event_name("admin.host_can_wake") == "職場PCによる他のPCの起動の許可を変更"
     assert detail_text("admin.host_can_wake", {"can_wake": False}).endswith("許可しない")
+
+
+def test_a_tenant_lockout_in_a_policy_change_in_words():
+    policy = {"watermark": True, "lockout_failures": 3, "lockout_minutes": 60}
+    assert detail_text("admin.policy_set", {"policy": policy}) == (
+        "watermark, locks after 3 failures, locked for 60 min"
+    )
+    set_language("ja")
+    assert detail_text("admin.policy_set", {"policy": {"lockout_minutes": 30}}) == "ロック 30分"

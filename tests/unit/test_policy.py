@@ -4,6 +4,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.auth.lockout import (
+    MAX_TENANT_LOCK_MINUTES,
+    MAX_TENANT_LOCKOUT_FAILURES,
+    MAX_USER_GUESSES_PER_HOUR,
+    MIN_TENANT_LOCK_MINUTES,
+    MIN_TENANT_LOCKOUT_FAILURES,
+    USER_LOCK_S,
+    USER_MAX_FAILURES,
+    USER_WINDOW_S,
+    user_window_s,
+)
 from core.homecheck.report import parse_version
 from core.policy import MIN_IDLE_TIMEOUT_S, AllowedHours, Policy, PolicyError, normalise_mac
 
@@ -73,6 +84,17 @@ def test_round_trip_and_questions():
         ({"deny_unchecked": 1}, "deny_unchecked"),
         ({"login_message": "x" * 201}, "login_message"),
         ({"login_message": "bell\a"}, "login_message"),
+        ({"lockout_failures": 2}, "lockout_failures must be a whole number from 3 to 10"),
+        ({"lockout_failures": 11}, "lockout_failures must be a whole number from 3 to 10"),
+        ({"lockout_failures": "5"}, "lockout_failures"),
+        ({"lockout_failures": True}, "lockout_failures"),
+        ({"lockout_minutes": 9}, "lockout_minutes must be a whole number from 10 to 1440"),
+        ({"lockout_minutes": 1441}, "lockout_minutes must be a whole number from 10 to 1440"),
+        ({"lockout_minutes": 15.5}, "lockout_minutes"),
+        # More tries an hour than the defaults (5 per 15 minutes) give a guesser:
+        ({"lockout_failures": 10}, "lockout_minutes must be at least 30 when 10 wrong"),
+        ({"lockout_failures": 6, "lockout_minutes": 17}, "at least 18 when 6 wrong"),
+        ({"lockout_minutes": 14}, "at least 15 when 5 wrong"),
         ([], "object"),
     ],
 )
@@ -111,6 +133,8 @@ policies = st.builds(
     update_max_age_days=st.none() | st.integers(1, 365),
     min_viewer_version=st.none() | st.sampled_from(["0.1", "1.0", "1.2.3", "2"]),
     deny_unchecked=st.booleans(),
+    lockout_failures=st.none() | st.integers(3, 10),
+    lockout_minutes=st.none() | st.integers(10, 1440),
 )
 
 
@@ -130,6 +154,8 @@ def test_a_pushed_policy_never_loosens(local, pushed):
             assert both.update_max_age_days <= mine.update_max_age_days
         if mine.min_viewer_version is not None:
             assert parse_version(both.min_viewer_version) >= parse_version(mine.min_viewer_version)
+        assert both.lockout_limits[0] <= mine.lockout_limits[0]  # an unset one: the default
+        assert both.lockout_limits[1] >= mine.lockout_limits[1]
 
 
 def test_the_watermark_words_are_trimmed_kept_and_the_particular_sources_win():
@@ -163,7 +189,7 @@ def test_home_pc_keys_round_trip_and_stay_out_of_a_policy_without_them():
         "shutdown_warning_min",
     }
     assert not Policy().asks_home_check
-    assert "login_message" not in policy.without_login_message().to_dict()
+    assert "login_message" not in policy.for_office_pc().to_dict()
 
 
 def test_home_pc_keys_combine_to_the_stricter():
@@ -174,3 +200,60 @@ def test_home_pc_keys_combine_to_the_stricter():
     assert both.home_checks == {"firewall"} and both.update_max_age_days == 7
     assert both.update_age_limit_days == 7 and tenant.update_age_limit_days == 30
     assert both.login_message == "host"
+
+
+def test_the_lockout_keys_round_trip_and_stay_with_the_relay():
+    policy = Policy.from_dict({"lockout_failures": 3, "lockout_minutes": 60, "watermark": True})
+    assert (policy.lockout_failures, policy.lockout_minutes) == (3, 60)
+    assert policy.lockout_limits == (3, 3600.0)
+    assert Policy.from_dict(policy.to_dict()) == policy
+    # Not sent to office PCs (an older agent refuses keys it does not know), and an office PC's
+    # own policy may not set them: the lockout counts an account's failures on all its PCs.
+    assert set(policy.for_office_pc().to_dict()) == {
+        "watermark",
+        "view_only",
+        "shutdown_warning_min",
+    }
+    assert policy.tenant_only_keys() == ["lockout_failures", "lockout_minutes"]
+    assert Policy(login_message="hi").tenant_only_keys() == ["login_message"]
+    assert Policy(watermark=True).tenant_only_keys() == []
+
+
+@pytest.mark.parametrize(
+    ("data", "limits"),
+    [
+        ({}, (USER_MAX_FAILURES, USER_LOCK_S)),
+        ({"lockout_failures": 3}, (3, USER_LOCK_S)),
+        ({"lockout_minutes": 24 * 60}, (USER_MAX_FAILURES, 86400.0)),
+        ({"lockout_failures": 10, "lockout_minutes": 30}, (10, 1800.0)),
+        ({"lockout_failures": 3, "lockout_minutes": 10}, (3, 600.0)),
+    ],
+)
+def test_the_lockout_limits_are_the_tenants_or_the_defaults(data, limits):
+    assert Policy.from_dict(data).lockout_limits == limits
+
+
+def test_no_lockout_a_tenant_may_set_gives_a_guesser_more_tries_than_the_defaults():
+    for failures in range(MIN_TENANT_LOCKOUT_FAILURES, MAX_TENANT_LOCKOUT_FAILURES + 1):
+        for minutes in range(MIN_TENANT_LOCK_MINUTES, MAX_TENANT_LOCK_MINUTES + 1):
+            data = {"lockout_failures": failures, "lockout_minutes": minutes}
+            try:
+                max_failures, lock_s = Policy.from_dict(data).lockout_limits
+            except PolicyError:
+                continue
+            # Locking: max_failures per lock; staying under the count: max_failures - 1 per
+            # window. Either way no more an hour than the defaults allow.
+            assert max_failures * 3600 / lock_s <= MAX_USER_GUESSES_PER_HOUR
+            window_s = user_window_s(max_failures)
+            assert (max_failures - 1) * 3600 / window_s <= MAX_USER_GUESSES_PER_HOUR
+    assert USER_MAX_FAILURES * 3600 / USER_LOCK_S == MAX_USER_GUESSES_PER_HOUR  # the defaults'
+    assert user_window_s(USER_MAX_FAILURES) == USER_WINDOW_S
+
+
+def test_the_lockout_combines_to_the_stricter():
+    tenant = Policy(lockout_failures=6, lockout_minutes=20)
+    other = Policy(lockout_failures=4, lockout_minutes=15)
+    both = tenant.stricter(other)
+    assert (both.lockout_failures, both.lockout_minutes) == (4, 20)
+    assert tenant.stricter(Policy()).lockout_limits == (5, 1200.0)  # unset: the default, 5
+    assert Policy().stricter(Policy()).lockout_failures is None

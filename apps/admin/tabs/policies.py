@@ -21,8 +21,17 @@ from PySide6.QtWidgets import (
 from apps.admin.failures import InputMissing
 from apps.admin.tabs.base import Tab
 from apps.admin.texts import tr
+from core.auth.lockout import (
+    MAX_TENANT_LOCK_MINUTES,
+    MAX_TENANT_LOCKOUT_FAILURES,
+    MAX_USER_GUESSES_PER_HOUR,
+    MIN_TENANT_LOCK_MINUTES,
+    MIN_TENANT_LOCKOUT_FAILURES,
+    USER_MAX_FAILURES,
+)
 from core.homecheck.report import MAX_VERSION_CHARS, REQUIRABLE_CHECKS
 from core.policy import (
+    DEFAULT_LOCK_MINUTES,
     DEFAULT_UPDATE_AGE_DAYS,
     MAX_IDLE_TIMEOUT_S,
     MAX_LOGIN_MESSAGE_CHARS,
@@ -33,6 +42,7 @@ from core.policy import (
     MIN_SESSION_S,
     MIN_UPDATE_AGE_DAYS,
     WEEKDAYS,
+    shortest_lock_minutes,
 )
 
 if TYPE_CHECKING:
@@ -115,6 +125,33 @@ class PoliciesTab(Tab):
         self.login_message.setPlaceholderText(tr("login_message_hint"))
         self.login_message.setMaximumHeight(self.login_message.fontMetrics().lineSpacing() * 4)
         form.addRow(tr("login_message", max=MAX_LOGIN_MESSAGE_CHARS), self.login_message)
+        self._add_lockout_rows(form)
+
+    def _add_lockout_rows(self, form: QFormLayout) -> None:
+        """The lockout of the staff's accounts (the tenant's alone): wrong one-time passwords
+        that lock one, and for how long. Each box's lowest value, shown as "-", is the relay's
+        default; every other value it offers is within the bounds."""
+        self.lockout_failures, self.lockout_minutes = QSpinBox(), QSpinBox()
+        for spin, key, low, high, default in (
+            (
+                self.lockout_failures,
+                "lockout_failures",
+                MIN_TENANT_LOCKOUT_FAILURES,
+                MAX_TENANT_LOCKOUT_FAILURES,
+                USER_MAX_FAILURES,
+            ),
+            (
+                self.lockout_minutes,
+                "lockout_minutes",
+                MIN_TENANT_LOCK_MINUTES,
+                MAX_TENANT_LOCK_MINUTES,
+                DEFAULT_LOCK_MINUTES,
+            ),
+        ):
+            spin.setRange(low - 1, high)
+            spin.setSpecialValueText("-")
+            form.addRow(tr(key, low=low, high=high, default=default), spin)
+        self.lockout_minutes.setSuffix(tr("minutes_suffix"))
 
     @staticmethod
     def _policy_parts(host_id: str | None) -> tuple[str, ...]:
@@ -140,9 +177,13 @@ class PoliciesTab(Tab):
         host_id = self.scope.currentData()
         answer = await self.call("GET", *self._policy_parts(host_id))
         self.show_policy(answer.get("policy") or {})
-        # The login message is the tenant's: an office PC's policy has none.
+        # The login message and the lockout are the tenant's: an office PC's policy has none.
         self.login_message.setEnabled(not host_id)
         self.login_message.setToolTip("" if not host_id else tr("login_message_tenant_only"))
+        for spin in (self.lockout_failures, self.lockout_minutes):
+            spin.setEnabled(not host_id)
+            hint = tr("lockout_rate_hint", rate=MAX_USER_GUESSES_PER_HOUR)
+            spin.setToolTip(hint if not host_id else tr("lockout_tenant_only"))
 
     def show_policy(self, policy: dict[str, Any]) -> None:
         hours = policy.get("allowed_hours") or {}
@@ -163,6 +204,11 @@ class PoliciesTab(Tab):
         self.min_viewer_version.setText(policy.get("min_viewer_version", ""))
         self.deny_unchecked.setChecked(bool(policy.get("deny_unchecked")))
         self.login_message.setPlainText(policy.get("login_message", ""))
+        for spin, key in (
+            (self.lockout_failures, "lockout_failures"),
+            (self.lockout_minutes, "lockout_minutes"),
+        ):
+            spin.setValue(policy.get(key) or spin.minimum())
 
     def form_policy(self) -> dict[str, Any]:
         policy: dict[str, Any] = {
@@ -198,7 +244,24 @@ class PoliciesTab(Tab):
             policy["deny_unchecked"] = True
         if self.login_message.isEnabled() and (words := self.login_message.toPlainText().strip()):
             policy["login_message"] = words
+        self._form_lockout(policy)
         return policy
+
+    def _form_lockout(self, policy: dict[str, Any]) -> None:
+        """The lockout's keys the form sets (none for an office PC); a lock too short for its
+        count (see core.policy.shortest_lock_minutes) is refused here, unsent."""
+        if not self.lockout_failures.isEnabled():
+            return
+        failures, minutes = self.lockout_failures.value(), self.lockout_minutes.value()
+        if failures >= MIN_TENANT_LOCKOUT_FAILURES:
+            policy["lockout_failures"] = failures
+        if minutes >= MIN_TENANT_LOCK_MINUTES:
+            policy["lockout_minutes"] = minutes
+        if failures >= MIN_TENANT_LOCKOUT_FAILURES or minutes >= MIN_TENANT_LOCK_MINUTES:
+            count = policy.get("lockout_failures", USER_MAX_FAILURES)
+            shortest = shortest_lock_minutes(count)
+            if policy.get("lockout_minutes", DEFAULT_LOCK_MINUTES) < shortest:
+                raise InputMissing(tr("lockout_too_short", count=count, minutes=shortest))
 
     async def save_form(self) -> None:
         """Save what the form says for the chosen scope (refused, unsent, if it is half filled)."""

@@ -211,3 +211,37 @@ def test_the_home_pc_check_and_login_message_are_set_in_the_form(console, qloop)
     labels = [w.text() for w in policies.findChildren(QLabel)]
     assert tr("update_max_age", low=1, high=365, default=30) in labels
     assert tr("login_message", max=200) in labels
+
+
+def test_the_lockout_is_set_in_the_form_within_its_bounds(console, qloop):
+    run, policies = qloop.run_until_complete, console.policies
+    run(settled(console))
+    failures, minutes = policies.lockout_failures, policies.lockout_minutes
+    # Unset shows "-" (the relay's default, in the label); every other value is in bounds.
+    assert (failures.text(), minutes.text()) == ("-", "-")
+    assert (failures.minimum() + 1, failures.maximum()) == (3, 10)
+    assert (minutes.minimum() + 1, minutes.maximum()) == (10, 1440)
+    labels = [w.text() for w in policies.findChildren(QLabel)]
+    assert tr("lockout_failures", low=3, high=10, default=5) in labels
+    assert tr("lockout_minutes", low=10, high=1440, default=15) in labels
+    failures.setValue(10)  # with the default 15 minutes: faster guessing than the defaults
+    press(policies, "save")
+    run(settled(console))
+    assert status(console) == tr("error", message=tr("lockout_too_short", count=10, minutes=30))
+    assert "lockout_failures" not in policy_on_relay(console, qloop)
+    failures.setValue(3)
+    minutes.setValue(60)
+    press(policies, "save")
+    run(settled(console))
+    assert status(console) == tr("policy_saved")
+    saved = policy_on_relay(console, qloop)
+    assert (saved["lockout_failures"], saved["lockout_minutes"]) == (3, 60)
+    policies.show_policy({})
+    assert (failures.text(), minutes.text()) == ("-", "-")
+    run(policies.load())
+    assert (failures.value(), minutes.value()) == (3, 60) and failures.isEnabled()
+    minutes.setValue(minutes.minimum())  # back to the default length, the count kept
+    press(policies, "save")
+    run(settled(console))
+    saved = policy_on_relay(console, qloop)
+    assert saved["lockout_failures"] == 3 and "lockout_minutes" not in saved

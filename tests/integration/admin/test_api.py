@@ -534,10 +534,21 @@ async def test_policies_are_validated_combined_and_pushed(world):
         ("/policy", [1, 2]),
         (f"/hosts/{host.host_id}/policy", {"shutdown_at": "25:00"}),
         (f"/hosts/{host.host_id}/policy", {"watermark": "yes"}),
+        # The lockout: out of bounds, faster guessing than the defaults, an office PC's.
+        ("/policy", {"lockout_failures": 2}),
+        ("/policy", {"lockout_minutes": 60 * 25}),
+        ("/policy", {"lockout_failures": 10, "lockout_minutes": 20}),
+        (f"/hosts/{host.host_id}/policy", {"lockout_minutes": 60}),
     ]:
         status, answer = await api.as_("alice", "PUT", tenant_path(TENANT, path), json=body)
         assert status == 400 and answer["error"], (path, body)
     assert snapshot(api) == before
+    # The tenant's lockout is stored, audited in the policy, and not pushed to office PCs.
+    lockout = {**tenant_policy, "lockout_failures": 3, "lockout_minutes": 60}
+    status, body = await api.as_("alice", "PUT", tenant_path(TENANT, "/policy"), json=lockout)
+    assert status == 200 and body["policy"]["lockout_failures"] == 3
+    assert api.relay.directory.tenant_lockout(TENANT) == (3, 3600.0)
+    assert "lockout_failures" not in api.relay.server.hooks.policy_for_host(host.host_id)
     status, body = await api.as_("alice", "DELETE", host_path)
     assert status == 200 and api.relay.directory.get_host_policy(TENANT, host.host_id) is None
     status, body = await api.as_("alice", "DELETE", tenant_path(TENANT, "/policy"))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from core.auth.lockout import MAX_TENANT_LOCKOUT_FAILURES
 from core.policy import MAX_IDLE_TIMEOUT_S, MIN_IDLE_TIMEOUT_S
 from relay.admin.errors import ErrorCode
 from relay.admin.openapi import openapi
@@ -39,6 +40,9 @@ async def test_body_refusals_name_the_field_and_its_bounds(api: Api):
     status, body = await api.as_("alice", "PUT", policy, json={"watermark": "yes"})
     assert status == 400 and body["code"] == "field_wrong_type"
     assert body["params"] == {"field": "watermark"}
+    status, body = await api.as_("alice", "PUT", policy, json={"lockout_failures": 11})
+    assert body["code"] == "field_too_large"
+    assert body["params"] == {"field": "lockout_failures", "maximum": MAX_TENANT_LOCKOUT_FAILURES}
 
     status, body = await api.as_(
         "alice", "POST", tenant_path(TENANT, f"/staff/{USER}/codes"), json={"count": 99}

@@ -227,3 +227,47 @@ def test_failures_are_those_in_the_window(clock: Clock) -> None:
     assert (lockout.failures("k"), lockout.failures("other")) == (2, 0)
     clock.now += 30
     assert lockout.failures("k") == 1
+
+
+def test_keys_with_other_limits_share_the_table_and_its_bound(clock: Clock) -> None:
+    lockout = Lockout(5, 60, 100, clock, max_keys=10)
+    strict = lockout.with_limits(2, 120, 1000)
+    strict.record_failure("city-a/alice")
+    assert strict.record_failure("city-a/alice") == clock.now + 1000  # 2 lock, for 1000 s
+    lockout.record_failure("city-b/bob")
+    assert lockout.record_failure("city-b/bob") is None  # 2 of 5: the defaults still count
+    # One table: each view sees the other's locks and failures, in flight too.
+    assert lockout.locked_until("city-a/alice") == clock.now + 1000
+    assert strict.failures("city-b/bob") == 2
+    assert strict.begin("city-b/bob") == clock.now + IN_FLIGHT_RETRY_S  # 2 of 2 already
+    assert lockout.begin("city-b/bob") is None
+    assert strict.begin("city-b/bob") == clock.now + IN_FLIGHT_RETRY_S
+    lockout.end("city-b/bob", failed=False)
+    for i in range(100):
+        strict.record_failure(f"spray-{i}")
+    assert len(lockout) <= 2 * 10
+
+
+def test_with_mixed_lock_lengths_a_full_table_drops_the_lock_that_ends_soonest(
+    clock: Clock,
+) -> None:
+    lockout = Lockout(1, 60, 1000, clock, max_keys=3)
+    short = lockout.with_limits(1, 60, 10)
+    lockout.record_failure("long-1")  # ends at +1000
+    short.record_failure("short")  # set later, ends sooner: +10
+    lockout.record_failure("long-2")
+    lockout.record_failure("long-3")  # full: "short" goes, though "long-1" was set first
+    assert lockout.locked_until("short") is None
+    assert all(lockout.locked_until(k) for k in ("long-1", "long-2", "long-3"))
+    clock.now += 5
+    short.record_failure("short-2")  # "long-1" ends soonest now
+    assert lockout.locked_until("long-1") is None and short.locked_until("short-2")
+
+
+def test_the_lock_ends_stay_bounded_when_locks_are_replaced(clock: Clock) -> None:
+    lockout = Lockout(1, 60, 100, clock, max_keys=4)
+    lockout.adopt_lock("first", clock.now + 50)  # ends first: stale entries queue behind it
+    for n in range(1_000):
+        lockout.adopt_lock("k", clock.now + 100 + n)  # each a later end: a stale entry left
+    assert len(lockout._lock_ends) <= 2 * 4 + 1
+    assert lockout.locked_until("k") == clock.now + 1099
