@@ -158,7 +158,8 @@ def build_app(service: AdminService) -> web.Application:
 
     app.router.add_get("/openapi.json", spec)
     service.operations = {
-        role: frozenset(r.handler.__name__ for r in ROUTES if role in r.roles) for role in Role
+        role: frozenset(r.handler.__name__ for r in ROUTES if r.auth and role in r.roles)
+        for role in Role
     }
     for route in ROUTES:
         app.router.add_route(route.method, route.path, _handler(route, service))
