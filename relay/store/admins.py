@@ -84,6 +84,7 @@ class Admins:
                 tenant_id = None if tenant is None else require_tenant(conn, tenant)
                 if _admin_row(conn, login) is not None:
                     raise AlreadyExists(f"admin {login!r} already exists")
+                _end_sign_ins(conn, login)  # none of an earlier admin of that login lives on
                 conn.execute(
                     sa.insert(admins).values(
                         tenant_id=tenant_id,
