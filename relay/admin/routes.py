@@ -250,7 +250,7 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "POST",
         f"{_ADMIN}/password",
-        admins.reset_password,
+        admins.reset_admin_password,
         "Give the admin a new random password (shown once); their sign-ins end",
         "admins",
         roles=MANAGERS,
@@ -258,7 +258,7 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "POST",
         f"{_ADMIN}/totp",
-        admins.reset_totp,
+        admins.reset_admin_totp,
         "Give the admin a new TOTP authenticator (secret and otpauth URI shown once); their "
         "sign-ins end",
         "admins",
@@ -267,7 +267,7 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "POST",
         f"{_ADMIN}/sign-out",
-        admins.sign_out,
+        admins.sign_out_admin,
         "End every sign-in of the admin at once, on every relay node",
         "admins",
         roles=MANAGERS,

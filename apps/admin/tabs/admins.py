@@ -57,21 +57,33 @@ class AdminsTab(Tab):
         )
         self.row(
             self.button(
-                "disable", lambda: self.set_disabled(self._chosen(), True), needs="patch_admin"
+                "disable",
+                lambda: self.set_disabled(self.table.selected_key(), True),
+                needs="patch_admin",
             ),
             self.button(
-                "enable", lambda: self.set_disabled(self._chosen(), False), needs="patch_admin"
+                "enable",
+                lambda: self.set_disabled(self.table.selected_key(), False),
+                needs="patch_admin",
             ),
-            self.button("delete", lambda: self.delete(self._chosen()), needs="delete_admin"),
+            self.button(
+                "delete", lambda: self.delete(self.table.selected_key()), needs="delete_admin"
+            ),
             self.button(
                 "reset_admin_password",
-                lambda: self.reset_password(self._chosen()),
-                needs="reset_password",
+                lambda: self.reset_password(self.table.selected_key()),
+                needs="reset_admin_password",
             ),
             self.button(
-                "reset_admin_totp", lambda: self.reset_totp(self._chosen()), needs="reset_totp"
+                "reset_admin_totp",
+                lambda: self.reset_totp(self.table.selected_key()),
+                needs="reset_admin_totp",
             ),
-            self.button("force_sign_out", lambda: self.sign_out(self._chosen()), needs="sign_out"),
+            self.button(
+                "force_sign_out",
+                lambda: self.sign_out(self.table.selected_key()),
+                needs="sign_out_admin",
+            ),
         )
         # What was shown once: whose, the password or the authenticator's secret and QR code.
         self.shown_for = QLabel()
@@ -91,9 +103,11 @@ class AdminsTab(Tab):
         self.qr_label.clear()
         self.secret.clear()
         self.shown_for.clear()
+        self.shown_login = ""  # whose password or secret is shown
 
-    def _chosen(self) -> str:
-        login = self.table.selected_key()
+    @staticmethod
+    def _chosen(login: str | None) -> str:
+        """The selected admin's ID; :class:`InputMissing` if no row is selected."""
         if not login:
             raise InputMissing(tr("select_admin_first"))
         return str(login)
@@ -137,30 +151,34 @@ class AdminsTab(Tab):
         return answer
 
     async def _change_role(self) -> None:
-        await self.set_role(self._chosen(), str(self.role.currentData() or ""))
+        await self.set_role(self.table.selected_key(), str(self.role.currentData() or ""))
 
-    async def set_role(self, login: str, role: str) -> None:
+    async def set_role(self, login: str | None, role: str) -> None:
+        login = self._chosen(login)
         if await self.confirmed("confirm_admin_role", login=login, role=role_name(role)):
             await self._admin_call("PATCH", login, body={"role": role})
             self.window_.report(tr("admin_role_changed", login=login, role=role_name(role)))
             await self.refresh()
 
-    async def set_disabled(self, login: str, disabled: bool) -> None:
+    async def set_disabled(self, login: str | None, disabled: bool) -> None:
+        login = self._chosen(login)
         if disabled and not await self.confirmed("confirm_disable_admin", login=login):
             return
         await self._admin_call("PATCH", login, body={"disabled": disabled})
         self.window_.report(tr("admin_disabled" if disabled else "admin_enabled", login=login))
         await self.refresh()
 
-    async def delete(self, login: str) -> None:
+    async def delete(self, login: str | None) -> None:
+        login = self._chosen(login)
         if await self.confirmed("confirm_delete_admin", login=login):
             await self._admin_call("DELETE", login)
-            if self.shown_for.text() and login in self.shown_for.text():
+            if login == self.shown_login:  # a deleted admin's secret is of no use to anyone
                 self._clear_shown()
             self.window_.report(tr("admin_deleted", login=login))
             await self.refresh()
 
-    async def reset_password(self, login: str) -> str | None:
+    async def reset_password(self, login: str | None) -> str | None:
+        login = self._chosen(login)
         if not await self.confirmed("confirm_reset_admin_password", login=login):
             return None
         answer = await self._admin_call("POST", login, "password")
@@ -168,7 +186,8 @@ class AdminsTab(Tab):
         self.window_.report(tr("admin_password_reset", login=login))
         return str(answer["password"])
 
-    async def reset_totp(self, login: str) -> dict[str, Any] | None:
+    async def reset_totp(self, login: str | None) -> dict[str, Any] | None:
+        login = self._chosen(login)
         if not await self.confirmed("confirm_reset_admin_totp", login=login):
             return None
         answer: dict[str, Any] = await self._admin_call("POST", login, "totp")
@@ -176,7 +195,8 @@ class AdminsTab(Tab):
         self.window_.report(tr("admin_totp_reset", login=login))
         return answer
 
-    async def sign_out(self, login: str) -> int | None:
+    async def sign_out(self, login: str | None) -> int | None:
+        login = self._chosen(login)
         if not await self.confirmed("confirm_force_sign_out", login=login):
             return None
         answer = await self._admin_call("POST", login, "sign-out")
@@ -190,6 +210,7 @@ class AdminsTab(Tab):
         """Show what was issued to ``login`` once (in place of anyone's earlier): the password,
         and the authenticator's secret and QR code."""
         self._clear_shown()
+        self.shown_login = login
         self.shown_for.setText(tr("shown_once_for", login=login))
         lines = [tr("admin_password_shown", password=password)] if password else []
         if answer is not None and "otpauth_uri" in answer:

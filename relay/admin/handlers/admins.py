@@ -69,20 +69,20 @@ async def delete_admin(call: Call) -> Any:
     return None
 
 
-async def reset_password(call: Call) -> Any:
+async def reset_admin_password(call: Call) -> Any:
     admin, password = await call.service.admins.reset_password(
         call.admin, call.source, call.path("admin")
     )
     return {"login": admin.login, "password": password}
 
 
-async def reset_totp(call: Call) -> Any:
+async def reset_admin_totp(call: Call) -> Any:
     admin, secret = await call.service.admins.reset_totp(
         call.admin, call.source, call.path("admin")
     )
     return {"login": admin.login, **authenticator_view(admin, secret)}
 
 
-async def sign_out(call: Call) -> Any:
+async def sign_out_admin(call: Call) -> Any:
     ended = await call.service.admins.end_sign_ins(call.admin, call.source, call.path("admin"))
     return {"login": call.path("admin"), "sign_ins_ended": ended}

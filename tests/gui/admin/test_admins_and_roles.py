@@ -10,7 +10,7 @@ import asyncio
 
 import aiohttp
 import pyotp
-from conftest import settled
+from conftest import press, settled
 from PySide6.QtWidgets import QLabel, QPushButton
 
 from apps.admin.texts import tr
@@ -134,6 +134,9 @@ def test_the_admins_tab_adds_resets_signs_out_and_deletes(console, qloop, live):
     run, admins = qloop.run_until_complete, console.admins
     run(admins.refresh())
     assert admins.table.keys == ["alice"]
+    press(admins, "force_sign_out")  # nothing selected: said, nothing done
+    run(settled(console))
+    assert console.statusBar().currentMessage() == tr("error", message=tr("select_admin_first"))
     answer = run(admins.add("kimura", "helpdesk"))
     assert admins.table.keys == ["alice", "kimura"]
     assert not admins.qr_label.pixmap().isNull()  # the authenticator as a QR code

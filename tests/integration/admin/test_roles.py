@@ -27,9 +27,9 @@ ALLOWED = {
     "add_admin": "OT",
     "patch_admin": "OT",
     "delete_admin": "OT",
-    "reset_password": "OT",
-    "reset_totp": "OT",
-    "sign_out": "OT",
+    "reset_admin_password": "OT",
+    "reset_admin_totp": "OT",
+    "sign_out_admin": "OT",
     # Staff: helpdesk reads the list and issues one-time passwords and authenticators.
     "list_staff": "OTAH",
     "add_staff": "OT",
