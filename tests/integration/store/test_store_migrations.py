@@ -105,3 +105,29 @@ def test_open_is_idempotent(url: str) -> None:
     box = SecretBox.generate()
     for _ in range(3):
         Directory.from_url(url, box).close()
+
+
+def test_admin_roles_migration_keeps_what_each_admin_was(engine: sa.Engine) -> None:
+    """0010: operators (no tenant) become ``operator``, every other admin ``tenant_admin``;
+    going back removes auditors and helpdesk admins rather than raise them to tenant admins."""
+    with engine.begin() as conn:
+        migrate.upgrade(conn, "0009")
+        conn.execute(sa.text("INSERT INTO tenants (name, created_at) VALUES ('t', 0)"))
+        tenant_id = conn.execute(sa.text("SELECT id FROM tenants")).scalar_one()
+        for login, tenant in (("root", None), ("alice", tenant_id)):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO admins (login, tenant_id, password_hash, totp_secret_sealed,"
+                    " disabled, created_at) VALUES (:login, :tenant, 'h', :seed, false, 0)"
+                ),
+                {"login": login, "tenant": tenant, "seed": b"s"},
+            )
+    with engine.begin() as conn:
+        migrate.upgrade(conn)
+        roles = dict(conn.execute(sa.text("SELECT login, role FROM admins")).all())
+        assert roles == {"root": "operator", "alice": "tenant_admin"}
+        conn.execute(sa.text("UPDATE admins SET role = 'auditor' WHERE login = 'alice'"))
+    with engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0009")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT login FROM admins")).scalars().all() == ["root"]
