@@ -160,8 +160,8 @@ def _can_wake(directory: Directory, args: argparse.Namespace, now: float) -> Out
 
 
 def _admin_add(directory: Directory, args: argparse.Namespace, now: float) -> Outcome:
-    if args.role == AdminRole.OPERATOR and args.tenant is not None:
-        raise ManageError("--role operator takes no --tenant (use --operator)")
+    if args.role is not None and args.tenant is None:
+        raise ManageError("--role is a tenant admin's role: give --tenant, not --operator")
     role = AdminRole.OPERATOR if args.tenant is None else args.role or AdminRole.TENANT_ADMIN
     admin, password, secret = directory.add_admin(args.login, args.tenant, role=role, now=now)
     account = admin.login if admin.tenant is None else f"{admin.login}@{admin.tenant}"

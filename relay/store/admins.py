@@ -111,13 +111,14 @@ class Admins:
 
     def set_admin_disabled(self, login: str, disabled: bool) -> Admin:
         """Disable (their sign-ins end) or enable an admin; :class:`LastOperator` for the
-        last enabled operator. Enabling ends any sign-in too: one kept while they were being
-        disabled must not come back to life."""
+        last enabled operator. Enabling a disabled admin ends any sign-in too: one kept while
+        they were being disabled must not come back to life."""
         with self._db.write() as conn:
             row = _require_admin(conn, login)
             if disabled:
                 _keep_an_operator(conn, row)
-            _end_sign_ins(conn, row.login)
+            if disabled or row.disabled:  # enabling an enabled admin signs nobody out
+                _end_sign_ins(conn, row.login)
             conn.execute(sa.update(admins).where(admins.c.id == row.id).values(disabled=disabled))
         return replace(_admin(row), disabled=disabled)
 

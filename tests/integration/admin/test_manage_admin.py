@@ -131,3 +131,7 @@ def test_an_operator_role_goes_with_no_tenant(tmp_path, capsys):
         directory.add_admin("root", None)
     status, error = run(tmp_path, capsys, "admin", "role", "root", "auditor")
     assert status == 2 and "operator" in error
+    status, error = run(tmp_path, capsys, "admin", "add", "--operator", "--role", "auditor", "x")
+    assert status == 2 and "--tenant" in error
+    with Directory.open(tmp_path) as directory:
+        assert directory.get_admin("x") is None

@@ -217,6 +217,8 @@ def test_a_token_stands_for_its_admin_as_they_are_now(nodes_with_admins):
     b.set_admin_disabled("alice", False)
     assert b.admin_token(digest(3)) is None
     a.add_admin_token(digest(4), AdminToken("alice", "t", NOW + 60), max_tokens=10, now=NOW)
+    b.set_admin_disabled("alice", False)  # enabled already: nobody is signed out
+    assert a.admin_token(digest(4)) is not None
     b.delete_admin("alice")
     assert a.admin_token(digest(4)) is None
     assert a.admin_token(digest(3)) is None
