@@ -1,10 +1,11 @@
 """What the relay's admin API and its clients (the console, ``telework-ctl``) agree on: its path
-prefix, which carries the API's version, and what a staff member's names may be (the console
-checks a CSV file's rows by these before it sends any)."""
+prefix, which carries the API's version, the admins' roles, and what a staff member's names may
+be (the console checks a CSV file's rows by these before it sends any)."""
 
 from __future__ import annotations
 
 import unicodedata
+from enum import StrEnum
 
 API_PREFIX = "/api/v1"
 
@@ -14,6 +15,28 @@ MAX_LOGIN_LEN = 64
 # municipality's staff register writes them: 64 and 100 characters fit the longest in use.
 MAX_FULL_NAME_LEN = 64
 MAX_DEPARTMENT_LEN = 100
+
+
+class AdminRole(StrEnum):
+    """What an admin of the console may do; each API route names the roles it lets in."""
+
+    OPERATOR = "operator"  # every tenant, and the relay-wide settings
+    TENANT_ADMIN = "tenant_admin"  # everything of one tenant
+    AUDITOR = "auditor"  # reads everything of one tenant, changes nothing
+    HELPDESK = "helpdesk"  # one tenant's staff list, their one-time passwords and authenticators
+
+
+# Issuer shown next to an admin's account in authenticator apps (the API and the CLI alike).
+ADMIN_TOTP_ISSUER = "Telework admin"
+# The roles of a tenant's own admins (an operator has no tenant).
+TENANT_ROLES = frozenset({AdminRole.TENANT_ADMIN, AdminRole.AUDITOR, AdminRole.HELPDESK})
+# The roles each role may give an admin it adds or changes: none above its own.
+GRANTABLE_ROLES: dict[AdminRole, frozenset[AdminRole]] = {
+    AdminRole.OPERATOR: frozenset(AdminRole),
+    AdminRole.TENANT_ADMIN: TENANT_ROLES,
+    AdminRole.AUDITOR: frozenset(),
+    AdminRole.HELPDESK: frozenset(),
+}
 
 
 def has_invisible(text: str) -> bool:

@@ -27,6 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from core.admin_api import ADMIN_TOTP_ISSUER, TENANT_ROLES, AdminRole
 from core.auth.totp import provisioning_uri
 from core.crypto.certs import fingerprint, parse_host_id
 from core.errors import Error
@@ -159,22 +160,30 @@ def _can_wake(directory: Directory, args: argparse.Namespace, now: float) -> Out
 
 
 def _admin_add(directory: Directory, args: argparse.Namespace, now: float) -> Outcome:
-    admin, password, secret = directory.add_admin(args.login, args.tenant, now=now)
+    if args.role is not None and args.tenant is None:
+        raise ManageError("--role is a tenant admin's role: give --tenant, not --operator")
+    role = AdminRole.OPERATOR if args.tenant is None else args.role or AdminRole.TENANT_ADMIN
+    admin, password, secret = directory.add_admin(args.login, args.tenant, role=role, now=now)
     account = admin.login if admin.tenant is None else f"{admin.login}@{admin.tenant}"
-    uri = provisioning_uri(secret, account, f"{TOTP_ISSUER} admin")
-    role = "operator" if admin.tenant is None else "tenant_admin"
-    _audit(directory, "manage.admin_add", now, tenant=admin.tenant, detail={"admin": admin.login})
+    uri = provisioning_uri(secret, account, ADMIN_TOTP_ISSUER)
+    _audit(
+        directory,
+        "manage.admin_add",
+        now,
+        tenant=admin.tenant,
+        detail={"admin": admin.login, "role": admin.role.value},
+    )
     return Outcome(
         {
             "login": admin.login,
-            "role": role,
+            "role": admin.role.value,
             "tenant": admin.tenant,
             "password": password,
             "totp_secret": secret,
             "otpauth_uri": uri,
         },
         [
-            f"{role.replace('_', ' ')} {admin.login} added"
+            f"{admin.role.value.replace('_', ' ')} {admin.login} added"
             + ("" if admin.tenant is None else f" for tenant {admin.tenant}"),
             f"initial password: {password}",
             f"TOTP secret: {secret}",
@@ -182,6 +191,65 @@ def _admin_add(directory: Directory, args: argparse.Namespace, now: float) -> Ou
             "(shown once: hand them over in person)",
         ],
     )
+
+
+def _admin_list(directory: Directory, args: argparse.Namespace, now: float) -> Outcome:
+    admins = directory.list_admins(args.tenant)
+    rows = [{**dataclasses.asdict(a), "role": a.role.value} for a in admins]
+    lines = [
+        f"{_printable(a.login)} {a.role.value}"
+        + ("" if a.tenant is None else f" tenant={_printable(a.tenant)}")
+        + (" disabled" if a.disabled else "")
+        + f" last sign-in {'never' if a.last_login_at is None else _when(a.last_login_at)}"
+        for a in admins
+    ] or ["no admins"]
+    return Outcome({"admins": rows}, lines)
+
+
+def _admin_change(event: str, change: Callable[[Directory, argparse.Namespace], Any]) -> Action:
+    """An action on one admin (``args.login``): ``change(directory, args)`` returns the admin
+    (or a tuple starting with it, then the new secret or the count of sign-ins ended), audited
+    as ``manage.<event>`` in the same transaction."""
+
+    def act(directory: Directory, args: argparse.Namespace, now: float) -> Outcome:
+        result = change(directory, args)
+        admin, extra = (result[0], result[1]) if isinstance(result, tuple) else (result, None)
+        detail: dict[str, Any] = {"admin": admin.login}
+        if event == "admin_role":
+            detail["role"] = admin.role.value
+        if event == "admin_sign_out":
+            detail["sign_ins_ended"] = extra
+        _audit(directory, f"manage.{event}", now, tenant=admin.tenant, detail=detail)
+        answer: dict[str, Any] = {"login": admin.login, "role": admin.role.value}
+        lines = [f"admin {admin.login}: {event.removeprefix('admin_').replace('_', ' ')} done"]
+        if event == "admin_password_reset":
+            answer["password"] = extra
+            lines += [f"new password: {extra}", "(shown once: hand it over in person)"]
+        elif event == "admin_totp_reset":
+            account = admin.login if admin.tenant is None else f"{admin.login}@{admin.tenant}"
+            uri = provisioning_uri(str(extra), account, ADMIN_TOTP_ISSUER)
+            answer.update(totp_secret=extra, otpauth_uri=uri)
+            lines += [f"TOTP secret: {extra}", f"otpauth URI: {uri}", "(shown once)"]
+        elif event == "admin_sign_out":
+            answer["sign_ins_ended"] = extra
+            lines.append(f"{extra} sign-ins ended")
+        if event != "admin_sign_out" and event != "admin_enable":
+            lines.append("their sign-ins have ended, on every relay node")
+        return Outcome(answer, lines)
+
+    act.__name__ = f"_{event}"
+    return act
+
+
+_admin_disable = _admin_change("admin_disable", lambda d, a: d.set_admin_disabled(a.login, True))
+_admin_enable = _admin_change("admin_enable", lambda d, a: d.set_admin_disabled(a.login, False))
+_admin_delete = _admin_change("admin_delete", lambda d, a: d.delete_admin(a.login))
+_admin_role = _admin_change("admin_role", lambda d, a: d.set_admin_role(a.login, a.role))
+_admin_password = _admin_change(
+    "admin_password_reset", lambda d, a: d.reset_admin_password(a.login)
+)
+_admin_totp = _admin_change("admin_totp_reset", lambda d, a: d.reset_admin_totp(a.login))
+_admin_sign_out = _admin_change("admin_sign_out", lambda d, a: d.end_admin_sign_ins(a.login))
 
 
 def _fingerprint(directory: Directory, args: argparse.Namespace, now: float) -> Outcome:
@@ -238,7 +306,7 @@ def _audit_show(directory: Directory, args: argparse.Namespace, now: float) -> O
 
 # Actions that change nothing in the directory (``audit`` records that it was read, but shows
 # the records even when that record cannot be written, as on a full disk).
-_READS: frozenset[Action] = frozenset({_fingerprint, _audit_show})
+_READS: frozenset[Action] = frozenset({_fingerprint, _audit_show, _admin_list})
 
 
 # --- parser -------------------------------------------------------------------------------------
@@ -346,9 +414,43 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         const=None,
         help="a relay operator (every tenant)",
     )
-    admin_role.add_argument("--tenant", help="a tenant admin of this tenant only")
+    admin_role.add_argument("--tenant", help="an admin of this tenant only (see --role)")
+    admin_add.add_argument(
+        "--role",
+        choices=[role.value for role in TENANT_ROLES],
+        help="with --tenant: tenant_admin (default), auditor (reads only) or helpdesk (staff "
+        "one-time passwords and authenticators only)",
+    )
     admin_add.add_argument("login")
     admin_add.set_defaults(manage_handler=_admin_add)
+    admin_list = admin_actions.add_parser("list", help="list the admins (of one tenant)")
+    admin_list.add_argument("--tenant")
+    admin_list.set_defaults(manage_handler=_admin_list)
+    for name, handler, help_text in (
+        ("disable", _admin_disable, "disable an admin; their sign-ins end at once"),
+        ("enable", _admin_enable, "enable a disabled admin"),
+        ("delete", _admin_delete, "delete an admin; their sign-ins end at once"),
+        (
+            "reset-password",
+            _admin_password,
+            "give an admin a new password (printed once); their sign-ins end",
+        ),
+        (
+            "reset-totp",
+            _admin_totp,
+            "give an admin a new TOTP authenticator (printed once); their sign-ins end",
+        ),
+        ("sign-out", _admin_sign_out, "end every sign-in of an admin, on every relay node"),
+    ):
+        action = admin_actions.add_parser(name, help=help_text)
+        action.add_argument("login")
+        action.set_defaults(manage_handler=handler)
+    role = admin_actions.add_parser(
+        "role", help="give a tenant's admin another role; their sign-ins end"
+    )
+    role.add_argument("login")
+    role.add_argument("role", choices=[role.value for role in TENANT_ROLES])
+    role.set_defaults(manage_handler=_admin_role)
 
     fp = actions.add_parser(
         "fingerprint",

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from apps.admin.texts import tr
+from apps.admin.texts import role_name, tr
 from apps.common.i18n import CLOSE_CODES, REFUSAL_CODES
 from apps.common.session_tag import session_tag
 from core.policy import WEEKDAYS
@@ -148,6 +148,9 @@ def _when(value: Any) -> str:
 # How each detail the relay records reads: its words, given the value (and the event).
 _DETAILS: dict[str, Callable[[Any, str], str]] = {
     "admin": lambda v, _: tr("detail_admin", admin=v),
+    "target": lambda v, _: tr("detail_target", target=v),
+    "role": lambda v, _: tr("detail_role", role=role_name(str(v))),
+    "sign_ins_ended": lambda v, _: tr("detail_sign_ins_ended", count=v),
     "reason": lambda v, e: tr("detail_reason", reason=reason_text(e, str(v))),
     "session": lambda v, _: tr("detail_session", tag=session_tag(str(v))),
     "duration_s": lambda v, _: tr("detail_duration", duration=duration(float(v))),

@@ -11,7 +11,7 @@ import logging
 import math
 
 from apps.admin.api import ApiFailure
-from apps.admin.texts import tr
+from apps.admin.texts import role_name, tr
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,8 @@ def _values(params: dict[str, object]) -> dict[str, object]:
         if name == "field":
             label = f"api_field_{value}"
             values[name] = tr(label) if tr.knows(label) else f"'{value}'"
+        elif name == "role":
+            values[name] = role_name(str(value))
         elif isinstance(value, float) and value.is_integer():
             values[name] = int(value)
         else:

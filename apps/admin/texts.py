@@ -6,3 +6,10 @@ from __future__ import annotations
 from apps.common.i18n import Translator
 
 tr = Translator("admin")
+
+
+def role_name(role: str) -> str:
+    """An admin's role (``core.admin_api.AdminRole``) in words; one this console does not
+    know, as it is."""
+    key = f"role_{role}"
+    return tr(key) if tr.knows(key) else role

@@ -6,6 +6,11 @@ failures in the status bar in the user's language (nothing blocks the event loop
 bar where each action says it worked (:meth:`MainWindow.report`), the question asked before a
 destructive action (:attr:`MainWindow.confirm`, replaceable by tests), and the timer that keeps
 the live tabs fresh. Switching tenant clears every tab at once (secrets included).
+
+What the admin's role may do comes from the relay with the sign-in (the operations its route
+table lets that role call): :meth:`MainWindow.may` answers for the tabs, which disable the
+buttons of what the role may not do; a tab the role may not read is not shown at all, and the
+role is named next to the admin's ID.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from PySide6.QtWidgets import (
 from apps.admin.api import AdminClient
 from apps.admin.failures import describe_failure
 from apps.admin.password_dialog import PasswordDialog
+from apps.admin.tabs.admins import AdminsTab
 from apps.admin.tabs.audit import AuditTab
 from apps.admin.tabs.base import Tab, TenantChanged
 from apps.admin.tabs.grants import GrantsTab
@@ -41,11 +47,24 @@ from apps.admin.tabs.policies import PoliciesTab
 from apps.admin.tabs.sessions import SessionsTab
 from apps.admin.tabs.staff import StaffTab
 from apps.admin.tabs.usage import UsageTab
-from apps.admin.texts import tr
+from apps.admin.texts import role_name, tr
 from apps.common.question import open_question
 
 # How often the live tabs (sessions, monitoring) refresh themselves.
 LIVE_REFRESH_MS = 2000
+# What each tab reads to show anything: a role that may not is not shown the tab.
+TAB_READS = {
+    "tab_staff": "list_staff",
+    "tab_hosts": "list_hosts",
+    "tab_grants": "list_grants",
+    "tab_home": "list_macs",
+    "tab_policies": "get_tenant_policy",
+    "tab_sessions": "list_sessions",
+    "tab_monitoring": "bandwidth",
+    "tab_usage": "usage",
+    "tab_audit": "audit",
+    "tab_admins": "list_admins",
+}
 
 
 class MainWindow(QMainWindow):
@@ -56,6 +75,11 @@ class MainWindow(QMainWindow):
     def __init__(self, client: AdminClient, tenants: list[str]) -> None:
         super().__init__()
         self.client = client
+        self.role = str(client.session.get("role", ""))
+        self.role_text = role_name(self.role)
+        allowed = client.session.get("allowed")
+        # None: a relay that does not say (older): every button stays, the relay still refuses.
+        self.allowed: frozenset[str] | None = None if allowed is None else frozenset(allowed)
         self.setWindowTitle(f"{tr('app_title')} — {client.session.get('login', '')}")
         self.tenant_box = QComboBox()
         self.tenant_box.addItems(tenants)
@@ -70,6 +94,7 @@ class MainWindow(QMainWindow):
         self.monitoring = MonitoringTab(self)
         self.usage = UsageTab(self)
         self.audit = AuditTab(self)
+        self.admins = AdminsTab(self)
         pages: tuple[tuple[Tab, str], ...] = (
             (self.staff, "tab_staff"),
             (self.hosts, "tab_hosts"),
@@ -80,9 +105,11 @@ class MainWindow(QMainWindow):
             (self.monitoring, "tab_monitoring"),
             (self.usage, "tab_usage"),
             (self.audit, "tab_audit"),
+            (self.admins, "tab_admins"),
         )
         for tab, key in pages:
-            self.tabs.addTab(tab, tr(key))
+            index = self.tabs.addTab(tab, tr(key))
+            self.tabs.setTabVisible(index, self.may(TAB_READS[key]))
         self.pages = [tab for tab, _ in pages]
         self.tabs.currentChanged.connect(lambda _: self.spawn(self.current_tab().refresh()))
         central = QWidget()
@@ -90,6 +117,8 @@ class MainWindow(QMainWindow):
         top = QHBoxLayout()
         top.addWidget(QLabel(tr("tenant")))
         top.addWidget(self.tenant_box, 1)
+        self.role_label = QLabel(tr("signed_in_role", role=self.role_text))
+        top.addWidget(self.role_label)
         # The account menu: this admin's own password, and signing out (also a button).
         self.account_button = QPushButton(tr("account", login=client.session.get("login", "")))
         account_menu = QMenu(self.account_button)
@@ -113,6 +142,10 @@ class MainWindow(QMainWindow):
         self.live_timer = QTimer(self)
         self.live_timer.setInterval(LIVE_REFRESH_MS)
         self.live_timer.timeout.connect(self._refresh_live)
+
+    def may(self, operation: str) -> bool:
+        """Whether this admin's role may call the API ``operation`` (a route handler's name)."""
+        return self.allowed is None or operation in self.allowed
 
     @property
     def tenant(self) -> str:

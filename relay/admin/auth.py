@@ -4,12 +4,13 @@ A token is 256 random bits; only its SHA-256 digest is stored, so neither the da
 memory dump of the relay hands out live tokens. Every relay node sharing the directory accepts
 every node's tokens, and a restart signs nobody out. Tokens die after
 :data:`ADMIN_TOKEN_TTL_S` (no renewal: the console signs in again) or at logout, which ends them
-on every node. The clock is injected so tests expire tokens without waiting.
+on every node, as does disabling, deleting or resetting the admin, or ending their sign-ins
+(:mod:`relay.store.admins`). A token stands for its admin as they are now: their role and tenant
+are read with it. The clock is injected so tests expire tokens without waiting.
 """
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import secrets
 import time
@@ -17,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.admin_api import AdminRole
 from relay.admin.errors import ErrorCode, Unauthorized
 from relay.store.admin_tokens import AdminToken
 from relay.store.directory import Directory
@@ -33,16 +35,14 @@ MAX_TOKEN_TEXT = 128
 MAX_ADMIN_TOKENS = 10_000
 
 
-class Role(enum.StrEnum):
-    OPERATOR = "operator"  # every tenant, and the relay-wide settings
-    TENANT_ADMIN = "tenant_admin"  # one tenant only
+Role = AdminRole  # operator, tenant_admin, auditor, helpdesk (see core.admin_api)
 
 
 @dataclass(frozen=True)
 class AdminSession:
     login: str
     role: Role
-    tenant: str | None  # the tenant of a tenant admin; None for an operator
+    tenant: str | None  # the tenant of a tenant's admin; None for an operator
     expires_at: float
 
     def may_see(self, tenant: str) -> bool:
@@ -68,10 +68,10 @@ class AdminSessions:
         self._clock = clock
         self.ttl_s = ttl_s
 
-    async def open(self, login: str, tenant: str | None) -> tuple[str, AdminSession]:
+    async def open(self, login: str, tenant: str | None, role: Role) -> tuple[str, AdminSession]:
         token = secrets.token_urlsafe(ADMIN_TOKEN_BYTES)
         now = self._clock()
-        kept = AdminToken(login, tenant, now + self.ttl_s)
+        kept = AdminToken(login, tenant, now + self.ttl_s, role)
         await self._db(
             self._directory.add_admin_token,
             _digest(token),
@@ -112,5 +112,4 @@ class AdminSessions:
 
 
 def _session(kept: AdminToken) -> AdminSession:
-    role = Role.OPERATOR if kept.tenant is None else Role.TENANT_ADMIN
-    return AdminSession(kept.login, role, kept.tenant, kept.expires_at)
+    return AdminSession(kept.login, kept.role, kept.tenant, kept.expires_at)

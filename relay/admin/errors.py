@@ -47,6 +47,13 @@ class ErrorCode(StrEnum):
     SIGN_IN_NOT_VALID = "sign_in_not_valid"
     SIGN_IN_EXPIRED = "sign_in_expired"
     OPERATOR_ONLY = "operator_only"
+    ROLE_NOT_ALLOWED = "role_not_allowed"  # role (the admin's own)
+    # Managing admins.
+    NO_SUCH_ADMIN = "no_such_admin"
+    ADMIN_SELF = "admin_self"  # deleting, disabling or changing the role of oneself
+    ROLE_TOO_HIGH = "role_too_high"  # role (the one asked for)
+    ROLE_TENANT_MISMATCH = "role_tenant_mismatch"  # an operator with a tenant, or the reverse
+    LAST_OPERATOR = "last_operator"
     # An admin changing their own password.
     PASSWORD_WRONG = "password_wrong"  # noqa: S105 (the current password is not theirs)
     PASSWORD_TOO_SHORT = "password_too_short"  # noqa: S105 (minimum)

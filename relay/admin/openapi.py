@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from relay.admin.auth import Role
 from relay.admin.errors import ErrorCode
 from relay.admin.params import Param
 from relay.admin.routes import ROUTES, Route
@@ -16,7 +17,7 @@ _STATUS_TEXT = {
     401: "not signed in, or the token expired",
     403: "this role may not do this",
     404: "no such object in this tenant",
-    409: "already exists",
+    409: "already exists, or it would leave no enabled operator",
     413: "request body too large",
 }
 
@@ -93,6 +94,11 @@ def _operation(route: Route) -> dict[str, Any]:
         }
     if not route.auth:
         operation["security"] = []
+    else:
+        # Who may call it (any other role: 403), as the route table says.
+        roles = [role.value for role in Role if role in route.roles]
+        operation["description"] = f"Roles: {', '.join(roles)}."
+        operation["x-roles"] = roles
     return operation
 
 

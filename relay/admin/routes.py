@@ -32,8 +32,10 @@ from core.policy import (
 )
 from core.syslog import MAX_SYSLOG_CA_PEM_BYTES
 from relay.admin import schema as s
+from relay.admin.auth import Role
 from relay.admin.call import Handler
 from relay.admin.handlers import (
+    admins,
     audit,
     grants,
     home_pcs,
@@ -81,15 +83,28 @@ class Route:
     body: dict[str, Any] | None = None
     query: tuple[Param, ...] = ()
     auth: bool = True
-    operator_only: bool = False
     csv: bool = False
     responses: dict[int, str] = field(default_factory=dict)
+    # Who may call it: every route decides, here and nowhere else (the server refuses the
+    # others with 403 before looking at anything the request names).
+    roles: frozenset[Role] = field(kw_only=True)
+
+
+# The roles of :attr:`Route.roles`, by what they let in.
+EVERYONE = frozenset(Role)  # their own sign-in, and the tenants they may see
+OPERATORS = frozenset({Role.OPERATOR})  # the relay-wide settings
+MANAGERS = frozenset({Role.OPERATOR, Role.TENANT_ADMIN})  # any change to a tenant, its admins
+READERS = MANAGERS | {Role.AUDITOR}  # reading anything of a tenant
+STAFF_READERS = READERS | {Role.HELPDESK}  # reading its staff list
+HELPDESK_WRITERS = MANAGERS | {Role.HELPDESK}  # staff one-time passwords and authenticators
 
 
 _FORMAT = Param("format", "string", "json (default) or csv", choices=("json", "csv"))
 _TENANT = f"{API_PREFIX}/tenants/{{tenant}}"
 _STAFF = f"{_TENANT}/staff/{{login}}"
 _HOST = f"{_TENANT}/hosts/{{host_id}}"
+_ADMIN = f"{API_PREFIX}/admins/{{admin}}"
+_ROLE_NAMES = tuple(role.value for role in Role)
 # The policy's numbers and switches are checked here too (core.policy checks the rest), so a
 # refusal names the field and its bounds in the error's code and params.
 _POLICY_BODY: dict[str, Any] = {
@@ -135,9 +150,25 @@ ROUTES: tuple[Route, ...] = (
         ),
         auth=False,
         responses={429: "locked out after too many failures"},
+        roles=EVERYONE,
     ),
-    Route("POST", f"{API_PREFIX}/logout", sign_in.logout, "End this sign-in", "session", ok=204),
-    Route("GET", f"{API_PREFIX}/me", sign_in.me, "Who this token signs in as", "session"),
+    Route(
+        "POST",
+        f"{API_PREFIX}/logout",
+        sign_in.logout,
+        "End this sign-in",
+        "session",
+        ok=204,
+        roles=EVERYONE,
+    ),
+    Route(
+        "GET",
+        f"{API_PREFIX}/me",
+        sign_in.me,
+        "Who this token signs in as",
+        "session",
+        roles=EVERYONE,
+    ),
     Route(
         "POST",
         f"{API_PREFIX}/password",
@@ -151,6 +182,7 @@ ROUTES: tuple[Route, ...] = (
             new_password=s.text(MAX_PASSWORD_LEN),
         ),
         responses={429: "locked out after too many failures"},
+        roles=EVERYONE,
     ),
     Route(
         "GET",
@@ -158,6 +190,7 @@ ROUTES: tuple[Route, ...] = (
         tenants.list_tenants,
         "Tenants this admin may see",
         "tenants",
+        roles=EVERYONE,
     ),
     Route(
         "POST",
@@ -167,7 +200,77 @@ ROUTES: tuple[Route, ...] = (
         "tenants",
         ok=201,
         body=s.obj(("name",), name=s.text(MAX_TENANT_NAME_LEN)),
-        operator_only=True,
+        roles=OPERATORS,
+    ),
+    Route(
+        "GET",
+        f"{API_PREFIX}/admins",
+        admins.list_admins,
+        "Admins this admin may see (an operator: every one; a tenant's admin or auditor: the "
+        "tenant's), by login, with role, tenant, disabled and last sign-in",
+        "admins",
+        roles=READERS,
+    ),
+    Route(
+        "POST",
+        f"{API_PREFIX}/admins",
+        admins.add_admin,
+        "Add an admin with a role no higher than one's own (a tenant admin: to its own tenant "
+        "only; an operator has no tenant); returns their initial password and TOTP secret and "
+        "otpauth URI (shown once)",
+        "admins",
+        ok=201,
+        body=s.obj(
+            ("login", "role"),
+            login=s.text(MAX_LOGIN_LEN),
+            role=s.choice(_ROLE_NAMES),
+            tenant={"type": ["string", "null"], "minLength": 1, "maxLength": MAX_TENANT_NAME_LEN},
+        ),
+        roles=MANAGERS,
+    ),
+    Route(
+        "PATCH",
+        _ADMIN,
+        admins.patch_admin,
+        "Disable or enable an admin, or give a tenant's admin another tenant role; their "
+        "sign-ins end. Not oneself, nor the last enabled operator; at least one field",
+        "admins",
+        body=s.obj(disabled={"type": "boolean"}, role=s.choice(_ROLE_NAMES)),
+        roles=MANAGERS,
+    ),
+    Route(
+        "DELETE",
+        _ADMIN,
+        admins.delete_admin,
+        "Delete an admin (not oneself, nor the last enabled operator); their sign-ins end",
+        "admins",
+        ok=204,
+        roles=MANAGERS,
+    ),
+    Route(
+        "POST",
+        f"{_ADMIN}/password",
+        admins.reset_admin_password,
+        "Give the admin a new random password (shown once); their sign-ins end",
+        "admins",
+        roles=MANAGERS,
+    ),
+    Route(
+        "POST",
+        f"{_ADMIN}/totp",
+        admins.reset_admin_totp,
+        "Give the admin a new TOTP authenticator (secret and otpauth URI shown once); their "
+        "sign-ins end",
+        "admins",
+        roles=MANAGERS,
+    ),
+    Route(
+        "POST",
+        f"{_ADMIN}/sign-out",
+        admins.sign_out_admin,
+        "End every sign-in of the admin at once, on every relay node",
+        "admins",
+        roles=MANAGERS,
     ),
     Route(
         "GET",
@@ -176,6 +279,7 @@ ROUTES: tuple[Route, ...] = (
         "Staff of the tenant, by login (all, or a page)",
         "staff",
         query=PAGE_PARAMS,
+        roles=STAFF_READERS,
     ),
     Route(
         "POST",
@@ -186,6 +290,7 @@ ROUTES: tuple[Route, ...] = (
         "staff",
         ok=201,
         body=s.obj(("login",), login=s.text(MAX_LOGIN_LEN), **_STAFF_NAMES),
+        roles=MANAGERS,
     ),
     Route(
         "GET",
@@ -193,6 +298,7 @@ ROUTES: tuple[Route, ...] = (
         staff.get_staff,
         "One staff member, with unused codes and office PCs",
         "staff",
+        roles=READERS,
     ),
     Route(
         "PATCH",
@@ -202,14 +308,24 @@ ROUTES: tuple[Route, ...] = (
         "none); at least one field",
         "staff",
         body=s.obj(disabled={"type": "boolean"}, **_STAFF_NAMES),
+        roles=MANAGERS,
     ),
-    Route("DELETE", _STAFF, staff.delete_staff, "Delete a staff member", "staff", ok=204),
+    Route(
+        "DELETE",
+        _STAFF,
+        staff.delete_staff,
+        "Delete a staff member",
+        "staff",
+        ok=204,
+        roles=MANAGERS,
+    ),
     Route(
         "POST",
         f"{_STAFF}/totp",
         staff.issue_totp,
         "Issue a new TOTP authenticator (the old one stops working)",
         "staff",
+        roles=HELPDESK_WRITERS,
     ),
     Route(
         "POST",
@@ -218,6 +334,7 @@ ROUTES: tuple[Route, ...] = (
         "Issue single-use codes (replaces unused ones)",
         "staff",
         body=s.obj(("count",), count=s.integer(1, MAX_CODES_PER_ISSUE)),
+        roles=HELPDESK_WRITERS,
     ),
     Route(
         "POST",
@@ -225,6 +342,7 @@ ROUTES: tuple[Route, ...] = (
         staff.reset_staff,
         "Revoke the staff member's TOTP, unused codes and resume tickets",
         "staff",
+        roles=HELPDESK_WRITERS,
     ),
     Route(
         "POST",
@@ -234,6 +352,7 @@ ROUTES: tuple[Route, ...] = (
         "office PCs",
         ok=201,
         body=s.obj(ttl_s=s.integer(60, int(MAX_ENROLLMENT_TTL_S))),
+        roles=MANAGERS,
     ),
     Route(
         "GET",
@@ -244,6 +363,7 @@ ROUTES: tuple[Route, ...] = (
         "reported), by name (all, or a page)",
         "office PCs",
         query=(Param("include_retired", "boolean", "also list retired office PCs"), *PAGE_PARAMS),
+        roles=READERS,
     ),
     Route(
         "PATCH",
@@ -260,8 +380,17 @@ ROUTES: tuple[Route, ...] = (
                 "municipality on its LAN",
             },
         ),
+        roles=MANAGERS,
     ),
-    Route("DELETE", _HOST, hosts.retire_host, "Retire an office PC for good", "office PCs", ok=204),
+    Route(
+        "DELETE",
+        _HOST,
+        hosts.retire_host,
+        "Retire an office PC for good",
+        "office PCs",
+        ok=204,
+        roles=MANAGERS,
+    ),
     Route(
         "GET",
         f"{_TENANT}/grants",
@@ -269,6 +398,7 @@ ROUTES: tuple[Route, ...] = (
         "Who may use which office PC, by login (all, or a page)",
         "grants",
         query=PAGE_PARAMS,
+        roles=READERS,
     ),
     Route(
         "POST",
@@ -278,6 +408,7 @@ ROUTES: tuple[Route, ...] = (
         "grants",
         ok=201,
         body=s.obj(("login", "host_id"), login=s.text(MAX_LOGIN_LEN), host_id=s.text(64)),
+        roles=MANAGERS,
     ),
     Route(
         "DELETE",
@@ -286,6 +417,7 @@ ROUTES: tuple[Route, ...] = (
         "Withdraw a grant",
         "grants",
         ok=204,
+        roles=MANAGERS,
     ),
     Route(
         "GET",
@@ -293,6 +425,7 @@ ROUTES: tuple[Route, ...] = (
         home_pcs.list_macs,
         "Registered home-PC MAC addresses",
         "home PCs",
+        roles=READERS,
     ),
     Route(
         "POST",
@@ -308,6 +441,7 @@ ROUTES: tuple[Route, ...] = (
             host_id=s.text(64),
             label={"type": "string", "maxLength": MAX_MAC_LABEL_LEN},
         ),
+        roles=MANAGERS,
     ),
     Route(
         "DELETE",
@@ -316,9 +450,15 @@ ROUTES: tuple[Route, ...] = (
         "Remove a home-PC registration",
         "home PCs",
         ok=204,
+        roles=MANAGERS,
     ),
     Route(
-        "GET", f"{_TENANT}/policy", policies.get_tenant_policy, "The tenant's policy", "policies"
+        "GET",
+        f"{_TENANT}/policy",
+        policies.get_tenant_policy,
+        "The tenant's policy",
+        "policies",
+        roles=READERS,
     ),
     Route(
         "PUT",
@@ -327,6 +467,7 @@ ROUTES: tuple[Route, ...] = (
         "Set the tenant's policy; pushed to its online office PCs",
         "policies",
         body=_POLICY_BODY,
+        roles=MANAGERS,
     ),
     Route(
         "DELETE",
@@ -334,6 +475,7 @@ ROUTES: tuple[Route, ...] = (
         policies.delete_tenant_policy,
         "Remove the tenant's policy",
         "policies",
+        roles=MANAGERS,
     ),
     Route(
         "GET",
@@ -341,6 +483,7 @@ ROUTES: tuple[Route, ...] = (
         policies.get_host_policy,
         "An office PC's own and effective policy",
         "policies",
+        roles=READERS,
     ),
     Route(
         "PUT",
@@ -349,6 +492,7 @@ ROUTES: tuple[Route, ...] = (
         "Set an office PC's own policy (combined with the tenant's, stricter wins)",
         "policies",
         body=_POLICY_BODY,
+        roles=MANAGERS,
     ),
     Route(
         "DELETE",
@@ -356,6 +500,7 @@ ROUTES: tuple[Route, ...] = (
         policies.delete_host_policy,
         "Remove an office PC's own policy",
         "policies",
+        roles=MANAGERS,
     ),
     Route(
         "GET",
@@ -363,6 +508,7 @@ ROUTES: tuple[Route, ...] = (
         sessions.list_sessions,
         "Live sessions with bandwidth",
         "sessions",
+        roles=READERS,
     ),
     Route(
         "DELETE",
@@ -370,6 +516,7 @@ ROUTES: tuple[Route, ...] = (
         sessions.end_session,
         "End a live session",
         "sessions",
+        roles=MANAGERS,
     ),
     Route(
         "GET",
@@ -377,6 +524,7 @@ ROUTES: tuple[Route, ...] = (
         monitoring.bandwidth,
         "The tenant's total bandwidth now and recently, against its threshold",
         "monitoring",
+        roles=READERS,
     ),
     Route(
         "PUT",
@@ -388,10 +536,24 @@ ROUTES: tuple[Route, ...] = (
             alert_bps=s.integer(1_000, MAX_TENANT_BPS, nullable=True),
             cap_bps=s.integer(10_000, MAX_TENANT_BPS, nullable=True),
         ),
-        operator_only=True,
+        roles=OPERATORS,
     ),
-    Route("GET", f"{_TENANT}/alerts", monitoring.alerts, "Bandwidth alerts", "monitoring"),
-    Route("GET", f"{_TENANT}/syslog", syslog.get_syslog, "The tenant's syslog collector", "syslog"),
+    Route(
+        "GET",
+        f"{_TENANT}/alerts",
+        monitoring.alerts,
+        "Bandwidth alerts",
+        "monitoring",
+        roles=READERS,
+    ),
+    Route(
+        "GET",
+        f"{_TENANT}/syslog",
+        syslog.get_syslog,
+        "The tenant's syslog collector",
+        "syslog",
+        roles=READERS,
+    ),
     Route(
         "PUT",
         f"{_TENANT}/syslog",
@@ -406,6 +568,7 @@ ROUTES: tuple[Route, ...] = (
             ca_pem={"type": ["string", "null"], "maxLength": MAX_SYSLOG_CA_PEM_BYTES},
             fingerprint={"type": ["string", "null"], "maxLength": 100},
         ),
+        roles=MANAGERS,
     ),
     Route(
         "DELETE",
@@ -413,6 +576,7 @@ ROUTES: tuple[Route, ...] = (
         syslog.delete_syslog,
         "Stop sending the tenant's audit records to a syslog collector",
         "syslog",
+        roles=MANAGERS,
     ),
     Route(
         "GET",
@@ -430,6 +594,7 @@ ROUTES: tuple[Route, ...] = (
             _FORMAT,
         ),
         csv=True,
+        roles=READERS,
     ),
     Route(
         "GET",
@@ -447,6 +612,7 @@ ROUTES: tuple[Route, ...] = (
             _FORMAT,
         ),
         csv=True,
+        roles=READERS,
     ),
 )
 

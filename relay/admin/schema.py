@@ -3,7 +3,7 @@
 The same schemas go into the OpenAPI description, so what the description promises is what
 the server checks. Only the keywords used here are supported: ``type`` (one or a list),
 ``properties``, ``required``, ``additionalProperties: false``, ``minLength``/``maxLength``,
-``minimum``/``maximum``.
+``minimum``/``maximum``, ``enum`` (of strings).
 """
 
 from __future__ import annotations
@@ -40,6 +40,14 @@ def check(value: Any, schema: dict[str, Any], where: str = "body", field: str = 
                 f"{where} must be {' or '.join(kinds)}", ErrorCode.FIELD_WRONG_TYPE, field=field
             )
     if isinstance(value, str):
+        if "enum" in schema and value not in schema["enum"]:
+            choices = ", ".join(schema["enum"])
+            raise BadRequest(
+                f"{where} must be one of {choices}",
+                ErrorCode.FIELD_NOT_A_CHOICE,
+                field=field,
+                choices=choices,
+            )
         if len(value) < schema.get("minLength", 0):
             raise BadRequest(f"{where} must not be empty", ErrorCode.FIELD_EMPTY, field=field)
         if "maxLength" in schema and len(value) > schema["maxLength"]:
@@ -94,6 +102,10 @@ def obj(required: tuple[str, ...] = (), **properties: dict[str, Any]) -> dict[st
 
 def text(max_length: int) -> dict[str, Any]:
     return {"type": "string", "minLength": 1, "maxLength": max_length}
+
+
+def choice(choices: tuple[str, ...]) -> dict[str, Any]:
+    return {"type": "string", "enum": list(choices)}
 
 
 def integer(minimum: int, maximum: int, nullable: bool = False) -> dict[str, Any]:

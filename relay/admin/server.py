@@ -21,6 +21,7 @@ from core.crypto.tls import server_context
 from core.errors import CryptoError
 from core.policy import PolicyError
 from relay.admin import schema
+from relay.admin.auth import Role
 from relay.admin.call import Call, Csv
 from relay.admin.errors import ApiError, BadRequest, ErrorCode, Forbidden, LockedOut, ParamValue
 from relay.admin.monitor import MONITOR_INTERVAL_S
@@ -29,7 +30,7 @@ from relay.admin.params import bearer_token, parse_query
 from relay.admin.routes import ROUTES, Route
 from relay.admin.service import AdminService
 from relay.server import RelayServer
-from relay.store.errors import AlreadyExists, InvalidInput, NotFound
+from relay.store.errors import AlreadyExists, InvalidInput, LastOperator, NotFound
 
 log = logging.getLogger("telework.admin")
 
@@ -46,6 +47,7 @@ _STORE_STATUS: tuple[tuple[type[Exception], int, ErrorCode], ...] = (
     (PolicyError, 400, ErrorCode.INVALID_POLICY),
     (CryptoError, 400, ErrorCode.INVALID_INPUT),
     (NotFound, 404, ErrorCode.NOT_FOUND),
+    (LastOperator, 409, ErrorCode.LAST_OPERATOR),
     (AlreadyExists, 409, ErrorCode.ALREADY_EXISTS),
 )
 # aiohttp's own refusals (no route, wrong method, body too large) by status.
@@ -123,8 +125,7 @@ def _handler(
         if route.auth:
             token = bearer_token(request)
             who = await service.sessions.check(token)
-            if route.operator_only:
-                service.require_operator(who)
+            service.permit(who, route.roles)
         tenant = ""
         if "tenant" in request.match_info:
             assert who is not None
@@ -156,6 +157,10 @@ def build_app(service: AdminService) -> web.Application:
         return web.json_response(description)
 
     app.router.add_get("/openapi.json", spec)
+    service.operations = {
+        role: frozenset(r.handler.__name__ for r in ROUTES if r.auth and role in r.roles)
+        for role in Role
+    }
     for route in ROUTES:
         app.router.add_route(route.method, route.path, _handler(route, service))
     return app

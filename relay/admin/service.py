@@ -31,11 +31,11 @@ from relay.admin.errors import (
     ErrorCode,
     Forbidden,
     LockedOut,
-    NotFoundError,
     Unauthorized,
 )
 from relay.admin.hooks import tenant_shares
 from relay.admin.monitor import MONITOR_INTERVAL_S, BandwidthMonitor
+from relay.admin.services.admins import AdminAccountService
 from relay.admin.services.audit_log import AuditLogService
 from relay.admin.services.backend import Backend
 from relay.admin.services.grants import GrantService
@@ -88,6 +88,9 @@ class AdminService:
         self.monitoring = MonitoringService(self.backend, self.monitor, monitor_interval_s)
         self.audit_log = AuditLogService(self.backend)
         self.syslog = SyslogService(self.backend)
+        self.admins = AdminAccountService(self.backend)
+        # The operations each role may call, by name (the route table's, set by the server).
+        self.operations: dict[Role, frozenset[str]] = {}
         self._task: asyncio.Task[None] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -110,17 +113,31 @@ class AdminService:
 
     async def tenant(self, who: AdminSession, name: str) -> str:
         """The tenant's name as stored, if ``who`` may see it; else :class:`NotFoundError`."""
-        if not who.may_see(name):
-            raise NotFoundError("no such tenant", ErrorCode.NO_SUCH_TENANT)
-        tenant = await self.backend.db(self.directory.get_tenant, name)
-        if tenant is None:
-            raise NotFoundError("no such tenant", ErrorCode.NO_SUCH_TENANT)
-        return tenant.name
+        return await self.backend.visible_tenant(who, name)
 
-    @staticmethod
-    def require_operator(who: AdminSession) -> None:
-        if who.role is not Role.OPERATOR:
+    def permit(self, who: AdminSession, roles: frozenset[Role]) -> None:
+        """:class:`Forbidden` unless ``who``'s role is one of ``roles`` (a route's)."""
+        if who.role in roles:
+            return
+        if roles == {Role.OPERATOR}:
             raise Forbidden("only a relay operator may do this", ErrorCode.OPERATOR_ONLY)
+        raise Forbidden(
+            f"the {who.role.value} role may not do this"
+            + (" (it only reads)" if who.role is Role.AUDITOR else ""),
+            ErrorCode.ROLE_NOT_ALLOWED,
+            role=who.role.value,
+        )
+
+    def session_info(self, session: AdminSession) -> dict[str, Any]:
+        """Who a sign-in is, and the operations (the route handlers' names) their role may
+        call: the console shows only what these allow."""
+        return {
+            "login": session.login,
+            "role": session.role.value,
+            "tenant": session.tenant,
+            "expires_at": session.expires_at,
+            "allowed": sorted(self.operations.get(session.role, ())),
+        }
 
     # -- sign-in -------------------------------------------------------------------------------
 
@@ -132,8 +149,8 @@ class AdminService:
             lambda: self.backend.atomic(self._authenticate, login, password, otp, source),
             Unauthorized("wrong login, password or one-time password", ErrorCode.SIGN_IN_FAILED),
         )
-        token, session = await self.sessions.open(admin.login, admin.tenant)
-        return {"token": token, **session_info(session)}
+        token, session = await self.sessions.open(admin.login, admin.tenant, admin.role)
+        return {"token": token, **self.session_info(session)}
 
     async def _counted(
         self,
@@ -243,15 +260,6 @@ class AdminService:
         """End the sign-in of ``token`` (the admin ``who``'s) and audit it."""
         await self.sessions.close(token)
         await self.backend.audit(who, "logout", source, tenant=who.tenant)
-
-
-def session_info(session: AdminSession) -> dict[str, Any]:
-    return {
-        "login": session.login,
-        "role": session.role.value,
-        "tenant": session.tenant,
-        "expires_at": session.expires_at,
-    }
 
 
 def _retry(until: float, service: AdminService) -> int:

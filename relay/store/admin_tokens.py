@@ -4,6 +4,10 @@ Any node accepts a token any node issued, and a restart signs nobody out. The ad
 the tokens and their digests (:mod:`relay.admin.auth`); this keeps the rows: issued with a
 bound on how many are kept (the oldest go first), looked up, deleted at sign-out, and the
 expired ones deleted with each sign-in.
+
+A token is looked up together with its admin: it stands for nothing once the admin is disabled
+or deleted (even one issued while that change was being written), and the admin's role and
+tenant are read as they are now.
 """
 
 from __future__ import annotations
@@ -13,9 +17,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from core.admin_api import AdminRole
 from relay.store.database import Database
 from relay.store.errors import InvalidInput
-from relay.store.schema import DIGEST_LEN, MAX_LOGIN_LEN, MAX_TENANT_NAME_LEN, admin_tokens
+from relay.store.schema import (
+    DIGEST_LEN,
+    MAX_LOGIN_LEN,
+    MAX_TENANT_NAME_LEN,
+    admin_tokens,
+    admins,
+    tenants,
+)
 
 
 @dataclass(frozen=True)
@@ -23,8 +35,9 @@ class AdminToken:
     """Whom a token signs in, and until when."""
 
     login: str
-    tenant: str | None  # a tenant admin's tenant; None for an operator
+    tenant: str | None  # a tenant's admin's tenant; None for an operator
     expires_at: float
+    role: AdminRole = AdminRole.TENANT_ADMIN  # as the admin's row says when looked up
 
 
 class AdminTokens:
@@ -64,12 +77,23 @@ class AdminTokens:
                 conn.execute(sa.delete(admin_tokens).where(_older_than(cutoff)))
 
     def admin_token(self, digest: str) -> AdminToken | None:
-        """The sign-in of a token's digest, expired or not; None if there is none."""
+        """The sign-in of a token's digest, expired or not, with its admin's tenant and role
+        as they are now; None if there is none, or its admin is disabled or gone."""
         with self._db.read() as conn:
             row = conn.execute(
-                sa.select(admin_tokens).where(admin_tokens.c.digest == digest)
+                sa.select(
+                    admin_tokens.c.login,
+                    admin_tokens.c.expires_at,
+                    admins.c.role,
+                    tenants.c.name.label("tenant"),
+                )
+                .join(admins, admins.c.login == admin_tokens.c.login)
+                .outerjoin(tenants, tenants.c.id == admins.c.tenant_id)
+                .where(admin_tokens.c.digest == digest, ~admins.c.disabled)
             ).first()
-        return None if row is None else AdminToken(row.login, row.tenant, row.expires_at)
+        if row is None:
+            return None
+        return AdminToken(row.login, row.tenant, row.expires_at, AdminRole(row.role))
 
     def remove_admin_token(self, digest: str) -> None:
         """End a sign-in (nothing happens if it is gone already)."""

@@ -1,19 +1,27 @@
-"""Administrators of the admin API and console: operators (every tenant) and tenant admins,
-each with a password and a TOTP seed."""
+"""Administrators of the admin API and console, each with a password, a TOTP seed and a role
+(:class:`core.admin_api.AdminRole`): operators (every tenant), and a tenant's admins, auditors
+and helpdesk admins; and their lifecycle: disabled or enabled, deleted, a new password or TOTP
+seed (shown once), their sign-ins ended.
+
+Every change that takes an admin's access away (disabling, deleting, a reset, a new role) ends
+their sign-ins in the same transaction, on every relay node (the tokens are rows here). The last
+enabled operator can be neither disabled nor deleted (:class:`LastOperator`).
+"""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
 
+from core.admin_api import TENANT_ROLES, AdminRole
 from core.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from relay.store.database import Database
-from relay.store.errors import AlreadyExists, InvalidInput
+from relay.store.errors import AlreadyExists, InvalidInput, LastOperator, NotFound
 from relay.store.inputs import canonical_login, canonical_tenant
-from relay.store.schema import admins, tenants
+from relay.store.schema import admin_tokens, admins, tenants
 from relay.store.tenants import require_tenant
 from relay.store.totp_seeds import TotpSeeds, admin_context, consume_step, new_login_columns
 
@@ -28,23 +36,45 @@ class Admin:
     disabled: bool
     created_at: float
     last_login_at: float | None
+    role: AdminRole = AdminRole.TENANT_ADMIN
+
+
+def checked_role(role: str, tenant: str | None) -> AdminRole:
+    """``role`` as an :class:`AdminRole`, if it fits ``tenant``: an operator has none, every
+    other role one; :class:`InvalidInput` otherwise."""
+    try:
+        checked = AdminRole(role)
+    except ValueError:
+        raise InvalidInput(f"no admin role {role!r}") from None
+    if (checked is AdminRole.OPERATOR) != (tenant is None):
+        raise InvalidInput("an operator has no tenant; every other admin has one")
+    return checked
 
 
 class Admins:
-    """Adding, finding and authenticating administrators."""
+    """Adding, finding, authenticating and managing administrators."""
 
     _db: Database
     _seeds: TotpSeeds
 
     def add_admin(
-        self, login: str, tenant: str | None, *, now: float | None = None
+        self,
+        login: str,
+        tenant: str | None,
+        *,
+        role: str | None = None,
+        now: float | None = None,
     ) -> tuple[Admin, str, str]:
-        """Create an operator (``tenant`` None) or a tenant admin.
+        """Create an operator (``tenant`` None) or an admin of ``tenant`` with ``role``
+        (default: tenant admin).
 
         Returns the admin, their initial password and their TOTP secret, each shown once.
         """
         login = canonical_login(login)
         tenant = None if tenant is None else canonical_tenant(tenant)
+        if role is None:
+            role = AdminRole.OPERATOR if tenant is None else AdminRole.TENANT_ADMIN
+        checked = checked_role(role, tenant)
         created = self._db.now(now)
         password = secrets.token_urlsafe(ADMIN_PASSWORD_BYTES)
         password_hash = hash_password(password)  # slow: outside any write transaction
@@ -54,16 +84,103 @@ class Admins:
                 tenant_id = None if tenant is None else require_tenant(conn, tenant)
                 if _admin_row(conn, login) is not None:
                     raise AlreadyExists(f"admin {login!r} already exists")
+                _end_sign_ins(conn, login)  # none of an earlier admin of that login lives on
                 conn.execute(
                     sa.insert(admins).values(
                         tenant_id=tenant_id,
                         password_hash=password_hash,
+                        role=checked.value,
                         **new_login_columns(login, sealed, created),
                     )
                 )
         except sa.exc.IntegrityError:
             raise AlreadyExists(f"admin {login!r} already exists") from None
-        return Admin(login, tenant, False, created, None), password, secret
+        return Admin(login, tenant, False, created, None, checked), password, secret
+
+    def list_admins(self, tenant: str | None = None) -> list[Admin]:
+        """Every admin (``tenant`` None) or those of ``tenant``, by login."""
+        query = (
+            sa.select(admins, tenants.c.name.label("tenant"))
+            .outerjoin(tenants, tenants.c.id == admins.c.tenant_id)
+            .order_by(admins.c.login)
+        )
+        with self._db.read() as conn:
+            if tenant is not None:
+                query = query.where(admins.c.tenant_id == require_tenant(conn, tenant))
+            return [_admin(row) for row in conn.execute(query)]
+
+    def set_admin_disabled(self, login: str, disabled: bool) -> Admin:
+        """Disable (their sign-ins end) or enable an admin; :class:`LastOperator` for the
+        last enabled operator. Enabling a disabled admin ends any sign-in too: one kept while
+        they were being disabled must not come back to life."""
+        with self._db.write() as conn:
+            row = _require_admin(conn, login)
+            if disabled:
+                _keep_an_operator(conn, row)
+            if disabled or row.disabled:  # enabling an enabled admin signs nobody out
+                _end_sign_ins(conn, row.login)
+            conn.execute(sa.update(admins).where(admins.c.id == row.id).values(disabled=disabled))
+        return replace(_admin(row), disabled=disabled)
+
+    def set_admin_role(self, login: str, role: str) -> Admin:
+        """Give a tenant's admin another of the tenant roles; their sign-ins end (what their
+        console shows was for the old role). An operator's role does not change."""
+        with self._db.write() as conn:
+            row = _require_admin(conn, login)
+            checked = checked_role(role, row.tenant)
+            if checked not in TENANT_ROLES:
+                raise InvalidInput("an operator's role does not change")
+            if checked != row.role:
+                _end_sign_ins(conn, row.login)
+                conn.execute(
+                    sa.update(admins).where(admins.c.id == row.id).values(role=checked.value)
+                )
+        return replace(_admin(row), role=checked)
+
+    def delete_admin(self, login: str) -> Admin:
+        """Delete an admin and end their sign-ins (the audit log stays); the admin deleted.
+        :class:`LastOperator` for the last enabled operator."""
+        with self._db.write() as conn:
+            row = _require_admin(conn, login)
+            _keep_an_operator(conn, row)
+            _end_sign_ins(conn, row.login)
+            conn.execute(sa.delete(admins).where(admins.c.id == row.id))
+        return _admin(row)
+
+    def reset_admin_password(self, login: str) -> tuple[Admin, str]:
+        """A new random password for the admin (returned once; the old one stops working)
+        and their sign-ins end."""
+        password = secrets.token_urlsafe(ADMIN_PASSWORD_BYTES)
+        password_hash = hash_password(password)  # slow: outside any write transaction
+        with self._db.write() as conn:
+            row = _require_admin(conn, login)
+            _end_sign_ins(conn, row.login)
+            conn.execute(
+                sa.update(admins).where(admins.c.id == row.id).values(password_hash=password_hash)
+            )
+        return _admin(row), password
+
+    def reset_admin_totp(self, login: str) -> tuple[Admin, str]:
+        """A new TOTP seed for the admin (the secret returned once; the old authenticator
+        stops working) and their sign-ins end."""
+        canonical = _canonical_or_not_found(login)
+        secret, sealed = self._seeds.new_seed(admin_context(canonical))
+        with self._db.write() as conn:
+            row = _require_admin(conn, canonical)
+            _end_sign_ins(conn, row.login)
+            conn.execute(
+                sa.update(admins)
+                .where(admins.c.id == row.id)
+                .values(totp_secret_sealed=sealed, totp_last_step=None)
+            )
+        return _admin(row), secret
+
+    def end_admin_sign_ins(self, login: str) -> tuple[Admin, int]:
+        """End every sign-in of the admin, on every relay node; the admin and how many."""
+        with self._db.write() as conn:
+            row = _require_admin(conn, login)
+            ended = _end_sign_ins(conn, row.login)
+        return _admin(row), ended
 
     def get_admin(self, login: str) -> Admin | None:
         try:
@@ -128,6 +245,40 @@ class Admins:
         return row, matches
 
 
+def _canonical_or_not_found(login: str) -> str:
+    try:
+        return canonical_login(login)
+    except InvalidInput:
+        raise NotFound("no such admin") from None
+
+
+def _require_admin(conn: sa.Connection, login: str) -> sa.Row[Any]:
+    """The admin's row; :class:`NotFound` if there is none."""
+    row = _admin_row(conn, _canonical_or_not_found(login))
+    if row is None:
+        raise NotFound("no such admin")
+    return row
+
+
+def _keep_an_operator(conn: sa.Connection, row: sa.Row[Any]) -> None:
+    """:class:`LastOperator` if ``row`` is the last enabled operator (checked in the write
+    transaction, which is the only writer: two operators cannot remove each other at once)."""
+    if row.tenant_id is not None or row.disabled:
+        return
+    others = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(admins)
+        .where(admins.c.tenant_id.is_(None), ~admins.c.disabled, admins.c.id != row.id)
+    ).scalar_one()
+    if not others:
+        raise LastOperator("the last enabled operator cannot be disabled or deleted")
+
+
+def _end_sign_ins(conn: sa.Connection, login: str) -> int:
+    """Delete every sign-in token of the admin ``login``; how many there were."""
+    return int(conn.execute(sa.delete(admin_tokens).where(admin_tokens.c.login == login)).rowcount)
+
+
 def _admin_row(conn: sa.Connection, login: str) -> sa.Row[Any] | None:
     return conn.execute(
         sa.select(admins, tenants.c.name.label("tenant"))
@@ -143,4 +294,5 @@ def _admin(row: sa.Row[Any], last_login_at: float | None = None) -> Admin:
         bool(row.disabled),
         row.created_at,
         row.last_login_at if last_login_at is None else last_login_at,
+        AdminRole(row.role),
     )

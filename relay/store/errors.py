@@ -21,6 +21,11 @@ class InvalidInput(StoreError, LocalError):
     """A name, ID or parameter is empty, too long, malformed or out of range."""
 
 
+class LastOperator(StoreError, LocalError):
+    """The change would leave the relay without an enabled operator: nobody could add tenants
+    or admins again but from the relay's own command line."""
+
+
 class EnrollmentRefused(StoreError, PeerError):
     """A host's enrolment token was not accepted. ``reason`` is a safe code to send back."""
 

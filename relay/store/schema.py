@@ -38,6 +38,8 @@ MAX_HASH_LEN = 200
 MAX_SYSLOG_URL_LEN = 300
 # Sealed TOTP seed: 1 + 12 + 32 + 16 bytes today; room for a longer format later.
 MAX_SEALED_LEN = 512
+# Longest admin role name stored (core.admin_api.AdminRole).
+MAX_ROLE_LEN = 16
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -185,8 +187,9 @@ MAX_MAC_LABEL_LEN = 128
 MAX_POLICY_JSON_LEN = 8 * 1024
 
 # Console and API administrators. ``tenant_id`` NULL means an operator (every tenant); otherwise
-# a tenant admin who may only ever see that tenant. Logins are unique across the relay so a login
-# form needs no tenant field. Passwords are scrypt hashes, TOTP seeds sealed as for staff.
+# a tenant admin, auditor or helpdesk admin (``role``) who may only ever see that tenant. Logins
+# are unique across the relay so a login form needs no tenant field. Passwords are scrypt hashes,
+# TOTP seeds sealed as for staff.
 admins = sa.Table(
     "admins",
     metadata,
@@ -199,6 +202,8 @@ admins = sa.Table(
     sa.Column("disabled", sa.Boolean(), nullable=False),
     sa.Column("created_at", sa.Double(), nullable=False),
     sa.Column("last_login_at", sa.Double(), nullable=True),
+    # core.admin_api.AdminRole: operator (no tenant), tenant_admin, auditor or helpdesk.
+    sa.Column("role", sa.String(MAX_ROLE_LEN), nullable=False, server_default="tenant_admin"),
 )
 
 # Per-tenant settings: the tenant's policy (Policy.to_dict JSON, NULL = none) and its bandwidth

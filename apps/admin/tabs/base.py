@@ -280,10 +280,22 @@ class Tab(QWidget):
         if self.window_.tenant != tenant:
             raise TenantChanged(tenant)
 
-    def button(self, key: str, action: Callable[[], Awaitable[Any]]) -> QPushButton:
+    def button(
+        self, key: str, action: Callable[[], Awaitable[Any]], needs: str = ""
+    ) -> QPushButton:
+        """A button that runs ``action``; disabled, saying why, if it ``needs`` an API
+        operation (a route handler's name) that the admin's role may not call."""
         button = QPushButton(tr(key))
         button.clicked.connect(lambda: self.window_.spawn(action(), by_user=True))
+        if needs:
+            self.limit_to_role(button, needs)
         return button
+
+    def limit_to_role(self, button: QPushButton, operation: str) -> None:
+        """Disable ``button``, saying why, if the admin's role may not call ``operation``."""
+        if not self.window_.may(operation):
+            button.setEnabled(False)
+            button.setToolTip(tr("not_for_role", role=self.window_.role_text))
 
     async def confirmed(self, key: str, **values: object) -> bool:
         """Whether the user, asked the question ``key`` (filled with ``values``), goes ahead;

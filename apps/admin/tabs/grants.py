@@ -27,8 +27,10 @@ class GrantsTab(Tab):
             self.login,
             labelled(tr("pick_pc"), self.host),
             self.host,
-            self.button("grant", lambda: self.grant(self.login.key(), self.host.key())),
-            self.button("revoke", self._revoke_selected),
+            self.button(
+                "grant", lambda: self.grant(self.login.key(), self.host.key()), needs="add_grant"
+            ),
+            self.button("revoke", self._revoke_selected, needs="delete_grant"),
         )
         self.forget()
 

@@ -39,8 +39,11 @@ class HomePcsTab(Tab):
                 lambda: self.register(
                     self.mac.text(), self.kind.currentData(), self.owner.key(), self.label.text()
                 ),
+                needs="add_mac",
             ),
-            self.button("delete", lambda: self.remove(self.table.selected_key())),
+            self.button(
+                "delete", lambda: self.remove(self.table.selected_key()), needs="delete_mac"
+            ),
         )
         self.forget()
 

@@ -80,12 +80,26 @@ class HostsTab(Tab):
         self.name.setPlaceholderText(tr("new_pc_name_hint"))
         self.row(
             self.name,
-            self.button("rename", lambda: self.rename(self.table.selected_key(), self.name.text())),
-            self.button("retire", lambda: self.retire(self.table.selected_key())),
+            self.button(
+                "rename",
+                lambda: self.rename(self.table.selected_key(), self.name.text()),
+                needs="patch_host",
+            ),
+            self.button(
+                "retire", lambda: self.retire(self.table.selected_key()), needs="retire_host"
+            ),
         )
         self.row(
-            self.button("allow_wake", lambda: self.set_can_wake(self.table.selected_key(), True)),
-            self.button("stop_wake", lambda: self.set_can_wake(self.table.selected_key(), False)),
+            self.button(
+                "allow_wake",
+                lambda: self.set_can_wake(self.table.selected_key(), True),
+                needs="patch_host",
+            ),
+            self.button(
+                "stop_wake",
+                lambda: self.set_can_wake(self.table.selected_key(), False),
+                needs="patch_host",
+            ),
         )
 
         # Enrolment: where office PCs reach the relay, then the code, its QR code, its sheet.
@@ -96,7 +110,7 @@ class HostsTab(Tab):
         self.row(
             labelled(tr("relay_for_pcs"), self.relay_address),
             self.relay_address,
-            self.button("new_token", self.new_token),
+            self.button("new_token", self.new_token, needs="enrollment_token"),
             self.button("export_preset", self.ask_export_preset),
         )
         enrolment = QGridLayout()

@@ -34,7 +34,11 @@ class MonitoringTab(Tab):
         self.row(
             labelled(tr("alert_threshold"), self.threshold),
             self.threshold,
-            self.button("set_threshold", lambda: self.set_threshold(self.threshold.value())),
+            self.button(
+                "set_threshold",
+                lambda: self.set_threshold(self.threshold.value()),
+                needs="set_limits",
+            ),
         )
         self.cap_bps: int | None = None  # the operator's hard cap, kept as it is
         self.alerting = False
@@ -46,6 +50,11 @@ class MonitoringTab(Tab):
             lambda: self.window_.spawn(self.stop_syslog(), by_user=True)
         )
         self.layout_.addWidget(self.syslog)
+        for button, operation in (
+            (self.syslog.save_button, "put_syslog"),
+            (self.syslog.stop_button, "delete_syslog"),
+        ):
+            self.limit_to_role(button, operation)
 
     def forget(self) -> None:
         self.summary.clear()

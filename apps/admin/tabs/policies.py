@@ -91,8 +91,12 @@ class PoliciesTab(Tab):
         self._add_home_pc_rows(form)
         self.layout_.addLayout(form)
         self.row(
-            self.button("save", self.save_form),
-            self.button("clear", lambda: self.clear(self.scope.currentData())),
+            self.button("save", self.save_form, needs="put_tenant_policy"),
+            self.button(
+                "clear",
+                lambda: self.clear(self.scope.currentData()),
+                needs="delete_tenant_policy",
+            ),
         )
 
     def _add_home_pc_rows(self, form: QFormLayout) -> None:

@@ -26,7 +26,11 @@ class SessionsTab(Tab):
             ]
         )
         self.layout_.addWidget(self.table)
-        self.row(self.button("end_session", lambda: self.end(self.table.selected_key())))
+        self.row(
+            self.button(
+                "end_session", lambda: self.end(self.table.selected_key()), needs="end_session"
+            )
+        )
         self.forget()
 
     def forget(self) -> None:

@@ -59,6 +59,7 @@ class StaffTab(Tab):
                 lambda: self.add(
                     self.new_login.text(), self.new_full_name.text(), self.new_department.text()
                 ),
+                needs="add_staff",
             ),
             self.button(
                 "change_names",
@@ -67,28 +68,48 @@ class StaffTab(Tab):
                     self.new_full_name.text(),
                     self.new_department.text(),
                 ),
+                needs="patch_staff",
             ),
-            self.button("import_csv", self.open_import),
+            self.button("import_csv", self.open_import, needs="add_staff"),
         )
         self.code_count = QSpinBox()
         self.code_count.setRange(1, 10)
         self.code_count.setValue(5)
         self.row(
-            self.button("disable", lambda: self.set_disabled(self.table.selected_key(), True)),
-            self.button("enable", lambda: self.set_disabled(self.table.selected_key(), False)),
-            self.button("delete", lambda: self.delete(self.table.selected_key())),
-            self.button("reset", lambda: self.reset(self.table.selected_key())),
+            self.button(
+                "disable",
+                lambda: self.set_disabled(self.table.selected_key(), True),
+                needs="patch_staff",
+            ),
+            self.button(
+                "enable",
+                lambda: self.set_disabled(self.table.selected_key(), False),
+                needs="patch_staff",
+            ),
+            self.button(
+                "delete", lambda: self.delete(self.table.selected_key()), needs="delete_staff"
+            ),
+            self.button(
+                "reset", lambda: self.reset(self.table.selected_key()), needs="reset_staff"
+            ),
         )
         self.row(
-            self.button("issue_totp", lambda: self.issue_totp(self.table.selected_key())),
+            self.button(
+                "issue_totp",
+                lambda: self.issue_totp(self.table.selected_key()),
+                needs="issue_totp",
+            ),
             labelled(tr("code_count"), self.code_count),
             self.code_count,
             self.button(
                 "issue_codes",
                 lambda: self.issue_codes(self.table.selected_key(), self.code_count.value()),
+                needs="issue_codes",
             ),
             self.button(
-                "print_sheets_selected", lambda: self.issue_and_print(self.table.selected_keys())
+                "print_sheets_selected",
+                lambda: self.issue_and_print(self.table.selected_keys()),
+                needs="issue_totp",
             ),
         )
         # Whose secret or codes are shown: only ever one person's, and named.
@@ -279,8 +300,10 @@ class StaffTab(Tab):
         them anew), with what the staff member needs to connect: their name and department
         as listed, the office PCs granted to them, the relay server's address (as the office
         PCs tab has it) and fingerprint."""
-        grants = (await self.call("GET", "grants"))["grants"]
-        pcs = {pc["host_id"]: pc for pc in await self.office_pcs()}
+        # A role that may not read them (helpdesk) prints the sheets without the office PCs.
+        reads_pcs = self.window_.may("list_grants") and self.window_.may("list_hosts")
+        grants = (await self.call("GET", "grants"))["grants"] if reads_pcs else []
+        pcs = {pc["host_id"]: pc for pc in await self.office_pcs()} if reads_pcs else {}
         issued_at = time.time() if issued_at is None else issued_at
         sheets = []
         for answer in answers:

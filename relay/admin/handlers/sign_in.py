@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from relay.admin.call import Call
-from relay.admin.service import session_info
 
 
 async def login(call: Call) -> Any:
@@ -19,7 +18,7 @@ async def logout(call: Call) -> Any:
 
 
 async def me(call: Call) -> Any:
-    return session_info(call.admin)
+    return call.service.session_info(call.admin)
 
 
 async def change_password(call: Call) -> Any:

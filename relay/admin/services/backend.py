@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from core.protocol.notices import CloseReason
 from relay.admin.auth import AdminSession
+from relay.admin.errors import ErrorCode, NotFoundError
 from relay.server import RelayServer
 
 T = TypeVar("T")
@@ -50,6 +51,16 @@ class Backend:
         self.server = server
         self.directory = server.directory
         self.clock = clock
+
+    async def visible_tenant(self, who: AdminSession, name: str) -> str:
+        """The tenant's name as stored, if ``who`` may see it; else :class:`NotFoundError`,
+        the same for a tenant that exists and one that does not."""
+        if not who.may_see(name):
+            raise NotFoundError("no such tenant", ErrorCode.NO_SUCH_TENANT)
+        tenant = await self.db(self.directory.get_tenant, name)
+        if tenant is None:
+            raise NotFoundError("no such tenant", ErrorCode.NO_SUCH_TENANT)
+        return tenant.name
 
     async def db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking directory call off the event loop."""

@@ -58,12 +58,13 @@ def live(tmp_path):
     background.stop()
 
 
-def _signed_in(live, qloop, qtbot, login: str, tenant: str | None):
-    """The console of a new admin ``login`` (an operator when ``tenant`` is None), signed in;
-    it answers yes to every question (the questions themselves: test_console_feedback.py)."""
+def _signed_in(live, qloop, qtbot, login: str, tenant: str | None, role: str | None = None):
+    """The console of a new admin ``login`` (an operator when ``tenant`` is None; else a
+    tenant admin, or ``role``), signed in; it answers yes to every question (the questions
+    themselves: test_console_feedback.py)."""
     from apps.admin.main import open_console
 
-    password, otp = credentials(live, login, tenant)
+    password, otp = credentials(live, login, tenant, role)
     window = qloop.run_until_complete(
         open_console(live.admin.url, live.relay.server.fingerprint, login, password, otp)
     )
@@ -86,12 +87,32 @@ def console(live, qloop, qtbot):
     _sign_out(qloop, window)
 
 
-def credentials(live, login: str, tenant: str | None) -> tuple[str, str]:
+def credentials(live, login: str, tenant: str | None, role: str | None = None) -> tuple[str, str]:
     """A new admin's password and current one-time password."""
     import pyotp
 
-    _, password, secret = live.relay.directory.add_admin(login, tenant)
+    _, password, secret = live.relay.directory.add_admin(login, tenant, role=role)
     return password, pyotp.TOTP(secret).now()
+
+
+@pytest.fixture
+def auditor(live, qloop, qtbot):
+    """The console of TENANT's auditor, who reads everything of it and changes nothing."""
+    from tests.integration.relay_harness import TENANT
+
+    window = _signed_in(live, qloop, qtbot, "audrey", TENANT, "auditor")
+    yield window
+    _sign_out(qloop, window)
+
+
+@pytest.fixture
+def helpdesk(live, qloop, qtbot):
+    """The console of TENANT's helpdesk admin: its staff, their one-time passwords."""
+    from tests.integration.relay_harness import TENANT
+
+    window = _signed_in(live, qloop, qtbot, "helen", TENANT, "helpdesk")
+    yield window
+    _sign_out(qloop, window)
 
 
 @pytest.fixture

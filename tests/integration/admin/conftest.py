@@ -22,6 +22,14 @@ from transport.connect import RelayEndpoint
 OTHER_TENANT = "other-town"
 OTHER_USER = "suzuki"
 HOME_MAC = "02:00:00:00:00:01"  # what the harness's viewer reports
+# The test admins: their tenant and role.
+ADMINS: dict[str, tuple[str | None, str]] = {
+    "root": (None, "operator"),
+    "alice": (TENANT, "tenant_admin"),
+    "bob": (OTHER_TENANT, "tenant_admin"),
+    "audrey": (TENANT, "auditor"),
+    "helen": (TENANT, "helpdesk"),
+}
 # Sampling interval in these tests: alerts must come within a fraction of a second.
 TEST_MONITOR_INTERVAL_S = 0.1
 # These tests read and write the directory synchronously on the relay's own loop (PostgreSQL
@@ -66,11 +74,11 @@ class Api:
         return self.admin.url
 
     def account(self, login: str) -> AdminAccount:
-        """The admin ``login`` (root: operator, alice: TENANT, bob: OTHER_TENANT), created on
-        first use: each costs a password hash, which tests should not pay for in vain."""
+        """The admin ``login`` (see :data:`ADMINS`), created on first use: each costs a
+        password hash, which tests should not pay for in vain."""
         if login not in self.accounts:
-            tenant = {"root": None, "alice": TENANT, "bob": OTHER_TENANT}[login]
-            _, password, secret = self.relay.directory.add_admin(login, tenant)
+            tenant, role = ADMINS[login]
+            _, password, secret = self.relay.directory.add_admin(login, tenant, role=role)
             self.accounts[login] = AdminAccount(login, password, secret)
         return self.accounts[login]
 
@@ -179,6 +187,7 @@ def snapshot(api: Api, tenant: str = TENANT) -> dict[str, object]:
 
 
 __all__ = [
+    "ADMINS",
     "HOME_MAC",
     "OTHER_TENANT",
     "OTHER_USER",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from core.admin_api import AdminRole
 from relay.store.admin_tokens import AdminToken
 from relay.store.directory import Directory
 from relay.store.errors import InvalidInput
@@ -150,8 +151,19 @@ def digest(n: int) -> str:
     return hashlib.sha256(str(n).encode()).hexdigest()
 
 
-def test_a_token_kept_by_one_node_is_found_by_the_other_until_removed(nodes):
-    a, b = nodes
+@pytest.fixture
+def nodes_with_admins(nodes):
+    """The two nodes, with the operator root and alice, tenant admin of "t": a token stands
+    for an admin that exists."""
+    a, _ = nodes
+    a.add_tenant("t")
+    a.add_admin("root", None)
+    a.add_admin("alice", "t")
+    return nodes
+
+
+def test_a_token_kept_by_one_node_is_found_by_the_other_until_removed(nodes_with_admins):
+    a, b = nodes_with_admins
     a.add_admin_token(digest(1), AdminToken("alice", "t", NOW + 60), max_tokens=10, now=NOW)
     assert b.admin_token(digest(1)) == AdminToken("alice", "t", NOW + 60)
     assert b.admin_token(digest(2)) is None
@@ -160,18 +172,18 @@ def test_a_token_kept_by_one_node_is_found_by_the_other_until_removed(nodes):
     b.remove_admin_token(digest(1))  # gone already: nothing happens
 
 
-def test_expired_tokens_are_deleted_at_the_next_sign_in(nodes):
-    a, b = nodes
+def test_expired_tokens_are_deleted_at_the_next_sign_in(nodes_with_admins):
+    a, b = nodes_with_admins
     a.add_admin_token(digest(1), AdminToken("root", None, NOW + 60), max_tokens=10, now=NOW)
     # Looked up after expiry, it is still there, expired (so the API can say so).
-    assert b.admin_token(digest(1)) == AdminToken("root", None, NOW + 60)
+    assert b.admin_token(digest(1)) == AdminToken("root", None, NOW + 60, AdminRole.OPERATOR)
     b.add_admin_token(digest(2), AdminToken("root", None, NOW + 200), max_tokens=10, now=NOW + 61)
     assert a.admin_token(digest(1)) is None
     assert a.count_admin_tokens() == 1
 
 
-def test_past_the_bound_the_oldest_tokens_go(nodes):
-    a, b = nodes
+def test_past_the_bound_the_oldest_tokens_go(nodes_with_admins):
+    a, b = nodes_with_admins
     for n in range(7):
         node = a if n % 2 else b
         node.add_admin_token(
@@ -188,3 +200,25 @@ def test_only_digests_are_stored(nodes):
     a.add_admin_token(digest(1), AdminToken("root", None, NOW + 1), max_tokens=4, now=NOW)
     with a._db.read() as conn:
         assert conn.execute(sa.select(admin_tokens.c.digest)).scalars().all() == [digest(1)]
+
+
+def test_a_token_stands_for_its_admin_as_they_are_now(nodes_with_admins):
+    a, b = nodes_with_admins
+    a.add_admin_token(digest(1), AdminToken("alice", "t", NOW + 60), max_tokens=10, now=NOW)
+    b.set_admin_role("alice", "auditor")  # ends her sign-ins: a new one stands for an auditor
+    assert a.admin_token(digest(1)) is None
+    a.add_admin_token(digest(2), AdminToken("alice", "t", NOW + 60), max_tokens=10, now=NOW)
+    assert b.admin_token(digest(2)) == AdminToken("alice", "t", NOW + 60, AdminRole.AUDITOR)
+    # A token kept just as its admin was disabled (issued while that change was written)
+    # stands for nothing, and not even once she is enabled again.
+    b.set_admin_disabled("alice", True)
+    a.add_admin_token(digest(3), AdminToken("alice", "t", NOW + 60), max_tokens=10, now=NOW)
+    assert b.admin_token(digest(3)) is None
+    b.set_admin_disabled("alice", False)
+    assert b.admin_token(digest(3)) is None
+    a.add_admin_token(digest(4), AdminToken("alice", "t", NOW + 60), max_tokens=10, now=NOW)
+    b.set_admin_disabled("alice", False)  # enabled already: nobody is signed out
+    assert a.admin_token(digest(4)) is not None
+    b.delete_admin("alice")
+    assert a.admin_token(digest(4)) is None
+    assert a.admin_token(digest(3)) is None

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from core.crypto.secret_box import SecretBox
 from relay.store import migrate
@@ -19,6 +20,8 @@ from relay.store.database import checked_url
 from relay.store.directory import Directory
 from relay.store.schema import metadata
 
+# The newest migration (renumbered at each merge of a branch that adds one).
+HEAD = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
 TABLES = {
     "cluster_sessions",
     "host_locations",
@@ -62,7 +65,7 @@ def test_upgrade_from_empty_creates_every_table(engine: sa.Engine) -> None:
         migrate.upgrade(conn)
     with engine.connect() as conn:
         assert set(sa.inspect(conn).get_table_names()) == TABLES
-        assert migrate.current_revision(conn) == "0008"
+        assert migrate.current_revision(conn) == HEAD
 
 
 def test_migrated_schema_matches_metadata(engine: sa.Engine) -> None:
@@ -102,3 +105,29 @@ def test_open_is_idempotent(url: str) -> None:
     box = SecretBox.generate()
     for _ in range(3):
         Directory.from_url(url, box).close()
+
+
+def test_admin_roles_migration_keeps_what_each_admin_was(engine: sa.Engine) -> None:
+    """0010: operators (no tenant) become ``operator``, every other admin ``tenant_admin``;
+    going back removes auditors and helpdesk admins rather than raise them to tenant admins."""
+    with engine.begin() as conn:
+        migrate.upgrade(conn, "0009")
+        conn.execute(sa.text("INSERT INTO tenants (name, created_at) VALUES ('t', 0)"))
+        tenant_id = conn.execute(sa.text("SELECT id FROM tenants")).scalar_one()
+        for login, tenant in (("root", None), ("alice", tenant_id)):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO admins (login, tenant_id, password_hash, totp_secret_sealed,"
+                    " disabled, created_at) VALUES (:login, :tenant, 'h', :seed, false, 0)"
+                ),
+                {"login": login, "tenant": tenant, "seed": b"s"},
+            )
+    with engine.begin() as conn:
+        migrate.upgrade(conn)
+        roles = dict(conn.execute(sa.text("SELECT login, role FROM admins")).all())
+        assert roles == {"root": "operator", "alice": "tenant_admin"}
+        conn.execute(sa.text("UPDATE admins SET role = 'auditor' WHERE login = 'alice'"))
+    with engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0009")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT login FROM admins")).scalars().all() == ["root"]
