@@ -35,11 +35,16 @@ class Overlay:
         self.tile = np.ascontiguousarray(tile)
         ys, xs = np.nonzero(tile[..., 3])
         self._ys, self._xs = ys.astype(np.int64), xs.astype(np.int64)
-        self._colour = tile[ys, xs, :3].astype(np.uint16)
-        self._keep = 255 - tile[ys, xs, 3:4].astype(np.uint16)  # how much of the frame shows
+        # Per marked pixel, all four bytes: the colour to add (alpha 0: the frame's alpha stays)
+        # and how much of the frame shows through (255 for alpha).
+        self._colour = tile[ys, xs].astype(np.uint16)
+        self._colour[:, 3] = 0
+        self._keep = np.repeat(255 - tile[ys, xs, 3:4].astype(np.uint16), 4, axis=1)
+        self._keep[:, 3] = 255
         self._size: tuple[int, int] | None = None
         self._at: npt.NDArray[np.int64] = np.zeros(0, np.int64)
-        self._which: npt.NDArray[np.int64] = np.zeros(0, np.int64)
+        self._keep_at = self._keep[:0]
+        self._colour_at = self._colour[:0]
 
     @property
     def empty(self) -> bool:
@@ -58,7 +63,8 @@ class Overlay:
                 spots.append(y[inside] * width + x[inside])
                 which.append(everything[inside])
         self._at = np.concatenate(spots) if spots else np.zeros(0, np.int64)
-        self._which = np.concatenate(which) if which else np.zeros(0, np.int64)
+        chosen = np.concatenate(which) if which else np.zeros(0, np.int64)
+        self._keep_at, self._colour_at = self._keep[chosen], self._colour[chosen]
         self._size = (width, height)
 
     def burn(self, frame: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
@@ -70,9 +76,9 @@ class Overlay:
         if self._size != (width, height):
             self._place(width, height)
         out = np.array(frame, copy=True, order="C")
-        pixels = out.reshape(-1, 4)
-        under = pixels[self._at, :3].astype(np.uint16)
-        keep = self._keep[self._which]
-        mixed = (under * keep + 127) // 255 + self._colour[self._which]
-        pixels[self._at, :3] = mixed.astype(np.uint8)
+        words = out.view(np.uint32).reshape(-1)  # one word per pixel: gathered at once
+        under = words[self._at].view(np.uint8).reshape(-1, 4).astype(np.uint16)
+        shown = under * self._keep_at + 128  # then / 255, rounded, without a division:
+        mixed = ((shown + (shown >> 8)) >> 8) + self._colour_at
+        words[self._at] = mixed.astype(np.uint8).view(np.uint32).reshape(-1)
         return out
