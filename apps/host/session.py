@@ -52,7 +52,7 @@ from core.input.dispatch import Backend, InputDispatcher
 from core.input.pointer import ScreenMap
 from core.media.cursor import CursorMessage, CursorTracker
 from core.media.frames import Monitor as CaptureMonitor
-from core.media.frames import frame_rect
+from core.media.frames import drawn_in_frame, frame_rect
 from core.media.overlay import Overlay
 from core.media.sender import VideoSender
 from core.policy import Policy
@@ -66,6 +66,7 @@ from core.protocol.session import (
     SessionMessage,
 )
 from desktop.capture import ScreenCapture, list_monitors
+from desktop.x11_damage import X11DamageSource
 from desktop.x11_focus import X11FocusSource
 from transport.e2e import SecureChannel
 
@@ -76,6 +77,9 @@ CLOSE_WRITE_TIMEOUT_S = 2.0  # telling the viewer why must not hold a dead sessi
 # and not closed for this long, or once its input loop has not come round for this long past
 # the viewer-silence limit (the loop reads, or gives up, within that limit when healthy).
 SESSION_STUCK_AFTER_S = 5.0
+# With the X server's damage reports, the whole frame is still compared this often: drawing a
+# server does not report (a GL client writing its own buffers) shows within this, not never.
+WHOLE_FRAME_COMPARE_S = 2.0
 CURSOR_WIRE_OVERHEAD_BYTES = 6 + TLS_OVERHEAD_BYTES  # and a 6-byte frame header
 
 
@@ -96,6 +100,8 @@ class _Media:
         self.display = display
         self.cursor_source: Any = None
         self.focus_source: Any = None
+        self.damage_source: Any = None
+        self._whole_compare_at = -WHOLE_FRAME_COMPARE_S
         self.capture: ScreenCapture | None = None
         self.tracker = CursorTracker()  # the viewer keeps the shapes it has across monitors
         try:  # a failure here must not leave X connections open: close() what was opened
@@ -120,6 +126,10 @@ class _Media:
             self.focus_source = X11FocusSource(self.display)
         except Exception as exc:  # no X connection: the whole screen counts alike
             log.info("no active-window source: %s", type(exc).__name__)
+        try:
+            self.damage_source = X11DamageSource(self.display)
+        except Exception as exc:  # no DAMAGE: whole frames are compared
+            log.info("no damage reports: %s", exc)
 
     def _capture(self, monitor: int) -> ScreenCapture:
         if not 1 <= monitor <= len(self.monitors):
@@ -155,12 +165,30 @@ class _Media:
         s = self.screen
         return frame_rect(desktop, (s.left, s.top, s.width, s.height), self.capture.size)
 
+    def _drawn(self, now: float) -> list[tuple[int, int, int, int]] | None:
+        """What the X server drew on the monitor shown since the last step (frame pixels), or
+        None to compare whole frames: without reports, and every WHOLE_FRAME_COMPARE_S."""
+        if self.damage_source is None:
+            return None
+        desktop = self.damage_source.take()
+        if desktop is None or now - self._whole_compare_at >= WHOLE_FRAME_COMPARE_S:
+            self._whole_compare_at = now
+            return None
+        s = self.screen
+        assert self.capture is not None
+        return drawn_in_frame(desktop, (s.left, s.top, s.width, s.height), self.capture.size)
+
     def step(self) -> tuple[Any, ScreenMap, list[CursorMessage], float]:
         """Grab, maybe encode; read the cursor. Returns (packet, the screen the packet shows,
         cursor messages, next delay)."""
         assert self.capture is not None
         now = self._pace()
-        packet = self.sender.offer(self.capture.grab(), now, focus=self._focus())
+        drawn = self._drawn(now)
+        if drawn == [] and not self.sender.needs_picture(now):
+            packet = None  # nothing drawn, nothing to refine: not even a capture
+        else:
+            frame = self.capture.grab()
+            packet = self.sender.offer(frame, now, focus=self._focus(), drawn=drawn)
         if packet is not None and (packet.width, packet.height) != (
             self.screen.picture_width,
             self.screen.picture_height,
@@ -188,6 +216,8 @@ class _Media:
             self.cursor_source.close()
         if self.focus_source is not None:
             self.focus_source.close()
+        if self.damage_source is not None:
+            self.damage_source.close()
 
 
 class HostSession:

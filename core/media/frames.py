@@ -7,6 +7,7 @@ libx264 needs even sizes, so an odd width or height loses its last column or row
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -82,13 +83,25 @@ def resolve(target: Target, monitors: list[dict[str, int]]) -> Rect:
     return rect
 
 
-def frame_rect(desktop: Rect, monitor: Rect, frame_size: tuple[int, int]) -> Rect | None:
-    """``desktop`` in the captured frame's pixels (the monitor's own), clipped to the frame."""
+def frame_rect(
+    desktop: Rect, monitor: Rect, frame_size: tuple[int, int], smallest: int = 2
+) -> Rect | None:
+    """``desktop`` in the captured frame's pixels (the monitor's own), clipped to the frame;
+    None when less than ``smallest`` pixels of it are left either way."""
     left, top, width, height = desktop
     m_left, m_top, _, _ = monitor
     frame_w, frame_h = frame_size
     x0, y0 = max(0, left - m_left), max(0, top - m_top)
     x1, y1 = min(frame_w, left - m_left + width), min(frame_h, top - m_top + height)
-    if x1 - x0 < 2 or y1 - y0 < 2:
+    if x1 - x0 < smallest or y1 - y0 < smallest:
         return None
     return x0, y0, x1 - x0, y1 - y0
+
+
+def drawn_in_frame(
+    desktop: Sequence[Rect], monitor: Rect, frame_size: tuple[int, int]
+) -> list[Rect]:
+    """Rectangles the display server drew (desktop pixels), as the captured frame's pixels:
+    those on the monitor, clipped, however small (a caret is one pixel wide)."""
+    rects = (frame_rect(rect, monitor, frame_size, smallest=1) for rect in desktop)
+    return [rect for rect in rects if rect is not None]

@@ -24,6 +24,8 @@ outside the focus, which shows nothing legible either.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -156,6 +158,12 @@ class VideoSender:
         """Count another message of this session (cursor, policy) against the budget."""
         self.rate.on_sent(now, wire_bytes)
 
+    def needs_picture(self, now: float) -> bool:
+        """Whether a frame with nothing drawn in it would still be encoded now (refining or
+        revealing the last change): if not, and the display server says nothing was drawn,
+        the screen need not even be captured."""
+        return self._wants_frame(now) and self.rate.may_encode(now)
+
     def next_poll_delay(self, now: float) -> float:
         """Seconds until the screen should be captured again."""
         if self._dirty or now - self._last_change_at < ACTIVE_HOLD_S:
@@ -165,10 +173,17 @@ class VideoSender:
         return 1.0 / IDLE_POLL_FPS
 
     def offer(
-        self, frame: npt.NDArray[np.uint8], now: float, *, focus: Rect | None = None
+        self,
+        frame: npt.NDArray[np.uint8],
+        now: float,
+        *,
+        focus: Rect | None = None,
+        drawn: Sequence[Rect] | None = None,
     ) -> VideoPacket | None:
-        """Consider a captured frame; returns the packet to send, or None to send nothing."""
-        damage = self._damage.update(frame)
+        """Consider a captured frame; returns the packet to send, or None to send nothing.
+        ``drawn``: the rectangles the display server says were drawn since the last frame
+        (None when it cannot tell)."""
+        damage = self._damage.update(frame, drawn)
         if damage.changed:
             self._dirty = True
             self._last_change_at = now
