@@ -2,13 +2,17 @@
 
     python bench/bandwidth.py [--scene office] [--seconds S] [--link-kbps 100]
     python bench/bandwidth.py --display :N --seconds S [--link-kbps 100]
+    python bench/bandwidth.py --burned-watermark [--link-kbps 100]
 
 The office scene (bench/scenes/office.py) is replayed on a simulated clock: frames are rendered
 for the scene time, the pipeline's real CPU and encode times are measured, and every packet
 crosses a first-in first-out link of ``--link-kbps`` with its full wire overhead. The receiver
 reports back (as the viewer would) after ``FEEDBACK_DELAY_S``. With ``--display`` a live X
 display is captured with mss in real time instead, and quality is judged against the captured
-frames. The last line printed is one JSON object.
+frames. ``--burned-watermark`` burns the host's watermark (the policy's ``watermark_burned``)
+into the office scene's frames, its time moving on each scene minute as on the office PC; text
+quality is then judged against the marked frames (what the host means to send), and
+``text_ssim_steady_unmarked`` against the plain scene. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.media.cursor import CursorPosition, CursorShape, CursorTracker
 from core.media.decoder import H264Decoder
 from core.media.encoder import VideoPacket
+from core.media.overlay import Overlay
 from core.media.quality import ssim
 from core.media.rate import ReceiverReport
 from core.media.sender import VIDEO_WIRE_OVERHEAD_BYTES, VideoSender
@@ -265,18 +270,35 @@ def judge(
     }
 
 
-def run_office(seconds: float, link_kbps: float) -> dict[str, float | None]:
+def watermark_text(minute: int) -> str:
+    """A burned watermark as an office PC writes it (apps.host.session_core.watermark_text)."""
+    return f"2026-12-07 10:{minute:02d} tanaka 職場PC-01 #1a2b3c4d 〇〇市 持出禁止"
+
+
+def run_office(seconds: float, link_kbps: float, burned: bool) -> dict[str, float | None]:
     from bench.scenes.office import OfficeScene
 
     scene = OfficeScene(seconds)
     duration = scene.duration_s
     run = Run(scene.width, scene.height, link_kbps)
+    overlays: dict[int, Overlay] = {}
+
+    def mark(t: float) -> Overlay:
+        minute = int(t // 60)
+        if minute not in overlays:  # drawn once a minute, as the host does (not timed here)
+            from apps.host.watermark_tile import render_tile
+
+            overlays[minute] = Overlay(render_tile(watermark_text(minute)))
+        return overlays[minute]
+
     now, next_cursor = 0.0, 0.0
     while now < duration:
         while next_cursor <= now:
             p = scene.pointer(next_cursor)
             run.cursor_tick(next_cursor, p.x, p.y, p.shape)
             next_cursor += 1 / CURSOR_HZ
+        if burned and run.sender.overlay is not mark(now):
+            run.sender.set_overlay(mark(now))
         run.video_tick(now, scene.render(now), scene.focus_rect(now))
         now += run.sender.next_poll_delay(now)
     print(
@@ -286,7 +308,16 @@ def run_office(seconds: float, link_kbps: float) -> dict[str, float | None]:
     )
     out: dict[str, float | None] = {**run.results(duration)}
     big = sorted(set(scene.switch_times) | set(scene.scroll_times))
-    out.update(judge(run, scene.render, scene.text_rect, big, scene.switch_times, duration))
+    if not burned:
+        out.update(judge(run, scene.render, scene.text_rect, big, scene.switch_times, duration))
+        return out
+
+    def sent(t: float) -> np.ndarray:
+        return mark(t).burn(scene.render(t))
+
+    out.update(judge(run, sent, scene.text_rect, big, scene.switch_times, duration))
+    plain = judge(run, scene.render, scene.text_rect, big, [], duration)
+    out["text_ssim_steady_unmarked"] = plain["text_ssim_steady"]
     return out
 
 
@@ -335,12 +366,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--display", help="capture this live X display instead of the scene")
     parser.add_argument("--seconds", type=float, help="run length (default: the whole scene)")
     parser.add_argument("--link-kbps", type=float, default=SESSION_BUDGET_BPS / 1000)
+    parser.add_argument(
+        "--burned-watermark",
+        action="store_true",
+        help="burn the office PC's watermark into the scene's frames (policy watermark_burned)",
+    )
     args = parser.parse_args(argv)
+    if args.display and args.burned_watermark:
+        parser.error("--burned-watermark applies to the office scene, not to --display")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if args.display:
         result = run_display(args.display, args.seconds or 30.0, args.link_kbps)
     else:
-        result = run_office(args.seconds or 1e9, args.link_kbps)
+        result = run_office(args.seconds or 1e9, args.link_kbps, args.burned_watermark)
     keys = [
         "kbps_mean",
         "kbps_max_10s",
@@ -354,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
         "host_cpu_percent",
         "fps_mean",
     ]
+    if args.burned_watermark:
+        keys.append("text_ssim_steady_unmarked")
     print(json.dumps({k: result[k] for k in keys}))
     return 0
 

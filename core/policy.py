@@ -200,6 +200,9 @@ class Policy:
     watermark: bool = False
     # The admin's own words added to the watermark (the municipality's name, a warning).
     watermark_text: str | None = None
+    # The office PC draws the watermark into the picture before encoding it, so no viewer can
+    # leave it out (it implies ``watermark``); otherwise the viewer draws it over the picture.
+    watermark_burned: bool = False
     view_only: bool = False
     allowed_macs: frozenset[str] | None = None  # the admin's central list of home PCs
     # The home-PC check (core/homecheck): the checks that must pass, how old the last OS
@@ -249,6 +252,7 @@ class Policy:
             ),
             watermark=_bool(data.get("watermark", False), "watermark"),
             watermark_text=_watermark_text(data.get("watermark_text")),
+            watermark_burned=_bool(data.get("watermark_burned", False), "watermark_burned"),
             view_only=_bool(data.get("view_only", False), "view_only"),
             allowed_macs=frozenset(normalise_mac(m) for m in macs) if macs is not None else None,
             home_checks=_home_checks(data.get("home_checks", [])),
@@ -279,6 +283,10 @@ class Policy:
             out["watermark_text"] = self.watermark_text
         if self.allowed_macs is not None:
             out["allowed_macs"] = sorted(self.allowed_macs)
+        # Only when set, like the home-PC keys below (an older agent refuses a key it does not
+        # know); an agent that does know it burns the watermark in.
+        if self.watermark_burned:
+            out["watermark_burned"] = True
         # The home-PC keys only when set: an office PC's agent older than them refuses a
         # pushed policy with keys it does not know, so a policy without them must not grow.
         if self.home_checks:
@@ -314,6 +322,7 @@ class Policy:
             # Not a limit, so no stricter one: the later, more particular source's words
             # (the office PC's over the tenant's, the pushed over the local).
             watermark_text=_both(self.watermark_text, other.watermark_text, lambda _, b: b),
+            watermark_burned=self.watermark_burned or other.watermark_burned,
             view_only=self.view_only or other.view_only,
             allowed_macs=macs,
             home_checks=self.home_checks | other.home_checks,
@@ -355,6 +364,11 @@ class Policy:
         )
 
     @property
+    def shows_watermark(self) -> bool:
+        """Whether sessions carry a watermark at all (a burned one is a watermark too)."""
+        return self.watermark or self.watermark_burned
+
+    @property
     def update_age_limit_days(self) -> int:
         """How old the last OS update may be when the check is required."""
         return self.update_max_age_days or DEFAULT_UPDATE_AGE_DAYS
@@ -388,6 +402,7 @@ _KEYS = {
     "max_session_s",
     "watermark",
     "watermark_text",
+    "watermark_burned",
     "view_only",
     "allowed_macs",
     "home_checks",

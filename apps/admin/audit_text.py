@@ -96,7 +96,9 @@ def policy_text(policy: Mapping[str, Any]) -> str:
         parts.append(tr("policy_idle", minutes=int(policy["idle_timeout_s"]) // 60))
     if policy.get("max_session_s"):
         parts.append(tr("policy_max", minutes=int(policy["max_session_s"]) // 60))
-    if policy.get("watermark"):
+    if policy.get("watermark_burned"):
+        parts.append(tr("policy_watermark_burned"))
+    elif policy.get("watermark"):
         parts.append(tr("policy_watermark"))
     if policy.get("view_only"):
         parts.append(tr("policy_view_only"))

@@ -11,6 +11,9 @@ by a limit (idle, maximum length, hours), or by the viewer; the viewer is always
 again as it cleans up, and by the agent's watchdog if the session gets stuck
 (:meth:`HostSession.check_stuck`): never left held on the office PC.
 
+When the policy burns the watermark in, its tile is drawn here (with Qt, on the loop's thread)
+and handed to the sender on the worker, before the first frame and whenever its text changes.
+
 There is no code path here that reads the clipboard or offers a file or a printer, and the
 session protocol has no message that could carry them.
 """
@@ -27,6 +30,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from mss.exception import ScreenShotError
 
 from apps.host.session_core import (
@@ -41,12 +46,14 @@ from apps.host.session_core import (
     ViewerReported,
     cursor_position,
 )
+from apps.host.watermark_tile import render_tile
 from core.errors import Error, LocalError, ProtocolError
 from core.input.dispatch import Backend, InputDispatcher
 from core.input.pointer import ScreenMap
 from core.media.cursor import CursorMessage, CursorTracker
 from core.media.frames import Monitor as CaptureMonitor
 from core.media.frames import drawn_in_frame, frame_rect
+from core.media.overlay import Overlay
 from core.media.sender import VideoSender
 from core.policy import Policy
 from core.protocol.control import SessionOffer
@@ -232,6 +239,7 @@ class HostSession:
         budget_bps: int = SESSION_BUDGET_BPS,
         heartbeat_s: float = HEARTBEAT_INTERVAL_S,
         viewer_silence_s: float = VIEWER_SILENCE_TIMEOUT_S,
+        render_watermark: Callable[[str], npt.NDArray[np.uint8]] = render_tile,
     ) -> None:
         self.offer = offer
         self.channel = channel
@@ -257,6 +265,8 @@ class HostSession:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="host-media")
         self._media: _Media | None = None
         self.dispatcher: InputDispatcher | None = None
+        self._render_watermark = render_watermark  # on the loop's thread: Qt draws text there
+        self._burned_text = ""  # the watermark text the frames carry now
 
     @property
     def info(self) -> SessionInfo:
@@ -340,6 +350,7 @@ class HostSession:
                 self._backend, media.screen, view_only=self.info.view_only
             )
             await self._send(self.core.screens_message())
+            await self._burn_watermark()  # before the first frame: none leaves unmarked
             self._policy_changed.clear()  # this notice carries the policy as it is now
             await self._send(self.core.policy_message(self._wall()))
             tasks = [
@@ -347,6 +358,7 @@ class HostSession:
                 asyncio.create_task(self._input()),
                 asyncio.create_task(self._watch_limits()),
                 asyncio.create_task(self._announce_policy()),
+                asyncio.create_task(self._keep_watermark_current()),
                 asyncio.create_task(self._heartbeat()),
                 asyncio.create_task(self._ended.wait()),
             ]
@@ -410,7 +422,29 @@ class HostSession:
         while True:
             await self._policy_changed.wait()
             self._policy_changed.clear()
+            # The picture carries a newly burned watermark before the viewer is told it need
+            # not draw its own any more.
+            await self._burn_watermark()
             await self._send(self.core.policy_message(self._wall()))
+
+    async def _burn_watermark(self) -> None:
+        """Burn the policy's watermark as it reads now into the frames from the next one on
+        (drawn again only when its text changes: the minute, the policy)."""
+        text = self.core.burned_watermark(self._wall())
+        if text == self._burned_text or self._media is None:
+            return
+        overlay = Overlay(self._render_watermark(text)) if text else None
+        self._burned_text = text
+        media = self._media
+        await asyncio.get_running_loop().run_in_executor(
+            self._executor, media.sender.set_overlay, overlay
+        )
+
+    async def _keep_watermark_current(self) -> None:
+        """The time in a burned watermark follows the clock (to the minute)."""
+        while True:
+            await asyncio.sleep(self._tick_s)
+            await self._burn_watermark()
 
     async def _send(self, message: SessionMessage) -> None:
         await self._write(self.core.encode(message, self._pace()))

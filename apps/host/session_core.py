@@ -87,7 +87,7 @@ def watermark_text(policy: Policy, info: SessionInfo, host_name: str, when: dt.d
     """Date and time, user, office PC, a short session hash and the admin's words if any;
     empty when the policy is off. The admin's words come last: the length cap cuts them, never
     the tag that identifies the session."""
-    if not policy.watermark:
+    if not policy.shows_watermark:
         return ""
     text = f"{when:%Y-%m-%d %H:%M} {info.user} {host_name} #{session_tag(info.session_id)}"
     if policy.watermark_text:
@@ -291,10 +291,22 @@ class HostSessionCore:
     def screens_message(self) -> SessionMessage:
         return HostScreens(self.host_name, self.monitors, self.monitor - 1).message()
 
+    def burned_watermark(self, when: dt.datetime) -> str:
+        """The watermark text to burn into the picture now; empty when the policy does not."""
+        if not self.policy.watermark_burned:
+            return ""
+        return watermark_text(self.policy, self.info, self.host_name, when)
+
     def policy_message(self, when: dt.datetime) -> SessionMessage:
-        """The policy as the viewer must show it, view-only as this session enforces it."""
+        """The policy as the viewer must show it, view-only as this session enforces it. A
+        burned-in watermark is in the picture already: the viewer is not asked to draw it
+        again over it."""
         policy = self.policy
-        text = watermark_text(policy, self.info, self.host_name, when)
+        text = (
+            ""
+            if policy.watermark_burned
+            else watermark_text(policy, self.info, self.host_name, when)
+        )
         notice = SessionPolicy(
             text, self.info.view_only, policy.idle_timeout_s or 0, policy.max_session_s or 0
         )

@@ -14,6 +14,12 @@ A fresh picture (session start, keyframe request) is sent *focus first*: if the 
 the user's attention is (the active window), everything outside it is replaced by flat 16x16
 block averages, which cost x264 almost nothing, so the first frame's few kilobytes go to the
 text the user reads. The rest is revealed once the focus area is sharp.
+
+With an :class:`~core.media.overlay.Overlay` set (the policy's burned-in watermark), every frame
+encoded carries it, so no packet leaves without it; a new mark (its time, once a minute) counts
+as a change of the picture. Frames not encoded are not marked (change detection compares the
+screen itself). The focus-first preview's flat blocks flatten the mark too, with everything else
+outside the focus, which shows nothing legible either.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import numpy.typing as npt
 
 from core.media.damage import DamageTracker, Rect
 from core.media.encoder import H264Encoder, VideoPacket
+from core.media.overlay import Overlay
 from core.media.rate import (
     ACTIVE_HOLD_S,
     BURST_MAX_BYTES,
@@ -108,6 +115,7 @@ class VideoSender:
         self._reveal_pending = False
         self._reveal_started = 0.0
         self._big_change = False  # a big change that no packet carries yet
+        self.overlay: Overlay | None = None
 
     # ----- app-facing API ----------------------------------------------------------------
     @property
@@ -135,6 +143,11 @@ class VideoSender:
         self._reveal_pending = False
         self._big_change = False
         self.request_keyframe()
+
+    def set_overlay(self, overlay: Overlay | None) -> None:
+        """Burn ``overlay`` into every frame encoded from now on (None: no mark)."""
+        self.overlay = overlay if overlay is not None and not overlay.empty else None
+        self._dirty = True  # the picture changed even if the screen did not
 
     def apply_feedback(self, now: float, report: ReceiverReport) -> None:
         self.rate.apply_feedback(now, report)
@@ -179,6 +192,8 @@ class VideoSender:
         self._check_economy()
         if not self._wants_frame(now) or not self.rate.may_encode(now):
             return None
+        if self.overlay is not None:
+            frame = self.overlay.burn(frame)
         source = self._source(frame, now, focus)
         if self._fresh:
             vbv = self.rate.vbv(now, FIRST_FRAME_MAX_BYTES, burst_bytes=FIRST_FRAME_MAX_BYTES)

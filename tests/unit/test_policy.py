@@ -72,6 +72,8 @@ def test_round_trip_and_questions():
         ({"watermark_text": "x" * 65}, "watermark_text"),
         ({"watermark_text": "two\nlines"}, "watermark_text"),
         ({"watermark_text": 7}, "watermark_text"),
+        ({"watermark_burned": "yes"}, "watermark_burned must be true or false"),
+        ({"watermark_burned": 1}, "watermark_burned must be true or false"),
         ({"allowed_macs": ["zz"]}, "MAC"),
         ({"allowed_macs": "aa:bb:cc:dd:ee:ff"}, "allowed_macs"),
         ({"clipboard": True}, "unknown"),
@@ -126,6 +128,7 @@ policies = st.builds(
     max_session_s=st.none() | st.integers(60, 86400),
     shutdown_at_min=st.none() | st.integers(0, 1439),
     watermark=st.booleans(),
+    watermark_burned=st.booleans(),
     view_only=st.booleans(),
     allowed_macs=st.none()
     | st.frozensets(st.sampled_from(["AA:BB:CC:DD:EE:01", "AA:BB:CC:DD:EE:02"])),
@@ -149,6 +152,7 @@ def test_a_pushed_policy_never_loosens(local, pushed):
         if mine.allowed_macs is not None:
             assert both.allowed_macs <= mine.allowed_macs
         assert both.watermark >= mine.watermark and both.view_only >= mine.view_only
+        assert both.watermark_burned >= mine.watermark_burned
         assert both.home_checks >= mine.home_checks and both.deny_unchecked >= mine.deny_unchecked
         if mine.update_max_age_days is not None:
             assert both.update_max_age_days <= mine.update_max_age_days
@@ -190,6 +194,20 @@ def test_home_pc_keys_round_trip_and_stay_out_of_a_policy_without_them():
     }
     assert not Policy().asks_home_check
     assert "login_message" not in policy.for_office_pc().to_dict()
+
+
+def test_a_burned_watermark_is_parsed_combined_and_sent_only_when_set():
+    policy = Policy.from_dict({"watermark_burned": True, "watermark_text": "〇〇市"})
+    assert policy.watermark_burned and policy.shows_watermark and not policy.watermark
+    assert Policy.from_dict(policy.to_dict()) == policy
+    assert policy.for_office_pc().to_dict()["watermark_burned"] is True
+    # An office PC's agent older than the key refuses a policy with keys it does not know.
+    assert "watermark_burned" not in Policy(watermark=True).to_dict()
+    assert "watermark_burned" not in Policy.from_dict({"watermark_burned": False}).to_dict()
+    # Stricter wins, either way round: a tenant's burned watermark binds every office PC.
+    assert Policy(watermark=True).stricter(policy).watermark_burned
+    assert policy.stricter(Policy(watermark=True)).watermark_burned
+    assert not Policy().shows_watermark and Policy(watermark=True).shows_watermark
 
 
 def test_home_pc_keys_combine_to_the_stricter():

@@ -87,6 +87,9 @@ class PoliciesTab(Tab):
         self.watermark_text.setMaxLength(MAX_WATERMARK_TEXT)
         self.watermark_text.setPlaceholderText(tr("watermark_text_hint"))
         form.addRow(tr("watermark_text"), self.watermark_text)
+        self.watermark_burned = QCheckBox(tr("watermark_burned"))
+        self.watermark_burned.setToolTip(tr("watermark_burned_hint"))
+        form.addRow(self.watermark_burned)
         form.addRow(self.view_only)
         self._add_home_pc_rows(form)
         self.layout_.addLayout(form)
@@ -200,6 +203,7 @@ class PoliciesTab(Tab):
         self.max_session.setValue((policy.get("max_session_s") or 0) // 60)
         self.watermark.setChecked(bool(policy.get("watermark")))
         self.watermark_text.setText(policy.get("watermark_text", ""))
+        self.watermark_burned.setChecked(bool(policy.get("watermark_burned")))
         self.view_only.setChecked(bool(policy.get("view_only")))
         required = policy.get("home_checks") or []
         for name, box in self.home_checks.items():
@@ -231,6 +235,8 @@ class PoliciesTab(Tab):
             }
         if words := self.watermark_text.text().strip():
             policy["watermark_text"] = words
+        if self.watermark_burned.isChecked():  # only when set: older office PCs refuse the key
+            policy["watermark_burned"] = True
         if self.shutdown.text():
             policy["shutdown_at"] = self.shutdown.text()
         if self.idle.value():

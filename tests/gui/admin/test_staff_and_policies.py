@@ -10,6 +10,7 @@ import re
 from conftest import press, settled
 from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QSpinBox
 
+from apps.admin.audit_text import policy_text
 from apps.admin.texts import tr
 from tests.integration.relay_harness import TENANT, USER
 
@@ -156,6 +157,29 @@ def test_the_watermark_words_are_set_in_the_form(console, qloop):
     policies.watermark_text.clear()
     run(policies.load())
     assert policies.watermark_text.text() == "〇〇市 持出禁止"
+
+
+def test_the_burned_watermark_checkbox_is_saved_loaded_and_cleared(console, qloop):
+    run, policies = qloop.run_until_complete, console.policies
+    run(settled(console))
+    box = policies.watermark_burned
+    assert box.text() == tr("watermark_burned") and box.toolTip() == tr("watermark_burned_hint")
+    assert not box.isChecked()
+    assert "watermark_burned" not in policies.form_policy()  # unset: older office PCs refuse it
+    box.setChecked(True)
+    press(policies, "save")
+    run(settled(console))
+    assert status(console) == tr("policy_saved")
+    saved = policy_on_relay(console, qloop)
+    assert saved["watermark_burned"] is True
+    assert tr("policy_watermark_burned") in policy_text(saved)
+    box.setChecked(False)
+    run(policies.load())
+    assert box.isChecked()  # what the relay holds
+    box.setChecked(False)
+    press(policies, "save")
+    run(settled(console))
+    assert "watermark_burned" not in policy_on_relay(console, qloop)
 
 
 # --- the bandwidth alert threshold ---

@@ -162,6 +162,18 @@ def test_the_admins_watermark_words_follow_the_session_tag():
     assert body.watermark == f"2026-04-01 10:30 tanaka PC-01 #{short} 〇〇市 持出禁止"
 
 
+def test_a_burned_watermark_is_burned_not_drawn_by_the_viewer():
+    core = started(Policy(watermark=True, watermark_text="〇〇市 持出禁止"))
+    assert core.burned_watermark(WALL) == ""  # the viewer draws this one
+    core.apply_policy(Policy(watermark_burned=True, watermark_text="〇〇市 持出禁止"))
+    short = hashlib.sha256(b"session-1").hexdigest()[:8]
+    assert core.burned_watermark(WALL) == f"2026-04-01 10:30 tanaka PC-01 #{short} 〇〇市 持出禁止"
+    later = core.burned_watermark(WALL + dt.timedelta(minutes=1))
+    assert later.startswith("2026-04-01 10:31 ")  # the time in it follows the clock
+    body = parse_notice(to_viewer(core.encode(core.policy_message(WALL), 0.0).data)[0])
+    assert body.watermark == ""  # in the picture already: not drawn twice
+
+
 def test_the_first_reason_to_end_stands():
     core = started()
     assert core.close_reason == "error" and not core.ended
