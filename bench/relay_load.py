@@ -42,7 +42,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from base64 import b32encode
@@ -641,10 +640,10 @@ def run_generators(
     idle: list[tuple[str, str]],
     reference: bool,
     pid: int,
-    done: threading.Event | None = None,
+    done: Any = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Start the generators, measure process ``pid`` over the hold (``args.seconds``, or until
-    ``done`` is set), and collect the results."""
+    ``done``, an event, is set), and collect the results."""
     workers = args.workers
     ramp_interval = workers / args.ramp
     idle_interval = workers / args.idle_ramp

@@ -14,7 +14,8 @@ Once every session forwards and the directory is quiet, this process signs in as
 admin and, after ``--baseline`` seconds of nothing, asks for the largest reports one after the
 other: a year of daily usage (JSON, CSV), the audit log's largest search (JSON, CSV), then
 ``--burst`` audit exports at once. Samples that arrived while a report was being answered are
-"during"; those of the quiet baseline are "without".
+"during" (until the next report starts, or a few seconds after the last: a message held up
+arrives late); those of the quiet baseline are "without".
 
 Last line: JSON with the latency (ms, p50/p99/max) without and during the reports, and each
 report's status, seconds and size.
@@ -26,12 +27,12 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import multiprocessing as mp
 import random
 import shutil
 import signal
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,8 @@ INSERT_BATCH = 20_000
 SESSION_SHARE = 0.3
 OTHER_EVENTS = ("otp_used", "login_ok", "host_online", "host_offline", "login_refused")
 REQUEST_TIMEOUT_S = 600.0
+# After the last report: messages it held up arrive late, and count as "during".
+TAIL_S = 5.0
 
 
 def fill_audit(data_dir: Path, rows: int, host_ids: list[str], logins: list[str]) -> int:
@@ -104,10 +107,7 @@ def fill_audit(data_dir: Path, rows: int, host_ids: list[str], logins: list[str]
             batch = events[at : at + INSERT_BATCH]
             conn.execute(
                 sa.insert(audit),
-                [
-                    {**e, "source": "127.0.0.1", "detail": json.dumps(e["detail"])}
-                    for e in batch
-                ],
+                [{**e, "source": "127.0.0.1", "detail": json.dumps(e["detail"])} for e in batch],
             )
     return sessions
 
@@ -133,23 +133,25 @@ def reports(today: dt.date) -> list[tuple[str, str]]:
 
 
 class Reporter:
-    """Asks for the reports from its own thread (and event loop), noting when each ran."""
+    """Asks for the reports from a process of its own (forked before the generators, so no
+    process forks with threads running), noting when each ran."""
 
     def __init__(self, args: argparse.Namespace, admin: tuple[str, str], pin: str) -> None:
         self.args = args
         self.password, self.secret = admin
         self.pin = pin
-        self.done = threading.Event()
+        self.done = mp.Event()
         self.baseline: tuple[float, float] = (0.0, 0.0)
         self.results: list[dict[str, Any]] = []
         self.error: str | None = None
 
-    def run(self) -> None:
+    def run(self, out: mp.Queue) -> None:  # type: ignore[type-arg]
         try:
             asyncio.run(self.main())
         except Exception as exc:  # reported in the JSON, and the run ends
             self.error = f"{type(exc).__name__}: {exc}"[:300]
         finally:
+            out.put((self.baseline, self.results, self.error))
             self.done.set()
 
     async def main(self) -> None:
@@ -193,7 +195,7 @@ class Reporter:
                     "mb": round(sum(a["mb"] for a in answers), 2),
                 }
             )
-            await asyncio.sleep(1.0)  # the tail of the last report's effect
+            await asyncio.sleep(TAIL_S)  # messages held up by the last report arrive
 
     async def ask(
         self, http: aiohttp.ClientSession, headers: dict[str, str], name: str, path: str
@@ -262,12 +264,14 @@ def main() -> int:
         try:
             args.admin_url = read_admin_url(relay)
             reporter = Reporter(args, (password, secret), fingerprint)
-            thread = threading.Thread(target=reporter.run, daemon=True)
-            thread.start()
+            out: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+            process = mp.Process(target=reporter.run, args=(out,))
+            process.start()
             outcomes, _ = run_generators(
                 args, (host, port, fingerprint), pairs, [], False, relay.pid, reporter.done
             )
-            thread.join()
+            reporter.baseline, reporter.results, reporter.error = out.get(timeout=60)
+            process.join(timeout=30)
         finally:
             relay.send_signal(signal.SIGTERM)
             relay.wait(timeout=60)
@@ -281,9 +285,13 @@ def main() -> int:
     report["errors"] = sum(len(o["errors"]) for o in outcomes)
     lo, hi = reporter.baseline
     report["without_ms"] = figures([ms for at, ms in samples if lo <= at < hi])
+    # A message held up by a report arrives after it: each report's samples are those that
+    # arrived from its start to the next one's (the last: TAIL_S after its end).
+    results = reporter.results
+    ends = [r["start"] for r in results[1:]] + [results[-1]["end"] + TAIL_S] if results else []
     during: list[float] = []
-    for result in reporter.results:
-        inside = [ms for at, ms in samples if result["start"] <= at <= result["end"]]
+    for result, end in zip(results, ends, strict=True):
+        inside = [ms for at, ms in samples if result["start"] <= at < end]
         during += inside
         result["latency_ms"] = figures(inside)
         del result["start"], result["end"]

@@ -21,8 +21,8 @@ from core.crypto.tls import server_context
 from core.errors import CryptoError
 from core.policy import PolicyError
 from relay.admin import schema
-from relay.admin.call import Call, Csv
-from relay.admin.errors import ApiError, BadRequest, ErrorCode, Forbidden, LockedOut, ParamValue
+from relay.admin.call import Call, Csv, Encoded
+from relay.admin.errors import ApiError, BadRequest, ErrorCode, Forbidden, ParamValue
 from relay.admin.monitor import MONITOR_INTERVAL_S
 from relay.admin.openapi import openapi
 from relay.admin.params import bearer_token, parse_query
@@ -74,7 +74,7 @@ async def _errors(
     try:
         return await handler(request)
     except ApiError as exc:
-        retry = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, LockedOut) else None
+        retry = None if exc.retry_after_s is None else {"Retry-After": str(exc.retry_after_s)}
         return _error(exc.status, exc.message, exc.code, exc.params, retry)
     except web.HTTPException as exc:
         if exc.status < 400:
@@ -135,11 +135,13 @@ def _handler(
         result = await route.handler(call)
         if isinstance(result, Csv):
             return web.Response(
-                text=result.text,
+                body=result.body,
                 content_type="text/csv",
                 charset="utf-8",
                 headers={"Content-Disposition": f'attachment; filename="{result.filename}"'},
             )
+        if isinstance(result, Encoded):
+            return web.Response(body=result.body, status=route.ok, content_type="application/json")
         if route.ok == 204:
             return web.Response(status=204)
         return web.json_response(result, status=route.ok)

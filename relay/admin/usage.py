@@ -9,6 +9,7 @@ once (its parts' hours add up, without the outage).
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime as dt
 import io
@@ -127,26 +128,39 @@ def _midnight(day: dt.date) -> float:
 def daily_usage(
     records: Iterable[AuditRecord], first: dt.date, last: dt.date, now: float
 ) -> list[DayUsage]:
-    """Usage for each day from ``first`` to ``last`` inclusive."""
-    intervals = _intervals(records, now)
-    days = []
-    day = first
-    while day <= last:
-        lo, hi = _midnight(day), _midnight(day + dt.timedelta(days=1))
-        inside = [i for i in intervals if i.start < hi and (i.end > lo or i.start >= lo)]
-        started = [i for i in intervals if lo <= i.start < hi and not i.continues_cut_session]
-        days.append(
+    """Usage for each day from ``first`` to ``last`` inclusive.
+
+    A session counts in a day it overlaps, or that it starts in (a session of no length at a
+    midnight counts in the day it starts). Each session is put in its days by bisecting the
+    midnights, so a year of a large tenant's sessions takes a fraction of a second, not the
+    days times the sessions."""
+    days = [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
+    midnights = [_midnight(day) for day in days] + [_midnight(last + dt.timedelta(days=1))]
+    members: list[list[_Interval]] = [[] for _ in days]
+    started = [0] * len(days)
+    for i in _intervals(records, now):
+        start_day = bisect.bisect_right(midnights, i.start) - 1  # -1: before the first day
+        end_day = (
+            bisect.bisect_left(midnights, i.end) - 1
+        )  # the last day it ends after the start of
+        if 0 <= start_day < len(days) and not i.continues_cut_session:
+            started[start_day] += 1
+        for k in range(max(start_day, 0), min(max(start_day, end_day), len(days) - 1) + 1):
+            members[k].append(i)
+    usage = []
+    for k, day in enumerate(days):
+        lo, hi, inside = midnights[k], midnights[k + 1], members[k]
+        usage.append(
             DayUsage(
                 day=day.isoformat(),
                 office_pcs=len({i.host_id for i in inside}),
                 staff=len({i.user for i in inside}),
-                sessions=len(started),
+                sessions=started[k],
                 peak_concurrent=_peak(inside, lo, hi),
                 hours=round(sum(min(i.end, hi) - max(i.start, lo) for i in inside) / 3600, 3),
             )
         )
-        day += dt.timedelta(days=1)
-    return days
+    return usage
 
 
 def _peak(intervals: Sequence[_Interval], lo: float, hi: float) -> int:

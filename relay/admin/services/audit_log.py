@@ -1,9 +1,14 @@
-"""Searching a tenant's audit log for the admin API."""
+"""Searching a tenant's audit log for the admin API: a report (:mod:`relay.admin.reports`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from relay.admin.services.backend import Backend
 from relay.store.audit import AuditRecord
+
+T = TypeVar("T")
 
 
 class AuditLogService:
@@ -13,6 +18,7 @@ class AuditLogService:
     async def search(
         self,
         tenant: str,
+        answer: Callable[[list[AuditRecord]], T],
         *,
         since: float | None,
         until: float | None,
@@ -20,16 +26,21 @@ class AuditLogService:
         host_id: str | None,
         event: str | None,
         limit: int,
-    ) -> list[AuditRecord]:
-        """The newest ``limit`` records matching, oldest first (the store matches ``user``
-        however it is typed)."""
-        return await self.backend.db(
-            self.backend.directory.list_audit,
-            tenant=tenant,
-            since=since,
-            until=until,
-            user=user,
-            host_id=host_id,
-            event=event,
-            limit=limit,
-        )
+    ) -> T:
+        """``answer`` (the body to send) of the newest ``limit`` records matching, oldest first
+        (the store matches ``user`` however it is typed); both made in a report's thread."""
+
+        def build() -> T:
+            return answer(
+                self.backend.directory.list_audit(
+                    tenant=tenant,
+                    since=since,
+                    until=until,
+                    user=user,
+                    host_id=host_id,
+                    event=event,
+                    limit=limit,
+                )
+            )
+
+        return await self.backend.reports.run(tenant, build)

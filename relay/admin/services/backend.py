@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from core.protocol.notices import CloseReason
 from relay.admin.auth import AdminSession
+from relay.admin.reports import ReportJobs
 from relay.server import RelayServer
 
 T = TypeVar("T")
@@ -50,6 +51,7 @@ class Backend:
         self.server = server
         self.directory = server.directory
         self.clock = clock
+        self.reports = ReportJobs()
 
     async def db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking directory call off the event loop."""
