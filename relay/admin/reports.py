@@ -16,10 +16,11 @@ keeps its place until its thread is done, even if its client has gone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from relay.admin.errors import ApiError, ErrorCode
 
@@ -70,6 +71,15 @@ class ReportJobs:
     async def run(self, tenant: str, build: Callable[[], T]) -> T:
         """``build()`` in a report thread, for ``tenant``; :class:`ReportsBusy` at once (and
         nothing run) if the tenant or the relay has as many reports running as it may."""
+        async with self.job(tenant) as job:
+            return await job.call(build)
+
+    @contextlib.asynccontextmanager
+    async def job(self, tenant: str) -> AsyncIterator[Job]:
+        """A report of ``tenant`` whose steps (:meth:`Job.call`) run in a report thread one
+        after the other (a report streamed a page at a time); :class:`ReportsBusy` at once if
+        the tenant or the relay has as many reports running as it may. Its place is kept until
+        its last step is done, even if its client has gone."""
         if self.running[tenant] >= self.per_tenant:
             raise ReportsBusy(
                 "this tenant's reports are still being made: try again shortly",
@@ -78,19 +88,11 @@ class ReportJobs:
         if self.running.total() >= self.total:
             raise ReportsBusy("the relay is making other reports: try again shortly", self.total)
         self.running[tenant] += 1
+        job = Job(self._executor)
         try:
-            job = asyncio.get_running_loop().run_in_executor(self._executor, build)
-        except BaseException:
-            self._release(tenant)
-            raise
-        job.add_done_callback(lambda done: self._finished(tenant, done))
-        # A client that leaves cancels its wait, not the thread: the place is kept until done.
-        return await asyncio.shield(job)
-
-    def _finished(self, tenant: str, job: asyncio.Future[T]) -> None:
-        self._release(tenant)
-        if not job.cancelled():
-            job.exception()  # seen: a report whose client left must not log "never retrieved"
+            yield job
+        finally:
+            job.then(lambda: self._release(tenant))
 
     def _release(self, tenant: str) -> None:
         self.running[tenant] -= 1
@@ -100,3 +102,31 @@ class ReportJobs:
     def close(self) -> None:
         """Stop taking reports; one being built finishes in its thread, unanswered."""
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class Job:
+    """One report's steps, each run in a report thread (see :meth:`ReportJobs.job`)."""
+
+    def __init__(self, executor: ThreadPoolExecutor) -> None:
+        self._executor = executor
+        self._step: asyncio.Future[Any] | None = None
+
+    async def call(self, step: Callable[[], T]) -> T:
+        """``step()`` in a report thread. A client that leaves cancels this wait, not the
+        thread: the job's place is kept until the step is done."""
+        future = asyncio.get_running_loop().run_in_executor(self._executor, step)
+        future.add_done_callback(_seen)
+        self._step = future
+        return await asyncio.shield(future)
+
+    def then(self, release: Callable[[], None]) -> None:
+        """``release()`` once no step is running any more (now, if none is)."""
+        if self._step is None or self._step.done():
+            release()
+        else:
+            self._step.add_done_callback(lambda _: release())
+
+
+def _seen(step: asyncio.Future[Any]) -> None:
+    if not step.cancelled():
+        step.exception()  # a step whose client left must not log "never retrieved"

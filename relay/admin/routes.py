@@ -48,6 +48,8 @@ from relay.admin.handlers import (
 )
 from relay.admin.paging import PAGE_PARAMS
 from relay.admin.params import Param
+from relay.admin.reports import MAX_REPORT_JOBS, MAX_TENANT_REPORT_JOBS
+from relay.admin.services.monitoring import MAX_USAGE_SESSIONS
 from relay.admin.usage import MAX_USAGE_DAY, MIN_USAGE_DAY
 from relay.store.audit import MAX_AUDIT_LIMIT
 from relay.store.bandwidth import MAX_TENANT_BPS
@@ -86,6 +88,11 @@ class Route:
     responses: dict[int, str] = field(default_factory=dict)
 
 
+# A report (relay.admin.reports) is made a few at a time.
+_REPORT_RESPONSES = {
+    429: f"reports_busy: the tenant's report ({MAX_TENANT_REPORT_JOBS} at once) or the relay's "
+    f"({MAX_REPORT_JOBS}) are still being made; try again after Retry-After"
+}
 _FORMAT = Param("format", "string", "json (default) or csv", choices=("json", "csv"))
 _TENANT = f"{API_PREFIX}/tenants/{{tenant}}"
 _STAFF = f"{_TENANT}/staff/{{login}}"
@@ -430,6 +437,10 @@ ROUTES: tuple[Route, ...] = (
             _FORMAT,
         ),
         csv=True,
+        responses={
+            **_REPORT_RESPONSES,
+            413: f"more than {MAX_USAGE_SESSIONS} sessions in these days: ask for fewer",
+        },
     ),
     Route(
         "GET",
@@ -447,6 +458,7 @@ ROUTES: tuple[Route, ...] = (
             _FORMAT,
         ),
         csv=True,
+        responses=_REPORT_RESPONSES,
     ),
 )
 

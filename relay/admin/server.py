@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -21,7 +22,7 @@ from core.crypto.tls import server_context
 from core.errors import CryptoError
 from core.policy import PolicyError
 from relay.admin import schema
-from relay.admin.call import Call, Csv, Encoded
+from relay.admin.call import Call, Csv, Encoded, Streamed
 from relay.admin.errors import ApiError, BadRequest, ErrorCode, Forbidden, ParamValue
 from relay.admin.monitor import MONITOR_INTERVAL_S
 from relay.admin.openapi import openapi
@@ -140,6 +141,8 @@ def _handler(
                 charset="utf-8",
                 headers={"Content-Disposition": f'attachment; filename="{result.filename}"'},
             )
+        if isinstance(result, Streamed):
+            return await _stream(request, service, result)
         if isinstance(result, Encoded):
             return web.Response(body=result.body, status=route.ok, content_type="application/json")
         if route.ok == 204:
@@ -148,6 +151,33 @@ def _handler(
 
     handle.__name__ = route.handler.__name__
     return handle
+
+
+async def _stream(
+    request: web.Request, service: AdminService, answer: Streamed
+) -> web.StreamResponse:
+    """Send ``answer`` a part at a time, each made in its report's thread. A refusal or error
+    before the first part is answered as usual; one after it cuts the connection, so the client
+    sees an unfinished answer, never a short one that looks whole."""
+    async with service.backend.reports.job(answer.tenant) as job:
+        part = await job.call(partial(next, answer.parts, b""))
+        response = web.StreamResponse(headers={"Content-Type": answer.content_type})
+        if answer.filename is not None:
+            response.headers["Content-Disposition"] = f'attachment; filename="{answer.filename}"'
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            while part:
+                await response.write(part)
+                part = await job.call(partial(next, answer.parts, b""))
+            await response.write_eof()
+        except ConnectionResetError:  # the client left: the report's place is freed below
+            pass
+        except Exception:
+            log.exception("admin API report cut on %s %s", request.method, request.path)
+            if request.transport is not None:
+                request.transport.abort()
+        return response
 
 
 def build_app(service: AdminService) -> web.Application:

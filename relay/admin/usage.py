@@ -182,9 +182,18 @@ def _cell(value: Any) -> str:
 
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """CSV text; cells that a spreadsheet would run as a formula are quoted with a leading '."""
+    return csv_header(header) + csv_rows(rows)
+
+
+def csv_header(header: Sequence[str]) -> str:
+    """The CSV's first line (:func:`to_csv` a part at a time, with :func:`csv_rows`)."""
+    return csv_rows([header])
+
+
+def csv_rows(rows: Iterable[Sequence[Any]]) -> str:
+    """CSV lines of ``rows``, their cells quoted as :func:`to_csv` does."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
     for row in rows:
         writer.writerow([_cell(v) for v in row])
     return out.getvalue()
