@@ -59,7 +59,7 @@ class _Interval:
     end: float
     user: str | None
     host_id: str | None
-    continues_cut_session: bool  # not a new session: see _intervals
+    continues_cut_session: bool  # not a new session: see SessionSpans
 
 
 def report_days(
@@ -94,31 +94,50 @@ def _check_reportable(day: dt.date, name: str) -> None:
         )
 
 
-def _intervals(records: Iterable[AuditRecord], now: float) -> list[_Interval]:
-    """Each session's span. The records are taken in the order they were written (by ID), as a
-    resumed session's start comes after the end of the session it continues, whatever order
-    the caller gathered them in (the API reads starts and ends apart)."""
-    starts: dict[str, AuditRecord] = {}
-    ends: dict[str, float] = {}
-    continuing: set[str] = set()
-    last_end_reason: dict[tuple[str | None, str | None], str] = {}
-    for record in sorted(records, key=lambda r: r.id):
+class SessionSpans:
+    """Each session's span, from its audit records given in the order they were written (by
+    ID), as a resumed session's start comes after the end of the session it continues. Only
+    what a span needs is kept of each record, so a report can feed a year of records a page
+    at a time without holding them."""
+
+    def __init__(self) -> None:
+        self.starts: dict[str, tuple[float, str | None, str | None]] = {}
+        self.ends: dict[str, float] = {}
+        self.continuing: set[str] = set()
+        self.last_end_reason: dict[tuple[str | None, str | None], str] = {}
+        self.start_records = 0
+        self.end_records = 0
+
+    def add(self, record: AuditRecord) -> None:
         session = record.detail.get("session")
         if not isinstance(session, str):
-            continue
+            return
         pair = (record.user, record.host_id)
         if record.event == "session_start":
-            starts[session] = record
+            self.start_records += 1
+            self.starts[session] = (record.ts, record.user, record.host_id)
             # A resume right after a relay restart cut the session is the same work going on.
-            if record.detail.get("resumed") and last_end_reason.get(pair) == RELAY_RESTART:
-                continuing.add(session)
+            if record.detail.get("resumed") and self.last_end_reason.get(pair) == RELAY_RESTART:
+                self.continuing.add(session)
         elif record.event == "session_end":
-            ends[session] = record.ts
-            last_end_reason[pair] = str(record.detail.get("reason", ""))
-    return [
-        _Interval(r.ts, max(r.ts, ends.get(sid, now)), r.user, r.host_id, sid in continuing)
-        for sid, r in starts.items()
-    ]
+            self.end_records += 1
+            self.ends[session] = record.ts
+            self.last_end_reason[pair] = str(record.detail.get("reason", ""))
+
+    def intervals(self, now: float) -> list[_Interval]:
+        """The spans; a session with no end yet runs up to ``now``."""
+        return [
+            _Interval(ts, max(ts, self.ends.get(sid, now)), user, host, sid in self.continuing)
+            for sid, (ts, user, host) in self.starts.items()
+        ]
+
+
+def _intervals(records: Iterable[AuditRecord], now: float) -> list[_Interval]:
+    """Each session's span, whatever order the caller gathered the records in."""
+    spans = SessionSpans()
+    for record in sorted(records, key=lambda r: r.id):
+        spans.add(record)
+    return spans.intervals(now)
 
 
 def _midnight(day: dt.date) -> float:
@@ -128,7 +147,12 @@ def _midnight(day: dt.date) -> float:
 def daily_usage(
     records: Iterable[AuditRecord], first: dt.date, last: dt.date, now: float
 ) -> list[DayUsage]:
-    """Usage for each day from ``first`` to ``last`` inclusive.
+    """Usage for each day from ``first`` to ``last`` inclusive."""
+    return usage_of(_intervals(records, now), first, last)
+
+
+def usage_of(intervals: Iterable[_Interval], first: dt.date, last: dt.date) -> list[DayUsage]:
+    """Usage for each day from ``first`` to ``last`` inclusive, of the sessions' spans.
 
     A session counts in a day it overlaps, or that it starts in (a session of no length at a
     midnight counts in the day it starts). Each session is put in its days by bisecting the
@@ -138,11 +162,10 @@ def daily_usage(
     midnights = [_midnight(day) for day in days] + [_midnight(last + dt.timedelta(days=1))]
     members: list[list[_Interval]] = [[] for _ in days]
     started = [0] * len(days)
-    for i in _intervals(records, now):
-        start_day = bisect.bisect_right(midnights, i.start) - 1  # -1: before the first day
-        end_day = (
-            bisect.bisect_left(midnights, i.end) - 1
-        )  # the last day it ends after the start of
+    for i in intervals:
+        # The day it starts in (-1: before the first), and the last day begun before its end.
+        start_day = bisect.bisect_right(midnights, i.start) - 1
+        end_day = bisect.bisect_left(midnights, i.end) - 1
         if 0 <= start_day < len(days) and not i.continues_cut_session:
             started[start_day] += 1
         for k in range(max(start_day, 0), min(max(start_day, end_day), len(days) - 1) + 1):

@@ -163,20 +163,24 @@ class AuditLog:
         user: str | None = None,
         host_id: str | None = None,
         events: Collection[str] | None = None,
-        limit: int = DEFAULT_AUDIT_LIMIT,
+        limit: int | None = DEFAULT_AUDIT_LIMIT,
         page_rows: int = AUDIT_PAGE_ROWS,
     ) -> Iterator[list[AuditRecord]]:
-        """What :meth:`list_audit` answers (of any of ``events``), in pages of ``page_rows``
-        records, oldest first, each read in a transaction of its own: the caller holds one page
-        at a time, never the whole. Records written meanwhile are not included."""
+        """What :meth:`list_audit` answers (of any of ``events``; every match if ``limit`` is
+        None: the caller bounds what it keeps), in pages of ``page_rows`` records, oldest first,
+        each read in a transaction of its own: the caller holds one page at a time, never the
+        whole. Records written meanwhile are not included."""
         query = _matching(tenant, since, until, user, host_id, events)
-        _check_limit(limit)
+        if limit is not None:
+            _check_limit(limit)
         if not isinstance(page_rows, int) or page_rows < 1:
             raise InvalidInput("audit page_rows must be positive")
         ids = query.with_only_columns(audit.c.id).order_by(audit.c.id.desc())
         with self._db.read() as conn:
             newest = conn.execute(ids.limit(1)).scalar()
-            oldest = conn.execute(ids.offset(limit - 1).limit(1)).scalar()
+            oldest = None
+            if limit is not None:  # the limit-th newest: where the pages start
+                oldest = conn.execute(ids.offset(limit - 1).limit(1)).scalar()
         if newest is None:
             return
         after = -1 if oldest is None else oldest - 1

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 from relay.admin.monitor import AlertEvent, BandwidthMonitor
 from relay.admin.reports import ReportTooLarge
 from relay.admin.services.backend import Backend, Record, Scope
-from relay.admin.usage import daily_usage, report_days
-from relay.store.audit import MAX_AUDIT_LIMIT, SESSION_LOOKBACK_S, AuditRecord
+from relay.admin.usage import SessionSpans, report_days, usage_of
+from relay.store.audit import SESSION_LOOKBACK_S, AuditRecord
 
 log = logging.getLogger("telework.admin")
 # Alerts go to their own logger so an operator can route them to syslog on their own.
@@ -22,10 +22,12 @@ alert_log = logging.getLogger("telework.alert")
 
 T = TypeVar("T")
 
-# Most sessions (starts, and ends) one usage report may count: a year of the largest tenant's
-# office PCs used every day, with room; one fewer than a search may read, so a full read shows
-# there were more (the report is refused then, rather than silently missing the oldest).
-MAX_USAGE_SESSIONS = MAX_AUDIT_LIMIT - 1
+# Most sessions one usage report may count (their starts, and their ends, read a page at a
+# time): a year of the largest tenant's office PCs used every day, with room. A report of more
+# is refused, rather than answered with the oldest missing.
+MAX_USAGE_SESSIONS = 100_000
+# The audit records a usage report reads.
+SESSION_EVENTS = ("session_start", "session_end")
 # Audit records shown as alerts.
 ALERT_EVENTS = ("bandwidth_alert", "bandwidth_alert_cleared")
 MAX_ALERTS_SHOWN = 100
@@ -152,21 +154,22 @@ class MonitoringService:
         hi = dt.datetime.combine(last + dt.timedelta(days=1), dt.time()).astimezone().timestamp()
 
         def build() -> T:
-            records: list[AuditRecord] = []
-            for event in ("session_start", "session_end"):
-                found = self.directory.list_audit(
-                    tenant=tenant,
-                    event=event,
-                    since=lo,
-                    until=hi + SESSION_LOOKBACK_S,
-                    limit=MAX_USAGE_SESSIONS + 1,
-                )
-                if len(found) > MAX_USAGE_SESSIONS:
+            spans = SessionSpans()
+            for page in self.directory.audit_pages(
+                tenant=tenant,
+                events=SESSION_EVENTS,
+                since=lo,
+                until=hi + SESSION_LOOKBACK_S,
+                limit=None,  # bounded by the sessions counted as they come
+            ):
+                for record in page:
+                    spans.add(record)
+                if max(spans.start_records, spans.end_records) > MAX_USAGE_SESSIONS:
                     raise ReportTooLarge(
                         f"these days hold more than {MAX_USAGE_SESSIONS} sessions: ask for fewer",
                         MAX_USAGE_SESSIONS,
                     )
-                records += found
-            return answer([d.to_dict() for d in daily_usage(records, first, last, clock())])
+            days = usage_of(spans.intervals(clock()), first, last)
+            return answer([d.to_dict() for d in days])
 
         return await self.backend.reports.run(tenant, build)
