@@ -6,6 +6,8 @@ CSV: seconds of work that, on the event loop, stalled every session the relay fo
 (bench/report_stall.py). :class:`ReportJobs` runs the whole of it (the directory's query, the
 rows, the encoded answer) in worker threads of its own, apart from the directory calls of
 logins and sessions, so those never queue behind a report; the loop only sends the bytes.
+Threads share the GIL: while a report is being made the interpreter hands it over every
+REPORT_SWITCH_INTERVAL_S instead of every 5 ms, so the loop does not wait long for it.
 
 A report asked for while its tenant already has MAX_TENANT_REPORT_JOBS running, or the relay
 MAX_REPORT_JOBS, is refused at once (:class:`ReportsBusy`, 429 with Retry-After) rather than
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +36,11 @@ MAX_REPORT_JOBS = 2
 MAX_TENANT_REPORT_JOBS = 1
 # What a refused report's Retry-After says: about how long a large report takes.
 REPORT_RETRY_AFTER_S = 10
+# How often the interpreter hands the GIL over while a report is being made (Python's default:
+# 5 ms). The loop waits up to this long for the GIL each time it wakes with messages to forward
+# while a report thread computes; at 5 ms those waits alone overran the loop with 50 sessions
+# (bench/report_stall.py).
+REPORT_SWITCH_INTERVAL_S = 0.0005
 
 
 class ReportsBusy(ApiError):
@@ -55,6 +63,29 @@ class ReportTooLarge(ApiError):
 
     def __init__(self, message: str, maximum: int) -> None:
         super().__init__(message, ErrorCode.REPORT_TOO_LARGE, maximum=maximum)
+
+
+class _Switching:
+    """The interpreter's switch interval: REPORT_SWITCH_INTERVAL_S while any report of the
+    process is being made, its own otherwise."""
+
+    def __init__(self) -> None:
+        self.reports = 0
+        self.own = sys.getswitchinterval()
+
+    def report_started(self) -> None:
+        if not self.reports:
+            self.own = sys.getswitchinterval()
+            sys.setswitchinterval(min(self.own, REPORT_SWITCH_INTERVAL_S))
+        self.reports += 1
+
+    def report_ended(self) -> None:
+        self.reports -= 1
+        if not self.reports:
+            sys.setswitchinterval(self.own)
+
+
+_switching = _Switching()
 
 
 class ReportJobs:
@@ -87,6 +118,7 @@ class ReportJobs:
             )
         if self.running.total() >= self.total:
             raise ReportsBusy("the relay is making other reports: try again shortly", self.total)
+        _switching.report_started()
         self.running[tenant] += 1
         job = Job(self._executor)
         try:
@@ -98,6 +130,7 @@ class ReportJobs:
         self.running[tenant] -= 1
         if self.running[tenant] <= 0:
             del self.running[tenant]
+        _switching.report_ended()
 
     def close(self) -> None:
         """Stop taking reports; one being built finishes in its thread, unanswered."""

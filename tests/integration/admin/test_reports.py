@@ -8,6 +8,7 @@ bench/report_stall.py, not here (timings belong in bench/).
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 
@@ -17,6 +18,7 @@ from relay.admin.reports import (
     MAX_REPORT_JOBS,
     MAX_TENANT_REPORT_JOBS,
     REPORT_RETRY_AFTER_S,
+    REPORT_SWITCH_INTERVAL_S,
     ReportJobs,
 )
 from relay.admin.services import monitoring
@@ -102,11 +104,14 @@ async def test_the_relay_makes_only_a_few_reports_at_once(api: Api):
 
 
 async def test_a_report_keeps_its_place_until_its_thread_is_done():
-    """A client that leaves does not free the place while its report is still being made."""
+    """A client that leaves does not free the place while its report is still being made; the
+    interpreter hands the GIL over more often only while a report is being made."""
     reports = ReportJobs(total=1, per_tenant=1)
+    interval = sys.getswitchinterval()
     try:
         held = HeldReport(reports, TENANT)
         await asyncio.to_thread(held.started.wait, THREAD_DONE_S)
+        assert sys.getswitchinterval() == pytest.approx(REPORT_SWITCH_INTERVAL_S)
         held.task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await held.task
@@ -118,7 +123,9 @@ async def test_a_report_keeps_its_place_until_its_thread_is_done():
         while reports.running and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         assert not reports.running
+        assert sys.getswitchinterval() == interval
         assert await reports.run(TENANT, lambda: 42) == 42
+        assert sys.getswitchinterval() == interval
     finally:
         reports.close()
 
