@@ -282,7 +282,10 @@ def main() -> int:
     samples = [
         (at, ms) for o in outcomes for at, ms in zip(o["arrivals"], o["latencies"], strict=True)
     ]
-    report["errors"] = sum(len(o["errors"]) for o in outcomes)
+    errors = [e for o in outcomes for e in o["errors"]]
+    for error in sorted(set(errors))[:5]:
+        print("error:", error, file=sys.stderr)
+    report["errors"] = len(errors)
     lo, hi = reporter.baseline
     report["without_ms"] = figures([ms for at, ms in samples if lo <= at < hi])
     # A message held up by a report arrives after it: each report's samples are those that
