@@ -45,7 +45,7 @@ import tempfile
 import time
 import urllib.request
 from base64 import b32encode
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +178,7 @@ def raise_fd_limit(wanted: int) -> None:
 
 
 def start_relay(
-    data_dir: Path, loop: str, fds: int, relay_path: Path | None
+    data_dir: Path, loop: str, fds: int, relay_path: Path | None, extra: Sequence[str] = ()
 ) -> tuple[subprocess.Popen[str], str, int, str, str]:
     env = dict(os.environ)
     if relay_path is not None:  # another checkout's relay (a baseline), same bench
@@ -199,6 +199,7 @@ def start_relay(
             "--log-level",
             "WARNING",
             *loop_option,
+            *extra,
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -299,6 +300,7 @@ class Traffic:
         self.video: list[TlsConnection] = []
         self.input: list[TlsConnection] = []
         self.latencies: list[float] = []
+        self.arrivals: list[float] = []  # when each latency sample arrived (monotonic)
         self.errors: list[str] = []
         self.closing = False
         self.measuring = False  # latencies are sampled in the measured window only
@@ -307,7 +309,7 @@ class Traffic:
         self, sample_after: float | None, what: str
     ) -> tuple[Callable[[bytes], None], Callable[[], None]]:
         buffer = bytearray()
-        latencies = self.latencies
+        latencies, arrivals = self.latencies, self.arrivals
 
         def on_data(data: bytes) -> None:
             if sample_after is None:
@@ -321,6 +323,7 @@ class Traffic:
                 del buffer[:size]
                 if self.measuring and now >= sample_after:
                     latencies.append((now - sent) * 1000)
+                    arrivals.append(now)
 
         def on_eof() -> None:
             if not self.closing and time.monotonic() < self.stop_at:
@@ -510,6 +513,7 @@ class Generator:
             connection.abort()
         return {
             "latencies": self.traffic.latencies,
+            "arrivals": self.traffic.arrivals,
             "errors": self.traffic.errors,
             "joined": self.joined,
             "idle_online": self.idle_online,
@@ -636,8 +640,10 @@ def run_generators(
     idle: list[tuple[str, str]],
     reference: bool,
     pid: int,
+    done: Any = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Start the generators, measure process ``pid`` over the hold, and collect the results."""
+    """Start the generators, measure process ``pid`` over the hold (``args.seconds``, or until
+    ``done``, an event, is set), and collect the results."""
     workers = args.workers
     ramp_interval = workers / args.ramp
     idle_interval = workers / args.idle_ramp
@@ -700,7 +706,11 @@ def run_generators(
         measuring.set()
         window = Window(pid)
         rss_peak, measure_end = 0, time.monotonic() + args.seconds
-        while any(p.is_alive() for p in processes) and time.monotonic() < measure_end:
+        while (
+            any(p.is_alive() for p in processes)
+            and time.monotonic() < measure_end
+            and not (done is not None and done.is_set())
+        ):
             rss_peak = max(rss_peak, rss_kb(pid))
             time.sleep(0.5)
         measured["rss_peak_kb"] = rss_peak

@@ -1,9 +1,12 @@
 """What an admin API handler receives (:class:`Call`: the checked request) and may return
-besides JSON (:class:`Csv`)."""
+besides a JSON value: CSV (:class:`Csv`), JSON already encoded (:class:`Encoded`), both made
+where they are built (a report's thread, :mod:`relay.admin.reports`), not on the event loop,
+or a large answer made and sent a part at a time there (:class:`Streamed`)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,8 +56,27 @@ Handler = Callable[[Call], Awaitable[Any]]
 
 
 class Csv:
-    """A handler's answer when the client asked for CSV."""
+    """A handler's answer when the client asked for CSV, as UTF-8."""
 
-    def __init__(self, filename: str, header: list[str], rows: list[list[Any]]) -> None:
+    def __init__(self, filename: str, header: list[str], rows: Iterable[Sequence[Any]]) -> None:
         self.filename = filename
-        self.text = to_csv(header, rows)
+        self.body = to_csv(header, rows).encode()
+
+
+@dataclass
+class Streamed:
+    """A large answer of ``tenant``'s, made a part at a time: each ``next(parts)`` runs in the
+    report's thread (:meth:`relay.admin.reports.ReportJobs.job`), and is sent before the next is
+    made, so neither the event loop nor memory holds the whole."""
+
+    tenant: str
+    content_type: str
+    parts: Iterator[bytes]
+    filename: str | None = None
+
+
+class Encoded:
+    """A handler's JSON answer, encoded as the API answers every JSON value."""
+
+    def __init__(self, value: Any) -> None:
+        self.body = json.dumps(value).encode()

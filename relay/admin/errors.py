@@ -37,6 +37,9 @@ class ErrorCode(StrEnum):
     USAGE_DAYS_REVERSED = "usage_days_reversed"
     USAGE_TOO_MANY_DAYS = "usage_too_many_days"  # maximum
     USAGE_DAY_OUT_OF_RANGE = "usage_day_out_of_range"  # field, minimum, maximum
+    # Reports (usage, audit searches and exports): relay.admin.reports.
+    REPORTS_BUSY = "reports_busy"  # maximum, retry_after_s
+    REPORT_TOO_LARGE = "report_too_large"  # maximum
     NO_SUCH_ROUTE = "no_such_route"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     HTTP_ERROR = "http_error"  # status
@@ -86,6 +89,7 @@ class ErrorCode(StrEnum):
 
 class ApiError(RelayError):
     status = 400
+    retry_after_s: int | None = None  # answered as Retry-After when set
 
     def __init__(self, message: str, code: ErrorCode, **params: ParamValue) -> None:
         super().__init__(message)

@@ -50,6 +50,8 @@ from relay.admin.handlers import (
 )
 from relay.admin.paging import PAGE_PARAMS
 from relay.admin.params import Param
+from relay.admin.reports import MAX_REPORT_JOBS, MAX_TENANT_REPORT_JOBS
+from relay.admin.services.monitoring import MAX_USAGE_SESSIONS
 from relay.admin.usage import MAX_USAGE_DAY, MIN_USAGE_DAY
 from relay.store.audit import MAX_AUDIT_LIMIT
 from relay.store.bandwidth import MAX_TENANT_BPS
@@ -99,6 +101,11 @@ STAFF_READERS = READERS | {Role.HELPDESK}  # reading its staff list
 HELPDESK_WRITERS = MANAGERS | {Role.HELPDESK}  # staff one-time passwords and authenticators
 
 
+# A report (relay.admin.reports) is made a few at a time.
+_REPORT_RESPONSES = {
+    429: f"reports_busy: the tenant's report ({MAX_TENANT_REPORT_JOBS} at once) or the relay's "
+    f"({MAX_REPORT_JOBS}) are still being made; try again after Retry-After"
+}
 _FORMAT = Param("format", "string", "json (default) or csv", choices=("json", "csv"))
 _TENANT = f"{API_PREFIX}/tenants/{{tenant}}"
 _STAFF = f"{_TENANT}/staff/{{login}}"
@@ -595,6 +602,10 @@ ROUTES: tuple[Route, ...] = (
         ),
         csv=True,
         roles=READERS,
+        responses={
+            **_REPORT_RESPONSES,
+            413: f"more than {MAX_USAGE_SESSIONS} sessions in these days: ask for fewer",
+        },
     ),
     Route(
         "GET",
@@ -613,6 +624,7 @@ ROUTES: tuple[Route, ...] = (
         ),
         csv=True,
         roles=READERS,
+        responses=_REPORT_RESPONSES,
     ),
 )
 

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -22,8 +23,8 @@ from core.errors import CryptoError
 from core.policy import PolicyError
 from relay.admin import schema
 from relay.admin.auth import Role
-from relay.admin.call import Call, Csv
-from relay.admin.errors import ApiError, BadRequest, ErrorCode, Forbidden, LockedOut, ParamValue
+from relay.admin.call import Call, Csv, Encoded, Streamed
+from relay.admin.errors import ApiError, BadRequest, ErrorCode, Forbidden, ParamValue
 from relay.admin.monitor import MONITOR_INTERVAL_S
 from relay.admin.openapi import openapi
 from relay.admin.params import bearer_token, parse_query
@@ -76,7 +77,7 @@ async def _errors(
     try:
         return await handler(request)
     except ApiError as exc:
-        retry = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, LockedOut) else None
+        retry = None if exc.retry_after_s is None else {"Retry-After": str(exc.retry_after_s)}
         return _error(exc.status, exc.message, exc.code, exc.params, retry)
     except web.HTTPException as exc:
         if exc.status < 400:
@@ -136,17 +137,48 @@ def _handler(
         result = await route.handler(call)
         if isinstance(result, Csv):
             return web.Response(
-                text=result.text,
+                body=result.body,
                 content_type="text/csv",
                 charset="utf-8",
                 headers={"Content-Disposition": f'attachment; filename="{result.filename}"'},
             )
+        if isinstance(result, Streamed):
+            return await _stream(request, service, result)
+        if isinstance(result, Encoded):
+            return web.Response(body=result.body, status=route.ok, content_type="application/json")
         if route.ok == 204:
             return web.Response(status=204)
         return web.json_response(result, status=route.ok)
 
     handle.__name__ = route.handler.__name__
     return handle
+
+
+async def _stream(
+    request: web.Request, service: AdminService, answer: Streamed
+) -> web.StreamResponse:
+    """Send ``answer`` a part at a time, each made in its report's thread. A refusal or error
+    before the first part is answered as usual; one after it cuts the connection, so the client
+    sees an unfinished answer, never a short one that looks whole."""
+    async with service.backend.reports.job(answer.tenant) as job:
+        part = await job.call(partial(next, answer.parts, b""))
+        response = web.StreamResponse(headers={"Content-Type": answer.content_type})
+        if answer.filename is not None:
+            response.headers["Content-Disposition"] = f'attachment; filename="{answer.filename}"'
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            while part:
+                await response.write(part)
+                part = await job.call(partial(next, answer.parts, b""))
+            await response.write_eof()
+        except ConnectionResetError:  # the client left: the report's place is freed below
+            pass
+        except Exception:
+            log.exception("admin API report cut on %s %s", request.method, request.path)
+            if request.transport is not None:
+                request.transport.abort()
+        return response
 
 
 def build_app(service: AdminService) -> web.Application:

@@ -104,6 +104,7 @@ class AdminService:
         self._task = asyncio.create_task(self.monitoring.run())
 
     async def close(self) -> None:
+        self.backend.reports.close()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +31,9 @@ MAX_AUDIT_DETAIL_BYTES = 8 * 1024
 # Most audit records one list_audit call returns.
 MAX_AUDIT_LIMIT = 100_000
 DEFAULT_AUDIT_LIMIT = 1000
+# Records one page of audit_pages holds: a report holds one page at a time, so a large report
+# keeps few objects alive (and the garbage collector's pauses, which stop every thread, short).
+AUDIT_PAGE_ROWS = 2000
 # How long before a session's end its session_start may be: the longest a policy lets a session
 # run, plus margin (how far back usage reports and the restart clean-up look).
 SESSION_LOOKBACK_S = 2 * 24 * 3600.0
@@ -146,39 +149,49 @@ class AuditLog:
         ``user`` matches however it is typed ("ｓａｔｏ" finds "sato"), as records keep logins
         as stored; text that no login can be (a refused login's typed name) matches as is.
         """
-        if not isinstance(limit, int) or not 1 <= limit <= MAX_AUDIT_LIMIT:
-            raise InvalidInput(f"audit limit must be between 1 and {MAX_AUDIT_LIMIT}")
-        if user is not None:
-            with suppress(InvalidInput):
-                user = canonical_login(user)
-        query = sa.select(audit)
-        for column, value in (
-            (audit.c.tenant, tenant),
-            (audit.c.login, user),
-            (audit.c.host_id, host_id),
-            (audit.c.event, event),
-        ):
-            if value is not None:
-                query = query.where(column == value)
-        if since is not None:
-            query = query.where(audit.c.ts >= since)
-        if until is not None:
-            query = query.where(audit.c.ts < until)
+        query = _matching(tenant, since, until, user, host_id, None if event is None else [event])
+        _check_limit(limit)
         with self._db.read() as conn:
             rows = conn.execute(query.order_by(audit.c.id.desc()).limit(limit)).all()
-        return [
-            AuditRecord(
-                id=row.id,
-                ts=row.ts,
-                event=row.event,
-                tenant=row.tenant,
-                user=row.login,
-                host_id=row.host_id,
-                source=row.source,
-                detail=json.loads(row.detail),
-            )
-            for row in reversed(rows)
-        ]
+        return [_record(row) for row in reversed(rows)]
+
+    def audit_pages(
+        self,
+        tenant: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        user: str | None = None,
+        host_id: str | None = None,
+        events: Collection[str] | None = None,
+        limit: int | None = DEFAULT_AUDIT_LIMIT,
+        page_rows: int = AUDIT_PAGE_ROWS,
+    ) -> Iterator[list[AuditRecord]]:
+        """What :meth:`list_audit` answers (of any of ``events``; every match if ``limit`` is
+        None: the caller bounds what it keeps), in pages of ``page_rows`` records, oldest first,
+        each read in a transaction of its own: the caller holds one page at a time, never the
+        whole. Records written meanwhile are not included."""
+        query = _matching(tenant, since, until, user, host_id, events)
+        if limit is not None:
+            _check_limit(limit)
+        if not isinstance(page_rows, int) or page_rows < 1:
+            raise InvalidInput("audit page_rows must be positive")
+        ids = query.with_only_columns(audit.c.id).order_by(audit.c.id.desc())
+        with self._db.read() as conn:
+            newest = conn.execute(ids.limit(1)).scalar()
+            oldest = None
+            if limit is not None:  # the limit-th newest: where the pages start
+                oldest = conn.execute(ids.offset(limit - 1).limit(1)).scalar()
+        if newest is None:
+            return
+        after = -1 if oldest is None else oldest - 1
+        while True:
+            page = query.where(audit.c.id > after, audit.c.id <= newest)
+            with self._db.read() as conn:
+                rows = conn.execute(page.order_by(audit.c.id).limit(page_rows)).all()
+            if not rows:
+                return
+            yield [_record(row) for row in rows]
+            after = rows[-1].id
 
     def newest_audit_ts(self) -> float | None:
         """The latest time any audit record names (None for an empty log)."""
@@ -204,3 +217,50 @@ class AuditLog:
         with self._db.read() as conn:
             rows = conn.execute(query).all()
         return {row.host_id: row.ts for row in rows if row.host_id is not None}
+
+
+def _check_limit(limit: int) -> None:
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_AUDIT_LIMIT:
+        raise InvalidInput(f"audit limit must be between 1 and {MAX_AUDIT_LIMIT}")
+
+
+def _matching(
+    tenant: str | None,
+    since: float | None,
+    until: float | None,
+    user: str | None,
+    host_id: str | None,
+    events: Collection[str] | None,
+) -> sa.Select[Any]:
+    """The audit records that match: ``since`` <= ts < ``until``, ``user`` however typed."""
+    if user is not None:
+        with suppress(InvalidInput):
+            user = canonical_login(user)
+    query = sa.select(audit)
+    for column, value in (
+        (audit.c.tenant, tenant),
+        (audit.c.login, user),
+        (audit.c.host_id, host_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if events is not None:
+        query = query.where(audit.c.event.in_(list(events)))
+    if since is not None:
+        query = query.where(audit.c.ts >= since)
+    if until is not None:
+        query = query.where(audit.c.ts < until)
+    return query
+
+
+def _record(row: sa.Row[Any]) -> AuditRecord:
+    return AuditRecord(
+        id=row.id,
+        ts=row.ts,
+        event=row.event,
+        tenant=row.tenant,
+        user=row.login,
+        host_id=row.host_id,
+        source=row.source,
+        detail=json.loads(row.detail),
+    )

@@ -55,6 +55,17 @@ def test_a_lockout_says_how_many_minutes_to_wait(japanese):
     assert "2 分" in describe_failure(failure)
 
 
+def test_a_busy_or_too_large_report_says_when_to_ask_again_or_how_to_ask_less(japanese):
+    busy = ApiFailure(429, "...", "reports_busy", {"maximum": 1, "retry_after_s": 10})
+    assert describe_failure(busy) == (
+        "ほかのレポートを作成中です。10 秒ほど待ってからもう一度お試しください"
+    )
+    large = ApiFailure(413, "...", "report_too_large", {"maximum": 100000})
+    assert "100000 件" in describe_failure(large) and "期間を短く" in describe_failure(large)
+    set_language("en")
+    assert describe_failure(busy) == "Other reports are being made: please try again in about 10 s"
+
+
 def test_an_unknown_code_or_body_gets_the_general_sentence(japanese):
     for failure in (
         ApiFailure(418, "I am a teapot", "teapot"),

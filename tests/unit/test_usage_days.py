@@ -62,3 +62,64 @@ def test_order_and_span_are_checked():
 def test_every_reportable_day_can_be_counted(day):
     (usage,) = daily_usage([], *report_days(day, day, TODAY), now=0.0)
     assert usage.day == day.isoformat() and usage.sessions == 0
+
+
+def _counted_day_by_day(records, first, last, now):
+    """The plain reading of a day's usage, day by day over every session (what daily_usage
+    computes faster): a session counts in a day it overlaps or starts in."""
+    from relay.admin.usage import _intervals, _midnight, _peak
+
+    intervals = _intervals(records, now)
+    days, day = [], first
+    while day <= last:
+        lo, hi = _midnight(day), _midnight(day + DAY)
+        inside = [i for i in intervals if i.start < hi and (i.end > lo or i.start >= lo)]
+        started = [i for i in intervals if lo <= i.start < hi and not i.continues_cut_session]
+        days.append(
+            (
+                day.isoformat(),
+                len({i.host_id for i in inside}),
+                len({i.user for i in inside}),
+                len(started),
+                _peak(inside, lo, hi),
+                round(sum(min(i.end, hi) - max(i.start, lo) for i in inside) / 3600, 3),
+            )
+        )
+        day += DAY
+    return days
+
+
+def test_sessions_are_put_in_their_days_as_a_day_by_day_count_would():
+    """Starts and ends at, just before and just after midnights, sessions of no length, ones
+    spanning days, from before the first day, still running, and resumed after a restart."""
+    import random
+
+    from relay.admin.usage import _midnight
+    from relay.restart import RELAY_RESTART
+    from relay.store.audit import AuditRecord
+
+    rng = random.Random(7)
+    first, last = dt.date(2026, 3, 1), dt.date(2026, 3, 12)
+    midnights = [_midnight(first + k * DAY) for k in range(-3, 15)]
+    now = midnights[-4] + 100
+    records, ids = [], iter(range(1, 10**6))
+    for n in range(400):
+        start = rng.choice(midnights) + rng.choice([0, 0, -0.5, 0.5, rng.uniform(-9e4, 9e4)])
+        length = rng.choice([0, 0.5, 60, rng.uniform(0, 3 * 86400)])
+        later = [m for m in midnights if m > start]
+        user, host = f"u{rng.randrange(300)}", f"H{rng.randrange(300)}"
+        detail = {"session": f"s{n}"}
+        if rng.random() < 0.1:
+            detail["resumed"] = True
+        records.append(AuditRecord(next(ids), start, "session_start", "t", user, host, "", detail))
+        if rng.random() < 0.9:
+            reason = RELAY_RESTART if rng.random() < 0.3 else "viewer_left"
+            end = {"session": f"s{n}", "reason": reason}
+            end_ts = rng.choice([start + length, *later[:2]])  # ending at a midnight, too
+            records.append(AuditRecord(next(ids), end_ts, "session_end", "t", user, host, "", end))
+    fast = [
+        (d.day, d.office_pcs, d.staff, d.sessions, d.peak_concurrent, d.hours)
+        for d in daily_usage(records, first, last, now)
+    ]
+    assert fast == _counted_day_by_day(records, first, last, now)
+    assert any(row[3] for row in fast) and any(row[4] > 1 for row in fast)

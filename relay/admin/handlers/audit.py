@@ -1,14 +1,17 @@
-"""Handler for searching a tenant's audit log, as JSON or CSV."""
+"""Handler for searching a tenant's audit log, as JSON or CSV: made and sent a page at a time
+in a report's thread (:class:`relay.admin.call.Streamed`)."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from relay.admin import params
-from relay.admin.call import Call, Csv
+from relay.admin.call import Call, Streamed
+from relay.admin.usage import csv_header, csv_rows
 from relay.store.audit import AuditRecord
 
 # Audit records one query returns by default.
@@ -29,9 +32,25 @@ def _csv_row(r: AuditRecord) -> list[Any]:
     ]
 
 
+def _csv_parts(pages: Iterable[list[AuditRecord]]) -> Iterator[bytes]:
+    yield csv_header(AUDIT_COLUMNS).encode()
+    for page in pages:
+        yield csv_rows(map(_csv_row, page)).encode()
+
+
+def _json_parts(pages: Iterable[list[AuditRecord]]) -> Iterator[bytes]:
+    """``{"records": [...]}`` as one json.dumps of it all would write it, a page at a time."""
+    yield b'{"records": ['
+    separator = b""
+    for page in pages:
+        yield separator + json.dumps([dataclasses.asdict(r) for r in page]).encode()[1:-1]
+        separator = b", "
+    yield b"]}"
+
+
 async def audit(call: Call) -> Any:
     q = call.query
-    records = await call.service.audit_log.search(
+    pages = call.service.audit_log.search(
         call.tenant,
         since=q.get("since"),
         until=q.get("until"),
@@ -41,5 +60,7 @@ async def audit(call: Call) -> Any:
         limit=q.get("limit") or DEFAULT_AUDIT_ROWS,
     )
     if q.get("format") == "csv":
-        return Csv(f"audit-{call.tenant}.csv", AUDIT_COLUMNS, [_csv_row(r) for r in records])
-    return {"records": [dataclasses.asdict(r) for r in records]}
+        return Streamed(
+            call.tenant, "text/csv; charset=utf-8", _csv_parts(pages), f"audit-{call.tenant}.csv"
+        )
+    return Streamed(call.tenant, "application/json; charset=utf-8", _json_parts(pages))

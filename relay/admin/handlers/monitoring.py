@@ -1,10 +1,12 @@
-"""Handlers for a tenant's bandwidth, its limits and alerts, and its daily usage."""
+"""Handlers for a tenant's bandwidth, its limits and alerts, and its daily usage (a report,
+made in a report's thread)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from relay.admin.call import Call, Csv
+from relay.admin.call import Call, Csv, Encoded
 
 
 async def bandwidth(call: Call) -> Any:
@@ -22,11 +24,20 @@ async def alerts(call: Call) -> Any:
     return {"alerting": alerting, "alerts": recent}
 
 
-async def usage(call: Call) -> Any:
-    days = await call.service.monitoring.usage(
-        call.tenant, call.query.get("since"), call.query.get("until")
-    )
-    if call.query.get("format") == "csv":
+def _usage_csv(tenant: str) -> Callable[[list[dict[str, Any]]], Csv]:
+    def answer(days: list[dict[str, Any]]) -> Csv:
         header = list(days[0]) if days else ["day"]
-        return Csv(f"usage-{call.tenant}.csv", header, [list(d.values()) for d in days])
-    return {"tenant": call.tenant, "days": days}
+        return Csv(f"usage-{tenant}.csv", header, [list(d.values()) for d in days])
+
+    return answer
+
+
+def _usage_json(tenant: str) -> Callable[[list[dict[str, Any]]], Encoded]:
+    return lambda days: Encoded({"tenant": tenant, "days": days})
+
+
+async def usage(call: Call) -> Any:
+    shape = _usage_csv if call.query.get("format") == "csv" else _usage_json
+    return await call.service.monitoring.usage(
+        call.tenant, call.query.get("since"), call.query.get("until"), shape(call.tenant)
+    )

@@ -1,6 +1,9 @@
-"""Searching a tenant's audit log for the admin API."""
+"""Searching a tenant's audit log for the admin API: a report (:mod:`relay.admin.reports`),
+read a page at a time."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 from relay.admin.services.backend import Backend
 from relay.store.audit import AuditRecord
@@ -10,7 +13,7 @@ class AuditLogService:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
 
-    async def search(
+    def search(
         self,
         tenant: str,
         *,
@@ -20,16 +23,16 @@ class AuditLogService:
         host_id: str | None,
         event: str | None,
         limit: int,
-    ) -> list[AuditRecord]:
-        """The newest ``limit`` records matching, oldest first (the store matches ``user``
-        however it is typed)."""
-        return await self.backend.db(
-            self.backend.directory.list_audit,
+    ) -> Iterator[list[AuditRecord]]:
+        """The newest ``limit`` records matching, oldest first, in pages (the store matches
+        ``user`` however it is typed). Nothing is read until the first page is asked for:
+        each is read where it is asked for (a report's thread), blocking."""
+        return self.backend.directory.audit_pages(
             tenant=tenant,
             since=since,
             until=until,
             user=user,
             host_id=host_id,
-            event=event,
+            events=None if event is None else [event],
             limit=limit,
         )

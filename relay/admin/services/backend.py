@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from core.protocol.notices import CloseReason
 from relay.admin.auth import AdminSession
 from relay.admin.errors import ErrorCode, NotFoundError
+from relay.admin.reports import ReportJobs
 from relay.server import RelayServer
 
 T = TypeVar("T")
@@ -51,6 +52,7 @@ class Backend:
         self.server = server
         self.directory = server.directory
         self.clock = clock
+        self.reports = ReportJobs()
 
     async def visible_tenant(self, who: AdminSession, name: str) -> str:
         """The tenant's name as stored, if ``who`` may see it; else :class:`NotFoundError`,

@@ -6,18 +6,28 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from relay.admin.monitor import AlertEvent, BandwidthMonitor
+from relay.admin.reports import ReportTooLarge
 from relay.admin.services.backend import Backend, Record, Scope
-from relay.admin.usage import daily_usage, report_days
-from relay.store.audit import MAX_AUDIT_LIMIT, SESSION_LOOKBACK_S, AuditRecord
+from relay.admin.usage import SessionSpans, report_days, usage_of
+from relay.store.audit import SESSION_LOOKBACK_S, AuditRecord
 
 log = logging.getLogger("telework.admin")
 # Alerts go to their own logger so an operator can route them to syslog on their own.
 alert_log = logging.getLogger("telework.alert")
 
+T = TypeVar("T")
+
+# Most sessions one usage report may count (their starts, and their ends, read a page at a
+# time): a year of the largest tenant's office PCs used every day, with room. A report of more
+# is refused, rather than answered with the oldest missing.
+MAX_USAGE_SESSIONS = 100_000
+# The audit records a usage report reads.
+SESSION_EVENTS = ("session_start", "session_end")
 # Audit records shown as alerts.
 ALERT_EVENTS = ("bandwidth_alert", "bandwidth_alert_cleared")
 MAX_ALERTS_SHOWN = 100
@@ -128,22 +138,38 @@ class MonitoringService:
         ]
 
     async def usage(
-        self, tenant: str, since: dt.date | None, until: dt.date | None
-    ) -> list[dict[str, Any]]:
-        """Daily usage from ``since`` to ``until`` (defaults: see :func:`report_days`)."""
+        self,
+        tenant: str,
+        since: dt.date | None,
+        until: dt.date | None,
+        answer: Callable[[list[dict[str, Any]]], T],
+    ) -> T:
+        """``answer`` (the body to send) of the daily usage from ``since`` to ``until``
+        (defaults: see :func:`report_days`), read and made in a report's thread;
+        :class:`ReportTooLarge` if the days hold more than MAX_USAGE_SESSIONS sessions."""
         clock = self.backend.clock
         today = dt.datetime.fromtimestamp(clock()).date()
         first, last = report_days(since, until, today)
         lo = dt.datetime.combine(first, dt.time()).astimezone().timestamp() - SESSION_LOOKBACK_S
         hi = dt.datetime.combine(last + dt.timedelta(days=1), dt.time()).astimezone().timestamp()
-        records: list[AuditRecord] = []
-        for event in ("session_start", "session_end"):
-            records += await self.backend.db(
-                self.directory.list_audit,
+
+        def build() -> T:
+            spans = SessionSpans()
+            for page in self.directory.audit_pages(
                 tenant=tenant,
-                event=event,
+                events=SESSION_EVENTS,
                 since=lo,
                 until=hi + SESSION_LOOKBACK_S,
-                limit=MAX_AUDIT_LIMIT,
-            )
-        return [d.to_dict() for d in daily_usage(records, first, last, clock())]
+                limit=None,  # bounded by the sessions counted as they come
+            ):
+                for record in page:
+                    spans.add(record)
+                if max(spans.start_records, spans.end_records) > MAX_USAGE_SESSIONS:
+                    raise ReportTooLarge(
+                        f"these days hold more than {MAX_USAGE_SESSIONS} sessions: ask for fewer",
+                        MAX_USAGE_SESSIONS,
+                    )
+            days = usage_of(spans.intervals(clock()), first, last)
+            return answer([d.to_dict() for d in days])
+
+        return await self.backend.reports.run(tenant, build)

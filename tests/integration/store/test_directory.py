@@ -712,6 +712,40 @@ def test_audit_and_filters(directory: Directory) -> None:
     assert [r.ts for r in directory.list_audit(limit=2)] == [2.0, 3.0]  # newest two, in order
 
 
+def test_audit_pages_are_what_list_audit_answers_a_page_at_a_time(directory: Directory) -> None:
+    for i in range(23):
+        event = ("session_start", "session_end", "otp_used")[i % 3]
+        directory.audit(event, tenant="a" if i % 4 else "b", user=f"u{i % 2}", now=float(i))
+    for filters in (
+        {},
+        {"tenant": "a"},
+        {"tenant": "a", "limit": 7},
+        {"tenant": "a", "user": "u1", "since": 3.0, "until": 20.0},
+        {"limit": 1},
+        {"tenant": "nobody"},
+    ):
+        whole = directory.list_audit(**filters)  # type: ignore[arg-type]
+        pages = list(directory.audit_pages(**filters, page_rows=3))  # type: ignore[arg-type]
+        assert [r for page in pages for r in page] == whole, filters
+        assert all(1 <= len(page) <= 3 for page in pages)
+    starts_and_ends = [
+        r
+        for page in directory.audit_pages(events=["session_start", "session_end"], page_rows=4)
+        for r in page
+    ]
+    assert [r.ts for r in starts_and_ends] == [float(i) for i in range(23) if i % 3 != 2]
+    # Records written while the pages are read are not among them.
+    pages = directory.audit_pages(tenant="a", page_rows=5)
+    first = next(pages)
+    directory.audit("otp_used", tenant="a", now=99.0)
+    rest = [r for page in pages for r in page]
+    assert [r.ts for r in first + rest] == [r.ts for r in directory.list_audit(tenant="a")][:-1]
+    with pytest.raises(InvalidInput):
+        next(directory.audit_pages(limit=0))
+    with pytest.raises(InvalidInput):
+        next(directory.audit_pages(page_rows=0))
+
+
 def test_audit_input(directory: Directory) -> None:
     for event in ("", "Has Space", "x" * 65, None):
         with pytest.raises(InvalidInput):
