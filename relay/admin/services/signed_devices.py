@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.hostpolicy.signed_devices import SignedDeviceList, key_fingerprint
-from relay.admin.errors import Conflict, ErrorCode
+from core.hostpolicy.signed_devices import SignedDeviceList, SignedListError, key_fingerprint
+from relay.admin.errors import BadRequest, Conflict, ErrorCode
 from relay.admin.services.backend import Backend, Record, Scope
 
 
@@ -31,6 +31,10 @@ class SignedDeviceService:
         """Upload the public half of the tenant's signing key. Changing it is deliberate
         (``replace``): office PCs pinned the old one and apply nothing the new one signs
         until they are pinned again."""
+        try:
+            key_fingerprint(public_key)  # bad input is refused before anything else
+        except SignedListError as exc:
+            raise BadRequest(f"not a signing key: {exc}", ErrorCode.INVALID_INPUT) from None
         current = await self.backend.db(self.directory.get_signing_key, scope.tenant)
         if current is not None and current != public_key and not replace:
             raise Conflict(

@@ -33,6 +33,7 @@ TABLES = {
     "grants",
     "home_macs",
     "host_policies",
+    "host_device_lists",
     "hosts",
     "one_time_codes",
     "resume_tickets",
@@ -62,7 +63,7 @@ def test_upgrade_from_empty_creates_every_table(engine: sa.Engine) -> None:
         migrate.upgrade(conn)
     with engine.connect() as conn:
         assert set(sa.inspect(conn).get_table_names()) == TABLES
-        assert migrate.current_revision(conn) == "0008"
+        assert migrate.current_revision(conn) == "0010"
 
 
 def test_migrated_schema_matches_metadata(engine: sa.Engine) -> None:
