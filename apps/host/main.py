@@ -35,6 +35,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from apps.common.enrolment_code import looks_like_code, parse_code
 from apps.common.preset import load_preset
 from apps.host.agent import HostAgent, stop_agent
 from apps.host.central_devices import CentralDevices
@@ -61,7 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, default=None, help="agent data directory")
     parser.add_argument("--relay", help="relay address HOST:PORT")
     parser.add_argument("--relay-fingerprint", help="relay certificate SHA-256 fingerprint")
-    parser.add_argument("--enroll", metavar="TOKEN", help="enrolment token from the admin")
+    parser.add_argument(
+        "--enroll",
+        metavar="TOKEN",
+        help="enrolment token from the admin, or the whole enrolment code (TWENROLL...), which "
+        "also gives the relay, its fingerprint and the municipality's signing key to pin",
+    )
     parser.add_argument("--headless", action="store_true", help="run without the tray")
     parser.add_argument("--name", help="this PC's name as the admin sees it")
     parser.add_argument(
@@ -220,13 +226,25 @@ def _device_command(args: argparse.Namespace, devices: DeviceList, central: Cent
     return EXIT_OK
 
 
+def enrolment_from(options: AgentOptions, given: str) -> tuple[str, str | None]:
+    """The token and the signing key to pin from ``--enroll``: a bare token, or a whole
+    enrolment code (then its relay and fingerprint too, unless given on the command line)."""
+    if not looks_like_code(given):
+        return given, None
+    code = parse_code(given)  # EnrolmentCodeError (a ValueError) if it is damaged
+    options.relay = options.relay or code.relay
+    options.relay_fingerprint = options.relay_fingerprint or code.fingerprint
+    return code.token, code.tenant_key or None
+
+
 async def run_headless(options: AgentOptions, token: str | None) -> int:
     agent = HostAgent(options)
     if agent.record is None:
         if not token:
             print(tr("need_enrolment"), file=sys.stderr)
             return EXIT_USAGE
-        host_id = await agent.enroll(token)
+        token, tenant_key = enrolment_from(options, token)
+        host_id = await agent.enroll(token, tenant_key)
         print(tr("enrolled_host_id"))
         print(f"\n    {format_host_id(host_id)}\n", flush=True)
     task = asyncio.create_task(agent.run())
