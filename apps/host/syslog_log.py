@@ -80,11 +80,11 @@ class SessionSyslog:
                     "session_refused", Severity.WARNING, tenant, user, source, {"reason": reason}
                 )
             case CentralDevicesChanged(central=central):
-                detail = {"serial": central.serial, "devices": len(central.devices)}
-                self._send("central_devices", Severity.INFO, central.tenant, "", "", detail)
+                applied = {"serial": central.serial, "devices": len(central.devices)}
+                self._send("central_devices", Severity.INFO, central.tenant, "", "", applied)
             case CentralDevicesRefused(tenant=tenant, reason=reason):
-                detail = {"reason": reason}
-                self._send("central_devices_refused", Severity.WARNING, tenant, "", "", detail)
+                refused = {"reason": reason}
+                self._send("central_devices_refused", Severity.WARNING, tenant, "", "", refused)
 
     def _send(
         self,
