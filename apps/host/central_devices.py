@@ -1,7 +1,7 @@
 """The office PC's centrally registered home PCs, as the tenant's admins signed them.
 
 ``tenant-key.json``      the pinned fingerprint of the tenant's signing key (set at enrolment
-                         from the enrolment code, or by ``telework-host pin-tenant-key``)
+                         from the enrolment code, or by ``telework-host pin-signing-key``)
 ``central-devices.json`` the last signed list the relay pushed that verified
 
 Both private (0600) and replaced atomically. The stored list is verified again whenever it is

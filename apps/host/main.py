@@ -8,7 +8,7 @@
     telework-host --data-dir DIR allow-device CODE|any [--label TEXT]
     telework-host --data-dir DIR deny-device CODE|any
     telework-host --data-dir DIR devices [--json]
-    telework-host --data-dir DIR pin-tenant-key FINGERPRINT
+    telework-host --data-dir DIR pin-signing-key FINGERPRINT
     telework-host --data-dir DIR status [--json]
 
 ``status`` reads the status file the running agent keeps in DIR (rewritten atomically on
@@ -17,7 +17,7 @@ every change); when the agent is not running it says so (``connected`` false, ``
 --device-code``); the office PC accepts sessions only from registered home PCs. ``allow-device
 any`` switches that check off (any home PC passes it; the OTP and MAC checks still apply) and
 ``deny-device any`` switches it back on. ``devices`` also lists the home PCs the tenant's admins
-registered centrally (marked so): those count only once ``pin-tenant-key`` (or an enrolment code
+registered centrally (marked so): those count only once ``pin-signing-key`` (or an enrolment code
 that carries it) has pinned the fingerprint of the tenant's signing key, which the admin console
 shows; re-pinning another key drops the central list signed by the old one.
 """
@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     devices = sub.add_parser("devices", help="list registered home PCs")
     devices.add_argument("--json", action="store_true")
     pin = sub.add_parser(
-        "pin-tenant-key", help="trust home PCs the tenant's admins register centrally"
+        "pin-signing-key", help="trust home PCs the tenant's admins register centrally"
     )
     pin.add_argument("fingerprint", help="the tenant signing key's fingerprint (64 hex digits)")
     status = sub.add_parser("status", help="what the agent is doing")
@@ -178,7 +178,7 @@ def _command(args: argparse.Namespace) -> int:
                 print(f"{e.mac}  {e.label}".rstrip())
     elif args.command in ("allow-device", "deny-device", "devices"):
         return _device_command(args, DeviceList(data_dir), CentralDevices(data_dir))
-    elif args.command == "pin-tenant-key":
+    elif args.command == "pin-signing-key":
         pinned = CentralDevices(data_dir).pin(args.fingerprint)
         print(tr("tenant_key_pinned", fingerprint=group_key_fingerprint(pinned)))
     elif args.command == "status":

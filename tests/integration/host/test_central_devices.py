@@ -187,7 +187,7 @@ async def test_an_office_pc_that_pinned_no_key_applies_no_central_list(
         await wait_until(lambda: events.of(CentralDevicesRefused))
         assert events.of(CentralDevicesRefused)[0].reason == NOT_PINNED
         assert await refused(rig, host_id) == RefusalReason.DEVICE_NOT_REGISTERED
-        # Once the admin has it pinned (telework-host pin-tenant-key), a newer list applies.
+        # Once the admin has it pinned (telework-host pin-signing-key), a newer list applies.
         host.agent.central.pin(TENANT_KEY.fingerprint.upper())
         await push_from_relay(rig, host_id, signed_list(host_id, 2, STRANGER_CODE))
         await wait_until(lambda: events.of(CentralDevicesChanged))

@@ -1,5 +1,5 @@
 """The office PC's side of central registration without a relay: ``telework-host
-pin-tenant-key``, ``devices`` listing the central entries, ``--enroll`` with a whole enrolment
+pin-signing-key``, ``devices`` listing the central entries, ``--enroll`` with a whole enrolment
 code, and the stored list counting only while it verifies for this office PC and pin."""
 
 from __future__ import annotations
@@ -44,14 +44,14 @@ def data_dir(tmp_path):
     return tmp_path
 
 
-def test_pin_tenant_key_then_devices_lists_the_central_entries(data_dir, capsys):
+def test_pin_signing_key_then_devices_lists_the_central_entries(data_dir, capsys):
     central = CentralDevices(data_dir)
     with pytest.raises(SignedListError) as caught:
         central.apply(signed(1), RECORD)
     assert caught.value.reason == NOT_PINNED
     assert (
         main(
-            ["--data-dir", str(data_dir), "pin-tenant-key", group_key_fingerprint(KEY.fingerprint)]
+            ["--data-dir", str(data_dir), "pin-signing-key", group_key_fingerprint(KEY.fingerprint)]
         )
         == 0
     )
@@ -68,7 +68,7 @@ def test_pin_tenant_key_then_devices_lists_the_central_entries(data_dir, capsys)
 
 def test_a_bad_fingerprint_is_refused_and_changes_nothing(data_dir, capsys):
     CentralDevices(data_dir).pin(KEY.fingerprint)
-    assert main(["--data-dir", str(data_dir), "pin-tenant-key", "12345"]) == 1
+    assert main(["--data-dir", str(data_dir), "pin-signing-key", "12345"]) == 1
     assert "64 hex digits" in capsys.readouterr().err
     assert CentralDevices(data_dir).pinned() == KEY.fingerprint
 
