@@ -17,6 +17,7 @@ from pathlib import Path
 
 from apps.host.store import HostRecord, read_json
 from core.hostpolicy.signed_devices import (
+    NOT_PINNED,
     CentralDeviceList,
     SignedDeviceList,
     SignedListError,
@@ -68,7 +69,7 @@ class CentralDevices:
         """Verify a pushed list and keep it; :class:`SignedListError` says why it was
         refused (and then nothing changed)."""
         if record is None:
-            raise SignedListError("not_pinned", "not enrolled")
+            raise SignedListError(NOT_PINNED, "not enrolled")
         current = self.load(record)
         central = self._verify(signed, record, current.serial if current else None)
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

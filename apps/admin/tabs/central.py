@@ -37,6 +37,7 @@ from apps.common.fields import HOST_ID_SAMPLE
 from core.hostpolicy.devices import DeviceRegistry, format_device_code
 from core.hostpolicy.signed_devices import (
     MIN_PASSPHRASE_CHARS,
+    UNKNOWN_KEY,
     CentralDeviceList,
     SignedDeviceList,
     SignedListError,
@@ -247,11 +248,16 @@ class CentralTab(Tab):
         answer = await self.call("GET", "hosts", host_id, "device-list")
         if answer["signed"] is None:
             return DeviceRegistry(), 0
-        central = _checked(
-            lambda: open_device_list(
+        try:
+            central = open_device_list(
                 SignedDeviceList.from_json(answer["signed"]), key_file.fingerprint
             )
-        )
+        except SignedListError as exc:
+            # Signed by the municipality's previous key (it was replaced): its entries count
+            # only on office PCs still pinned to that key. Start a new list, if the admin agrees.
+            if exc.reason == UNKNOWN_KEY and await self.confirmed("confirm_new_central_list"):
+                return DeviceRegistry(), 0
+            raise InputMissing(_refusal_text(exc)) from None
         return DeviceRegistry(devices=central.devices), central.serial
 
     async def show_list(self, host_id: str) -> None:
@@ -338,10 +344,11 @@ def _checked[T](make: Callable[[], T]) -> T:
     try:
         return make()
     except SignedListError as exc:
-        key = f"signing_error_{exc.reason}"
-        text = (
-            tr(key, minimum=MIN_PASSPHRASE_CHARS)
-            if tr.knows(key)
-            else tr("signing_error_other", reason=exc.reason)
-        )
-        raise InputMissing(text) from None
+        raise InputMissing(_refusal_text(exc)) from None
+
+
+def _refusal_text(exc: SignedListError) -> str:
+    key = f"signing_error_{exc.reason}"
+    if tr.knows(key):
+        return tr(key, minimum=MIN_PASSPHRASE_CHARS)
+    return tr("signing_error_other", reason=exc.reason)

@@ -137,3 +137,44 @@ def test_replacing_the_key_is_asked_first(console, tab, live, qloop):
     assert run(tab.create_key(PASSPHRASE)) == first  # declined: nothing changed
     assert asked and live.relay.directory.get_signing_key(TENANT) == first.public_key
     assert tab.key_file() == first
+
+
+def test_after_the_key_is_replaced_a_new_list_is_started_only_if_the_admin_agrees(
+    console, tab, live, qloop
+):
+    run = qloop.run_until_complete
+    relay = live.relay
+    office_pc = live.run(HostAgent(relay).start())
+    asked: list[str] = []
+    answers = [True]
+
+    async def answer(question: str) -> bool:
+        asked.append(question)
+        return answers[-1]
+
+    console.confirm = answer
+    try:
+        run(tab.refresh())
+        first = run(tab.create_key(PASSPHRASE))
+        run(tab.register(office_pc.host_id, HOME, "old"))
+        old_list = relay.directory.get_device_list(TENANT, office_pc.host_id)
+        new_key = run(tab.create_key(PASSPHRASE))  # replaced: asked, and agreed
+        fingerprint = group_key_fingerprint(first.fingerprint)
+        assert asked == [tr("confirm_replace_signing_key", fingerprint=fingerprint)]
+
+        answers.append(False)  # the list signed by the old key: not started anew
+        tab.pc.pick(office_pc.host_id)
+        tab.code.setText(SPARE)
+        press(tab, "add")
+        run(settled(console))
+        assert asked[-1] == tr("confirm_new_central_list")
+        assert status(console) == tr("error", message=tr("signing_error_unknown_key"))
+        assert relay.directory.get_device_list(TENANT, office_pc.host_id) == old_list
+
+        answers.append(True)
+        run(tab.register(office_pc.host_id, SPARE, "new"))
+        stored = relay.directory.get_device_list(TENANT, office_pc.host_id)
+        assert stored.public_key == new_key.public_key
+        assert SPARE in stored.payload and HOME not in stored.payload
+    finally:
+        live.run(office_pc.stop())
