@@ -1,4 +1,5 @@
-"""Host control channels: how the relay keeps each office PC reachable, pushes its policy,
+"""Host control channels: how the relay keeps each office PC reachable, pushes its policy
+(and its signed central list of home PCs),
 offers it a viewer and takes the data connection the office PC attaches for an accepted one.
 
 Tens of thousands of office PCs sit idle on their channels, so an idle one costs no task, no
@@ -18,10 +19,12 @@ from typing import Any
 
 from core.errors import LocalError
 from core.homecheck.report import Check
+from core.hostpolicy.signed_devices import SignedDeviceList
 from core.policy import hours_from_wire
 from core.protocol.control import (
     Attach,
     ControlMessage,
+    DeviceList,
     Ping,
     Policy,
     Pong,
@@ -35,6 +38,7 @@ from core.protocol.control import (
 from relay.cluster.local import Cluster, HostElsewhere
 from relay.context import AuditWho, RelayContext
 from relay.errors import Refusal
+from relay.hooks import no_device_list
 from transport.link_stream import LinkStream, PeerGone
 
 # Reasons a host may give for refusing a viewer that the viewer is told as they are; any other
@@ -115,9 +119,12 @@ class HostChannels:
         context: RelayContext,
         policy_for_host: Callable[[str], dict[str, Any]],
         cluster: Cluster | None = None,
+        *,
+        device_list_for_host: Callable[[str], SignedDeviceList | None] = no_device_list,
     ) -> None:
         self._context = context
         self._policy_for_host = policy_for_host
+        self._device_list_for_host = device_list_for_host
         self._cluster = cluster or Cluster()
         self.online: dict[str, HostChannel] = {}
         self._awaiting_attach: dict[str, PendingAttach] = {}
@@ -158,6 +165,9 @@ class HostChannels:
             policy = await context.db(self._policy_for_host, host_id)
             if policy:
                 await stream.send(Policy(policy))
+            signed = await context.db(self._device_list_for_host, host_id)
+            if signed is not None:
+                await stream.send(DeviceList(signed.payload, signed.signature, signed.public_key))
 
             def handle(message: ControlMessage) -> None:
                 channel.last_heard = loop.time()
@@ -316,6 +326,22 @@ class HostChannels:
             return False
         policy = await self._context.db(self._policy_for_host, host_id)
         return bool(policy) and await self.push_policy(host_id, policy)
+
+    async def push_current_device_list(self, host_id: str) -> bool:
+        """Push the office PC's stored signed list of home PCs now, if it is online here."""
+        channel = self.online.get(host_id)
+        if channel is None:
+            return False
+        signed = await self._context.db(self._device_list_for_host, host_id)
+        if signed is None:
+            return False
+        try:
+            await channel.stream.send(
+                DeviceList(signed.payload, signed.signature, signed.public_key)
+            )
+        except (ConnectionError, OSError, LocalError):
+            return False
+        return True
 
     async def answer_of(self, channel: HostChannel, offer: SessionOffer) -> SessionAnswer:
         """Offer the session to the office PC on ``channel`` and wait for its answer."""

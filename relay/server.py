@@ -77,7 +77,12 @@ class RelayServer:
             )
         )
         tickets = ResumeTickets(self.context)
-        self.channels = HostChannels(self.context, self.hooks.policy_for_host, self.cluster)
+        self.channels = HostChannels(
+            self.context,
+            self.hooks.policy_for_host,
+            self.cluster,
+            device_list_for_host=self.hooks.device_list_for_host,
+        )
         self.live_sessions = LiveSessions(
             self.context, self.channels, tickets, self.hooks.session_rate_bps, self.cluster
         )
@@ -183,6 +188,13 @@ class RelayServer:
     async def push_policy(self, host_id: str, policy: dict[str, Any]) -> bool:
         """Send a policy to a host now; False if the host is not online."""
         return await self.channels.push_policy(host_id, policy)
+
+    async def push_device_list(self, host_id: str) -> bool:
+        """Push the office PC's stored signed list of home PCs (here or through the node that
+        holds it); False if it is not online anywhere."""
+        return await self.channels.push_current_device_list(
+            host_id
+        ) or await self.cluster.push_device_list(host_id)
 
     def end_session(self, session_id: str, reason: str) -> bool:
         """Ask a live session to end (an admin's action); False if there is no such session."""

@@ -21,6 +21,7 @@ from core.protocol.control import (
     Attach,
     Attached,
     ControlMessage,
+    DeviceList,
     Enroll,
     Enrolled,
     HostAuth,
@@ -219,6 +220,7 @@ async def serve_control(
     run_session: RunSession,
     on_policy: Callable[[dict[str, object]], None] = lambda policy: None,
     on_session_end: Callable[[str, str], None] = lambda sid, reason: None,
+    on_device_list: Callable[[DeviceList], None] = lambda message: None,
     release: Release = lambda session_id: None,
     dead_after_s: float = DEAD_AFTER_S,
     e2e_timeout_s: float = E2E_HANDSHAKE_TIMEOUT_S,
@@ -284,6 +286,8 @@ async def serve_control(
                 task.add_done_callback(sessions.discard)
             elif isinstance(message, Policy):
                 on_policy(message.policy)
+            elif isinstance(message, DeviceList):
+                on_device_list(message)
             elif isinstance(message, SessionEnd):
                 on_session_end(message.session_id, message.reason)
             elif isinstance(message, Wake):

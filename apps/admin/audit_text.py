@@ -18,6 +18,7 @@ from typing import Any
 from apps.admin.texts import role_name, tr
 from apps.common.i18n import CLOSE_CODES, REFUSAL_CODES
 from apps.common.session_tag import session_tag
+from core.hostpolicy.devices import format_device_code
 from core.policy import WEEKDAYS
 
 # Events whose records name a session in their details, and where.
@@ -181,6 +182,14 @@ _DETAILS: dict[str, Callable[[Any, str], str]] = {
     "url": lambda v, _: tr("detail_url", url=v),
     "encrypted": lambda v, _: tr("detail_encrypted_yes" if v else "detail_encrypted_no"),
     "can_wake": lambda v, _: tr("detail_can_wake_yes" if v else "detail_can_wake_no"),
+    "fingerprint": lambda v, _: tr("detail_fingerprint", fingerprint=str(v)[:16]),
+    "replaced": lambda v, _: tr("detail_replaced_yes" if v else "detail_replaced_no"),
+    "serial": lambda v, _: tr("detail_serial", serial=v),
+    "devices": lambda v, _: (
+        tr("detail_codes", codes=", ".join(format_device_code(str(c)) for c in list(v)))
+        if v
+        else tr("detail_codes_none")
+    ),
     "trust": lambda v, _: tr(f"detail_trust_{v}"),
     "checks": lambda v, _: tr("detail_checks", checks=checks_text(list(v))),
     "home_check": lambda v, _: tr("detail_home_check", summary=home_check_text(v)),

@@ -39,6 +39,7 @@ from apps.admin.password_dialog import PasswordDialog
 from apps.admin.tabs.admins import AdminsTab
 from apps.admin.tabs.audit import AuditTab
 from apps.admin.tabs.base import Tab, TenantChanged
+from apps.admin.tabs.central import CentralTab
 from apps.admin.tabs.grants import GrantsTab
 from apps.admin.tabs.home_pcs import HomePcsTab
 from apps.admin.tabs.hosts import HostsTab
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         self.hosts = HostsTab(self)
         self.grants = GrantsTab(self)
         self.home_pcs = HomePcsTab(self)
+        self.central = CentralTab(self)
         self.policies = PoliciesTab(self)
         self.sessions = SessionsTab(self)
         self.monitoring = MonitoringTab(self)
@@ -100,6 +102,7 @@ class MainWindow(QMainWindow):
             (self.hosts, "tab_hosts"),
             (self.grants, "tab_grants"),
             (self.home_pcs, "tab_home"),
+            (self.central, "tab_central"),
             (self.policies, "tab_policies"),
             (self.sessions, "tab_sessions"),
             (self.monitoring, "tab_monitoring"),

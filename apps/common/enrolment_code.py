@@ -4,12 +4,16 @@ The console makes it when it issues an enrolment token (and prints it with its Q
 enrolment sheet); the office PC's wizard reads it back, so nobody types a 64-digit fingerprint.
 
     TWENROLL1:<base64url, unpadded>
+    TWENROLL2:<base64url, unpadded>   (with the tenant's signing key)
 
 The payload is compact binary: the relay's SHA-256 fingerprint (32 bytes), then the relay's
-address, the enrolment token and the tenant, each one length byte and UTF-8, then the first
-four bytes of the SHA-256 of all that, so that a code cut short or mistyped is told apart from
-a valid one instead of enrolling against a wrong relay. Whitespace anywhere is ignored (a
-printed code wraps over lines), and so is any text before the prefix.
+address, the enrolment token and the tenant, each one length byte and UTF-8; in version 2 then
+the fingerprint of the tenant's signing key for central home-PC registration (one length byte,
+then 32 bytes; core.hostpolicy.signed_devices), which the office PC pins: it comes from the
+console that printed the code, not from the relay, so a relay cannot put its own key there.
+Then the first four bytes of the SHA-256 of all that, so that a code cut short or mistyped is
+told apart from a valid one instead of enrolling against a wrong relay. Whitespace anywhere is
+ignored (a printed code wraps over lines), and so is any text before the prefix.
 
 Pure (no Qt, no I/O): a bad code raises :class:`EnrolmentCodeError` whose ``reason`` the apps
 word in the user's language.
@@ -25,16 +29,20 @@ from dataclasses import dataclass
 
 from core.crypto.certs import parse_fingerprint
 from core.errors import Error
+from core.hostpolicy.signed_devices import SignedListError, parse_key_fingerprint
 from transport.connect import parse_host_port
 
-VERSION = 1
+VERSION = 2
+# Codes without a tenant key stay version 1, so wizards older than central registration read them.
+VERSIONS = (1, VERSION)
 PREFIX = f"TWENROLL{VERSION}:"
 # Any version of the prefix, to tell a newer code (not readable here) from no code at all.
 _ANY_VERSION = re.compile(r"TWENROLL(\d+):", re.IGNORECASE)
 FINGERPRINT_BYTES = 32
+KEY_FINGERPRINT_BYTES = 32  # SHA-256 of the tenant's signing key
 CHECKSUM_BYTES = 4
 MAX_FIELD_BYTES = 255  # one length byte
-# Longest text looked at: three full fields, the fingerprint and the checksum in base64, and
+# Longest text looked at: three full fields, two fingerprints and the checksum in base64, and
 # room for wrapping and words around it. Anything longer is not a code of ours.
 MAX_CODE_CHARS = 2000
 
@@ -60,9 +68,12 @@ class EnrolmentCode:
     fingerprint: str  # the relay certificate's SHA-256, 64 lowercase hex digits
     token: str  # the single-use enrolment token
     tenant: str  # the municipality the token enrols into (shown, not sent)
+    # The fingerprint of the tenant's signing key (64 lowercase hex digits), pinned by the
+    # office PC; "" if the tenant has none (a version 1 code).
+    tenant_key: str = ""
 
     def encode(self) -> str:
-        """The code as text: :data:`PREFIX` and the payload in base64url."""
+        """The code as text: its prefix and the payload in base64url."""
         pin = parse_fingerprint(self.fingerprint)
         body = bytearray(bytes.fromhex(pin))
         for field in (self.relay, self.token, self.tenant):
@@ -70,8 +81,17 @@ class EnrolmentCode:
             if len(data) > MAX_FIELD_BYTES:
                 raise EnrolmentCodeError(BAD_CONTENTS)
             body += bytes([len(data)]) + data
+        version = 1
+        if self.tenant_key:
+            try:
+                key = bytes.fromhex(parse_key_fingerprint(self.tenant_key))
+            except SignedListError:
+                raise EnrolmentCodeError(BAD_CONTENTS) from None
+            body += bytes([len(key)]) + key
+            version = VERSION
         body += hashlib.sha256(body).digest()[:CHECKSUM_BYTES]
-        return PREFIX + base64.urlsafe_b64encode(bytes(body)).decode().rstrip("=")
+        encoded = base64.urlsafe_b64encode(bytes(body)).decode().rstrip("=")
+        return f"TWENROLL{version}:{encoded}"
 
 
 def looks_like_code(text: str) -> bool:
@@ -88,8 +108,9 @@ def parse_code(text: str) -> EnrolmentCode:
     match = _ANY_VERSION.search(compact)
     if match is None:
         raise EnrolmentCodeError(NOT_A_CODE)
-    if int(match[1]) != VERSION:
-        raise EnrolmentCodeError(NEWER_VERSION if int(match[1]) > VERSION else DAMAGED)
+    version = int(match[1])
+    if version not in VERSIONS:
+        raise EnrolmentCodeError(NEWER_VERSION if version > VERSION else DAMAGED)
     body = _decode(compact[match.end() :])
     if len(body) < FINGERPRINT_BYTES + 3 + CHECKSUM_BYTES:
         raise EnrolmentCodeError(DAMAGED)
@@ -103,6 +124,11 @@ def parse_code(text: str) -> EnrolmentCode:
             raise EnrolmentCodeError(BAD_CONTENTS)
         fields.append(rest[1 : 1 + rest[0]])
         rest = rest[1 + rest[0] :]
+    tenant_key = ""
+    if version >= 2:
+        if len(rest) != 1 + KEY_FINGERPRINT_BYTES or rest[0] != KEY_FINGERPRINT_BYTES:
+            raise EnrolmentCodeError(BAD_CONTENTS)
+        tenant_key, rest = rest[1:].hex(), b""
     if rest:
         raise EnrolmentCodeError(BAD_CONTENTS)
     try:
@@ -112,7 +138,7 @@ def parse_code(text: str) -> EnrolmentCode:
         raise EnrolmentCodeError(BAD_CONTENTS) from exc
     if not token.strip():
         raise EnrolmentCodeError(BAD_CONTENTS)
-    return EnrolmentCode(relay, fingerprint, token, tenant)
+    return EnrolmentCode(relay, fingerprint, token, tenant, tenant_key)
 
 
 def _decode(text: str) -> bytes:

@@ -17,11 +17,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from apps.host.central_devices import CentralDevices
 from apps.host.device_list import DeviceList
 from apps.host.events import (
     STATUS_EVENTS,
     AgentEvent,
     AgentState,
+    CentralDevicesChanged,
+    CentralDevicesRefused,
     PolicyChanged,
     SessionEnded,
     SessionRefused,
@@ -49,9 +52,17 @@ from core.hostpolicy.backoff import RECONNECT_FIRST_SPREAD_STEPS, Backoff
 from core.hostpolicy.decision import decide
 from core.hostpolicy.devices import device_code
 from core.hostpolicy.limits import ShutdownDue, ShutdownPlanner, ShutdownWarningDue
+from core.hostpolicy.signed_devices import SignedDeviceList, SignedListError
 from core.input.dispatch import Backend
 from core.policy import Policy, PolicyError
-from core.protocol.control import DEAD_AFTER_KEEPALIVES, RefusalReason, SessionOffer
+from core.protocol.control import (
+    DEAD_AFTER_KEEPALIVES,
+    RefusalReason,
+    SessionOffer,
+)
+from core.protocol.control import (
+    DeviceList as DeviceListMessage,
+)
 from core.protocol.notices import CloseReason
 from storage.identity import load_or_create_identity, write_identity
 from transport.client import Decline, RefusedByRelay, enroll, host_login, serve_control
@@ -86,6 +97,7 @@ class HostAgent:
         self.data = DataDir(options.data_dir)
         self.macs = MacList(options.data_dir)
         self.devices = DeviceList(options.data_dir)
+        self.central = CentralDevices(options.data_dir)
         self._backend = backend
         self._backend_owned = False
         self._clock = clock
@@ -185,8 +197,12 @@ class HostAgent:
             )
         return self._identity
 
-    async def enroll(self, token: str) -> str:
-        """Redeem an enrolment token; returns the host ID. The link stays open for :meth:`run`."""
+    async def enroll(self, token: str, tenant_key: str | None = None) -> str:
+        """Redeem an enrolment token; returns the host ID. The link stays open for :meth:`run`.
+
+        ``tenant_key``: the fingerprint of the tenant's signing key, from the enrolment code the
+        admin console made (not from the relay), pinned once enrolled; lists of home PCs the
+        tenant's admins register centrally must be signed by it."""
         endpoint = self._endpoint()
         self.data.ensure()
         # A fresh key for every attempt: if an earlier one was enrolled by the relay but its
@@ -207,6 +223,8 @@ class HostAgent:
         )
         self.data.save_enrolment(record, enrolled.secret)
         self.record = record
+        if tenant_key:
+            self.central.pin(tenant_key)
         self._pending_stream = stream
         self._pending_keepalive_s = enrolled.keepalive_s
         log.info("enrolled as host %s in %s", enrolled.host_id, enrolled.tenant)
@@ -324,6 +342,7 @@ class HostAgent:
                 self.run_session,
                 on_policy=self.on_policy,
                 on_session_end=self._on_relay_session_end,
+                on_device_list=self.on_device_list,
                 release=self._release,
                 dead_after_s=dead_after,
                 e2e_timeout_s=self.options.e2e_timeout_s,
@@ -348,7 +367,7 @@ class HostAgent:
             registered = None
         try:
             # The offer's certificate is the one the end-to-end handshake will insist on.
-            device_registered = self.devices.load().accepts(device_code(offer.device_cert))
+            device_registered = self._device_registered(device_code(offer.device_cert))
         except (LocalError, CryptoError):
             device_registered = False
         verdict = decide(
@@ -372,6 +391,34 @@ class HostAgent:
         self._reserved = offer.session_id
         self._devices[offer.session_id] = verdict.device.mac if verdict.device else ""
         return None
+
+    def _device_registered(self, code: str) -> bool:
+        """On the office PC's own list, or on the central list its tenant's admins signed."""
+        if self.devices.load().accepts(code):
+            return True
+        central = self.central.load(self.record)
+        return central is not None and central.accepts(code)
+
+    def on_device_list(self, message: DeviceListMessage) -> None:
+        """A central list of home PCs the relay pushed: applied only if the pinned tenant key
+        signed it for this office PC, newer than the last; refused (and logged) otherwise."""
+        signed = SignedDeviceList(message.payload, message.signature, message.public_key)
+        tenant = self.record.tenant if self.record else ""
+        try:
+            central = self.central.apply(signed, self.record)
+        except SignedListError as exc:
+            log.warning("refused a central list of home PCs from the relay: %s", exc.reason)
+            self._emit(CentralDevicesRefused(tenant, exc.reason))
+            return
+        except (LocalError, OSError) as exc:
+            log.error("could not keep the central list of home PCs: %s", type(exc).__name__)
+            return
+        log.info(
+            "applied the central list of home PCs, serial %d: %d registered",
+            central.serial,
+            len(central.devices),
+        )
+        self._emit(CentralDevicesChanged(central))
 
     async def run_session(self, offer: SessionOffer, channel: SecureChannel) -> None:
         previous = self.session

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 
 from apps.host.session_core import SessionInfo
+from core.hostpolicy.signed_devices import CentralDeviceList
 from core.policy import Policy
 
 
@@ -68,6 +69,22 @@ class Shutdown:
     at: str
 
 
+@dataclass(frozen=True)
+class CentralDevicesChanged:
+    """A signed central list of home PCs from the tenant's admins verified and now applies."""
+
+    central: CentralDeviceList
+
+
+@dataclass(frozen=True)
+class CentralDevicesRefused:
+    """The relay pushed a central list of home PCs that did not verify (another key, another
+    office PC, an older serial...): it was not applied. ``reason``: a SignedListError reason."""
+
+    tenant: str
+    reason: str
+
+
 AgentEvent = (
     StateChanged
     | SessionStarted
@@ -76,6 +93,8 @@ AgentEvent = (
     | PolicyChanged
     | ShutdownWarning
     | Shutdown
+    | CentralDevicesChanged
+    | CentralDevicesRefused
 )
 # What the status file must reflect: it is rewritten on each of these.
 STATUS_EVENTS = (StateChanged, SessionStarted, SessionEnded)

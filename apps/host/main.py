@@ -8,6 +8,7 @@
     telework-host --data-dir DIR allow-device CODE|any [--label TEXT]
     telework-host --data-dir DIR deny-device CODE|any
     telework-host --data-dir DIR devices [--json]
+    telework-host --data-dir DIR pin-signing-key FINGERPRINT
     telework-host --data-dir DIR status [--json]
 
 ``status`` reads the status file the running agent keeps in DIR (rewritten atomically on
@@ -15,7 +16,10 @@ every change); when the agent is not running it says so (``connected`` false, ``
 ``allow-device`` registers a home PC by the code its viewer shows (``telework-viewer
 --device-code``); the office PC accepts sessions only from registered home PCs. ``allow-device
 any`` switches that check off (any home PC passes it; the OTP and MAC checks still apply) and
-``deny-device any`` switches it back on.
+``deny-device any`` switches it back on. ``devices`` also lists the home PCs the tenant's admins
+registered centrally (marked so): those count only once ``pin-signing-key`` (or an enrolment code
+that carries it) has pinned the fingerprint of the tenant's signing key, which the admin console
+shows; re-pinning another key drops the central list signed by the old one.
 """
 
 from __future__ import annotations
@@ -31,8 +35,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from apps.common.enrolment_code import looks_like_code, parse_code
 from apps.common.preset import load_preset
 from apps.host.agent import HostAgent, stop_agent
+from apps.host.central_devices import CentralDevices
 from apps.host.device_list import DeviceList
 from apps.host.i18n import tr
 from apps.host.mac_list import MacList
@@ -41,6 +47,7 @@ from apps.host.store import DataDir, default_data_dir, process_alive
 from core.crypto.certs import format_host_id
 from core.errors import Error
 from core.hostpolicy.devices import ANY_DEVICE, format_device_code, parse_device_code
+from core.hostpolicy.signed_devices import group_key_fingerprint
 from core.syslog import SyslogConfigError, parse_destination
 from transport.client import RefusedByRelay
 
@@ -55,7 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, default=None, help="agent data directory")
     parser.add_argument("--relay", help="relay address HOST:PORT")
     parser.add_argument("--relay-fingerprint", help="relay certificate SHA-256 fingerprint")
-    parser.add_argument("--enroll", metavar="TOKEN", help="enrolment token from the admin")
+    parser.add_argument(
+        "--enroll",
+        metavar="TOKEN",
+        help="enrolment token from the admin, or the whole enrolment code (TWENROLL...), which "
+        "also gives the relay, its fingerprint and the municipality's signing key to pin",
+    )
     parser.add_argument("--headless", action="store_true", help="run without the tray")
     parser.add_argument("--name", help="this PC's name as the admin sees it")
     parser.add_argument(
@@ -94,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     deny_device.add_argument("code", help="its code, or 'any'")
     devices = sub.add_parser("devices", help="list registered home PCs")
     devices.add_argument("--json", action="store_true")
+    pin = sub.add_parser(
+        "pin-signing-key", help="trust home PCs the tenant's admins register centrally"
+    )
+    pin.add_argument("fingerprint", help="the tenant signing key's fingerprint (64 hex digits)")
     status = sub.add_parser("status", help="what the agent is doing")
     status.add_argument("--json", action="store_true")
     return parser
@@ -161,7 +177,10 @@ def _command(args: argparse.Namespace) -> int:
             for e in entries:
                 print(f"{e.mac}  {e.label}".rstrip())
     elif args.command in ("allow-device", "deny-device", "devices"):
-        return _device_command(args, DeviceList(data_dir))
+        return _device_command(args, DeviceList(data_dir), CentralDevices(data_dir))
+    elif args.command == "pin-signing-key":
+        pinned = CentralDevices(data_dir).pin(args.fingerprint)
+        print(tr("tenant_key_pinned", fingerprint=group_key_fingerprint(pinned)))
     elif args.command == "status":
         status = read_status(data_dir)
         if args.json:
@@ -174,15 +193,22 @@ def _command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _device_command(args: argparse.Namespace, devices: DeviceList) -> int:
+def _device_command(args: argparse.Namespace, devices: DeviceList, central: CentralDevices) -> int:
     """``allow-device``, ``deny-device`` and ``devices``: the home PCs registered by key."""
     if args.command == "devices":
         registry = devices.load()
+        signed = central.load(DataDir(central.data_dir).load_record())
+        central_devices = signed.devices if signed else ()
         if args.json:
-            print(json.dumps(registry.to_json(), ensure_ascii=False))
+            listed = registry.to_json()
+            listed["central"] = [{"code": d.code, "label": d.label} for d in central_devices]
+            listed["central_serial"] = signed.serial if signed else None
+            print(json.dumps(listed, ensure_ascii=False))
             return EXIT_OK
         for d in registry.devices:
             print(f"{format_device_code(d.code)}  {d.label}".rstrip())
+        for d in central_devices:
+            print(f"{format_device_code(d.code)}  {d.label}  ({tr('device_central')})")
         if registry.accept_any:
             print(tr("devices_any_accepted"))
         return EXIT_OK
@@ -200,13 +226,25 @@ def _device_command(args: argparse.Namespace, devices: DeviceList) -> int:
     return EXIT_OK
 
 
+def enrolment_from(options: AgentOptions, given: str) -> tuple[str, str | None]:
+    """The token and the signing key to pin from ``--enroll``: a bare token, or a whole
+    enrolment code (then its relay and fingerprint too, unless given on the command line)."""
+    if not looks_like_code(given):
+        return given, None
+    code = parse_code(given)  # EnrolmentCodeError (a ValueError) if it is damaged
+    options.relay = options.relay or code.relay
+    options.relay_fingerprint = options.relay_fingerprint or code.fingerprint
+    return code.token, code.tenant_key or None
+
+
 async def run_headless(options: AgentOptions, token: str | None) -> int:
     agent = HostAgent(options)
     if agent.record is None:
         if not token:
             print(tr("need_enrolment"), file=sys.stderr)
             return EXIT_USAGE
-        host_id = await agent.enroll(token)
+        token, tenant_key = enrolment_from(options, token)
+        host_id = await agent.enroll(token, tenant_key)
         print(tr("enrolled_host_id"))
         print(f"\n    {format_host_id(host_id)}\n", flush=True)
     task = asyncio.create_task(agent.run())

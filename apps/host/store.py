@@ -4,6 +4,9 @@
 ``host.secret``   the host's relay credential (0600; never logged, never shown)
 ``host.key/.crt`` the host's key pair, whose public key *is* the host ID
 ``allowed-macs.json``  registered home PCs (:mod:`apps.host.mac_list`)
+``allowed-devices.json``  home-PC codes registered here (:mod:`apps.host.device_list`)
+``tenant-key.json``, ``central-devices.json``  the pinned tenant signing key and the home PCs
+                  its admins registered centrally (:mod:`apps.host.central_devices`)
 ``policy.json``   the last policy the relay pushed, so a restart offline stays as strict
 ``local-policy.json``  optional local defaults set by the office PC's administrator
 ``status.json``   what the running agent is doing, for ``telework-host status``
@@ -56,7 +59,7 @@ class DataDir:
 
     # -- enrolment ---------------------------------------------------------------------------
     def load_record(self) -> HostRecord | None:
-        data = _read_json(self.path / RECORD_FILE)
+        data = read_json(self.path / RECORD_FILE)
         if data is None:
             return None
         try:
@@ -70,14 +73,14 @@ class DataDir:
         write_private_json(self.path / RECORD_FILE, asdict(record))
 
     def load_secret(self) -> str:
-        data = _read_json(self.path / SECRET_FILE)
+        data = read_json(self.path / SECRET_FILE)
         if data is None or not isinstance(data.get("secret"), str):
             raise LocalError(f"no host secret in {self.path}; enrol again")
         return str(data["secret"])
 
     # -- policies ------------------------------------------------------------------------------
     def load_policy(self, name: str) -> Policy:
-        data = _read_json(self.path / name)
+        data = read_json(self.path / name)
         if data is None:
             return Policy()
         try:
@@ -95,10 +98,10 @@ class DataDir:
         write_private_json(self.path / STATUS_FILE, status)
 
     def read_status(self) -> dict[str, Any] | None:
-        return _read_json(self.path / STATUS_FILE)
+        return read_json(self.path / STATUS_FILE)
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -1,5 +1,6 @@
 """The office PC's own session log sent to a syslog collector (``telework-host --syslog``):
-each session's start and end and each viewer it refused, as RFC 5424 messages (core.syslog)
+each session's start and end, each viewer it refused and each central list of home PCs it
+applied or refused, as RFC 5424 messages (core.syslog)
 through the same sender as the relay's (transport.syslog: TLS verified or plain UDP, a bounded
 queue that never makes the agent wait)."""
 
@@ -11,7 +12,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from apps.host.events import AgentEvent, SessionEnded, SessionRefused, SessionStarted
+from apps.host.events import (
+    AgentEvent,
+    CentralDevicesChanged,
+    CentralDevicesRefused,
+    SessionEnded,
+    SessionRefused,
+    SessionStarted,
+)
 from core.syslog import (
     DEFAULT_FACILITY,
     Severity,
@@ -71,6 +79,12 @@ class SessionSyslog:
                 self._send(
                     "session_refused", Severity.WARNING, tenant, user, source, {"reason": reason}
                 )
+            case CentralDevicesChanged(central=central):
+                applied = {"serial": central.serial, "devices": len(central.devices)}
+                self._send("central_devices", Severity.INFO, central.tenant, "", "", applied)
+            case CentralDevicesRefused(tenant=tenant, reason=reason):
+                refused = {"reason": reason}
+                self._send("central_devices_refused", Severity.WARNING, tenant, "", "", refused)
 
     def _send(
         self,

@@ -11,11 +11,11 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QApplication,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QListWidgetItem,
     QMenu,
     QMessageBox,
     QPushButton,
@@ -40,6 +41,7 @@ from apps.host.device_list import DeviceList
 from apps.host.events import (
     AgentEvent,
     AgentState,
+    CentralDevicesChanged,
     SessionEnded,
     SessionStarted,
     ShutdownWarning,
@@ -52,7 +54,7 @@ from apps.host.session_core import SessionInfo
 from apps.host.wizard import EnrolmentWizard
 from core.crypto.certs import format_host_id
 from core.errors import Error
-from core.hostpolicy.devices import format_device_code
+from core.hostpolicy.devices import RegisteredDevice, format_device_code
 from core.policy import PolicyError
 from transport.client import RefusedByRelay
 
@@ -81,9 +83,15 @@ class ListEditing:
     lines: Callable[[], list[str]]  # "KEY  label" per entry
     allow: Callable[[str, str], object]  # (key as typed, label); PolicyError if it is none
     deny: Callable[[str], bool]
+    # Entries shown but not edited here: the home PCs the municipality's admins registered
+    # centrally (signed; only a newer signed list changes them).
+    fixed_lines: Callable[[], list[str]] = lambda: []
 
 
-def device_editing(devices: DeviceList) -> ListEditing:
+CentralEntries = Callable[[], Sequence[RegisteredDevice]]
+
+
+def device_editing(devices: DeviceList, central: CentralEntries = lambda: ()) -> ListEditing:
     return ListEditing(
         tr("devices_hint"),
         "ABCDE-FGHIJ-KLMNO-PQRST",
@@ -93,6 +101,9 @@ def device_editing(devices: DeviceList) -> ListEditing:
         ],
         devices.allow,
         devices.deny,
+        lambda: [
+            f"{format_device_code(d.code)}  {d.label}  ({tr('device_central')})" for d in central()
+        ],
     )
 
 
@@ -141,6 +152,10 @@ class RegisteredListEditor(QWidget):
         self.list.clear()
         for line in self.editing.lines():
             self.list.addItem(line)
+        for line in self.editing.fixed_lines():
+            item = QListWidgetItem(line)
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled)  # shown, not selectable: not removed here
+            self.list.addItem(item)
 
     def add(self) -> None:
         try:
@@ -164,10 +179,16 @@ class RegisteredListEditor(QWidget):
 class HomePcsDialog(QDialog):
     """The home PCs this office PC accepts: by key (home-PC code) and by MAC address."""
 
-    def __init__(self, devices: DeviceList, macs: MacList, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        devices: DeviceList,
+        macs: MacList,
+        parent: QWidget | None = None,
+        central: CentralEntries = lambda: (),
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(tr("macs_title"))
-        self.devices = RegisteredListEditor(device_editing(devices))
+        self.devices = RegisteredListEditor(device_editing(devices, central))
         self.macs = RegisteredListEditor(mac_editing(macs))
         tabs = QTabWidget()
         tabs.addTab(self.devices, tr("devices_tab"))
@@ -188,9 +209,16 @@ class TrayController(QObject):
     quit_requested = Signal()
     notified = Signal(str, str)  # title, text: every notification shown
 
-    def __init__(self, devices: DeviceList, macs: MacList, host_id: str | None = None) -> None:
+    def __init__(
+        self,
+        devices: DeviceList,
+        macs: MacList,
+        host_id: str | None = None,
+        central: CentralEntries = lambda: (),
+    ) -> None:
         super().__init__()
         self.devices, self.macs = devices, macs
+        self.central = central
         self.host_id = host_id
         self.state = AgentState.OFFLINE
         self.paused = False
@@ -232,6 +260,8 @@ class TrayController(QObject):
                 self.session = None
                 text = tr("notify_ended", reason=tr.close_reason(reason), **self._who(info))
                 self.notify(tr("notify_ended_title"), text)
+            case CentralDevicesChanged() if self.home_pcs_dialog is not None:
+                self.home_pcs_dialog.refresh()
             case ShutdownWarning(at=at, minutes_left=minutes):
                 self.notify(
                     tr("notify_shutdown_title"), tr("notify_shutdown", at=at, minutes=minutes)
@@ -273,7 +303,7 @@ class TrayController(QObject):
 
     def show_macs(self) -> HomePcsDialog:
         if self.home_pcs_dialog is None:
-            self.home_pcs_dialog = HomePcsDialog(self.devices, self.macs)
+            self.home_pcs_dialog = HomePcsDialog(self.devices, self.macs, central=self.central)
         self.home_pcs_dialog.refresh()
         self.home_pcs_dialog.show()
         return self.home_pcs_dialog
@@ -349,7 +379,9 @@ class TrayApp:
 
         async def work() -> None:
             try:
-                host_id = await self.agent.enroll(secret_token)
+                # The code the admin gave carries the municipality's signing key to pin.
+                tenant_key = wizard.code.tenant_key if wizard.code else ""
+                host_id = await self.agent.enroll(secret_token, tenant_key or None)
             except RefusedByRelay as exc:
                 wizard.show_failed(exc.reason)
                 return
@@ -367,10 +399,16 @@ class TrayApp:
         if self.agent.record is None:  # closed before enrolling: nothing to run
             self.finished.set()
 
+    def _central_entries(self) -> Sequence[RegisteredDevice]:
+        central = self.agent.central.load(self.agent.record)
+        return central.devices if central else ()
+
     def start_agent(self) -> None:
         if self.tray is not None:
             return
-        self.tray = TrayController(self.agent.devices, self.agent.macs, self.agent.host_id)
+        self.tray = TrayController(
+            self.agent.devices, self.agent.macs, self.agent.host_id, self._central_entries
+        )
         self.bridge = AgentBridge(self.agent)
         self.bridge.agent_event.connect(self.tray.on_event)
         self.tray.pause_toggled.connect(self.agent.set_paused)

@@ -12,12 +12,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
 import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from apps.common.config_dir import user_config_dir as config_dir_of
 from apps.common.preset import VIEWER_PRESET, preset_paths
 from core.crypto.certs import parse_fingerprint, parse_host_id
 from core.errors import CryptoError, LocalError
@@ -55,15 +55,7 @@ CONNECTION_FIELDS = tuple(f.name for f in dataclasses.fields(Settings))
 
 
 def user_config_dir(env: dict[str, str] | None = None, platform: str = sys.platform) -> Path:
-    env = dict(os.environ) if env is None else env
-    home = Path(env.get("HOME") or env.get("USERPROFILE") or Path.home())
-    if platform == "win32":
-        base = Path(env.get("APPDATA") or home / "AppData" / "Roaming")
-    elif platform == "darwin":
-        base = home / "Library" / "Application Support"
-    else:
-        base = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
-    return base / APP_DIR_NAME
+    return config_dir_of(APP_DIR_NAME, env, platform)
 
 
 def installer_config_paths(

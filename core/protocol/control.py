@@ -49,6 +49,7 @@ class ControlType(enum.IntEnum):
     LOGIN_OK = 0x0F
     REFUSED = 0x10
     WAKE = 0x11
+    DEVICE_LIST = 0x12
 
 
 class RefusalReason(enum.StrEnum):
@@ -273,6 +274,18 @@ class Wake(ControlMessage):
     address: str
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceList(ControlMessage):
+    """The office PC's central list of home PCs, signed by the tenant's admin key, which the
+    relay does not hold (core.hostpolicy.signed_devices.SignedDeviceList's fields): the
+    relay stores and pushes it; the office PC verifies it against the key it pinned."""
+
+    TYPE = ControlType.DEVICE_LIST
+    payload: str
+    signature: str
+    public_key: str
+
+
 MESSAGE_CLASSES: dict[int, type[ControlMessage]] = {
     cls.TYPE: cls
     for cls in (
@@ -293,6 +306,7 @@ MESSAGE_CLASSES: dict[int, type[ControlMessage]] = {
         LoginOk,
         Refused,
         Wake,
+        DeviceList,
     )
 }
 

@@ -46,7 +46,8 @@ TRANSITIONS: dict[tuple[LinkState, Side, ControlType], LinkState] = {
     (S.ENROLLING, R, T.REFUSED): S.CLOSED,
     (S.HOST_AUTHENTICATING, R, T.HOST_READY): S.CONTROL_READY,
     (S.HOST_AUTHENTICATING, R, T.REFUSED): S.CLOSED,
-    # The control channel: keepalive both ways, offers and answers, policy pushes.
+    # The control channel: keepalive both ways, offers and answers, policy and signed
+    # device-list pushes.
     (S.CONTROL_READY, C, T.PING): S.CONTROL_READY,
     (S.CONTROL_READY, R, T.PING): S.CONTROL_READY,
     (S.CONTROL_READY, C, T.PONG): S.CONTROL_READY,
@@ -57,6 +58,7 @@ TRANSITIONS: dict[tuple[LinkState, Side, ControlType], LinkState] = {
     (S.CONTROL_READY, R, T.SESSION_END): S.CONTROL_READY,
     (S.CONTROL_READY, R, T.POLICY): S.CONTROL_READY,
     (S.CONTROL_READY, R, T.WAKE): S.CONTROL_READY,
+    (S.CONTROL_READY, R, T.DEVICE_LIST): S.CONTROL_READY,
     (S.CONTROL_READY, R, T.REFUSED): S.CLOSED,
     # A host's per-session data connection.
     (S.ATTACHING, R, T.ATTACHED): S.FORWARDING,

@@ -78,6 +78,9 @@ class ErrorCode(StrEnum):
     SYSLOG_BAD_FINGERPRINT = "syslog_bad_fingerprint"
     SYSLOG_CA_AND_FINGERPRINT = "syslog_ca_and_fingerprint"
     SYSLOG_TRUST_ON_UDP = "syslog_trust_on_udp"
+    # Central home-PC registration: the tenant already has another signing key (replacing it
+    # must be asked for: office PCs pinned the old one).
+    SIGNING_KEY_EXISTS = "signing_key_exists"
     # Refused by the directory or the policy model (their messages stay English-only).
     NOT_FOUND = "not_found"
     ALREADY_EXISTS = "already_exists"

@@ -31,7 +31,11 @@ class TenantShares:
 def admin_hooks(directory: Directory) -> RelayHooks:
     """Hooks for a relay that will run the admin API (:func:`relay.admin.server.start_admin_api`
     refuses a relay built without them)."""
-    return RelayHooks(policy_for_host=directory.effective_policy, session_rate_bps=TenantShares())
+    return RelayHooks(
+        policy_for_host=directory.effective_policy,
+        device_list_for_host=directory.device_list_for_host,
+        session_rate_bps=TenantShares(),
+    )
 
 
 def tenant_shares(hooks: RelayHooks) -> TenantShares:

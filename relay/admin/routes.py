@@ -21,6 +21,7 @@ from core.auth.lockout import (
 )
 from core.auth.one_time_codes import MAX_CODES_PER_ISSUE
 from core.auth.passwords import MIN_CHOSEN_PASSWORD_CHARS
+from core.hostpolicy.signed_devices import MAX_SIGNED_PAYLOAD_CHARS
 from core.policy import (
     MAX_IDLE_TIMEOUT_S,
     MAX_SESSION_S,
@@ -44,6 +45,7 @@ from relay.admin.handlers import (
     policies,
     sessions,
     sign_in,
+    signed_devices,
     staff,
     syslog,
     tenants,
@@ -63,6 +65,7 @@ from relay.store.schema import (
     MAX_HOST_NAME_LEN,
     MAX_LOGIN_LEN,
     MAX_MAC_LABEL_LEN,
+    MAX_SIGNING_KEY_LEN,
     MAX_SYSLOG_URL_LEN,
     MAX_TENANT_NAME_LEN,
 )
@@ -72,6 +75,8 @@ MAX_PASSWORD_LEN = 256
 MAX_OTP_LEN = 64
 # Largest MAC text accepted before normalising ("aa-bb-cc-dd-ee-ff" with spaces around).
 MAX_MAC_TEXT = 32
+# An Ed25519 signature (64 bytes) in base64 is 88 characters.
+MAX_SIGNATURE_TEXT = 88
 
 
 @dataclass(frozen=True)
@@ -507,6 +512,52 @@ ROUTES: tuple[Route, ...] = (
         policies.delete_host_policy,
         "Remove an office PC's own policy",
         "policies",
+        roles=MANAGERS,
+    ),
+    Route(
+        "GET",
+        f"{_TENANT}/signing-key",
+        signed_devices.get_signing_key,
+        "The public half of the municipality's signing key for central home-PC registration",
+        "home PCs",
+        roles=READERS,
+    ),
+    Route(
+        "PUT",
+        f"{_TENANT}/signing-key",
+        signed_devices.put_signing_key,
+        "Set the public half of the municipality's signing key (its private half stays on the "
+        "admins' PCs); replacing another one needs replace: true, as office PCs pinned it",
+        "home PCs",
+        body=s.obj(
+            ("public_key",),
+            public_key=s.text(MAX_SIGNING_KEY_LEN),
+            replace={"type": "boolean"},
+        ),
+        responses={409: "the municipality has another signing key and replace was not true"},
+        roles=MANAGERS,
+    ),
+    Route(
+        "GET",
+        f"{_HOST}/device-list",
+        signed_devices.get_device_list,
+        "The office PC's central list of home PCs as an admin signed it (null: none)",
+        "home PCs",
+        roles=READERS,
+    ),
+    Route(
+        "PUT",
+        f"{_HOST}/device-list",
+        signed_devices.put_device_list,
+        "Store the office PC's central list of home PCs, signed by the municipality's key with "
+        "a serial above the stored one, and push it to the office PC, which verifies it",
+        "home PCs",
+        body=s.obj(
+            ("payload", "signature", "public_key"),
+            payload=s.text(MAX_SIGNED_PAYLOAD_CHARS),
+            signature=s.text(MAX_SIGNATURE_TEXT),
+            public_key=s.text(MAX_SIGNING_KEY_LEN),
+        ),
         roles=MANAGERS,
     ),
     Route(

@@ -44,6 +44,7 @@ from relay.admin.services.hosts import HostService
 from relay.admin.services.monitoring import MonitoringService
 from relay.admin.services.policies import PolicyService
 from relay.admin.services.sessions import LiveSessionService
+from relay.admin.services.signed_devices import SignedDeviceService
 from relay.admin.services.staff import StaffService
 from relay.admin.services.syslog import SyslogService
 from relay.admin.services.tenants import TenantService
@@ -91,6 +92,7 @@ class AdminService:
         self.admins = AdminAccountService(self.backend)
         # The operations each role may call, by name (the route table's, set by the server).
         self.operations: dict[Role, frozenset[str]] = {}
+        self.signed_devices = SignedDeviceService(self.backend)
         self._task: asyncio.Task[None] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------

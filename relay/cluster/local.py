@@ -69,6 +69,11 @@ class Cluster:
         """Ask the node holding ``host_id`` to push its policy now; False if none does."""
         return False
 
+    async def push_device_list(self, host_id: str) -> bool:
+        """Ask the node holding ``host_id`` to push its signed list of home PCs now; False if
+        none does."""
+        return False
+
     async def wake(self, host_id: str, wake: Wake) -> bool:
         """Ask the node holding office PC ``host_id`` to have it send ``wake``; False if none
         does."""

@@ -316,6 +316,12 @@ class ClusterNode(Cluster):
             return False
         return await self._send_quietly(node_id, {"op": "push_policy", "host_id": host_id})
 
+    async def push_device_list(self, host_id: str) -> bool:
+        node_id = await self._locate_quietly(host_id)
+        if node_id is None:
+            return False
+        return await self._send_quietly(node_id, {"op": "push_device_list", "host_id": host_id})
+
     async def wake(self, host_id: str, wake: Wake) -> bool:
         node_id = await self._locate_quietly(host_id)
         if node_id is None or node_id == self.node_id:
@@ -393,6 +399,8 @@ class ClusterNode(Cluster):
             sessions.end(str(message["session_id"]), str(message["reason"]))
         elif op == "push_policy":
             self._spawn(channels.push_current_policy(str(message["host_id"])))
+        elif op == "push_device_list":
+            self._spawn(channels.push_current_device_list(str(message["host_id"])))
         elif op == "wake":
             wake = Wake(str(message["mac"]), str(message["address"]))
             self._spawn(channels.send_wake_here(str(message["host_id"]), wake))

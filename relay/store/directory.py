@@ -25,6 +25,7 @@ from relay.store.hosts import Hosts
 from relay.store.lockouts import Lockouts
 from relay.store.nodes import ClusterNodes
 from relay.store.policies import Policies
+from relay.store.signed_devices import SignedDevices
 from relay.store.staff import Staff
 from relay.store.syslog import SyslogSettings
 from relay.store.tenants import Tenants
@@ -55,6 +56,7 @@ class Directory(
     Lockouts,
     AdminTokens,
     SyslogSettings,
+    SignedDevices,
 ):
     """Tenants, users, hosts, grants, tickets, the audit log, admins, policies, home PCs,
     bandwidth limits, the relay cluster's nodes, shared lockouts, admin sign-ins and syslog

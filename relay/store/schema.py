@@ -36,6 +36,8 @@ MAX_AUDIT_SOURCE_LEN = 128
 MAX_HASH_LEN = 200
 # A tenant's syslog collector: tls://HOST:PORT with a DNS name of up to 253 characters.
 MAX_SYSLOG_URL_LEN = 300
+# A tenant's signing key as stored: 32 raw bytes in base64 are 44 characters.
+MAX_SIGNING_KEY_LEN = 44
 # Sealed TOTP seed: 1 + 12 + 32 + 16 bytes today; room for a longer format later.
 MAX_SEALED_LEN = 512
 # Longest admin role name stored (core.admin_api.AdminRole).
@@ -226,6 +228,26 @@ tenant_settings = sa.Table(
     sa.Column("syslog_url", sa.String(MAX_SYSLOG_URL_LEN), nullable=True),
     sa.Column("syslog_ca_pem", sa.Text(), nullable=True),
     sa.Column("syslog_fingerprint", sa.String(64), nullable=True),
+    # The public half of the tenant's signing key for central home-PC lists (raw Ed25519 in
+    # base64; core.hostpolicy.signed_devices): its private half stays on the admins' PCs.
+    sa.Column("signing_key", sa.String(MAX_SIGNING_KEY_LEN), nullable=True),
+)
+
+# Each office PC's central list of home PCs as the tenant's admins signed it (the
+# SignedDeviceList JSON), and its serial, which only grows. The relay cannot forge one; it keeps
+# the latest so an office PC gets it when it comes online.
+host_device_lists = sa.Table(
+    "host_device_lists",
+    metadata,
+    sa.Column(
+        "host_id",
+        sa.String(MAX_HOST_ID_LEN),
+        sa.ForeignKey("hosts.host_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("serial", sa.BigInteger(), nullable=False),
+    sa.Column("signed", sa.Text(), nullable=False),
+    sa.Column("updated_at", sa.Double(), nullable=False),
 )
 
 # Per-office-PC policy (Policy.to_dict JSON), combined with the tenant's by Policy.stricter.

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyotp
 
 from core.crypto.certs import Identity, generate_identity
-from core.protocol.control import Login, ProgressStage, SessionOffer
+from core.protocol.control import DeviceList, Login, ProgressStage, SessionOffer
 from core.syslog import SyslogDestination
 from relay.hooks import RelayHooks
 from relay.server import RelayServer
@@ -120,6 +120,7 @@ class HostAgent:
     offers: list[SessionOffer] = field(default_factory=list)
     released: list[str] = field(default_factory=list)  # session IDs serve_control released
     policies: list[dict[str, object]] = field(default_factory=list)
+    device_lists: list[DeviceList] = field(default_factory=list)  # signed lists pushed
     ended: list[tuple[str, str]] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
     stream: LinkStream | None = None
@@ -147,6 +148,7 @@ class HostAgent:
                 self._decide,
                 self.session,
                 on_policy=self.policies.append,
+                on_device_list=self.device_lists.append,
                 on_session_end=lambda sid, reason: self.ended.append((sid, reason)),
                 release=self.released.append,
                 e2e_timeout_s=self.e2e_timeout_s,

@@ -172,7 +172,12 @@ async def test_a_pinned_collector_certificate_is_accepted(tmp_path, rsyslog):
 
 
 async def test_an_office_pc_sends_its_own_session_log(rsyslog):
-    from apps.host.events import SessionEnded, SessionRefused, SessionStarted
+    from apps.host.events import (
+        CentralDevicesRefused,
+        SessionEnded,
+        SessionRefused,
+        SessionStarted,
+    )
     from apps.host.session_core import SessionInfo
     from apps.host.syslog_log import SessionSyslog
 
@@ -188,8 +193,11 @@ async def test_an_office_pc_sends_its_own_session_log(rsyslog):
         log.on_event(SessionRefused("tanaka", TENANT, "192.0.2.9", "outside_hours"))
         log.on_event(SessionStarted(info))
         log.on_event(SessionEnded(info, "viewer_quit"))
-        await wait_for(lambda: len(rsyslog.lines()) == 3)
-        refused, started, ended = rsyslog.lines()
+        log.on_event(CentralDevicesRefused(TENANT, "replayed"))
+        await wait_for(lambda: len(rsyslog.lines()) == 4)
+        refused, started, ended, central = rsyslog.lines()
+        # A central list of home PCs the relay pushed and the office PC refused, and why.
+        assert fields(central)[4] == "central_devices_refused" and '"replayed"' in central
         assert fields(refused)[1:] == ("132", "PC-01", "telework-host", "session_refused")
         assert 'source="192.0.2.9"' in refused and '"outside_hours"' in refused
         assert fields(started)[4] == "session_start" and 'user="さとう"' in started

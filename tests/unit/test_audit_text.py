@@ -136,3 +136,17 @@ def test_a_tenant_lockout_in_a_policy_change_in_words():
     )
     set_language("ja")
     assert detail_text("admin.policy_set", {"policy": {"lockout_minutes": 30}}) == "ロック 30分"
+
+
+def test_central_registration_in_words():
+    assert event_name("admin.signing_key_set") == "Municipality's signing key set"
+    assert detail_text(
+        "admin.signing_key_set", {"admin": "alice", "fingerprint": "ab" * 32, "replaced": False}
+    ) == ("by administrator alice, fingerprint abababababababab, the first key")
+    detail = {"serial": 1700000000000, "devices": ["ABCDEFGHIJKLMNOPQRST"]}
+    assert detail_text("admin.device_list_set", detail) == (
+        "list 1700000000000, home-PC codes: ABCDE-FGHIJ-KLMNO-PQRST"
+    )
+    assert detail_text("admin.device_list_set", {"devices": []}) == "no home-PC codes"
+    set_language("ja")
+    assert event_name("admin.device_list_set") == "自宅PCを一括登録"

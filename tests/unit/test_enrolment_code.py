@@ -4,6 +4,7 @@ every kind of bad text is refused with a reason, never with a crash."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 
 import pytest
 from hypothesis import given
@@ -14,7 +15,6 @@ from apps.common.enrolment_code import (
     DAMAGED,
     NEWER_VERSION,
     NOT_A_CODE,
-    PREFIX,
     EnrolmentCode,
     EnrolmentCodeError,
     looks_like_code,
@@ -22,6 +22,9 @@ from apps.common.enrolment_code import (
 )
 
 FINGERPRINT = "0123456789abcdef" * 4
+V1 = "TWENROLL1:"  # a code without the tenant's signing key
+V2 = "TWENROLL2:"
+TENANT_KEY = "fedcba9876543210" * 4
 CODE = EnrolmentCode("relay.example.lg.jp:8443", FINGERPRINT, "tok_-123ABCxyz" * 3, "example-市")
 
 
@@ -33,8 +36,30 @@ def refused(text: str) -> str:
 
 def test_a_code_round_trips_and_is_short_enough_to_print():
     text = CODE.encode()
-    assert text.startswith(PREFIX) and len(text) < 200
+    assert text.startswith(V1) and len(text) < 200
     assert parse_code(text) == CODE
+
+
+def test_a_code_with_the_tenants_signing_key_is_version_2_and_carries_it():
+    code = dataclasses.replace(CODE, tenant_key=TENANT_KEY.upper())
+    text = code.encode()
+    assert text.startswith(V2) and len(text) < 250
+    assert parse_code(text) == dataclasses.replace(CODE, tenant_key=TENANT_KEY)
+    assert parse_code(CODE.encode()).tenant_key == ""  # version 1 codes still read
+    with pytest.raises(EnrolmentCodeError):
+        dataclasses.replace(CODE, tenant_key="not a fingerprint").encode()
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [b"", b"\x20" + bytes(31), b"\x10" + bytes(16), b"\x20" + bytes(33)],
+)
+def test_a_version_2_code_without_a_whole_key_fingerprint_is_refused(tail):
+    import hashlib
+
+    payload = bytes(32) + b"\x06h:8443\x01t\x00" + tail
+    body = payload + hashlib.sha256(payload).digest()[:4]
+    assert refused(V2 + base64.urlsafe_b64encode(body).decode().rstrip("=")) == BAD_CONTENTS
 
 
 def test_whitespace_line_breaks_and_words_around_the_code_are_ignored():
@@ -55,13 +80,13 @@ def test_an_uppercase_fingerprint_is_stored_lowercase():
     [
         ("", NOT_A_CODE),
         ("ab" * 32, NOT_A_CODE),
-        ("TWENROLL2:AAAA", NEWER_VERSION),
+        ("TWENROLL3:AAAA", NEWER_VERSION),
         ("TWENROLL0:AAAA", DAMAGED),
-        (PREFIX, DAMAGED),
-        (PREFIX + "AAAA", DAMAGED),
-        (PREFIX + "%%%%", DAMAGED),
-        (PREFIX + "A", DAMAGED),
-        (PREFIX + "A" * 3000, DAMAGED),
+        (V1, DAMAGED),
+        (V1 + "AAAA", DAMAGED),
+        (V1 + "%%%%", DAMAGED),
+        (V1 + "A", DAMAGED),
+        (V1 + "A" * 3000, DAMAGED),
         ("x" * 3000, NOT_A_CODE),
     ],
 )
@@ -81,7 +106,7 @@ def _with_checksum(payload: bytes) -> str:
     import hashlib
 
     body = payload + hashlib.sha256(payload).digest()[:4]
-    return PREFIX + base64.urlsafe_b64encode(body).decode().rstrip("=")
+    return V1 + base64.urlsafe_b64encode(body).decode().rstrip("=")
 
 
 @pytest.mark.parametrize(
@@ -113,7 +138,7 @@ def test_no_text_crashes_the_parser(text):
 
 @given(st.binary(max_size=300))
 def test_no_payload_crashes_the_parser(payload):
-    for text in (_with_checksum(payload), PREFIX + base64.urlsafe_b64encode(payload).decode()):
+    for text in (_with_checksum(payload), V1 + base64.urlsafe_b64encode(payload).decode()):
         try:
             parse_code(text)
         except EnrolmentCodeError:

@@ -209,7 +209,11 @@ class HostsTab(Tab):
         tenant = self.window_.tenant
         answer = await self.call("POST", "enrollment-tokens", body={})
         token = str(answer["token"])
-        code = EnrolmentCode(relay, self.api.fingerprint, token, tenant)
+        # The municipality's signing key on this PC, for the office PC to pin: from here, not
+        # from the relay, so a relay cannot slip its own key into the code.
+        key_file = self.window_.central.key_file()
+        tenant_key = key_file.fingerprint if key_file else ""
+        code = EnrolmentCode(relay, self.api.fingerprint, token, tenant, tenant_key)
         self.sheet = EnrolmentSheet(code, time.time(), float(answer["expires_at"]))
         self.token.setText(token)
         self.code_view.setPlainText(self.sheet.text)

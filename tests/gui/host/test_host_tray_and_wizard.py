@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import gc
 
+from PySide6.QtCore import Qt
+
 from apps.common.i18n import set_language
 from apps.common.icons import tray_icon
 from apps.host.agent import HostAgent, stop_agent
@@ -24,7 +26,7 @@ from apps.host.store import DataDir, HostRecord
 from apps.host.tray import HomePcsDialog, TrayApp, TrayController
 from apps.host.wizard import EnrolmentWizard, group_fingerprint
 from core.crypto.certs import generate_identity
-from core.hostpolicy.devices import device_code, format_device_code
+from core.hostpolicy.devices import RegisteredDevice, device_code, format_device_code
 
 FINGERPRINT = "ab" * 32
 HOST_ID = "ABCDEFGHIJKLMNOPQRST"
@@ -126,6 +128,27 @@ def test_home_pc_editor_adds_and_removes_macs_and_home_pc_codes(qtbot, tmp_path)
     with qtbot.waitSignal(editor.changed):
         editor.remove_button.click()
     assert not devices.load().accepts(code)
+
+
+def test_home_pcs_registered_centrally_are_listed_marked_and_not_removable_here(qtbot, tmp_path):
+    devices, macs = DeviceList(tmp_path), MacList(tmp_path)
+    local = device_code(generate_identity("own").cert_pem)
+    devices.allow(local, "own")
+    central = RegisteredDevice(device_code(generate_identity("central").cert_pem), "Sato")
+    dialog = HomePcsDialog(devices, macs, central=lambda: (central,))
+    qtbot.addWidget(dialog)
+    editor = dialog.devices
+    texts = [editor.list.item(i).text() for i in range(editor.list.count())]
+    assert texts == [
+        f"{format_device_code(local)}  own",
+        f"{format_device_code(central.code)}  Sato  (registered centrally)",
+    ]
+    marked = editor.list.item(1)
+    assert not marked.flags() & Qt.ItemFlag.ItemIsSelectable
+    editor.list.setCurrentRow(1)
+    with qtbot.assertNotEmitted(editor.changed):
+        editor.remove_button.click()
+    assert editor.list.count() == 2
 
 
 def test_wizard_validates_then_asks_to_enrol_and_shows_the_host_id_large(qtbot):

@@ -50,6 +50,11 @@ ALLOWED = {
     "list_macs": "OTA",
     "add_mac": "OT",
     "delete_mac": "OT",
+    # Central registration of home PCs (the lists are signed on the admin's PC).
+    "get_signing_key": "OTA",
+    "put_signing_key": "OT",
+    "get_device_list": "OTA",
+    "put_device_list": "OT",
     "get_tenant_policy": "OTA",
     "put_tenant_policy": "OT",
     "delete_tenant_policy": "OT",

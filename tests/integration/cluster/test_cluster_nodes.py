@@ -142,6 +142,38 @@ async def test_a_policy_pushed_from_another_node_reaches_the_office_pc(cluster, 
     await wait_until(lambda: {"idle_timeout_s": 600} in host_on_a.policies)
 
 
+async def test_a_signed_list_of_home_pcs_stored_on_another_node_reaches_the_office_pc(
+    cluster, host_on_a
+):
+    from core.hostpolicy.devices import RegisteredDevice
+    from core.hostpolicy.signed_devices import (
+        CentralDeviceList,
+        TenantKeyFile,
+        sign_device_list,
+    )
+
+    # The office PC's channel is set up (what it gets on arrival is sent), so only the push
+    # below can bring the list.
+    channels = cluster.a.server.channels
+    await wait_until(lambda: channels.online[host_on_a.host_id].last_heard > 0)
+    await wait_until(
+        lambda: cluster.b.directory.host_node(host_on_a.host_id, time.time()) is not None
+    )
+    key_file = TenantKeyFile.create(TENANT, "a long passphrase for tests")
+    directory = cluster.b.directory
+    directory.set_signing_key(TENANT, key_file.public_key)
+    central = CentralDeviceList(
+        TENANT, host_on_a.host_id, 1, int(time.time()), (RegisteredDevice("A" * 20, "x"),)
+    )
+    signed = sign_device_list(central, key_file.unseal("a long passphrase for tests"))
+    directory.set_device_list(TENANT, host_on_a.host_id, signed)
+    # The node holding the office PC reads the list from the shared directory and pushes it.
+    channels._device_list_for_host = cluster.a.directory.device_list_for_host
+    assert await cluster.b.server.push_device_list(host_on_a.host_id)
+    await wait_until(lambda: host_on_a.device_lists)
+    assert host_on_a.device_lists[0].payload == signed.payload
+
+
 async def test_an_office_pc_that_leaves_its_node_is_offline_until_it_comes_back_elsewhere(
     cluster, host_on_a
 ):

@@ -132,7 +132,9 @@ async def rig(tmp_path) -> RelayRig:
     _, secret = directory.add_user(TENANT, USER)
     identity = generate_identity("relay")
     pushed = PushedPolicy()
-    server = RelayServer(directory, identity, FAST, hooks=RelayHooks(policy_for_host=pushed))
+    # The signed central lists of home PCs as the admin API stores them (the real store).
+    hooks = RelayHooks(policy_for_host=pushed, device_list_for_host=directory.device_list_for_host)
+    server = RelayServer(directory, identity, FAST, hooks=hooks)
     host, port = await server.start("127.0.0.1", 0)
     relay = Relay(
         server, directory, RelayEndpoint(host, port, fingerprint=server.fingerprint), secret
@@ -175,7 +177,9 @@ class RunningHost:
             await self.task
 
 
-async def start_host(rig, tmp_path, clock, display=None, *, policy=None, macs=(HOME_MAC,), **opts):
+async def start_host(
+    rig, tmp_path, clock, display=None, *, policy=None, macs=(HOME_MAC,), tenant_key=None, **opts
+):
     marker = tmp_path / "shutdown-ran"
     options = agent_options(rig, tmp_path / "host", display, marker)
     for key, value in opts.items():
@@ -187,7 +191,7 @@ async def start_host(rig, tmp_path, clock, display=None, *, policy=None, macs=(H
     if policy is not None:
         rig.pushed.policy = policy
     token = rig.relay.directory.issue_enrollment_token(TENANT, 600, time.time())
-    host_id = await agent.enroll(token)
+    host_id = await agent.enroll(token, tenant_key)
     rig.relay.directory.grant(TENANT, USER, host_id)
     task = asyncio.create_task(agent.run())
     await wait_until(lambda: agent.connected and host_id in rig.relay.server.hosts)

@@ -36,6 +36,7 @@ TABLES = {
     "grants",
     "home_macs",
     "host_policies",
+    "host_device_lists",
     "hosts",
     "one_time_codes",
     "resume_tickets",
