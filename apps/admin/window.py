@@ -59,6 +59,7 @@ TAB_READS = {
     "tab_hosts": "list_hosts",
     "tab_grants": "list_grants",
     "tab_home": "list_macs",
+    "tab_central": "get_device_list",
     "tab_policies": "get_tenant_policy",
     "tab_sessions": "list_sessions",
     "tab_monitoring": "bandwidth",

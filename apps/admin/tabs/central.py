@@ -118,8 +118,8 @@ class CentralTab(Tab):
         self.key_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.layout_.addWidget(self.key_status)
         self.row(
-            self.button("create_signing_key", self.ask_create_key),
-            self.button("import_signing_key", self.ask_import_key),
+            self.button("create_signing_key", self.ask_create_key, needs="put_signing_key"),
+            self.button("import_signing_key", self.ask_import_key, needs="put_signing_key"),
             self.button("export_signing_key", self.ask_export_key),
         )
         self.pc = Picker(tr("owner_hint"), widest=f"税務課 窓口1 ({HOST_ID_SAMPLE})")
@@ -136,8 +136,13 @@ class CentralTab(Tab):
             self.button(
                 "add",
                 lambda: self.register(self.pc.key(), self.code.text(), self.label.text()),
+                needs="put_device_list",
             ),
-            self.button("delete", lambda: self.unregister(self.pc.key(), self.table_code())),
+            self.button(
+                "delete",
+                lambda: self.unregister(self.pc.key(), self.table_code()),
+                needs="put_device_list",
+            ),
         )
         self.table = self.searchable_table([tr("col_home_pc_code"), tr("col_label")])
         # Asks the signing key's passphrase (new: to create it); None if the admin cancelled.
