@@ -128,6 +128,9 @@ class HostChannels:
         self._next_slot = 0
         self._wheel: asyncio.Task[None] | None = None
         self._nonce = 0
+        # An office PC's report that it cut a session (host ID, session ID, reason): the
+        # relay's sessions end it and its resume ticket (set by the server, which has both).
+        self.on_host_cut: Callable[[str, str, str], bool] = lambda host, session, reason: False
 
     async def close(self) -> None:
         """Stop the keepalive wheel (the relay is closing)."""
@@ -167,6 +170,10 @@ class HostChannels:
                     future = channel.answers.pop(message.session_id, None)
                     if future is not None and not future.done():
                         future.set_result(message)
+                elif isinstance(message, SessionEnd) and not self.on_host_cut(
+                    host_id, message.session_id, message.reason
+                ):  # not a session here (LiveSessions checks it is this office PC's)
+                    self._cluster.host_cut(host_id, message.session_id, message.reason)
 
             # Pinged and timed from now: what it sent while the directory was busy is read next.
             channel.last_heard = loop.time()

@@ -81,6 +81,7 @@ class RelayServer:
         self.live_sessions = LiveSessions(
             self.context, self.channels, tickets, self.hooks.session_rate_bps, self.cluster
         )
+        self.channels.on_host_cut = self.live_sessions.host_cut
         self._host_admission = HostAdmission(self.context, self.channels)
         self._viewer_login = ViewerLogin(self.context, self.channels, self.live_sessions, tickets)
         tls = server_context(identity)

@@ -34,6 +34,11 @@ ATTACH_TIMEOUT_S = 10.0
 # When an admin ends a session, the host gets this long to close it with a reason the viewer
 # can show, before the relay cuts both streams.
 END_GRACE_S = 3.0
+# An office PC that cut a session (idle, longest length: core.protocol.notices.HOST_CUTS) says
+# so on its control channel; the report may arrive after the session's data connection closed
+# (another connection, or another node of a cluster). The relay keeps the ticket of a session
+# that ended this long, so a late report still ends it.
+HOST_CUT_REPORT_WINDOW_S = 30.0
 # A resume ticket lets a viewer reconnect after a network drop without a new OTP, for this long
 # after its session ended (or after a refusal handed it back).
 RESUME_TICKET_TTL_S = 10 * 60

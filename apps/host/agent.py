@@ -32,7 +32,7 @@ from apps.host.events import (
 )
 from apps.host.mac_list import MacList
 from apps.host.options import AgentOptions
-from apps.host.session import HostSession
+from apps.host.session import CLOSE_WRITE_TIMEOUT_S, HostSession
 from apps.host.session_core import SessionInfo
 from apps.host.store import (
     IDENTITY_STEM,
@@ -51,7 +51,12 @@ from core.hostpolicy.devices import device_code
 from core.hostpolicy.limits import ShutdownDue, ShutdownPlanner, ShutdownWarningDue
 from core.input.dispatch import Backend
 from core.policy import Policy, PolicyError
-from core.protocol.control import DEAD_AFTER_KEEPALIVES, RefusalReason, SessionOffer
+from core.protocol.control import (
+    DEAD_AFTER_KEEPALIVES,
+    RefusalReason,
+    SessionEnd,
+    SessionOffer,
+)
 from core.protocol.notices import CloseReason
 from storage.identity import load_or_create_identity, write_identity
 from transport.client import Decline, RefusedByRelay, enroll, host_login, serve_control
@@ -103,6 +108,7 @@ class HostAgent:
         self._reserved: str | None = None  # session accepted, not yet running (see _release)
         self._devices: dict[str, str] = {}  # session ID -> the registered MAC it matched
         self._pending_stream: LinkStream | None = None
+        self._control: LinkStream | None = None  # the control channel while it is served
         self._pending_keepalive_s = 0
         self._identity: Identity | None = None
         self.backoff = Backoff(
@@ -313,6 +319,7 @@ class HostAgent:
         dead_after = self.options.dead_after_s or max(
             MIN_DEAD_AFTER_S, DEAD_AFTER_KEEPALIVES * keepalive_s
         )
+        self._control = stream
         try:
             await serve_control(
                 stream,
@@ -335,6 +342,7 @@ class HostAgent:
             # another relay node than the lost channel's) and ends when that does; run() ends
             # it when the agent stops.
             self.connected = False
+            self._control = None
             await asyncio.shield(stream.close())  # also when the agent is being stopped
         self._set_state(AgentState.OFFLINE, "relay_lost")
 
@@ -401,6 +409,7 @@ class HostAgent:
             wall=self._wall,
             tick_s=self.options.tick_s,
             budget_bps=self.options.budget_bps,
+            report_cut=self._report_cut,
         )
         self.session = session
         self._release(offer.session_id)  # from here on the live session keeps the host busy
@@ -418,6 +427,25 @@ class HostAgent:
             self._emit(SessionEnded(info, reason))
             if self.connected:
                 self._set_state(AgentState.WAITING)
+
+    async def _report_cut(self, session_id: str, reason: str) -> None:
+        """Tell the relay this office PC's policy cut the session, so that it ends the viewer's
+        resume ticket. Without a control channel now, nobody is told: the relay learns of the
+        cut only as a drop (the ticket then keeps its lifetime, see SECURITY.md)."""
+        stream = self._control
+        if stream is None:
+            log.warning("session %s cut (%s) with the relay offline", session_id[:8], reason)
+            return
+        try:
+            await asyncio.wait_for(
+                stream.send(SessionEnd(session_id, reason)), CLOSE_WRITE_TIMEOUT_S
+            )
+        except (PeerGone, OSError, TimeoutError, Error) as exc:
+            log.warning(
+                "session %s: the relay was not told of the cut: %s",
+                session_id[:8],
+                type(exc).__name__,
+            )
 
     def _release(self, session_id: str) -> None:
         """Free what :meth:`decide` held for an accepted session, whether it started or not:
