@@ -176,6 +176,7 @@ _DETAILS: dict[str, Callable[[Any, str], str]] = {
     "url": lambda v, _: tr("detail_url", url=v),
     "encrypted": lambda v, _: tr("detail_encrypted_yes" if v else "detail_encrypted_no"),
     "can_wake": lambda v, _: tr("detail_can_wake_yes" if v else "detail_can_wake_no"),
+    "central_macs": lambda v, _: tr("detail_central_macs_on" if v else "detail_central_macs_off"),
     "trust": lambda v, _: tr(f"detail_trust_{v}"),
     "checks": lambda v, _: tr("detail_checks", checks=checks_text(list(v))),
     "home_check": lambda v, _: tr("detail_home_check", summary=home_check_text(v)),

@@ -49,6 +49,7 @@ from core.hostpolicy.backoff import RECONNECT_FIRST_SPREAD_STEPS, Backoff
 from core.hostpolicy.decision import decide
 from core.hostpolicy.devices import device_code
 from core.hostpolicy.limits import ShutdownDue, ShutdownPlanner, ShutdownWarningDue
+from core.hostpolicy.macs import registered_on_both
 from core.input.dispatch import Backend
 from core.policy import Policy, PolicyError
 from core.protocol.control import (
@@ -349,9 +350,7 @@ class HostAgent:
     # -- decisions and sessions -----------------------------------------------------------------
     async def decide(self, offer: SessionOffer) -> str | Decline | None:
         try:
-            # One reported MAC must be on both lists: a viewer cannot pass the local list with
-            # one address and the central list with another.
-            registered = self.macs.match(self.policy.centrally_allowed(offer.macs))
+            registered = registered_on_both(self.macs.load(), self.policy, offer.macs)
         except LocalError:
             registered = None
         try:
