@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ from core.protocol.control import (
 from relay.cluster.local import Cluster, HostElsewhere
 from relay.context import AuditWho, RelayContext
 from relay.errors import Refusal
+from relay.settings import OFFICE_PC_SOURCE_WINDOW_S
 from transport.link_stream import LinkStream, PeerGone
 
 # Reasons a host may give for refusing a viewer that the viewer is told as they are; any other
@@ -120,6 +122,10 @@ class HostChannels:
         self._policy_for_host = policy_for_host
         self._cluster = cluster or Cluster()
         self.online: dict[str, HostChannel] = {}
+        # Online control channels by source (as lockouts count it: core.auth.lockout.source_key),
+        # and when a channel last came or went from each source (monotonic, oldest first).
+        self._sources: Counter[str] = Counter()
+        self._source_seen: dict[str, float] = {}
         self._awaiting_attach: dict[str, PendingAttach] = {}
         # Host ID -> set when that host's channel comes online, for logins waiting for it.
         self._arrivals: dict[str, asyncio.Event] = {}
@@ -148,6 +154,7 @@ class HostChannels:
             previous.fail_pending()
             await previous.stream.close()
         self.online[host_id] = channel
+        self._source_seen_now(stream.source_key, +1)
         arrived = self._arrivals.get(host_id)
         if arrived is not None:
             arrived.set()
@@ -180,6 +187,7 @@ class HostChannels:
             self._keep_alive(channel)
             await stream.serve_messages(handle)
         finally:
+            self._source_seen_now(stream.source_key, -1)
             self._slots[channel.slot].discard(channel)
             channel.fail_pending()
             if self.online.get(host_id) is channel:
@@ -188,6 +196,27 @@ class HostChannels:
                 await context.audit(
                     "host_offline", tenant=tenant, host_id=host_id, source=stream.source, fact=True
                 )
+
+    def office_pc_source(self, source_key: str) -> bool:
+        """Whether an office PC's control channel is online from this source (as lockouts
+        count it), or was within OFFICE_PC_SOURCE_WINDOW_S: a municipality's NAT address,
+        which admission never refuses for a lockout before the first message."""
+        if source_key in self._sources:
+            return True
+        seen = self._source_seen.get(source_key)
+        return seen is not None and self._context.monotonic() - seen < OFFICE_PC_SOURCE_WINDOW_S
+
+    def _source_seen_now(self, source_key: str, change: int) -> None:
+        self._sources[source_key] += change
+        if self._sources[source_key] <= 0:
+            del self._sources[source_key]
+        now = self._context.monotonic()
+        self._source_seen.pop(source_key, None)
+        self._source_seen[source_key] = now
+        for key, seen in list(self._source_seen.items()):
+            if now - seen < OFFICE_PC_SOURCE_WINDOW_S:
+                break
+            del self._source_seen[key]
 
     async def locate(self, host_id: str, timeout_s: float) -> HostRef | None:
         """Where the office PC's control channel is (here, or on another node of a cluster),

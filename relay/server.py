@@ -86,7 +86,9 @@ class RelayServer:
         self._viewer_login = ViewerLogin(self.context, self.channels, self.live_sessions, tickets)
         tls = server_context(identity)
         tls.num_tickets = 0  # no client resumes a session: tickets would be work and bytes
-        self.admission = Admission(self.context, tls, self._dispatch)
+        self.admission = Admission(
+            self.context, tls, self._dispatch, self.channels.office_pc_source
+        )
         self.cluster.bind(self.channels, self.live_sessions)
         # Copies of the audit log: the operator's collector (``syslog``) and the tenants'.
         self.syslog = SyslogForwarder(

@@ -19,12 +19,20 @@ SESSION_RATE_BPS = SESSION_BUDGET_BPS
 SESSION_BURST_BYTES = 16 * 1024
 # A connection must finish TLS and send its first message within this time, or it is dropped.
 HANDSHAKE_TIMEOUT_S = 10.0
-# Connections that have not yet authenticated (TLS or first message pending), in total.
-MAX_HALF_OPEN = 512
+# Connections that have not yet authenticated (TLS or first message pending), in total. A
+# silent half-open connection costs the relay ~14 kB (bench/half_open.py): 4096 of them ~56 MB.
+# With 512 and 64 per source, 8 addresses filled every slot (for the handshake deadline, then
+# again); now it takes MAX_HALF_OPEN / MAX_HALF_OPEN_PER_SOURCE = 128 (SECURITY.md).
+MAX_HALF_OPEN = 4096
 # ... and from one source: one client cannot take every half-open slot and lock everyone out,
-# while a town hall's NAT still has room for its office PCs reconnecting at once (they back off
-# and retry when refused).
-MAX_HALF_OPEN_PER_SOURCE = 64
+# while a town hall's NAT still has room for its office PCs reconnecting at once (a slot is
+# held only for a TLS handshake and one message, milliseconds; they back off and retry when
+# refused).
+MAX_HALF_OPEN_PER_SOURCE = 32
+# A source address an office PC's control channel was online from this recently (a
+# municipality's NAT) is never refused for a login lockout before its TLS handshake: office
+# PCs are never locked out by address. Other locked sources are closed before any TLS work.
+OFFICE_PC_SOURCE_WINDOW_S = 24 * 3600.0
 # Open connections from one source address (a municipality's NAT hides many hosts behind one
 # address, so this is generous; it stops one client from exhausting the relay).
 MAX_CONNECTIONS_PER_SOURCE = 4096
