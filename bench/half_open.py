@@ -12,7 +12,7 @@ Last line: JSON with max_half_open, max_half_open_per_source, sources_to_fill (s
 held a slot when the total cap was reached), admitted, admitted_per_source (the distinct
 counts), relay_rss_mb_idle, relay_rss_mb_full and relay_kb_per_half_open.
 
-    python -m bench.half_open [--total N] [--per-source N]
+    .venv/bin/python bench/half_open.py [--total N] [--per-source N]
 """
 
 from __future__ import annotations
@@ -21,9 +21,12 @@ import argparse
 import asyncio
 import json
 import multiprocessing as mp
+import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from relay.settings import MAX_HALF_OPEN, MAX_HALF_OPEN_PER_SOURCE, RelaySettings
 
