@@ -4,6 +4,7 @@ from the join to its end, with its audit records, its resume ticket and its byte
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from core.ratelimit import TokenBucket
 from relay.cleanup import run_each
 from relay.cluster.local import Cluster
 from relay.context import RelayContext
+from relay.errors import StoreUnavailable
 from relay.forwarding import end_reason, pump
 from relay.host_channels import HostChannels, HostRef
 from relay.settings import HOST_CUT_REPORT_WINDOW_S
@@ -116,9 +118,14 @@ class LiveSessions:
     def _end_ticket(self, ticket: str, reason: str) -> None:
         if not ticket or reason not in TICKET_ENDING:
             return
-        task = asyncio.create_task(self._tickets.start_lifetime(ticket, reason))
+        task = asyncio.create_task(self._end_ticket_now(ticket, reason))
         self._ending_tickets.add(task)
         task.add_done_callback(self._ending_tickets.discard)
+
+    async def _end_ticket_now(self, ticket: str, reason: str) -> None:
+        # A full disk is counted where it failed; a live session's end tries once more.
+        with contextlib.suppress(StoreUnavailable):
+            await self._tickets.start_lifetime(ticket, reason)
 
     def _remember_end(self, session: LiveSession) -> None:
         self._forget_old_ends()
