@@ -37,9 +37,14 @@ GRANTABLE_ROLES: dict[AdminRole, frozenset[AdminRole]] = {
     AdminRole.AUDITOR: frozenset(),
     AdminRole.HELPDESK: frozenset(),
 }
+# Unicode categories no name may hold: controls, formats, surrogates, private use, unassigned
+# (all "C*"), and the line and paragraph separators (U+2028, U+2029), which log viewers and
+# terminals take for a line break: a name holding one could forge a log line.
+_INVISIBLE_CATEGORIES = ("C", "Zl", "Zp")
 
 
 def has_invisible(text: str) -> bool:
-    """True if ``text`` holds a control, format or other invisible character (names and
-    passwords must not: they could not be read back or typed)."""
-    return any(unicodedata.category(ch).startswith("C") for ch in text)
+    """True if ``text`` holds a control, format, line-breaking or other invisible character
+    (names and passwords must not: they could not be read back or typed, and in a log or an
+    audit record they could forge a line)."""
+    return any(unicodedata.category(ch).startswith(_INVISIBLE_CATEGORIES) for ch in text)

@@ -1,7 +1,8 @@
 """Who may open a connection to the relay, and each connection's life up to its first message:
-caps on connections in total, half-open and per source (checked as the connection is made,
-before any byte of it is read), the TLS 1.3 handshake, the deadline for the first message, and
-how a failure anywhere after it is answered (a typed refusal, never exception text)."""
+caps on connections in total, half-open and per source, and a source locked out for failed
+logins (checked as the connection is made, before any byte of it is read, so a refused one
+costs no TLS work), the TLS 1.3 handshake, the deadline for the first message, and how a
+failure anywhere after it is answered (a typed refusal, never exception text)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from transport.tls_protocol import TlsConnection
 
 log = logging.getLogger("telework.relay")
 
+# The metrics' reason for a connection from a locked-out source closed before its TLS handshake.
+LOCKED_BEFORE_TLS = "locked_out_before_tls"
 # What a connection becomes once its first message arrived (it raises Refusal to refuse).
 Dispatch = Callable[[LinkStream, ControlMessage], Awaitable[None]]
 
@@ -32,10 +35,19 @@ Dispatch = Callable[[LinkStream, ControlMessage], Awaitable[None]]
 class Admission:
     """Counts and caps the relay's connections, and runs each one."""
 
-    def __init__(self, context: RelayContext, tls: ssl.SSLContext, dispatch: Dispatch) -> None:
+    def __init__(
+        self,
+        context: RelayContext,
+        tls: ssl.SSLContext,
+        dispatch: Dispatch,
+        office_pc_source: Callable[[str], bool] = lambda counted_as: False,
+    ) -> None:
         self._context = context
         self._tls = tls
         self._dispatch = dispatch
+        # Whether an office PC's control channel is online from this source (as counted):
+        # such a source is never refused for a lockout before its first message (see _locked).
+        self._office_pc_source = office_pc_source
         self._half_open = 0
         self._half_open_per_source: Counter[str] = Counter()
         self._per_source: Counter[str] = Counter()
@@ -79,6 +91,9 @@ class Admission:
 
     def _admit_and_run(self, connection: TlsConnection, source: str) -> bool:
         counted_as = source_key(source)
+        if self._locked(counted_as):
+            self._context.metrics.refusals[LOCKED_BEFORE_TLS] += 1
+            return False
         if not self._admit(counted_as):
             self._context.metrics.refusals[RefusalReason.TOO_MANY_CONNECTIONS] += 1
             return False
@@ -144,6 +159,19 @@ class Admission:
                 await stream.close()
             else:
                 connection.close()
+
+    def _locked(self, counted_as: str) -> bool:
+        """Whether the source is locked out (on this node) for failed logins: its connection is
+        closed before the TLS handshake, so hammering the relay from it costs the relay no TLS
+        work and holds no half-open slot. Not a source an office PC is online from: office
+        PCs are never locked out by address (a municipality's office PCs share one NAT
+        address, and a viewer failing there must not keep them offline); its logins are still
+        refused after their first message, as LOCKED_OUT with the time the lock ends. Not
+        audited per connection (that would let a locked source fill the disk): counted in the
+        metrics (``telework_refusals_total{reason="locked_out_before_tls"}``)."""
+        if self._context.lockouts.source.local.locked_until(counted_as) is None:
+            return False
+        return not self._office_pc_source(counted_as)
 
     def _admit(self, counted_as: str) -> bool:
         """Count a new connection from ``counted_as`` as open and half-open, unless that is

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,7 @@ from relay.cluster.local import Cluster, HostElsewhere
 from relay.context import AuditWho, RelayContext
 from relay.errors import Refusal
 from relay.hooks import no_device_list
+from relay.settings import OFFICE_PC_SOURCE_WINDOW_S
 from transport.link_stream import LinkStream, PeerGone
 
 # Reasons a host may give for refusing a viewer that the viewer is told as they are; any other
@@ -127,6 +129,10 @@ class HostChannels:
         self._device_list_for_host = device_list_for_host
         self._cluster = cluster or Cluster()
         self.online: dict[str, HostChannel] = {}
+        # Online control channels by source (as lockouts count it: core.auth.lockout.source_key),
+        # and when a channel last came or went from each source (monotonic, oldest first).
+        self._sources: Counter[str] = Counter()
+        self._source_seen: dict[str, float] = {}
         self._awaiting_attach: dict[str, PendingAttach] = {}
         # Host ID -> set when that host's channel comes online, for logins waiting for it.
         self._arrivals: dict[str, asyncio.Event] = {}
@@ -135,6 +141,9 @@ class HostChannels:
         self._next_slot = 0
         self._wheel: asyncio.Task[None] | None = None
         self._nonce = 0
+        # An office PC's report that it cut a session (host ID, session ID, reason): the
+        # relay's sessions end it and its resume ticket (set by the server, which has both).
+        self.on_host_cut: Callable[[str, str, str], bool] = lambda host, session, reason: False
 
     async def close(self) -> None:
         """Stop the keepalive wheel (the relay is closing)."""
@@ -152,6 +161,7 @@ class HostChannels:
             previous.fail_pending()
             await previous.stream.close()
         self.online[host_id] = channel
+        self._source_seen_now(stream.source_key, +1)
         arrived = self._arrivals.get(host_id)
         if arrived is not None:
             arrived.set()
@@ -177,12 +187,17 @@ class HostChannels:
                     future = channel.answers.pop(message.session_id, None)
                     if future is not None and not future.done():
                         future.set_result(message)
+                elif isinstance(message, SessionEnd) and not self.on_host_cut(
+                    host_id, message.session_id, message.reason
+                ):  # not a session here (LiveSessions checks it is this office PC's)
+                    self._cluster.host_cut(host_id, message.session_id, message.reason)
 
             # Pinged and timed from now: what it sent while the directory was busy is read next.
             channel.last_heard = loop.time()
             self._keep_alive(channel)
             await stream.serve_messages(handle)
         finally:
+            self._source_seen_now(stream.source_key, -1)
             self._slots[channel.slot].discard(channel)
             channel.fail_pending()
             if self.online.get(host_id) is channel:
@@ -191,6 +206,27 @@ class HostChannels:
                 await context.audit(
                     "host_offline", tenant=tenant, host_id=host_id, source=stream.source, fact=True
                 )
+
+    def office_pc_source(self, source_key: str) -> bool:
+        """Whether an office PC's control channel is online from this source (as lockouts
+        count it), or was within OFFICE_PC_SOURCE_WINDOW_S: a municipality's NAT address,
+        which admission never refuses for a lockout before the first message."""
+        if source_key in self._sources:
+            return True
+        seen = self._source_seen.get(source_key)
+        return seen is not None and self._context.monotonic() - seen < OFFICE_PC_SOURCE_WINDOW_S
+
+    def _source_seen_now(self, source_key: str, change: int) -> None:
+        self._sources[source_key] += change
+        if self._sources[source_key] <= 0:
+            del self._sources[source_key]
+        now = self._context.monotonic()
+        self._source_seen.pop(source_key, None)
+        self._source_seen[source_key] = now
+        for key, seen in list(self._source_seen.items()):
+            if now - seen < OFFICE_PC_SOURCE_WINDOW_S:
+                break
+            del self._source_seen[key]
 
     async def locate(self, host_id: str, timeout_s: float) -> HostRef | None:
         """Where the office PC's control channel is (here, or on another node of a cluster),

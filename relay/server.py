@@ -86,11 +86,14 @@ class RelayServer:
         self.live_sessions = LiveSessions(
             self.context, self.channels, tickets, self.hooks.session_rate_bps, self.cluster
         )
+        self.channels.on_host_cut = self.live_sessions.host_cut
         self._host_admission = HostAdmission(self.context, self.channels)
         self._viewer_login = ViewerLogin(self.context, self.channels, self.live_sessions, tickets)
         tls = server_context(identity)
         tls.num_tickets = 0  # no client resumes a session: tickets would be work and bytes
-        self.admission = Admission(self.context, tls, self._dispatch)
+        self.admission = Admission(
+            self.context, tls, self._dispatch, self.channels.office_pc_source
+        )
         self.cluster.bind(self.channels, self.live_sessions)
         # Copies of the audit log: the operator's collector (``syslog``) and the tenants'.
         self.syslog = SyslogForwarder(

@@ -4,17 +4,21 @@ from the join to its end, with its audit records, its resume ticket and its byte
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.protocol.notices import HOST_CUTS, TICKET_ENDING
 from core.ratelimit import TokenBucket
 from relay.cleanup import run_each
 from relay.cluster.local import Cluster
 from relay.context import RelayContext
+from relay.errors import StoreUnavailable
 from relay.forwarding import end_reason, pump
 from relay.host_channels import HostChannels, HostRef
+from relay.settings import HOST_CUT_REPORT_WINDOW_S
 from relay.tickets import ResumeTickets
 from transport.link_stream import LinkStream
 from transport.tls_protocol import TlsConnection
@@ -41,6 +45,7 @@ class LiveSession:
     resume_ticket: str = ""  # the viewer's, renewed while the session lives; never shown
     resumed: bool = False  # logged in with a resume ticket: it may continue a cut session
     cut: bool = False  # ended without telling either side why (the relay is shutting down)
+    cut_by_host: bool = False  # the office PC ended it and said why: it needs no telling
 
     def count_to_viewer(self, nbytes: int) -> None:
         self.bytes_to_viewer += nbytes
@@ -77,14 +82,66 @@ class LiveSessions:
         self._tickets = tickets
         self._session_rate_bps = session_rate_bps
         self.live: dict[str, LiveSession] = {}
+        # Session ID -> (host ID, resume ticket, monotonic time of the end) of the sessions
+        # that ended in the last HOST_CUT_REPORT_WINDOW_S, oldest first: for a late cut report.
+        self._ended: dict[str, tuple[str, str, float]] = {}
+        self._ending_tickets: set[asyncio.Task[None]] = set()
 
     def end(self, session_id: str, reason: str) -> bool:
-        """Ask a live session to end (an admin's action); False if there is no such session."""
+        """Ask a live session to end (an admin's action); False if there is no such session.
+        A reason in TICKET_ENDING ends its resume ticket at once, not after the grace."""
         session = self.live.get(session_id)
         if session is None:
             return False
         session.request_end(reason)
+        self._end_ticket(session.resume_ticket, reason)
         return True
+
+    def host_cut(self, host_id: str, session_id: str, reason: str) -> bool:
+        """The office PC ``host_id`` reports it cut its session (a reason in HOST_CUTS): the
+        session ends with that reason and its resume ticket ends now, also if the session
+        ended here moments ago. False (nothing done) for another reason, another office PC's
+        session, or a session this relay does not know (in a cluster: another node's)."""
+        if reason not in HOST_CUTS:
+            return False
+        session = self.live.get(session_id)
+        if session is not None and session.host_id == host_id:
+            session.cut_by_host = True
+            return self.end(session_id, reason)
+        self._forget_old_ends()
+        ended = self._ended.get(session_id)
+        if ended is None or ended[0] != host_id:
+            return False
+        self._end_ticket(ended[1], reason)
+        return True
+
+    def _end_ticket(self, ticket: str, reason: str) -> None:
+        if not ticket or reason not in TICKET_ENDING:
+            return
+        task = asyncio.create_task(self._end_ticket_now(ticket, reason))
+        self._ending_tickets.add(task)
+        task.add_done_callback(self._ending_tickets.discard)
+
+    async def _end_ticket_now(self, ticket: str, reason: str) -> None:
+        # A full disk is counted where it failed; a live session's end tries once more.
+        with contextlib.suppress(StoreUnavailable):
+            await self._tickets.start_lifetime(ticket, reason)
+
+    def _remember_end(self, session: LiveSession) -> None:
+        self._forget_old_ends()
+        if session.resume_ticket:
+            self._ended[session.session_id] = (
+                session.host_id,
+                session.resume_ticket,
+                self._context.monotonic(),
+            )
+
+    def _forget_old_ends(self) -> None:
+        oldest = self._context.monotonic() - HOST_CUT_REPORT_WINDOW_S
+        for session_id, (_, _, ended_at) in list(self._ended.items()):
+            if ended_at > oldest:
+                break
+            del self._ended[session_id]
 
     def cut_all(self, reason: str) -> None:
         """The relay is shutting down: cut every live session as a crash would, so that its
@@ -158,7 +215,8 @@ class LiveSessions:
             elif tasks[2] in done:
                 # Ended on request (an admin): ask the host to close the session itself, so
                 # the viewer hears why (and does not just reconnect); cut it after a grace.
-                told_host = await self._tell_host(channel, session)
+                # An office PC that cut the session itself closes it already.
+                told_host = session.cut_by_host or await self._tell_host(channel, session)
                 await asyncio.wait(
                     tasks[:2],
                     timeout=context.settings.end_grace_s,
@@ -179,6 +237,7 @@ class LiveSessions:
                         ),
                     ),
                     ("leave_live", lambda: self.live.pop(session.session_id, None)),
+                    ("remember_end", lambda: self._remember_end(session)),
                     ("leave_cluster", lambda: self._cluster.session_ended(session.session_id)),
                     ("tell_host", lambda: told_host or self._tell_host(channel, session)),
                     ("session_end_audit", lambda: self._audit_end(session)),

@@ -19,12 +19,20 @@ SESSION_RATE_BPS = SESSION_BUDGET_BPS
 SESSION_BURST_BYTES = 16 * 1024
 # A connection must finish TLS and send its first message within this time, or it is dropped.
 HANDSHAKE_TIMEOUT_S = 10.0
-# Connections that have not yet authenticated (TLS or first message pending), in total.
-MAX_HALF_OPEN = 512
+# Connections that have not yet authenticated (TLS or first message pending), in total. A
+# silent half-open connection costs the relay ~14 kB (bench/half_open.py): 4096 of them ~56 MB.
+# With 512 and 64 per source, 8 addresses filled every slot (for the handshake deadline, then
+# again); now it takes MAX_HALF_OPEN / MAX_HALF_OPEN_PER_SOURCE = 128 (SECURITY.md).
+MAX_HALF_OPEN = 4096
 # ... and from one source: one client cannot take every half-open slot and lock everyone out,
-# while a town hall's NAT still has room for its office PCs reconnecting at once (they back off
-# and retry when refused).
-MAX_HALF_OPEN_PER_SOURCE = 64
+# while a town hall's NAT still has room for its office PCs reconnecting at once (a slot is
+# held only for a TLS handshake and one message, milliseconds; they back off and retry when
+# refused).
+MAX_HALF_OPEN_PER_SOURCE = 32
+# A source address an office PC's control channel was online from this recently (a
+# municipality's NAT) is never refused for a login lockout before its TLS handshake: office
+# PCs are never locked out by address. Other locked sources are closed before any TLS work.
+OFFICE_PC_SOURCE_WINDOW_S = 24 * 3600.0
 # Open connections from one source address (a municipality's NAT hides many hosts behind one
 # address, so this is generous; it stops one client from exhausting the relay).
 MAX_CONNECTIONS_PER_SOURCE = 4096
@@ -34,6 +42,11 @@ ATTACH_TIMEOUT_S = 10.0
 # When an admin ends a session, the host gets this long to close it with a reason the viewer
 # can show, before the relay cuts both streams.
 END_GRACE_S = 3.0
+# An office PC that cut a session (idle, longest length: core.protocol.notices.HOST_CUTS) says
+# so on its control channel; the report may arrive after the session's data connection closed
+# (another connection, or another node of a cluster). The relay keeps the ticket of a session
+# that ended this long, so a late report still ends it.
+HOST_CUT_REPORT_WINDOW_S = 30.0
 # A resume ticket lets a viewer reconnect after a network drop without a new OTP, for this long
 # after its session ended (or after a refusal handed it back).
 RESUME_TICKET_TTL_S = 10 * 60

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from functools import partial
 
-from core.protocol.notices import CloseReason
+from core.protocol.notices import TICKET_ENDING
 from relay.context import RelayContext
 from relay.errors import StoreUnavailable
 
@@ -62,14 +62,15 @@ class ResumeTickets:
 
     async def start_lifetime(self, ticket: str, end_reason: str) -> None:
         """Start the ticket's time when its session ends, so the viewer may resume for the whole
-        lifetime after a drop; a session an admin ended takes its ticket with it. Called before
-        the session leaves the live ones: once it is gone, a resume must meet the new expiry."""
+        lifetime after a drop; a session an admin ended, or the office PC cut (TICKET_ENDING),
+        takes its ticket with it. Called before the session leaves the live ones: once it is
+        gone, a resume must meet the new expiry. An ended ticket is never brought back."""
         if not ticket:
             return
         context = self._context
         now = context.wall()
-        by_admin = end_reason == CloseReason.ENDED_BY_ADMIN
-        expires_at = now if by_admin else now + context.settings.resume_ticket_ttl_s
+        ends = end_reason in TICKET_ENDING
+        expires_at = now if ends else now + context.settings.resume_ticket_ttl_s
         # Shielded like the audit: a relay shutting down must still leave the ticket usable.
         await asyncio.shield(
             context.db(context.directory.set_resume_ticket_expiry, ticket, expires_at, now)

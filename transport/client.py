@@ -13,6 +13,7 @@ import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from core.admin_api import has_invisible
 from core.crypto.certs import Identity, pem_to_der
 from core.errors import CryptoError, Error, LocalError, PeerError, ProtocolError
 from core.policy import HoursSpan, hours_from_wire
@@ -112,6 +113,7 @@ async def enroll(
         await stream.send(Enroll(token, name, agent_version, cert, *_lan_of(stream)))
         reply = await _reply(stream)
         assert isinstance(reply, Enrolled)  # guaranteed by the link's state table
+        plain_names(reply, "tenant")
         return stream, reply
 
 
@@ -122,6 +124,7 @@ async def host_login(
         await stream.send(HostAuth(host_id, secret, agent_version, *_lan_of(stream)))
         reply = await _reply(stream)
         assert isinstance(reply, HostReady)
+        plain_names(reply, "tenant")
         return stream, reply
 
 
@@ -175,6 +178,15 @@ async def viewer_login(
             stream.reader, stream.writer, stream.take_trailing(), device, login.host_id
         )
         return channel, reply
+
+
+def plain_names(message: ControlMessage, *fields: str) -> None:
+    """ProtocolError if a name the relay sent holds a control, line-breaking or invisible
+    character: the office PC trusts no relay, and logs, shows and forwards these names (its
+    log, its tray, its syslog), where such a name could forge a line."""
+    for name in fields:
+        if has_invisible(getattr(message, name)):
+            raise ProtocolError(f"{type(message).__name__}.{name}: control or invisible characters")
 
 
 def attach_endpoint(endpoint: RelayEndpoint, attach_to: str) -> RelayEndpoint:
@@ -239,6 +251,7 @@ async def serve_control(
 
     async def handle_offer(offer: SessionOffer) -> None:
         try:
+            plain_names(offer, "tenant", "user", "source")
             pem_to_der(offer.device_cert)  # exactly one home-PC certificate, or no session
             data_endpoint = attach_endpoint(endpoint, offer.attach_to)
         except (CryptoError, ProtocolError) as exc:

@@ -190,6 +190,7 @@ _DETAILS: dict[str, Callable[[Any, str], str]] = {
         if v
         else tr("detail_codes_none")
     ),
+    "central_macs": lambda v, _: tr("detail_central_macs_on" if v else "detail_central_macs_off"),
     "trust": lambda v, _: tr(f"detail_trust_{v}"),
     "checks": lambda v, _: tr("detail_checks", checks=checks_text(list(v))),
     "home_check": lambda v, _: tr("detail_home_check", summary=home_check_text(v)),

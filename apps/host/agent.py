@@ -35,7 +35,7 @@ from apps.host.events import (
 )
 from apps.host.mac_list import MacList
 from apps.host.options import AgentOptions
-from apps.host.session import HostSession
+from apps.host.session import CLOSE_WRITE_TIMEOUT_S, HostSession
 from apps.host.session_core import SessionInfo
 from apps.host.store import (
     IDENTITY_STEM,
@@ -52,12 +52,14 @@ from core.hostpolicy.backoff import RECONNECT_FIRST_SPREAD_STEPS, Backoff
 from core.hostpolicy.decision import decide
 from core.hostpolicy.devices import device_code
 from core.hostpolicy.limits import ShutdownDue, ShutdownPlanner, ShutdownWarningDue
+from core.hostpolicy.macs import registered_on_both
 from core.hostpolicy.signed_devices import SignedDeviceList, SignedListError
 from core.input.dispatch import Backend
 from core.policy import Policy, PolicyError
 from core.protocol.control import (
     DEAD_AFTER_KEEPALIVES,
     RefusalReason,
+    SessionEnd,
     SessionOffer,
 )
 from core.protocol.control import (
@@ -115,6 +117,7 @@ class HostAgent:
         self._reserved: str | None = None  # session accepted, not yet running (see _release)
         self._devices: dict[str, str] = {}  # session ID -> the registered MAC it matched
         self._pending_stream: LinkStream | None = None
+        self._control: LinkStream | None = None  # the control channel while it is served
         self._pending_keepalive_s = 0
         self._identity: Identity | None = None
         self.backoff = Backoff(
@@ -331,6 +334,7 @@ class HostAgent:
         dead_after = self.options.dead_after_s or max(
             MIN_DEAD_AFTER_S, DEAD_AFTER_KEEPALIVES * keepalive_s
         )
+        self._control = stream
         try:
             await serve_control(
                 stream,
@@ -354,15 +358,14 @@ class HostAgent:
             # another relay node than the lost channel's) and ends when that does; run() ends
             # it when the agent stops.
             self.connected = False
+            self._control = None
             await asyncio.shield(stream.close())  # also when the agent is being stopped
         self._set_state(AgentState.OFFLINE, "relay_lost")
 
     # -- decisions and sessions -----------------------------------------------------------------
     async def decide(self, offer: SessionOffer) -> str | Decline | None:
         try:
-            # One reported MAC must be on both lists: a viewer cannot pass the local list with
-            # one address and the central list with another.
-            registered = self.macs.match(self.policy.centrally_allowed(offer.macs))
+            registered = registered_on_both(self.macs.load(), self.policy, offer.macs)
         except LocalError:
             registered = None
         try:
@@ -448,6 +451,7 @@ class HostAgent:
             wall=self._wall,
             tick_s=self.options.tick_s,
             budget_bps=self.options.budget_bps,
+            report_cut=self._report_cut,
         )
         self.session = session
         self._release(offer.session_id)  # from here on the live session keeps the host busy
@@ -465,6 +469,25 @@ class HostAgent:
             self._emit(SessionEnded(info, reason))
             if self.connected:
                 self._set_state(AgentState.WAITING)
+
+    async def _report_cut(self, session_id: str, reason: str) -> None:
+        """Tell the relay this office PC's policy cut the session, so that it ends the viewer's
+        resume ticket. Without a control channel now, nobody is told: the relay learns of the
+        cut only as a drop (the ticket then keeps its lifetime, see SECURITY.md)."""
+        stream = self._control
+        if stream is None:
+            log.warning("session %s cut (%s) with the relay offline", session_id[:8], reason)
+            return
+        try:
+            await asyncio.wait_for(
+                stream.send(SessionEnd(session_id, reason)), CLOSE_WRITE_TIMEOUT_S
+            )
+        except (PeerGone, OSError, TimeoutError, Error) as exc:
+            log.warning(
+                "session %s: the relay was not told of the cut: %s",
+                session_id[:8],
+                type(exc).__name__,
+            )
 
     def _release(self, session_id: str) -> None:
         """Free what :meth:`decide` held for an accepted session, whether it started or not:

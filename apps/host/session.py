@@ -26,7 +26,7 @@ import datetime as dt
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -57,7 +57,13 @@ from core.media.overlay import Overlay
 from core.media.sender import VideoSender
 from core.policy import Policy
 from core.protocol.control import SessionOffer
-from core.protocol.notices import CloseReason, Monitor, ShutdownWarning, make_notice
+from core.protocol.notices import (
+    HOST_CUTS,
+    CloseReason,
+    Monitor,
+    ShutdownWarning,
+    make_notice,
+)
 from core.protocol.session import (
     HEARTBEAT_INTERVAL_S,
     SESSION_BUDGET_BPS,
@@ -240,6 +246,7 @@ class HostSession:
         heartbeat_s: float = HEARTBEAT_INTERVAL_S,
         viewer_silence_s: float = VIEWER_SILENCE_TIMEOUT_S,
         render_watermark: Callable[[str], npt.NDArray[np.uint8]] = render_tile,
+        report_cut: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self.offer = offer
         self.channel = channel
@@ -255,6 +262,8 @@ class HostSession:
         self._tick_s = tick_s
         self._budget_bps = budget_bps
         self._viewer_silence_s = viewer_silence_s
+        # Tells the relay (session ID, reason) that this office PC's policy cut the session.
+        self._report_cut = report_cut
         self._write_lock = asyncio.Lock()
         self._ended = asyncio.Event()
         self._ended_at: float | None = None  # pace time when the end was asked for
@@ -383,6 +392,10 @@ class HostSession:
         would stay open for as long as the agent runs."""
         try:
             self.release_input()
+            if self.close_reason in HOST_CUTS and self._report_cut is not None:
+                # The relay first, then the viewer: the relay ends the resume ticket before the
+                # viewer hears of the cut and could reconnect with it (no OTP-free way back).
+                await self._report_cut(self.info.session_id, self.close_reason)
             if self.close_reason != CloseReason.VIEWER_QUIT:
                 await self._send_quietly(Close(self.close_reason))
         finally:

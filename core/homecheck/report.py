@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from core.admin_api import has_invisible
 from core.errors import ProtocolError
 
 
@@ -114,11 +115,16 @@ class HomeReport:
         if not value:
             return None
         version = value.get("viewer_version")
+        # Plain text only: both are kept in audit records and shown to admins as they are.
         if not isinstance(version, str) or len(version) > MAX_VERSION_CHARS:
             raise ProtocolError("home_check.viewer_version: a short string")
+        if has_invisible(version):
+            raise ProtocolError("home_check.viewer_version: control or invisible characters")
         os_name = value.get("os_name", "")
         if not isinstance(os_name, str) or len(os_name) > MAX_OS_NAME_CHARS:
             raise ProtocolError("home_check.os_name: a short string")
+        if has_invisible(os_name):
+            raise ProtocolError("home_check.os_name: control or invisible characters")
         age = value.get("updates_age_days")
         if age is not None and (
             not isinstance(age, int)

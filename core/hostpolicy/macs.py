@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-from core.policy import MAX_MACS, PolicyError, normalise_mac
+from core.policy import MAX_MACS, Policy, PolicyError, normalise_mac
 
 MAX_LABEL_CHARS = 64
 
@@ -60,3 +60,13 @@ def match_registered(entries: list[RegisteredMac], macs: list[str]) -> Registere
             if found is not None:
                 return found
     return None
+
+
+def registered_on_both(
+    entries: list[RegisteredMac], policy: Policy, macs: list[str]
+) -> RegisteredMac | None:
+    """The office PC's entry for one of a viewer's reported MACs that the admin's central list
+    (``policy.allowed_macs``, when set) allows too: both lists are matched against the same
+    reported set and must hold the same address, so a viewer cannot pass the office PC's list
+    with one MAC and the central list with another."""
+    return match_registered(entries, policy.centrally_allowed(macs))

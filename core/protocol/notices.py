@@ -34,6 +34,15 @@ class CloseReason(enum.StrEnum):
     ERROR = "error"
 
 
+# The office PC's own policy cut the session (it stayed idle, or reached its longest length):
+# the office PC tells the relay so on its control channel (SessionEnd) before it tells the
+# viewer, and the relay ends the session's resume ticket. A cut the viewer could undo by
+# reconnecting without an OTP would be no cut at all.
+HOST_CUTS = frozenset({CloseReason.IDLE_TIMEOUT, CloseReason.MAX_SESSION})
+# Ends that take the session's resume ticket with them: the next login needs an OTP.
+TICKET_ENDING = HOST_CUTS | {CloseReason.ENDED_BY_ADMIN}
+
+
 @dataclass(frozen=True)
 class SessionPolicy:
     """The host's effective policy as the viewer needs to know it."""

@@ -56,6 +56,8 @@ TRANSITIONS: dict[tuple[LinkState, Side, ControlType], LinkState] = {
     (S.CONTROL_READY, R, T.SESSION_OFFER): S.CONTROL_READY,
     (S.CONTROL_READY, C, T.SESSION_ANSWER): S.CONTROL_READY,
     (S.CONTROL_READY, R, T.SESSION_END): S.CONTROL_READY,
+    # ... and the host's word that its own policy cut a session (idle, longest length).
+    (S.CONTROL_READY, C, T.SESSION_END): S.CONTROL_READY,
     (S.CONTROL_READY, R, T.POLICY): S.CONTROL_READY,
     (S.CONTROL_READY, R, T.WAKE): S.CONTROL_READY,
     (S.CONTROL_READY, R, T.DEVICE_LIST): S.CONTROL_READY,

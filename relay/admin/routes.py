@@ -381,8 +381,9 @@ ROUTES: tuple[Route, ...] = (
         "PATCH",
         _HOST,
         hosts.patch_host,
-        "Rename an office PC, or let it wake others of its LAN (Wake-on-LAN: one that stays "
-        "on); at least one field. Answers the office PC as listed",
+        "Rename an office PC, let it wake others of its LAN (Wake-on-LAN: one that stays "
+        "on), or switch its central MAC check; at least one field. Answers the office PC as "
+        "listed",
         "office PCs",
         body=s.obj(
             name=s.text(MAX_HOST_NAME_LEN),
@@ -390,6 +391,11 @@ ROUTES: tuple[Route, ...] = (
                 "type": "boolean",
                 "description": "may send Wake-on-LAN packets to wake other office PCs of the "
                 "municipality on its LAN",
+            },
+            central_macs={
+                "type": "boolean",
+                "description": "the central MAC check: on once its central list held a home PC; "
+                "with it on, an empty list lets nobody in. Off only with an empty list",
             },
         ),
         roles=MANAGERS,

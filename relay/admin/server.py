@@ -95,7 +95,8 @@ async def _errors(
         status, code = next((s, c) for kind, s, c in _STORE_STATUS if isinstance(exc, kind))
         return _error(status, str(exc)[:500], code)
     except Exception:
-        log.exception("admin API error on %s %s", request.method, request.path)
+        # The path as sent (percent-encoded): decoded, a %0A in it would forge a log line.
+        log.exception("admin API error on %s %s", request.method, request.raw_path)
         return _error(500, "internal error", ErrorCode.INTERNAL_ERROR)
 
 

@@ -65,6 +65,10 @@ class Cluster:
         """Ask the node running ``session_id`` to end it; False if no node does."""
         return False
 
+    def host_cut(self, host_id: str, session_id: str, reason: str) -> None:
+        """Pass office PC ``host_id``'s report that it cut ``session_id`` to the node running
+        that session (it ends the session's resume ticket there)."""
+
     async def push_policy(self, host_id: str) -> bool:
         """Ask the node holding ``host_id`` to push its policy now; False if none does."""
         return False

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from core.errors import LocalError
 from core.protocol.control import RefusalReason, SessionAnswer, SessionOffer, Wake
+from core.protocol.notices import HOST_CUTS
 from relay.cluster.bus import BusError, ClusterBus
 from relay.cluster.local import Cluster, HostElsewhere
 from relay.context import RelayContext
@@ -367,6 +368,27 @@ class ClusterNode(Cluster):
         message = {"op": "end_session", "session_id": session_id, "reason": reason}
         return await self._send_quietly(session.node_id, message)
 
+    def host_cut(self, host_id: str, session_id: str, reason: str) -> None:
+        if reason in HOST_CUTS:
+            self._spawn(self._pass_host_cut(host_id, session_id, reason))
+
+    async def _pass_host_cut(self, host_id: str, session_id: str, reason: str) -> None:
+        context = self._context
+        try:
+            session = await context.db(
+                context.directory.find_cluster_session, session_id, context.wall()
+            )
+        except StoreUnavailable:
+            return  # counted where it failed: the ticket keeps its ordinary lifetime
+        if session is not None and session.node_id != self.node_id:
+            message = {
+                "op": "host_cut",
+                "host_id": host_id,
+                "session_id": session_id,
+                "reason": reason,
+            }
+            await self._send_quietly(session.node_id, message)
+
     # -- what other nodes ask ----------------------------------------------------------------
 
     def _on_message(self, message: dict[str, Any]) -> None:
@@ -397,6 +419,10 @@ class ClusterNode(Cluster):
             )
         elif op == "end_session":
             sessions.end(str(message["session_id"]), str(message["reason"]))
+        elif op == "host_cut":
+            sessions.host_cut(
+                str(message["host_id"]), str(message["session_id"]), str(message["reason"])
+            )
         elif op == "push_policy":
             self._spawn(channels.push_current_policy(str(message["host_id"])))
         elif op == "push_device_list":

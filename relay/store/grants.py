@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from relay.store.database import Database
-from relay.store.home_pcs import check_central_list
+from relay.store.home_pcs import join_central_list
 from relay.store.hosts import require_host
 from relay.store.inputs import (
     canonical_login,
@@ -47,7 +47,7 @@ class Grants:
                     user_macs = conn.execute(
                         sa.select(home_macs.c.mac).where(home_macs.c.user_id == user_id)
                     )
-                    check_central_list(conn, host_id, {row.mac for row in user_macs})
+                    join_central_list(conn, host_id, {row.mac for row in user_macs})
                     conn.execute(
                         sa.insert(grants).values(
                             user_id=user_id, host_id=host_id, created_at=created

@@ -3,6 +3,11 @@
 An office PC's central list is its own registrations plus those of the users granted it; it may
 not grow past the policy's MAX_MACS (the office PC would reject the whole policy), so every
 change that adds to a list checks it in the same write transaction.
+
+Once an office PC's central list has held a home PC, its central check stays on: a list
+emptied by deleting its last entry (or by a revoked grant, a deleted user) lets nobody in,
+until an admin switches the check off for that office PC (SECURITY.md). Deleting entries never
+widens who may connect.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from relay.store.database import Database
 from relay.store.errors import AlreadyExists, InvalidInput, NotFound
 from relay.store.hosts import require_host
 from relay.store.inputs import canonical_login, canonical_tenant, checked_host_id
-from relay.store.schema import MAX_MAC_LABEL_LEN, grants, home_macs, users
+from relay.store.schema import MAX_MAC_LABEL_LEN, grants, home_macs, hosts, users
 from relay.store.staff import require_user
 from relay.store.tenants import require_tenant
 
@@ -89,7 +94,7 @@ class HomePcs:
                 ]
             )
             for affected_host in affected:
-                check_central_list(conn, affected_host, {mac})
+                join_central_list(conn, affected_host, {mac})
             new_id = conn.execute(
                 sa.insert(home_macs).values(
                     tenant_id=tenant_id,
@@ -132,6 +137,23 @@ class HomePcs:
             conn.execute(sa.delete(home_macs).where(home_macs.c.id == registration_id))
         return found[0]
 
+    def set_host_central_macs(self, tenant: str, host_id: str, on: bool) -> None:
+        """Switch the office PC's central MAC check on (with an empty central list: nobody
+        passes it) or off. Off is refused while its central list holds a home PC: that list
+        is applied whatever the switch says, so switching it off would change nothing."""
+        tenant, host_id = canonical_tenant(tenant), checked_host_id(host_id)
+        if not isinstance(on, bool):
+            raise InvalidInput("central_macs must be true or false")
+        with self._db.write() as conn:
+            require_host(conn, tenant, host_id)
+            held = len(macs_for_host(conn, host_id))
+            if not on and held:
+                raise InvalidInput(
+                    f"the central MAC list of office PC {host_id} holds {held} home PCs: "
+                    "delete them (or withdraw their users' grants) before switching it off"
+                )
+            conn.execute(sa.update(hosts).where(hosts.c.host_id == host_id).values(central_macs=on))
+
     def central_mac_count(self, host_id: str) -> int:
         with self._db.read() as conn:
             return len(macs_for_host(conn, host_id))
@@ -148,7 +170,16 @@ def macs_for_host(conn: sa.Connection, host_id: str) -> set[str]:
     return {row.mac for row in conn.execute(sa.union(own, granted))}
 
 
-def check_central_list(conn: sa.Connection, host_id: str, adding: set[str]) -> None:
-    """InvalidInput if ``adding`` would take the host's central list past MAX_MACS."""
+def join_central_list(conn: sa.Connection, host_id: str, adding: set[str]) -> None:
+    """Before ``adding`` joins the host's central list: InvalidInput if it would take the list
+    past MAX_MACS; else, if it adds any, the host's central check is on from now on."""
     if len(macs_for_host(conn, host_id) | adding) > MAX_MACS:
         raise InvalidInput(f"office PC {host_id} would have more than {MAX_MACS} home PCs")
+    if adding:
+        conn.execute(sa.update(hosts).where(hosts.c.host_id == host_id).values(central_macs=True))
+
+
+def central_check_on(macs: set[str], switched_on: bool) -> frozenset[str] | None:
+    """The central list an office PC is sent: None (no central check) only while it has never
+    held a home PC or an admin switched the check off; an emptied list refuses everyone."""
+    return frozenset(macs) if macs or switched_on else None

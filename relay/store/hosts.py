@@ -56,6 +56,8 @@ class Host:
     # and whether the admin lets it wake others.
     lan: LanCard | None = None
     can_wake: bool = False
+    # The central MAC check (relay.store.home_pcs): on once its central list held a home PC.
+    central_macs: bool = False
 
 
 class Hosts:
@@ -308,6 +310,7 @@ def _host(row: sa.Row[Any], last_seen_at: float | None = None) -> Host:
         retired=bool(row.retired),
         lan=LanCard.optional(row.lan_mac or "", row.lan_address or ""),
         can_wake=bool(row.can_wake),
+        central_macs=bool(row.central_macs),
     )
 
 

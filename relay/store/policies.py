@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from core.policy import Policy, PolicyError
 from relay.store.database import Database
 from relay.store.errors import InvalidInput
-from relay.store.home_pcs import macs_for_host
+from relay.store.home_pcs import central_check_on, macs_for_host
 from relay.store.hosts import require_host
 from relay.store.inputs import canonical_tenant, checked_host_id, is_host_id
 from relay.store.schema import (
@@ -113,7 +113,12 @@ class Policies:
             return None
         with self._db.read() as conn:
             row = conn.execute(
-                sa.select(hosts.c.tenant_id, tenant_settings.c.policy, host_policies.c.policy)
+                sa.select(
+                    hosts.c.tenant_id,
+                    tenant_settings.c.policy,
+                    host_policies.c.policy,
+                    hosts.c.central_macs,
+                )
                 .select_from(hosts)
                 .outerjoin(tenant_settings, tenant_settings.c.tenant_id == hosts.c.tenant_id)
                 .outerjoin(host_policies, host_policies.c.host_id == hosts.c.host_id)
@@ -121,12 +126,13 @@ class Policies:
             ).first()
             if row is None:
                 return None
-            macs = macs_for_host(conn, host_id) if with_macs else []
+            macs = macs_for_host(conn, host_id) if with_macs else set()
         combined = Policy()
         for text in (row[1], row[2]):
             if text is not None:
                 combined = combined.stricter(Policy.from_dict(json.loads(text)))
-        return replace(combined, allowed_macs=frozenset(macs) if macs else None)
+        central = central_check_on(macs, bool(row.central_macs)) if with_macs else None
+        return replace(combined, allowed_macs=central)
 
 
 def _dump_policy(policy: dict[str, Any], *, tenant_only: bool = True) -> str:

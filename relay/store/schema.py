@@ -123,6 +123,9 @@ hosts = sa.Table(
     sa.Column("lan_mac", sa.String(MAX_LAN_MAC_LEN), nullable=True),
     sa.Column("lan_address", sa.String(MAX_LAN_ADDRESS_LEN), nullable=True),
     sa.Column("can_wake", sa.Boolean(), nullable=False, server_default=sa.false()),
+    # The central MAC check (migration 0010): on once the office PC's central list held a home
+    # PC; it stays on when the list empties (then nobody passes) until an admin switches it off.
+    sa.Column("central_macs", sa.Boolean(), nullable=False, server_default=sa.false()),
     # A tenant's office PCs in the order the admin API pages them (migration 0006).
     sa.Index(None, "tenant_id", "name", "host_id"),
 )

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.crypto.certs import generate_identity
-from core.protocol.control import RefusalReason
+from core.protocol.control import RefusalReason, SessionEnd
 from core.protocol.notices import CloseReason
 from relay.server import RelayServer
 from relay.store.directory import DB_FILENAME, Directory
@@ -24,6 +24,7 @@ from tests.integration.relay_harness import (
     FAST,
     TENANT,
     USER,
+    HostAgent,
     Relay,
     login,
     wait_until,
@@ -138,3 +139,49 @@ async def test_a_session_an_admin_ends_takes_its_ticket_with_it(relay, host):
     with pytest.raises(RefusedByRelay) as refused:
         await login(relay, host.host_id, "", device=device, resume_ticket=ok.resume_ticket)
     assert refused.value.reason == RefusalReason.BAD_RESUME_TICKET
+
+
+def cutting_session(host: HostAgent, reason: str, report: str):
+    """An office PC whose policy cuts the session at the viewer's first message: it tells the
+    relay on its control channel (``report``: "before" the data connection closes, as the
+    agent does, or "after" it, as a report that arrives late), and closes the session."""
+
+    async def session(offer, channel) -> None:
+        await channel.read()
+        assert host.stream is not None
+        live = host.relay.server.live_sessions.live
+        if report == "before":
+            await host.stream.send(SessionEnd(offer.session_id, reason))
+            await wait_until(lambda: live[offer.session_id].cut_by_host)
+        channel.close()
+        if report == "after":
+            await wait_until(lambda: offer.session_id not in host.relay.server.sessions)
+            await host.stream.send(SessionEnd(offer.session_id, reason))
+
+    return session
+
+
+@pytest.mark.parametrize("report", ["before", "after"])
+@pytest.mark.parametrize("reason", [CloseReason.IDLE_TIMEOUT, CloseReason.MAX_SESSION])
+async def test_a_session_the_office_pc_cut_takes_its_ticket_with_it(
+    relay, wall, tmp_path, reason, report
+):
+    host = HostAgent(relay)
+    host.session = cutting_session(host, reason, report)
+    await host.start()
+    relay.directory.grant(TENANT, USER, host.host_id)
+    try:
+        device = generate_identity("home-pc")
+        channel, ok = await log_in_with_code(relay, host.host_id, device)
+        await channel.write(b"still there?")
+        assert await channel.read() == b""  # the office PC closed the session
+        await wait_until(lambda: not relay.server.sessions)
+        await wait_until(lambda: stored_expiry(tmp_path, ok.resume_ticket) == wall.now)  # ended
+        with pytest.raises(RefusedByRelay) as refused:
+            await login(relay, host.host_id, "", device=device, resume_ticket=ok.resume_ticket)
+        assert refused.value.reason == RefusalReason.BAD_RESUME_TICKET
+        if report == "before":  # the relay records the office PC's reason, not a drop
+            ends = [r for r in relay.directory.list_audit(limit=100) if r.event == "session_end"]
+            assert [r.detail["reason"] for r in ends] == [reason]
+    finally:
+        await host.stop()

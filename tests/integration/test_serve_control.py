@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from core.protocol.control import RefusalReason
+from core.crypto.certs import generate_identity
+from core.protocol.control import RefusalReason, SessionOffer
 from tests.integration.half_logins import (
     leave_before_securing,
     log_in_without_securing,
@@ -111,3 +112,26 @@ async def test_cancelling_the_control_channel_mid_attach_releases_the_offer(rela
         await wait_until(lambda: host.released == [ok.session_id], timeout=2.0)
     finally:
         await stream.close()
+
+
+async def test_an_offer_with_a_forged_name_is_declined_and_not_logged_raw(relay, caplog):
+    """The office PC trusts no relay: an offer whose user, tenant or source holds a newline,
+    an escape sequence or a line separator is declined before the host decides, and logged
+    without it (the agent's log, tray and syslog never see it)."""
+    caplog.set_level(logging.INFO)
+    host = await start(releasing_host(relay))
+    try:
+        channel = relay.server.channels.online[host.host_id]
+        device_cert = generate_identity("home-pc").cert_pem.decode()
+        forged = "tanaka\n2026-12-06 INFO session started\x1b[2J\u2028"
+        for field in ("user", "tenant", "source"):
+            names = {"tenant": TENANT, "user": USER, "source": "192.0.2.1", field: forged}
+            offer = SessionOffer(f"forged-{field}", device_cert=device_cert, macs=MACS, **names)
+            answer = await relay.server.channels.answer_of(channel, offer)
+            assert not answer.accept and answer.reason == RefusalReason.REFUSED_BY_HOST
+        assert host.offers == []  # never reached the host's decision
+        logged = _client_log(caplog)
+        assert any("control or invisible characters" in line for line in logged)
+        assert not [line for line in logged if any(c in line for c in "\n\x1b\u2028")]
+    finally:
+        await host.stop()

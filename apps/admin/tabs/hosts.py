@@ -74,6 +74,7 @@ class HostsTab(Tab):
                 tr("col_last_session"),
                 tr("col_can_wake"),
                 tr("col_lan_card"),
+                tr("col_central_macs"),
             ]
         )
         self.name = QLineEdit()
@@ -98,6 +99,11 @@ class HostsTab(Tab):
             self.button(
                 "stop_wake",
                 lambda: self.set_can_wake(self.table.selected_key(), False),
+                needs="patch_host",
+            ),
+            self.button(
+                "central_macs_off",
+                lambda: self.central_macs_off(self.table.selected_key()),
                 needs="patch_host",
             ),
         )
@@ -176,6 +182,7 @@ class HostsTab(Tab):
                     when(h["last_session_at"]),
                     tr("yes") if h["can_wake"] else tr("no"),
                     lan_card_text(h),
+                    tr("central_macs_on") if h["central_macs"] else tr("central_macs_unused"),
                 ]
                 for h in self.hosts
             ],
@@ -285,6 +292,18 @@ class HostsTab(Tab):
         name = self.name_of(host_id)
         self.window_.report(tr("host_can_wake" if can_wake else "host_cannot_wake", name=name))
         await self.refresh()
+
+    async def central_macs_off(self, host_id: str | None) -> None:
+        """Switch the selected office PC's central MAC check off, once its central list is
+        empty (the relay refuses it before): from then on only its own list decides. Asked
+        first, since it widens who may connect."""
+        if not host_id:
+            raise InputMissing(tr("select_pc_first"))
+        name = self.name_of(host_id)
+        if await self.confirmed("confirm_central_macs_off", name=name):
+            await self.call("PATCH", "hosts", host_id, body={"central_macs": False})
+            self.window_.report(tr("host_central_macs_off", name=name))
+            await self.refresh()
 
     async def retire(self, host_id: str | None) -> None:
         if not host_id:

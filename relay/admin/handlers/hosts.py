@@ -13,7 +13,7 @@ from relay.admin.services.hosts import HostStatus
 # Default life of an enrolment token made in the console: until the same time tomorrow.
 DEFAULT_ENROLLMENT_TTL_S = 24 * 3600
 # What PATCH may change of an office PC (at least one of them).
-PATCH_FIELDS = ("name", "can_wake")
+PATCH_FIELDS = ("name", "can_wake", "central_macs")
 
 
 def _host_view(status: HostStatus) -> dict[str, Any]:
@@ -32,6 +32,8 @@ def _host_view(status: HostStatus) -> dict[str, Any]:
         # Wake-on-LAN: whether it may wake others, and the network card it last reported
         # (null: none yet, or an agent that does not report it).
         "can_wake": host.can_wake,
+        # The central MAC check: once on, an empty central list lets nobody in.
+        "central_macs": host.central_macs,
         "lan_mac": host.lan.mac if host.lan else None,
         "lan_address": host.lan.wire_address if host.lan else None,
     }
@@ -55,8 +57,9 @@ async def list_hosts(call: Call) -> Any:
 
 
 async def patch_host(call: Call) -> Any:
-    """Rename the office PC and/or let it wake others (the name first: each change is its own
-    audited change, and a refused name leaves the state as it was); answers the PC as it is."""
+    """Rename the office PC, let it wake others, switch its central MAC check (the name
+    first: each change is its own audited change, and a refused name leaves the state as it
+    was); answers the PC as it is."""
     body, host_id = call.body, call.host_id()
     if not any(field in body for field in PATCH_FIELDS):
         raise BadRequest(
@@ -67,6 +70,8 @@ async def patch_host(call: Call) -> Any:
         await hosts.rename(call.scope, host_id, body["name"])
     if "can_wake" in body:
         await hosts.set_can_wake(call.scope, host_id, body["can_wake"])
+    if "central_macs" in body:
+        await hosts.set_central_macs(call.scope, host_id, body["central_macs"])
     return _host_view(await hosts.status(call.tenant, host_id))
 
 

@@ -114,6 +114,19 @@ class HostService:
             can_wake,
         )
 
+    async def set_central_macs(self, scope: Scope, host_id: str, on: bool) -> None:
+        """Switch the office PC's central MAC check on or off (off only with an empty central
+        list), and push its policy: with the check on and an empty list, nobody passes."""
+        await self.backend.change(
+            scope,
+            Record("host_central_macs", host_id=host_id, detail={"central_macs": on}),
+            self.directory.set_host_central_macs,
+            scope.tenant,
+            host_id,
+            on,
+        )
+        await self.backend.push_policies([host_id])
+
     async def retire(self, scope: Scope, host_id: str) -> None:
         await self.backend.change(
             scope,

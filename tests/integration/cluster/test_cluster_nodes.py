@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from core.crypto.certs import Identity, generate_identity
-from core.protocol.control import SessionOffer
+from core.protocol.control import RefusalReason, SessionEnd, SessionOffer
+from core.protocol.notices import CloseReason
 from relay.admin.monitor import BandwidthMonitor
 from relay.cli import main as relay_cli
 from relay.cluster.local import HostElsewhere
@@ -24,6 +25,7 @@ from relay.server import RelayServer
 from relay.store.directory import Directory
 from relay.store.nodes import ClusterSession
 from tests.integration.relay_harness import FAST, TENANT, USER, HostAgent, Relay, login, wait_until
+from transport.client import RefusedByRelay
 from transport.connect import RelayEndpoint
 
 # Short leases: a dead node is found within seconds.
@@ -131,6 +133,29 @@ async def test_a_session_is_ended_from_another_node_and_its_office_pc_told(clust
     await wait_until(lambda: ok.session_id not in cluster.b.server.sessions)
     await wait_until(lambda: not cluster.a.directory.list_cluster_sessions(time.time()))
     channel.close()
+
+
+async def test_an_office_pcs_cut_reaches_the_node_running_the_session(cluster, host_on_a):
+    """The office PC's control channel is on node A, the session on node B: its report that
+    its policy cut the session (idle) goes through the cluster bus, and B ends the session and
+    its resume ticket."""
+    await wait_until(
+        lambda: cluster.b.directory.host_node(host_on_a.host_id, time.time()) is not None
+    )
+    device = generate_identity("home-pc")
+    channel, ok = await login(cluster.b, host_on_a.host_id, cluster.b.totp_now(), device)
+    await channel.write(b"x")
+    await channel.read()
+    await wait_until(lambda: bool(cluster.a.directory.list_cluster_sessions(time.time())))
+    assert host_on_a.stream is not None
+    await host_on_a.stream.send(SessionEnd(ok.session_id, CloseReason.IDLE_TIMEOUT))
+    await wait_until(lambda: ok.session_id not in cluster.b.server.sessions)
+    channel.close()
+    with pytest.raises(RefusedByRelay) as refused:
+        await login(cluster.b, host_on_a.host_id, "", device, resume_ticket=ok.resume_ticket)
+    assert refused.value.reason == RefusalReason.BAD_RESUME_TICKET
+    (end,) = cluster.b.directory.list_audit(event="session_end")
+    assert end.detail["reason"] == CloseReason.IDLE_TIMEOUT
 
 
 async def test_a_policy_pushed_from_another_node_reaches_the_office_pc(cluster, host_on_a):

@@ -207,14 +207,17 @@ class Viewer:
         self.received: list[SessionMessage] = []
         self.highest_seq = 0
         self._last_report = 0.0
+        self.resume_ticket = ""  # the login's
 
     @classmethod
     async def connect(
         cls, rig: RelayRig, host_id: str, macs=(HOME_MAC,), device: Identity | None = None
     ) -> Viewer:
         (code,) = rig.relay.directory.issue_codes(TENANT, USER, 1)
-        channel, _ = await login(rig.relay, host_id, code, device or HOME_PC, macs=list(macs))
-        return cls(channel)
+        channel, ok = await login(rig.relay, host_id, code, device or HOME_PC, macs=list(macs))
+        viewer = cls(channel)
+        viewer.resume_ticket = ok.resume_ticket
+        return viewer
 
     async def send(self, message: SessionMessage) -> None:
         await self.channel.write(self.protocol.send(message))

@@ -64,7 +64,7 @@ from tests.integration.host.conftest import (
     agent_options,
     start_host,
 )
-from tests.integration.relay_harness import TENANT, wait_until
+from tests.integration.relay_harness import TENANT, login, wait_until
 from tests.xlib import pointer_position
 from transport.client import RefusedByRelay
 
@@ -256,6 +256,12 @@ async def test_idle_session_is_warned_then_disconnected(rig, tmp_path, clock, xd
         close = await viewer.next(Close)
         assert close.reason == CloseReason.IDLE_TIMEOUT
         await wait_until(lambda: host.agent.session is None)
+        # The cut holds: the office PC told the relay, which ended the ticket (an OTP next).
+        with pytest.raises(RefusedByRelay) as again:
+            await login(
+                rig.relay, host.agent.host_id, "", HOME_PC, resume_ticket=viewer.resume_ticket
+            )
+        assert again.value.reason == RefusalReason.BAD_RESUME_TICKET
     finally:
         viewer.close()
         await host.stop()

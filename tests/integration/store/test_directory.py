@@ -90,7 +90,7 @@ def test_open_creates_files_and_sqlite_settings(data_dir: Path) -> None:
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         version = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-        assert version == "0008"
+        assert version == "0012"  # the newest migration
     finally:
         conn.close()
 

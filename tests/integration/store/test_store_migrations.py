@@ -132,3 +132,38 @@ def test_admin_roles_migration_keeps_what_each_admin_was(engine: sa.Engine) -> N
         command.downgrade(migrate.alembic_config(conn), "0009")
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT login FROM admins")).scalars().all() == ["root"]
+
+
+def test_the_central_mac_check_starts_on_for_office_pcs_with_a_central_list(url: str) -> None:
+    """Migration 0012: an office PC whose central list holds home PCs (its own, or a granted
+    user's) has the check on after the upgrade, so emptying the list later refuses everyone;
+    one without a list keeps it off."""
+    from core.crypto.certs import generate_identity, host_id_for_certificate, pem_to_der
+
+    directory = Directory.from_url(url, SecretBox.generate())
+    directory.add_tenant("town")
+    directory.add_user("town", "tanaka")
+    host_ids = []
+    for name in ("own-list", "granted", "none"):
+        cert = generate_identity(name).cert_pem.decode()
+        host_id = host_id_for_certificate(pem_to_der(cert))
+        token = directory.issue_enrollment_token("town", 600, 1.0)
+        directory.redeem_enrollment_token(token, host_id, cert, name, "1", 1.0)
+        host_ids.append(host_id)
+    directory.add_mac("town", "02:00:00:00:00:01", host_id=host_ids[0])
+    directory.grant("town", "tanaka", host_ids[1])
+    directory.add_mac("town", "02:00:00:00:00:02", login="tanaka")
+    directory.close()
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            command.downgrade(migrate.alembic_config(conn), "0011")
+        with engine.begin() as conn:
+            migrate.upgrade(conn)
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT host_id, central_macs FROM hosts")).all()
+    finally:
+        engine.dispose()
+    assert {host_id: bool(on) for host_id, on in rows} == dict(
+        zip(host_ids, [True, True, False], strict=True)
+    )

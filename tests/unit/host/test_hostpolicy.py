@@ -19,7 +19,7 @@ from core.hostpolicy.limits import (
     ShutdownPlanner,
     ShutdownWarningDue,
 )
-from core.hostpolicy.macs import RegisteredMac, match_registered
+from core.hostpolicy.macs import RegisteredMac, registered_on_both
 from core.policy import Policy, PolicyError
 from core.protocol.control import RefusalReason
 
@@ -73,12 +73,15 @@ def test_the_local_and_the_central_list_must_hold_the_same_reported_mac():
     office_pc_list = [RegisteredMac(local_only)]
     central = Policy.from_dict({"allowed_macs": [central_only]})
     reported = [local_only, central_only]
-    registered = match_registered(office_pc_list, central.centrally_allowed(reported))
+    registered = registered_on_both(office_pc_list, central, reported)
     assert registered is None
     assert verdict(central, registered=registered).refusal is RefusalReason.MAC_NOT_REGISTERED
     both = Policy.from_dict({"allowed_macs": [central_only, local_only]})
-    assert match_registered(office_pc_list, both.centrally_allowed(reported)) == office_pc_list[0]
-    assert Policy().centrally_allowed(reported) == reported  # no central list: all pass on
+    assert registered_on_both(office_pc_list, both, reported) == office_pc_list[0]
+    assert registered_on_both(office_pc_list, Policy(), reported) == office_pc_list[0]
+    emptied = Policy.from_dict({"allowed_macs": []})  # a central list whose entries all went
+    assert registered_on_both(office_pc_list, emptied, reported) is None
+    assert verdict(emptied).refusal is RefusalReason.MAC_NOT_REGISTERED
 
 
 def test_decision_rules_in_order():
