@@ -43,7 +43,9 @@ def spreadsheet(path: Path) -> None:
     rng = random.Random(SEED)
     tables = []
     for name in SHEET_NAMES:
-        rows = ["<table:table-row>" + "".join(_cell(h) for h in SHEET_HEADERS) + "</table:table-row>"]
+        rows = [
+            "<table:table-row>" + "".join(_cell(h) for h in SHEET_HEADERS) + "</table:table-row>"
+        ]
         for r in range(SHEET_DATA_ROWS):
             months = [rng.randrange(100, 9999) for _ in range(6)]
             note = "要確認" if r % 7 == 3 else ""
