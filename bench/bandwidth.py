@@ -24,6 +24,7 @@ import bisect
 import heapq
 import json
 import os
+import signal
 import sys
 import time
 import zlib
@@ -410,6 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--link-kbps", type=float, default=SESSION_BUDGET_BPS / 1000)
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    # A scene's programs run in their own sessions: on SIGTERM leave through the with-blocks
+    # that stop them, as on Ctrl+C.
+    signal.signal(signal.SIGTERM, lambda signum, _: sys.exit(128 + signum))
     try:
         if args.all:
             results = []

@@ -69,7 +69,7 @@ def paragraphs() -> list[str]:
 def document(path: Path) -> None:
     """The guideline text as a multi-page flat ODT, each section a heading and its paragraph."""
     body = "".join(
-        f'<text:h text:outline-level="1">{xml_escape(p.split(" ", 1)[0])}</text:h>'
+        f'<text:h text:outline-level="1">{xml_escape(" ".join(p.split(" ")[:2]))}</text:h>'
         f"<text:p>{xml_escape(p)}</text:p>"
         for p in paragraphs()
     )
@@ -131,7 +131,9 @@ def form_page(path: Path) -> None:
     )
     options = "".join(f"<option>{escape(s)}</option>" for s in SHEET_ROWS)
     table = "".join(
-        f"<tr><td>{escape(s)}</td><td>内線 {2000 + 11 * i}</td><td>{8 + i % 3}:30-17:15</td></tr>"
+        f"<tr><td>{escape(building)}</td><td>{escape(s)}</td><td>内線 {2000 + 11 * i}</td>"
+        f"<td>{8 + i % 3}:30-17:15</td></tr>"
+        for building in ("本庁舎", "第二庁舎", "北支所")
         for i, s in enumerate(SHEET_ROWS)
     )
     path.write_text(
@@ -143,7 +145,7 @@ def form_page(path: Path) -> None:
         '<div class="row"><label for="work">業務内容 (Work)</label>'
         '<textarea id="work" rows="6" cols="60"></textarea></div>'
         "<button type='button'>申請 (Submit)</button></form>"
-        f"<h2>各課の連絡先</h2><table><tr><th>課</th><th>内線</th><th>受付</th></tr>{table}</table>"
+        f"<h2>各課の連絡先</h2><table><tr><th>庁舎</th><th>課</th><th>内線</th><th>受付</th></tr>{table}</table>"
         "</body></html>",
         encoding="utf-8",
     )
@@ -154,7 +156,7 @@ def long_page(path: Path) -> None:
     rng = random.Random(SEED)
     parts = []
     for i, p in enumerate(paragraphs() * 2):
-        parts.append(f"<h2>{i + 1}. {escape(p.split(' ', 1)[0])}</h2><p>{escape(p)}</p>")
+        parts.append(f"<h2>{i + 1}. {escape(' '.join(p.split(' ')[:2]))}</h2><p>{escape(p)}</p>")
         if i % 5 == 4:
             rows = "".join(
                 f"<tr><td>{escape(s)}</td>"

@@ -44,7 +44,7 @@ SCENE = Scene(
     programs=[
         Program(libreoffice("--writer", "document.fodt"), r"document.*LibreOffice Writer"),
         Program(libreoffice("--calc", "sheet.fods"), r"LibreOffice Calc"),
-        Program(lambda d: ["evince", str(d / "document.pdf")], r"document\.pdf|^document"),
+        Program(lambda d: ["evince", str(d / "document.pdf")], r"^document\.pdf"),
         Program(firefox("long.html"), r"Mozilla Firefox"),
     ],
     commands=("soffice", "evince", "firefox-esr"),

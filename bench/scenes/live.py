@@ -235,9 +235,15 @@ class Desk:
         self.xdotool("windowactivate", "--sync", wid)
 
     def place(self, wid: str, rect: Rect) -> None:
+        # No --sync: a window that draws its own frame (Evince) never lands exactly where asked,
+        # and xdotool would wait for it forever; the scene settles before t = 0 anyway.
+        # LibreOffice restores itself maximized, and a maximized window takes no new size: the
+        # scene's openbox binds UNMAXIMIZE_KEY to its Unmaximize action.
         x, y, w, h = rect
-        self.xdotool("windowsize", "--sync", wid, str(w), str(h))
-        self.xdotool("windowmove", "--sync", wid, str(x), str(y))
+        self.activate(wid)
+        self.xdotool("key", UNMAXIMIZE_KEY)
+        self.xdotool("windowsize", wid, str(w), str(h))
+        self.xdotool("windowmove", wid, str(x), str(y))
 
     def active_rect(self) -> Rect | None:
         """The focused window's rectangle on screen, clipped to it; None when nothing has focus."""
@@ -444,8 +450,16 @@ Layout=
 0=Default
 """
 
-MAXIMIZE_ALL = """<applications>
-  <application class="*" type="normal"><maximized>yes</maximized></application>
+# Openbox's rule for every normal window: maximized (one program filling the screen), or not
+# (a desk of overlapping windows; LibreOffice would otherwise restore itself maximized).
+MAXIMIZE_RULE = """<applications>
+  <application class="*" type="normal"><maximized>{}</maximized></application>
+"""
+
+
+UNMAXIMIZE_KEY = "super+F12"
+UNMAXIMIZE_BINDING = """<keyboard>
+  <keybind key="W-F12"><action name="Unmaximize"/></keybind>
 """
 
 
@@ -457,8 +471,9 @@ def write_desktop_settings(home: Path, *, maximize: bool) -> None:
         (config / sub).mkdir(parents=True, exist_ok=True)
     (config / "gtk-3.0" / "settings.ini").write_text(GTK_SETTINGS)
     rc = Path("/etc/xdg/openbox/rc.xml").read_text(encoding="utf-8")
-    if maximize:
-        rc = re.sub(r"<applications>\s*", MAXIMIZE_ALL, rc, count=1)
+    rule = MAXIMIZE_RULE.format("yes" if maximize else "no")
+    rc = re.sub(r"<applications>\s*", rule, rc, count=1)
+    rc = re.sub(r"<keyboard>\s*", UNMAXIMIZE_BINDING, rc, count=1)
     (config / "openbox" / "rc.xml").write_text(rc, encoding="utf-8")
     (config / "fcitx5" / "profile").write_text(FCITX_PROFILE)
 
