@@ -58,6 +58,13 @@ STEADY_SAMPLE_S = 1.0  # how often steady text quality is sampled
 SHOWN_COMPRESSION = 1  # zlib level for kept pictures: fast, and office screens shrink ~20x
 FOCUS_SEARCH_S = 30.0  # first_focus_legible_s is null when the window is not legible by then
 BIG_CHANGE = 0.3  # live mode: a frame changing this share of tiles counts as a switch
+# A corpus scene's switch or scroll counts from when its picture is final on the office PC's
+# screen: xdotool returns before a loaded program repaints. Changes that start within
+# REPAINT_WAIT_S of the step's end and follow each other less than REPAINT_GAP_S apart are its
+# repaint (at most REPAINT_MAX_S of it); the last one is the switch time.
+REPAINT_WAIT_S = 1.0
+REPAINT_GAP_S = 0.5
+REPAINT_MAX_S = 3.0
 
 
 @dataclass
@@ -366,7 +373,7 @@ def run_display(
         out.update(judge(run, truth, lambda t: None, big_changes, big_changes, seconds))
         return out
     events = [e for e in live.finish() if e.at < seconds]
-    switches = [e.at for e in events if e.kind in BIG_KINDS]
+    switches = [repainted(times, e.at) for e in events if e.kind in BIG_KINDS]
     event_times = [e.at for e in events]
 
     def focus_at(t: float) -> tuple[int, int, int, int] | None:
@@ -375,6 +382,19 @@ def run_display(
     starts = sorted(set(switches) | set(big_changes))
     out.update(judge(run, truth, lambda t: None, starts, switches, seconds, focus_at))
     return out
+
+
+def repainted(change_times: list[float], step_end: float) -> float:
+    """When the screen settled after a timeline step that ended at ``step_end``."""
+    i = bisect.bisect_left(change_times, step_end)
+    if i == len(change_times) or change_times[i] > step_end + REPAINT_WAIT_S:
+        return step_end  # it had repainted before the step's end
+    last = change_times[i]
+    for t in change_times[i + 1 :]:
+        if t - last > REPAINT_GAP_S or t > step_end + REPAINT_MAX_S:
+            break
+        last = t
+    return last
 
 
 def run_scene(name: str, seconds: float | None, link_kbps: float) -> dict[str, float | None]:

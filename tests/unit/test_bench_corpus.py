@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.bandwidth import FIGURES, worst
+from bench.bandwidth import FIGURES, repainted, worst
 from bench.scenes.corpus import CORPUS
 from bench.scenes.live import BIG_KINDS, STEADY_MARGIN_S, LiveScene, Scene, SceneError
 
@@ -59,3 +59,11 @@ def test_a_missing_program_is_named_with_the_set_up_command_and_nothing_starts(t
     ):
         pass
     assert made == []  # no content made, no display started
+
+
+def test_a_step_counts_from_the_end_of_the_repaint_it_caused():
+    changes = [1.0, 10.3, 10.6, 10.9, 14.0, 20.0]
+    assert repainted(changes, 10.0) == 10.9  # the program repainted after xdotool returned
+    assert repainted(changes, 12.5) == 12.5  # nothing soon after: it had repainted already
+    assert repainted(changes, 19.2) == 20.0  # a late single repaint within the wait
+    assert 7.7 < repainted([5.0 + 0.2 * i for i in range(40)], 5.0) <= 8.0  # REPAINT_MAX_S
