@@ -11,7 +11,7 @@ PAGE_DOWN_TWICE = press("Page_Down", "Page_Down", gap_ms=600)
 FORM = Scene(
     name="browser_form",
     description="Firefox: a telework application form filled in field by field",
-    duration_s=80.0,
+    duration_s=84.0,
     make_content=lambda d: content.form_page(d / "form.html"),
     programs=[Program(firefox("form.html"), FIREFOX_WINDOW)],
     commands=("firefox-esr",),
@@ -33,7 +33,7 @@ FORM = Scene(
 LONG = Scene(
     name="browser_long",
     description="Firefox: a long regulations page read and scrolled by wheel and Page_Down",
-    duration_s=80.0,
+    duration_s=84.0,
     make_content=lambda d: content.long_page(d / "long.html"),
     programs=[Program(firefox("long.html"), FIREFOX_WINDOW)],
     commands=("firefox-esr",),

@@ -39,7 +39,7 @@ def arrange(desk: Desk) -> None:
 SCENE = Scene(
     name="desktop_switch",
     description="Four overlapping windows switched by Alt+Tab and by raising one, typing in each",
-    duration_s=92.0,
+    duration_s=94.0,
     make_content=make_content,
     programs=[
         Program(libreoffice("--writer", "document.fodt"), r"document.*LibreOffice Writer"),

@@ -45,7 +45,7 @@ BUS_START_TIMEOUT_S = 10.0
 IME_READY_S = 3.0  # fcitx5 and mozc load their add-ons before the first program starts
 # A scene's last switch or scroll comes at least this long before its end, so that it can get
 # crisp again (and be measured) before the capture stops.
-STEADY_MARGIN_S = 6.0
+STEADY_MARGIN_S = 10.0
 # Events after which the bench measures how soon the screen is crisp again.
 BIG_KINDS = ("switch", "scroll", "page")
 SETUP_COMMAND = "./run bench-setup"

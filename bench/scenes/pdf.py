@@ -8,7 +8,7 @@ from bench.scenes.live import Program, Scene, Step, press, scroll
 SCENE = Scene(
     name="pdf",
     description="Evince: paging through a PDF, a zoom change, wheel scrolling",
-    duration_s=72.0,
+    duration_s=76.0,
     make_content=lambda d: content.pdf(d / "document.pdf"),
     programs=[Program(lambda d: ["evince", str(d / "document.pdf")], r"document")],
     commands=("evince", "soffice"),
