@@ -1,4 +1,4 @@
-"""LibreOffice Calc: data entry, scrolling a large sheet, switching sheets (about 90 s)."""
+"""LibreOffice Calc: data entry, scrolling a large sheet, switching sheets (96 s)."""
 
 from __future__ import annotations
 

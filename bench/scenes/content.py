@@ -19,7 +19,7 @@ from bench.scenes.office import DOC_PARAGRAPHS, SHEET_HEADERS, SHEET_ROWS
 SEED = 20240601
 SHEET_NAMES = ("集計", "明細", "前年度")
 SHEET_DATA_ROWS = 600  # a large sheet: about 15 screens to scroll through
-DOC_COPIES = 3  # DOC_PARAGRAPHS x 3 (itself three copies): about nine A4 pages
+DOC_COPIES = 3  # DOC_PARAGRAPHS x 3 (itself three copies): twelve A4 pages in Writer
 CONVERT_TIMEOUT_S = 120.0
 
 NS = (

@@ -1,5 +1,5 @@
 """LibreOffice Writer: typing Japanese through a real IME (fcitx5 + mozc, its candidate window
-shown) and English into a nine-page document, then paging back through it (about 100 s)."""
+shown) and English into a twelve-page document, then paging back through it (100 s)."""
 
 from __future__ import annotations
 
