@@ -429,7 +429,8 @@ def _console(argv: list[str]) -> int:  # pragma: no cover - runs as its own proc
             failures.clear()
             try:
                 tab = getattr(window, command["tab"])
-                if window.tabs.currentWidget() is not tab:
+                switched = window.tabs.currentWidget() is not tab
+                if switched:
                     window.statusBar().clearMessage()  # what was said on the tab left
                 window.tabs.setCurrentWidget(tab)
                 for name, value in command["fields"].items():
@@ -437,11 +438,13 @@ def _console(argv: list[str]) -> int:  # pragma: no cover - runs as its own proc
                     assert isinstance(field, QLineEdit), name
                     field.setText(value)
                 result = None
+                while window._tasks:  # the refresh the tab switch started, done first:
+                    await asyncio.sleep(0.05)  # a report is made one at a time per tenant
                 if command["call"]:
                     result = await getattr(tab, command["call"])(*command["args"])
-                else:
+                elif not switched:
                     await tab.refresh()
-                await asyncio.sleep(0.3)  # the refresh the tab switch started
+                await asyncio.sleep(0.3)
                 if failures:
                     raise RuntimeError("; ".join(failures))
                 say({"ok": True, "result": result})
