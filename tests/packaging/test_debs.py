@@ -3,12 +3,14 @@
 They change the system (a system user, /opt/telework, /etc/telework, systemd links), so they
 run only as root and only when asked (``TELEWORK_PACKAGE_TESTS``, set by ``.ci/run`` on CI's
 throwaway machine), and never over an installation of ours that was already there. Each test
-purges what it installed, also when it fails.
+purges what it installed, also when it fails; what a killed run left, the next run purges (see
+``purge_what_an_interrupted_run_left``). Two runs on one machine take turns.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import grp
 import json
 import os
@@ -36,14 +38,21 @@ PACKAGE_TESTS_ENV = "TELEWORK_PACKAGE_TESTS"
 DATA_DIR = Path("/var/lib/telework/relay")
 FINGERPRINT = "ab" * 32
 APT_ENV = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+# Held for the whole of a test, so that two runs on one machine take turns.
+LOCK_PATH = Path("/run/lock/telework-package-tests.lock")
+# Written before a test installs, removed after it purged: the packages it is answerable for.
+CLAIM_PATH = Path("/var/lib/telework-package-tests.claim")
 
 
 @pytest.fixture(autouse=True)
-def _may_change_this_machine() -> None:
+def _may_change_this_machine() -> Iterator[None]:
     if not os.environ.get(PACKAGE_TESTS_ENV):
         pytest.skip(f"installs packages on this machine: set {PACKAGE_TESTS_ENV}=1 (CI does)")
     if os.geteuid() != 0 or shutil.which("dpkg") is None or shutil.which("apt-get") is None:
         pytest.skip("needs root and dpkg/apt-get")
+    with one_test_at_a_time():
+        purge_what_an_interrupted_run_left()
+        yield
 
 
 def deb(name: str) -> Path:
@@ -91,16 +100,45 @@ def group_exists(name: str) -> bool:
 
 
 @contextlib.contextmanager
+def one_test_at_a_time() -> Iterator[None]:
+    """Two runs of these tests on one machine (a CI run beside a person's) would purge each
+    other's packages mid-test: the second waits for the first."""
+    with open(LOCK_PATH, "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def purge(packages: list[str]) -> None:
+    for package in packages:
+        if known(package):
+            run("apt-get", "purge", "-y", "-q", package, check=False)
+
+
+def purge_what_an_interrupted_run_left() -> None:
+    """A run killed mid-test (its session ended, CI's time ran out) leaves its packages
+    installed, with the claim it wrote before installing: those, and only those, are ours to
+    purge. An installation without our claim is someone's and stays untouched."""
+    if not CLAIM_PATH.exists():
+        return
+    run("dpkg", "--configure", "-a", check=False)
+    purge(CLAIM_PATH.read_text(encoding="utf-8").split())
+    CLAIM_PATH.unlink()
+
+
+@contextlib.contextmanager
 def purged_afterwards(*packages: str) -> Iterator[None]:
     for package in packages:
         if known(package):
-            pytest.skip(f"{package} is already on this machine; not touching it")
+            pytest.fail(f"{package} is already on this machine, not installed by these tests")
+    CLAIM_PATH.write_text("\n".join(packages) + "\n", encoding="utf-8")
     try:
         yield
     finally:
-        for package in packages:
-            if known(package):
-                run("apt-get", "purge", "-y", "-q", package, check=False)
+        purge(list(packages))
+        CLAIM_PATH.unlink(missing_ok=True)
 
 
 def relay_files_gone() -> list[str]:
@@ -240,7 +278,7 @@ def test_relay_package_installs_runs_upgrades_with_its_data_and_purges_clean(tmp
 @pytest.mark.timeout(600)
 def test_viewer_and_host_packages_take_a_preseeded_preset_and_purge_clean(tmp_path):
     viewer, host = deb("telework-viewer"), deb("telework-host")
-    assert not Path("/etc/telework").exists()
+    assert not Path("/etc/telework").exists(), "/etc/telework is already here, not ours"
     selections = "".join(
         f"{package} {package}/{key} string {value}\n"
         for package in ("telework-viewer", "telework-host")
