@@ -6,16 +6,17 @@
     python bench/bandwidth.py --scene calc [--link-kbps 100]     # a corpus scene, live
     python bench/bandwidth.py --all [--link-kbps 100]            # every corpus scene
 
-The office scene (bench/scenes/office.py) is replayed on a simulated clock: frames are rendered
-for the scene time, the pipeline's real CPU and encode times are measured, and every packet
-crosses a first-in first-out link of ``--link-kbps`` with its full wire overhead. The receiver
-reports back (as the viewer would) after ``FEEDBACK_DELAY_S``. With ``--display`` a live X
-display is captured with mss in real time instead, and quality is judged against the captured
+The office scene (bench/scenes/office.py) is replayed on a simulated clock: frames are rendered for
+the scene time, the pipeline's real CPU and encode times are measured, and every packet crosses a
+first-in first-out link of ``--link-kbps`` with its full wire overhead. The receiver reports back
+(as the viewer would) after ``FEEDBACK_DELAY_S``. With ``--display`` a live X display is captured
+in real time instead, through the host's own ``HostMedia.look`` (MIT-SHM, the X server's damage
+reports, the active window for the focus-first start), and quality is judged against the captured
 frames. A corpus scene (bench/scenes/corpus.py: real LibreOffice, Firefox, Evince and fcitx5-mozc
 on their own Xvfb, driven by xdotool) is captured the same way while its timeline plays; its
 switches and scrolls come from the timeline, and ``first_focus_legible_s`` is judged inside the
-window that has focus. ``--all`` prints one JSON line per corpus scene and a last summary line
-with the worst value of each figure.
+window that has focus. ``--all`` prints one JSON line per corpus scene and a last summary line with
+the worst value of each figure.
 ``--burned-watermark`` burns the host's watermark (the policy's ``watermark_burned``)
 into the office scene's frames, its time moving on each scene minute as on the office PC; text
 quality is then judged against the marked frames (what the host means to send), and
@@ -155,8 +156,10 @@ def percentile(values: list[float], q: float) -> float:
 class Run:
     """One benchmark run over a frame source with ground truth."""
 
-    def __init__(self, width: int, height: int, link_kbps: float) -> None:
-        self.sender = VideoSender(width, height, budget_bps=SESSION_BUDGET_BPS)
+    def __init__(
+        self, width: int, height: int, link_kbps: float, sender: VideoSender | None = None
+    ) -> None:
+        self.sender = sender or VideoSender(width, height, budget_bps=SESSION_BUDGET_BPS)
         self.decoder = H264Decoder()
         self.link = Link(link_kbps * 1000)
         self.cursor = CursorTracker()
@@ -192,10 +195,11 @@ class Run:
         frame: np.ndarray,
         focus: tuple[int, int, int, int] | None,
         extra_cpu_s: float = 0.0,
+        drawn: list[tuple[int, int, int, int]] | None = None,
     ) -> VideoPacket | None:
         self.deliver_reports(now)
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        packet = self.sender.offer(frame, now, focus=focus)
+        packet = self.sender.offer(frame, now, focus=focus, drawn=drawn)
         self.cpu_s += time.process_time() - cpu0 + extra_cpu_s
         if packet is None:
             return None
@@ -374,13 +378,14 @@ def run_display(
     display: str, seconds: float, link_kbps: float, live: LiveScene | None = None
 ) -> dict[str, float | None]:
     """Capture ``display`` in real time; with ``live``, play its timeline from the first grab."""
+    from apps.host.session import HostMedia
     from core.media.damage import tile_damage
-    from core.media.frames import VirtualDesktop
-    from desktop.capture import ScreenCapture
 
-    with ScreenCapture(VirtualDesktop(), display=display) as cap:
-        width, height = cap.size
-        run = Run(width, height, link_kbps)
+    t0 = time.perf_counter()
+    media = HostMedia(display, 1, SESSION_BUDGET_BPS, pace=lambda: time.perf_counter() - t0)
+    try:
+        width, height = media.sender.size
+        run = Run(width, height, link_kbps, sender=media.sender)
         captured: list[Shown] = []  # ground truth, compressed like the shown pictures
         big_changes: list[float] = []
         prev = None
@@ -389,20 +394,29 @@ def run_display(
             live.play(t0)
         now = 0.0
         while now < seconds:
+            run.deliver_reports(now)
             c0 = time.process_time()
-            frame = np.array(cap.grab(), copy=True)
-            grab_cpu = time.process_time() - c0
-            dmg = tile_damage(prev, frame)
-            if prev is not None and dmg.fraction >= BIG_CHANGE:
-                big_changes.append(now)
-            if dmg.changed or prev is None:
-                captured.append(Shown.keep(now, now, frame))
-            prev = frame
-            run.video_tick(now, frame, None, extra_cpu_s=grab_cpu)
+            # The host's own look: its active-window focus, its damage reports, and no capture
+            # at all when nothing was drawn and nothing is refining (the screen is unchanged).
+            seen = media.look(now)
+            look_cpu = time.process_time() - c0
+            if seen.frame is not None:
+                frame = np.array(seen.frame, copy=True)
+                dmg = tile_damage(prev, frame)
+                if prev is not None and dmg.fraction >= BIG_CHANGE:
+                    big_changes.append(now)
+                if dmg.changed or prev is None:
+                    captured.append(Shown.keep(now, now, frame))
+                prev = frame
+                run.video_tick(now, frame, seen.focus, extra_cpu_s=look_cpu, drawn=seen.drawn)
+            else:
+                run.cpu_s += look_cpu
             now += run.sender.next_poll_delay(now)
             delay = t0 + now - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
+    finally:
+        media.close()
     times = [c.at for c in captured]
 
     def truth(t: float) -> np.ndarray:

@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -52,7 +53,7 @@ from core.input.dispatch import Backend, InputDispatcher
 from core.input.pointer import ScreenMap
 from core.media.cursor import CursorMessage, CursorTracker
 from core.media.frames import Monitor as CaptureMonitor
-from core.media.frames import drawn_in_frame, frame_rect
+from core.media.frames import Rect, drawn_in_frame, frame_rect
 from core.media.overlay import Overlay
 from core.media.sender import VideoSender
 from core.policy import Policy
@@ -89,8 +90,20 @@ WHOLE_FRAME_COMPARE_S = 2.0
 CURSOR_WIRE_OVERHEAD_BYTES = 6 + TLS_OVERHEAD_BYTES  # and a 6-byte frame header
 
 
-class _Media:
-    """Capture, sender and cursor of the monitor shown; lives on the session's worker thread."""
+@dataclass(frozen=True)
+class ScreenLook:
+    """One look at the monitor shown, as the video sender takes it (``VideoSender.offer``)."""
+
+    frame: npt.NDArray[np.uint8] | None  # None: nothing drawn, nothing to refine, no capture
+    focus: Rect | None  # the active window in frame pixels
+    drawn: list[Rect] | None  # what the X server drew since the last look; None: compare all
+
+
+class HostMedia:
+    """Capture, sender and cursor of the monitor shown; lives on the session's worker thread.
+
+    bench/bandwidth.py captures live displays through :meth:`look` too, so its figures are the
+    host's: the same focus, damage reports and skipped captures."""
 
     def __init__(
         self,
@@ -184,17 +197,23 @@ class _Media:
         assert self.capture is not None
         return drawn_in_frame(desktop, (s.left, s.top, s.width, s.height), self.capture.size)
 
+    def look(self, now: float) -> ScreenLook:
+        """The screen now, unless nothing was drawn and nothing is being refined: then not
+        even a capture."""
+        assert self.capture is not None
+        drawn = self._drawn(now)
+        if drawn == [] and not self.sender.needs_picture(now):
+            return ScreenLook(None, None, drawn)
+        return ScreenLook(self.capture.grab(), self._focus(), drawn)
+
     def step(self) -> tuple[Any, ScreenMap, list[CursorMessage], float]:
         """Grab, maybe encode; read the cursor. Returns (packet, the screen the packet shows,
         cursor messages, next delay)."""
-        assert self.capture is not None
         now = self._pace()
-        drawn = self._drawn(now)
-        if drawn == [] and not self.sender.needs_picture(now):
-            packet = None  # nothing drawn, nothing to refine: not even a capture
-        else:
-            frame = self.capture.grab()
-            packet = self.sender.offer(frame, now, focus=self._focus(), drawn=drawn)
+        seen = self.look(now)
+        packet = None
+        if seen.frame is not None:
+            packet = self.sender.offer(seen.frame, now, focus=seen.focus, drawn=seen.drawn)
         if packet is not None and (packet.width, packet.height) != (
             self.screen.picture_width,
             self.screen.picture_height,
@@ -272,7 +291,7 @@ class HostSession:
         self._closed = asyncio.Event()  # run() has cleaned up: keys released, viewer told
         self._policy_changed = asyncio.Event()  # the viewer has yet to hear of a new policy
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="host-media")
-        self._media: _Media | None = None
+        self._media: HostMedia | None = None
         self.dispatcher: InputDispatcher | None = None
         self._render_watermark = render_watermark  # on the loop's thread: Qt draws text there
         self._burned_text = ""  # the watermark text the frames carry now
@@ -408,10 +427,10 @@ class HostSession:
             finally:  # even if cancelled again meanwhile: wait_closed() must not hang
                 self._closed.set()
 
-    def _open_media(self) -> _Media:
+    def _open_media(self) -> HostMedia:
         """On the worker: the media, kept on the session as soon as they exist, so that a
         session cancelled while they open still closes them."""
-        self._media = _Media(self._display, self._monitor, self._budget_bps, self._pace)
+        self._media = HostMedia(self._display, self._monitor, self._budget_bps, self._pace)
         return self._media
 
     def _close_media(self) -> None:

@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from apps.host.session import SESSION_BUDGET_BPS, HostSession, SessionInfo, _Media
+from apps.host.session import SESSION_BUDGET_BPS, HostSession, SessionInfo, HostMedia
 from core.policy import Policy
 from core.protocol.control import SessionOffer
 from tests.integration.relay_harness import wait_until
@@ -46,7 +46,7 @@ def _open_fds() -> int:
 
 def _fds_with_x_libraries_loaded(display: str) -> int:
     """Descriptors open now, once the X libraries are loaded (they keep a few open)."""
-    _Media(display, 1, SESSION_BUDGET_BPS).close()
+    HostMedia(display, 1, SESSION_BUDGET_BPS).close()
     return _open_fds()
 
 
@@ -87,13 +87,13 @@ def _session(display: str, channel: SilentViewer) -> HostSession:
 async def test_cancelled_while_its_media_open_it_still_closes_them(xdisplay, monkeypatch) -> None:
     before = _fds_with_x_libraries_loaded(xdisplay)
     gate = Gate(armed=True)
-    open_media = _Media.__init__
+    open_media = HostMedia.__init__
 
-    def slow_open(media: _Media, *args: object) -> None:
+    def slow_open(media: HostMedia, *args: object) -> None:
         open_media(media, *args)
         gate.hold()
 
-    monkeypatch.setattr(_Media, "__init__", slow_open)
+    monkeypatch.setattr(HostMedia, "__init__", slow_open)
     try:
         run = asyncio.create_task(_session(xdisplay, SilentViewer()).run())
         await gate.wait_reached()
@@ -108,14 +108,14 @@ async def test_cancelled_while_its_media_close_waits_behind_a_grab_it_still_clos
 ) -> None:
     before = _fds_with_x_libraries_loaded(xdisplay)
     gate = Gate(armed=False)
-    step = _Media.step
+    step = HostMedia.step
 
-    def slow_step(media: _Media):
+    def slow_step(media: HostMedia):
         result = step(media)
         gate.hold()
         return result
 
-    monkeypatch.setattr(_Media, "step", slow_step)
+    monkeypatch.setattr(HostMedia, "step", slow_step)
     viewer = SilentViewer()
     try:
         run = asyncio.create_task(_session(xdisplay, viewer).run())

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from apps.host import session as session_module
-from apps.host.session import HostSession, SessionInfo, _Media
+from apps.host.session import HostSession, SessionInfo, HostMedia
 from core.input.keymap import CTRL_L
 from core.policy import Policy
 from core.protocol.control import SessionOffer
@@ -74,13 +74,13 @@ async def test_ending_a_session_releases_its_viewers_keys_at_once(xdisplay):
 async def test_the_watchdog_ends_a_stuck_session_and_releases_its_keys(xdisplay, monkeypatch):
     monkeypatch.setattr(session_module, "SESSION_STUCK_AFTER_S", 0.2)
     hang = threading.Event()
-    step = _Media.step
+    step = HostMedia.step
 
-    def hanging_step(media: _Media):
+    def hanging_step(media: HostMedia):
         hang.wait(WORKER_WAIT_S)  # a grab that does not come back (the X server grabbed)
         return step(media)
 
-    monkeypatch.setattr(_Media, "step", hanging_step)
+    monkeypatch.setattr(HostMedia, "step", hanging_step)
     backend, viewer = Recorder(), ScriptedViewer()
     session, run = start(xdisplay, backend, viewer)
     try:
