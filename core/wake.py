@@ -38,6 +38,24 @@ MAGIC_PREFIX = b"\xff" * 6
 MAC_REPEATS = 16
 
 
+class RecentWakes:
+    """When each office PC (by MAC or host ID) was last woken, for :data:`WAKE_MIN_INTERVAL_S`:
+    older entries are forgotten on each record, so the map holds one interval's wakes only."""
+
+    def __init__(self) -> None:
+        self._at: dict[str, float] = {}
+
+    def seconds_since(self, key: str, now: float) -> float | None:
+        """How long ago ``key`` was woken, if within the interval; None otherwise."""
+        at = self._at.get(key)
+        return None if at is None or now - at >= WAKE_MIN_INTERVAL_S else now - at
+
+    def record(self, key: str, now: float) -> None:
+        for old in [k for k, at in self._at.items() if now - at >= WAKE_MIN_INTERVAL_S]:
+            del self._at[old]
+        self._at[key] = now
+
+
 class WakeError(Error):
     """A MAC or LAN address is malformed, or a wake would leave the sender's own LAN."""
 

@@ -15,7 +15,7 @@ from collections import deque
 from typing import NoReturn
 
 from core.protocol.control import Progress, ProgressStage, RefusalReason, Wake
-from core.wake import MAX_WAKES_PER_TENANT_PER_MIN, WAKE_MIN_INTERVAL_S
+from core.wake import MAX_WAKES_PER_TENANT_PER_MIN, RecentWakes
 from relay.context import AuditWho, RelayContext
 from relay.errors import Refusal
 from relay.host_channels import HostChannels, HostRef
@@ -33,7 +33,7 @@ class Wakes:
     def __init__(self, context: RelayContext, channels: HostChannels) -> None:
         self._context = context
         self._channels = channels
-        self._sent_at: dict[str, float] = {}  # host ID -> when its packet was last asked for
+        self._recent = RecentWakes()  # by host ID: when its packet was last asked for
         self._sending: dict[str, asyncio.Future[str | None]] = {}  # host ID -> its send now
         self._by_tenant: dict[str, deque[float]] = {}
 
@@ -43,8 +43,7 @@ class Wakes:
         Logins asking at once share one packet: the first sends, the others wait with it."""
         sending = self._sending.get(host_id)
         now = self._context.monotonic()
-        last = self._sent_at.get(host_id)
-        if sending is None and (last is None or now - last >= WAKE_MIN_INTERVAL_S):
+        if sending is None and self._recent.seconds_since(host_id, now) is None:
             sending = asyncio.ensure_future(self._send(host_id, who, now))
             self._sending[host_id] = sending
             sending.add_done_callback(lambda _: self._sending.pop(host_id, None))
@@ -69,8 +68,7 @@ class Wakes:
         wake = Wake(lan.mac, lan.wire_address)
         for waker in wakers:
             if await self._channels.send_wake(waker, wake):
-                self._sent_at[host_id] = now
-                self._forget_before(now - WAKE_MIN_INTERVAL_S)
+                self._recent.record(host_id, now)
                 detail = {"waker": waker, "mac": lan.mac, "lan": lan.wire_address}
                 await context.audit("host_wake", **who, detail=detail)
                 return None
@@ -110,7 +108,3 @@ class Wakes:
             return False
         recent.append(now)
         return True
-
-    def _forget_before(self, moment: float) -> None:
-        for host_id in [h for h, at in self._sent_at.items() if at < moment]:
-            del self._sent_at[host_id]

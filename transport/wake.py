@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import psutil
 
-from core.wake import WAKE_MIN_INTERVAL_S, WAKE_PORTS, LanCard, WakeError, magic_packet, wake_target
+from core.wake import WAKE_PORTS, LanCard, RecentWakes, WakeError, magic_packet, wake_target
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class Waker:
         self.own = own  # set by each control channel: the card it left through
         self._clock = clock
         self._send = send or send_magic_packet
-        self._last_sent: dict[str, float] = {}
+        self._recent = RecentWakes()
 
     def wake(self, mac: str, address: str) -> bool:
         """Send the magic packet for ``mac`` (last seen at ``address``); False when refused
@@ -67,23 +67,18 @@ class Waker:
             log.warning("wake refused: %s", exc)
             return False
         now = self._clock()
-        last = self._last_sent.get(target.mac)
-        if last is not None and now - last < WAKE_MIN_INTERVAL_S:
-            log.info("wake of %s skipped: sent %.0f s ago", target.mac, now - last)
+        ago = self._recent.seconds_since(target.mac, now)
+        if ago is not None:
+            log.info("wake of %s skipped: sent %.0f s ago", target.mac, ago)
             return False
-        self._forget_before(now - WAKE_MIN_INTERVAL_S)
         try:
             self._send(target.mac, target.broadcast(), str(self.own.address.ip))
         except OSError as exc:
             log.warning("wake of %s not sent: %s", target.mac, exc)
             return False
-        self._last_sent[target.mac] = now
+        self._recent.record(target.mac, now)
         log.info("magic packet sent to %s on %s", target.mac, target.broadcast())
         return True
-
-    def _forget_before(self, moment: float) -> None:
-        for mac in [m for m, at in self._last_sent.items() if at < moment]:
-            del self._last_sent[mac]
 
 
 def send_magic_packet(mac: str, broadcast: str, source_ip: str) -> None:

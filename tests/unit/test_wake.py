@@ -12,6 +12,7 @@ from core.wake import (
     MAC_REPEATS,
     WAKE_MIN_INTERVAL_S,
     LanCard,
+    RecentWakes,
     WakeError,
     magic_packet,
     wake_target,
@@ -135,3 +136,13 @@ def test_a_failed_send_is_not_counted_as_sent():
 )
 def test_netmasks_read_as_prefixes(mask, prefix):
     assert _prefix_of(mask) == prefix
+
+
+def test_recent_wakes_say_how_long_ago_and_forget_what_is_older_than_the_interval():
+    recent = RecentWakes()
+    recent.record("AA:BB:CC:DD:EE:01", 100.0)
+    assert recent.seconds_since("AA:BB:CC:DD:EE:01", 110.0) == 10.0
+    assert recent.seconds_since("AA:BB:CC:DD:EE:02", 110.0) is None
+    assert recent.seconds_since("AA:BB:CC:DD:EE:01", 100.0 + WAKE_MIN_INTERVAL_S) is None
+    recent.record("AA:BB:CC:DD:EE:02", 100.0 + WAKE_MIN_INTERVAL_S)
+    assert list(recent._at) == ["AA:BB:CC:DD:EE:02"]  # the older wake was dropped, not kept
