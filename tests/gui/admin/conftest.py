@@ -159,3 +159,13 @@ async def viewer_session(relay, host_id: str):
     await channel.write(b"hello")
     await channel.read()
     return channel, ok
+
+
+@pytest.fixture
+def japanese():
+    """The console in Japanese for one test, English again after it."""
+    from apps.common.i18n import set_language
+
+    set_language("ja")
+    yield
+    set_language(None)

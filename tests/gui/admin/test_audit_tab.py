@@ -12,18 +12,12 @@ from conftest import press, settled, viewer_session, wait_for
 
 from apps.admin.audit_text import event_name, local_time
 from apps.admin.texts import tr
-from apps.common.i18n import set_language
 from apps.host.session_core import SessionInfo, watermark_text
 from core.crypto.certs import format_host_id
 from core.policy import Policy
 from tests.integration.relay_harness import USER, HostAgent
 
-
-@pytest.fixture(autouse=True)
-def japanese():
-    set_language("ja")
-    yield
-    set_language(None)
+pytestmark = pytest.mark.usefixtures("japanese")  # the console as staff in Japan see it
 
 
 def column(table, c: int) -> list[str]:

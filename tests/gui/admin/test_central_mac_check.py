@@ -8,17 +8,12 @@ import pytest
 from conftest import press, settled
 
 from apps.admin.texts import tr
-from apps.common.i18n import set_language
 from tests.integration.relay_harness import TENANT, USER, HostAgent
 
 HOME_MAC = "02:00:00:00:00:01"
 
 
-@pytest.fixture(autouse=True)
-def japanese():
-    set_language("ja")
-    yield
-    set_language(None)
+pytestmark = pytest.mark.usefixtures("japanese")  # the console as staff in Japan see it
 
 
 def cell(tab, host_id: str) -> str:

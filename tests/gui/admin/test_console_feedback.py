@@ -17,7 +17,6 @@ from apps.admin.api import ApiFailure
 from apps.admin.failures import describe_failure
 from apps.admin.main import open_console
 from apps.admin.texts import tr
-from apps.common.i18n import set_language
 from core.crypto.certs import format_host_id
 from tests.integration.relay_harness import TENANT, USER, HostAgent
 
@@ -36,13 +35,6 @@ class Answers:
     async def __call__(self, question: str) -> bool:
         self.questions.append(question)
         return self.answer
-
-
-@pytest.fixture
-def japanese():
-    set_language("ja")
-    yield
-    set_language(None)
 
 
 def status(window) -> str:

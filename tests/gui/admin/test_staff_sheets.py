@@ -14,17 +14,9 @@ from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 
 from apps.admin.qr import draw_staff_sheet, group_secret
 from apps.admin.texts import tr
-from apps.common.i18n import set_language
 from apps.common.qr_scan import decode_qr
 from core.crypto.certs import format_host_id
 from tests.integration.relay_harness import TENANT, USER, HostAgent
-
-
-@pytest.fixture
-def japanese():
-    set_language("ja")
-    yield
-    set_language(None)
 
 
 class PrintDialog:

@@ -12,18 +12,13 @@ from conftest import press, settled
 from apps.admin.audit_text import event_name
 from apps.admin.tabs.hosts import lan_card_text
 from apps.admin.texts import tr
-from apps.common.i18n import set_language
 from core.wake import LanCard
 from tests.integration.relay_harness import HostAgent
 
 CARD = LanCard.parse("02-00-5e-00-53-07", "192.0.2.7/24")
 
 
-@pytest.fixture(autouse=True)
-def japanese():
-    set_language("ja")
-    yield
-    set_language(None)
+pytestmark = pytest.mark.usefixtures("japanese")  # the console as staff in Japan see it
 
 
 def status(window) -> str:

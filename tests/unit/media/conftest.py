@@ -1,9 +1,25 @@
-"""Synthetic screens for the media tests: small, deterministic, text-like."""
+"""Synthetic screens for the media tests (small, deterministic, text-like); private X displays."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
+
+from apps.common.xvfb import start_xvfb
+from core.errors import LocalError
+
+
+def private_xvfb(width: int, height: int) -> Iterator[str]:
+    """A private Xvfb (apps.common.xvfb: a free display number, no resets between clients), for
+    a module's ``display`` fixture; its tests skip where Xvfb cannot start."""
+    try:
+        screen = start_xvfb(width, height)
+    except LocalError as exc:
+        pytest.skip(f"needs Xvfb: {exc}")
+    yield screen.display
+    screen.stop()
 
 
 def text_screen(width: int, height: int, seed: int = 1) -> np.ndarray:

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from apps.common.xvfb import start_xvfb
 from core.errors import LocalError
 from core.media.frames import Monitor, Region, VirtualDesktop
 from desktop.capture import ScreenCapture
 from desktop.x11_cursor import X11CursorSource
+from tests.unit.media.conftest import private_xvfb
 
 pytestmark = pytest.mark.x11
 
@@ -23,13 +23,7 @@ SCREEN = (641, 481)  # odd on purpose
 
 @pytest.fixture(scope="module")
 def display() -> Iterator[str]:
-    """A private Xvfb (apps.common.xvfb: a free display number, no resets between clients)."""
-    try:
-        screen = start_xvfb(*SCREEN)
-    except LocalError as exc:
-        pytest.skip(f"needs Xvfb: {exc}")
-    yield screen.display
-    screen.stop()
+    yield from private_xvfb(*SCREEN)
 
 
 def test_capture_sizes_are_even_and_match_the_target(display: str) -> None:

@@ -9,12 +9,11 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from apps.common.xvfb import start_xvfb
-from core.errors import LocalError
 from core.media.damage import DamageTracker
 from core.media.frames import Monitor
 from desktop.capture import ScreenCapture
 from desktop.x11_damage import X11DamageSource
+from tests.unit.media.conftest import private_xvfb
 
 pytestmark = pytest.mark.x11
 
@@ -23,12 +22,7 @@ SCREEN = (640, 480)
 
 @pytest.fixture(scope="module")
 def display() -> Iterator[str]:
-    try:
-        screen = start_xvfb(*SCREEN)
-    except LocalError as exc:
-        pytest.skip(f"needs Xvfb: {exc}")
-    yield screen.display
-    screen.stop()
+    yield from private_xvfb(*SCREEN)
 
 
 class Painter:
