@@ -115,7 +115,7 @@ class MainWindow(QMainWindow):
             index = self.tabs.addTab(tab, tr(key))
             self.tabs.setTabVisible(index, self.may(TAB_READS[key]))
         self.pages = [tab for tab, _ in pages]
-        self.tabs.currentChanged.connect(lambda _: self.spawn(self.current_tab().refresh()))
+        self.tabs.currentChanged.connect(lambda _: self.spawn(self.refresh_tab(self.current_tab())))
         central = QWidget()
         layout = QVBoxLayout(central)
         top = QHBoxLayout()
@@ -143,6 +143,8 @@ class MainWindow(QMainWindow):
         # Asked before anything destructive, with the question; True goes ahead.
         self.confirm: Callable[[str], Awaitable[bool]] = self.ask
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._refresh_locks: dict[Tab, asyncio.Lock] = {}  # see refresh_tab
+        self._refresh_queued: set[Tab] = set()
         self.live_timer = QTimer(self)
         self.live_timer.setInterval(LIVE_REFRESH_MS)
         self.live_timer.timeout.connect(self._refresh_live)
@@ -241,13 +243,27 @@ class MainWindow(QMainWindow):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def refresh_tab(self, tab: Tab) -> None:
+        """Refresh ``tab``, one refresh of it at a time: asked again while one runs, it runs once
+        more after that one (later asks meanwhile share it). Overlapping refreshes of a report
+        tab would be refused by the relay (one report job per tenant at a time) and show as an
+        error to an admin who only went back and forth between tabs."""
+        lock = self._refresh_locks.setdefault(tab, asyncio.Lock())
+        if lock.locked():
+            if tab in self._refresh_queued:
+                return
+            self._refresh_queued.add(tab)
+        async with lock:
+            self._refresh_queued.discard(tab)
+            await tab.refresh()
+
     async def refresh_all(self) -> None:
         if self.tenant:
-            await self.current_tab().refresh()
+            await self.refresh_tab(self.current_tab())
 
     def _refresh_live(self) -> None:
         if self.current_tab() in (self.sessions, self.monitoring):
-            self.spawn(self.current_tab().refresh())
+            self.spawn(self.refresh_tab(self.current_tab()))
 
     def start_live_refresh(self) -> None:
         self.live_timer.start()

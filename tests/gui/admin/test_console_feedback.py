@@ -191,3 +191,31 @@ def test_the_live_refresh_goes_on_while_a_question_waits(console, qloop):
     (box,) = console.findChildren(QMessageBox)
     box.button(QMessageBox.StandardButton.No).click()
     assert run(asked) is False
+
+
+def test_going_back_and_forth_between_tabs_never_overlaps_one_tabs_refreshes(console, qloop):
+    """The relay runs one report job per tenant at a time: a second, overlapping refresh of the
+    usage tab would come back refused, as an error the admin did nothing to cause."""
+    running, most, calls = 0, 0, 0
+    release = asyncio.Event()
+
+    async def slow_refresh() -> None:
+        nonlocal running, most, calls
+        running += 1
+        calls += 1
+        most = max(most, running)
+        await release.wait()
+        running -= 1
+
+    console.usage.refresh = slow_refresh
+    failures: list[str] = []
+    console.failed.connect(failures.append)
+    for _ in range(3):  # to the usage tab, away, and back, three times while the first runs
+        console.tabs.setCurrentWidget(console.usage)
+        console.tabs.setCurrentWidget(console.staff)
+    qloop.run_until_complete(asyncio.sleep(0.1))
+    assert (running, calls) == (1, 1)
+    release.set()
+    qloop.run_until_complete(settled(console))
+    assert most == 1 and calls == 2  # the asks made meanwhile were shared by one more refresh
+    assert failures == []
