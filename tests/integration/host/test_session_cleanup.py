@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from apps.host.session import SESSION_BUDGET_BPS, HostSession, SessionInfo, HostMedia
+from apps.host.session import SESSION_BUDGET_BPS, HostMedia, HostSession, SessionInfo
 from core.policy import Policy
 from core.protocol.control import SessionOffer
 from tests.integration.relay_harness import wait_until

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from apps.host import session as session_module
-from apps.host.session import HostSession, SessionInfo, HostMedia
+from apps.host.session import HostMedia, HostSession, SessionInfo
 from core.input.keymap import CTRL_L
 from core.policy import Policy
 from core.protocol.control import SessionOffer
