@@ -73,6 +73,7 @@ from core.protocol.session import (
     SessionMessage,
 )
 from desktop.capture import ScreenCapture, list_monitors
+from desktop.win_dxgi import DxgiDuplication, DxgiError
 from desktop.x11_damage import X11DamageSource
 from desktop.x11_focus import X11FocusSource
 from transport.e2e import SecureChannel
@@ -121,7 +122,7 @@ class HostMedia:
         self.focus_source: Any = None
         self.damage_source: Any = None
         self._whole_compare_at = -WHOLE_FRAME_COMPARE_S
-        self.capture: ScreenCapture | None = None
+        self.capture: ScreenCapture | DxgiDuplication | None = None
         self.tracker = CursorTracker()  # the viewer keeps the shapes it has across monitors
         try:  # a failure here must not leave X connections open: close() what was opened
             if sys.platform.startswith("linux"):
@@ -150,10 +151,29 @@ class HostMedia:
         except Exception as exc:  # no DAMAGE: whole frames are compared
             log.info("no damage reports: %s", exc)
 
-    def _capture(self, monitor: int) -> ScreenCapture:
+    def _capture(self, monitor: int) -> ScreenCapture | DxgiDuplication:
         if not 1 <= monitor <= len(self.monitors):
             raise LocalError(f"no monitor {monitor}")
+        if sys.platform == "win32":
+            return self._windows_capture(monitor)
         return ScreenCapture(CaptureMonitor(monitor), display=self.display)
+
+    def _windows_capture(self, monitor: int) -> ScreenCapture | DxgiDuplication:
+        """DXGI Desktop Duplication, which is also the damage source (desktop/win_dxgi.py); mss
+        and whole-frame comparison where there is none (a Remote Desktop session, Windows 7)."""
+        if isinstance(self.capture, DxgiDuplication):
+            # One duplication per output and process: the old one goes first. The new capture
+            # cannot fail for good (mss stands in), so the monitor shown is not left without one.
+            self.capture.close()
+        m = self.monitors[monitor - 1]
+        try:
+            duplication = DxgiDuplication((m["left"], m["top"], m["width"], m["height"]))
+        except DxgiError as exc:
+            log.info("no desktop duplication (%s): capturing with mss, comparing whole frames", exc)
+            self.damage_source = None
+            return ScreenCapture(CaptureMonitor(monitor), display=self.display)
+        self.damage_source = duplication
+        return duplication
 
     def open(self, monitor: int) -> None:
         """Show ``monitor`` from the next frame on, with the session's sender resized, not
@@ -185,8 +205,9 @@ class HostMedia:
         return frame_rect(desktop, (s.left, s.top, s.width, s.height), self.capture.size)
 
     def _drawn(self, now: float) -> list[tuple[int, int, int, int]] | None:
-        """What the X server drew on the monitor shown since the last step (frame pixels), or
-        None to compare whole frames: without reports, and every WHOLE_FRAME_COMPARE_S."""
+        """What the X server (or on Windows DWM, through the duplication) drew on the monitor
+        shown since the last step (frame pixels), or None to compare whole frames: without
+        reports, and every WHOLE_FRAME_COMPARE_S."""
         if self.damage_source is None:
             return None
         desktop = self.damage_source.take()
