@@ -4,7 +4,7 @@ blinks, and while the screen stands still.
 
     python bench/capture_cost.py [--seconds 20]
 
-Runs the host's own capture/encode loop (apps/host/session.py ``_Media.step``) as a session
+Runs the host's own capture/encode loop (apps/host/session.py ``HostMedia.step``) as a session
 does, paced by its own poll delays, on the real H.264 encoder, and reports the loop's CPU time
 as a share of one core. The last line printed is one JSON object.
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from apps.common.xvfb import start_xvfb
-from apps.host.session import CURSOR_WIRE_OVERHEAD_BYTES, _Media
+from apps.host.session import CURSOR_WIRE_OVERHEAD_BYTES, HostMedia
 from core.media.rate import ReceiverReport
 from core.media.sender import VIDEO_WIRE_OVERHEAD_BYTES
 from core.protocol.session import SESSION_BUDGET_BPS
@@ -64,7 +64,7 @@ def typist(display: str, stop: threading.Event) -> None:
 
 def measure(display: str, seconds: float, with_damage: bool, typing: bool) -> tuple[float, int]:
     """The loop's CPU (% of a core) and the number of video packets it sent."""
-    media = _Media(display, 1, SESSION_BUDGET_BPS)
+    media = HostMedia(display, 1, SESSION_BUDGET_BPS)
     if not with_damage and media.damage_source is not None:
         media.damage_source.close()
         media.damage_source = None

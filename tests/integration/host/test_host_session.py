@@ -17,7 +17,7 @@ import pytest
 
 from apps.common.xvfb import start_xvfb
 from apps.host.agent import stop_agent
-from apps.host.session import _Media
+from apps.host.session import HostMedia
 from core.errors import LocalError
 from core.media.cursor import CursorPosition
 from core.protocol.notices import (
@@ -103,12 +103,12 @@ def injecting(stacked, monkeypatch) -> str:
     return stacked
 
 
-def _monitor_number(media: _Media, rect: tuple[int, int, int, int]) -> int:
+def _monitor_number(media: HostMedia, rect: tuple[int, int, int, int]) -> int:
     rects = [(m["left"], m["top"], m["width"], m["height"]) for m in media.monitors]
     return rects.index(rect) + 1
 
 
-def _next_packet(media: _Media):
+def _next_packet(media: HostMedia):
     """Step as the session does (the sender paces by the real clock) until a packet comes."""
     for _ in range(50):
         packet, screen, cursor, delay = media.step()
@@ -136,7 +136,7 @@ def _open_fds() -> int:
 
 
 def test_a_monitor_switch_keeps_the_sessions_rate_control_and_frame_count(stacked) -> None:
-    media = _Media(stacked, 1, SESSION_BUDGET_BPS)
+    media = HostMedia(stacked, 1, SESSION_BUDGET_BPS)
     try:
         media.open(_monitor_number(media, TOP))
         sender, rate = media.sender, media.sender.rate
@@ -153,7 +153,7 @@ def test_a_monitor_switch_keeps_the_sessions_rate_control_and_frame_count(stacke
 
 
 def test_the_cursor_on_the_monitor_above_is_hidden(stacked) -> None:
-    media = _Media(stacked, 1, SESSION_BUDGET_BPS)
+    media = HostMedia(stacked, 1, SESSION_BUDGET_BPS)
     try:
         if media.cursor_source is None:
             pytest.skip("no XFixes cursor source")
@@ -169,11 +169,11 @@ def test_the_cursor_on_the_monitor_above_is_hidden(stacked) -> None:
 
 
 def test_a_monitor_that_does_not_exist_leaves_no_x_connection_open(stacked) -> None:
-    _Media(stacked, 1, SESSION_BUDGET_BPS).close()  # libraries loaded once, outside the count
+    HostMedia(stacked, 1, SESSION_BUDGET_BPS).close()  # libraries loaded once, outside the count
     before = _open_fds()
     for _ in range(3):
         with pytest.raises(LocalError):
-            _Media(stacked, 9, SESSION_BUDGET_BPS)
+            HostMedia(stacked, 9, SESSION_BUDGET_BPS)
     assert _open_fds() == before
 
 
