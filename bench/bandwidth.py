@@ -34,8 +34,9 @@ import signal
 import sys
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import numpy as np
@@ -52,6 +53,9 @@ from core.media.quality import ssim
 from core.media.rate import ReceiverReport
 from core.media.sender import VIDEO_WIRE_OVERHEAD_BYTES, VideoSender
 from core.protocol.session import SESSION_BUDGET_BPS
+
+if TYPE_CHECKING:  # the live path only: the office scene needs no X libraries
+    from apps.host.session import HostMedia, ScreenLook
 
 CURSOR_WIRE_OVERHEAD_BYTES = 6 + 44  # frame header and two TLS records; no video header
 FEEDBACK_DELAY_S = 0.03  # one-way trip of a receiver report back to the host
@@ -374,6 +378,23 @@ def run_office(seconds: float, link_kbps: float, burned: bool) -> dict[str, floa
     return out
 
 
+def look_and_send(run: Run, media: HostMedia, now: float) -> ScreenLook:
+    """One turn of the office PC's loop at ``now``: the host's own look (its active-window
+    focus, its damage reports, and no capture at all when nothing was drawn and nothing is
+    refining: the screen is unchanged), then the sender and the modelled link. The look's frame
+    is a copy the caller may keep as ground truth."""
+    run.deliver_reports(now)
+    c0 = time.process_time()
+    seen = media.look(now)
+    look_cpu = time.process_time() - c0
+    if seen.frame is None:
+        run.cpu_s += look_cpu
+        return seen
+    seen = replace(seen, frame=np.array(seen.frame, copy=True))
+    run.video_tick(now, seen.frame, seen.focus, extra_cpu_s=look_cpu, drawn=seen.drawn)
+    return seen
+
+
 def run_display(
     display: str, seconds: float, link_kbps: float, live: LiveScene | None = None
 ) -> dict[str, float | None]:
@@ -381,11 +402,9 @@ def run_display(
     from apps.host.session import HostMedia
     from core.media.damage import tile_damage
 
-    t0 = time.perf_counter()
-    media = HostMedia(display, 1, SESSION_BUDGET_BPS, pace=lambda: time.perf_counter() - t0)
+    media = HostMedia(display, 1, SESSION_BUDGET_BPS)
     try:
-        width, height = media.sender.size
-        run = Run(width, height, link_kbps, sender=media.sender)
+        run = Run(*media.sender.size, link_kbps, sender=media.sender)
         captured: list[Shown] = []  # ground truth, compressed like the shown pictures
         big_changes: list[float] = []
         prev = None
@@ -394,23 +413,14 @@ def run_display(
             live.play(t0)
         now = 0.0
         while now < seconds:
-            run.deliver_reports(now)
-            c0 = time.process_time()
-            # The host's own look: its active-window focus, its damage reports, and no capture
-            # at all when nothing was drawn and nothing is refining (the screen is unchanged).
-            seen = media.look(now)
-            look_cpu = time.process_time() - c0
-            if seen.frame is not None:
-                frame = np.array(seen.frame, copy=True)
+            frame = look_and_send(run, media, now).frame
+            if frame is not None:
                 dmg = tile_damage(prev, frame)
                 if prev is not None and dmg.fraction >= BIG_CHANGE:
                     big_changes.append(now)
                 if dmg.changed or prev is None:
                     captured.append(Shown.keep(now, now, frame))
                 prev = frame
-                run.video_tick(now, frame, seen.focus, extra_cpu_s=look_cpu, drawn=seen.drawn)
-            else:
-                run.cpu_s += look_cpu
             now += run.sender.next_poll_delay(now)
             delay = t0 + now - time.perf_counter()
             if delay > 0:

@@ -39,10 +39,7 @@ LONG = Scene(
     commands=("firefox-esr",),
     timeline=[
         *(Step(2.0 + 8 * i, scroll(5), "scroll") for i in range(4)),
-        *(
-            Step(34.0 + 8 * i, press("Page_Down", "Page_Down", gap_ms=600), "scroll")
-            for i in range(3)
-        ),
+        *(Step(34.0 + 8 * i, PAGE_DOWN_TWICE, "scroll") for i in range(3)),
         Step(58.0, press("ctrl+f")),
         Step(59.0, typing("緊急", 200)),
         Step(61.0, press("Return", "Escape", gap_ms=500), "scroll"),

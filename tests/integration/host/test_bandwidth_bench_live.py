@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from apps.host.session import WHOLE_FRAME_COMPARE_S, HostMedia
-from bench.bandwidth import Run, run_display
+from bench.bandwidth import Run, look_and_send, run_display
 from core.protocol.session import SESSION_BUDGET_BPS
 
 pytestmark = pytest.mark.x11
@@ -41,20 +41,14 @@ def test_the_live_bench_sends_a_legible_screen_through_the_hosts_own_look(xdispl
 
 
 def test_a_still_screen_is_not_even_captured_once_refined(xdisplay):
-    clock = [0.0]
-    media = HostMedia(xdisplay, 1, SESSION_BUDGET_BPS, pace=lambda: clock[0])
+    media = HostMedia(xdisplay, 1, SESSION_BUDGET_BPS)
     try:
         assert media.damage_source is not None, "Xvfb has DAMAGE: the host must use it"
         run = Run(*media.sender.size, 100.0, sender=media.sender)
-        looks = []
-        while clock[0] < STILL_S:  # a screen nobody draws on, on the bench's modelled link
-            now = clock[0]
-            run.deliver_reports(now)
-            look = media.look(now)
-            if look.frame is not None:
-                run.video_tick(now, look.frame, look.focus, drawn=look.drawn)
-            looks.append((now, look))
-            clock[0] += media.sender.next_poll_delay(now)
+        looks, now = [], 0.0
+        while now < STILL_S:  # a screen nobody draws on, on the bench's modelled link (no sleep)
+            looks.append((now, look_and_send(run, media, now)))
+            now += media.sender.next_poll_delay(now)
     finally:
         media.close()
     assert looks[0][1].frame is not None  # the first picture
