@@ -102,13 +102,11 @@ def group_exists(name: str) -> bool:
 @contextlib.contextmanager
 def one_test_at_a_time() -> Iterator[None]:
     """Two runs of these tests on one machine (a CI run beside a person's) would purge each
-    other's packages mid-test: the second waits for the first."""
+    other's packages mid-test: the second waits for the first. Closing the file (or the
+    process dying) releases the lock."""
     with open(LOCK_PATH, "w", encoding="utf-8") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+        yield
 
 
 def purge(packages: list[str]) -> None:
