@@ -24,9 +24,12 @@ class TokenBucket:
 
     def delay_for(self, nbytes: int, now: float) -> float:
         """Take ``nbytes`` from the bucket; return the seconds to wait before sending them."""
-        self._refill(now)
-        self._tokens -= nbytes
-        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+        # _refill written out: the relay asks this for every chunk it forwards.
+        tokens = self._tokens + max(0.0, now - self._stamp) * self.rate
+        self._stamp = now
+        tokens = (self.burst if tokens > self.burst else tokens) - nbytes
+        self._tokens = tokens
+        return 0.0 if tokens >= 0 else -tokens / self.rate
 
     def _refill(self, now: float) -> None:
         elapsed = max(0.0, now - self._stamp)

@@ -47,12 +47,6 @@ class LiveSession:
     cut: bool = False  # ended without telling either side why (the relay is shutting down)
     cut_by_host: bool = False  # the office PC ended it and said why: it needs no telling
 
-    def count_to_viewer(self, nbytes: int) -> None:
-        self.bytes_to_viewer += nbytes
-
-    def count_to_host(self, nbytes: int) -> None:
-        self.bytes_to_host += nbytes
-
     def request_end(self, reason: str) -> None:
         self.end_reason = reason
         self.end_requested.set()
@@ -171,11 +165,11 @@ class LiveSessions:
         session.buckets = self._buckets(session.tenant)
 
         def to_viewer(n: int) -> None:
-            session.count_to_viewer(n)
+            session.bytes_to_viewer += n
             context.metrics.bytes_to_viewer += n
 
         def to_host(n: int) -> None:
-            session.count_to_host(n)
+            session.bytes_to_host += n
             context.metrics.bytes_to_host += n
 
         tasks = [

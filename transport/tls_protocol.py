@@ -65,11 +65,12 @@ class TlsConnection(asyncio.Protocol):
         "_server_hostname",
         "_server_side",
         "_ssl",
+        "_ssl_io",
         "_state",
         "_transport",
         "_write_high_water",
-        "_write_paused",
         "on_drained",
+        "writing_paused",
     )
 
     def __init__(
@@ -90,6 +91,7 @@ class TlsConnection(asyncio.Protocol):
         self._incoming: ssl.MemoryBIO | None = None
         self._outgoing: ssl.MemoryBIO | None = None
         self._ssl: ssl.SSLObject | None = None
+        self._ssl_io: Any = None  # what reads and writes records (see connection_made)
         self._state = _HANDSHAKING
         self._error: Exception | None = None  # why the connection failed, raised to readers
         self._eof = False  # the peer ended its side (close_notify, FIN or a reset)
@@ -100,7 +102,9 @@ class TlsConnection(asyncio.Protocol):
         self._on_eof: Callable[[], None] | None = None
         self._paused = False
         self._reading = False  # inside _read_plaintext (a receiver may resume us from there)
-        self._write_paused = False
+        # The transport's write buffer is above its high-water mark (read per forwarded chunk:
+        # an attribute, not a property).
+        self.writing_paused = False
         self._drain_waiters: list[asyncio.Future[None]] | None = None
         self.on_drained: Callable[[], None] | None = None  # called when writing resumes
         self._closed: asyncio.Future[None] | None = None
@@ -132,6 +136,10 @@ class TlsConnection(asyncio.Protocol):
             server_side=self._server_side,
             server_hostname=self._server_hostname,
         )
+        # SSLObject's read and write are Python wrappers around the C object it holds; the
+        # relay calls them for every forwarded chunk, so it calls that object directly (the
+        # same methods and errors), or the wrapper should a Python version not have it.
+        self._ssl_io = getattr(self._ssl, "_sslobj", self._ssl)
         if not self._server_side:
             self._step_handshake()  # the client speaks first
 
@@ -214,10 +222,10 @@ class TlsConnection(asyncio.Protocol):
             self._closed.set_result(None)
 
     def pause_writing(self) -> None:
-        self._write_paused = True
+        self.writing_paused = True
 
     def resume_writing(self) -> None:
-        self._write_paused = False
+        self.writing_paused = False
         self._wake_drainers(None)
         if self.on_drained is not None:
             self.on_drained()
@@ -246,7 +254,7 @@ class TlsConnection(asyncio.Protocol):
         if self._reading or self._ssl is None:
             return
         self._reading = True
-        read, decrypted, incoming = self._ssl.read, self._ssl.pending, self._incoming
+        read, incoming = self._ssl_io.read, self._incoming
         assert incoming is not None
         buffered = False
         try:
@@ -272,8 +280,10 @@ class TlsConnection(asyncio.Protocol):
                     buffered = True
                     if len(self._buffer) >= MAX_UNREAD_BYTES:
                         self.pause_reading()
-                if not incoming.pending and not incoming.eof and not decrypted():
-                    break  # all taken: spares the failing read (an exception) per chunk
+                # All taken (no ciphertext left, and a read shorter than asked has emptied
+                # its record): spares the failing read, an exception, per chunk.
+                if len(data) < READ_CHUNK_BYTES and not incoming.pending and not incoming.eof:
+                    break
         finally:
             self._reading = False
         if buffered:
@@ -407,23 +417,18 @@ class TlsConnection(asyncio.Protocol):
                 raise ConnectionError("TLS handshake not done")
             return
         assert self._ssl is not None and self._outgoing is not None
-        self._ssl.write(data)
+        self._ssl_io.write(data)
         transport = self._transport
         assert transport is not None
         if not transport.is_closing():
             transport.write(self._outgoing.read())
-
-    @property
-    def writing_paused(self) -> bool:
-        """The transport's write buffer is above its high-water mark."""
-        return self._write_paused
 
     async def drain(self) -> None:
         """Wait until the write buffer is below its high-water mark; ``ConnectionError`` if
         the connection is gone."""
         if self._state == _CLOSED:
             raise self._error or ConnectionResetError("connection lost")
-        if not self._write_paused:
+        if not self.writing_paused:
             return
         waiter = asyncio.get_running_loop().create_future()
         if self._drain_waiters is None:
