@@ -89,6 +89,8 @@ WARMUP_S = 2.0  # latency samples start this long after a pair is joined
 SETTLE_S = 3.0  # after the last idle office PC is in, before the idle figures are taken
 IDLE_ONLINE_TIMEOUT_S = 300.0  # longest wait for the relay to have every idle office PC online
 FD_HEADROOM = 1024
+# Kinds of connection, each from its own block of source addresses (source_address).
+CONTROL, VIEWER, ATTACH, IDLE_CONTROL = 0, 1, 2, 3
 
 
 def source_address(worker: int, kind: int, index: int) -> str:
@@ -377,9 +379,13 @@ class Generator:
         self.idle_online = 0
         self.connections: list[TlsConnection] = []
         self.in_flight = asyncio.Semaphore(IN_FLIGHT_PER_WORKER)
+        # An office PC's data connection answers an offer the relay is waiting for (within
+        # attach_timeout_s): queued behind new pairs' connects it timed out under a ramp, an
+        # error of this generator, not of the relay. It has its own turn.
+        self.attaching = asyncio.Semaphore(IN_FLIGHT_PER_WORKER)
 
     async def connect(self, kind: int, index: int, port: int | None = None) -> TlsConnection:
-        async with self.in_flight:
+        async with self.attaching if kind == ATTACH else self.in_flight:
             connection = await asyncio.wait_for(
                 open_tls(
                     self.context,
@@ -415,7 +421,7 @@ class Generator:
         connection.set_receiver(on_data, on_eof)
 
     async def idle_host(self, index: int, host_id: str, secret: str) -> None:
-        connection = await self.connect(3, index)
+        connection = await self.connect(IDLE_CONTROL, index)
         stream = LinkStream(connection, connection, Side.CLIENT)
         await stream.send(HostAuth(host_id, secret, "bench"))
         reply = await stream.next_message(60)
@@ -425,14 +431,14 @@ class Generator:
         self.serve_control(stream, connection, None)
 
     async def run_pair(self, index: int, pair: dict[str, str]) -> None:
-        control = await self.connect(0, index)
+        control = await self.connect(CONTROL, index)
         control_stream = LinkStream(control, control, Side.CLIENT)
         await control_stream.send(HostAuth(pair["host_id"], pair["host_secret"], "bench"))
         if not isinstance(reply := await control_stream.next_message(60), HostReady):
             raise RuntimeError(f"office PC refused: {reply}")
         offers: asyncio.Queue[SessionOffer] = asyncio.Queue()
         self.serve_control(control_stream, control, offers)
-        viewer = await self.connect(1, index)
+        viewer = await self.connect(VIEWER, index)
         viewer_stream = LinkStream(viewer, viewer, Side.CLIENT)
         await viewer_stream.send(
             Login(
@@ -445,7 +451,7 @@ class Generator:
             )
         )
         offer = await asyncio.wait_for(offers.get(), 60)
-        data = await self.connect(2, index)
+        data = await self.connect(ATTACH, index)
         data_stream = LinkStream(data, data, Side.CLIENT)
         await data_stream.send(Attach(pair["host_id"], pair["host_secret"], offer.session_id))
         if not isinstance(reply := await data_stream.next_message(60), Attached):
@@ -475,7 +481,7 @@ class Generator:
 
     async def run_reference_pair(self, index: int) -> None:
         """A viewer through the reference proxy: the sink behind it plays the office PC."""
-        viewer = await self.connect(1, index)
+        viewer = await self.connect(VIEWER, index)
         self.joined += 1
         self.start_session(viewer, b"", viewer, None)
 

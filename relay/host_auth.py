@@ -3,6 +3,8 @@ each control channel and each data connection it attaches to an accepted session
 
 from __future__ import annotations
 
+from functools import partial
+
 from core.crypto.certs import host_id_for_certificate, pem_to_der
 from core.errors import CryptoError, ProtocolError
 from core.protocol.control import Attach, Enroll, Enrolled, HostAuth, HostReady, RefusalReason
@@ -69,11 +71,17 @@ class HostAdmission:
         await self._channels.serve(stream, message.host_id, tenant)
 
     async def attach(self, stream: LinkStream, message: Attach) -> None:
-        await self._authenticate(stream, message.host_id, message.secret)
+        await self._authenticate(stream, message.host_id, message.secret, record_seen=False)
         await self._channels.attach(stream, message)
 
     async def _authenticate(
-        self, stream: LinkStream, host_id: str, secret: str, lan: LanCard | None = None
+        self,
+        stream: LinkStream,
+        host_id: str,
+        secret: str,
+        lan: LanCard | None = None,
+        *,
+        record_seen: bool = True,
     ) -> str:
         """Return the host's tenant, or refuse.
 
@@ -83,7 +91,14 @@ class HostAdmission:
         municipality shares."""
         context = self._context
         host = await context.db(
-            context.directory.authenticate_host, host_id, secret, context.wall(), lan
+            partial(
+                context.directory.authenticate_host,
+                host_id,
+                secret,
+                context.wall(),
+                lan,
+                record_seen=record_seen,
+            )
         )
         if host is None:
             await context.audit_noise(

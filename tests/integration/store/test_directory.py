@@ -450,6 +450,12 @@ def test_authenticate_host(directory: Directory, tenant: str) -> None:
     assert directory.authenticate_host("h-2", secret, NOW) is None
     assert directory.authenticate_host("bad id", secret, NOW) is None
     assert directory.authenticate_host("h-1", "ü" * 10, NOW) is None
+    # A session's data connection is checked the same way but records nothing.
+    attaching = directory.authenticate_host("h-1", secret, NOW + 200, record_seen=False)
+    assert attaching is not None and attaching.last_seen_at == NOW + 100
+    stored = directory.get_host("h-1")
+    assert stored is not None and stored.last_seen_at == NOW + 100
+    assert directory.authenticate_host("h-1", secret + "x", NOW, record_seen=False) is None
 
 
 def test_hosts_rename_retire_and_list(directory: Directory, tenant: str) -> None:
