@@ -23,7 +23,7 @@ on both legs: viewer → HAProxy → TLS → a sink playing the office PC) and r
 CPU as a ratio to that C proxy's, measured in the same run on the same machine.
 
 Last line: JSON with sessions, seconds, relay_cpu_percent, relay_rss_mb,
-added_latency_ms_p50, added_latency_ms_p99, errors (and more; see the end of main()).
+added_latency_ms_p50, added_latency_ms_p99, errors, relay_exit_s (and more; see the end of main()).
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ WARMUP_S = 2.0  # latency samples start this long after a pair is joined
 SETTLE_S = 3.0  # after the last idle office PC is in, before the idle figures are taken
 IDLE_ONLINE_TIMEOUT_S = 300.0  # longest wait for the relay to have every idle office PC online
 FD_HEADROOM = 1024
+RELAY_EXIT_TIMEOUT_S = 300.0  # after SIGTERM; then it is killed and relay_exit_s is null
 # Kinds of connection, each from its own block of source addresses (source_address).
 CONTROL, VIEWER, ATTACH, IDLE_CONTROL = 0, 1, 2, 3
 
@@ -732,6 +733,24 @@ def run_generators(
     return outcomes, measured
 
 
+def stop_relay(relay: subprocess.Popen[str]) -> float | None:
+    """SIGTERM, as systemd stops it; the seconds it took to exit (it finishes the audit records
+    of the office PCs that just left), or None if it had to be killed."""
+    started = time.monotonic()
+    relay.send_signal(signal.SIGTERM)
+    try:
+        relay.wait(timeout=RELAY_EXIT_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        print(
+            f"relay still running {RELAY_EXIT_TIMEOUT_S:.0f} s after SIGTERM: killed",
+            file=sys.stderr,
+        )
+        relay.kill()
+        relay.wait()
+        return None
+    return round(time.monotonic() - started, 1)
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -807,8 +826,7 @@ def main() -> int:
                 args, (host, port, fingerprint), pairs, idle, False, relay.pid
             )
         finally:
-            relay.send_signal(signal.SIGTERM)
-            relay.wait(timeout=60)
+            report["relay_exit_s"] = stop_relay(relay)
         result = summary(outcomes)
         report.update(
             {
