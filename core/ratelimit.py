@@ -19,19 +19,14 @@ class TokenBucket:
 
     def set_rate(self, rate_bytes_per_s: float, now: float) -> None:
         """Change the rate from now on (used when a tenant's hard cap lowers the budget)."""
-        self._refill(now)
+        self.delay_for(0, now)  # what accrued until now, at the old rate
         self.rate = max(rate_bytes_per_s, 1.0)
 
     def delay_for(self, nbytes: int, now: float) -> float:
         """Take ``nbytes`` from the bucket; return the seconds to wait before sending them."""
-        # _refill written out: the relay asks this for every chunk it forwards.
+        # One call, no helper: the relay asks this for every chunk it forwards.
         tokens = self._tokens + max(0.0, now - self._stamp) * self.rate
         self._stamp = now
         tokens = (self.burst if tokens > self.burst else tokens) - nbytes
         self._tokens = tokens
         return 0.0 if tokens >= 0 else -tokens / self.rate
-
-    def _refill(self, now: float) -> None:
-        elapsed = max(0.0, now - self._stamp)
-        self._stamp = now
-        self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
