@@ -17,6 +17,7 @@ from core.auth.lockout import Lockout
 from core.protocol.control import RefusalReason
 from relay.audit_backlog import AuditBacklog, PendingRecord
 from relay.errors import Refusal, StoreUnavailable
+from relay.group_commit import GroupCommit
 from relay.lockouts import RelayLockouts
 from relay.metrics import RelayMetrics
 from relay.settings import RelaySettings
@@ -84,9 +85,11 @@ class RelayContext:
         self.lockouts = RelayLockouts(directory, self.db, wall_clock, noisy=noisy)
         self._in_flight: set[asyncio.Future[Any]] = set()
         self.store_faults = StoreFaults(metrics, monotonic_clock)
+        # Audit records and last-seen times: committed together, many to a commit.
+        self.group_commit = GroupCommit(directory, self.db)
         self.audit_backlog = AuditBacklog(self._write_audit, metrics)
         metrics.audit_backlog = lambda: len(self.audit_backlog)
-        metrics.directory_calls = lambda: len(self._in_flight)
+        metrics.directory_calls = lambda: len(self._in_flight) + len(self.group_commit)
 
     async def db(self, function: Callable[..., T], *args: Any) -> T:
         """Run a blocking directory call off the event loop (scrypt and SQLite both block).
@@ -111,7 +114,10 @@ class RelayContext:
             call.exception()  # retrieved: its awaiter (if still there) got it already
 
     async def drain(self) -> None:
-        """Wait (at most ``STORE_DRAIN_TIMEOUT_S``) for directory calls still running."""
+        """Wait (at most ``STORE_DRAIN_TIMEOUT_S`` each) for the writes queued for a group
+        commit, then for directory calls still running."""
+        if not await self.group_commit.flushed(STORE_DRAIN_TIMEOUT_S):
+            log.error("%d directory writes not committed at close", len(self.group_commit))
         if self._in_flight:
             _, late = await asyncio.wait(set(self._in_flight), timeout=STORE_DRAIN_TIMEOUT_S)
             if late:
@@ -220,7 +226,7 @@ class RelayContext:
         )
 
     async def _write_audit(self, record: PendingRecord) -> None:
-        # Shielded: a record that was decided must be written even if shutdown interrupts us.
-        await asyncio.shield(
-            self.db(partial(self.directory.audit, record.event, now=record.now, **record.fields))
+        # Written even if shutdown interrupts us: a record that was decided must be.
+        await self.group_commit.write(
+            partial(self.directory.audit, record.event, now=record.now, **record.fields)
         )

@@ -3,6 +3,7 @@ each control channel and each data connection it attaches to an accepted session
 
 from __future__ import annotations
 
+import contextlib
 from functools import partial
 
 from core.crypto.certs import host_id_for_certificate, pem_to_der
@@ -10,7 +11,7 @@ from core.errors import CryptoError, ProtocolError
 from core.protocol.control import Attach, Enroll, Enrolled, HostAuth, HostReady, RefusalReason
 from core.wake import LanCard
 from relay.context import RelayContext, unvalidated_name
-from relay.errors import Refusal
+from relay.errors import Refusal, StoreUnavailable
 from relay.host_channels import HostChannels
 from relay.store.errors import EnrollmentRefused
 from transport.link_stream import LinkStream
@@ -64,25 +65,24 @@ class HostAdmission:
             # A full cluster node: the office PC retries after its back-off, and the public
             # address's balancer sends it to a node with room.
             raise Refusal(RefusalReason.TOO_MANY_CONNECTIONS)
+        context = self._context
+        tenant = await self._authenticate(stream, message.host_id, message.secret)
+        # A hint for the console and for waking it, written with the next group of writes. A
+        # full disk must not keep the office PC offline: if it cannot be written, it is not.
         lan = LanCard.optional(message.lan_mac, message.lan_address)
-        tenant = await self._authenticate(stream, message.host_id, message.secret, lan)
-        keepalive = int(self._context.settings.keepalive_interval_s)
+        with contextlib.suppress(StoreUnavailable):
+            await context.group_commit.write(
+                partial(context.directory.record_host_seen, message.host_id, context.wall(), lan)
+            )
+        keepalive = int(context.settings.keepalive_interval_s)
         await stream.send(HostReady(message.host_id, tenant, keepalive))
         await self._channels.serve(stream, message.host_id, tenant)
 
     async def attach(self, stream: LinkStream, message: Attach) -> None:
-        await self._authenticate(stream, message.host_id, message.secret, record_seen=False)
+        await self._authenticate(stream, message.host_id, message.secret)
         await self._channels.attach(stream, message)
 
-    async def _authenticate(
-        self,
-        stream: LinkStream,
-        host_id: str,
-        secret: str,
-        lan: LanCard | None = None,
-        *,
-        record_seen: bool = True,
-    ) -> str:
+    async def _authenticate(self, stream: LinkStream, host_id: str, secret: str) -> str:
         """Return the host's tenant, or refuse.
 
         No source lockout here, either way: office-PC credentials and enrolment tokens are
@@ -90,16 +90,7 @@ class HostAdmission:
         and the address it comes from is usually the NAT address every office PC of its
         municipality shares."""
         context = self._context
-        host = await context.db(
-            partial(
-                context.directory.authenticate_host,
-                host_id,
-                secret,
-                context.wall(),
-                lan,
-                record_seen=record_seen,
-            )
-        )
+        host = await context.db(context.directory.check_host_credential, host_id, secret)
         if host is None:
             await context.audit_noise(
                 "host_auth_refused",

@@ -19,7 +19,7 @@ Secrets: TOTP seeds are sealed with the :class:`SecretBox` (key file apart from 
 one-time codes are salted scrypt hashes, and the 256-bit random tokens (enrolment, host secret,
 resume ticket) are stored as SHA-256 digests, which is enough for secrets of that entropy.
 
-Lookups fed by a peer (``verify_otp``, ``authenticate_host``, redeeming) never raise for bad
+Lookups fed by a peer (``verify_otp``, ``check_host_credential``, redeeming) never raise for bad
 input; operator actions raise :class:`InvalidInput`, :class:`NotFound` or
 :class:`AlreadyExists` with a clear message and change nothing.
 """

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from typing import Any
 
@@ -170,6 +170,30 @@ class Database:
             self._blocks.block = None
         for action in block.after_commit:  # committed: not reached if it rolled back
             action()
+
+    def write_group(self, changes: Sequence[Callable[[], None]]) -> list[Exception | None]:
+        """Run ``changes`` in one write transaction, committed once: one disk sync for all
+        (group commit). Each change is all or nothing on its own (a savepoint): one that
+        raises is undone alone, and its exception takes its place in the list returned (None
+        for each change written). A failure of the database itself (``OperationalError``)
+        undoes them all and is raised."""
+        outcomes: list[Exception | None] = []
+        with self.atomic():
+            block = self._block()
+            assert block is not None  # atomic() just opened it
+            for change in changes:
+                announced = len(block.after_commit)
+                try:
+                    with self.write():
+                        change()
+                except sa.exc.OperationalError:
+                    raise
+                except Exception as exc:  # this change's own error: the others stand
+                    del block.after_commit[announced:]  # what it did is undone: not announced
+                    outcomes.append(exc)
+                else:
+                    outcomes.append(None)
+        return outcomes
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run ``action`` once what this thread just wrote is committed: now, or when its

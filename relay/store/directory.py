@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -109,6 +110,11 @@ class Directory(
         or not at all if an error leaves it: a change and its audit record, say. See
         :meth:`Database.atomic <relay.store.database.Database.atomic>`."""
         return self._db.atomic()
+
+    def write_group(self, changes: Sequence[Callable[[], None]]) -> list[Exception | None]:
+        """Directory writes committed together, each all or nothing on its own: see
+        :meth:`Database.write_group <relay.store.database.Database.write_group>`."""
+        return self._db.write_group(changes)
 
     def close(self) -> None:
         """Close every pooled connection."""

@@ -149,19 +149,10 @@ class Hosts:
             )
         return row.tenant, secret
 
-    def authenticate_host(
-        self,
-        host_id: str,
-        secret: str,
-        now: float,
-        lan: LanCard | None = None,
-        *,
-        record_seen: bool = True,
-    ) -> Host | None:
+    def check_host_credential(self, host_id: str, secret: str) -> Host | None:
         """The host if ``secret`` is its enrolment credential and it is not retired; else None.
-        The network card it reports (``lan``) is recorded with its last-seen time, unless
-        ``record_seen`` is False (a session's data connection: its control channel has just
-        been seen, and a write per session join queued joins behind the disk under a rush)."""
+        Only reads: what the relay saw (:meth:`record_host_seen`) is written apart, with other
+        writes in one commit, so a rush of office PCs does not queue behind the disk."""
         digest = token_digest(secret) or UNMATCHABLE_DIGEST
         row = None
         if is_host_id(host_id):
@@ -171,19 +162,17 @@ class Hosts:
         matches = hmac.compare_digest(digest.encode(), stored.encode())
         if row is None or not matches or row.retired:
             return None
-        if not record_seen:
-            return _host(row)
-        try:
-            with self._db.write() as conn:
-                conn.execute(
-                    sa.update(hosts)
-                    .where(hosts.c.host_id == host_id)
-                    .values(last_seen_at=now, **_lan_values(lan))
-                )
-        except sa.exc.OperationalError:
-            # A hint for the console only: a full disk must not keep the office PC offline.
-            return _host(row)
-        return _host(row, last_seen_at=now)
+        return _host(row)
+
+    def record_host_seen(self, host_id: str, now: float, lan: LanCard | None = None) -> None:
+        """Record that the office PC's control channel came online at ``now``, with the network
+        card it reports (``lan``): a hint for the console and for waking it."""
+        with self._db.write() as conn:
+            conn.execute(
+                sa.update(hosts)
+                .where(hosts.c.host_id == host_id)
+                .values(last_seen_at=now, **_lan_values(lan))
+            )
 
     def get_host(self, host_id: str) -> Host | None:
         if not is_host_id(host_id):
@@ -308,7 +297,7 @@ def _host_select() -> sa.Select[Any]:
     )
 
 
-def _host(row: sa.Row[Any], last_seen_at: float | None = None) -> Host:
+def _host(row: sa.Row[Any]) -> Host:
     return Host(
         host_id=row.host_id,
         tenant=row.tenant,
@@ -316,7 +305,7 @@ def _host(row: sa.Row[Any], last_seen_at: float | None = None) -> Host:
         cert_pem=row.cert_pem,
         agent_version=row.agent_version,
         created_at=row.created_at,
-        last_seen_at=row.last_seen_at if last_seen_at is None else last_seen_at,
+        last_seen_at=row.last_seen_at,
         retired=bool(row.retired),
         lan=LanCard.optional(row.lan_mac or "", row.lan_address or ""),
         can_wake=bool(row.can_wake),

@@ -11,12 +11,14 @@ import stat
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import pyotp
 import pytest
 
 from core.crypto.secret_box import SecretBox
+from core.wake import LanCard
 from relay.store.directory import DB_FILENAME, SECRET_KEY_FILENAME, Directory
 from relay.store.errors import (
     AlreadyExists,
@@ -439,23 +441,49 @@ def test_enrolment_token_used_once_under_threads(directory: Directory, tenant: s
     assert len(directory.list_hosts(tenant)) == 1
 
 
-def test_authenticate_host(directory: Directory, tenant: str) -> None:
+def test_an_office_pc_is_checked_by_its_credential_and_its_last_sighting_recorded_apart(
+    directory: Directory, tenant: str
+) -> None:
     secret = enrol(directory, tenant)
-    host = directory.authenticate_host("h-1", secret, NOW + 100)
-    assert host is not None and host.last_seen_at == NOW + 100
+    host = directory.check_host_credential("h-1", secret)
+    assert host is not None and host.tenant == tenant and host.last_seen_at is None
+    assert directory.check_host_credential("h-1", secret + "x") is None
+    assert directory.check_host_credential("h-1", "") is None
+    assert directory.check_host_credential("h-2", secret) is None
+    assert directory.check_host_credential("bad id", secret) is None
+    assert directory.check_host_credential("h-1", "ü" * 10) is None
+    # Checking records nothing; the relay records a control channel's arrival apart.
     stored = directory.get_host("h-1")
-    assert stored is not None and stored.last_seen_at == NOW + 100
-    assert directory.authenticate_host("h-1", secret + "x", NOW) is None
-    assert directory.authenticate_host("h-1", "", NOW) is None
-    assert directory.authenticate_host("h-2", secret, NOW) is None
-    assert directory.authenticate_host("bad id", secret, NOW) is None
-    assert directory.authenticate_host("h-1", "ü" * 10, NOW) is None
-    # A session's data connection is checked the same way but records nothing.
-    attaching = directory.authenticate_host("h-1", secret, NOW + 200, record_seen=False)
-    assert attaching is not None and attaching.last_seen_at == NOW + 100
+    assert stored is not None and stored.last_seen_at is None
+    card = LanCard.parse("02-00-5e-00-53-07", "192.0.2.7/24")
+    directory.record_host_seen("h-1", NOW + 100, card)
     stored = directory.get_host("h-1")
-    assert stored is not None and stored.last_seen_at == NOW + 100
-    assert directory.authenticate_host("h-1", secret + "x", NOW, record_seen=False) is None
+    assert stored is not None and (stored.last_seen_at, stored.lan) == (NOW + 100, card)
+    directory.record_host_seen("h-1", NOW + 200)  # no card reported: the known one stays
+    stored = directory.get_host("h-1")
+    assert stored is not None and (stored.last_seen_at, stored.lan) == (NOW + 200, card)
+
+
+def test_changes_written_as_a_group_are_each_all_or_nothing(
+    directory: Directory, tenant: str
+) -> None:
+    def refused_after_a_write() -> None:
+        directory.audit("half_done", tenant=tenant, now=NOW)
+        directory.audit("Not An Event", now=NOW)  # refused: the record above goes with it
+
+    announced: list[str] = []
+    directory.audit_listeners.append(lambda record: announced.append(record.event))
+    outcomes = directory.write_group(
+        [
+            partial(directory.audit, "first", tenant=tenant, now=NOW),
+            refused_after_a_write,
+            partial(directory.audit, "second", tenant=tenant, now=NOW),
+        ]
+    )
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], InvalidInput)
+    assert [r.event for r in directory.list_audit(tenant)] == ["first", "second"]
+    assert announced == ["first", "second"]  # to syslog: only what was committed
 
 
 def test_hosts_rename_retire_and_list(directory: Directory, tenant: str) -> None:
@@ -472,7 +500,7 @@ def test_hosts_rename_retire_and_list(directory: Directory, tenant: str) -> None
     with pytest.raises(InvalidInput):
         directory.rename_host(tenant, "h-1", "")
     directory.retire_host(tenant, "h-1")
-    assert directory.authenticate_host("h-1", secret, NOW) is None
+    assert directory.check_host_credential("h-1", secret) is None
     assert [h.host_id for h in directory.list_hosts(tenant)] == ["h-2"]
     assert len(directory.list_hosts(tenant, include_retired=True)) == 2
     with pytest.raises(NotFound):
