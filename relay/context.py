@@ -26,7 +26,8 @@ from relay.store_faults import StoreFaults
 
 log = logging.getLogger("telework.relay")
 
-# Closing waits this long for directory calls still running (a session's last audit record).
+# Closing waits this long for directory calls still running (a session's last audit record),
+# and for each group commit while queued writes remain.
 STORE_DRAIN_TIMEOUT_S = 10.0
 # Failures that prove nothing about who sends them (garbage on the wire, an office PC's stale
 # credential or enrolment token: none can be guessed) are audited, but a source that keeps
@@ -114,8 +115,9 @@ class RelayContext:
             call.exception()  # retrieved: its awaiter (if still there) got it already
 
     async def drain(self) -> None:
-        """Wait (at most ``STORE_DRAIN_TIMEOUT_S`` each) for the writes queued for a group
-        commit, then for directory calls still running."""
+        """Wait for the writes queued for a group commit (as long as each commit takes at most
+        ``STORE_DRAIN_TIMEOUT_S``: thousands of office PCs leaving at once all get their audit
+        record), then (at most that long) for directory calls still running."""
         if not await self.group_commit.flushed(STORE_DRAIN_TIMEOUT_S):
             log.error("%d directory writes not committed at close", len(self.group_commit))
         if self._in_flight:

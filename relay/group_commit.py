@@ -36,6 +36,7 @@ class GroupCommit:
         self._waiting: list[tuple[Change, asyncio.Future[None]]] = []
         self._committing: asyncio.Task[None] | None = None
         self._in_commit = 0
+        self._commits = 0  # groups committed (or failed) so far
 
     def __len__(self) -> int:
         """Writes not yet committed (waiting, or in the commit under way)."""
@@ -59,13 +60,14 @@ class GroupCommit:
         await asyncio.shield(self.add(change))
 
     async def flushed(self, timeout_s: float) -> bool:
-        """Wait (at most ``timeout_s``) until no write is waiting or being committed; False
-        if some still are."""
-        committing = self._committing
-        if committing is None or committing.done():
-            return True
-        _, late = await asyncio.wait([committing], timeout=timeout_s)
-        return not late
+        """Wait until no write is waiting or being committed, as long as the directory keeps
+        committing: False if one commit took longer than ``timeout_s`` (writes still wait)."""
+        while self._committing is not None and not self._committing.done():
+            commits = self._commits
+            await asyncio.wait([self._committing], timeout=timeout_s)
+            if self._commits == commits and not self._committing.done():
+                return False
+        return True
 
     async def _commit_waiting(self) -> None:
         while self._waiting:
@@ -84,6 +86,7 @@ class GroupCommit:
                 raise
             finally:
                 self._in_commit = 0
+                self._commits += 1
             for (_, future), outcome in zip(group, outcomes, strict=True):
                 if outcome is None:
                     future.set_result(None)

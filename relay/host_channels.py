@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,7 +132,7 @@ class HostChannels:
         # Online control channels by source (as lockouts count it: core.auth.lockout.source_key),
         # and when a channel last came or went from each source (monotonic, oldest first).
         self._sources: Counter[str] = Counter()
-        self._source_seen: dict[str, float] = {}
+        self._source_seen: OrderedDict[str, float] = OrderedDict()
         self._awaiting_attach: dict[str, PendingAttach] = {}
         # Host ID -> set when that host's channel comes online, for logins waiting for it.
         self._arrivals: dict[str, asyncio.Event] = {}
@@ -221,12 +221,15 @@ class HostChannels:
         if self._sources[source_key] <= 0:
             del self._sources[source_key]
         now = self._context.monotonic()
-        self._source_seen.pop(source_key, None)
         self._source_seen[source_key] = now
-        for key, seen in list(self._source_seen.items()):
+        self._source_seen.move_to_end(source_key)
+        # Forget the sources gone longer than the window: the oldest first, and only those (a
+        # copy of the whole, once per office PC, was quadratic when thousands came at once).
+        while self._source_seen:
+            oldest, seen = next(iter(self._source_seen.items()))
             if now - seen < OFFICE_PC_SOURCE_WINDOW_S:
                 break
-            del self._source_seen[key]
+            del self._source_seen[oldest]
 
     async def locate(self, host_id: str, timeout_s: float) -> HostRef | None:
         """Where the office PC's control channel is (here, or on another node of a cluster),

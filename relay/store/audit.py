@@ -40,6 +40,10 @@ SESSION_LOOKBACK_S = 2 * 24 * 3600.0
 
 log = logging.getLogger("telework.store")
 
+# One statement, its values passed apart: built and cached once, not per record (a rush of
+# office PCs writes thousands a second).
+_INSERT_RECORD = sa.insert(audit)
+
 _EVENT_PATTERN = re.compile(rf"[a-z][a-z0-9_.-]{{0,{MAX_AUDIT_EVENT_LEN - 1}}}")
 
 
@@ -114,15 +118,16 @@ class AuditLog:
         )
         with self._db.write() as conn:
             conn.execute(
-                sa.insert(audit).values(
-                    ts=now,
-                    event=event,
-                    tenant=written.tenant,
-                    login=written.user,
-                    host_id=written.host_id,
-                    source=written.source,
-                    detail=detail_json,
-                )
+                _INSERT_RECORD,
+                {
+                    "ts": now,
+                    "event": event,
+                    "tenant": written.tenant,
+                    "login": written.user,
+                    "host_id": written.host_id,
+                    "source": written.source,
+                    "detail": detail_json,
+                },
             )
         if self.audit_listeners:
             self._db.after_commit(lambda: self._announce(written))

@@ -40,6 +40,8 @@ from relay.store.tokens import UNMATCHABLE_DIGEST, new_token, token_digest
 # Longest an enrolment token may live: a week covers "install it on Monday" without leaving
 # forgotten tokens valid for ever.
 MAX_ENROLLMENT_TTL_S = 7 * 24 * 3600.0
+# Its values passed apart: built and cached once, not per office PC coming online.
+_RECORD_SEEN = sa.update(hosts).where(hosts.c.host_id == sa.bindparam("seen"))
 
 
 @dataclass(frozen=True)
@@ -168,11 +170,7 @@ class Hosts:
         """Record that the office PC's control channel came online at ``now``, with the network
         card it reports (``lan``): a hint for the console and for waking it."""
         with self._db.write() as conn:
-            conn.execute(
-                sa.update(hosts)
-                .where(hosts.c.host_id == host_id)
-                .values(last_seen_at=now, **_lan_values(lan))
-            )
+            conn.execute(_RECORD_SEEN, {"seen": host_id, "last_seen_at": now, **_lan_values(lan)})
 
     def get_host(self, host_id: str) -> Host | None:
         if not is_host_id(host_id):
