@@ -21,6 +21,10 @@ from relay.store.directory import Directory
 # Most writes one commit carries: enough to take a reconnect storm in a few commits, few enough
 # that one transaction holds the writer lock (and its thread) for milliseconds, not seconds.
 MAX_GROUP_COMMIT_WRITES = 500
+# Most writes queued for commits to come: a directory that stalls (a lost database server) must
+# not let the queue grow until memory runs out. Past it a write fails at once (StoreUnavailable):
+# a fact's audit record then waits in the bounded audit backlog, a decision is refused.
+MAX_QUEUED_WRITES = 50_000
 
 Change = Callable[[], None]
 # Runs a blocking call off the event loop, raising StoreUnavailable if the database fails.
@@ -46,9 +50,13 @@ class GroupCommit:
         """Queue ``change`` (a blocking directory write) for the next commit. The future is
         done once it is committed, or holds its error: what ``change`` raised (nothing of it
         was written), or StoreUnavailable (the commit failed: nothing of the group was).
-        The write is made whether or not anyone waits for the future."""
+        The write is made whether or not anyone waits for the future. StoreUnavailable at
+        once if ``MAX_QUEUED_WRITES`` are waiting already."""
         future = asyncio.get_running_loop().create_future()
         future.add_done_callback(_retrieved)  # a write nobody waits for has its error seen
+        if len(self._waiting) >= MAX_QUEUED_WRITES:
+            future.set_exception(StoreUnavailable("the directory is not keeping up with writes"))
+            return future
         self._waiting.append((change, future))
         if self._committing is None or self._committing.done():
             self._committing = asyncio.create_task(self._commit_waiting())

@@ -11,6 +11,7 @@ from functools import partial
 import pytest
 import sqlalchemy as sa
 
+from relay import group_commit
 from relay.errors import StoreUnavailable
 from relay.group_commit import MAX_GROUP_COMMIT_WRITES
 from relay.store.errors import InvalidInput
@@ -119,3 +120,14 @@ async def test_closing_the_relay_commits_what_was_queued(tmp_path):
         assert sum(event.startswith("queued.") for event in events(relay)) == WRITES
     finally:
         relay.directory.close()
+
+
+async def test_a_stalled_directory_refuses_writes_past_the_queue_limit(relay, monkeypatch):
+    monkeypatch.setattr(group_commit, "MAX_QUEUED_WRITES", 3)
+    group = relay.server.context.group_commit
+    queued = [group.add(record(relay, f"queued.{i}")) for i in range(3)]
+    refused = group.add(record(relay, "one.too.many"))
+    assert isinstance(refused.exception(), StoreUnavailable)  # at once: nothing was queued
+    await asyncio.gather(*queued)
+    assert "one.too.many" not in events(relay)
+    assert events(relay)[-3:] == ["queued.0", "queued.1", "queued.2"]
