@@ -186,7 +186,10 @@ class Database:
         The changes are first run without a savepoint each (a savepoint costs two statements
         more per change); only if one raises are they all undone and run again, each in its
         own savepoint. So a change must be a write that can be run again (as directory writes
-        given their time are), and must not catch its own database errors."""
+        given their time are), and must not catch its own database errors. It commits by
+        itself, so it is not for use inside an atomic block."""
+        if self._block() is not None:
+            raise RuntimeError("write_group commits by itself: not inside an atomic block")
         try:
             with self.atomic():
                 block = self._block()

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.relay_harness import TENANT, USER, HostAgent
+from tests.integration.relay_harness import TENANT, USER, HostAgent, start_relay
+
+
+@pytest.fixture
+async def relay(tmp_path):
+    """A relay on loopback with the test settings (a module needing others defines its own)."""
+    relay = await start_relay(tmp_path)
+    yield relay
+    await relay.close()
 
 
 @pytest.fixture

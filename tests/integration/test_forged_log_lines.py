@@ -13,19 +13,12 @@ import pytest
 
 from core.crypto.certs import generate_identity
 from core.protocol.control import Login
-from tests.integration.relay_harness import TENANT, USER, HostAgent, start_relay
+from tests.integration.relay_harness import TENANT, USER, HostAgent
 from transport.client import RefusedByRelay, enroll, host_login, viewer_login
 
 FORGED = "\n2026-12-06 12:00:00 INFO telework.relay audit login_ok\x1b[2J\x1b]0;owned\x07\u2028"
 SHORT = "\nINFO ok\x1b[2J\u2028"  # within the home-check report's string sizes
 RAW = ("\n", "\r", "\x1b", "\x07", "\u2028")
-
-
-@pytest.fixture
-async def relay(tmp_path):
-    relay = await start_relay(tmp_path)
-    yield relay
-    await relay.close()
 
 
 def assert_no_raw(texts: list[str]) -> None:

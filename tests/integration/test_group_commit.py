@@ -5,27 +5,16 @@ commits what was queued."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from functools import partial
-
-import pytest
-import sqlalchemy as sa
 
 from relay import group_commit
 from relay.errors import StoreUnavailable
 from relay.group_commit import MAX_GROUP_COMMIT_WRITES
 from relay.store.errors import InvalidInput
+from tests.integration.audit_faults import audit_inserts_fail
 from tests.integration.relay_harness import TENANT, start_relay
 
 WRITES = 2 * MAX_GROUP_COMMIT_WRITES + 10
-
-
-@pytest.fixture
-async def relay(tmp_path):
-    relay = await start_relay(tmp_path)
-    yield relay
-    await relay.server.close()
-    relay.directory.close()
 
 
 def count_commits(relay, monkeypatch) -> list[int]:
@@ -73,28 +62,18 @@ async def test_a_write_that_fails_fails_alone(relay):
     assert events(relay)[-2:] == ["before", "after"]
 
 
-async def test_a_commit_the_database_refuses_fails_every_write_in_it(relay, monkeypatch):
-    directory = relay.directory
-    real_audit = directory.audit
-
-    def disk_full_on_the_last(event, **fields):
-        real_audit(event, **fields)
-        if event == "third":
-            raise sa.exc.OperationalError(
-                "INSERT", {}, sqlite3.OperationalError("database or disk is full")
-            )
-
-    monkeypatch.setattr(directory, "audit", disk_full_on_the_last)
+async def test_a_commit_the_database_refuses_fails_every_write_in_it(relay):
     group = relay.server.context.group_commit
     before = events(relay)
-    outcomes = await asyncio.gather(
-        *(group.write(record(relay, name)) for name in ("first", "second", "third")),
-        return_exceptions=True,
-    )
+    with audit_inserts_fail("third") as refused:  # after "first" and "second" were inserted
+        outcomes = await asyncio.gather(
+            *(group.write(record(relay, name)) for name in ("first", "second", "third")),
+            return_exceptions=True,
+        )
+    assert refused
     assert all(isinstance(outcome, StoreUnavailable) for outcome in outcomes)
     assert events(relay) == before  # the records written before the failure are undone too
     assert relay.server.metrics.store_errors == 1
-    monkeypatch.setattr(directory, "audit", real_audit)
     await group.write(record(relay, "later"))  # the next group is committed
     assert events(relay)[-1] == "later"
 

@@ -10,18 +10,11 @@ import pytest
 from core.crypto.certs import generate_identity
 from core.homecheck.report import HomeReport, Status
 from core.protocol.control import RefusalReason
-from tests.integration.relay_harness import TENANT, USER, login, start_relay, wait_until
+from tests.integration.relay_harness import TENANT, USER, login, wait_until
 from transport.client import Decline, RefusedByRelay
 
 GOOD = HomeReport("0.1.0", "Debian GNU/Linux 12", 1, *(Status.PASS,) * 4).to_wire()
 NO_AV = {**GOOD, "antivirus": "not_available", "firewall": "fail"}
-
-
-@pytest.fixture
-async def relay(tmp_path):
-    relay = await start_relay(tmp_path)
-    yield relay
-    await relay.close()
 
 
 def otp(relay) -> str:

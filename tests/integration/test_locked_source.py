@@ -19,15 +19,8 @@ from core.crypto.certs import generate_identity, host_id_for_certificate, pem_to
 from core.crypto.tls import pinned_client_context
 from core.protocol.control import RefusalReason
 from relay.admission import LOCKED_BEFORE_TLS
-from tests.integration.relay_harness import HostAgent, login, start_relay
+from tests.integration.relay_harness import HostAgent, login
 from transport.client import RefusedByRelay, host_login
-
-
-@pytest.fixture
-async def relay(tmp_path):
-    relay = await start_relay(tmp_path)
-    yield relay
-    await relay.close()
 
 
 async def lock_the_source(relay, host_id: str) -> None:

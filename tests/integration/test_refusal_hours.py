@@ -8,17 +8,10 @@ import pytest
 
 from core.policy import MAX_HOURS_SPANS, HoursSpan
 from core.protocol.control import RefusalReason
-from tests.integration.relay_harness import TENANT, USER, login, start_relay
+from tests.integration.relay_harness import TENANT, USER, login
 from transport.client import Decline, RefusedByRelay
 
 WEEKDAYS_830_1800 = HoursSpan("mon", "fri", 8 * 60 + 30, 18 * 60)
-
-
-@pytest.fixture
-async def relay(tmp_path):
-    relay = await start_relay(tmp_path)
-    yield relay
-    await relay.close()
 
 
 async def refused(relay, host_id) -> RefusedByRelay:

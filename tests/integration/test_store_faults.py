@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from core.protocol.control import RefusalReason
 from relay import store_faults
 from relay.errors import StoreUnavailable
-from tests.integration.relay_harness import HostAgent, login, start_relay, wait_until
+from tests.integration.relay_harness import HostAgent, login, wait_until
 from transport.client import RefusedByRelay
 
 
@@ -20,14 +20,6 @@ def disk_full(*_args, **_kwargs):
     raise sa.exc.OperationalError(
         "INSERT", {}, sqlite3.OperationalError("database or disk is full")
     )
-
-
-@pytest.fixture
-async def relay(tmp_path):
-    relay = await start_relay(tmp_path)
-    yield relay
-    await relay.server.close()
-    relay.directory.close()
 
 
 async def test_a_session_ending_when_its_ticket_cannot_be_written_leaves_nothing_behind(

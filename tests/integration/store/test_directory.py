@@ -484,6 +484,9 @@ def test_changes_written_as_a_group_are_each_all_or_nothing(
     assert isinstance(outcomes[1], InvalidInput)
     assert [r.event for r in directory.list_audit(tenant)] == ["first", "second"]
     assert announced == ["first", "second"]  # to syslog: only what was committed
+    with directory.atomic(), pytest.raises(RuntimeError):  # it commits by itself
+        directory.write_group([partial(directory.audit, "nested", tenant=tenant, now=NOW)])
+    assert "nested" not in [r.event for r in directory.list_audit(tenant)]
 
 
 def test_hosts_rename_retire_and_list(directory: Directory, tenant: str) -> None:
