@@ -34,6 +34,7 @@ import signal
 import sys
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,6 +65,7 @@ CURSOR_HZ = 20  # how often the host samples the pointer (each move costs 56 wir
 LEGIBLE_SSIM = 0.80  # text SSIM at which 15 px Japanese can be read (checked by eye)
 FOCUS_LEGIBLE_SSIM = 0.90  # the issue's first_focus_legible_s: SSIM in the focused window
 CRISP_SSIM = 0.95  # the issue's "crisp again"
+RECOVER_LIMIT_S = 30.0  # a switch not crisp again within this long has recover_crisp_s null
 STEADY_AFTER_S = 5.0  # text counts as steady this long after a switch, scroll or start
 STEADY_SAMPLE_S = 1.0  # how often steady text quality is sampled
 SHOWN_COMPRESSION = 1  # zlib level for kept pictures: fast, and office screens shrink ~20x
@@ -122,6 +124,25 @@ class Shown:
     @property
     def image(self) -> np.ndarray:
         return np.frombuffer(zlib.decompress(self.packed), np.uint8).reshape(self.shape)
+
+
+def time_to_crisp(
+    shown: list[Shown], ts: float, crisp_at: Callable[[Shown, float], bool]
+) -> float | None:
+    """Seconds from a switch or scroll settled at ``ts`` until the viewer's picture is crisp
+    (``crisp_at(picture, t)``: against the screen at ``t``); None if not within
+    RECOVER_LIMIT_S. 0 when the picture on display at ``ts`` already is: a step that changed
+    nothing (End in a field already at its end) sends no frame, and waiting for the next one
+    counted the time to the next step as blur."""
+    first_after = bisect.bisect_right(shown, ts, key=lambda s: s.at)
+    if first_after and crisp_at(shown[first_after - 1], ts):
+        return 0.0
+    for s in shown[first_after:]:
+        if s.at - ts > RECOVER_LIMIT_S:
+            break
+        if s.capture_t >= ts and crisp_at(s, s.at):
+            return s.at - ts
+    return None
 
 
 def shape_for(name: str) -> CursorShape:
@@ -262,7 +283,6 @@ def judge(
 
     ``focus_at(t)`` (the focused window's rectangle) adds ``first_focus_legible_s``: how soon
     the window the user looks at reaches FOCUS_LEGIBLE_SSIM."""
-    shown_times = [s.at for s in run.shown]
 
     def quality(s: Shown, t: float, rect=None) -> float:
         reference = truth(t)
@@ -288,13 +308,7 @@ def judge(
                 break
     recover = []
     for ts in switches:
-        got = None
-        for s in run.shown[bisect.bisect_right(shown_times, ts) :]:
-            if s.capture_t >= ts and quality(s, s.at) >= CRISP_SSIM:
-                got = s.at - ts
-                break
-            if s.at - ts > 30:
-                break
+        got = time_to_crisp(run.shown, ts, lambda s, t: quality(s, t) >= CRISP_SSIM)
         recover.append(got if got is not None else float("inf"))
         print(f"switch at {ts:.1f}s: crisp after {recover[-1]:.2f}s", file=sys.stderr)
     steady = []

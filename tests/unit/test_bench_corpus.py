@@ -7,9 +7,10 @@ program is missing."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from bench.bandwidth import FIGURES, repainted, worst
+from bench.bandwidth import FIGURES, Shown, repainted, time_to_crisp, worst
 from bench.scenes.corpus import CORPUS
 from bench.scenes.live import BIG_KINDS, STEADY_MARGIN_S, LiveScene, Scene, SceneError
 
@@ -67,3 +68,28 @@ def test_a_step_counts_from_the_end_of_the_repaint_it_caused():
     assert repainted(changes, 12.5) == 12.5  # nothing soon after: it had repainted already
     assert repainted(changes, 19.2) == 20.0  # a late single repaint within the wait
     assert 7.7 < repainted([5.0 + 0.2 * i for i in range(40)], 5.0) <= 8.0  # REPAINT_MAX_S
+
+
+def _pictures(*times: tuple[float, float]) -> list[Shown]:
+    """Pictures shown at ``at`` and captured at ``capture_t`` (their pixels do not matter)."""
+    return [Shown.keep(at, capture_t, np.zeros((2, 2, 4), np.uint8)) for at, capture_t in times]
+
+
+def test_recovery_is_zero_when_the_picture_on_display_is_already_crisp():
+    """A step that changed nothing sends no frame: the picture on display stays right."""
+    shown = _pictures((10.0, 9.9), (16.0, 15.9))
+    assert time_to_crisp(shown, 12.0, lambda s, t: True) == 0.0
+
+
+def test_recovery_waits_for_a_crisp_picture_captured_after_the_step():
+    shown = _pictures((10.0, 9.9), (12.5, 12.3), (13.0, 12.8), (14.0, 13.9))
+    blurry_until_13 = {10.0: False, 12.5: False, 13.0: True, 14.0: True}
+    assert time_to_crisp(shown, 12.0, lambda s, t: blurry_until_13[s.at]) == 1.0
+    # a picture captured before the step is not its recovery, even when shown after it
+    stale = _pictures((10.0, 9.9), (12.5, 11.9), (14.0, 13.9))
+    assert time_to_crisp(stale, 12.0, lambda s, t: s.at != 10.0) == 2.0
+
+
+def test_recovery_not_within_the_limit_is_none():
+    shown = _pictures((10.0, 9.9), (50.0, 49.9))
+    assert time_to_crisp(shown, 12.0, lambda s, t: s.at == 50.0) is None
