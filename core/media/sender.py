@@ -8,6 +8,8 @@ Another monitor is :meth:`resize`, not a new sender: the session's budget is one
 
 Frames are encoded when something changed, and afterwards at ``REFINE_FPS`` while x264 is still
 sharpening the picture (its packets are not yet tiny): skipping those would starve refinement.
+A refinement frame held by the queue gate is looked for again at ``MAX_FPS``, so it follows
+the viewer's report of the last one instead of leaving the link idle until the next interval.
 Once packets are tiny an unchanged screen costs nothing at all.
 
 A fresh picture (session start, keyframe request) is sent *focus first*: if the app says where
@@ -169,6 +171,11 @@ class VideoSender:
         if self._dirty or now - self._last_change_at < ACTIVE_HOLD_S:
             return 1.0 / MAX_FPS
         if self._refining or self._reveal_pending:
+            if self._wants_frame(now) and not self.rate.may_encode(now):
+                # Held by the queue gate: the link frees up when the viewer reports the last
+                # frame, so look again soon rather than a whole refinement interval later
+                # (which left the link idle for half of every refinement).
+                return 1.0 / MAX_FPS
             return 1.0 / REFINE_FPS
         return 1.0 / IDLE_POLL_FPS
 

@@ -9,6 +9,7 @@ from core.media.rate import (
     BURST_SPACING_S,
     MAX_FPS,
     MAX_QUEUE_DELAY_S,
+    REFINE_FPS,
     WINDOW_S,
     WINDOW_SHARE,
     RateController,
@@ -205,3 +206,34 @@ def test_a_burst_never_allows_more_than_the_window_room() -> None:
     rate.on_sent(0.0, rate.window_room(0.0) - 5_000)
     vbv = rate.vbv(1.0, cap_bytes=36_000, burst_bytes=22_000)
     assert vbv.bufsize_bits <= 5_000 * 8
+
+
+def test_refinement_follows_the_link_not_a_fixed_interval() -> None:
+    """On a 100 kbit/s link each refinement frame holds the link ~0.2 s and the queue gate holds
+    the next one until the viewer reports it: the next is encoded within one fast poll of that
+    report, not a whole refinement interval later (which left the link idle half the time)."""
+    screen = text_screen(1280, 720)
+    sender, now = VideoSender(1280, 720), 0.0
+    link_bps, link_free = 100_000, 0.0
+    in_flight: list[tuple[float, int, int]] = []  # arrival, bytes so far, frame index
+    delivered, sent, reported_at = 0, 0, []
+    frames: list[float] = []
+    while now < 12.0:
+        while in_flight and in_flight[0][0] <= now:
+            arrival, delivered, index = in_flight.pop(0)
+            sender.apply_feedback(now, ReceiverReport(delivered, index, False))
+            reported_at.append(arrival)  # the viewer reports at once; the host hears at its poll
+        packet = sender.offer(screen, now)
+        if packet is not None:
+            frames.append(now)
+            wire = len(packet.data) + VIDEO_WIRE_OVERHEAD_BYTES
+            sent += wire
+            link_free = max(link_free, now) + wire * 8 / link_bps
+            in_flight.append((link_free, sent, packet.frame_index))
+        now += sender.next_poll_delay(now)
+    refining = [i for i, t in enumerate(frames) if t >= 3.0]  # after the first frame's burst
+    assert len(refining) >= 10
+    for i in refining:
+        # due: REFINE_FPS after the frame before, and once the viewer has reported that one
+        due = max(frames[i - 1] + 1 / REFINE_FPS, reported_at[i - 1])
+        assert frames[i] - due <= 1 / MAX_FPS + 1e-6, (frames[i - 1], reported_at[i - 1])
