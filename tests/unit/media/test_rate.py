@@ -216,8 +216,9 @@ def test_refinement_follows_the_link_not_a_fixed_interval() -> None:
     sender, now = VideoSender(1280, 720), 0.0
     link_bps, link_free = 100_000, 0.0
     in_flight: list[tuple[float, int, int]] = []  # arrival, bytes so far, frame index
-    delivered, sent, reported_at = 0, 0, []
-    frames: list[float] = []
+    sent = 0
+    frames: list[float] = []  # when each frame was encoded
+    reported_at: list[float] = []  # when the viewer reported each frame (its arrival)
     while now < 12.0:
         while in_flight and in_flight[0][0] <= now:
             arrival, delivered, index = in_flight.pop(0)
