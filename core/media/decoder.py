@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.media.encoder import VideoPacket
+from core.media.frames import plane_copy
 
 # Slice threads are useless on x264's single-slice stream; frame threads add a frame of delay.
 DECODER_THREADS = 1
@@ -40,7 +41,10 @@ class Decoded:
 class H264Decoder:
     """Decodes the packets of one session in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, luma_only: bool = False) -> None:
+        """``luma_only``: images are the (h, w) luma plane as decoded (studio range), for the
+        host judging its own stream (core.media.settle), not BGRA for display."""
+        self._luma_only = luma_only
         self._ctx = self._new_context()
         self._expected_index: int | None = None  # None: waiting for a keyframe
 
@@ -76,6 +80,8 @@ class H264Decoder:
         if (good[-1].width, good[-1].height) != (packet.width, packet.height):
             return self._broken()  # the stream and the message disagree: trust neither
         self._expected_index = packet.frame_index + 1
+        if self._luma_only:
+            return Decoded(plane_copy(good[-1], 0), need_keyframe=False)
         image = good[-1].to_ndarray(format="bgra")
         return Decoded(np.ascontiguousarray(image), need_keyframe=False)
 

@@ -9,6 +9,7 @@ motion search so scrolled text is predicted instead of re-sent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -17,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from core.errors import LocalError
+from core.media.damage import Rect
+from core.media.frames import plane_copy
 from core.media.rate import MAX_FPS  # x264's VBV counts time in frames of the highest rate
 
 PRESET = "veryfast"  # ~10 ms per refinement frame at 1080p on 2 cores; slower presets buy little
@@ -32,6 +35,10 @@ MOTION = "me=umh:merange=64"
 ANALYSIS = "subme=6:trellis=1"
 X264_PARAMS = f"keyint=infinite:scenecut=0:{MOTION}:aq-mode=2:ref=3"
 ENCODER_THREADS = 2  # the host PC has other work to do; two threads keep encode under ~40 ms
+
+# Quantiser offset of a held area, as a fraction of the 51-step scale (libavcodec's ROI):
+# +0.5 is +25 steps, so x264 codes skip blocks there and leaves the viewer's picture as it is.
+HOLD_QP_OFFSET = 0.5
 
 INITIAL_MAXRATE_BPS = 80_000
 INITIAL_BUFSIZE_BITS = 80_000
@@ -94,6 +101,8 @@ class H264Encoder:
         self._ctx = ctx  # opened on the first frame, so a set_vbv() before it counts from frame 0
         self._frame_index = first_index  # a replacement encoder continues the session's count
         self._keyframe_requested = True  # the first frame is an IDR anyway
+        # The luma plane of the last frame encoded, as x264 saw it (before any hold).
+        self.last_luma: npt.NDArray[np.uint8] | None = None
 
     @property
     def frames_encoded(self) -> int:
@@ -109,14 +118,22 @@ class H264Encoder:
         self._ctx.max_bit_rate = max(1_000, int(maxrate_bps))
         self._ctx.rc_buffer_size = max(1_000, int(bufsize_bits))
 
-    def encode(self, frame: npt.NDArray[np.uint8], capture_us: int) -> VideoPacket:
-        """Encode one (h, w, 4) BGRA frame of the input size; always returns its packet."""
+    def encode(
+        self, frame: npt.NDArray[np.uint8], capture_us: int, hold: Sequence[Rect] = ()
+    ) -> VideoPacket:
+        """Encode one (h, w, 4) BGRA frame of the input size; always returns its packet.
+
+        ``hold``: areas (output pixels, on 16-px macroblock lines) the viewer already has well
+        enough, which x264 should not sharpen further (core.media.settle)."""
         h, w = frame.shape[:2]
         if (w, h) != self.input_size or frame.ndim != 3 or frame.shape[2] != 4:
             raise LocalError(f"frame {frame.shape} does not match encoder input {self.input_size}")
         src = av.VideoFrame.from_numpy_buffer(frame, format="bgra")  # zero-copy
         out_w, out_h = self.output_size
         yuv = src.reformat(width=out_w, height=out_h, format="yuv420p", interpolation="AREA")
+        self.last_luma = plane_copy(yuv, 0)
+        if hold:
+            yuv = _with_regions(yuv, hold, HOLD_QP_OFFSET)
         yuv.pts = self._frame_index
         keyframe = self._keyframe_requested
         if keyframe:
@@ -137,3 +154,26 @@ class H264Encoder:
         )
         self._frame_index += 1
         return packet
+
+
+def _with_regions(frame: av.VideoFrame, rects: Sequence[Rect], qoffset: float) -> av.VideoFrame:
+    """``frame`` carrying regions of interest (libavcodec's side data, which libx264 turns
+    into per-macroblock quantiser offsets), added by FFmpeg's ``addroi`` filter."""
+    graph = av.filter.Graph()
+    last = graph.add_buffer(
+        width=frame.width,
+        height=frame.height,
+        format=frame.format.name,
+        time_base=Fraction(1, MAX_FPS),
+    )
+    for x, y, w, h in rects:
+        node = graph.add("addroi", f"x={x}:y={y}:w={w}:h={h}:qoffset={qoffset:g}")
+        last.link_to(node)
+        last = node
+    sink = graph.add("buffersink")
+    last.link_to(sink)
+    graph.configure()
+    graph.push(frame)
+    out = graph.pull()
+    assert isinstance(out, av.VideoFrame)
+    return out

@@ -3,6 +3,7 @@
 A target names one monitor, the whole virtual desktop, or a region; :func:`resolve` turns it
 into a desktop rectangle given the monitor list (the capture itself is :mod:`desktop.capture`).
 libx264 needs even sizes, so an odd width or height loses its last column or row.
+:func:`plane_copy` reads one plane of a PyAV picture as numpy.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import av
 import numpy as np
 import numpy.typing as npt
 
@@ -105,3 +107,10 @@ def drawn_in_frame(
     those on the monitor, clipped, however small (a caret is one pixel wide)."""
     rects = (frame_rect(rect, monitor, frame_size, smallest=1) for rect in desktop)
     return [rect for rect in rects if rect is not None]
+
+
+def plane_copy(frame: av.VideoFrame, index: int) -> npt.NDArray[np.uint8]:
+    """A copy of plane ``index`` of an 8-bit planar picture, without its row padding."""
+    plane = frame.planes[index]
+    rows = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
+    return np.array(rows[:, : plane.width], copy=True)

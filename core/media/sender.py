@@ -10,7 +10,9 @@ Frames are encoded when something changed, and afterwards at ``REFINE_FPS`` whil
 sharpening the picture (its packets are not yet tiny): skipping those would starve refinement.
 A refinement frame held by the queue gate is looked for again at ``MAX_FPS``, so it follows
 the viewer's report of the last one instead of leaving the link idle until the next interval.
-Once packets are tiny an unchanged screen costs nothing at all.
+Once packets are tiny an unchanged screen costs nothing at all. The host decodes its own stream
+and stops x264 sharpening tiles the viewer already has well enough (:mod:`core.media.settle`);
+refinement also ends when every tile is settled.
 
 A fresh picture (session start, keyframe request) is sent *focus first*: if the app says where
 the user's attention is (the active window), everything outside it is replaced by flat 16x16
@@ -32,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.media.damage import DamageTracker, Rect
+from core.media.decoder import H264Decoder
 from core.media.encoder import H264Encoder, VideoPacket
 from core.media.overlay import Overlay
 from core.media.rate import (
@@ -44,6 +47,7 @@ from core.media.rate import (
     RateController,
     ReceiverReport,
 )
+from core.media.settle import SettledTiles
 from core.protocol.session import SESSION_BUDGET_BPS
 
 # Wire cost of one video message on top of its H.264 bytes: the 6-byte frame header, the 17-byte
@@ -106,8 +110,10 @@ class VideoSender:
         self.rate = RateController(budget_bps)
         self.allow_economy = allow_economy
         self._damage = DamageTracker()
-        self._encoder = H264Encoder(width, height)
         self._economy = False
+        self._encoder = H264Encoder(width, height)
+        self._settled, self._own_decoder = self._new_judge()
+        self._unjudged: VideoPacket | None = None  # sent, not yet decoded and judged by us
         self._dirty = True  # something changed that no packet carries yet
         self._tiny_streak = 0
         self._refining = False
@@ -124,11 +130,17 @@ class VideoSender:
     def economy(self) -> bool:
         return self._economy
 
+    @property
+    def settled(self) -> SettledTiles | None:
+        """The tiles the viewer has well enough (None while the picture is scaled)."""
+        return self._settled
+
     def request_keyframe(self) -> None:
         """The viewer asked for an IDR (start, decode error, resume)."""
         self._encoder.request_keyframe()
         self._fresh = True
         self._dirty = True
+        self._release_all()
 
     def resize(self, width: int, height: int) -> None:
         """Capture ``width`` x ``height`` from now on (the viewer chose another monitor).
@@ -140,6 +152,8 @@ class VideoSender:
         self.size = (width, height)
         self._damage = DamageTracker()
         self._encoder = self._new_encoder()
+        self._settled, self._own_decoder = self._new_judge()
+        self._unjudged = None
         self._tiny_streak = 0
         self._refining = False
         self._reveal_pending = False
@@ -150,6 +164,7 @@ class VideoSender:
         """Burn ``overlay`` into every frame encoded from now on (None: no mark)."""
         self.overlay = overlay if overlay is not None and not overlay.empty else None
         self._dirty = True  # the picture changed even if the screen did not
+        self._release_all()
 
     def apply_feedback(self, now: float, report: ReceiverReport) -> None:
         self.rate.apply_feedback(now, report)
@@ -190,8 +205,11 @@ class VideoSender:
         """Consider a captured frame; returns the packet to send, or None to send nothing.
         ``drawn``: the rectangles the display server says were drawn since the last frame
         (None when it cannot tell)."""
+        self._judge_sent()  # first, so this frame's damage releases what it must
         damage = self._damage.update(frame, drawn)
         if damage.changed:
+            if self._settled is not None:
+                self._settled.release(damage.tiles)
             self._dirty = True
             self._last_change_at = now
             if damage.fraction >= BIG_CHANGE_FRACTION:
@@ -209,7 +227,8 @@ class VideoSender:
         else:
             vbv = self.rate.vbv(now, BURST_MAX_BYTES)
         self._encoder.set_vbv(vbv.maxrate_bps, vbv.bufsize_bits)
-        packet = self._encoder.encode(source, capture_us=int(now * 1_000_000))
+        hold = self._settled.hold_rects() if self._settled is not None and not self._fresh else []
+        packet = self._encoder.encode(source, capture_us=int(now * 1_000_000), hold=hold)
         self.rate.on_sent(now, len(packet.data) + VIDEO_WIRE_OVERHEAD_BYTES)
         self.rate.on_frame(now)
         self._last_frame_at = now
@@ -220,6 +239,8 @@ class VideoSender:
         tiny = len(packet.data) < TINY_PACKET_BYTES
         self._tiny_streak = self._tiny_streak + 1 if tiny else 0
         self._refining = self._tiny_streak < TINY_STREAK
+        # Judged at the next offer, so the time it takes does not delay this packet.
+        self._unjudged = packet
         return packet
 
     # ----- internals ---------------------------------------------------------------------
@@ -250,6 +271,7 @@ class VideoSender:
                 self._reveal_pending = False
                 self._refining = True
                 self._tiny_streak = 0
+                self._release_all()  # the flat preview was finished, not the picture
                 return frame
             return flatten_outside(frame, focus) if focus is not None else frame
         return frame
@@ -259,7 +281,36 @@ class VideoSender:
         if want != self._economy:
             self._economy = want
             self._encoder = self._new_encoder()
+            self._settled, self._own_decoder = self._new_judge()
+            self._unjudged = None
             self.request_keyframe()
+
+    def _judge_sent(self, *, judge: bool = True) -> None:
+        """Decode the last packet sent as the viewer will (every packet: our decoder must see
+        them all) and settle the tiles that are finished; refinement is over once all are."""
+        packet, self._unjudged = self._unjudged, None
+        if packet is None or self._settled is None or self._encoder.last_luma is None:
+            return
+        decoded = self._own_decoder.decode(packet)
+        if decoded.image is None:  # cannot happen with our own stream; hold nothing then
+            self._settled.release()
+        elif judge:
+            self._settled.judge(self._encoder.last_luma, decoded.image)
+            if self._settled.all_settled:
+                self._refining = False
+
+    def _release_all(self) -> None:
+        """The picture starts again (keyframe, reveal, new mark): nothing is finished."""
+        self._judge_sent(judge=False)
+        if self._settled is not None:
+            self._settled.release()
+
+    def _new_judge(self) -> tuple[SettledTiles | None, H264Decoder]:
+        """What judges the encoder's output (core.media.settle): none for a scaled picture
+        (economy), whose tiles are not the screen's."""
+        out_w, out_h = self._encoder.output_size
+        settled = SettledTiles(out_w, out_h) if (out_w, out_h) == self.size else None
+        return settled, H264Decoder(luma_only=True)
 
     def _new_encoder(self) -> H264Encoder:
         """An encoder for the capture size and mode now that continues the session's count."""

@@ -182,6 +182,7 @@ def test_a_very_slow_link_switches_to_economy_with_a_keyframe() -> None:
     assert sender.economy and packet is not None and packet.keyframe
     assert packet.frame_index == before  # the session's count goes on across the switch
     assert (packet.width, packet.height) == economy_size(1920, 1080) == (1280, 720)
+    assert sender.settled is None  # a scaled picture's tiles are not the screen's: not judged
 
 
 def test_a_burst_lets_one_frame_use_the_whole_fill_at_most_every_spacing() -> None:
