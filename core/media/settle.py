@@ -2,10 +2,10 @@
 
 In CRF mode x264 goes on sharpening every area that is below its quality target, frame after
 frame, down to the quantiser floor, and re-sends a little of each screenful every time: on the
-corpus three quarters of the bytes were that polishing. The host decodes its own stream (as the
-viewer will) and judges each 64-px tile that is still being sharpened against the picture the
-encoder was given, the way the benchmark and the eye do (SSIM over sliding 7x7 windows of
-luma, and the mean level, which SSIM forgives on flat areas). A tile that is good enough is
+corpus's long web page three quarters of the bytes were that polishing. The host decodes its
+own stream (as the viewer will) and judges each 64-px tile that is still being sharpened against
+the picture the encoder was given, the way the benchmark and the eye do (SSIM over sliding 7x7
+windows of luma, and on flat areas the mean level, which SSIM forgives). A tile good enough is
 *settled*: the encoder gets a high quantiser offset there (a region of interest), so it codes
 skip blocks and the viewer's picture of it stays as it is. A tile the screen changes in is
 released at once, and so is everything when the picture starts again (keyframe, reveal, a new
