@@ -26,12 +26,14 @@ from core.media.quality import SSIM_WINDOW, ssim_per_picture
 # Japanese text is at ~0.986 where x264 stops on its own (the quantiser floor); a tile this
 # good is at or past that.
 SETTLE_SSIM = 0.99
-# ...and, if it is flat (luma variance at most FLAT_MAX_VARIANCE), its mean luma within this
-# many levels of the source's: SSIM forgives a flat dark area decoded a few levels too bright
-# (0.995), not the eye. Text is not held to it: x264 leaves dense glyphs ~2.4 levels off on
+# ...and every flat 8x8 block of it (luma variance at most FLAT_MAX_VARIANCE) within this many
+# levels of the source's mean: SSIM forgives a faint smear on white beside a grid line, or a
+# flat dark area decoded a few levels too bright (0.995), not the eye, and a held tile would
+# keep it. Blocks with detail are not held to it: x264 leaves dense glyphs ~2.4 levels off on
 # average at SSIM 0.99, and there SSIM's own windows see the levels.
-SETTLE_MAX_OFFSET = 1.5
+SETTLE_MAX_OFFSET = 0.5
 FLAT_MAX_VARIANCE = 4.0
+LEVEL_BLOCK = 8
 STUDIO_BLACK, STUDIO_LEVELS = 16.0, 219.0  # video luma spans 16..235
 # Judging costs ~0.2 ms a tile; at most this many a frame. Tiles decoded (nearly) exactly, such
 # as flat margins, settle without being judged and do not count.
@@ -80,16 +82,13 @@ class SettledTiles:
         np.clip(y, STUDIO_BLACK, STUDIO_BLACK + STUDIO_LEVELS, out=y)
         diff = x - y
         mse = np.einsum("nij,nij->n", diff, diff) / (TILE * TILE)
-        good = mse <= EXACT_MAX_MSE
-        near = self._take_turns(np.flatnonzero(~good), rows, cols)
+        exact = mse <= EXACT_MAX_MSE
+        level_ok = _flat_blocks_level(x, y)
+        good = exact & level_ok
+        near = self._take_turns(np.flatnonzero(~exact & level_ok), rows, cols)
         if near.size:
             extents = np.stack([self._extent[0][rows[near]], self._extent[1][cols[near]]], axis=1)
-            score = ssim_per_picture(x[near], y[near], STUDIO_LEVELS, extents)
-            offset = np.abs(x[near].mean(axis=(1, 2)) - y[near].mean(axis=(1, 2)))
-            level_ok = (offset <= SETTLE_MAX_OFFSET * STUDIO_LEVELS / 255) | (
-                x[near].var(axis=(1, 2)) > FLAT_MAX_VARIANCE
-            )
-            good[near] = (score >= SETTLE_SSIM) & level_ok
+            good[near] = ssim_per_picture(x[near], y[near], STUDIO_LEVELS, extents) >= SETTLE_SSIM
         self.settled[rows[good], cols[good]] = True
         return int(good.sum())
 
@@ -136,6 +135,23 @@ def _runs(row: npt.NDArray[np.bool_]) -> Iterator[tuple[int, int]]:
     edges = np.flatnonzero(np.diff(padded))
     for start, end in zip(edges[::2], edges[1::2], strict=True):
         yield int(start), int(end)
+
+
+def _flat_blocks_level(
+    x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]
+) -> npt.NDArray[np.bool_]:
+    """Per tile of two stacks ``(n, TILE, TILE)``: whether every flat block of ``x`` has its
+    mean level in ``y`` (studio levels) within SETTLE_MAX_OFFSET full-range levels."""
+    n, k = len(x), TILE // LEVEL_BLOCK
+    xb = x.reshape(n, k, LEVEL_BLOCK, k, LEVEL_BLOCK)
+    yb = y.reshape(n, k, LEVEL_BLOCK, k, LEVEL_BLOCK)
+    flat = xb.var(axis=(2, 4)) <= FLAT_MAX_VARIANCE
+    off = (
+        np.abs(xb.mean(axis=(2, 4)) - yb.mean(axis=(2, 4)))
+        > SETTLE_MAX_OFFSET * STUDIO_LEVELS / 255
+    )
+    ok: npt.NDArray[np.bool_] = ~(flat & off).any(axis=(1, 2))
+    return ok
 
 
 def _tiles(plane: npt.NDArray[np.uint8], shape: tuple[int, int]) -> npt.NDArray[np.uint8]:

@@ -75,6 +75,19 @@ def test_a_flat_area_decoded_too_bright_does_not_settle() -> None:
     assert tiles.settled.sum() == 3
 
 
+def test_a_faint_smear_beside_a_line_does_not_settle() -> None:
+    source = np.full((64, 128), 235, np.uint8)
+    source[:, 10] = source[:, 74] = 60  # a grid line in each tile: not flat as a whole
+    decoded = source.copy()
+    decoded[40:56, 30:50] -= 3  # a faint grey smear on the white of tile (0, 0)
+    x = source.reshape(64, 2, 64).transpose(1, 0, 2).astype(np.float32)
+    y = decoded.reshape(64, 2, 64).transpose(1, 0, 2).astype(np.float32)
+    assert ssim_per_picture(x, y, 219.0)[0] >= SETTLE_SSIM  # SSIM alone would hold it
+    tiles = SettledTiles(128, 64)
+    tiles.judge(source, decoded)
+    assert tiles.settled.tolist() == [[False, True]]
+
+
 def test_release_forgets_only_the_tiles_named() -> None:
     source = studio_luma(text_screen(256, 128))
     tiles = SettledTiles(256, 128)
@@ -188,8 +201,9 @@ def refined_page(width: int, height: int) -> tuple[np.ndarray, Viewer, SettledTi
 def test_a_still_screen_settles_and_its_refinement_ends() -> None:
     page, viewer, settled = refined_page(640, 480)
     # These dense random glyphs level off around tile SSIM 0.976-0.99 at x264's quantiser
-    # floor: most tiles settle, the rest end with the tiny packets as before.
-    assert settled.settled.sum() >= 0.75 * settled.settled.size
+    # floor, some with white gaps a few levels dark: most tiles settle, the rest end with the
+    # tiny packets as before.
+    assert settled.settled.sum() >= 0.6 * settled.settled.size
     assert viewer.shown is not None
     for r, c in zip(*np.nonzero(settled.settled), strict=True):
         rect = (int(c) * TILE, int(r) * TILE, TILE, TILE)
