@@ -98,6 +98,11 @@ def economy_size(width: int, height: int) -> tuple[int, int]:
 class VideoSender:
     """One session's outgoing video; the capture size changes only by :meth:`resize`."""
 
+    # Set by _start_judging for each encoder.
+    _settled: SettledTiles | None
+    _own_decoder: H264Decoder
+    _unjudged: VideoPacket | None  # sent, not yet decoded and judged by us
+
     def __init__(
         self,
         width: int,
@@ -112,8 +117,7 @@ class VideoSender:
         self._damage = DamageTracker()
         self._economy = False
         self._encoder = H264Encoder(width, height)
-        self._settled, self._own_decoder = self._new_judge()
-        self._unjudged: VideoPacket | None = None  # sent, not yet decoded and judged by us
+        self._start_judging()
         self._dirty = True  # something changed that no packet carries yet
         self._tiny_streak = 0
         self._refining = False
@@ -152,8 +156,7 @@ class VideoSender:
         self.size = (width, height)
         self._damage = DamageTracker()
         self._encoder = self._new_encoder()
-        self._settled, self._own_decoder = self._new_judge()
-        self._unjudged = None
+        self._start_judging()
         self._tiny_streak = 0
         self._refining = False
         self._reveal_pending = False
@@ -281,8 +284,7 @@ class VideoSender:
         if want != self._economy:
             self._economy = want
             self._encoder = self._new_encoder()
-            self._settled, self._own_decoder = self._new_judge()
-            self._unjudged = None
+            self._start_judging()
             self.request_keyframe()
 
     def _judge_sent(self, *, judge: bool = True) -> None:
@@ -305,12 +307,14 @@ class VideoSender:
         if self._settled is not None:
             self._settled.release()
 
-    def _new_judge(self) -> tuple[SettledTiles | None, H264Decoder]:
-        """What judges the encoder's output (core.media.settle): none for a scaled picture
-        (economy), whose tiles are not the screen's."""
+    def _start_judging(self) -> None:
+        """Judge a new encoder's output from scratch (core.media.settle): no tile settled, a
+        decoder of our own, nothing sent yet; nothing at all for a scaled picture (economy),
+        whose tiles are not the screen's."""
         out_w, out_h = self._encoder.output_size
-        settled = SettledTiles(out_w, out_h) if (out_w, out_h) == self.size else None
-        return settled, H264Decoder(luma_only=True)
+        self._settled = SettledTiles(out_w, out_h) if (out_w, out_h) == self.size else None
+        self._own_decoder = H264Decoder(luma_only=True)
+        self._unjudged = None
 
     def _new_encoder(self) -> H264Encoder:
         """An encoder for the capture size and mode now that continues the session's count."""

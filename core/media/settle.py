@@ -50,7 +50,7 @@ class SettledTiles:
         self.settled = np.zeros(self.shape, dtype=np.bool_)
         self._turn = 0  # raster index of the tile to judge first next time
         # Rows and columns of picture in each tile row and column (edge tiles are cut short);
-        # too thin a sliver to judge counts as a whole tile's worth of padding copied from it.
+        # a sliver thinner than the SSIM window is judged with padding up to the window's size.
         self._extent = (
             np.maximum(SSIM_WINDOW, np.minimum(TILE, height - TILE * np.arange(self.shape[0]))),
             np.maximum(SSIM_WINDOW, np.minimum(TILE, width - TILE * np.arange(self.shape[1]))),
