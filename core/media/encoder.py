@@ -103,6 +103,7 @@ class H264Encoder:
         self._keyframe_requested = True  # the first frame is an IDR anyway
         # The luma plane of the last frame encoded, as x264 saw it (before any hold).
         self.last_luma: npt.NDArray[np.uint8] | None = None
+        self._last_picture: av.VideoFrame | None = None  # the same, whole, for repeat()
 
     @property
     def frames_encoded(self) -> int:
@@ -132,13 +133,31 @@ class H264Encoder:
         out_w, out_h = self.output_size
         yuv = src.reformat(width=out_w, height=out_h, format="yuv420p", interpolation="AREA")
         self.last_luma = plane_copy(yuv, 0)
+        self._last_picture = yuv
+        return self._encode(yuv, capture_us, hold)
+
+    def repeat(self, capture_us: int) -> VideoPacket:
+        """A packet of the last picture again, every macroblock held (skip blocks, ~200 bytes).
+
+        What it is for: x264's VBV buffer refills only after a frame. After a run of
+        refinement frames at the link rate it is nearly empty, and a big change encoded next
+        gets half of that (~5 kB: a spreadsheet raised over other windows came blurred and took
+        9 s of refinement to be crisp). Repeating the last picture under the big change's VBV
+        settings refills the buffer at no cost, so the change itself may take all of it."""
+        if self._last_picture is None or self._keyframe_requested:
+            raise LocalError("nothing to repeat before a first picture or instead of a keyframe")
+        w, h = self.output_size
+        return self._encode(self._last_picture, capture_us, [(0, 0, w, h)])
+
+    def _encode(self, yuv: av.VideoFrame, capture_us: int, hold: Sequence[Rect]) -> VideoPacket:
         if hold:
             yuv = _with_regions(yuv, hold, HOLD_QP_OFFSET)
         yuv.pts = self._frame_index
         keyframe = self._keyframe_requested
-        if keyframe:
-            yuv.pict_type = av.video.frame.PictureType.I
-            self._keyframe_requested = False
+        # Set either way: a repeated picture must not inherit an IDR's forced type.
+        kinds = av.video.frame.PictureType
+        yuv.pict_type = kinds.I if keyframe else kinds.NONE
+        self._keyframe_requested = False
         if not self._ctx.is_open:
             self._ctx.open()
         packets = self._ctx.encode(yuv)
@@ -149,8 +168,8 @@ class H264Encoder:
             frame_index=self._frame_index,
             capture_us=capture_us,
             keyframe=keyframe or any(p.is_keyframe for p in packets),
-            width=out_w,
-            height=out_h,
+            width=self.output_size[0],
+            height=self.output_size[1],
         )
         self._frame_index += 1
         return packet

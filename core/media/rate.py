@@ -75,6 +75,7 @@ class Vbv:
 
     maxrate_bps: int
     bufsize_bits: int
+    burst: bool = False  # a big change's frame, which may take the whole buffer
 
 
 class RateController:
@@ -105,11 +106,12 @@ class RateController:
         while self._sent and self._sent[0][0] <= now - WINDOW_S:
             self._sent_in_window -= self._sent.popleft()[1]
 
-    def window_room(self, now: float) -> int:
-        """Bytes that may still be sent now without any window exceeding its share."""
+    def window_room(self, now: float, reserve: int = 0) -> int:
+        """Bytes that may still be sent now without any window exceeding its share, keeping
+        ``reserve`` of it unspent."""
         self._expire(now)
         allowed = self.budget_bps / 8 * WINDOW_S * WINDOW_SHARE
-        return max(0, int(allowed) - self._sent_in_window)
+        return max(0, int(allowed) - reserve - self._sent_in_window)
 
     @property
     def in_flight(self) -> int:
@@ -158,13 +160,20 @@ class RateController:
         """Seconds the bytes in flight need to drain at the measured link rate."""
         return self.in_flight * 8 / self.link_bps
 
-    def may_encode(self, now: float) -> bool:
-        """Whether a frame may be started now (queue short and budget left)."""
-        return self.queue_delay() <= MAX_QUEUE_DELAY_S and self.window_room(now) >= MIN_FRAME_BYTES
+    def may_encode(self, now: float, reserve: int = 0) -> bool:
+        """Whether a frame may be started now (queue short, and budget left beyond
+        ``reserve``)."""
+        return (
+            self.queue_delay() <= MAX_QUEUE_DELAY_S
+            and self.window_room(now, reserve) >= MIN_FRAME_BYTES
+        )
 
-    def vbv(self, now: float, cap_bytes: int, *, burst_bytes: int | None = None) -> Vbv:
+    def vbv(
+        self, now: float, cap_bytes: int, *, burst_bytes: int | None = None, reserve: int = 0
+    ) -> Vbv:
         """VBV for a frame encoded now: refill for the time since the last frame, and a buffer
-        no larger than the window room or ``cap_bytes`` (the largest frame wanted now).
+        no larger than the window room (less ``reserve``) or ``cap_bytes`` (the largest frame
+        wanted now).
 
         ``burst_bytes`` (a big change) asks for one frame that may use the whole buffer's fill,
         up to that size, at most every ``BURST_SPACING_S``; otherwise it is ignored."""
@@ -176,7 +185,7 @@ class RateController:
         if burst and burst_bytes is not None:
             cap_bytes = burst_bytes
         link_scale = min(1.0, self.link_bps / self.budget_bps)
-        room = min(cap_bytes * link_scale, self.window_room(now))
+        room = min(cap_bytes * link_scale, self.window_room(now, reserve))
         bufsize = max(int(room * 8), MIN_FRAME_BYTES * 8)
         if burst:
             self._last_burst_at = now
@@ -185,4 +194,4 @@ class RateController:
             # the next frame can finish the job if this one found the buffer low (after a
             # scroll). x264 refuses a buffer under one frame's refill, hence the margin.
             maxrate = max(maxrate, (bufsize - 2_000) * MAX_FPS)
-        return Vbv(int(maxrate), bufsize)
+        return Vbv(int(maxrate), bufsize, burst)

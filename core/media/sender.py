@@ -14,6 +14,13 @@ Once packets are tiny an unchanged screen costs nothing at all. The host decodes
 and stops x264 sharpening tiles the viewer already has well enough (:mod:`core.media.settle`);
 refinement also ends when every tile is settled.
 
+A big change in a window other than the last one active (a window switch) goes out as one large
+frame: x264's VBV buffer, which refinement at the link's pace keeps nearly empty, is first
+refilled by a repeat of the last picture (a ~100-byte packet), and the new window, once it has
+stopped painting, may then take all of it. Refinement frames leave room in the budget window for
+that. A big change in the same window (a scroll, a page turned) goes out as before, in smaller
+frames that follow the user's paging.
+
 A fresh picture (session start, keyframe request) is sent *focus first*: if the app says where
 the user's attention is (the active window), everything outside it is replaced by flat 16x16
 block averages, which cost x264 almost nothing, so the first frame's few kilobytes go to the
@@ -46,6 +53,7 @@ from core.media.rate import (
     REFINE_FPS,
     RateController,
     ReceiverReport,
+    Vbv,
 )
 from core.media.settle import SettledTiles
 from core.protocol.session import SESSION_BUDGET_BPS
@@ -70,6 +78,15 @@ BIG_CHANGE_FRACTION = 0.35
 # a window switch reaches text SSIM 0.95 in one ~19 kB P-frame, and a larger one only delays the
 # next frame (the user is typing again by then).
 SWITCH_FRAME_MAX_BYTES = 22_000
+# A primed big change (VideoSender._prime) waits while this share of the tiles still changes
+# from one look to the next (a smooth scroll's animation: ~0.1-0.4 of the screen per look), but
+# no longer than this after the primer.
+SETTLING_FRACTION = 0.02
+SETTLE_WAIT_S = 0.3
+# Sharpening a picture that has not changed leaves this much of the budget window unspent, so the
+# next window switch still finds room for its one large frame: a dense screen's refinement runs
+# at the link's pace (~80 kbit/s) for 10 s and more, and would leave the window nearly full.
+REFINE_RESERVE_BYTES = SWITCH_FRAME_MAX_BYTES
 
 
 def flatten_outside(
@@ -102,6 +119,9 @@ class VideoSender:
     _settled: SettledTiles | None
     _own_decoder: H264Decoder
     _unjudged: VideoPacket | None  # sent, not yet decoded and judged by us
+    _judge_unjudged: bool  # whether its tiles are judged (not a repeat before a big change)
+    _primed: Vbv | None  # a big change's VBV, x264's buffer filled for it by a repeat
+    _primed_at: float
 
     def __init__(
         self,
@@ -127,6 +147,8 @@ class VideoSender:
         self._reveal_pending = False
         self._reveal_started = 0.0
         self._big_change = False  # a big change that no packet carries yet
+        self._window_switched = False  # the active window changed since the last packet
+        self._last_focus: Rect | None = None  # the last active window seen
         self.overlay: Overlay | None = None
 
     # ----- app-facing API ----------------------------------------------------------------
@@ -161,6 +183,7 @@ class VideoSender:
         self._refining = False
         self._reveal_pending = False
         self._big_change = False
+        self._window_switched = False
         self.request_keyframe()
 
     def set_overlay(self, overlay: Overlay | None) -> None:
@@ -182,14 +205,14 @@ class VideoSender:
         """Whether a frame with nothing drawn in it would still be encoded now (refining or
         revealing the last change): if not, and the display server says nothing was drawn,
         the screen need not even be captured."""
-        return self._wants_frame(now) and self.rate.may_encode(now)
+        return self._wants_frame(now) and self.rate.may_encode(now, self._reserve())
 
     def next_poll_delay(self, now: float) -> float:
         """Seconds until the screen should be captured again."""
         if self._dirty or now - self._last_change_at < ACTIVE_HOLD_S:
             return 1.0 / MAX_FPS
         if self._refining or self._reveal_pending:
-            if self._wants_frame(now) and not self.rate.may_encode(now):
+            if self._wants_frame(now) and not self.rate.may_encode(now, self._reserve()):
                 # Held by the queue gate: the link frees up when the viewer reports the last
                 # frame, so look again soon rather than a whole refinement interval later
                 # (which left the link idle for half of every refinement).
@@ -217,18 +240,28 @@ class VideoSender:
             self._last_change_at = now
             if damage.fraction >= BIG_CHANGE_FRACTION:
                 self._big_change = True
+        if focus is not None and focus != self._last_focus:  # None: between two windows
+            self._window_switched |= self._last_focus is not None
+            self._last_focus = focus
         self._check_economy()
-        if not self._wants_frame(now) or not self.rate.may_encode(now):
+        if not self._wants_frame(now) or not self.rate.may_encode(now, self._reserve()):
+            return None
+        if self._primed is not None and self._still_moving(now, damage.fraction):
             return None
         if self.overlay is not None:
             frame = self.overlay.burn(frame)
-        source = self._source(frame, now, focus)
         if self._fresh:
+            self._primed = None
             vbv = self.rate.vbv(now, FIRST_FRAME_MAX_BYTES, burst_bytes=FIRST_FRAME_MAX_BYTES)
+        elif self._primed is not None:
+            vbv, self._primed = self._primed, None
         elif self._big_change:
             vbv = self.rate.vbv(now, BURST_MAX_BYTES, burst_bytes=SWITCH_FRAME_MAX_BYTES)
+            if vbv.burst and self._window_switched:
+                return self._prime(now, vbv)
         else:
-            vbv = self.rate.vbv(now, BURST_MAX_BYTES)
+            vbv = self.rate.vbv(now, BURST_MAX_BYTES, reserve=self._reserve())
+        source = self._source(frame, now, focus)
         self._encoder.set_vbv(vbv.maxrate_bps, vbv.bufsize_bits)
         hold = self._settled.hold_rects() if self._settled is not None and not self._fresh else []
         packet = self._encoder.encode(source, capture_us=int(now * 1_000_000), hold=hold)
@@ -238,12 +271,34 @@ class VideoSender:
         self._dirty = False
         self._fresh = False
         self._big_change = False
+        self._window_switched = False
 
         tiny = len(packet.data) < TINY_PACKET_BYTES
         self._tiny_streak = self._tiny_streak + 1 if tiny else 0
         self._refining = self._tiny_streak < TINY_STREAK
         # Judged at the next offer, so the time it takes does not delay this packet.
-        self._unjudged = packet
+        self._unjudged, self._judge_unjudged = packet, True
+        return packet
+
+    def _still_moving(self, now: float, fraction: float) -> bool:
+        """Whether to wait before encoding a primed big change: the screen is still changing
+        widely (a smooth scroll, a window repainting), and not for too long yet. The burst
+        then carries the final picture, not one that is gone by the time it arrives."""
+        return fraction >= SETTLING_FRACTION and now - self._primed_at < SETTLE_WAIT_S
+
+    def _prime(self, now: float, vbv: Vbv) -> VideoPacket:
+        """Before a big change's frame: the last picture again, which fills x264's VBV buffer
+        under the burst's settings (H264Encoder.repeat), so the change, encoded next, may take
+        all of it. The change waits one frame interval for that."""
+        self._encoder.set_vbv(vbv.maxrate_bps, vbv.bufsize_bits)
+        packet = self._encoder.repeat(capture_us=int(now * 1_000_000))
+        self.rate.on_sent(now, len(packet.data) + VIDEO_WIRE_OVERHEAD_BYTES)
+        self.rate.on_frame(now)
+        self._last_frame_at = now
+        self._primed, self._primed_at = vbv, now
+        # Decoded by our own decoder like every packet, but not judged: it shows the picture
+        # before the change, and tiles the change released must not settle on it.
+        self._unjudged, self._judge_unjudged = packet, False
         return packet
 
     # ----- internals ---------------------------------------------------------------------
@@ -258,6 +313,11 @@ class VideoSender:
         ):
             return True
         return self._refining and since >= 1.0 / REFINE_FPS - 1e-6
+
+    def _reserve(self) -> int:
+        """Window bytes the next frame must leave unspent: a refinement frame (nothing changed
+        since the last packet) keeps room for the next big change."""
+        return 0 if self._dirty or self._fresh else REFINE_RESERVE_BYTES
 
     def _source(
         self, frame: npt.NDArray[np.uint8], now: float, focus: Rect | None
@@ -296,7 +356,7 @@ class VideoSender:
         decoded = self._own_decoder.decode(packet)
         if decoded.image is None:  # cannot happen with our own stream; hold nothing then
             self._settled.release()
-        elif judge:
+        elif judge and self._judge_unjudged:
             self._settled.judge(self._encoder.last_luma, decoded.image)
             if self._settled.all_settled:
                 self._refining = False
@@ -314,7 +374,9 @@ class VideoSender:
         out_w, out_h = self._encoder.output_size
         self._settled = SettledTiles(out_w, out_h) if (out_w, out_h) == self.size else None
         self._own_decoder = H264Decoder(luma_only=True)
-        self._unjudged = None
+        self._unjudged, self._judge_unjudged = None, True
+        self._primed = None  # a new encoder's buffer was not filled for anything
+        self._primed_at = 0.0
 
     def _new_encoder(self) -> H264Encoder:
         """An encoder for the capture size and mode now that continues the session's count."""
