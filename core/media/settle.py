@@ -51,13 +51,9 @@ class SettledTiles:
         self._turn = 0  # raster index of the tile to judge first next time
         # Rows and columns of picture in each tile row and column (edge tiles are cut short);
         # a sliver thinner than the SSIM window is judged with padding up to the window's size.
-        self._own = (
-            np.minimum(TILE, height - TILE * np.arange(self.shape[0])),
-            np.minimum(TILE, width - TILE * np.arange(self.shape[1])),
-        )
         self._extent = (
-            np.maximum(SSIM_WINDOW, self._own[0]),
-            np.maximum(SSIM_WINDOW, self._own[1]),
+            np.maximum(SSIM_WINDOW, np.minimum(TILE, height - TILE * np.arange(self.shape[0]))),
+            np.maximum(SSIM_WINDOW, np.minimum(TILE, width - TILE * np.arange(self.shape[1]))),
         )
 
     @property
@@ -87,7 +83,7 @@ class SettledTiles:
         diff = x - y
         mse = np.einsum("nij,nij->n", diff, diff) / (TILE * TILE)
         exact = mse <= EXACT_MAX_MSE
-        level_ok = _flat_blocks_level(x, y, self._own[0][rows], self._own[1][cols])
+        level_ok = _flat_blocks_level(x, y)
         good = exact & level_ok
         near = self._take_turns(np.flatnonzero(~exact & level_ok), rows, cols)
         if near.size:
@@ -142,24 +138,14 @@ def _runs(row: npt.NDArray[np.bool_]) -> Iterator[tuple[int, int]]:
 
 
 def _flat_blocks_level(
-    x: npt.NDArray[np.float32],
-    y: npt.NDArray[np.float32],
-    own_rows: npt.NDArray[np.int_],
-    own_cols: npt.NDArray[np.int_],
+    x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]
 ) -> npt.NDArray[np.bool_]:
     """Per tile of two stacks ``(n, TILE, TILE)``: whether every flat block of ``x`` has its
-    mean level in ``y`` (studio levels) within SETTLE_MAX_OFFSET full-range levels. Only
-    blocks that start inside the picture count (``own_rows``/``own_cols`` per tile): the
-    padding repeats an edge tile's last row, and a fraction of a level off there, which no one
-    sees, became a whole block off (a 1080-line screen's bottom row of tiles never settled)."""
+    mean level in ``y`` (studio levels) within SETTLE_MAX_OFFSET full-range levels."""
     n, k = len(x), TILE // LEVEL_BLOCK
     xb = x.reshape(n, k, LEVEL_BLOCK, k, LEVEL_BLOCK)
     yb = y.reshape(n, k, LEVEL_BLOCK, k, LEVEL_BLOCK)
-    starts = np.arange(k) * LEVEL_BLOCK
-    inside = (starts[None, :] < own_rows[:, None])[:, :, None] & (
-        starts[None, :] < own_cols[:, None]
-    )[:, None, :]
-    flat = (xb.var(axis=(2, 4)) <= FLAT_MAX_VARIANCE) & inside
+    flat = xb.var(axis=(2, 4)) <= FLAT_MAX_VARIANCE
     off = (
         np.abs(xb.mean(axis=(2, 4)) - yb.mean(axis=(2, 4)))
         > SETTLE_MAX_OFFSET * STUDIO_LEVELS / 255
