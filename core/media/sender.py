@@ -121,7 +121,6 @@ class VideoSender:
     _unjudged: VideoPacket | None  # sent, not yet decoded and judged by us
     _judge_unjudged: bool  # whether its tiles are judged (not a repeat before a big change)
     _primed: Vbv | None  # a big change's VBV, x264's buffer filled for it by a repeat
-    _primed_at: float
 
     def __init__(
         self,
@@ -265,9 +264,7 @@ class VideoSender:
         self._encoder.set_vbv(vbv.maxrate_bps, vbv.bufsize_bits)
         hold = self._settled.hold_rects() if self._settled is not None and not self._fresh else []
         packet = self._encoder.encode(source, capture_us=int(now * 1_000_000), hold=hold)
-        self.rate.on_sent(now, len(packet.data) + VIDEO_WIRE_OVERHEAD_BYTES)
-        self.rate.on_frame(now)
-        self._last_frame_at = now
+        self._count_sent(now, packet)
         self._dirty = False
         self._fresh = False
         self._big_change = False
@@ -284,7 +281,18 @@ class VideoSender:
         """Whether to wait before encoding a primed big change: the screen is still changing
         widely (a smooth scroll, a window repainting), and not for too long yet. The burst
         then carries the final picture, not one that is gone by the time it arrives."""
-        return fraction >= SETTLING_FRACTION and now - self._primed_at < SETTLE_WAIT_S
+        primed_at = self._last_frame_at  # the repeat was the last frame encoded
+        return (
+            fraction >= SETTLING_FRACTION
+            and primed_at is not None
+            and now - primed_at < SETTLE_WAIT_S
+        )
+
+    def _count_sent(self, now: float, packet: VideoPacket) -> None:
+        """A packet encoded now: its bytes in the budget, its time for pacing."""
+        self.rate.on_sent(now, len(packet.data) + VIDEO_WIRE_OVERHEAD_BYTES)
+        self.rate.on_frame(now)
+        self._last_frame_at = now
 
     def _prime(self, now: float, vbv: Vbv) -> VideoPacket:
         """Before a big change's frame: the last picture again, which fills x264's VBV buffer
@@ -292,10 +300,8 @@ class VideoSender:
         all of it. The change waits one frame interval for that."""
         self._encoder.set_vbv(vbv.maxrate_bps, vbv.bufsize_bits)
         packet = self._encoder.repeat(capture_us=int(now * 1_000_000))
-        self.rate.on_sent(now, len(packet.data) + VIDEO_WIRE_OVERHEAD_BYTES)
-        self.rate.on_frame(now)
-        self._last_frame_at = now
-        self._primed, self._primed_at = vbv, now
+        self._count_sent(now, packet)
+        self._primed = vbv
         # Decoded by our own decoder like every packet, but not judged: it shows the picture
         # before the change, and tiles the change released must not settle on it.
         self._unjudged, self._judge_unjudged = packet, False
@@ -376,7 +382,6 @@ class VideoSender:
         self._own_decoder = H264Decoder(luma_only=True)
         self._unjudged, self._judge_unjudged = None, True
         self._primed = None  # a new encoder's buffer was not filled for anything
-        self._primed_at = 0.0
 
     def _new_encoder(self) -> H264Encoder:
         """An encoder for the capture size and mode now that continues the session's count."""
