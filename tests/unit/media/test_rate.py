@@ -16,6 +16,7 @@ from core.media.rate import (
     ReceiverReport,
 )
 from core.media.sender import (
+    REFINE_RESERVE_BYTES,
     VIDEO_WIRE_OVERHEAD_BYTES,
     VideoSender,
     economy_size,
@@ -210,12 +211,16 @@ def test_a_burst_never_allows_more_than_the_window_room() -> None:
 
 
 def test_refinement_follows_the_link_not_a_fixed_interval() -> None:
-    """On a 100 kbit/s link each refinement frame holds the link ~0.2 s and the queue gate holds
-    the next one until the viewer reports it: the next is encoded within one fast poll of that
-    report, not a whole refinement interval later (which left the link idle half the time)."""
+    """On a slow link each refinement frame holds the link ~0.3 s and the queue gate holds the
+    next one until the viewer reports it: the next is encoded within one fast poll of that
+    report, not a whole refinement interval later (which left the link idle half the time).
+    The link is slower than refinement's share of the budget window (all of it but
+    REFINE_RESERVE_BYTES), so the link, not the window, paces refinement here."""
+    link_bps = 60_000
+    assert link_bps * WINDOW_S / 8 < 100_000 / 8 * WINDOW_S * WINDOW_SHARE - REFINE_RESERVE_BYTES
     screen = text_screen(1280, 720)
     sender, now = VideoSender(1280, 720), 0.0
-    link_bps, link_free = 100_000, 0.0
+    link_free = 0.0
     in_flight: list[tuple[float, int, int]] = []  # arrival, bytes so far, frame index
     sent = 0
     frames: list[float] = []  # when each frame was encoded
@@ -233,7 +238,7 @@ def test_refinement_follows_the_link_not_a_fixed_interval() -> None:
             link_free = max(link_free, now) + wire * 8 / link_bps
             in_flight.append((link_free, sent, packet.frame_index))
         now += sender.next_poll_delay(now)
-    refining = [i for i, t in enumerate(frames) if t >= 3.0]  # after the first frame's burst
+    refining = [i for i, t in enumerate(frames) if t >= 4.0]  # after the first frame's burst
     assert len(refining) >= 10
     for i in refining:
         # due: REFINE_FPS after the frame before, and once the viewer has reported that one
