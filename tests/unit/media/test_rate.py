@@ -22,6 +22,7 @@ from core.media.sender import (
     economy_size,
     flatten_outside,
 )
+from core.protocol.session import SESSION_BUDGET_BPS
 
 from .conftest import text_screen
 
@@ -217,7 +218,8 @@ def test_refinement_follows_the_link_not_a_fixed_interval() -> None:
     The link is slower than refinement's share of the budget window (all of it but
     REFINE_RESERVE_BYTES), so the link, not the window, paces refinement here."""
     link_bps = 60_000
-    assert link_bps * WINDOW_S / 8 < 100_000 / 8 * WINDOW_S * WINDOW_SHARE - REFINE_RESERVE_BYTES
+    budget = SESSION_BUDGET_BPS / 8 * WINDOW_S * WINDOW_SHARE  # the sender's default budget
+    assert link_bps * WINDOW_S / 8 < budget - REFINE_RESERVE_BYTES
     screen = text_screen(1280, 720)
     sender, now = VideoSender(1280, 720), 0.0
     link_free = 0.0
