@@ -88,6 +88,53 @@ def test_a_faint_smear_beside_a_line_does_not_settle() -> None:
     assert tiles.settled.tolist() == [[False, True]]
 
 
+def grainy(plane: np.ndarray, amplitude: int) -> np.ndarray:
+    """``plane`` with ±``amplitude`` in a checkerboard on tile (0, 0)'s glyphs: not exact, the
+    flat blocks untouched."""
+    out = plane.copy()
+    tile = plane[:TILE, :TILE].astype(np.int16)
+    checker = (np.indices(tile.shape).sum(axis=0) % 2 * 2 - 1) * amplitude
+    glyphs = (tile > 16 + amplitude) & (tile < 235 - amplitude)
+    out[:TILE, :TILE] = np.where(glyphs, tile + checker, tile).astype(np.uint8)
+    return out
+
+
+def shuffled(plane: np.ndarray) -> np.ndarray:
+    """``plane`` with every 8x8 block of tile (0, 0) turned one column round: each block's
+    mean level kept, its glyphs broken, so only SSIM finds it wrong."""
+    out = plane.copy()
+    blocks = out[:TILE, :TILE].reshape(8, 8, 8, 8)  # block row, y, block column, x
+    out[:TILE, :TILE] = np.roll(blocks, 1, axis=3).reshape(TILE, TILE)
+    return out
+
+
+def test_an_open_tile_is_judged_again_only_once_a_picture_changes_there(monkeypatch) -> None:
+    import core.media.settle as settle
+
+    judged: list[int] = []
+
+    def counting(x, *args, **kwargs):
+        judged.append(len(x))
+        return ssim_per_picture(x, *args, **kwargs)
+
+    monkeypatch.setattr(settle, "ssim_per_picture", counting)
+    source = studio_luma(text_screen(256, 128))
+    decoded = shuffled(source)
+    tiles = SettledTiles(256, 128)
+    tiles.judge(source, decoded)
+    assert judged == [1] and not tiles.settled[0, 0]  # judged by SSIM, and still open
+    tiles.judge(source, decoded)  # the same pictures: the same verdict, without judging
+    assert judged == [1] and not tiles.settled[0, 0]
+    tiles.judge(source, grainy(source, 2))  # sharper now: judged again, and settled
+    assert judged == [1, 1] and tiles.all_settled
+    # A change in the source alone is noticed too.
+    tiles.release()
+    tiles.judge(source, decoded)
+    assert not tiles.settled[0, 0]
+    tiles.judge(decoded, decoded)
+    assert tiles.all_settled
+
+
 def test_release_forgets_only_the_tiles_named() -> None:
     source = studio_luma(text_screen(256, 128))
     tiles = SettledTiles(256, 128)
