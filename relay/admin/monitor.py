@@ -3,7 +3,9 @@
 Sampled from the relay's live sessions every :data:`MONITOR_INTERVAL_S`: the bytes each session
 forwarded since the last sample (both directions) give its current rate; a tenant's rate is the
 sum over its sessions. Crossing the tenant's alert threshold raises an alert once; it clears when
-the rate falls below :data:`ALERT_CLEAR_RATIO` of the threshold (no flapping around the line).
+the rate has stayed below :data:`ALERT_CLEAR_RATIO` of the threshold for
+:data:`ALERT_CLEAR_SAMPLES` samples in a row (no flapping around the line, nor on the pauses of
+a video that sends in bursts: a still screen sends nothing for a second or more).
 
 The hard cap lowers budgets, it never cuts a session: each of the tenant's sessions gets
 ``cap / sessions`` per direction (never above the relay's per-session budget), re-shared as
@@ -29,6 +31,8 @@ MONITOR_INTERVAL_S = 1.0
 MAX_HISTORY_SAMPLES = 600
 # An alert clears once the rate is below this share of the threshold.
 ALERT_CLEAR_RATIO = 0.9
+# ... for this many samples in a row (five seconds at the default interval).
+ALERT_CLEAR_SAMPLES = 5
 # Alerts kept in memory for the console (the audit log keeps them all).
 MAX_RECENT_ALERTS = 200
 
@@ -48,6 +52,7 @@ class TenantRates:
         default_factory=lambda: deque(maxlen=MAX_HISTORY_SAMPLES)
     )
     alerting: bool = False
+    quiet_samples: int = 0  # while alerting: samples in a row below the clearing line
 
 
 class BandwidthMonitor:
@@ -135,14 +140,16 @@ class BandwidthMonitor:
     ) -> AlertEvent | None:
         threshold = self.limits.get(tenant, (None, None))[0]
         if threshold is None:
-            if rates.alerting:
-                rates.alerting = False
+            rates.alerting, rates.quiet_samples = False, 0
             return None
         if not rates.alerting and rate > threshold:
             rates.alerting = True
             return AlertEvent(tenant, now, "raised", rate, threshold)
-        if rates.alerting and rate < threshold * ALERT_CLEAR_RATIO:
-            rates.alerting = False
+        if not rates.alerting:
+            return None
+        rates.quiet_samples = rates.quiet_samples + 1 if rate < threshold * ALERT_CLEAR_RATIO else 0
+        if rates.quiet_samples >= ALERT_CLEAR_SAMPLES:
+            rates.alerting, rates.quiet_samples = False, 0
             return AlertEvent(tenant, now, "cleared", rate, threshold)
         return None
 
