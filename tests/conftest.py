@@ -38,6 +38,15 @@ def _collect_qt_garbage_on_the_qt_thread(request):
         gc.freeze()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``, ./run test), the packaging tests run in one
+    worker, one after another: they install and purge packages (one dpkg lock, one system) and
+    run the frozen programs from one dist/."""
+    for item in items:
+        if "packaging" in item.path.parts:
+            item.add_marker(pytest.mark.xdist_group("packaging"))
+
+
 # TELEWORK_TEST_LOOP=uvloop runs every asyncio test on uvloop, the relay's default loop
 # (``telework-relay serve --loop``); unset, on asyncio's own.
 TEST_LOOP_ENV = "TELEWORK_TEST_LOOP"
