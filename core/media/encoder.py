@@ -103,7 +103,7 @@ class H264Encoder:
         self._keyframe_requested = True  # the first frame is an IDR anyway
         # The luma plane of the last frame encoded, as x264 saw it (before any hold).
         self.last_luma: npt.NDArray[np.uint8] | None = None
-        self._last_picture: av.VideoFrame | None = None  # the same, whole, for repeat()
+        self._last_picture: av.VideoFrame | None = None  # the same, whole, to encode again
 
     @property
     def frames_encoded(self) -> int:
@@ -144,10 +144,18 @@ class H264Encoder:
         gets half of that (~5 kB: a spreadsheet raised over other windows came blurred and took
         9 s of refinement to be crisp). Repeating the last picture under the big change's VBV
         settings refills the buffer at no cost, so the change itself may take all of it."""
-        if self._last_picture is None or self._keyframe_requested:
-            raise LocalError("nothing to repeat before a first picture or instead of a keyframe")
+        if self._keyframe_requested:
+            raise LocalError("a repeat cannot stand in for a keyframe")
         w, h = self.output_size
-        return self._encode(self._last_picture, capture_us, [(0, 0, w, h)])
+        return self.encode_again(capture_us, [(0, 0, w, h)])
+
+    def encode_again(self, capture_us: int, hold: Sequence[Rect] = ()) -> VideoPacket:
+        """The last picture encoded again, as :meth:`encode` would from the same frame, without
+        converting it again (~10 ms of a 1080p frame): for a frame the caller knows to be
+        unchanged, such as one more refinement of a still screen."""
+        if self._last_picture is None:
+            raise LocalError("no picture was encoded yet")
+        return self._encode(self._last_picture, capture_us, hold)
 
     def _encode(self, yuv: av.VideoFrame, capture_us: int, hold: Sequence[Rect]) -> VideoPacket:
         if hold:

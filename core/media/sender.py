@@ -150,6 +150,7 @@ class VideoSender:
         self._big_change = False  # a big change that no packet carries yet
         self._window_switched = False  # the active window changed since the last packet
         self._last_focus: Rect | None = None  # the last active window seen
+        self._last_flatten: Rect | None = None  # the focus the last frame's preview kept
         self.overlay: Overlay | None = None
 
     # ----- app-facing API ----------------------------------------------------------------
@@ -249,8 +250,6 @@ class VideoSender:
             return None
         if self._primed is not None and self._still_moving(now, damage.fraction):
             return None
-        if self.overlay is not None:
-            frame = self.overlay.burn(frame)
         if self._fresh:
             self._primed = None
             vbv = self.rate.vbv(now, FIRST_FRAME_MAX_BYTES, burst_bytes=FIRST_FRAME_MAX_BYTES)
@@ -262,10 +261,10 @@ class VideoSender:
                 return self._prime(now, vbv)
         else:
             vbv = self.rate.vbv(now, BURST_MAX_BYTES, reserve=self._reserve())
-        source = self._source(frame, now, focus)
+        flatten_to = self._preview_focus(now, focus)
         self._encoder.set_vbv(vbv.maxrate_bps, vbv.bufsize_bits)
         hold = self._settled.hold_rects() if self._settled is not None and not self._fresh else []
-        packet = self._encoder.encode(source, capture_us=int(now * 1_000_000), hold=hold)
+        packet = self._encode(frame, flatten_to, int(now * 1_000_000), hold)
         self._count_sent(now, packet)
         self._dirty = False
         self._fresh = False
@@ -327,25 +326,49 @@ class VideoSender:
         since the last packet) keeps room for the next big change."""
         return 0 if self._dirty or self._fresh else REFINE_RESERVE_BYTES
 
-    def _source(
-        self, frame: npt.NDArray[np.uint8], now: float, focus: Rect | None
-    ) -> npt.NDArray[np.uint8]:
-        """The frame as the encoder should see it: focus first on a fresh picture."""
+    def _preview_focus(self, now: float, focus: Rect | None) -> Rect | None:
+        """The focus area whose outside the next frame flattens (a fresh picture is sent focus
+        first, the rest revealed later), or None for the whole screen as it is."""
         if self._fresh and focus is not None:
             self._reveal_pending = True
             self._reveal_started = now
             self._refining = True
             self._tiny_streak = 0
-            return flatten_outside(frame, focus)
+            return focus
         if self._reveal_pending:
             if not self._refining or now - self._reveal_started >= REVEAL_AFTER_S:
                 self._reveal_pending = False
                 self._refining = True
                 self._tiny_streak = 0
                 self._release_all()  # the flat preview was finished, not the picture
-                return frame
-            return flatten_outside(frame, focus) if focus is not None else frame
-        return frame
+                return None
+            return focus
+        return None
+
+    def _encode(
+        self,
+        frame: npt.NDArray[np.uint8],
+        flatten_to: Rect | None,
+        capture_us: int,
+        hold: Sequence[Rect],
+    ) -> VideoPacket:
+        """Encode ``frame`` as the encoder should see it. One more refinement of an unchanged
+        picture (nothing drawn, no new mark, the same preview: more than half the frames of a
+        still spreadsheet) reuses the encoder's own copy instead of converting it again."""
+        unchanged = not self._dirty and flatten_to == self._last_flatten
+        self._last_flatten = flatten_to
+        if unchanged and self._encoder.last_luma is not None:
+            return self._encoder.encode_again(capture_us, hold)
+        return self._encoder.encode(self._source(frame, flatten_to), capture_us, hold)
+
+    def _source(
+        self, frame: npt.NDArray[np.uint8], flatten_to: Rect | None
+    ) -> npt.NDArray[np.uint8]:
+        """The frame as the encoder should see it: the mark burned in, then the preview's
+        flattening."""
+        if self.overlay is not None:
+            frame = self.overlay.burn(frame)
+        return frame if flatten_to is None else flatten_outside(frame, flatten_to)
 
     def _check_economy(self) -> None:
         want = self.allow_economy and self.rate.economy(self._economy)
