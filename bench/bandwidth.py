@@ -221,10 +221,11 @@ class Run:
         focus: tuple[int, int, int, int] | None,
         extra_cpu_s: float = 0.0,
         drawn: list[tuple[int, int, int, int]] | None = None,
+        window: int | None = None,
     ) -> VideoPacket | None:
         self.deliver_reports(now)
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        packet = self.sender.offer(frame, now, focus=focus, drawn=drawn)
+        packet = self.sender.offer(frame, now, focus=focus, drawn=drawn, window=window)
         self.cpu_s += time.process_time() - cpu0 + extra_cpu_s
         if packet is None:
             return None
@@ -405,7 +406,9 @@ def look_and_send(run: Run, media: HostMedia, now: float) -> ScreenLook:
         run.cpu_s += look_cpu
         return seen
     seen = replace(seen, frame=np.array(seen.frame, copy=True))
-    run.video_tick(now, seen.frame, seen.focus, extra_cpu_s=look_cpu, drawn=seen.drawn)
+    run.video_tick(
+        now, seen.frame, seen.focus, extra_cpu_s=look_cpu, drawn=seen.drawn, window=seen.window
+    )
     return seen
 
 

@@ -9,11 +9,21 @@ window stands in. Elsewhere there is no source yet and the whole screen is treat
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from core.media.frames import Rect
 
 log = logging.getLogger("telework.host.focus")
+
+
+@dataclass(frozen=True)
+class ActiveWindow:
+    """The active top-level window: its X window ID (two maximised windows share a rectangle,
+    so only the ID tells a switch between them) and its rectangle on the desktop."""
+
+    window: int
+    rect: Rect
 
 
 class X11FocusSource:
@@ -24,8 +34,8 @@ class X11FocusSource:
         self._root = self._display.screen().root
         self._active_atom = self._display.intern_atom("_NET_ACTIVE_WINDOW")
 
-    def rect(self) -> Rect | None:
-        """The active top-level window's rectangle on the desktop, or None if there is none."""
+    def active(self) -> ActiveWindow | None:
+        """The active top-level window, or None if there is none."""
         import Xlib.error
 
         try:
@@ -39,7 +49,7 @@ class X11FocusSource:
             return None
         if geometry.width <= 1 or geometry.height <= 1:
             return None
-        return origin.x, origin.y, geometry.width, geometry.height
+        return ActiveWindow(window.id, (origin.x, origin.y, geometry.width, geometry.height))
 
     def _active_window(self) -> Any:
         import Xlib.X

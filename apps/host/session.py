@@ -98,6 +98,7 @@ class ScreenLook:
     frame: npt.NDArray[np.uint8] | None  # None: nothing drawn, nothing to refine, no capture
     focus: Rect | None  # the active window in frame pixels
     drawn: list[Rect] | None  # what the X server drew since the last look; None: compare all
+    window: int | None = None  # the active window's identity (its X window ID), if known
 
 
 class HostMedia:
@@ -193,16 +194,16 @@ class HostMedia:
         width, height = self.capture.size
         self.screen = ScreenMap(m["left"], m["top"], m["width"], m["height"], width, height)
 
-    def _focus(self) -> tuple[int, int, int, int] | None:
-        """The active window in frame pixels: the first picture makes it sharp first."""
+    def _focus(self) -> tuple[Rect | None, int | None]:
+        """The active window in frame pixels (the first picture makes it sharp first) and its
+        identity (a switch between two maximised windows changes nothing else)."""
         assert self.capture is not None
-        if self.focus_source is None:
-            return None
-        desktop = self.focus_source.rect()
-        if desktop is None:
-            return None
+        active = None if self.focus_source is None else self.focus_source.active()
+        if active is None:
+            return None, None
         s = self.screen
-        return frame_rect(desktop, (s.left, s.top, s.width, s.height), self.capture.size)
+        rect = frame_rect(active.rect, (s.left, s.top, s.width, s.height), self.capture.size)
+        return rect, active.window
 
     def _drawn(self, now: float) -> list[tuple[int, int, int, int]] | None:
         """What the X server (or on Windows DWM, through the duplication) drew on the monitor
@@ -225,7 +226,9 @@ class HostMedia:
         drawn = self._drawn(now)
         if drawn == [] and not self.sender.needs_picture(now):
             return ScreenLook(None, None, drawn)
-        return ScreenLook(self.capture.grab(), self._focus(), drawn)
+        frame = self.capture.grab()
+        focus, window = self._focus()
+        return ScreenLook(frame, focus, drawn, window)
 
     def step(self) -> tuple[Any, ScreenMap, list[CursorMessage], float]:
         """Grab, maybe encode; read the cursor. Returns (packet, the screen the packet shows,
@@ -234,7 +237,9 @@ class HostMedia:
         seen = self.look(now)
         packet = None
         if seen.frame is not None:
-            packet = self.sender.offer(seen.frame, now, focus=seen.focus, drawn=seen.drawn)
+            packet = self.sender.offer(
+                seen.frame, now, focus=seen.focus, drawn=seen.drawn, window=seen.window
+            )
         if packet is not None and (packet.width, packet.height) != (
             self.screen.picture_width,
             self.screen.picture_height,

@@ -7,5 +7,13 @@ from bench.scenes.live import Scene
 
 CORPUS: dict[str, Scene] = {
     s.name: s
-    for s in (calc.SCENE, writer.SCENE, browser.FORM, browser.LONG, pdf.SCENE, desktop_switch.SCENE)
+    for s in (
+        calc.SCENE,
+        writer.SCENE,
+        browser.FORM,
+        browser.LONG,
+        pdf.SCENE,
+        desktop_switch.SCENE,
+        desktop_switch.MAXIMISED,
+    )
 }

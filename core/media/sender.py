@@ -149,7 +149,7 @@ class VideoSender:
         self._reveal_started = 0.0
         self._big_change = False  # a big change that no packet carries yet
         self._window_switched = False  # the active window changed since the last packet
-        self._last_focus: Rect | None = None  # the last active window seen
+        self._last_focus: tuple[Rect, int | None] | None = None  # the last active window seen
         self._last_flatten: Rect | None = None  # the focus the last frame's preview kept
         self.overlay: Overlay | None = None
 
@@ -229,10 +229,12 @@ class VideoSender:
         *,
         focus: Rect | None = None,
         drawn: Sequence[Rect] | None = None,
+        window: int | None = None,
     ) -> VideoPacket | None:
         """Consider a captured frame; returns the packet to send, or None to send nothing.
         ``drawn``: the rectangles the display server says were drawn since the last frame
-        (None when it cannot tell)."""
+        (None when it cannot tell); ``window``: the identity of the active window whose
+        rectangle ``focus`` is (None when the platform cannot tell windows apart)."""
         self._judge_sent()  # first, so this frame's damage releases what it must
         damage = self._damage.update(frame, drawn)
         if damage.changed:
@@ -242,9 +244,11 @@ class VideoSender:
             self._last_change_at = now
             if damage.fraction >= BIG_CHANGE_FRACTION:
                 self._big_change = True
-        if focus is not None and focus != self._last_focus:  # None: between two windows
+        # None: between two windows. Two maximised windows share a rectangle: their identities
+        # tell a switch between them.
+        if focus is not None and (focus, window) != self._last_focus:
             self._window_switched |= self._last_focus is not None
-            self._last_focus = focus
+            self._last_focus = (focus, window)
         self._check_economy()
         if not self._wants_frame(now) or not self.rate.may_encode(now, self._reserve()):
             return None

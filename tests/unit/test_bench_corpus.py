@@ -32,6 +32,7 @@ def test_the_corpus_has_the_issues_applications_and_one_scene_uses_the_ime():
         "browser_long",
         "pdf",
         "desktop_switch",
+        "desktop_maximised",
     }
     assert [s.name for s in CORPUS.values() if s.ime] == ["writer"]
 

@@ -43,9 +43,10 @@ class Session:
         focus: tuple[int, int, int, int],
         seconds: float,
         step: float = STEP_S,
+        window: int | None = None,
     ) -> None:
         for _ in range(round(seconds / step)):
-            packet = self.sender.offer(frame, self.now, focus=focus)
+            packet = self.sender.offer(frame, self.now, focus=focus, window=window)
             if packet is not None:
                 self.wire += len(packet.data) + VIDEO_WIRE_OVERHEAD_BYTES
                 self.shown = self.decoder.decode(packet).image
@@ -56,11 +57,11 @@ class Session:
             self.now += step
 
 
-def refining(old: np.ndarray) -> Session:
+def refining(old: np.ndarray, window: int | None = None) -> Session:
     """A session whose dense page is still being refined at the link's pace, which keeps
     x264's buffer nearly empty (and the last burst is over BURST_SPACING_S ago)."""
     session = Session()
-    session.play(old, OLD_WINDOW, 8.0)
+    session.play(old, OLD_WINDOW, 8.0, window=window)
     assert session.sender._refining
     return session
 
@@ -70,9 +71,14 @@ def pages() -> tuple[np.ndarray, np.ndarray]:
     return text_screen(W, H, seed=1), text_screen(W, H, seed=2)
 
 
-def after_change(session: Session, new: np.ndarray, focus: tuple[int, int, int, int]) -> list:
+def after_change(
+    session: Session,
+    new: np.ndarray,
+    focus: tuple[int, int, int, int],
+    window: int | None = None,
+) -> list:
     start = len(session.sent)
-    session.play(new, focus, 0.5)
+    session.play(new, focus, 0.5, window=window)
     return session.sent[start:]
 
 
@@ -91,6 +97,18 @@ def test_a_window_switch_is_one_large_sharp_frame_after_a_repeat(pages) -> None:
     # Measured on these dense random glyphs: the page turn ~1 kB at SSIM 0.08 (the buffer
     # was drained), the switch ~18 kB at 0.34.
     assert 4 * turn_size < size <= SWITCH_FRAME_MAX_BYTES * 1.1
+    assert ssim(new, shown) > ssim(new, turn_shown) + 0.1
+
+
+def test_a_switch_between_maximised_windows_is_told_by_their_identity(pages) -> None:
+    """Two maximised windows share a rectangle: the window's identity tells a switch from a
+    page turned in one window."""
+    old, new = pages
+    switched = after_change(refining(old, window=1), new, OLD_WINDOW, window=2)
+    turned = after_change(refining(old, window=1), new, OLD_WINDOW, window=1)
+    (_, repeat_size, _), (_, size, shown) = switched[:2]
+    _, turn_size, turn_shown = turned[0]
+    assert repeat_size < 1_000 and 4 * turn_size < size
     assert ssim(new, shown) > ssim(new, turn_shown) + 0.1
 
 
