@@ -15,6 +15,7 @@ that moment, so the bench measures recovery from the scene's own switches and sc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import re
@@ -372,8 +373,10 @@ def unprivileged_account() -> tuple[int, int] | None:
 def hand_over(home: Path, account: tuple[int, int]) -> None:
     """Give the scene's HOME (profiles, content, logs) to the account its programs run as."""
     for path in [home, *home.rglob("*")]:
-        if path.lstat().st_uid != account[0]:
-            os.chown(path, *account, follow_symlinks=False)
+        # A program already running there renames its temporary files away as we walk.
+        with contextlib.suppress(FileNotFoundError):
+            if path.lstat().st_uid != account[0]:
+                os.chown(path, *account, follow_symlinks=False)
 
 
 def stop_group(process: subprocess.Popen[bytes]) -> None:
