@@ -127,7 +127,7 @@ def test_office_pc_home_pc_policy_session_and_audit(console, live, qloop, qtbot,
         assert console.sessions.table.selected_key() == ok.session_id
         run(console.sessions.end(ok.session_id))
         wait_for(lambda: not relay.server.sessions)
-        channel.close()
+        live.close(channel)
 
         # Monitoring and usage tabs draw their charts.
         run(console.monitoring.refresh())

@@ -43,7 +43,7 @@ def test_the_audit_log_reads_as_words_newest_first_and_a_session_is_found_by_its
         run(console.grants.grant(USER, host.host_id))
         run(console.home_pcs.register("02-00-00-00-00-01", "login", USER, "自宅"))
         channel, ok = live.run(viewer_session(relay, host.host_id))
-        channel.close()
+        live.close(channel)
         wait_for(lambda: not relay.server.sessions)
         wait_for(lambda: relay.directory.list_audit(event="session_end"))
     finally:

@@ -66,7 +66,7 @@ def test_the_monitoring_and_usage_tabs_say_their_units(console, live, qloop):
     try:
         run(console.grants.grant(USER, host.host_id))
         channel, _ = live.run(viewer_session(relay, host.host_id))
-        channel.close()
+        live.close(channel)
         wait_for(lambda: relay.directory.list_audit(event="session_end"))
     finally:
         live.run(host.stop())

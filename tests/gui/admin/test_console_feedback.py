@@ -157,7 +157,7 @@ def test_each_destructive_action_asks_first_and_does_nothing_when_answered_no(co
             console.confirm = Answers(True)
             run(action())
             wait_for(done)
-        channel.close()
+        live.close(channel)
         # Re-issuing the QR says the authenticator in use stops working.
         assert question == tr("confirm_reissue_totp", login=USER)
     finally:

@@ -52,7 +52,7 @@ def test_ids_and_mac_addresses_show_whole_and_every_cell_has_its_text_as_tooltip
         run(console.home_pcs.register("02-00-00-00-00-01", "login", USER, "田中 自宅PC"))
         channel, _ = live.run(viewer_session(relay, host.host_id))
         run(console.sessions.refresh())
-        channel.close()
+        live.close(channel)
         wait_for(lambda: not relay.server.sessions)
     finally:
         live.run(host.stop())

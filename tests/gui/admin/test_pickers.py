@@ -79,7 +79,7 @@ def test_a_grant_is_made_by_picking_the_staff_member_and_the_office_pc_by_name(
             USER,
             label,
         )
-        channel.close()
+        live.close(channel)
         wait_for(lambda: not relay.server.sessions)
     finally:
         live.run(host.stop())

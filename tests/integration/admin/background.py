@@ -34,6 +34,16 @@ class RelayThread:
         """Run ``coro`` on the relay's loop and wait for its result."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
 
+    def close(self, channel: Any) -> None:
+        """Close ``channel`` (a stream of this loop's) on the loop, where it lives: asyncio's
+        streams are not thread-safe, and closed from the test's thread while the relay ended
+        the session, one was seen half torn down (AttributeError inside asyncio's TLS)."""
+
+        async def closing() -> None:
+            channel.close()
+
+        self.run(closing())
+
     def stop(self) -> None:
         self.run(self.admin.close())
         self.run(self.relay.server.close())
