@@ -36,7 +36,7 @@ def make_content(d: Path) -> None:
 def arrange(desk: Desk) -> None:
     for wid, rect in zip(desk.windows, PLACES, strict=True):
         desk.place(wid, rect)
-    desk.activate(desk.windows[0])
+    first_in_front(desk)
 
 
 def first_in_front(desk: Desk) -> None:
